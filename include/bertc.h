@@ -1,0 +1,219 @@
+/*
+ * bertc.h — the whole public API of libbertc.
+ *
+ * bertc runs BERT-family text encoders (DistilBERT, BERT, RoBERTa) from a Hugging Face checkpoint folder
+ * (config.json, model.safetensors or pytorch_model.bin, tokenizer.json or the legacy vocab files), with the
+ * same token ids as Hugging Face's fast tokenizers and the same numbers as transformers.
+ *
+ * Conventions
+ *  - Every fallible call returns a bertc_status; results come back through out-parameters. The detail
+ *    (what, which file, which byte or line) is written to a caller-supplied bertc_error when it is not NULL.
+ *  - Whoever creates, frees: every *_load / *_new has a *_free that accepts NULL.
+ *  - Models and tokenizers are immutable after load and may be shared by threads.
+ *  - The library never exits, aborts on bad input, or prints.
+ *
+ * Tutorial
+ *     bertc_error err;
+ *     bertc_model *m;
+ *     if (bertc_model_load("path/to/checkpoint", NULL, &m, &err) != BERTC_OK) { puts(err.message); return 1; }
+ *     bertc_text in[1] = {{"a charming journey", 18, NULL, 0}};
+ *     bertc_classification out[1];
+ *     bertc_classify(m, in, 1, NULL, out, &err);
+ *     printf("%s %.4f\n", bertc_model_label(m, out[0].label_id), out[0].score);
+ *     bertc_classification_free(out, 1);
+ *     bertc_model_free(m);
+ */
+#ifndef BERTC_H
+#define BERTC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BERTC_VERSION "0.1.0"
+
+typedef enum bertc_status {
+    BERTC_OK = 0,
+    BERTC_ERR_INVALID_ARG = 1, /* the caller passed something impossible (NULL, negative size) */
+    BERTC_ERR_IO = 2,          /* a file could not be opened, read or mapped */
+    BERTC_ERR_FORMAT = 3,      /* a model or tokenizer file is malformed, truncated or inconsistent */
+    BERTC_ERR_UNSUPPORTED = 4, /* a valid file that uses something bertc does not implement */
+    BERTC_ERR_ARCH = 5,        /* the checkpoint is of another architecture than the one asked for */
+    BERTC_ERR_INPUT = 6,       /* bad input text: invalid UTF-8, too long with truncation off */
+    BERTC_ERR_NOMEM = 7,       /* out of memory */
+} bertc_status;
+
+/* Detail of the last failure of a call; message is one line, NUL-terminated. */
+typedef struct bertc_error {
+    bertc_status status;
+    char message[512];
+} bertc_error;
+
+/* A short constant name for a status ("ok", "format error", ...). */
+const char *bertc_status_str(bertc_status s);
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Tokenizer                                                                                              */
+/* ------------------------------------------------------------------------------------------------------ */
+
+typedef struct bertc_tokenizer bertc_tokenizer;
+
+/* Loads the tokenizer of a checkpoint folder: tokenizer.json when present, else vocab.txt (+
+ * tokenizer_config.json) or vocab.json + merges.txt. */
+bertc_status bertc_tokenizer_load(const char *dir, bertc_tokenizer **out, bertc_error *err);
+void bertc_tokenizer_free(bertc_tokenizer *tok);
+
+typedef struct bertc_encode_params {
+    int add_special_tokens; /* 1: [CLS] A [SEP] / <s> A </s> (default 1) */
+    int truncation;         /* 1: truncate to max_length like transformers (default 1); 0: fail when longer */
+    int max_length;         /* 0: the tokenizer's model_max_length capped by the model's positions */
+} bertc_encode_params;
+
+bertc_encode_params bertc_encode_default_params(void);
+
+/* One encoded input. Arrays have n entries; offsets are [start, end) character (code point) indices into
+ * the original text (the pair's own text for the second sequence); special[i] is 1 for added special
+ * tokens. Owned by the caller: release with bertc_encoding_free. */
+typedef struct bertc_encoding {
+    size_t n;
+    int32_t *ids;
+    int32_t *type_ids;
+    int32_t *attention_mask;
+    int32_t *offsets; /* 2*n: start, end */
+    uint8_t *special;
+    uint8_t *sequence; /* 0 for the first text, 1 for text_pair, 255 for special tokens */
+} bertc_encoding;
+
+/* Encodes text (and text_pair when not NULL). Invalid UTF-8 is an error (BERTC_ERR_INPUT), never replaced. */
+bertc_status bertc_tokenize(const bertc_tokenizer *tok, const char *text, size_t text_len, const char *pair,
+                            size_t pair_len, const bertc_encode_params *p, bertc_encoding *out,
+                            bertc_error *err);
+void bertc_encoding_free(bertc_encoding *e);
+
+/* The vocabulary string of an id (byte-level tokens as written in the vocab, e.g. "Ġworld"); NULL if out of
+ * range. Borrowed from the tokenizer. */
+const char *bertc_tokenizer_id_to_token(const bertc_tokenizer *tok, int32_t id);
+int bertc_tokenizer_vocab_size(const bertc_tokenizer *tok);
+int bertc_tokenizer_pad_id(const bertc_tokenizer *tok);
+int bertc_tokenizer_max_length(const bertc_tokenizer *tok);
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Model                                                                                                  */
+/* ------------------------------------------------------------------------------------------------------ */
+
+typedef struct bertc_model bertc_model;
+
+typedef enum bertc_arch {
+    BERTC_ARCH_AUTO = 0, /* pick from config.json */
+    BERTC_ARCH_DISTILBERT = 1,
+    BERTC_ARCH_BERT = 2,
+    BERTC_ARCH_ROBERTA = 3,
+} bertc_arch;
+
+typedef enum bertc_problem {
+    BERTC_PROBLEM_NONE = 0, /* base model: features only */
+    BERTC_PROBLEM_SINGLE_LABEL = 1,
+    BERTC_PROBLEM_MULTI_LABEL = 2,
+    BERTC_PROBLEM_REGRESSION = 3,
+} bertc_problem;
+
+typedef struct bertc_model_params {
+    bertc_arch arch; /* explicit class; a mismatch with config.json is BERTC_ERR_ARCH naming both */
+    int n_threads;   /* 0: all online CPUs */
+} bertc_model_params;
+
+bertc_model_params bertc_model_default_params(void);
+
+/* Loads a checkpoint folder (config.json, weights, tokenizer). dir NULL or "" loads the embedded default
+ * sentiment model. params may be NULL. */
+bertc_status bertc_model_load(const char *dir, const bertc_model_params *params, bertc_model **out,
+                              bertc_error *err);
+void bertc_model_free(bertc_model *m);
+
+typedef struct bertc_model_info {
+    bertc_arch arch;
+    const char *model_type;   /* "distilbert", "bert", "roberta" */
+    const char *architecture; /* architectures[0] of config.json, or "" */
+    bertc_problem problem;
+    int n_labels, hidden, layers, heads, intermediate, vocab_size, max_positions, max_length;
+    uint64_t n_params;     /* parameters in the checkpoint tensors that bertc uses */
+    uint64_t weight_bytes; /* bytes of the weight files on disk */
+    const char *dtype;     /* storage dtype of the weights: "float32", "float16", "bfloat16" */
+    double load_ms;
+    const char *source; /* folder, or "embedded:sst2-small" */
+} bertc_model_info;
+
+void bertc_model_get_info(const bertc_model *m, bertc_model_info *info);
+const bertc_tokenizer *bertc_model_tokenizer(const bertc_model *m);
+/* Label name for an id ("LABEL_<i>" when config.json has none). Borrowed. */
+const char *bertc_model_label(const bertc_model *m, int id);
+/* Label id for a name, or -1. */
+int bertc_model_label_id(const bertc_model *m, const char *name);
+
+typedef enum bertc_function {
+    BERTC_FUNCTION_DEFAULT = 0, /* from problem_type: softmax, sigmoid (multi-label), none (regression) */
+    BERTC_FUNCTION_SOFTMAX = 1,
+    BERTC_FUNCTION_SIGMOID = 2,
+    BERTC_FUNCTION_NONE = 3,
+} bertc_function;
+
+typedef struct bertc_classify_params {
+    bertc_encode_params encode;
+    bertc_function function;
+    int batch_size; /* texts run together (default 32); results do not depend on it */
+} bertc_classify_params;
+
+bertc_classify_params bertc_classify_default_params(void);
+
+/* Result for one text: logits and scores have n_labels entries in label-id order. */
+typedef struct bertc_classification {
+    int n_labels;
+    int label_id;
+    float score;
+    float *logits;
+    float *scores;
+    int n_tokens;
+} bertc_classification;
+
+/* One input: UTF-8 text with its length (NUL bytes allowed inside), and an optional second text. */
+typedef struct bertc_text {
+    const char *text;
+    size_t len;
+    const char *pair; /* NULL: no pair */
+    size_t pair_len;
+} bertc_text;
+
+/* Classifies n inputs. out[i] filled per input; free with bertc_classification_free. On error nothing in
+ * out needs freeing. */
+bertc_status bertc_classify(const bertc_model *m, const bertc_text *in, size_t n, const bertc_classify_params *p,
+                            bertc_classification *out, bertc_error *err);
+void bertc_classification_free(bertc_classification *out, size_t n);
+
+typedef enum bertc_pooling { BERTC_POOL_NONE = 0, BERTC_POOL_CLS = 1, BERTC_POOL_MEAN = 2 } bertc_pooling;
+
+/* Hidden states of one text: last_hidden_state [n_tokens, hidden] for BERTC_POOL_NONE, else a [1, hidden]
+ * pooled vector (mean over non-padding tokens, or the first token). Free with bertc_embedding_free. */
+typedef struct bertc_embedding {
+    int n_tokens;
+    int rows;
+    int hidden;
+    float *data; /* rows * hidden */
+} bertc_embedding;
+
+bertc_status bertc_embed(const bertc_model *m, const bertc_text *in, size_t n,
+                         const bertc_encode_params *ep, bertc_pooling pooling, bertc_embedding *out,
+                         bertc_error *err);
+void bertc_embedding_free(bertc_embedding *out, size_t n);
+
+/* Lower-level: runs the encoder on already-encoded inputs; hidden_out receives sum(n_tokens) * hidden floats
+ * (sequence after sequence, no padding) when not NULL, logits_out n * n_labels when not NULL. */
+bertc_status bertc_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out,
+                           float *logits_out, bertc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

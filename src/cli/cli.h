@@ -1,0 +1,72 @@
+/*
+ * cli.h — shared pieces of the bertc command line: exit codes, input records, JSON output. The CLI sees only
+ * the public bertc.h (plus cJSON for parsing input lines).
+ */
+#ifndef BERTC_CLI_H
+#define BERTC_CLI_H
+
+#include "bertc.h"
+
+#include <stddef.h>
+
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes (documented in README.md). */
+enum {
+    EXIT_OK = 0,
+    EXIT_INTERNAL = 1, /* out of memory, unexpected failure */
+    EXIT_USAGE = 2,    /* bad command line */
+    EXIT_MODEL = 3,    /* the model could not be loaded (missing, corrupt, wrong architecture) */
+    EXIT_INPUT = 4,    /* bad input: unreadable file, malformed line, invalid UTF-8, too long */
+    EXIT_OUTPUT = 5,   /* output could not be written */
+};
+
+int exit_code_for(bertc_status s);
+
+typedef struct record {
+    char *text;
+    size_t len;
+    char *pair; /* NULL when absent */
+    size_t pair_len;
+} record;
+
+typedef struct records {
+    record *r;
+    size_t n, cap;
+} records;
+
+/* Collects inputs: positional TEXT arguments, then lines of --input FILE|- (JSON objects with "text" and
+ * optional "text_pair"; a line not starting with '{' is taken as plain text; blank lines are skipped).
+ * JSON strings may hold any code point, NUL included. On a malformed line prints "FILE:LINE: why" and
+ * returns false. */
+bool records_read(records *rs, const char *path, const char *pair_default);
+bool records_add(records *rs, const char *text, size_t len, const char *pair, size_t pair_len);
+/* The records as library inputs (borrowed pointers); NULL on OOM. */
+bertc_text *records_texts(const records *rs);
+void records_free(records *rs);
+
+void json_str(FILE *f, const char *s);
+void json_float(FILE *f, double v);
+
+/* Common model options. */
+typedef struct model_opts {
+    const char *model;
+    int threads;
+    bertc_arch arch;
+} model_opts;
+
+/* Parses --model/--threads/--arch at argv[*i]; returns 1 if consumed, 0 if not a model option, -1 on error. */
+int model_opt(model_opts *o, int argc, char **argv, int *i);
+/* Loads the model or prints the error; returns NULL on failure and sets *code. */
+bertc_model *load_model(const model_opts *o, int *code);
+
+int cmd_classify(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+/* Prints "bertc: msg" to stderr. */
+void die_msg(const char *fmt, ...);
+
+#endif

@@ -1,0 +1,390 @@
+/*
+ * cmds.c — `bertc classify`, `embed`, `tokenize`, `info`: one JSON object per input, in input order.
+ */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct common {
+    model_opts mo;
+    records rs;
+    const char *input;
+    const char *pair;
+    int max_length;
+    int truncation;
+    int batch_size;
+} common;
+
+/* Parses the options every text command shares; returns 1 if consumed, 0 if unknown, -1 on error. */
+static int common_opt(common *c, int argc, char **argv, int *i) {
+    int r = model_opt(&c->mo, argc, argv, i);
+    if (r) return r;
+    const char *a = argv[*i];
+    if (!strcmp(a, "--input") || !strcmp(a, "--max-length") || !strcmp(a, "--batch-size") || !strcmp(a, "--pair")) {
+        if (*i + 1 >= argc) {
+            die_msg("%s needs a value", a);
+            return -1;
+        }
+        const char *v = argv[++*i];
+        if (!strcmp(a, "--input")) c->input = v;
+        else if (!strcmp(a, "--pair")) c->pair = v;
+        else {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 1 << 20) {
+                die_msg("%s must be a positive number", a);
+                return -1;
+            }
+            if (a[2] == 'm') c->max_length = (int)n;
+            else c->batch_size = (int)n;
+        }
+        return 1;
+    }
+    if (!strcmp(a, "--no-truncation")) {
+        c->truncation = 0;
+        return 1;
+    }
+    if (!strcmp(a, "--truncation")) {
+        c->truncation = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* Collects positional texts; returns false on a usage error. */
+static bool gather(common *c, int argc, char **argv, bool (*own)(void *, int, char **, int *), void *ctx) {
+    for (int i = 2; i < argc; i++) {
+        int r = common_opt(c, argc, argv, &i);
+        if (r < 0) return false;
+        if (r) continue;
+        if (own && own(ctx, argc, argv, &i)) continue;
+        if (argv[i][0] == '-' && argv[i][1] == '-') {
+            if (!strcmp(argv[i], "--")) {
+                for (i++; i < argc; i++)
+                    if (!records_add(&c->rs, argv[i], strlen(argv[i]), NULL, 0)) return false;
+                break;
+            }
+            die_msg("unknown option %s (see bertc --help)", argv[i]);
+            return false;
+        }
+        if (!records_add(&c->rs, argv[i], strlen(argv[i]), NULL, 0)) return false;
+    }
+    /* --pair applies to every positional text */
+    if (c->pair)
+        for (size_t k = 0; k < c->rs.n; k++) {
+            if (!(c->rs.r[k].pair = strdup(c->pair))) return false;
+            c->rs.r[k].pair_len = strlen(c->pair);
+        }
+    return true;
+}
+
+static void common_init(common *c) {
+    memset(c, 0, sizeof *c);
+    c->truncation = 1;
+    c->batch_size = 32;
+}
+
+static bertc_encode_params encode_params(const common *c) {
+    bertc_encode_params ep = bertc_encode_default_params();
+    ep.truncation = c->truncation;
+    ep.max_length = c->max_length;
+    return ep;
+}
+
+/* Reads --input after the positional texts; errors set *code. */
+static bool finish_inputs(common *c, int *code) {
+    if (c->input && !records_read(&c->rs, c->input, c->pair)) {
+        *code = EXIT_INPUT;
+        return false;
+    }
+    if (c->rs.n == 0) {
+        die_msg("no input: give TEXT arguments or --input FILE|-");
+        *code = EXIT_USAGE;
+        return false;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+
+typedef struct classify_opts {
+    int logits, all_scores;
+    bertc_function fn;
+    int bad;
+} classify_opts;
+
+static bool classify_own(void *ctx, int argc, char **argv, int *i) {
+    classify_opts *o = ctx;
+    if (!strcmp(argv[*i], "--logits")) return (o->logits = 1) != 0;
+    if (!strcmp(argv[*i], "--all-scores")) return (o->all_scores = 1) != 0;
+    if (!strcmp(argv[*i], "--function")) {
+        if (*i + 1 >= argc) {
+            o->bad = 1;
+            return true;
+        }
+        const char *v = argv[++*i];
+        if (!strcmp(v, "softmax")) o->fn = BERTC_FUNCTION_SOFTMAX;
+        else if (!strcmp(v, "sigmoid")) o->fn = BERTC_FUNCTION_SIGMOID;
+        else if (!strcmp(v, "none")) o->fn = BERTC_FUNCTION_NONE;
+        else o->bad = 1;
+        return true;
+    }
+    return false;
+}
+
+static int cmp_score_desc(const void *a, const void *b, void *ctx) {
+    const float *s = ctx;
+    int x = *(const int *)a, y = *(const int *)b;
+    if (s[x] != s[y]) return s[x] < s[y] ? 1 : -1;
+    return x - y;
+}
+
+/* Stable sort of label ids by score, descending (insertion sort: label counts are small). */
+static void sort_by_score(int *idx, int n, const float *scores) {
+    for (int i = 0; i < n; i++) idx[i] = i;
+    for (int i = 1; i < n; i++) {
+        int v = idx[i], j = i - 1;
+        while (j >= 0 && cmp_score_desc(&idx[j], &v, (void *)scores) > 0) {
+            idx[j + 1] = idx[j];
+            j--;
+        }
+        idx[j + 1] = v;
+    }
+}
+
+int cmd_classify(int argc, char **argv) {
+    common c;
+    common_init(&c);
+    classify_opts o = {0, 0, BERTC_FUNCTION_DEFAULT, 0};
+    int code = EXIT_OK;
+    bertc_model *m = NULL;
+    bertc_classification *out = NULL;
+    bertc_text *in = NULL;
+    if (!gather(&c, argc, argv, classify_own, &o) || o.bad) {
+        if (o.bad) die_msg("--function must be softmax, sigmoid or none");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (!finish_inputs(&c, &code)) goto done;
+    if (!(m = load_model(&c.mo, &code))) goto done;
+    in = records_texts(&c.rs);
+    out = calloc(c.rs.n, sizeof *out);
+    if (!in || !out) {
+        die_msg("out of memory");
+        code = EXIT_INTERNAL;
+        goto done;
+    }
+    bertc_classify_params p = bertc_classify_default_params();
+    p.encode = encode_params(&c);
+    p.function = o.fn;
+    p.batch_size = c.batch_size;
+    bertc_error err;
+    bertc_status s = bertc_classify(m, in, c.rs.n, &p, out, &err);
+    if (s) {
+        die_msg("%s", err.message);
+        code = exit_code_for(s) == EXIT_MODEL ? EXIT_MODEL : exit_code_for(s);
+        goto done;
+    }
+    int *idx = malloc((size_t)out[0].n_labels * sizeof *idx);
+    for (size_t i = 0; i < c.rs.n && idx; i++) {
+        const bertc_classification *r = &out[i];
+        fputs("{\"label\": ", stdout);
+        json_str(stdout, bertc_model_label(m, r->label_id));
+        fputs(", \"score\": ", stdout);
+        json_float(stdout, r->score);
+        if (o.logits) {
+            fputs(", \"logits\": [", stdout);
+            for (int k = 0; k < r->n_labels; k++) {
+                if (k) fputs(", ", stdout);
+                json_float(stdout, r->logits[k]);
+            }
+            fputc(']', stdout);
+        }
+        if (o.all_scores) {
+            sort_by_score(idx, r->n_labels, r->scores);
+            fputs(", \"scores\": [", stdout);
+            for (int k = 0; k < r->n_labels; k++) {
+                fputs(k ? ", {\"label\": " : "{\"label\": ", stdout);
+                json_str(stdout, bertc_model_label(m, idx[k]));
+                fputs(", \"score\": ", stdout);
+                json_float(stdout, r->scores[idx[k]]);
+                fputc('}', stdout);
+            }
+            fputc(']', stdout);
+        }
+        fputs("}\n", stdout);
+    }
+    free(idx);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        die_msg("cannot write output");
+        code = EXIT_OUTPUT;
+    }
+done:
+    if (out) bertc_classification_free(out, c.rs.n);
+    free(out);
+    free(in);
+    bertc_model_free(m);
+    records_free(&c.rs);
+    return code;
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+
+typedef struct embed_opts {
+    bertc_pooling pooling;
+    int bad;
+} embed_opts;
+
+static bool embed_own(void *ctx, int argc, char **argv, int *i) {
+    embed_opts *o = ctx;
+    if (!strcmp(argv[*i], "--pooling")) {
+        if (*i + 1 >= argc) {
+            o->bad = 1;
+            return true;
+        }
+        const char *v = argv[++*i];
+        if (!strcmp(v, "none")) o->pooling = BERTC_POOL_NONE;
+        else if (!strcmp(v, "cls")) o->pooling = BERTC_POOL_CLS;
+        else if (!strcmp(v, "mean")) o->pooling = BERTC_POOL_MEAN;
+        else o->bad = 1;
+        return true;
+    }
+    return false;
+}
+
+int cmd_embed(int argc, char **argv) {
+    common c;
+    common_init(&c);
+    embed_opts o = {BERTC_POOL_NONE, 0};
+    int code = EXIT_OK;
+    bertc_model *m = NULL;
+    if (!gather(&c, argc, argv, embed_own, &o) || o.bad) {
+        if (o.bad) die_msg("--pooling must be none, cls or mean");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (!finish_inputs(&c, &code)) goto done;
+    if (!(m = load_model(&c.mo, &code))) goto done;
+    bertc_encode_params ep = encode_params(&c);
+    for (size_t i = 0; i < c.rs.n; i++) {
+        bertc_text in = {c.rs.r[i].text, c.rs.r[i].len, c.rs.r[i].pair, c.rs.r[i].pair_len};
+        bertc_embedding e;
+        bertc_error err;
+        bertc_status s = bertc_embed(m, &in, 1, &ep, o.pooling, &e, &err);
+        if (s) {
+            die_msg("input %zu: %s", i + 1, err.message);
+            code = exit_code_for(s);
+            goto done;
+        }
+        if (o.pooling == BERTC_POOL_NONE) printf("{\"shape\": [%d, %d], \"last_hidden_state\": [", e.rows, e.hidden);
+        else printf("{\"shape\": [%d], \"pooling\": \"%s\", \"embedding\": ", e.hidden,
+                    o.pooling == BERTC_POOL_CLS ? "cls" : "mean");
+        for (int r = 0; r < e.rows; r++) {
+            if (r) fputs(", ", stdout);
+            fputc('[', stdout);
+            for (int k = 0; k < e.hidden; k++) {
+                if (k) fputs(", ", stdout);
+                json_float(stdout, e.data[(size_t)r * e.hidden + k]);
+            }
+            fputc(']', stdout);
+        }
+        fputs(o.pooling == BERTC_POOL_NONE ? "]}\n" : "}\n", stdout);
+        bertc_embedding_free(&e, 1);
+    }
+    if (fflush(stdout) != 0) code = EXIT_OUTPUT;
+done:
+    bertc_model_free(m);
+    records_free(&c.rs);
+    return code;
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+
+int cmd_tokenize(int argc, char **argv) {
+    common c;
+    common_init(&c);
+    int code = EXIT_OK;
+    bertc_tokenizer *tok = NULL;
+    bertc_model *m = NULL;
+    if (!gather(&c, argc, argv, NULL, NULL)) {
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (!finish_inputs(&c, &code)) goto done;
+    /* the whole model is loaded so that max_length is capped by its positions, as transformers does */
+    if (!(m = load_model(&c.mo, &code))) goto done;
+    const bertc_tokenizer *t = bertc_model_tokenizer(m);
+    bertc_encode_params ep = encode_params(&c);
+    for (size_t i = 0; i < c.rs.n; i++) {
+        const record *r = &c.rs.r[i];
+        bertc_encoding e;
+        bertc_error err;
+        bertc_status s = bertc_tokenize(t, r->text, r->len, r->pair, r->pair_len, &ep, &e, &err);
+        if (s) {
+            die_msg("input %zu: %s", i + 1, err.message);
+            code = exit_code_for(s);
+            goto done;
+        }
+        fputs("{\"input_ids\": [", stdout);
+        for (size_t k = 0; k < e.n; k++) printf(k ? ", %d" : "%d", e.ids[k]);
+        fputs("], \"token_type_ids\": [", stdout);
+        for (size_t k = 0; k < e.n; k++) printf(k ? ", %d" : "%d", e.type_ids[k]);
+        fputs("], \"attention_mask\": [", stdout);
+        for (size_t k = 0; k < e.n; k++) printf(k ? ", %d" : "%d", e.attention_mask[k]);
+        fputs("], \"tokens\": [", stdout);
+        for (size_t k = 0; k < e.n; k++) {
+            if (k) fputs(", ", stdout);
+            json_str(stdout, bertc_tokenizer_id_to_token(t, e.ids[k]));
+        }
+        fputs("], \"offsets\": [", stdout);
+        for (size_t k = 0; k < e.n; k++) printf(k ? ", [%d, %d]" : "[%d, %d]", e.offsets[2 * k], e.offsets[2 * k + 1]);
+        fputs("]}\n", stdout);
+        bertc_encoding_free(&e);
+    }
+    if (fflush(stdout) != 0) code = EXIT_OUTPUT;
+done:
+    bertc_tokenizer_free(tok);
+    bertc_model_free(m);
+    records_free(&c.rs);
+    return code;
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+
+int cmd_info(int argc, char **argv) {
+    model_opts mo = {0};
+    for (int i = 2; i < argc; i++) {
+        int r = model_opt(&mo, argc, argv, &i);
+        if (r < 0) return EXIT_USAGE;
+        if (!r) {
+            die_msg("unknown argument %s for info", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    int code = EXIT_OK;
+    bertc_model *m = load_model(&mo, &code);
+    if (!m) return code;
+    bertc_model_info in;
+    bertc_model_get_info(m, &in);
+    static const char *const problems[] = {"none", "single_label_classification", "multi_label_classification",
+                                           "regression"};
+    printf("{\"source\": ");
+    json_str(stdout, in.source);
+    printf(", \"model_type\": ");
+    json_str(stdout, in.model_type);
+    printf(", \"architecture\": ");
+    json_str(stdout, in.architecture);
+    printf(", \"problem_type\": \"%s\", \"parameters\": %llu, \"bytes\": %llu, \"dtype\": \"%s\", "
+           "\"hidden_size\": %d, \"layers\": %d, \"heads\": %d, \"intermediate_size\": %d, \"vocab_size\": %d, "
+           "\"max_position_embeddings\": %d, \"max_length\": %d, \"load_ms\": %.1f, \"labels\": [",
+           problems[in.problem], (unsigned long long)in.n_params, (unsigned long long)in.weight_bytes, in.dtype, in.hidden,
+           in.layers, in.heads, in.intermediate, in.vocab_size, in.max_positions, in.max_length, in.load_ms);
+    for (int k = 0; k < in.n_labels; k++) {
+        if (k) fputs(", ", stdout);
+        json_str(stdout, bertc_model_label(m, k));
+    }
+    fputs("]}\n", stdout);
+    bertc_model_free(m);
+    return fflush(stdout) ? EXIT_OUTPUT : EXIT_OK;
+}

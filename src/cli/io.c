@@ -1,0 +1,199 @@
+/*
+ * io.c — the CLI's input records and JSON output helpers.
+ */
+#include "cli.h"
+
+#include <jansson.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+void die_msg(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bertc: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int exit_code_for(bertc_status s) {
+    switch (s) {
+    case BERTC_OK: return EXIT_OK;
+    case BERTC_ERR_INPUT: return EXIT_INPUT;
+    case BERTC_ERR_IO:
+    case BERTC_ERR_FORMAT:
+    case BERTC_ERR_UNSUPPORTED:
+    case BERTC_ERR_ARCH: return EXIT_MODEL;
+    case BERTC_ERR_INVALID_ARG: return EXIT_USAGE;
+    default: return EXIT_INTERNAL;
+    }
+}
+
+static char *memdup0(const char *s, size_t n) {
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+bool records_add(records *rs, const char *text, size_t len, const char *pair, size_t pair_len) {
+    if (rs->n == rs->cap) {
+        size_t nc = rs->cap ? rs->cap * 2 : 64;
+        record *nr = realloc(rs->r, nc * sizeof *nr);
+        if (!nr) return false;
+        rs->r = nr;
+        rs->cap = nc;
+    }
+    rs->r[rs->n].text = memdup0(text, len);
+    rs->r[rs->n].len = len;
+    rs->r[rs->n].pair = pair ? memdup0(pair, pair_len) : NULL;
+    rs->r[rs->n].pair_len = pair ? pair_len : 0;
+    if (!rs->r[rs->n].text || (pair && !rs->r[rs->n].pair)) return false;
+    rs->n++;
+    return true;
+}
+
+void records_free(records *rs) {
+    for (size_t i = 0; i < rs->n; i++) {
+        free(rs->r[i].text);
+        free(rs->r[i].pair);
+    }
+    free(rs->r);
+    memset(rs, 0, sizeof *rs);
+}
+
+bool records_read(records *rs, const char *path, const char *pair_default) {
+    FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+    if (!f) {
+        die_msg("cannot open %s: %s", path, strerror(errno));
+        return false;
+    }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    bool ok = true;
+    while (ok && (len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = 0;
+        if ((size_t)len != strlen(line)) {
+            die_msg("%s:%ld: line contains a NUL byte", path, lineno);
+            ok = false;
+            break;
+        }
+        size_t k = 0;
+        while (line[k] == ' ' || line[k] == '\t') k++;
+        if (line[k] == 0) continue;
+        if (line[k] != '{') {
+            ok = records_add(rs, line, (size_t)len, pair_default, pair_default ? strlen(pair_default) : 0);
+            continue;
+        }
+        json_error_t jerr;
+        json_t *j = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &jerr);
+        json_t *t = json_object_get(j, "text"), *p = json_object_get(j, "text_pair");
+        if (!j || !json_is_object(j)) {
+            die_msg("%s:%ld: not a JSON object (%s)", path, lineno, j ? "other JSON value" : jerr.text);
+            ok = false;
+        } else if (!json_is_string(t)) {
+            die_msg("%s:%ld: JSON object has no string \"text\"", path, lineno);
+            ok = false;
+        } else if (p && !json_is_string(p) && !json_is_null(p)) {
+            die_msg("%s:%ld: \"text_pair\" is not a string", path, lineno);
+            ok = false;
+        } else {
+            const char *pv = json_is_string(p) ? json_string_value(p) : pair_default;
+            size_t pl = json_is_string(p) ? json_string_length(p) : pv ? strlen(pv) : 0;
+            ok = records_add(rs, json_string_value(t), json_string_length(t), pv, pl);
+            if (!ok) die_msg("out of memory");
+        }
+        json_decref(j);
+    }
+    if (f != stdin) fclose(f);
+    else clearerr(stdin);
+    free(line);
+    return ok;
+}
+
+void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20 || *p == 0x7F) fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+void json_float(FILE *f, double v) {
+    if (isnan(v) || isinf(v)) fputs("null", f);
+    else fprintf(f, "%.9g", v);
+}
+
+int model_opt(model_opts *o, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    if (!strcmp(a, "--model") || !strcmp(a, "--threads") || !strcmp(a, "--arch")) {
+        if (*i + 1 >= argc) {
+            die_msg("%s needs a value", a);
+            return -1;
+        }
+        const char *v = argv[++*i];
+        if (a[2] == 'm') o->model = v;
+        else if (a[2] == 't') {
+            o->threads = atoi(v);
+            if (o->threads < 1) {
+                die_msg("--threads must be a positive number");
+                return -1;
+            }
+        } else {
+            if (!strcmp(v, "auto")) o->arch = BERTC_ARCH_AUTO;
+            else if (!strcmp(v, "distilbert")) o->arch = BERTC_ARCH_DISTILBERT;
+            else if (!strcmp(v, "bert")) o->arch = BERTC_ARCH_BERT;
+            else if (!strcmp(v, "roberta")) o->arch = BERTC_ARCH_ROBERTA;
+            else {
+                die_msg("--arch must be auto, distilbert, bert or roberta");
+                return -1;
+            }
+        }
+        return 1;
+    }
+    return 0;
+}
+
+bertc_model *load_model(const model_opts *o, int *code) {
+    bertc_model_params p = bertc_model_default_params();
+    p.arch = o->arch;
+    p.n_threads = o->threads;
+    bertc_model *m = NULL;
+    bertc_error err;
+    bertc_status s = bertc_model_load(o->model, &p, &m, &err);
+    if (s) {
+        die_msg("cannot load model %s: %s", o->model ? o->model : "(embedded)", err.message);
+        *code = exit_code_for(s) == EXIT_INPUT ? EXIT_MODEL : exit_code_for(s);
+        return NULL;
+    }
+    return m;
+}
+
+bertc_text *records_texts(const records *rs) {
+    bertc_text *in = malloc((rs->n ? rs->n : 1) * sizeof *in);
+    if (!in) return NULL;
+    for (size_t i = 0; i < rs->n; i++) {
+        in[i].text = rs->r[i].text;
+        in[i].len = rs->r[i].len;
+        in[i].pair = rs->r[i].pair;
+        in[i].pair_len = rs->r[i].pair_len;
+    }
+    return in;
+}

@@ -1,0 +1,47 @@
+/*
+ * tensors.h — a checkpoint's tensors by name, whatever file format they came from (safetensors, sharded
+ * safetensors, torch zip or legacy pickle .bin). Data stays in the mapped files; nothing is copied here.
+ */
+#ifndef BERTC_TENSORS_H
+#define BERTC_TENSORS_H
+
+#include "../internal.h"
+
+enum st_dtype { DT_F32 = 0, DT_F16 = 1, DT_BF16 = 2, DT_OTHER = 3 };
+
+typedef struct tensor_info {
+    char *name;
+    enum st_dtype dtype;
+    const char *dtype_name; /* as written in the file ("F32", "I64", ...) */
+    int ndim;
+    int64_t shape[8];
+    const uint8_t *data; /* inside a mapped file */
+    size_t nbytes;
+    bool used;
+} tensor_info;
+
+typedef struct tensor_set {
+    tensor_info *t;
+    int n, cap;
+    mapped_file *files;
+    int n_files;
+    uint64_t file_bytes;
+} tensor_set;
+
+void tensor_set_free(tensor_set *ts);
+const tensor_info *tensor_set_find(const tensor_set *ts, const char *name);
+
+/* Parses one safetensors image (header + data) and appends its tensors; `what` names it in errors. */
+bertc_status safetensors_parse(tensor_set *ts, const uint8_t *data, size_t size, const char *what, bertc_error *err);
+
+/* Loads every weight file of a checkpoint folder: model.safetensors, the shards of
+ * model.safetensors.index.json, or pytorch_model.bin. */
+bertc_status tensors_load_dir(tensor_set *ts, const char *dir, bertc_error *err);
+
+/* pytorch_model.bin (torch zip or legacy pickle); implemented in torchbin.c. */
+bertc_status torchbin_parse(tensor_set *ts, const uint8_t *data, size_t size, const char *what, bertc_error *err);
+
+/* Element size of a safetensors dtype name, 0 when unknown. */
+size_t dtype_size(const char *name);
+
+#endif

@@ -1,0 +1,128 @@
+/*
+ * gemm.c — y = act(x W^T + b) (+ residual) over weights packed once at load, split by output panels across
+ * the thread pool. The scalar panel routine here is the portable fallback and the spec the AVX2 micro-kernel
+ * (gemm_avx2.c) is tested against. Each output element is one fp32 dot product accumulated in k order, so
+ * results do not depend on the thread count.
+ */
+#include "kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool cpu_has_avx2_fma(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !getenv("BERTC_NO_AVX2");
+    }
+    return cached;
+#else
+    return false;
+#endif
+}
+
+bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K) {
+    memset(pl, 0, sizeof *pl);
+    int np = (N + GEMM_NR - 1) / GEMM_NR;
+    size_t n = (size_t)np * (size_t)K * GEMM_NR;
+    pl->w = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+    pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
+    if (!pl->w || !pl->bias) {
+        linear_free(pl);
+        return false;
+    }
+    for (int p = 0; p < np; p++)
+        for (int k = 0; k < K; k++) {
+            float *dst = pl->w + ((size_t)p * K + k) * GEMM_NR;
+            for (int j = 0; j < GEMM_NR; j++) {
+                int nn = p * GEMM_NR + j;
+                dst[j] = nn < N ? W[(size_t)nn * K + k] : 0.0f;
+            }
+        }
+    if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
+    pl->N = N;
+    pl->K = K;
+    return true;
+}
+
+void linear_free(packed_linear *pl) {
+    free(pl->w);
+    free(pl->bias);
+    memset(pl, 0, sizeof *pl);
+}
+
+void linear_ref(float *y, const float *x, const float *W, const float *b, int M, int N, int K) {
+    for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+            float acc = b ? b[n] : 0.0f;
+            for (int k = 0; k < K; k++) acc += x[(size_t)m * K + k] * W[(size_t)n * K + k];
+            y[(size_t)m * N + n] = acc;
+        }
+}
+
+static void gemm_panel_ref(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1) {
+    int N = pl->N, K = pl->K;
+    for (int p = p0; p < p1; p++) {
+        const float *wp = pl->w + (size_t)p * K * GEMM_NR;
+        int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
+        for (int m = 0; m < M; m++) {
+            float acc[GEMM_NR];
+            memcpy(acc, pl->bias + p * GEMM_NR, sizeof acc);
+            const float *xr = x + (size_t)m * K;
+            for (int k = 0; k < K; k++)
+                for (int j = 0; j < GEMM_NR; j++) acc[j] += xr[k] * wp[(size_t)k * GEMM_NR + j];
+            memcpy(y + (size_t)m * N + p * GEMM_NR, acc, (size_t)nc * sizeof(float));
+        }
+    }
+}
+
+static inline float act_apply(float v, enum epilogue act) {
+    switch (act) {
+    case EPI_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case EPI_GELU_TANH: return 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
+    case EPI_RELU: return v > 0.0f ? v : 0.0f;
+    case EPI_TANH: return tanhf(v);
+    case EPI_NONE: break;
+    }
+    return v;
+}
+
+typedef struct gemm_job {
+    float *y;
+    const float *x;
+    const packed_linear *pl;
+    const float *residual;
+    int M;
+    enum epilogue act;
+    int n_panels;
+} gemm_job;
+
+static void gemm_task(void *ctx, int task, int n_tasks) {
+    gemm_job *j = ctx;
+    int p0 = (int)((long)j->n_panels * task / n_tasks), p1 = (int)((long)j->n_panels * (task + 1) / n_tasks);
+    if (p0 >= p1) return;
+    if (cpu_has_avx2_fma()) gemm_panel_avx2(j->y, j->x, j->pl, j->M, p0, p1);
+    else gemm_panel_ref(j->y, j->x, j->pl, j->M, p0, p1);
+    if (j->act == EPI_NONE && !j->residual) return;
+    int N = j->pl->N, c0 = p0 * GEMM_NR, c1 = p1 * GEMM_NR < N ? p1 * GEMM_NR : N;
+    for (int m = 0; m < j->M; m++) {
+        float *yr = j->y + (size_t)m * N;
+        const float *rr = j->residual ? j->residual + (size_t)m * N : NULL;
+        for (int c = c0; c < c1; c++) {
+            float v = act_apply(yr[c], j->act);
+            yr[c] = rr ? v + rr[c] : v;
+        }
+    }
+}
+
+void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
+                    const float *residual) {
+    if (M <= 0) return;
+    gemm_job j = {y, x, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR};
+    int nt = threadpool_size(tp);
+    int tasks = nt == 1 ? 1 : nt * 4;
+    if (tasks > j.n_panels) tasks = j.n_panels;
+    threadpool_run(tp, gemm_task, &j, tasks);
+}

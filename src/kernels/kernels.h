@@ -1,0 +1,58 @@
+/*
+ * kernels.h — the numeric kernels: packed GEMM (AVX2/FMA micro-kernel with a portable reference beside it,
+ * chosen at run time), LayerNorm, activations, attention, and the thread pool that splits them.
+ * Kernels know nothing of checkpoints. Shapes are named as in the math: M rows (tokens), K inputs,
+ * N outputs; T tokens of one sequence, H hidden, nh heads, dh head size.
+ */
+#ifndef BERTC_KERNELS_H
+#define BERTC_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- thread pool: persistent workers, no thread creation per call ---- */
+typedef struct threadpool threadpool;
+typedef void (*task_fn)(void *ctx, int task, int n_tasks);
+threadpool *threadpool_new(int n_threads);
+void threadpool_free(threadpool *p);
+int threadpool_size(const threadpool *p);
+/* Runs fn(ctx, i, n_tasks) for i in [0, n_tasks) across the pool and waits. Calls from several threads are
+ * serialized. */
+void threadpool_run(threadpool *p, task_fn fn, void *ctx, int n_tasks);
+
+/* ---- packed weights for y = x W^T + b (PyTorch Linear: W is [N, K]) ---- */
+#define GEMM_NR 16
+typedef struct packed_linear {
+    int N, K;
+    float *w;    /* panels of GEMM_NR outputs: w[(p * K + k) * NR + j] = W[p*NR + j][k], zero-padded */
+    float *bias; /* N entries (zeros when the layer has none) */
+} packed_linear;
+
+/* Packs W [N, K] (row-major) and bias (may be NULL). Returns false on OOM. */
+bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K);
+void linear_free(packed_linear *pl);
+
+enum epilogue { EPI_NONE = 0, EPI_GELU = 1, EPI_RELU = 2, EPI_TANH = 3, EPI_GELU_TANH = 4 };
+
+/* y [M, N] = act(x [M, K] W^T + b) (+ residual [M, N] when not NULL, added after act). ldy = N. */
+void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
+                    const float *residual);
+
+/* Reference (scalar, unpacked) version of the same, the spec for tests. */
+void linear_ref(float *y, const float *x, const float *W, const float *b, int M, int N, int K);
+
+/* x [M, C] in place: (x - mean) / sqrt(var + eps) * g + b, biased variance, fp32 with two passes. */
+void layernorm(float *x, const float *g, const float *b, int M, int C, float eps);
+
+/* Self-attention of one sequence: qkv [T, 3H] (q | k | v per row), out [T, H]; softmax(q k^T / sqrt(dh)) v
+ * per head; scratch holds T floats. Only the sequence's own T positions exist: nothing is padded. */
+void attention_head(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
+
+bool cpu_has_avx2_fma(void);
+
+/* AVX2 entry points (kernels/gemm_avx2.c), only called when cpu_has_avx2_fma(). */
+void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1);
+void attention_head_avx2(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
+
+#endif

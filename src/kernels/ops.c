@@ -1,0 +1,57 @@
+/*
+ * ops.c — LayerNorm and the reference attention head (portable C; the AVX2 head is in gemm_avx2.c).
+ * Numerics follow PyTorch: LayerNorm with biased variance and eps inside the square root; attention scores
+ * scaled by 1/sqrt(dh) and a max-subtracted softmax, all in fp32.
+ */
+#include "kernels.h"
+
+#include <math.h>
+
+void layernorm(float *x, const float *g, const float *b, int M, int C, float eps) {
+    for (int m = 0; m < M; m++) {
+        float *r = x + (size_t)m * C;
+        float mean = 0.0f;
+        for (int c = 0; c < C; c++) mean += r[c];
+        mean /= (float)C;
+        float var = 0.0f;
+        for (int c = 0; c < C; c++) {
+            float d = r[c] - mean;
+            var += d * d;
+        }
+        var /= (float)C;
+        float inv = 1.0f / sqrtf(var + eps);
+        for (int c = 0; c < C; c++) r[c] = (r[c] - mean) * inv * g[c] + b[c];
+    }
+}
+
+void attention_head(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch) {
+    if (cpu_has_avx2_fma()) {
+        attention_head_avx2(out, qkv, T, H, head, dh, scratch);
+        return;
+    }
+    const int ld = 3 * H;
+    const float scale = 1.0f / sqrtf((float)dh);
+    const float *q = qkv + head * dh, *k = qkv + H + head * dh, *v = qkv + 2 * H + head * dh;
+    for (int i = 0; i < T; i++) {
+        float mx = -INFINITY;
+        for (int j = 0; j < T; j++) {
+            float s = 0.0f;
+            for (int d = 0; d < dh; d++) s += q[(size_t)i * ld + d] * k[(size_t)j * ld + d];
+            s *= scale;
+            scratch[j] = s;
+            if (s > mx) mx = s;
+        }
+        float sum = 0.0f;
+        for (int j = 0; j < T; j++) {
+            scratch[j] = expf(scratch[j] - mx);
+            sum += scratch[j];
+        }
+        float inv = 1.0f / sum;
+        float *o = out + (size_t)i * H + head * dh;
+        for (int d = 0; d < dh; d++) {
+            float acc = 0.0f;
+            for (int j = 0; j < T; j++) acc += scratch[j] * v[(size_t)j * ld + d];
+            o[d] = acc * inv;
+        }
+    }
+}

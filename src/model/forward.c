@@ -1,0 +1,293 @@
+/*
+ * forward.c — the encoder pass and the heads, as transformers' modeling_distilbert / modeling_bert /
+ * modeling_roberta compute them (post-LayerNorm layers, exact erf GELU), and the public classify / embed
+ * calls built on it.
+ *
+ * Sequences of a batch are laid end to end, [sum(T), H], with no padding at all: linear layers run on all
+ * tokens at once, attention runs per (sequence, head) over that sequence's own tokens. A batched run is
+ * therefore the same arithmetic as single runs, bit for bit, and padded positions cost nothing.
+ */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct attn_job {
+    float *ctx;
+    const float *qkv;
+    const int *seq_off, *seq_len;
+    int n_seq, heads, H, dh, max_T;
+    float *scratch;
+} attn_job;
+
+static void attn_task(void *p, int task, int n_tasks) {
+    (void)n_tasks;
+    attn_job *j = p;
+    int s = task / j->heads, h = task % j->heads;
+    size_t off = (size_t)j->seq_off[s];
+    attention_head(j->ctx + off * j->H, j->qkv + off * 3 * j->H, j->seq_len[s], j->H, h, j->dh,
+                   j->scratch + (size_t)task * j->max_T);
+}
+
+bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out, float *emb_out,
+                           float *logits_out, bertc_error *err) {
+    const model_config *c = &m->cfg;
+    const int H = c->hidden, I = c->intermediate;
+    size_t M = 0;
+    int max_T = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
+        if (encs[i].n > (size_t)tokenizer_default_max_length(m->tok))
+            return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
+                              encs[i].n, tokenizer_default_max_length(m->tok));
+        M += encs[i].n;
+        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
+        for (size_t t = 0; t < encs[i].n; t++) {
+            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
+                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
+            if (m->type && (encs[i].type_ids[t] < 0 || encs[i].type_ids[t] >= c->type_vocab_size))
+                return bertc_fail(err, BERTC_ERR_INPUT, "token type id %d outside type_vocab_size %d", encs[i].type_ids[t],
+                                  c->type_vocab_size);
+        }
+    }
+    if (n == 0) return BERTC_OK;
+    int *seq_off = malloc(n * sizeof *seq_off), *seq_len = malloc(n * sizeof *seq_len);
+    float *x = malloc(M * (size_t)H * sizeof(float));
+    float *qkv = malloc(M * (size_t)3 * H * sizeof(float));
+    float *ctx = malloc(M * (size_t)H * sizeof(float));
+    float *x1 = malloc(M * (size_t)H * sizeof(float));
+    float *h = malloc(M * (size_t)I * sizeof(float));
+    float *scratch = malloc(n * (size_t)c->heads * (size_t)max_T * sizeof(float));
+    bertc_status s = BERTC_OK;
+    if (!seq_off || !seq_len || !x || !qkv || !ctx || !x1 || !h || !scratch) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
+        goto done;
+    }
+    /* embeddings: word + position (+ token type), then LayerNorm */
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        seq_off[i] = (int)off;
+        seq_len[i] = (int)encs[i].n;
+        int pos_count = 0;
+        for (size_t t = 0; t < encs[i].n; t++) {
+            int id = encs[i].ids[t], pos;
+            if (c->arch == BERTC_ARCH_ROBERTA) {
+                /* create_position_ids_from_input_ids: padding_idx + cumulative count of non-pad tokens */
+                if (id != c->pad_token_id) pos = c->pad_token_id + ++pos_count;
+                else pos = c->pad_token_id;
+            } else {
+                pos = (int)t;
+            }
+            float *r = x + (off + t) * H;
+            const float *we = m->word + (size_t)id * H, *pe = m->pos + (size_t)pos * H;
+            if (m->type) {
+                const float *te = m->type + (size_t)encs[i].type_ids[t] * H;
+                for (int k = 0; k < H; k++) r[k] = we[k] + te[k] + pe[k];
+            } else {
+                for (int k = 0; k < H; k++) r[k] = we[k] + pe[k];
+            }
+        }
+        off += encs[i].n;
+    }
+    layernorm(x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
+    if (emb_out) memcpy(emb_out, x, M * (size_t)H * sizeof(float));
+    attn_job aj = {ctx, qkv, seq_off, seq_len, (int)n, c->heads, H, H / c->heads, max_T, scratch};
+    for (int l = 0; l < c->layers; l++) {
+        const layer_w *L = &m->layer[l];
+        linear_forward(m->pool, qkv, x, &L->qkv, (int)M, EPI_NONE, NULL);
+        threadpool_run(m->pool, attn_task, &aj, (int)n * c->heads);
+        linear_forward(m->pool, x1, ctx, &L->out, (int)M, EPI_NONE, x);
+        layernorm(x1, L->ln1_g, L->ln1_b, (int)M, H, c->ln_eps);
+        linear_forward(m->pool, h, x1, &L->ffn1, (int)M, c->act, NULL);
+        linear_forward(m->pool, x, h, &L->ffn2, (int)M, EPI_NONE, x1);
+        layernorm(x, L->ln2_g, L->ln2_b, (int)M, H, c->ln_eps);
+    }
+    if (hidden_out) memcpy(hidden_out, x, M * (size_t)H * sizeof(float));
+    if (logits_out && m->has_head) {
+        /* first token of each sequence ([CLS] / <s>) → dense + act → out */
+        float *first = ctx, *pooled = x1; /* reuse: n <= M rows */
+        for (size_t i = 0; i < n; i++) memcpy(first + i * H, x + (size_t)seq_off[i] * H, (size_t)H * sizeof(float));
+        linear_forward(m->pool, pooled, first, &m->head_dense, (int)n, m->head_act, NULL);
+        linear_forward(m->pool, logits_out, pooled, &m->head_out, (int)n, EPI_NONE, NULL);
+    }
+done:
+    free(seq_off);
+    free(seq_len);
+    free(x);
+    free(qkv);
+    free(ctx);
+    free(x1);
+    free(h);
+    free(scratch);
+    return s;
+}
+
+bertc_status bertc_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out,
+                           float *logits_out, bertc_error *err) {
+    if (!m || (!encs && n)) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_forward: NULL argument");
+    if (logits_out && !m->has_head)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s has no classification head (%s)", m->source,
+                          m->cfg.architecture[0] ? m->cfg.architecture : m->cfg.model_type);
+    return model_forward(m, encs, n, hidden_out, NULL, logits_out, err);
+}
+
+bertc_classify_params bertc_classify_default_params(void) {
+    bertc_classify_params p;
+    p.encode = bertc_encode_default_params();
+    p.function = BERTC_FUNCTION_DEFAULT;
+    p.batch_size = 32;
+    return p;
+}
+
+void bertc_classification_free(bertc_classification *out, size_t n) {
+    if (!out) return;
+    for (size_t i = 0; i < n; i++) {
+        free(out[i].logits);
+        free(out[i].scores);
+        out[i].logits = out[i].scores = NULL;
+    }
+}
+
+/* Encodes texts[i0..i1) into encs. */
+static bertc_status encode_range(const bertc_model *m, const bertc_text *in, size_t i0, size_t i1,
+                                 const bertc_encode_params *ep, bertc_encoding *encs, bertc_error *err) {
+    for (size_t i = i0; i < i1; i++) {
+        bertc_status s = bertc_tokenize(m->tok, in[i].text, in[i].len, in[i].pair, in[i].pair_len, ep, &encs[i - i0], err);
+        if (s) {
+            for (size_t k = i0; k < i; k++) bertc_encoding_free(&encs[k - i0]);
+            if (err) {
+                char msg[sizeof err->message];
+                memcpy(msg, err->message, sizeof msg);
+                bertc_fail(err, s, "input %zu: %s", i, msg);
+            }
+            return s;
+        }
+    }
+    return BERTC_OK;
+}
+
+bertc_status bertc_classify(const bertc_model *m, const bertc_text *in, size_t n, const bertc_classify_params *p,
+                            bertc_classification *out, bertc_error *err) {
+    if (!m || (!in && n) || (!out && n)) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_classify: NULL argument");
+    if (!m->has_head)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s has no classification head (%s): use embed", m->source,
+                          m->cfg.architecture[0] ? m->cfg.architecture : m->cfg.model_type);
+    bertc_classify_params dp = bertc_classify_default_params();
+    if (!p) p = &dp;
+    size_t bs = p->batch_size > 0 ? (size_t)p->batch_size : 32;
+    int L = m->cfg.n_labels;
+    bertc_function fn = p->function;
+    if (fn == BERTC_FUNCTION_DEFAULT) {
+        /* the text-classification pipeline's rule (multi-label or one label: sigmoid), except that an explicit
+         * problem_type "regression" returns the raw value */
+        if (m->cfg.problem == BERTC_PROBLEM_REGRESSION && m->cfg.problem_explicit) fn = BERTC_FUNCTION_NONE;
+        else if (m->cfg.problem == BERTC_PROBLEM_MULTI_LABEL || L == 1) fn = BERTC_FUNCTION_SIGMOID;
+        else fn = BERTC_FUNCTION_SOFTMAX;
+    }
+    memset(out, 0, n * sizeof *out);
+    bertc_encoding *encs = calloc(bs, sizeof *encs);
+    float *logits = malloc(bs * (size_t)L * sizeof(float));
+    if (!encs || !logits) {
+        free(encs);
+        free(logits);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
+    bertc_status s = BERTC_OK;
+    for (size_t b0 = 0; b0 < n && !s; b0 += bs) {
+        size_t b1 = b0 + bs < n ? b0 + bs : n;
+        if ((s = encode_range(m, in, b0, b1, &p->encode, encs, err))) break;
+        s = model_forward(m, encs, b1 - b0, NULL, NULL, logits, err);
+        for (size_t i = b0; i < b1 && !s; i++) {
+            bertc_classification *r = &out[i];
+            const float *lg = logits + (i - b0) * L;
+            r->n_labels = L;
+            r->n_tokens = (int)encs[i - b0].n;
+            r->logits = malloc((size_t)L * sizeof(float));
+            r->scores = malloc((size_t)L * sizeof(float));
+            if (!r->logits || !r->scores) {
+                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            memcpy(r->logits, lg, (size_t)L * sizeof(float));
+            if (fn == BERTC_FUNCTION_SOFTMAX) {
+                float mx = lg[0];
+                for (int k = 1; k < L; k++) mx = lg[k] > mx ? lg[k] : mx;
+                double sum = 0;
+                for (int k = 0; k < L; k++) sum += exp((double)lg[k] - mx);
+                for (int k = 0; k < L; k++) r->scores[k] = (float)(exp((double)lg[k] - mx) / sum);
+            } else if (fn == BERTC_FUNCTION_SIGMOID) {
+                for (int k = 0; k < L; k++) r->scores[k] = (float)(1.0 / (1.0 + exp(-(double)lg[k])));
+            } else {
+                memcpy(r->scores, lg, (size_t)L * sizeof(float));
+            }
+            int best = 0;
+            for (int k = 1; k < L; k++)
+                if (r->scores[k] > r->scores[best]) best = k;
+            r->label_id = best;
+            r->score = r->scores[best];
+        }
+        for (size_t i = b0; i < b1; i++) bertc_encoding_free(&encs[i - b0]);
+    }
+    free(encs);
+    free(logits);
+    if (s) bertc_classification_free(out, n);
+    return s;
+}
+
+void bertc_embedding_free(bertc_embedding *out, size_t n) {
+    if (!out) return;
+    for (size_t i = 0; i < n; i++) {
+        free(out[i].data);
+        out[i].data = NULL;
+    }
+}
+
+bertc_status bertc_embed(const bertc_model *m, const bertc_text *in, size_t n, const bertc_encode_params *ep,
+                         bertc_pooling pooling, bertc_embedding *out, bertc_error *err) {
+    if (!m || (!in && n) || (!out && n)) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_embed: NULL argument");
+    bertc_encode_params dp = bertc_encode_default_params();
+    if (!ep) ep = &dp;
+    const size_t bs = 32;
+    const int H = m->cfg.hidden;
+    memset(out, 0, n * sizeof *out);
+    bertc_encoding encs[32];
+    bertc_status s = BERTC_OK;
+    for (size_t b0 = 0; b0 < n && !s; b0 += bs) {
+        size_t b1 = b0 + bs < n ? b0 + bs : n;
+        if ((s = encode_range(m, in, b0, b1, ep, encs, err))) break;
+        size_t M = 0;
+        for (size_t i = b0; i < b1; i++) M += encs[i - b0].n;
+        float *hid = malloc(M * (size_t)H * sizeof(float));
+        if (!hid) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        else s = model_forward(m, encs, b1 - b0, hid, NULL, NULL, err);
+        size_t off = 0;
+        for (size_t i = b0; i < b1 && !s; i++) {
+            int T = (int)encs[i - b0].n;
+            bertc_embedding *e = &out[i];
+            e->n_tokens = T;
+            e->hidden = H;
+            e->rows = pooling == BERTC_POOL_NONE ? T : 1;
+            e->data = malloc((size_t)e->rows * H * sizeof(float));
+            if (!e->data) {
+                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            const float *src = hid + off * H;
+            if (pooling == BERTC_POOL_MEAN) {
+                for (int k = 0; k < H; k++) {
+                    double acc = 0;
+                    for (int t = 0; t < T; t++) acc += src[(size_t)t * H + k];
+                    e->data[k] = (float)(acc / T);
+                }
+            } else {
+                memcpy(e->data, src, (size_t)e->rows * H * sizeof(float));
+            }
+            off += (size_t)T;
+        }
+        free(hid);
+        for (size_t i = b0; i < b1; i++) bertc_encoding_free(&encs[i - b0]);
+    }
+    if (s) bertc_embedding_free(out, n);
+    return s;
+}

@@ -1,0 +1,517 @@
+/*
+ * model.c — loading a checkpoint folder into a bertc_model: config.json (the fields transformers reads for
+ * DistilBertConfig / BertConfig / RobertaConfig), the weights by their Hugging Face names (with or without
+ * the base-model prefix, old gamma/beta LayerNorm names accepted, as transformers does), and the tokenizer.
+ * F32 weights are used in place from the mapped file; F16/BF16 are widened to fp32 once at load. Linear
+ * weights are packed for the GEMM once, here.
+ */
+#include "model.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+extern const char bertc_emb_config[], bertc_emb_tokenizer[], bertc_emb_tokenizer_config[];
+extern const uint8_t bertc_emb_weights[], bertc_emb_weights_end[];
+
+bertc_model_params bertc_model_default_params(void) {
+    bertc_model_params p = {BERTC_ARCH_AUTO, 0};
+    return p;
+}
+
+static const char *arch_name(bertc_arch a) {
+    switch (a) {
+    case BERTC_ARCH_DISTILBERT: return "distilbert";
+    case BERTC_ARCH_BERT: return "bert";
+    case BERTC_ARCH_ROBERTA: return "roberta";
+    default: return "auto";
+    }
+}
+
+static int jint(const cJSON *c, const char *k, int dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, k);
+    return cJSON_IsNumber(v) ? (v->valuedouble > 2e9 ? -1 : (v->valuedouble < -2e9 ? -1 : (int)v->valuedouble)) : dflt;
+}
+
+static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *err) {
+    if (!a || !strcmp(a, "gelu")) *out = EPI_GELU;
+    else if (!strcmp(a, "relu")) *out = EPI_RELU;
+    else if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh")) *out = EPI_GELU_TANH;
+    else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "config.json: activation %.40s is not supported "
+                           "(supported: gelu, gelu_new, gelu_pytorch_tanh, relu)", a);
+    return BERTC_OK;
+}
+
+static bertc_status parse_config(model_config *c, const char *text, const char *what, bertc_error *err) {
+    cJSON *j = cJSON_Parse(text);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a JSON object", what);
+    }
+    bertc_status s = BERTC_OK;
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "model_type");
+    if (!cJSON_IsString(mt)) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s has no model_type", what);
+        goto done;
+    }
+    snprintf(c->model_type, sizeof c->model_type, "%s", mt->valuestring);
+    const cJSON *archs = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+    const cJSON *a0 = cJSON_GetArrayItem(archs, 0);
+    if (cJSON_IsString(a0)) snprintf(c->architecture, sizeof c->architecture, "%s", a0->valuestring);
+    if (!strcmp(mt->valuestring, "distilbert")) {
+        c->arch = BERTC_ARCH_DISTILBERT;
+        c->hidden = jint(j, "dim", 768);
+        c->layers = jint(j, "n_layers", 6);
+        c->heads = jint(j, "n_heads", 12);
+        c->intermediate = jint(j, "hidden_dim", 3072);
+        c->type_vocab_size = 0;
+        c->ln_eps = 1e-12f;
+        const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "activation");
+        if ((s = parse_act(cJSON_IsString(act) ? act->valuestring : NULL, &c->act, err))) goto done;
+    } else if (!strcmp(mt->valuestring, "bert") || !strcmp(mt->valuestring, "roberta")) {
+        c->arch = mt->valuestring[0] == 'b' ? BERTC_ARCH_BERT : BERTC_ARCH_ROBERTA;
+        c->hidden = jint(j, "hidden_size", 768);
+        c->layers = jint(j, "num_hidden_layers", 12);
+        c->heads = jint(j, "num_attention_heads", 12);
+        c->intermediate = jint(j, "intermediate_size", 3072);
+        c->type_vocab_size = jint(j, "type_vocab_size", 2);
+        const cJSON *eps = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps");
+        c->ln_eps = cJSON_IsNumber(eps) ? (float)eps->valuedouble : 1e-12f;
+        const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "hidden_act");
+        if ((s = parse_act(cJSON_IsString(act) ? act->valuestring : NULL, &c->act, err))) goto done;
+        const cJSON *pet = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
+        if (cJSON_IsString(pet) && strcmp(pet->valuestring, "absolute") != 0) {
+            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: position_embedding_type %.40s is not supported (absolute only)",
+                           what, pet->valuestring);
+            goto done;
+        }
+    } else {
+        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type %.40s is not supported (distilbert, bert, roberta)",
+                       what, mt->valuestring);
+        goto done;
+    }
+    c->vocab_size = jint(j, "vocab_size", 30522);
+    c->max_positions = jint(j, "max_position_embeddings", 512);
+    c->pad_token_id = jint(j, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0);
+    if (c->hidden <= 0 || c->hidden > 65536 || c->heads <= 0 || c->hidden % c->heads != 0 || c->layers <= 0 ||
+        c->layers > 1000 || c->intermediate <= 0 || c->intermediate > 1 << 20 || c->vocab_size <= 0 ||
+        c->vocab_size > 1 << 24 || c->max_positions <= 0 || c->max_positions > 1 << 20 || c->type_vocab_size < 0 ||
+        c->type_vocab_size > 1024 || !(c->ln_eps > 0 && c->ln_eps < 1)) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: sizes out of range (hidden %d, heads %d, layers %d, intermediate %d, "
+                       "vocab %d, positions %d, layer_norm_eps %g)", what, c->hidden, c->heads, c->layers,
+                       c->intermediate, c->vocab_size, c->max_positions, (double)c->ln_eps);
+        goto done;
+    }
+    if (c->arch == BERTC_ARCH_ROBERTA && (c->pad_token_id < 0 || c->pad_token_id + 2 > c->max_positions)) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d leaves no positions", what, c->pad_token_id);
+        goto done;
+    }
+    /* labels */
+    const cJSON *id2label = cJSON_GetObjectItemCaseSensitive(j, "id2label");
+    int nl = jint(j, "num_labels", -1);
+    if (cJSON_IsObject(id2label)) nl = cJSON_GetArraySize(id2label);
+    if (nl < 0) nl = 2;
+    if (nl > 100000) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %d labels", what, nl);
+        goto done;
+    }
+    c->n_labels = nl;
+    c->labels = calloc((size_t)(nl ? nl : 1), sizeof *c->labels);
+    if (!c->labels) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, id2label) {
+        char *endp;
+        long id = strtol(e->string, &endp, 10);
+        if (*endp || id < 0 || id >= nl || !cJSON_IsString(e) || c->labels[id]) {
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label entry \"%.40s\" is not a label for ids 0..%d", what,
+                           e->string, nl - 1);
+            goto done;
+        }
+        c->labels[id] = strdup(e->valuestring);
+    }
+    for (int i = 0; i < nl; i++)
+        if (!c->labels[i]) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "LABEL_%d", i);
+            c->labels[i] = strdup(buf);
+        }
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
+    c->problem_explicit = cJSON_IsString(pt);
+    if (cJSON_IsString(pt)) {
+        if (!strcmp(pt->valuestring, "multi_label_classification")) c->problem = BERTC_PROBLEM_MULTI_LABEL;
+        else if (!strcmp(pt->valuestring, "regression")) c->problem = BERTC_PROBLEM_REGRESSION;
+        else if (!strcmp(pt->valuestring, "single_label_classification")) c->problem = BERTC_PROBLEM_SINGLE_LABEL;
+        else {
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: unknown problem_type %.40s", what, pt->valuestring);
+            goto done;
+        }
+    } else {
+        c->problem = nl == 1 ? BERTC_PROBLEM_REGRESSION : BERTC_PROBLEM_SINGLE_LABEL;
+    }
+done:
+    cJSON_Delete(j);
+    return s;
+}
+
+/* ---- weights ---- */
+
+static float *own(bertc_model *m, size_t n) {
+    float **no = realloc(m->owned, (size_t)(m->n_owned + 1) * sizeof *no);
+    if (!no) return NULL;
+    m->owned = no;
+    float *p = malloc((n ? n : 1) * sizeof(float));
+    if (p) m->owned[m->n_owned++] = p;
+    return p;
+}
+
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0) {
+        if (man == 0) bits = sign;
+        else { /* subnormal */
+            exp = 127 - 15 + 1;
+            while (!(man & 0x400)) { man <<= 1; exp--; }
+            man &= 0x3FF;
+            bits = sign | (exp << 23) | (man << 13);
+        }
+    } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
+    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+typedef struct binder {
+    bertc_model *m;
+    const char *prefix; /* "distilbert.", "bert.", "roberta." */
+    bertc_error *err;
+    bertc_status s;
+} binder;
+
+static const tensor_info *find_named(binder *b, const char *name) {
+    char full[256];
+    snprintf(full, sizeof full, "%s%s", b->prefix, name);
+    const tensor_info *t = tensor_set_find(&b->m->ts, full);
+    if (!t) t = tensor_set_find(&b->m->ts, name);
+    return t;
+}
+
+/* The fp32 data of tensor `name` with the expected shape (d1 = 0 for 1-D), or NULL with b->s set. */
+static const float *get(binder *b, const char *name, int64_t d0, int64_t d1) {
+    if (b->s) return NULL;
+    const tensor_info *t = find_named(b, name);
+    if (!t) {
+        /* checkpoints from the TF era name LayerNorm parameters gamma / beta */
+        char alt[256];
+        size_t l = strlen(name);
+        if (l > 7 && !strcmp(name + l - 7, ".weight") && strstr(name, "LayerNorm")) {
+            snprintf(alt, sizeof alt, "%.*s.gamma", (int)(l - 7), name);
+            t = find_named(b, alt);
+        } else if (l > 5 && !strcmp(name + l - 5, ".bias") && strstr(name, "LayerNorm")) {
+            snprintf(alt, sizeof alt, "%.*s.beta", (int)(l - 5), name);
+            t = find_named(b, alt);
+        }
+    }
+    if (!t) {
+        b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "checkpoint is missing tensor %s%s (model_type %s)", b->prefix, name,
+                          b->m->cfg.model_type);
+        return NULL;
+    }
+    bool shape_ok = d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
+    if (!shape_ok) {
+        char got[96] = "";
+        for (int i = 0; i < t->ndim && i < 4; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+        if (d1) b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "tensor %s has shape [%s], config.json implies [%lld, %lld]",
+                                  t->name, got, (long long)d0, (long long)d1);
+        else b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "tensor %s has shape [%s], config.json implies [%lld]", t->name,
+                               got, (long long)d0);
+        return NULL;
+    }
+    ((tensor_info *)t)->used = true;
+    size_t n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+    b->m->n_params += n;
+    if (t->dtype == DT_F32 && ((uintptr_t)t->data & 3) == 0) return (const float *)t->data;
+    float *dst = own(b->m, n);
+    if (!dst) {
+        b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    const uint8_t *src = t->data;
+    switch (t->dtype) {
+    case DT_F32: memcpy(dst, src, n * 4); break;
+    case DT_F16:
+        for (size_t i = 0; i < n; i++) dst[i] = half_to_float((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)));
+        break;
+    case DT_BF16:
+        for (size_t i = 0; i < n; i++) {
+            uint32_t bits = (uint32_t)(src[2 * i] | (src[2 * i + 1] << 8)) << 16;
+            memcpy(&dst[i], &bits, 4);
+        }
+        break;
+    default:
+        b->s = bertc_fail(b->err, BERTC_ERR_UNSUPPORTED, "tensor %s has dtype %s (supported: F32, F16, BF16)", t->name,
+                          t->dtype_name);
+        return NULL;
+    }
+    return dst;
+}
+
+static void pack(binder *b, packed_linear *pl, const float *W, const float *bias, int N, int K) {
+    if (b->s) return;
+    if (!linear_pack(pl, W, bias, N, K)) b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory packing weights");
+}
+
+static void bind_linear(binder *b, packed_linear *pl, const char *name, int N, int K) {
+    char wn[200], bn[200];
+    snprintf(wn, sizeof wn, "%s.weight", name);
+    snprintf(bn, sizeof bn, "%s.bias", name);
+    const float *W = get(b, wn, N, K), *bias = get(b, bn, N, 0);
+    pack(b, pl, W, bias, N, K);
+}
+
+static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
+    const model_config *c = &m->cfg;
+    int H = c->hidden, I = c->intermediate;
+    binder b = {m, c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.",
+                err, BERTC_OK};
+    m->word = get(&b, "embeddings.word_embeddings.weight", c->vocab_size, H);
+    m->pos = get(&b, "embeddings.position_embeddings.weight", c->max_positions, H);
+    if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0)
+        m->type = get(&b, "embeddings.token_type_embeddings.weight", c->type_vocab_size, H);
+    m->emb_ln_g = get(&b, "embeddings.LayerNorm.weight", H, 0);
+    m->emb_ln_b = get(&b, "embeddings.LayerNorm.bias", H, 0);
+    m->layer = calloc((size_t)c->layers, sizeof *m->layer);
+    if (!m->layer) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    float *qkv_w = malloc((size_t)3 * H * H * sizeof(float)), *qkv_b = malloc((size_t)3 * H * sizeof(float));
+    if (!qkv_w || !qkv_b) {
+        free(qkv_w);
+        free(qkv_b);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
+    for (int l = 0; l < c->layers && !b.s; l++) {
+        layer_w *L = &m->layer[l];
+        char n[160];
+        static const char *const dq[3] = {"q_lin", "k_lin", "v_lin"}, *const bq[3] = {"self.query", "self.key", "self.value"};
+        for (int k = 0; k < 3; k++) {
+            char wn[200], bn[200];
+            if (c->arch == BERTC_ARCH_DISTILBERT) snprintf(n, sizeof n, "transformer.layer.%d.attention.%s", l, dq[k]);
+            else snprintf(n, sizeof n, "encoder.layer.%d.attention.%s", l, bq[k]);
+            snprintf(wn, sizeof wn, "%s.weight", n);
+            snprintf(bn, sizeof bn, "%s.bias", n);
+            const float *W = get(&b, wn, H, H), *bb = get(&b, bn, H, 0);
+            if (b.s) break;
+            memcpy(qkv_w + (size_t)k * H * H, W, (size_t)H * H * sizeof(float));
+            memcpy(qkv_b + (size_t)k * H, bb, (size_t)H * sizeof(float));
+        }
+        pack(&b, &L->qkv, qkv_w, qkv_b, 3 * H, H);
+        if (c->arch == BERTC_ARCH_DISTILBERT) {
+            char p[96];
+            snprintf(p, sizeof p, "transformer.layer.%d.", l);
+            snprintf(n, sizeof n, "%sattention.out_lin", p);
+            bind_linear(&b, &L->out, n, H, H);
+            snprintf(n, sizeof n, "%ssa_layer_norm.weight", p);
+            L->ln1_g = get(&b, n, H, 0);
+            snprintf(n, sizeof n, "%ssa_layer_norm.bias", p);
+            L->ln1_b = get(&b, n, H, 0);
+            snprintf(n, sizeof n, "%sffn.lin1", p);
+            bind_linear(&b, &L->ffn1, n, I, H);
+            snprintf(n, sizeof n, "%sffn.lin2", p);
+            bind_linear(&b, &L->ffn2, n, H, I);
+            snprintf(n, sizeof n, "%soutput_layer_norm.weight", p);
+            L->ln2_g = get(&b, n, H, 0);
+            snprintf(n, sizeof n, "%soutput_layer_norm.bias", p);
+            L->ln2_b = get(&b, n, H, 0);
+        } else {
+            char p[96];
+            snprintf(p, sizeof p, "encoder.layer.%d.", l);
+            snprintf(n, sizeof n, "%sattention.output.dense", p);
+            bind_linear(&b, &L->out, n, H, H);
+            snprintf(n, sizeof n, "%sattention.output.LayerNorm.weight", p);
+            L->ln1_g = get(&b, n, H, 0);
+            snprintf(n, sizeof n, "%sattention.output.LayerNorm.bias", p);
+            L->ln1_b = get(&b, n, H, 0);
+            snprintf(n, sizeof n, "%sintermediate.dense", p);
+            bind_linear(&b, &L->ffn1, n, I, H);
+            snprintf(n, sizeof n, "%soutput.dense", p);
+            bind_linear(&b, &L->ffn2, n, H, I);
+            snprintf(n, sizeof n, "%soutput.LayerNorm.weight", p);
+            L->ln2_g = get(&b, n, H, 0);
+            snprintf(n, sizeof n, "%soutput.LayerNorm.bias", p);
+            L->ln2_b = get(&b, n, H, 0);
+        }
+    }
+    free(qkv_w);
+    free(qkv_b);
+    if (b.s) return b.s;
+    /* head */
+    bool wants_head = strstr(c->architecture, "ForSequenceClassification") != NULL;
+    const char *dense = c->arch == BERTC_ARCH_DISTILBERT ? "pre_classifier" : c->arch == BERTC_ARCH_BERT ? "pooler.dense"
+                                                                                                   : "classifier.dense";
+    const char *outp = c->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj" : "classifier";
+    if (wants_head) {
+        binder hb = b;
+        hb.prefix = c->arch == BERTC_ARCH_BERT ? "bert." : ""; /* the pooler lives in the base model */
+        bind_linear(&hb, &m->head_dense, dense, H, H);
+        hb.prefix = "";
+        bind_linear(&hb, &m->head_out, outp, c->n_labels, H);
+        if (hb.s) return hb.s;
+        m->has_head = true;
+        m->head_act = c->arch == BERTC_ARCH_DISTILBERT ? EPI_RELU : EPI_TANH;
+    } else {
+        m->cfg.problem = BERTC_PROBLEM_NONE;
+    }
+    /* Unexpected tensors that claim to belong to the encoder mean config.json and the weights disagree. */
+    for (int i = 0; i < m->ts.n; i++) {
+        const tensor_info *t = &m->ts.t[i];
+        if (t->used) continue;
+        const char *nm = t->name;
+        size_t pl = strlen(b.prefix);
+        if (!strncmp(nm, b.prefix, pl)) nm += pl;
+        bool encoder = !strncmp(nm, "transformer.layer.", 18) || !strncmp(nm, "encoder.layer.", 14);
+        if (encoder && !strstr(nm, "position_ids"))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "unexpected tensor %s: the checkpoint has more than the %d layers "
+                              "config.json declares, or another layout", t->name, c->layers);
+    }
+    return BERTC_OK;
+}
+
+void bertc_model_free(bertc_model *m) {
+    if (!m) return;
+    if (m->layer) {
+        for (int l = 0; l < m->cfg.layers; l++) {
+            linear_free(&m->layer[l].qkv);
+            linear_free(&m->layer[l].out);
+            linear_free(&m->layer[l].ffn1);
+            linear_free(&m->layer[l].ffn2);
+        }
+        free(m->layer);
+    }
+    linear_free(&m->head_dense);
+    linear_free(&m->head_out);
+    for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
+    free(m->owned);
+    if (m->cfg.labels) {
+        for (int i = 0; i < m->cfg.n_labels; i++) free(m->cfg.labels[i]);
+        free(m->cfg.labels);
+    }
+    tensor_set_free(&m->ts);
+    bertc_tokenizer_free(m->tok);
+    threadpool_free(m->pool);
+    free(m);
+}
+
+bertc_status bertc_model_load(const char *dir, const bertc_model_params *params, bertc_model **out, bertc_error *err) {
+    if (!out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_model_load: NULL out");
+    *out = NULL;
+    double t0 = now_ms();
+    bertc_model_params dp = bertc_model_default_params();
+    if (!params) params = &dp;
+    bertc_model *m = calloc(1, sizeof *m);
+    if (!m) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    bertc_status s;
+    bool embedded = !dir || !*dir;
+    char *cfg_txt = NULL;
+    if (embedded) {
+        snprintf(m->source, sizeof m->source, "embedded:sst2-small");
+        if ((s = parse_config(&m->cfg, bertc_emb_config, "embedded config.json", err))) goto fail;
+    } else {
+        snprintf(m->source, sizeof m->source, "%s", dir);
+        char path[4096];
+        if (!path_join(path, sizeof path, dir, "config.json")) {
+            s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long");
+            goto fail;
+        }
+        if (!file_exists(path)) {
+            s = bertc_fail(err, BERTC_ERR_IO, "%s: no config.json (is this a Hugging Face checkpoint folder?)", dir);
+            goto fail;
+        }
+        if ((s = read_file(path, &cfg_txt, NULL, err))) goto fail;
+        s = parse_config(&m->cfg, cfg_txt, path, err);
+        free(cfg_txt);
+        if (s) goto fail;
+    }
+    if (params->arch != BERTC_ARCH_AUTO && params->arch != m->cfg.arch) {
+        s = bertc_fail(err, BERTC_ERR_ARCH, "checkpoint %s is %s (%s), not %s as asked", m->source, m->cfg.model_type,
+                       m->cfg.architecture[0] ? m->cfg.architecture : "no architectures", arch_name(params->arch));
+        goto fail;
+    }
+    if (embedded) {
+        s = safetensors_parse(&m->ts, bertc_emb_weights, (size_t)(bertc_emb_weights_end - bertc_emb_weights),
+                              "embedded model.safetensors", err);
+        m->ts.file_bytes = (uint64_t)(bertc_emb_weights_end - bertc_emb_weights);
+    } else {
+        s = tensors_load_dir(&m->ts, dir, err);
+    }
+    if (s) goto fail;
+    if ((s = bind_weights(m, err))) goto fail;
+    m->dtype = "float32";
+    for (int i = 0; i < m->ts.n; i++)
+        if (m->ts.t[i].used && m->ts.t[i].dtype != DT_F32) m->dtype = m->ts.t[i].dtype == DT_F16 ? "float16" : "bfloat16";
+    if (embedded) s = tokenizer_load_mem(bertc_emb_tokenizer, bertc_emb_tokenizer_config, NULL, NULL, NULL, &m->tok, err);
+    else s = bertc_tokenizer_load(dir, &m->tok, err);
+    if (s) goto fail;
+    if (m->tok->vocab_size > m->cfg.vocab_size) {
+        /* ids beyond the embedding table would index out of it: refuse at load, not at run time */
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer has %d tokens but the model's vocab_size is %d",
+                       m->tok->vocab_size, m->cfg.vocab_size);
+        goto fail;
+    }
+    tokenizer_set_position_cap(m->tok, m->cfg.arch == BERTC_ARCH_ROBERTA ? m->cfg.max_positions - m->cfg.pad_token_id - 1
+                                                                          : m->cfg.max_positions);
+    int nt = params->n_threads > 0 ? params->n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (nt < 1) nt = 1;
+    if (nt > 256) nt = 256;
+    m->pool = threadpool_new(nt);
+    if (!m->pool) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "cannot start threads");
+        goto fail;
+    }
+    m->load_ms = now_ms() - t0;
+    *out = m;
+    return BERTC_OK;
+fail:
+    bertc_model_free(m);
+    return s;
+}
+
+void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
+    memset(info, 0, sizeof *info);
+    if (!m) return;
+    info->arch = m->cfg.arch;
+    info->model_type = m->cfg.model_type;
+    info->architecture = m->cfg.architecture;
+    info->problem = m->cfg.problem;
+    info->n_labels = m->has_head ? m->cfg.n_labels : 0;
+    info->hidden = m->cfg.hidden;
+    info->layers = m->cfg.layers;
+    info->heads = m->cfg.heads;
+    info->intermediate = m->cfg.intermediate;
+    info->vocab_size = m->cfg.vocab_size;
+    info->max_positions = m->cfg.max_positions;
+    info->max_length = tokenizer_default_max_length(m->tok);
+    info->n_params = m->n_params;
+    info->weight_bytes = m->ts.file_bytes;
+    info->dtype = m->dtype;
+    info->load_ms = m->load_ms;
+    info->source = m->source;
+}
+
+const bertc_tokenizer *bertc_model_tokenizer(const bertc_model *m) { return m ? m->tok : NULL; }
+
+const char *bertc_model_label(const bertc_model *m, int id) {
+    if (!m || id < 0 || id >= m->cfg.n_labels) return NULL;
+    return m->cfg.labels[id];
+}
+
+int bertc_model_label_id(const bertc_model *m, const char *name) {
+    if (!m || !name) return -1;
+    for (int i = 0; i < m->cfg.n_labels; i++)
+        if (!strcmp(m->cfg.labels[i], name)) return i;
+    return -1;
+}

@@ -1,0 +1,62 @@
+/*
+ * model.h — the encoder's internal state: config, weights bound to kernel-ready form, the shared thread
+ * pool. DistilBERT, BERT and RoBERTa share one post-LayerNorm encoder layout; their differences (embedding
+ * inputs, position ids, LayerNorm eps, head shape) are flags here.
+ */
+#ifndef BERTC_MODEL_H
+#define BERTC_MODEL_H
+
+#include "../internal.h"
+#include "../io/tensors.h"
+#include "../kernels/kernels.h"
+#include "../tokenizer/tokenizer.h"
+
+typedef struct layer_w {
+    packed_linear qkv; /* [3H, H]: q | k | v */
+    packed_linear out; /* [H, H] */
+    const float *ln1_g, *ln1_b;
+    packed_linear ffn1; /* [I, H] */
+    packed_linear ffn2; /* [H, I] */
+    const float *ln2_g, *ln2_b;
+} layer_w;
+
+typedef struct model_config {
+    bertc_arch arch;
+    char model_type[32];
+    char architecture[96];
+    int hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size, pad_token_id;
+    float ln_eps;
+    enum epilogue act;
+    bertc_problem problem;
+    bool problem_explicit; /* problem_type was in config.json (else inferred from num_labels) */
+    int n_labels;
+    char **labels; /* n_labels names */
+} model_config;
+
+struct bertc_model {
+    model_config cfg;
+    tensor_set ts;
+    bertc_tokenizer *tok;
+    threadpool *pool;
+    /* embeddings */
+    const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
+    layer_w *layer;
+    /* head: dense (H→H) + act, then out (H→L) */
+    bool has_head;
+    packed_linear head_dense, head_out;
+    enum epilogue head_act;
+    /* fp32 copies made from F16/BF16/unaligned tensors, freed with the model */
+    float **owned;
+    int n_owned;
+    uint64_t n_params;
+    const char *dtype;
+    double load_ms;
+    char source[512];
+};
+
+/* Runs the encoder on n encodings; any output pointer may be NULL. hidden: sum(T) x H; emb: the embedding
+ * LayerNorm output, same shape; logits: n x n_labels. */
+bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden, float *emb,
+                           float *logits, bertc_error *err);
+
+#endif

@@ -1,0 +1,593 @@
+/*
+ * encode.c — text → ids, exactly as Hugging Face's fast tokenizers do it:
+ *   1. added/special tokens are cut out of the raw text first (leftmost-longest, lstrip/rstrip/single_word);
+ *   2. WordPiece family: BertNormalizer (clean_text, CJK spacing, NFD + drop Mn, lowercase) and
+ *      BertPreTokenizer (split on whitespace, isolate punctuation), then greedy longest-match WordPiece;
+ *      byte-level family: the GPT-2 split pattern, then BPE merges by rank on raw bytes;
+ *   3. truncation (longest_first for pairs) and the post-processor's special tokens.
+ * Unicode properties come from utf8proc; ASCII takes a table path. Offsets are tracked as original byte
+ * spans and reported as code point indices, like transformers' offset_mapping on a Python str.
+ * Invalid UTF-8 is refused with its byte offset (never replaced): callers see exactly what was wrong.
+ */
+#include "tokenizer.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+typedef struct toklist {
+    int32_t *ids, *start, *end; /* byte offsets into the sequence's own text */
+    size_t n, cap;
+} toklist;
+
+static bool tl_push(toklist *l, int32_t id, size_t s, size_t e) {
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? l->cap * 2 : 64;
+        int32_t *a = realloc(l->ids, nc * sizeof *a);
+        if (!a) return false;
+        l->ids = a;
+        a = realloc(l->start, nc * sizeof *a);
+        if (!a) return false;
+        l->start = a;
+        a = realloc(l->end, nc * sizeof *a);
+        if (!a) return false;
+        l->end = a;
+        l->cap = nc;
+    }
+    l->ids[l->n] = id;
+    l->start[l->n] = (int32_t)s;
+    l->end[l->n] = (int32_t)e;
+    l->n++;
+    return true;
+}
+
+static void tl_free(toklist *l) {
+    free(l->ids);
+    free(l->start);
+    free(l->end);
+}
+
+/* ---- Unicode classes ---- */
+
+/* Rust's char::is_whitespace (the White_Space property). */
+static bool is_ws(int32_t c) {
+    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+static bool is_other_cat(int32_t c) {
+    utf8proc_category_t k = utf8proc_category(c);
+    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CN ||
+           k == UTF8PROC_CATEGORY_CO || k == UTF8PROC_CATEGORY_CS;
+}
+
+static bool is_punct(int32_t c) {
+    if (c < 0x80) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+    utf8proc_category_t k = utf8proc_category(c);
+    return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+}
+
+static bool is_cjk(int32_t c) {
+    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
+           (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
+           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/* ---- WordPiece ---- */
+
+typedef struct wp_state {
+    const bertc_tokenizer *t;
+    toklist *out;
+    char *wb;          /* word bytes (normalized UTF-8) */
+    int32_t *wos, *woe; /* per byte of wb: original start/end of the char it belongs to */
+    size_t wlen, wcap, nchars;
+} wp_state;
+
+static bool wp_reserve(wp_state *w, size_t extra) {
+    if (w->wlen + extra <= w->wcap) return true;
+    size_t nc = w->wcap ? w->wcap * 2 : 256;
+    while (nc < w->wlen + extra) nc *= 2;
+    char *b = realloc(w->wb, nc);
+    if (!b) return false;
+    w->wb = b;
+    int32_t *a = realloc(w->wos, nc * sizeof *a);
+    if (!a) return false;
+    w->wos = a;
+    a = realloc(w->woe, nc * sizeof *a);
+    if (!a) return false;
+    w->woe = a;
+    w->wcap = nc;
+    return true;
+}
+
+/* Greedy longest-match-first over the current word; the whole word becomes [UNK] when any piece fails. */
+static bool wp_flush(wp_state *w) {
+    const bertc_tokenizer *t = w->t;
+    size_t n = w->wlen;
+    if (n == 0) return true;
+    size_t before = w->out->n;
+    bool ok = true;
+    if ((int)w->nchars > t->max_input_chars) {
+        ok = false;
+    } else {
+        char key[512];
+        size_t start = 0;
+        size_t maxk = t->vocab.max_key_len;
+        while (start < n) {
+            size_t end = n;
+            if (end - start > maxk) {
+                end = start + maxk;
+                while (end > start && ((unsigned char)w->wb[end] & 0xC0) == 0x80) end--;
+            }
+            int32_t found = -1;
+            while (end > start) {
+                const char *k = w->wb + start;
+                size_t klen = end - start;
+                if (start > 0) {
+                    if (klen + t->prefix_len > sizeof key) { end--; continue; }
+                    memcpy(key, t->prefix, t->prefix_len);
+                    memcpy(key + t->prefix_len, k, klen);
+                    k = key;
+                    klen += t->prefix_len;
+                }
+                found = strmap_get(&t->vocab, k, klen);
+                if (found >= 0) break;
+                end--;
+                while (end > start && ((unsigned char)w->wb[end] & 0xC0) == 0x80) end--;
+            }
+            if (found < 0) {
+                ok = false;
+                break;
+            }
+            if (!tl_push(w->out, found, (size_t)w->wos[start], (size_t)w->woe[end - 1])) return false;
+            start = end;
+        }
+    }
+    if (!ok) {
+        w->out->n = before;
+        if (!tl_push(w->out, t->unk_id, (size_t)w->wos[0], (size_t)w->woe[n - 1])) return false;
+    }
+    w->wlen = 0;
+    w->nchars = 0;
+    return true;
+}
+
+static bool wp_add_char(wp_state *w, int32_t c, size_t os, size_t oe) {
+    if (!wp_reserve(w, 4)) return false;
+    int k = utf8_encode(c, w->wb + w->wlen);
+    for (int i = 0; i < k; i++) {
+        w->wos[w->wlen + (size_t)i] = (int32_t)os;
+        w->woe[w->wlen + (size_t)i] = (int32_t)oe;
+    }
+    w->wlen += (size_t)k;
+    w->nchars++;
+    return true;
+}
+
+/* One normalized code point into the pre-tokenizer: whitespace ends a word, punctuation is a word. */
+static bool wp_feed(wp_state *w, int32_t c, size_t os, size_t oe) {
+    if (is_ws(c)) return wp_flush(w);
+    if (is_punct(c)) {
+        if (!wp_flush(w) || !wp_add_char(w, c, os, oe)) return false;
+        return wp_flush(w);
+    }
+    return wp_add_char(w, c, os, oe);
+}
+
+/* Lowercase like Rust's char::to_lowercase (full mapping: only U+0130 maps to two code points). */
+static bool wp_feed_lower(wp_state *w, const bertc_tokenizer *t, int32_t c, size_t os, size_t oe) {
+    if (t->lowercase) {
+        if (c == 0x130) return wp_feed(w, 'i', os, oe) && wp_feed(w, 0x307, os, oe);
+        c = utf8proc_tolower(c);
+    }
+    return wp_feed(w, c, os, oe);
+}
+
+static bool wordpiece_segment(const bertc_tokenizer *t, wp_state *w, const unsigned char *s, size_t a, size_t b) {
+    size_t i = a;
+    while (i < b) {
+        int32_t c;
+        size_t l;
+        if (s[i] < 0x80) {
+            c = s[i];
+            l = 1;
+        } else {
+            l = (size_t)utf8_decode(s + i, &c);
+        }
+        size_t os = i, oe = i + l;
+        i += l;
+        if (t->bert_normalizer) {
+            if (t->clean_text) {
+                if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+                else if (c == 0 || c == 0xFFFD || (c < 0x80 ? (c < 0x20 || c == 0x7F) : is_other_cat(c))) continue;
+                else if (is_ws(c)) c = ' ';
+            }
+            if (t->chinese && c >= 0x3400 && is_cjk(c)) {
+                if (!wp_flush(w) || !wp_feed_lower(w, t, c, os, oe) || !wp_flush(w)) return false;
+                continue;
+            }
+            if (t->strip_accents && c >= 0x80) {
+                utf8proc_int32_t dec[32];
+                int lbc = 0;
+                utf8proc_ssize_t nd = utf8proc_decompose_char(c, dec, 32, UTF8PROC_DECOMPOSE, &lbc);
+                if (nd < 0 || nd > 32) {
+                    dec[0] = c;
+                    nd = 1;
+                }
+                for (utf8proc_ssize_t k = 0; k < nd; k++) {
+                    if (utf8proc_category(dec[k]) == UTF8PROC_CATEGORY_MN) continue;
+                    if (!wp_feed_lower(w, t, dec[k], os, oe)) return false;
+                }
+                continue;
+            }
+            if (c < 0x80) {
+                if (t->lowercase && c >= 'A' && c <= 'Z') c += 32;
+                if (!wp_feed(w, c, os, oe)) return false;
+                continue;
+            }
+            if (!wp_feed_lower(w, t, c, os, oe)) return false;
+        } else if (!wp_feed(w, c, os, oe)) {
+            return false;
+        }
+    }
+    return wp_flush(w);
+}
+
+/* ---- byte-level BPE ---- */
+
+enum { CL_L = 1, CL_N = 2, CL_S = 3, CL_O = 4 };
+
+static int gpt2_class(int32_t c) {
+    if (c < 0x80) {
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return CL_L;
+        if (c >= '0' && c <= '9') return CL_N;
+        if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return CL_S;
+        return CL_O;
+    }
+    if (is_ws(c)) return CL_S;
+    utf8proc_category_t k = utf8proc_category(c);
+    if (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) return CL_L;
+    if (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO) return CL_N;
+    return CL_O;
+}
+
+typedef struct bpe_scratch {
+    int32_t *sym, *ss, *se;
+    size_t cap;
+} bpe_scratch;
+
+/* BPE over the raw bytes [ps, pe) of one pre-token; bytes map to offsets through omap (NULL: identity). */
+static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, const unsigned char *s, size_t ps, size_t pe,
+                      bool virtual_space, size_t vs_off, toklist *out) {
+    size_t n = pe - ps + (virtual_space ? 1 : 0);
+    if (n == 0) return true;
+    if (n > sc->cap) {
+        size_t nc = n * 2;
+        int32_t *a = realloc(sc->sym, nc * sizeof *a);
+        if (!a) return false;
+        sc->sym = a;
+        a = realloc(sc->ss, nc * sizeof *a);
+        if (!a) return false;
+        sc->ss = a;
+        a = realloc(sc->se, nc * sizeof *a);
+        if (!a) return false;
+        sc->se = a;
+        sc->cap = nc;
+    }
+    size_t k = 0;
+    if (virtual_space) {
+        sc->sym[k] = t->byte_id[' '];
+        sc->ss[k] = (int32_t)vs_off;
+        sc->se[k] = (int32_t)vs_off;
+        k++;
+    }
+    for (size_t i = ps; i < pe; i++, k++) {
+        sc->sym[k] = t->byte_id[s[i]];
+        sc->ss[k] = (int32_t)i;
+        sc->se[k] = (int32_t)i + 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (sc->sym[i] < 0) return false; /* caught by the caller's check of byte coverage */
+    while (n > 1) {
+        uint64_t best = UINT64_MAX;
+        size_t bi = 0;
+        for (size_t i = 0; i + 1 < n; i++) {
+            uint64_t v;
+            if (pairmap_get(&t->merges, ((uint64_t)(uint32_t)sc->sym[i] << 32) | (uint32_t)sc->sym[i + 1], &v) &&
+                (v >> 32) < (best >> 32)) {
+                best = v;
+                bi = i;
+            }
+        }
+        if (best == UINT64_MAX) break;
+        sc->sym[bi] = (int32_t)(uint32_t)best;
+        sc->se[bi] = sc->se[bi + 1];
+        memmove(sc->sym + bi + 1, sc->sym + bi + 2, (n - bi - 2) * sizeof *sc->sym);
+        memmove(sc->ss + bi + 1, sc->ss + bi + 2, (n - bi - 2) * sizeof *sc->ss);
+        memmove(sc->se + bi + 1, sc->se + bi + 2, (n - bi - 2) * sizeof *sc->se);
+        n--;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t os = (size_t)sc->ss[i], oe = (size_t)sc->se[i];
+        if (t->trim_offsets) {
+            /* leading/trailing spaces ('Ġ') are not part of the token's span */
+            size_t a = os, b = oe;
+            while (a < b && s[a] == ' ') a++;
+            while (b > a && s[b - 1] == ' ') b--;
+            if (a < b) {
+                os = a;
+                oe = b;
+            }
+        }
+        if (!tl_push(out, sc->sym[i], os, oe)) return false;
+    }
+    return true;
+}
+
+/* The GPT-2 pattern  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  by hand. */
+static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigned char *s, size_t a, size_t b,
+                        toklist *out) {
+    bool vspace = t->add_prefix_space && a < b && s[a] != ' ';
+    size_t i = a;
+    if (t->add_prefix_space && a == b) return true;
+    while (i < b) {
+        int32_t c, c2;
+        size_t l = (size_t)utf8_decode(s + i, &c);
+        size_t j = i;
+        if (c == '\'' && i + 1 < b) {
+            unsigned char n1 = s[i + 1], n2 = i + 2 < b ? s[i + 2] : 0;
+            if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') j = i + 2;
+            else if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) j = i + 3;
+        }
+        if (j == i) {
+            int cl = gpt2_class(c);
+            size_t k = i;
+            int run = cl;
+            if (c == ' ' && i + 1 < b) {
+                utf8_decode(s + i + 1, &c2);
+                int cl2 = gpt2_class(c2);
+                if (cl2 != CL_S) {
+                    run = cl2;
+                    k = i + 1;
+                }
+            }
+            if (run == CL_S) {
+                /* \s+(?!\S): the whole run at the end of text, else all but its last char; \s+ for one char */
+                size_t e = i, last = i;
+                while (e < b) {
+                    int32_t d;
+                    size_t dl = (size_t)utf8_decode(s + e, &d);
+                    if (gpt2_class(d) != CL_S) break;
+                    last = e;
+                    e += dl;
+                }
+                if (e < b && last > i) e = last;
+                j = e;
+            } else {
+                size_t e = k;
+                while (e < b) {
+                    int32_t d;
+                    size_t dl = (size_t)utf8_decode(s + e, &d);
+                    if (gpt2_class(d) != run) break;
+                    e += dl;
+                }
+                j = e;
+            }
+        }
+        (void)l;
+        if (!bpe_piece(t, sc, s, i, j, vspace && i == a, a, out)) return false;
+        i = j;
+    }
+    return true;
+}
+
+/* ---- added tokens and whole sequences ---- */
+
+static bool word_char_before(const unsigned char *s, size_t i) {
+    if (i == 0) return false;
+    size_t k = i - 1;
+    while (k > 0 && (s[k] & 0xC0) == 0x80) k--;
+    int32_t c;
+    utf8_decode(s + k, &c);
+    return c == '_' || utf8proc_category(c) <= UTF8PROC_CATEGORY_NO; /* letters, marks, numbers */
+}
+
+static bool word_char_at(const unsigned char *s, size_t i, size_t len) {
+    if (i >= len) return false;
+    int32_t c;
+    utf8_decode(s + i, &c);
+    return c == '_' || (utf8proc_category(c) >= UTF8PROC_CATEGORY_LU && utf8proc_category(c) <= UTF8PROC_CATEGORY_NO);
+}
+
+typedef struct enc_scratch {
+    wp_state wp;
+    bpe_scratch bpe;
+} enc_scratch;
+
+static bool model_segment(const bertc_tokenizer *t, enc_scratch *sc, const unsigned char *s, size_t a, size_t b,
+                          toklist *out) {
+    if (a >= b) return true;
+    if (t->kind == TOK_WORDPIECE) {
+        sc->wp.t = t;
+        sc->wp.out = out;
+        return wordpiece_segment(t, &sc->wp, s, a, b);
+    }
+    return bpe_segment(t, &sc->bpe, s, a, b, out);
+}
+
+static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const char *text, size_t len, toklist *out,
+                               bertc_error *err) {
+    size_t bad = utf8_validate(text, len);
+    if (bad != len) return bertc_fail(err, BERTC_ERR_INPUT, "invalid UTF-8 at byte %zu", bad);
+    const unsigned char *s = (const unsigned char *)text;
+    size_t seg = 0, i = 0;
+    while (i < len) {
+        if (!t->added_first_byte[s[i]]) {
+            i++;
+            continue;
+        }
+        int best = -1;
+        for (int k = 0; k < t->n_added; k++) {
+            const added_token *at = &t->added[k];
+            if (at->len <= len - i && memcmp(s + i, at->content, at->len) == 0 &&
+                (best < 0 || at->len > t->added[best].len)) {
+                if (at->single_word && (word_char_before(s, i) || word_char_at(s, i + at->len, len))) continue;
+                best = k;
+            }
+        }
+        if (best < 0) {
+            i++;
+            continue;
+        }
+        const added_token *at = &t->added[best];
+        size_t ms = i, me = i + at->len;
+        if (at->lstrip)
+            while (ms > seg && is_ws(s[ms - 1])) ms--;
+        if (at->rstrip)
+            while (me < len && is_ws(s[me])) me++;
+        if (!model_segment(t, sc, s, seg, ms, out) || !tl_push(out, at->id, i, i + at->len))
+            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
+        seg = i = me;
+    }
+    if (!model_segment(t, sc, s, seg, len, out)) {
+        if (t->kind == TOK_BPE) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: a byte has no token in the vocab");
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
+    }
+    return BERTC_OK;
+}
+
+bertc_encode_params bertc_encode_default_params(void) {
+    bertc_encode_params p = {1, 1, 0};
+    return p;
+}
+
+void bertc_encoding_free(bertc_encoding *e) {
+    if (!e) return;
+    free(e->ids);
+    free(e->type_ids);
+    free(e->attention_mask);
+    free(e->offsets);
+    free(e->special);
+    free(e->sequence);
+    memset(e, 0, sizeof *e);
+}
+
+/* tab[i] = number of code points that start before byte i: a start offset's char index, or an exclusive
+ * end offset's char index. */
+static int32_t *char_index_table(const char *s, size_t len) {
+    int32_t *tab = malloc((len + 1) * sizeof *tab);
+    if (!tab) return NULL;
+    int32_t c = 0;
+    for (size_t i = 0; i < len; i++) {
+        tab[i] = c;
+        if (((unsigned char)s[i] & 0xC0) != 0x80) c++;
+    }
+    tab[len] = c;
+    return tab;
+}
+
+bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t text_len, const char *pair,
+                            size_t pair_len, const bertc_encode_params *p, bertc_encoding *out, bertc_error *err) {
+    if (!t || !out || (!text && text_len)) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_tokenize: NULL argument");
+    memset(out, 0, sizeof *out);
+    bertc_encode_params dp = bertc_encode_default_params();
+    if (!p) p = &dp;
+    if (!text) text = "";
+    toklist A = {0}, B = {0};
+    enc_scratch sc;
+    memset(&sc, 0, sizeof sc);
+    int32_t *ctA = NULL, *ctB = NULL;
+    bertc_status s = encode_one(t, &sc, text, text_len, &A, err);
+    if (!s && pair) s = encode_one(t, &sc, pair, pair_len, &B, err);
+    if (s) goto done;
+
+    bool specials = p->add_special_tokens && t->has_post;
+    size_t n_added = specials ? (pair ? (t->roberta_post ? 4 : 3) : 2) : 0;
+    int max_len = p->max_length > 0 ? p->max_length : tokenizer_default_max_length(t);
+    size_t total = A.n + B.n + n_added;
+    if (total > (size_t)max_len) {
+        if (!p->truncation) {
+            s = bertc_fail(err, BERTC_ERR_INPUT, "input is %zu tokens, longer than the maximum %d (truncation is off)",
+                           total, max_len);
+            goto done;
+        }
+        if ((size_t)max_len < n_added) {
+            s = bertc_fail(err, BERTC_ERR_INPUT, "max_length %d is shorter than the %zu special tokens", max_len, n_added);
+            goto done;
+        }
+        size_t room = (size_t)max_len - n_added;
+        if (!pair) {
+            A.n = room;
+        } else {
+            /* tokenizers' LongestFirst: the shorter keeps what it can, the longer takes the rest */
+            size_t n1 = A.n, n2 = B.n;
+            bool swap = n1 > n2;
+            if (swap) { size_t tmp = n1; n1 = n2; n2 = tmp; }
+            if (n1 > room) n2 = n1;
+            else if (n2 > room - n1) n2 = room - n1;
+            if (n1 + n2 > room) {
+                n1 = room / 2;
+                n2 = n1 + room % 2;
+            }
+            if (swap) { size_t tmp = n1; n1 = n2; n2 = tmp; }
+            if (A.n > n1) A.n = n1;
+            if (B.n > n2) B.n = n2;
+        }
+    }
+    size_t n = A.n + B.n + n_added;
+    out->n = n;
+    out->ids = malloc((n ? n : 1) * sizeof *out->ids);
+    out->type_ids = malloc((n ? n : 1) * sizeof *out->type_ids);
+    out->attention_mask = malloc((n ? n : 1) * sizeof *out->attention_mask);
+    out->offsets = malloc((n ? n : 1) * 2 * sizeof *out->offsets);
+    out->special = malloc(n ? n : 1);
+    out->sequence = malloc(n ? n : 1);
+    ctA = char_index_table(text, text_len);
+    ctB = pair ? char_index_table(pair, pair_len) : NULL;
+    if (!out->ids || !out->type_ids || !out->attention_mask || !out->offsets || !out->special || !out->sequence || !ctA ||
+        (pair && !ctB)) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
+        goto done;
+    }
+    size_t k = 0;
+#define EMIT(id_, type_, s_, e_, sp_, seq_)                                                                           \
+    do {                                                                                                             \
+        out->ids[k] = (id_);                                                                                         \
+        out->type_ids[k] = (type_);                                                                                  \
+        out->attention_mask[k] = 1;                                                                                  \
+        out->offsets[2 * k] = (s_);                                                                                  \
+        out->offsets[2 * k + 1] = (e_);                                                                              \
+        out->special[k] = (sp_);                                                                                     \
+        out->sequence[k] = (seq_);                                                                                   \
+        k++;                                                                                                         \
+    } while (0)
+    if (specials) EMIT(t->cls_id, 0, 0, 0, 1, 255);
+    for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], 0, ctA[A.start[i]], ctA[A.end[i]], 0, 0);
+    if (specials) EMIT(t->sep_id, 0, 0, 0, 1, 255);
+    if (pair) {
+        int ty = specials ? t->pair_type_id : 1;
+        if (specials && t->roberta_post) EMIT(t->sep_id, ty, 0, 0, 1, 255);
+        for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], ty, ctB[B.start[i]], ctB[B.end[i]], 0, 1);
+        if (specials) EMIT(t->sep_id, ty, 0, 0, 1, 255);
+    }
+#undef EMIT
+    /* added tokens inside the text are special too when flagged so */
+    for (size_t i = 0; i < n; i++)
+        if (!out->special[i])
+            for (int a = 0; a < t->n_added; a++)
+                if (t->added[a].id == out->ids[i] && t->added[a].special) out->special[i] = 1;
+done:
+    if (s) bertc_encoding_free(out);
+    free(ctA);
+    free(ctB);
+    tl_free(&A);
+    tl_free(&B);
+    free(sc.wp.wb);
+    free(sc.wp.wos);
+    free(sc.wp.woe);
+    free(sc.bpe.sym);
+    free(sc.bpe.ss);
+    free(sc.bpe.se);
+    return s;
+}

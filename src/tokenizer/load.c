@@ -1,0 +1,599 @@
+/*
+ * load.c — builds a bertc_tokenizer from tokenizer.json (the fast tokenizer's own file) or, when a folder has
+ * none, from the legacy files transformers also reads: vocab.txt + tokenizer_config.json (BERT family) or
+ * vocab.json + merges.txt (RoBERTa). Components bertc does not implement are refused by name.
+ */
+#include "tokenizer.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool pairmap_init(pairmap *m, uint32_t expected) {
+    uint32_t cap = 16;
+    while (cap < expected * 2u + 2u) cap <<= 1;
+    m->cap = cap;
+    m->keys = malloc(cap * sizeof *m->keys);
+    m->vals = malloc(cap * sizeof *m->vals);
+    if (!m->keys || !m->vals) return false;
+    memset(m->keys, 0xFF, cap * sizeof *m->keys);
+    return true;
+}
+
+void pairmap_free(pairmap *m) {
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}
+
+/* Fixed capacity (sized at init for all merges); keeps the first value for a key, as HF keeps the lowest
+ * rank. */
+bool pairmap_put(pairmap *m, uint64_t key, uint64_t val) {
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    uint32_t j = (uint32_t)(h >> 32) & (m->cap - 1);
+    for (uint32_t probes = 0; probes < m->cap; probes++) {
+        if (m->keys[j] == key) return true;
+        if (m->keys[j] == UINT64_MAX) {
+            m->keys[j] = key;
+            m->vals[j] = val;
+            return true;
+        }
+        j = (j + 1) & (m->cap - 1);
+    }
+    return false;
+}
+
+int tokenizer_default_max_length(const bertc_tokenizer *t) {
+    int m = t->model_max_length > 0 ? t->model_max_length : 1 << 30;
+    if (t->max_length_cap > 0 && t->max_length_cap < m) m = t->max_length_cap;
+    return m;
+}
+
+void tokenizer_set_position_cap(bertc_tokenizer *t, int cap) { t->max_length_cap = cap; }
+
+void bertc_tokenizer_free(bertc_tokenizer *t) {
+    if (!t) return;
+    strmap_free(&t->vocab);
+    if (t->id_to_tok) {
+        for (int32_t i = 0; i < t->vocab_size; i++) free(t->id_to_tok[i]);
+        free(t->id_to_tok);
+    }
+    pairmap_free(&t->merges);
+    for (int i = 0; i < t->n_added; i++) free(t->added[i].content);
+    free(t->added);
+    free(t);
+}
+
+const char *bertc_tokenizer_id_to_token(const bertc_tokenizer *t, int32_t id) {
+    if (!t || id < 0 || id >= t->vocab_size) return NULL;
+    return t->id_to_tok[id];
+}
+int bertc_tokenizer_vocab_size(const bertc_tokenizer *t) { return t ? t->vocab_size : 0; }
+int bertc_tokenizer_pad_id(const bertc_tokenizer *t) { return t ? t->pad_id : 0; }
+int bertc_tokenizer_max_length(const bertc_tokenizer *t) { return t ? tokenizer_default_max_length(t) : 0; }
+
+/* GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 onward. */
+static void byte_unicode_tables(int32_t byte_to_cp[256], int16_t cp_to_byte[324]) {
+    int n = 0;
+    for (int b = 0; b < 256; b++) {
+        bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+        byte_to_cp[b] = printable ? b : 256 + n++;
+    }
+    for (int i = 0; i < 324; i++) cp_to_byte[i] = -1;
+    for (int b = 0; b < 256; b++) cp_to_byte[byte_to_cp[b]] = (int16_t)b;
+}
+
+/* Decodes a byte-level token string ("Ġworld") to its raw bytes; false when a character is outside the
+ * byte alphabet (then the token is kept as written). */
+static bool bytelevel_decode(const char *s, size_t len, const int16_t cp_to_byte[324], char *out, size_t *olen) {
+    size_t i = 0, o = 0;
+    if (utf8_validate(s, len) != len) return false;
+    while (i < len) {
+        int32_t cp;
+        i += (size_t)utf8_decode((const unsigned char *)s + i, &cp);
+        if (cp >= 324 || cp_to_byte[cp] < 0) return false;
+        out[o++] = (char)cp_to_byte[cp];
+    }
+    *olen = o;
+    return true;
+}
+
+static bertc_tokenizer *tok_new(void) {
+    bertc_tokenizer *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->unk_id = -1;
+    t->cls_id = t->sep_id = -1;
+    t->pair_type_id = 1;
+    t->max_input_chars = 100;
+    t->trim_offsets = true;
+    memcpy(t->prefix, "##", 3);
+    t->prefix_len = 2;
+    for (int i = 0; i < 256; i++) t->byte_id[i] = -1;
+    return t;
+}
+
+static bertc_status set_vocab_entry(bertc_tokenizer *t, const char *tok, int32_t id, const int16_t *cp_to_byte,
+                                    bertc_error *err) {
+    if (id < 0 || id >= t->vocab_size)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer vocab: id %d of \"%.40s\" out of range", id, tok);
+    size_t len = strlen(tok);
+    if (t->id_to_tok[id]) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer vocab: id %d used twice", id);
+    t->id_to_tok[id] = strdup(tok);
+    if (!t->id_to_tok[id]) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    char buf[1024];
+    size_t blen = len;
+    const char *key = tok;
+    if (cp_to_byte && len < sizeof buf && bytelevel_decode(tok, len, cp_to_byte, buf, &blen)) key = buf;
+    if (!strmap_put(&t->vocab, key, blen, id)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    if (cp_to_byte && blen == 1 && key == buf) t->byte_id[(unsigned char)buf[0]] = id;
+    return BERTC_OK;
+}
+
+static bertc_status add_added(bertc_tokenizer *t, const char *content, int32_t id, bool lstrip, bool rstrip,
+                              bool single_word, bool normalized, bool special, bertc_error *err) {
+    if (!content || !*content) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: empty added token");
+    if (id < 0 || id >= t->vocab_size)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: added token \"%.40s\" has id %d outside the vocab",
+                          content, id);
+    if (normalized && t->bert_normalizer && !special) {
+        /* Added tokens matched after normalization are rare in BERT checkpoints; refuse rather than guess. */
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer: normalized added token \"%.40s\" is not supported",
+                          content);
+    }
+    added_token *na = realloc(t->added, (size_t)(t->n_added + 1) * sizeof *na);
+    if (!na) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    t->added = na;
+    added_token *a = &t->added[t->n_added];
+    memset(a, 0, sizeof *a);
+    a->content = strdup(content);
+    if (!a->content) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    a->len = strlen(content);
+    a->id = id;
+    a->lstrip = lstrip;
+    a->rstrip = rstrip;
+    a->single_word = single_word;
+    a->normalized = normalized;
+    a->special = special;
+    t->n_added++;
+    t->added_first_byte[(unsigned char)content[0]] = true;
+    return BERTC_OK;
+}
+
+static int json_bool(const cJSON *o, const char *key, int dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (cJSON_IsBool(v)) return cJSON_IsTrue(v);
+    return dflt;
+}
+
+static const char *json_str(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bertc_status parse_bert_normalizer(bertc_tokenizer *t, const cJSON *n, bertc_error *err) {
+    if (!n || cJSON_IsNull(n)) return BERTC_OK;
+    const char *type = json_str(n, "type");
+    if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: normalizer has no type");
+    if (strcmp(type, "BertNormalizer") != 0)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: normalizer %s is not supported "
+                          "(supported: BertNormalizer, none)", type);
+    t->bert_normalizer = true;
+    t->clean_text = json_bool(n, "clean_text", 1);
+    t->chinese = json_bool(n, "handle_chinese_chars", 1);
+    t->lowercase = json_bool(n, "lowercase", 1);
+    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(n, "strip_accents");
+    t->strip_accents = cJSON_IsBool(sa) ? cJSON_IsTrue(sa) : t->lowercase;
+    return BERTC_OK;
+}
+
+static bertc_status parse_template(bertc_tokenizer *t, const cJSON *pp, bertc_error *err) {
+    /* Accept the BERT template: single = [CLS] $A [SEP], pair = [CLS] $A [SEP] $B:1 [SEP]:1. */
+    const cJSON *single = cJSON_GetObjectItemCaseSensitive(pp, "single");
+    const cJSON *specials = cJSON_GetObjectItemCaseSensitive(pp, "special_tokens");
+    if (!cJSON_IsArray(single) || cJSON_GetArraySize(single) != 3)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: TemplateProcessing other than "
+                          "\"[CLS] $A [SEP]\" is not supported");
+    int32_t ids[2] = {-1, -1};
+    for (int k = 0; k < 3; k++) {
+        const cJSON *el = cJSON_GetArrayItem(single, k);
+        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(el, "SpecialToken");
+        const cJSON *sq = cJSON_GetObjectItemCaseSensitive(el, "Sequence");
+        if (k == 1) {
+            if (!sq) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: unsupported template");
+            continue;
+        }
+        const char *name = json_str(sp, "id");
+        const cJSON *def = name ? cJSON_GetObjectItemCaseSensitive(specials, name) : NULL;
+        const cJSON *dids = cJSON_GetObjectItemCaseSensitive(def, "ids");
+        if (!cJSON_IsArray(dids) || cJSON_GetArraySize(dids) != 1)
+            return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: unsupported template special token");
+        ids[k / 2] = (int32_t)cJSON_GetArrayItem(dids, 0)->valuedouble;
+    }
+    t->cls_id = ids[0];
+    t->sep_id = ids[1];
+    t->pair_type_id = 1;
+    const cJSON *pair = cJSON_GetObjectItemCaseSensitive(pp, "pair");
+    if (cJSON_IsArray(pair) && cJSON_GetArraySize(pair) == 5) {
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(pair, 3), "Sequence");
+        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(b, "type_id");
+        if (cJSON_IsNumber(tid)) t->pair_type_id = tid->valueint;
+    }
+    t->has_post = true;
+    return BERTC_OK;
+}
+
+static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error *err) {
+    if (!pp || cJSON_IsNull(pp)) return BERTC_OK;
+    const char *type = json_str(pp, "type");
+    if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: post_processor has no type");
+    if (strcmp(type, "TemplateProcessing") == 0) return parse_template(t, pp, err);
+    if (strcmp(type, "BertProcessing") == 0 || strcmp(type, "RobertaProcessing") == 0) {
+        const cJSON *sep = cJSON_GetObjectItemCaseSensitive(pp, "sep");
+        const cJSON *cls = cJSON_GetObjectItemCaseSensitive(pp, "cls");
+        if (!cJSON_IsArray(sep) || !cJSON_IsArray(cls) || !cJSON_IsNumber(cJSON_GetArrayItem(sep, 1)) ||
+            !cJSON_IsNumber(cJSON_GetArrayItem(cls, 1)))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: %s needs sep and cls", type);
+        t->sep_id = (int32_t)cJSON_GetArrayItem(sep, 1)->valuedouble;
+        t->cls_id = (int32_t)cJSON_GetArrayItem(cls, 1)->valuedouble;
+        t->roberta_post = type[0] == 'R';
+        t->pair_type_id = t->roberta_post ? 0 : 1;
+        if (t->roberta_post) t->trim_offsets = json_bool(pp, "trim_offsets", 1);
+        t->has_post = true;
+        return BERTC_OK;
+    }
+    return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: post_processor %s is not supported "
+                      "(supported: TemplateProcessing, BertProcessing, RobertaProcessing)", type);
+}
+
+static bertc_status parse_tokenizer_config(bertc_tokenizer *t, const char *text, bertc_error *err) {
+    (void)err;
+    t->model_max_length = 0;
+    if (!text) return BERTC_OK;
+    cJSON *c = cJSON_Parse(text);
+    if (!c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer_config.json is not valid JSON");
+    const cJSON *mml = cJSON_GetObjectItemCaseSensitive(c, "model_max_length");
+    if (cJSON_IsNumber(mml) && mml->valuedouble > 0 && mml->valuedouble < 1e9) t->model_max_length = (int)mml->valuedouble;
+    cJSON_Delete(c);
+    return BERTC_OK;
+}
+
+static bertc_status finish(bertc_tokenizer *t, bertc_error *err) {
+    if (t->kind == TOK_WORDPIECE && t->unk_id < 0)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: WordPiece unk_token is not in the vocab");
+    for (int32_t i = 0; i < t->vocab_size; i++)
+        if (!t->id_to_tok[i]) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer vocab: id %d has no token", i);
+    /* pad id: the added token named like a pad token, else 0 */
+    t->pad_id = 0;
+    for (int i = 0; i < t->n_added; i++)
+        if (!strcmp(t->added[i].content, "[PAD]") || !strcmp(t->added[i].content, "<pad>")) t->pad_id = t->added[i].id;
+    return BERTC_OK;
+}
+
+static bertc_status load_bpe_merges_json(bertc_tokenizer *t, const cJSON *merges, const int16_t *c2b,
+                                         bertc_error *err) {
+    int n = cJSON_GetArraySize(merges);
+    if (!pairmap_init(&t->merges, (uint32_t)n)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    int rank = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, merges) {
+        const char *a, *b;
+        char tmp[1024];
+        size_t alen, blen;
+        if (cJSON_IsString(m)) {
+            const char *s = m->valuestring;
+            const char *sp = strchr(s, ' ');
+            if (!sp || strlen(s) >= sizeof tmp)
+                return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: merge %d \"%.40s\" is not \"a b\"", rank, s);
+            memcpy(tmp, s, strlen(s) + 1);
+            tmp[sp - s] = 0;
+            a = tmp;
+            b = tmp + (sp - s) + 1;
+        } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && cJSON_IsString(cJSON_GetArrayItem(m, 0)) &&
+                   cJSON_IsString(cJSON_GetArrayItem(m, 1))) {
+            a = cJSON_GetArrayItem(m, 0)->valuestring;
+            b = cJSON_GetArrayItem(m, 1)->valuestring;
+        } else {
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: merge %d is neither \"a b\" nor [a, b]", rank);
+        }
+        char ab[2048], ra[1024], rb[1024];
+        alen = strlen(a);
+        blen = strlen(b);
+        if (alen + blen >= sizeof ab || alen >= sizeof ra || blen >= sizeof rb)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: merge %d too long", rank);
+        size_t ral, rbl;
+        if (!bytelevel_decode(a, alen, c2b, ra, &ral) || !bytelevel_decode(b, blen, c2b, rb, &rbl))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: merge %d has characters outside the byte alphabet", rank);
+        int32_t ia = strmap_get(&t->vocab, ra, ral), ib = strmap_get(&t->vocab, rb, rbl);
+        memcpy(ab, ra, ral);
+        memcpy(ab + ral, rb, rbl);
+        int32_t iab = strmap_get(&t->vocab, ab, ral + rbl);
+        if (ia < 0 || ib < 0 || iab < 0)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: merge %d (\"%.30s\" \"%.30s\") uses tokens not in the vocab",
+                              rank, a, b);
+        if (!pairmap_put(&t->merges, ((uint64_t)(uint32_t)ia << 32) | (uint32_t)ib,
+                         ((uint64_t)(uint32_t)rank << 32) | (uint32_t)iab))
+            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        rank++;
+    }
+    return BERTC_OK;
+}
+
+static bertc_status load_vocab_object(bertc_tokenizer *t, const cJSON *vocab, const int16_t *c2b, bertc_error *err) {
+    if (!cJSON_IsObject(vocab)) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: vocab is not an object");
+    int n = cJSON_GetArraySize(vocab);
+    int32_t maxid = -1;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, vocab) {
+        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: vocab entry \"%.40s\" has no valid id", e->string);
+        if ((int32_t)e->valuedouble > maxid) maxid = (int32_t)e->valuedouble;
+    }
+    if (n == 0) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: empty vocab");
+    t->vocab_size = maxid + 1;
+    t->id_to_tok = calloc((size_t)t->vocab_size, sizeof *t->id_to_tok);
+    if (!t->id_to_tok || !strmap_init(&t->vocab, (uint32_t)n)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    cJSON_ArrayForEach(e, vocab) {
+        bertc_status s = set_vocab_entry(t, e->string, (int32_t)e->valuedouble, c2b, err);
+        if (s) return s;
+    }
+    return BERTC_OK;
+}
+
+static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *config, bertc_error *err) {
+    cJSON *root = cJSON_Parse(json);
+    if (!root) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json is not valid JSON");
+    bertc_status s = BERTC_OK;
+    int32_t b2c[256];
+    int16_t c2b[324];
+    byte_unicode_tables(b2c, c2b);
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
+    const char *mtype = json_str(model, "type");
+    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
+    const char *ptype = json_str(pre, "type");
+    if (!mtype) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: no model.type");
+        goto done;
+    }
+    if (!strcmp(mtype, "WordPiece")) {
+        t->kind = TOK_WORDPIECE;
+        if (!ptype || strcmp(ptype, "BertPreTokenizer") != 0) {
+            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: pre_tokenizer %s with WordPiece is not supported "
+                           "(supported: BertPreTokenizer)", ptype ? ptype : "null");
+            goto done;
+        }
+        if ((s = parse_bert_normalizer(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err))) goto done;
+        if ((s = load_vocab_object(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), NULL, err))) goto done;
+        const char *unk = json_str(model, "unk_token");
+        t->unk_id = unk ? strmap_get(&t->vocab, unk, strlen(unk)) : -1;
+        const char *pfx = json_str(model, "continuing_subword_prefix");
+        if (pfx) {
+            if (strlen(pfx) >= sizeof t->prefix) {
+                s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: continuing_subword_prefix too long");
+                goto done;
+            }
+            strcpy(t->prefix, pfx);
+            t->prefix_len = strlen(pfx);
+        }
+        const cJSON *mic = cJSON_GetObjectItemCaseSensitive(model, "max_input_chars_per_word");
+        if (cJSON_IsNumber(mic)) t->max_input_chars = mic->valueint;
+    } else if (!strcmp(mtype, "BPE")) {
+        t->kind = TOK_BPE;
+        if (!ptype || strcmp(ptype, "ByteLevel") != 0) {
+            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: pre_tokenizer %s with BPE is not supported "
+                           "(supported: ByteLevel)", ptype ? ptype : "null");
+            goto done;
+        }
+        if (!json_bool(pre, "use_regex", 1)) {
+            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: ByteLevel without use_regex is not supported");
+            goto done;
+        }
+        const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+        if (norm && !cJSON_IsNull(norm)) {
+            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: normalizer %s with byte-level BPE is not supported",
+                           json_str(norm, "type") ? json_str(norm, "type") : "?");
+            goto done;
+        }
+        const char *pfx = json_str(model, "continuing_subword_prefix"), *sfx = json_str(model, "end_of_word_suffix");
+        if ((pfx && *pfx) || (sfx && *sfx) || json_bool(model, "byte_fallback", 0)) {
+            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE with subword prefix/suffix or byte_fallback "
+                           "is not supported");
+            goto done;
+        }
+        const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
+        if (cJSON_IsNumber(dropout) && dropout->valuedouble > 0) {
+            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE dropout is not supported");
+            goto done;
+        }
+        t->add_prefix_space = json_bool(pre, "add_prefix_space", 0);
+        t->trim_offsets = json_bool(pre, "trim_offsets", 1);
+        if ((s = load_vocab_object(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), c2b, err))) goto done;
+        const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
+        if (!cJSON_IsArray(merges)) {
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: BPE model has no merges list");
+            goto done;
+        }
+        if ((s = load_bpe_merges_json(t, merges, c2b, err))) goto done;
+    } else {
+        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: model %s is not supported (supported: WordPiece, BPE)",
+                       mtype);
+        goto done;
+    }
+    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), *a;
+    cJSON_ArrayForEach(a, added) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
+        if (!cJSON_IsNumber(id) || !json_str(a, "content")) {
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: added token without id or content");
+            goto done;
+        }
+        if ((s = add_added(t, json_str(a, "content"), (int32_t)id->valuedouble, json_bool(a, "lstrip", 0),
+                           json_bool(a, "rstrip", 0), json_bool(a, "single_word", 0), json_bool(a, "normalized", 0),
+                           json_bool(a, "special", 0), err)))
+            goto done;
+    }
+    if ((s = parse_post(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), err))) goto done;
+    if ((s = parse_tokenizer_config(t, config, err))) goto done;
+    s = finish(t, err);
+done:
+    cJSON_Delete(root);
+    return s;
+}
+
+static bertc_status load_vocab_txt(bertc_tokenizer *t, const char *vocab, const char *config, bertc_error *err) {
+    t->kind = TOK_WORDPIECE;
+    t->bert_normalizer = true;
+    t->clean_text = true;
+    t->chinese = true;
+    t->lowercase = true;
+    int sa = -1;
+    if (config) {
+        cJSON *c = cJSON_Parse(config);
+        if (!c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer_config.json is not valid JSON");
+        t->lowercase = json_bool(c, "do_lower_case", 1);
+        t->chinese = json_bool(c, "tokenize_chinese_chars", 1);
+        sa = json_bool(c, "strip_accents", -1);
+        cJSON_Delete(c);
+    }
+    t->strip_accents = sa < 0 ? t->lowercase : sa;
+    size_t lines = 0;
+    for (const char *p = vocab; *p; p++) lines += *p == '\n';
+    lines++;
+    t->id_to_tok = calloc(lines, sizeof *t->id_to_tok);
+    if (!t->id_to_tok || !strmap_init(&t->vocab, (uint32_t)lines)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    const char *p = vocab;
+    int32_t id = 0;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        size_t l2 = len;
+        if (l2 && p[l2 - 1] == '\r') l2--;
+        char *tok = malloc(l2 + 1);
+        if (!tok) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        memcpy(tok, p, l2);
+        tok[l2] = 0;
+        t->id_to_tok[id] = tok;
+        t->vocab_size = id + 1;
+        if (!strmap_put(&t->vocab, tok, l2, id)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        id++;
+        if (!e) break;
+        p = e + 1;
+    }
+    if (t->vocab_size == 0) return bertc_fail(err, BERTC_ERR_FORMAT, "vocab.txt is empty");
+    static const char *const specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
+    for (int i = 0; i < 5; i++) {
+        int32_t sid = strmap_get(&t->vocab, specials[i], strlen(specials[i]));
+        if (sid >= 0) {
+            bertc_status s = add_added(t, specials[i], sid, false, false, false, false, true, err);
+            if (s) return s;
+        }
+    }
+    t->unk_id = strmap_get(&t->vocab, "[UNK]", 5);
+    t->cls_id = strmap_get(&t->vocab, "[CLS]", 5);
+    t->sep_id = strmap_get(&t->vocab, "[SEP]", 5);
+    t->has_post = t->cls_id >= 0 && t->sep_id >= 0;
+    t->pair_type_id = 1;
+    bertc_status s = parse_tokenizer_config(t, config, err);
+    if (s) return s;
+    return finish(t, err);
+}
+
+static bertc_status load_vocab_json_merges(bertc_tokenizer *t, const char *vocab, const char *merges,
+                                           const char *config, bertc_error *err) {
+    t->kind = TOK_BPE;
+    int32_t b2c[256];
+    int16_t c2b[324];
+    byte_unicode_tables(b2c, c2b);
+    cJSON *v = cJSON_Parse(vocab);
+    if (!v) return bertc_fail(err, BERTC_ERR_FORMAT, "vocab.json is not valid JSON");
+    bertc_status s = load_vocab_object(t, v, c2b, err);
+    cJSON_Delete(v);
+    if (s) return s;
+    /* merges.txt: optional "#version" line, then "a b" per line */
+    cJSON *arr = cJSON_CreateArray();
+    if (!arr) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    const char *p = merges;
+    int line = 0;
+    while (*p) {
+        const char *e = strchr(p, '\n');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        size_t l2 = len;
+        if (l2 && p[l2 - 1] == '\r') l2--;
+        line++;
+        if (l2 > 0 && !(line == 1 && p[0] == '#')) {
+            char *m = strndup(p, l2);
+            cJSON *item = m ? cJSON_CreateString(m) : NULL;
+            free(m);
+            if (!item) {
+                cJSON_Delete(arr);
+                return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            }
+            cJSON_AddItemToArray(arr, item);
+        }
+        if (!e) break;
+        p = e + 1;
+    }
+    s = load_bpe_merges_json(t, arr, c2b, err);
+    cJSON_Delete(arr);
+    if (s) return s;
+    if (config) {
+        cJSON *c = cJSON_Parse(config);
+        if (!c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer_config.json is not valid JSON");
+        t->add_prefix_space = json_bool(c, "add_prefix_space", 0);
+        t->trim_offsets = json_bool(c, "trim_offsets", 1);
+        cJSON_Delete(c);
+    }
+    static const char *const specials[] = {"<s>", "<pad>", "</s>", "<unk>", "<mask>"};
+    for (int i = 0; i < 5; i++) {
+        int32_t sid = strmap_get(&t->vocab, specials[i], strlen(specials[i]));
+        if (sid >= 0 && (s = add_added(t, specials[i], sid, i == 4, false, false, false, true, err))) return s;
+    }
+    t->cls_id = strmap_get(&t->vocab, "<s>", 3);
+    t->sep_id = strmap_get(&t->vocab, "</s>", 4);
+    t->has_post = t->cls_id >= 0 && t->sep_id >= 0;
+    t->roberta_post = true;
+    t->pair_type_id = 0;
+    if ((s = parse_tokenizer_config(t, config, err))) return s;
+    return finish(t, err);
+}
+
+bertc_status tokenizer_load_mem(const char *tokenizer_json, const char *tokenizer_config, const char *vocab_txt,
+                                const char *vocab_json, const char *merges_txt, bertc_tokenizer **out,
+                                bertc_error *err) {
+    *out = NULL;
+    bertc_tokenizer *t = tok_new();
+    if (!t) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    bertc_status s;
+    if (tokenizer_json) s = load_json(t, tokenizer_json, tokenizer_config, err);
+    else if (vocab_txt) s = load_vocab_txt(t, vocab_txt, tokenizer_config, err);
+    else if (vocab_json && merges_txt) s = load_vocab_json_merges(t, vocab_json, merges_txt, tokenizer_config, err);
+    else s = bertc_fail(err, BERTC_ERR_IO, "no tokenizer: need tokenizer.json, vocab.txt, or vocab.json + merges.txt");
+    if (s) {
+        bertc_tokenizer_free(t);
+        return s;
+    }
+    *out = t;
+    return BERTC_OK;
+}
+
+bertc_status bertc_tokenizer_load(const char *dir, bertc_tokenizer **out, bertc_error *err) {
+    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt"};
+    char *txt[5] = {0};
+    char path[4096];
+    bertc_status s = BERTC_OK;
+    if (!dir || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_tokenizer_load: NULL argument");
+    for (int i = 0; i < 5; i++) {
+        if (!path_join(path, sizeof path, dir, names[i])) {
+            s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long: %s", dir);
+            goto done;
+        }
+        if (!file_exists(path)) continue;
+        if (i >= 2 && txt[0]) continue; /* tokenizer.json wins over legacy files */
+        if ((s = read_file(path, &txt[i], NULL, err))) goto done;
+    }
+    s = tokenizer_load_mem(txt[0], txt[1], txt[2], txt[3], txt[4], out, err);
+    if (s && err && !txt[0] && !txt[2] && !txt[3])
+        bertc_fail(err, BERTC_ERR_IO, "%s: no tokenizer.json, vocab.txt or vocab.json + merges.txt", dir);
+done:
+    for (int i = 0; i < 5; i++) free(txt[i]);
+    return s;
+}
