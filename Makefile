@@ -37,7 +37,7 @@ $(BUILD)/libbertc.a: $(LIB_OBJ)
 $(BUILD)/bertc: $(CLI_OBJ) $(BUILD)/libbertc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDSAN) $(LDLIBS)
 
-$(BUILD)/test_bertc: $(TEST_SRC) $(BUILD)/libbertc.a
+$(BUILD)/test_bertc: $(TEST_SRC) tests/test.h $(BUILD)/libbertc.a
 	$(CC) $(CFLAGS) -Isrc -o $@ $(TEST_SRC) $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
 
 # AVX2/FMA kernels are compiled for that ISA and picked at run time by CPU feature.

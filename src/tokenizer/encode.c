@@ -494,6 +494,8 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
     bertc_encode_params dp = bertc_encode_default_params();
     if (!p) p = &dp;
     if (!text) text = "";
+    /* transformers treats an empty text_pair as no pair at all (a falsy argument) */
+    if (pair && pair_len == 0) pair = NULL;
     toklist A = {0}, B = {0};
     enc_scratch sc;
     memset(&sc, 0, sizeof sc);

@@ -1,0 +1,122 @@
+/*
+ * test_kernels.c — each kernel against its scalar reference on random shapes, odd sizes included, and the
+ * thread count changing nothing.
+ */
+#include "test.h"
+#include "kernels/kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t rng = 12345;
+static float frand(void) {
+    rng = rng * 1664525u + 1013904223u;
+    return (float)((rng >> 8) & 0xFFFF) / 32768.0f - 1.0f;
+}
+
+static void t_gemm_vs_reference(void) {
+    threadpool *tp1 = threadpool_new(1), *tp3 = threadpool_new(3);
+    static const int Ms[] = {1, 5, 6, 7, 13, 100}, Ns[] = {1, 15, 16, 17, 40, 96}, Ks[] = {1, 3, 64, 255, 256, 300};
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 6; b++)
+            for (int c = 0; c < 6; c++) {
+                int M = Ms[a], N = Ns[b], K = Ks[c];
+                float *x = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * N * K), *bias = malloc(sizeof(float) * N);
+                float *y = malloc(sizeof(float) * M * N), *y3 = malloc(sizeof(float) * M * N), *r = malloc(sizeof(float) * M * N);
+                for (int i = 0; i < M * K; i++) x[i] = frand();
+                for (int i = 0; i < N * K; i++) W[i] = frand();
+                for (int i = 0; i < N; i++) bias[i] = frand();
+                packed_linear pl;
+                CHECK(linear_pack(&pl, W, bias, N, K), "pack");
+                linear_forward(tp1, y, x, &pl, M, EPI_NONE, NULL);
+                linear_forward(tp3, y3, x, &pl, M, EPI_NONE, NULL);
+                linear_ref(r, x, W, bias, M, N, K);
+                double worst = 0;
+                for (int i = 0; i < M * N; i++) worst = fmax(worst, fabs(y[i] - r[i]));
+                CHECK(worst < 1e-4 * sqrt(K), "M %d N %d K %d: worst %.2e", M, N, K, worst);
+                CHECK(!memcmp(y, y3, sizeof(float) * M * N), "M %d N %d K %d: 1 vs 3 threads differ", M, N, K);
+                linear_free(&pl);
+                free(x); free(W); free(bias); free(y); free(y3); free(r);
+            }
+    threadpool_free(tp1);
+    threadpool_free(tp3);
+}
+
+static void t_epilogues(void) {
+    threadpool *tp = threadpool_new(2);
+    int M = 7, N = 19, K = 11;
+    float x[7 * 11], W[19 * 11], y[7 * 19], r[7 * 19], res[7 * 19];
+    for (int i = 0; i < M * K; i++) x[i] = frand() * 3;
+    for (int i = 0; i < N * K; i++) W[i] = frand();
+    for (int i = 0; i < M * N; i++) res[i] = frand();
+    packed_linear pl;
+    linear_pack(&pl, W, NULL, N, K);
+    linear_ref(r, x, W, NULL, M, N, K);
+    linear_forward(tp, y, x, &pl, M, EPI_GELU, res);
+    double worst = 0;
+    for (int i = 0; i < M * N; i++) {
+        double g = 0.5 * r[i] * (1 + erf(r[i] / sqrt(2.0))) + res[i];
+        worst = fmax(worst, fabs(y[i] - g));
+    }
+    CHECK(worst < 1e-5, "erf GELU + residual: %.2e", worst);
+    linear_forward(tp, y, x, &pl, M, EPI_TANH, NULL);
+    worst = 0;
+    for (int i = 0; i < M * N; i++) worst = fmax(worst, fabs(y[i] - tanh(r[i])));
+    CHECK(worst < 1e-5, "tanh: %.2e", worst);
+    linear_free(&pl);
+    threadpool_free(tp);
+}
+
+static void t_layernorm(void) {
+    float x[3 * 50], g[50], b[50];
+    for (int i = 0; i < 150; i++) x[i] = frand() * 10 + 3;
+    for (int i = 0; i < 50; i++) { g[i] = frand(); b[i] = frand(); }
+    float ref[150];
+    for (int m = 0; m < 3; m++) {
+        double mean = 0, var = 0;
+        for (int c = 0; c < 50; c++) mean += x[m * 50 + c];
+        mean /= 50;
+        for (int c = 0; c < 50; c++) var += (x[m * 50 + c] - mean) * (x[m * 50 + c] - mean);
+        var /= 50;
+        for (int c = 0; c < 50; c++) ref[m * 50 + c] = (float)((x[m * 50 + c] - mean) / sqrt(var + 1e-12) * g[c] + b[c]);
+    }
+    layernorm(x, g, b, 3, 50, 1e-12f);
+    double worst = 0;
+    for (int i = 0; i < 150; i++) worst = fmax(worst, fabs(x[i] - ref[i]));
+    CHECK(worst < 1e-5, "layernorm: %.2e", worst);
+}
+
+static void t_attention(void) {
+    int T = 9, H = 24, dh = 8;
+    float *qkv = malloc(sizeof(float) * T * 3 * H), *out = malloc(sizeof(float) * T * H), scratch[16];
+    for (int i = 0; i < T * 3 * H; i++) qkv[i] = frand() * 2;
+    for (int h = 0; h < 3; h++) attention_head(out, qkv, T, H, h, dh, scratch);
+    double worst = 0;
+    for (int h = 0; h < 3; h++)
+        for (int i = 0; i < T; i++) {
+            double s[9], mx = -1e30, sum = 0;
+            for (int j = 0; j < T; j++) {
+                double d = 0;
+                for (int k = 0; k < dh; k++) d += qkv[i * 3 * H + h * dh + k] * qkv[j * 3 * H + H + h * dh + k];
+                s[j] = d / sqrt(dh);
+                mx = fmax(mx, s[j]);
+            }
+            for (int j = 0; j < T; j++) sum += s[j] = exp(s[j] - mx);
+            for (int k = 0; k < dh; k++) {
+                double o = 0;
+                for (int j = 0; j < T; j++) o += s[j] / sum * qkv[j * 3 * H + 2 * H + h * dh + k];
+                worst = fmax(worst, fabs(o - out[i * H + h * dh + k]));
+            }
+        }
+    CHECK(worst < 1e-5, "attention: %.2e", worst);
+    free(qkv);
+    free(out);
+}
+
+void tests_kernels(void) {
+    run_test("kernels/gemm_vs_reference", t_gemm_vs_reference);
+    run_test("kernels/epilogues", t_epilogues);
+    run_test("kernels/layernorm", t_layernorm);
+    run_test("kernels/attention", t_attention);
+}

@@ -1,0 +1,226 @@
+/*
+ * test_model.c — the encoder against transformers: every fixture's reference ids, logits, scores and labels
+ * (fp32, fp16, bf16, torch zip and legacy .bin copies), hidden states and embedding outputs from
+ * .ref.hidden.safetensors, batched = single, and the embedded model against the pipeline on SST-2 dev.
+ */
+#include "test.h"
+#include "io/tensors.h"
+#include "model/model.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct refset {
+    json_t **rows;
+    size_t n;
+} refset;
+
+static refset read_jsonl(const char *path) {
+    refset r = {0};
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL, "cannot open %s", path);
+    if (!f) return r;
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0) {
+        r.rows = realloc(r.rows, (r.n + 1) * sizeof *r.rows);
+        r.rows[r.n++] = json_loads(line, JSON_ALLOW_NUL, NULL);
+    }
+    free(line);
+    fclose(f);
+    return r;
+}
+
+static void refset_free(refset *r) {
+    for (size_t i = 0; i < r->n; i++) json_decref(r->rows[i]);
+    free(r->rows);
+}
+
+static bertc_model *load(const char *dir) {
+    bertc_model *m = NULL;
+    bertc_error err;
+    bertc_status s = bertc_model_load(dir, NULL, &m, &err);
+    CHECK(s == BERTC_OK, "load %s: %s", dir ? dir : "(embedded)", s ? err.message : "");
+    return m;
+}
+
+static void check_fixture(const char *name) {
+    char dir[256], path[256];
+    snprintf(dir, sizeof dir, TD "%s", name);
+    snprintf(path, sizeof path, TD "%s.ref.jsonl", name);
+    bertc_model *m = load(dir);
+    refset r = read_jsonl(path);
+    if (!m || !r.n) goto done;
+    bertc_text *in = calloc(r.n, sizeof *in);
+    for (size_t i = 0; i < r.n; i++) {
+        json_t *t = json_object_get(r.rows[i], "text");
+        in[i].text = json_string_value(t);
+        in[i].len = json_string_length(t);
+    }
+    bertc_classification *out = calloc(r.n, sizeof *out);
+    bertc_error err;
+    bertc_status s = bertc_classify(m, in, r.n, NULL, out, &err);
+    CHECK(s == BERTC_OK, "%s classify: %s", name, s ? err.message : "");
+    double worst = 0;
+    for (size_t i = 0; i < r.n && !s; i++) {
+        json_t *lg = json_object_get(r.rows[i], "logits"), *sc = json_object_get(r.rows[i], "scores");
+        CHECK((size_t)out[i].n_labels == json_array_size(lg), "%s row %zu: %d labels", name, i, out[i].n_labels);
+        for (int k = 0; k < out[i].n_labels && k < (int)json_array_size(lg); k++) {
+            double d = fabs(out[i].logits[k] - json_real_value(json_array_get(lg, k)));
+            double ds = fabs(out[i].scores[k] - json_real_value(json_array_get(sc, k)));
+            if (d > worst) worst = d;
+            CHECK(d <= 1e-4 && ds <= 1e-4, "%s row %zu label %d: logit diff %.2e score diff %.2e", name, i, k, d, ds);
+        }
+        CHECK(!strcmp(bertc_model_label(m, out[i].label_id), json_string_value(json_object_get(r.rows[i], "label"))),
+              "%s row %zu: label %s", name, i, bertc_model_label(m, out[i].label_id));
+        /* ids */
+        bertc_encoding e;
+        bertc_tokenize(bertc_model_tokenizer(m), in[i].text, in[i].len, NULL, 0, NULL, &e, NULL);
+        json_t *ids = json_object_get(r.rows[i], "input_ids");
+        bool same = e.n == json_array_size(ids);
+        for (size_t k = 0; same && k < e.n; k++) same = e.ids[k] == json_integer_value(json_array_get(ids, k));
+        CHECK(same, "%s row %zu: input_ids differ", name, i);
+        bertc_encoding_free(&e);
+    }
+    printf("  %-28s worst logit diff %.1e over %zu texts\n", name, worst, r.n);
+    bertc_classification_free(out, r.n);
+    free(out);
+
+    /* hidden states and embedding outputs for every 5th text */
+    snprintf(path, sizeof path, TD "%s.ref.hidden.safetensors", name);
+    mapped_file mf;
+    tensor_set ts = {0};
+    CHECK(map_file(path, &mf, &err) == 0, "map %s", path);
+    CHECK(safetensors_parse(&ts, mf.data, mf.size, path, &err) == 0, "parse %s: %s", path, err.message);
+    double worst_h = 0;
+    int checked = 0;
+    for (size_t i = 0; i < r.n; i += 5) {
+        char hn[64], en[64];
+        snprintf(hn, sizeof hn, "last_hidden_state.%zu", i);
+        snprintf(en, sizeof en, "embeddings.%zu", i);
+        const tensor_info *ht = tensor_set_find(&ts, hn), *et = tensor_set_find(&ts, en);
+        CHECK(ht && et, "%s: no %s", path, hn);
+        if (!ht || !et) continue;
+        bertc_encoding e;
+        bertc_tokenize(bertc_model_tokenizer(m), in[i].text, in[i].len, NULL, 0, NULL, &e, NULL);
+        int H = m->cfg.hidden;
+        CHECK(ht->shape[0] == (int64_t)e.n && ht->shape[1] == H, "%s: shape of %s", name, hn);
+        float *hid = malloc(e.n * H * sizeof(float)), *emb = malloc(e.n * H * sizeof(float));
+        CHECK(model_forward(m, &e, 1, hid, emb, NULL, &err) == 0, "forward");
+        const float *rh = (const float *)ht->data, *re = (const float *)et->data;
+        for (size_t k = 0; k < e.n * (size_t)H && ht->shape[0] == (int64_t)e.n; k++) {
+            double d = fabs(hid[k] - rh[k]), d2 = fabs(emb[k] - re[k]);
+            if (d > worst_h) worst_h = d;
+            if (d2 > worst_h) worst_h = d2;
+        }
+        checked++;
+        free(hid);
+        free(emb);
+        bertc_encoding_free(&e);
+    }
+    CHECK(checked > 20 && worst_h <= 1e-4, "%s: hidden states worst diff %.2e over %d texts", name, worst_h, checked);
+    tensor_set_free(&ts);
+    unmap_file(&mf);
+    free(in);
+done:
+    refset_free(&r);
+    bertc_model_free(m);
+}
+
+static void t_tiny_distilbert(void) { check_fixture("tiny-distilbert"); }
+static void t_tiny_distilbert_fp16(void) { check_fixture("tiny-distilbert-fp16"); }
+static void t_tiny_distilbert_bf16(void) { check_fixture("tiny-distilbert-bf16"); }
+static void t_tiny_distilbert_bin(void) { check_fixture("tiny-distilbert-bin"); }
+static void t_tiny_distilbert_binlegacy(void) { check_fixture("tiny-distilbert-binlegacy"); }
+static void t_tiny_bert(void) { check_fixture("tiny-bert"); }
+static void t_tiny_roberta(void) { check_fixture("tiny-roberta"); }
+
+/* Batched runs are the same arithmetic as single runs: bit-identical logits, whatever the batch size. */
+static void t_batch_equals_single(void) {
+    bertc_model *m = load(TD "tiny-roberta");
+    if (!m) return;
+    static const char *const texts[] = {"a", "a much longer sentence with many more words in it than the first",
+                                        "", "mid length text here", "<mask> and <pad> inside"};
+    enum { N = 5 };
+    bertc_text in[N];
+    for (int i = 0; i < N; i++) in[i] = (bertc_text){texts[i], strlen(texts[i]), i == 3 ? "second" : NULL, 6};
+    bertc_classification all[N], one;
+    bertc_classify_params p = bertc_classify_default_params();
+    CHECK(bertc_classify(m, in, N, &p, all, NULL) == 0, "batch");
+    p.batch_size = 1;
+    for (int i = 0; i < N; i++) {
+        CHECK(bertc_classify(m, &in[i], 1, &p, &one, NULL) == 0, "single");
+        CHECK(!memcmp(one.logits, all[i].logits, (size_t)one.n_labels * sizeof(float)), "text %d: batched != single", i);
+        bertc_classification_free(&one, 1);
+    }
+    bertc_classification_free(all, N);
+    bertc_model_free(m);
+}
+
+/* The embedded default model gives the transformers pipeline's labels and scores on all of SST-2 dev. */
+static void t_embedded_sst2_dev(void) {
+    bertc_model *m = load(NULL);
+    refset r = read_jsonl(TD "sst2-small.dev.pred.jsonl");
+    if (!m || r.n != 872) {
+        CHECK(r.n == 872, "%zu predictions", r.n);
+        goto done;
+    }
+    bertc_text *in = calloc(r.n, sizeof *in);
+    for (size_t i = 0; i < r.n; i++) {
+        json_t *t = json_object_get(r.rows[i], "text");
+        in[i] = (bertc_text){json_string_value(t), json_string_length(t), NULL, 0};
+    }
+    bertc_classification *out = calloc(r.n, sizeof *out);
+    CHECK(bertc_classify(m, in, r.n, NULL, out, NULL) == 0, "classify");
+    int same = 0;
+    for (size_t i = 0; i < r.n; i++) {
+        const char *pred = json_string_value(json_object_get(r.rows[i], "pred"));
+        double want = json_real_value(json_object_get(json_object_get(r.rows[i], "scores"), pred));
+        if (!strcmp(bertc_model_label(m, out[i].label_id), pred) && fabs(out[i].score - want) <= 1e-4) same++;
+    }
+    CHECK(same == 872, "%d/872 as the pipeline", same);
+    bertc_model_info info;
+    bertc_model_get_info(m, &info);
+    CHECK(info.n_params == 2190530 && info.n_labels == 2 && info.max_length == 512, "info: %llu params",
+          (unsigned long long)info.n_params);
+    bertc_classification_free(out, r.n);
+    free(out);
+    free(in);
+done:
+    refset_free(&r);
+    bertc_model_free(m);
+}
+
+static void t_embed_pooling(void) {
+    bertc_model *m = load(TD "tiny-bert");
+    if (!m) return;
+    bertc_text in = {"Hello world", 11, NULL, 0};
+    bertc_embedding full, cls, mean;
+    CHECK(bertc_embed(m, &in, 1, NULL, BERTC_POOL_NONE, &full, NULL) == 0, "embed none");
+    CHECK(bertc_embed(m, &in, 1, NULL, BERTC_POOL_CLS, &cls, NULL) == 0, "embed cls");
+    CHECK(bertc_embed(m, &in, 1, NULL, BERTC_POOL_MEAN, &mean, NULL) == 0, "embed mean");
+    CHECK(full.rows == 4 && full.hidden == 32 && cls.rows == 1, "shapes %d x %d", full.rows, full.hidden);
+    CHECK(!memcmp(cls.data, full.data, 32 * sizeof(float)), "cls = first row");
+    double s = 0;
+    for (int t = 0; t < 4; t++) s += full.data[t * 32 + 5];
+    CHECK(fabs(mean.data[5] - s / 4) < 1e-6, "mean pooling");
+    bertc_embedding_free(&full, 1);
+    bertc_embedding_free(&cls, 1);
+    bertc_embedding_free(&mean, 1);
+    bertc_model_free(m);
+}
+
+void tests_model(void) {
+    run_test("model/tiny_distilbert", t_tiny_distilbert);
+    run_test("model/tiny_distilbert_fp16", t_tiny_distilbert_fp16);
+    run_test("model/tiny_distilbert_bf16", t_tiny_distilbert_bf16);
+    run_test("model/tiny_distilbert_bin_zip", t_tiny_distilbert_bin);
+    run_test("model/tiny_distilbert_bin_legacy", t_tiny_distilbert_binlegacy);
+    run_test("model/tiny_bert", t_tiny_bert);
+    run_test("model/tiny_roberta_multilabel", t_tiny_roberta);
+    run_test("model/batch_equals_single", t_batch_equals_single);
+    run_test("model/embedded_sst2_dev_872", t_embedded_sst2_dev);
+    run_test("model/embed_pooling", t_embed_pooling);
+}

@@ -1,0 +1,212 @@
+/*
+ * test_tokenizer.c — ids against Hugging Face's fast tokenizers: all 68,221 SST-2 sentences for
+ * bert-base-uncased and roberta-base, sentence pairs, the legacy-file loaders, and edge cases whose
+ * expected ids follow from the tokenizers' definitions.
+ */
+#include "test.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+static bool ids_equal(const bertc_encoding *e, json_t *arr) {
+    if (!json_is_array(arr) || json_array_size(arr) != e->n) return false;
+    for (size_t i = 0; i < e->n; i++)
+        if (json_integer_value(json_array_get(arr, i)) != e->ids[i]) return false;
+    return true;
+}
+
+static bertc_tokenizer *load_tok(const char *dir) {
+    bertc_tokenizer *t = NULL;
+    bertc_error err;
+    bertc_status s = bertc_tokenizer_load(dir, &t, &err);
+    CHECK(s == BERTC_OK, "load %s: %s", dir, s ? err.message : "");
+    return t;
+}
+
+/* Compares up to `limit` sentences of tokref-sst2 (0: all). */
+static void tokref(const char *bert_dir, const char *roberta_dir, size_t limit) {
+    bertc_tokenizer *bt = load_tok(bert_dir), *rt = load_tok(roberta_dir);
+    if (!bt || !rt) goto done;
+    gzFile f = gzopen(TD "tokref-sst2.jsonl.gz", "rb");
+    CHECK(f != NULL, "cannot open tokref-sst2.jsonl.gz");
+    if (!f) goto done;
+    static char line[1 << 16];
+    size_t n = 0, bad_b = 0, bad_r = 0;
+    while (gzgets(f, line, sizeof line) && (!limit || n < limit)) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        CHECK(j != NULL, "bad tokref line %zu", n + 1);
+        if (!j) break;
+        const char *text = json_string_value(json_object_get(j, "text"));
+        size_t len = json_string_length(json_object_get(j, "text"));
+        bertc_encoding e;
+        bertc_error err;
+        if (bertc_tokenize(bt, text, len, NULL, 0, NULL, &e, &err) || !ids_equal(&e, json_object_get(j, "bert_uncased"))) {
+            if (bad_b++ < 3) printf("  bert mismatch: %.80s\n", text);
+        }
+        bertc_encoding_free(&e);
+        if (bertc_tokenize(rt, text, len, NULL, 0, NULL, &e, &err) || !ids_equal(&e, json_object_get(j, "roberta"))) {
+            if (bad_r++ < 3) printf("  roberta mismatch: %.80s\n", text);
+        }
+        bertc_encoding_free(&e);
+        json_decref(j);
+        n++;
+    }
+    gzclose(f);
+    CHECK(limit ? n == limit : n == 68221, "read %zu sentences", n);
+    CHECK(bad_b == 0, "%zu of %zu BERT encodings differ", bad_b, n);
+    CHECK(bad_r == 0, "%zu of %zu RoBERTa encodings differ", bad_r, n);
+done:
+    bertc_tokenizer_free(bt);
+    bertc_tokenizer_free(rt);
+}
+
+static void t_tokref_sst2(void) { tokref(TD "tok-bert", TD "tok-roberta", 0); }
+/* vocab.txt + tokenizer_config.json, vocab.json + merges.txt: no tokenizer.json in these folders */
+static void t_tokref_legacy(void) { tokref(TD "tok-bert-legacy", TD "tok-roberta-legacy", 5000); }
+
+static void t_tokref_pairs(void) {
+    bertc_tokenizer *bt = load_tok(TD "tok-bert"), *rt = load_tok(TD "tok-roberta");
+    FILE *f = fopen(TD "tokref-pairs.jsonl", "r");
+    CHECK(f && bt && rt, "cannot open pairs");
+    char line[8192];
+    int n = 0;
+    while (f && bt && rt && fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        json_t *a = json_object_get(j, "text"), *b = json_object_get(j, "text_pair");
+        bertc_encoding e;
+        CHECK(bertc_tokenize(bt, json_string_value(a), json_string_length(a), json_string_value(b), json_string_length(b),
+                             NULL, &e, NULL) == 0, "pair %d", n);
+        CHECK(ids_equal(&e, json_object_get(j, "bert_uncased")), "bert pair %d ids", n);
+        json_t *tt = json_object_get(j, "bert_token_type_ids");
+        for (size_t i = 0; i < e.n && i < json_array_size(tt); i++)
+            CHECK(e.type_ids[i] == json_integer_value(json_array_get(tt, i)), "pair %d type id %zu", n, i);
+        bertc_encoding_free(&e);
+        CHECK(bertc_tokenize(rt, json_string_value(a), json_string_length(a), json_string_value(b), json_string_length(b),
+                             NULL, &e, NULL) == 0, "pair %d", n);
+        CHECK(ids_equal(&e, json_object_get(j, "roberta")), "roberta pair %d ids", n);
+        bertc_encoding_free(&e);
+        json_decref(j);
+        n++;
+    }
+    CHECK(n >= 3, "only %d pairs", n);
+    if (f) fclose(f);
+    bertc_tokenizer_free(bt);
+    bertc_tokenizer_free(rt);
+}
+
+/* ids of text under tokenizer t as a short array; returns count or -1 on error */
+static int enc(const bertc_tokenizer *t, const char *s, size_t len, const bertc_encode_params *p, int32_t *ids, int cap,
+               bertc_status *st) {
+    bertc_encoding e;
+    bertc_status r = bertc_tokenize(t, s, len, NULL, 0, p, &e, NULL);
+    if (st) *st = r;
+    if (r) return -1;
+    int n = (int)e.n;
+    for (int i = 0; i < n && i < cap; i++) ids[i] = e.ids[i];
+    bertc_encoding_free(&e);
+    return n;
+}
+
+static bool same_ids(const bertc_tokenizer *t, const char *a, const char *b) {
+    int32_t x[64], y[64];
+    int n = enc(t, a, strlen(a), NULL, x, 64, NULL), m = enc(t, b, strlen(b), NULL, y, 64, NULL);
+    return n == m && n >= 0 && !memcmp(x, y, (size_t)n * sizeof *x);
+}
+
+static void t_edge_bert(void) {
+    bertc_tokenizer *t = load_tok(TD "tok-bert");
+    if (!t) return;
+    int32_t ids[600];
+    bertc_status st;
+    /* empty and whitespace-only texts are [CLS] [SEP], as in transformers */
+    CHECK(enc(t, "", 0, NULL, ids, 600, NULL) == 2 && ids[0] == 101 && ids[1] == 102, "empty");
+    CHECK(enc(t, " \t\n ", 4, NULL, ids, 600, NULL) == 2, "whitespace only");
+    /* special tokens are matched in raw text before normalization (lowercasing would break [MASK]) */
+    CHECK(enc(t, "hello [MASK]!", 13, NULL, ids, 600, NULL) == 5 && ids[1] == 7592 && ids[2] == 103 && ids[3] == 999,
+          "[MASK] in text");
+    /* invalid UTF-8 is refused with its offset, never replaced */
+    CHECK(enc(t, "ab\xff", 3, NULL, ids, 600, &st) < 0 && st == BERTC_ERR_INPUT, "invalid UTF-8");
+    CHECK(enc(t, "\xc3", 1, NULL, ids, 600, &st) < 0 && st == BERTC_ERR_INPUT, "truncated UTF-8");
+    CHECK(enc(t, "\xed\xa0\x80", 3, NULL, ids, 600, &st) < 0 && st == BERTC_ERR_INPUT, "UTF-8 surrogate");
+    CHECK(enc(t, "\xc0\xaf", 2, NULL, ids, 600, &st) < 0 && st == BERTC_ERR_INPUT, "overlong UTF-8");
+    /* clean_text drops format characters (zero-width, bidi marks, BOM) and controls */
+    CHECK(same_ids(t, "wo\xe2\x80\x8brd", "word"), "zero-width space removed");
+    CHECK(same_ids(t, "\xe2\x80\x8ehello\xe2\x80\x8f", "hello"), "bidi marks removed");
+    CHECK(same_ids(t, "\xef\xbb\xbfhello", "hello"), "BOM removed");
+    CHECK(same_ids(t, "a\x01" "b", "ab"), "control removed");
+    /* strip_accents: NFD then drop combining marks; precomposed and decomposed agree */
+    CHECK(same_ids(t, "cafe\xcc\x81", "caf\xc3\xa9"), "combining acute = precomposed");
+    CHECK(same_ids(t, "caf\xc3\xa9", "cafe"), "accent stripped");
+    CHECK(same_ids(t, "\xc4\xb0stanbul", "istanbul"), "dotted capital I");
+    /* every Unicode punctuation class splits: Pd, Ps/Pe, Pi/Pf, Po, Pc; ASCII symbols too */
+    CHECK(same_ids(t, "a\xe2\x80\x94" "b", "a \xe2\x80\x94 b"), "dash Pd");
+    CHECK(same_ids(t, "a\xc2\xab" "b\xc2\xbb", "a \xc2\xab b \xc2\xbb"), "guillemets Pi/Pf");
+    CHECK(same_ids(t, "a_b", "a _ b"), "connector Pc");
+    CHECK(same_ids(t, "a$b", "a $ b"), "ASCII symbol $");
+    CHECK(same_ids(t, "a\xe3\x80\x82" "b", "a \xe3\x80\x82 b"), "ideographic full stop");
+    /* CJK ideographs are words of their own */
+    CHECK(same_ids(t, "\xe4\xb8\xad\xe6\x96\x87", "\xe4\xb8\xad \xe6\x96\x87"), "CJK split");
+    /* a word longer than max_input_chars_per_word (100) is one [UNK] */
+    char longw[202];
+    memset(longw, 'a', 201);
+    longw[201] = 0;
+    CHECK(enc(t, longw, 201, NULL, ids, 600, NULL) == 3 && ids[1] == 100, "long word -> [UNK]");
+    /* truncation to 512 by default; refused with truncation off */
+    size_t biglen = 700 * 5;
+    char *big = malloc(biglen + 1);
+    for (size_t i = 0; i < 700; i++) memcpy(big + i * 5, "word ", 5);
+    big[biglen] = 0;
+    CHECK(enc(t, big, biglen, NULL, ids, 600, NULL) == 512 && ids[511] == 102, "truncated to 512");
+    bertc_encode_params p = bertc_encode_default_params();
+    p.truncation = 0;
+    CHECK(enc(t, big, biglen, &p, ids, 600, &st) < 0 && st == BERTC_ERR_INPUT, "no truncation -> error");
+    p.truncation = 1;
+    p.max_length = 8;
+    CHECK(enc(t, big, biglen, &p, ids, 600, NULL) == 8, "max_length 8");
+    /* longest_first on pairs: the longer sequence gives way first */
+    bertc_encoding e;
+    CHECK(bertc_tokenize(t, big, biglen, "short one", 9, &p, &e, NULL) == 0 && e.n == 8, "pair truncation");
+    if (e.n == 8) CHECK(e.ids[4] == 102 && e.ids[5] == 2460 && e.ids[6] == 2028 && e.type_ids[7] == 1,
+                        "pair truncation keeps the short side whole");
+    bertc_encoding_free(&e);
+    /* offsets are code point spans into the original text */
+    CHECK(bertc_tokenize(t, "H\xc3\xa9llo world", 12, NULL, 0, NULL, &e, NULL) == 0 && e.n == 4, "offsets encode");
+    if (e.n == 4)
+        CHECK(e.offsets[2] == 0 && e.offsets[3] == 5 && e.offsets[4] == 6 && e.offsets[5] == 11 && e.special[0] && e.special[3],
+              "offsets [%d,%d] [%d,%d]", e.offsets[2], e.offsets[3], e.offsets[4], e.offsets[5]);
+    bertc_encoding_free(&e);
+    free(big);
+    bertc_tokenizer_free(t);
+}
+
+static void t_edge_roberta(void) {
+    bertc_tokenizer *t = load_tok(TD "tok-roberta");
+    if (!t) return;
+    int32_t ids[64];
+    /* <mask> has lstrip: it swallows the space before it */
+    int n = enc(t, "Hello <mask>!", 13, NULL, ids, 64, NULL);
+    CHECK(n == 5 && ids[1] == 31414 && ids[2] == 50264 && ids[3] == 328, "<mask> lstrip (n=%d)", n);
+    /* byte-level: no normalization, every byte representable, control characters kept */
+    CHECK(enc(t, "\x01", 1, NULL, ids, 64, NULL) == 3, "control byte kept");
+    CHECK(enc(t, "", 0, NULL, ids, 64, NULL) == 2 && ids[0] == 0 && ids[1] == 2, "empty");
+    /* "Hello" → <s> Hello </s>, as roberta-base */
+    n = enc(t, "Hello", 5, NULL, ids, 64, NULL);
+    CHECK(n == 3 && ids[1] == 31414, "Hello");
+    bertc_encoding e;
+    CHECK(bertc_tokenize(t, "Hello world", 11, NULL, 0, NULL, &e, NULL) == 0 && e.n == 4, "offsets");
+    if (e.n == 4) CHECK(e.offsets[4] == 6 && e.offsets[5] == 11, "trim_offsets drops the leading space: [%d,%d]",
+                        e.offsets[4], e.offsets[5]);
+    bertc_encoding_free(&e);
+    bertc_tokenizer_free(t);
+}
+
+void tests_tokenizer(void) {
+    run_test("tokenizer/tokref_sst2_68221", t_tokref_sst2);
+    run_test("tokenizer/tokref_legacy_files", t_tokref_legacy);
+    run_test("tokenizer/tokref_pairs", t_tokref_pairs);
+    run_test("tokenizer/edge_bert", t_edge_bert);
+    run_test("tokenizer/edge_roberta", t_edge_roberta);
+}
