@@ -27,7 +27,7 @@ TEST_SRC := $(wildcard tests/*.c)
 EMBED   := models/sst2-small/config.json models/sst2-small/model.safetensors models/sst2-small/tokenizer.json \
            models/sst2-small/tokenizer_config.json
 
-.PHONY: all test clean bench fuzz
+.PHONY: all test clean bench fuzz fuzz-smoke check
 all: $(BUILD)/bertc $(BUILD)/test_bertc
 
 $(BUILD)/libbertc.a: $(LIB_OBJ)
@@ -54,7 +54,42 @@ $(BUILD)/src/embedded.o: src/embedded.S $(EMBED)
 	$(CC) -c -o $@ src/embedded.S
 
 test: all
-	$(BUILD)/test_bertc
+	BERTC_BIN=$(BUILD)/bertc $(BUILD)/test_bertc
+
+# ---- fuzzing: libFuzzer targets over every parser of outside input (clang) ----
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -pthread -fsanitize=address,undefined
+FUZZ_TARGETS := safetensors torchbin config tokenizer_json tokenize
+FUZZ_SECONDS ?= 20
+fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+
+build-fuzz/libbertc.a: $(LIB_SRC) src/embedded.S $(EMBED)
+	@mkdir -p build-fuzz/obj
+	@for f in $(LIB_SRC); do \
+	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; esac; \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $$x -c $$f -o build-fuzz/obj/$$(echo $$f | tr / _).o || exit 1; done
+	$(FUZZ_CC) -c -o build-fuzz/obj/embedded.o src/embedded.S
+	$(AR) rcs $@ build-fuzz/obj/*.o
+
+build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libbertc.a
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libbertc.a $(LDLIBS)
+
+# Runs each target for FUZZ_SECONDS from its seed corpus (a copy: the committed seeds stay as they are).
+fuzz-smoke: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf build-fuzz/corpus-$$t && cp -r fuzz/corpus/$$t build-fuzz/corpus-$$t && \
+	  echo "fuzz $$t: $(FUZZ_SECONDS) s" && \
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=0 \
+	     build-fuzz/corpus-$$t 2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	  tail -n 1 build-fuzz/fuzz_$$t.log; done
+
+# The whole suite, as CI runs it: warnings as errors, ASan+UBSan build and tests, fuzz smoke, plain tests last.
+check:
+	$(MAKE) WERROR=1 all
+	$(MAKE) SAN=1 WERROR=1 all
+	BERTC_BIN=build-san/bertc ASAN_OPTIONS=detect_leaks=1 build-san/test_bertc
+	$(MAKE) fuzz-smoke
+	BERTC_BIN=build/bertc build/test_bertc
 
 bench: $(BUILD)/bertc
 	bash bench/run.sh

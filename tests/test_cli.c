@@ -8,9 +8,25 @@
 #include <string.h>
 #include <sys/wait.h>
 
+/* The CLI under test: $BERTC_BIN (the sanitizer build sets it), else build/bertc. */
+static char BIN_[512];
+#define BIN BIN_
+static void set_bin(void) {
+    const char *b = getenv("BERTC_BIN");
+    snprintf(BIN_, sizeof BIN_, "%s", b && *b ? b : "build/bertc");
+}
+
 /* Runs a shell command; returns its exit code and its stdout (first cap bytes) in out. */
 static int sh(const char *cmd, char *out, size_t cap) {
-    FILE *p = popen(cmd, "r");
+    /* "@" in cmd stands for the CLI binary */
+    char full[4096];
+    size_t o = 0;
+    for (const char *c = cmd; *c && o < sizeof full - 600; c++) {
+        if (*c == '@') o += (size_t)snprintf(full + o, sizeof full - o, "%s", BIN);
+        else full[o++] = *c;
+    }
+    full[o] = 0;
+    FILE *p = popen(full, "r");
     if (!p) return -1;
     size_t n = fread(out, 1, cap - 1, p);
     out[n] = 0;
@@ -18,61 +34,60 @@ static int sh(const char *cmd, char *out, size_t cap) {
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-#define BIN "build/bertc"
-
 static void t_classify_contract(void) {
     char out[1 << 16];
-    int rc = sh(BIN " classify --all-scores --logits 'a charming and often affecting journey' 2>&1", out, sizeof out);
+    int rc = sh("@ classify --all-scores --logits 'a charming and often affecting journey' 2>&1", out, sizeof out);
     CHECK(rc == 0, "rc %d: %s", rc, out);
     CHECK(!strncmp(out, "{\"label\": \"POSITIVE\", \"score\": 0.99", 35), "output: %s", out);
     CHECK(strstr(out, "\"logits\": [") && strstr(out, "\"scores\": [{\"label\": \"POSITIVE\""), "all scores sorted: %s", out);
     /* JSONL input, in order, with NUL and pairs accepted */
     rc = sh("printf '%s\\n' '{\"text\": \"bad\"}' '' 'plain line' '{\"text\": \"a\\u0000b\", \"text_pair\": \"x\"}' | "
-            BIN " classify --input - | wc -l", out, sizeof out);
+            "@ classify --input - | wc -l", out, sizeof out);
     CHECK(rc == 0 && atoi(out) == 3, "3 outputs for 3 inputs: %s", out);
-    rc = sh(BIN " classify --model " TD "tiny-roberta --all-scores x", out, sizeof out);
+    rc = sh("@ classify --model " TD "tiny-roberta --all-scores x", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"scores\": [{\"label\": "), "multi-label: %s", out);
-    rc = sh(BIN " info --model " TD "tiny-bert", out, sizeof out);
+    rc = sh("@ info --model " TD "tiny-bert", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"model_type\": \"bert\"") && strstr(out, "\"labels\": [\"LABEL_0\", \"LABEL_1\"]"),
           "info: %s", out);
 }
 
 static void t_tokenize_embed(void) {
     char out[1 << 16];
-    int rc = sh(BIN " tokenize --model " TD "tiny-roberta Hello", out, sizeof out);
+    int rc = sh("@ tokenize --model " TD "tiny-roberta Hello", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"input_ids\": [0, 31414, 2]") && strstr(out, "\"tokens\": [\"<s>\", \"Hello\", \"</s>\"]"),
           "tokenize: %s", out);
-    rc = sh(BIN " tokenize --pair 'A cat was sitting.' 'The cat sat.'", out, sizeof out);
+    rc = sh("@ tokenize --pair 'A cat was sitting.' 'The cat sat.'", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"input_ids\": [101, 1996, 4937, 2938, 1012, 102, 1037, 4937, 2001, 3564, 1012, 102]") &&
           strstr(out, "\"token_type_ids\": [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]"), "pair: %s", out);
-    rc = sh(BIN " embed --model " TD "tiny-roberta Hello | head -c 40", out, sizeof out);
+    rc = sh("@ embed --model " TD "tiny-roberta Hello | head -c 40", out, sizeof out);
     CHECK(rc == 0 && !strncmp(out, "{\"shape\": [3, 32], \"last_hidden_state\"", 38), "embed: %s", out);
-    rc = sh(BIN " embed --pooling mean --model " TD "tiny-roberta Hello | head -c 30", out, sizeof out);
+    rc = sh("@ embed --pooling mean --model " TD "tiny-roberta Hello | head -c 30", out, sizeof out);
     CHECK(rc == 0 && !strncmp(out, "{\"shape\": [32], \"pooling\"", 25), "embed mean: %s", out);
 }
 
 static void t_exit_codes(void) {
     char out[4096];
-    CHECK(sh(BIN " 2>/dev/null", out, sizeof out) == 2, "no command: usage");
-    CHECK(sh(BIN " classify --bogus x 2>/dev/null", out, sizeof out) == 2, "unknown flag: usage");
-    CHECK(sh(BIN " classify 2>/dev/null", out, sizeof out) == 2, "no input: usage");
-    int rc = sh(BIN " classify --model /nonexistent x 2>&1", out, sizeof out);
+    CHECK(sh("@ 2>/dev/null", out, sizeof out) == 2, "no command: usage");
+    CHECK(sh("@ classify --bogus x 2>/dev/null", out, sizeof out) == 2, "unknown flag: usage");
+    CHECK(sh("@ classify 2>/dev/null", out, sizeof out) == 2, "no input: usage");
+    int rc = sh("@ classify --model /nonexistent x 2>&1", out, sizeof out);
     CHECK(rc == 3 && strstr(out, "no config.json"), "missing model: %d %s", rc, out);
-    rc = sh(BIN " classify --arch distilbert --model " TD "tiny-roberta x 2>&1", out, sizeof out);
+    rc = sh("@ classify --arch distilbert --model " TD "tiny-roberta x 2>&1", out, sizeof out);
     CHECK(rc == 3 && strstr(out, "roberta") && strstr(out, "distilbert"), "wrong arch: %d %s", rc, out);
-    rc = sh("printf 'ok\\n{\"text\": 5}\\n' | " BIN " classify --input - 2>&1", out, sizeof out);
+    rc = sh("printf 'ok\\n{\"text\": 5}\\n' | " "@ classify --input - 2>&1", out, sizeof out);
     CHECK(rc == 4 && strstr(out, "-:2:"), "malformed line with its number: %d %s", rc, out);
-    rc = sh("printf 'a\\377b\\n' | " BIN " classify --input - 2>&1", out, sizeof out);
+    rc = sh("printf 'a\\377b\\n' | " "@ classify --input - 2>&1", out, sizeof out);
     CHECK(rc == 4 && strstr(out, "invalid UTF-8"), "invalid UTF-8: %d %s", rc, out);
-    rc = sh(BIN " classify --no-truncation --max-length 4 'one two three four five' 2>&1", out, sizeof out);
+    rc = sh("@ classify --no-truncation --max-length 4 'one two three four five' 2>&1", out, sizeof out);
     CHECK(rc == 4 && strstr(out, "longer than the maximum"), "too long: %d %s", rc, out);
-    rc = sh(BIN " classify --input /nonexistent 2>&1", out, sizeof out);
+    rc = sh("@ classify --input /nonexistent 2>&1", out, sizeof out);
     CHECK(rc == 4 && strstr(out, "/nonexistent"), "missing input file: %d %s", rc, out);
-    rc = sh(BIN " classify --max-length 4 'one two three four five' 2>&1", out, sizeof out);
+    rc = sh("@ classify --max-length 4 'one two three four five' 2>&1", out, sizeof out);
     CHECK(rc == 0, "truncation by default: %d %s", rc, out);
 }
 
 void tests_cli(void) {
+    set_bin();
     run_test("cli/classify_contract", t_classify_contract);
     run_test("cli/tokenize_embed", t_tokenize_embed);
     run_test("cli/exit_codes", t_exit_codes);

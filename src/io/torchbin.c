@@ -488,7 +488,7 @@ static bertc_status zip_read(zip_dir *z, const uint8_t *d, size_t size, const ch
         /* zip64: locator just before the end record */
         if (eocd < 20 || rd_le(d + eocd - 20, 4) != 0x07064b50) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: bad zip64", what);
         uint64_t z64 = rd_le(d + eocd - 20 + 8, 8);
-        if (z64 > size - 56 || rd_le(d + z64, 4) != 0x06064b50) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: bad zip64 record", what);
+        if (size < 56 || z64 > size - 56 || rd_le(d + z64, 4) != 0x06064b50) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: bad zip64 record", what);
         count = rd_le(d + z64 + 32, 8);
         cd_size = rd_le(d + z64 + 40, 8);
         cd_off = rd_le(d + z64 + 48, 8);
@@ -521,7 +521,7 @@ static bertc_status zip_read(zip_dir *z, const uint8_t *d, size_t size, const ch
         memcpy(e->name, d + p + 46, nlen);
         e->name[nlen] = 0;
         if (method != 0) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: compressed zip entry %s (torch writes them stored)", what, e->name);
-        if (loff > size - 30 || rd_le(d + loff, 4) != 0x04034b50)
+        if (size < 30 || loff > size - 30 || rd_le(d + loff, 4) != 0x04034b50)
             return bertc_fail(err, BERTC_ERR_FORMAT, "%s: zip entry %s has no local header (truncated?)", what, e->name);
         size_t doff = loff + 30 + rd_le(d + loff + 26, 2) + rd_le(d + loff + 28, 2);
         if (csize != usize || doff > size || usize > size - doff)

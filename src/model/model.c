@@ -44,7 +44,7 @@ static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *er
     return BERTC_OK;
 }
 
-static bertc_status parse_config(model_config *c, const char *text, const char *what, bertc_error *err) {
+bertc_status model_config_parse(model_config *c, const char *text, const char *what, bertc_error *err) {
     cJSON *j = cJSON_Parse(text);
     if (!j || !cJSON_IsObject(j)) {
         cJSON_Delete(j);
@@ -156,6 +156,14 @@ static bertc_status parse_config(model_config *c, const char *text, const char *
 done:
     cJSON_Delete(j);
     return s;
+}
+
+void model_config_free(model_config *c) {
+    if (c->labels) {
+        for (int i = 0; i < c->n_labels; i++) free(c->labels[i]);
+        free(c->labels);
+    }
+    c->labels = NULL;
 }
 
 /* ---- weights ---- */
@@ -396,10 +404,7 @@ void bertc_model_free(bertc_model *m) {
     linear_free(&m->head_out);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
-    if (m->cfg.labels) {
-        for (int i = 0; i < m->cfg.n_labels; i++) free(m->cfg.labels[i]);
-        free(m->cfg.labels);
-    }
+    model_config_free(&m->cfg);
     tensor_set_free(&m->ts);
     bertc_tokenizer_free(m->tok);
     threadpool_free(m->pool);
@@ -419,7 +424,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     char *cfg_txt = NULL;
     if (embedded) {
         snprintf(m->source, sizeof m->source, "embedded:sst2-small");
-        if ((s = parse_config(&m->cfg, bertc_emb_config, "embedded config.json", err))) goto fail;
+        if ((s = model_config_parse(&m->cfg, bertc_emb_config, "embedded config.json", err))) goto fail;
     } else {
         snprintf(m->source, sizeof m->source, "%s", dir);
         char path[4096];
@@ -432,7 +437,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
             goto fail;
         }
         if ((s = read_file(path, &cfg_txt, NULL, err))) goto fail;
-        s = parse_config(&m->cfg, cfg_txt, path, err);
+        s = model_config_parse(&m->cfg, cfg_txt, path, err);
         free(cfg_txt);
         if (s) goto fail;
     }

@@ -54,6 +54,10 @@ struct bertc_model {
     char source[512];
 };
 
+/* Parses config.json text (`what` names it in errors); free with model_config_free, also after failure. */
+bertc_status model_config_parse(model_config *c, const char *text, const char *what, bertc_error *err);
+void model_config_free(model_config *c);
+
 /* Runs the encoder on n encodings; any output pointer may be NULL. hidden: sum(T) x H; emb: the embedding
  * LayerNorm output, same shape; logits: n x n_labels. */
 bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden, float *emb,
