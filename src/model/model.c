@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 extern const char bertc_emb_config[], bertc_emb_tokenizer[], bertc_emb_tokenizer_config[];
@@ -270,9 +271,22 @@ static const float *get(binder *b, const char *name, int64_t d0, int64_t d1) {
     return dst;
 }
 
+/* Once a weight is packed, its pages in the mapped file are not needed: hand them back so that resident
+ * memory is the packed copy alone (they are re-read from the file if ever touched again). */
+static void release_mapped(const bertc_model *m, const void *p, size_t bytes) {
+    uintptr_t a = (uintptr_t)p, e = a + bytes;
+    for (int i = 0; i < m->ts.n_files; i++) {
+        const mapped_file *f = &m->ts.files[i];
+        if (!f->owned_map || a < (uintptr_t)f->data || e > (uintptr_t)f->data + f->size) continue;
+        uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo = (a + pg - 1) / pg * pg, hi = e / pg * pg;
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    }
+}
+
 static void pack(binder *b, packed_linear *pl, const float *W, const float *bias, int N, int K) {
     if (b->s) return;
     if (!linear_pack(pl, W, bias, N, K)) b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory packing weights");
+    else release_mapped(b->m, W, (size_t)N * K * sizeof(float));
 }
 
 static void bind_linear(binder *b, packed_linear *pl, const char *name, int N, int K) {
@@ -315,6 +329,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
             const float *W = get(&b, wn, H, H), *bb = get(&b, bn, H, 0);
             if (b.s) break;
             memcpy(qkv_w + (size_t)k * H * H, W, (size_t)H * H * sizeof(float));
+            release_mapped(m, W, (size_t)H * H * sizeof(float));
             memcpy(qkv_b + (size_t)k * H, bb, (size_t)H * sizeof(float));
         }
         pack(&b, &L->qkv, qkv_w, qkv_b, 3 * H, H);
