@@ -91,8 +91,13 @@ check:
 	$(MAKE) fuzz-smoke
 	BERTC_BIN=build/bertc build/test_bertc
 
-bench: $(BUILD)/bertc
-	bash bench/run.sh
+$(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbertc.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
+
+# Figures, never pass/fail: tokenizer throughput on SST-2 train (needs ../shared).
+bench: $(BUILD)/bertc $(BUILD)/bench_tokenize
+	$(BUILD)/bench_tokenize tests/data/tok-bert ../shared/data/sst2/train.tsv
+	$(BUILD)/bench_tokenize tests/data/tok-roberta ../shared/data/sst2/train.tsv
 
 clean:
 	rm -rf build build-san build-fuzz
