@@ -13,34 +13,58 @@
 #define KC 256
 #define MC 96
 
-static inline __attribute__((always_inline)) void kernel_6x16(int mr, const float *x, int ldx, const float *wp, int kc,
-                                                              float *y, int ldy, int nc, const float *init) {
-    __m256 acc[6][2];
+/* y[0..mr) x [0..nc) = init-or-y + x[0..mr) . wp over kc. Always computes six rows, with the missing rows
+ * aliasing the last real one, so that the twelve accumulators are plain registers (no per-row branches). */
+static void kernel_dispatch(int mr, const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,
+                            const float *init) {
+    const float *xr[6];
+    for (int i = 0; i < 6; i++) xr[i] = x + (size_t)(i < mr ? i : mr - 1) * ldx;
     float tmp[6][16];
-    for (int i = 0; i < 6; i++) {
-        if (i < mr) {
-            const float *src = init ? init : (nc == 16 ? y + (size_t)i * ldy : NULL);
-            if (!src) {
-                memset(tmp[i], 0, sizeof tmp[i]);
-                memcpy(tmp[i], y + (size_t)i * ldy, (size_t)nc * sizeof(float));
-                src = tmp[i];
-            }
-            acc[i][0] = _mm256_loadu_ps(src);
-            acc[i][1] = _mm256_loadu_ps(src + 8);
-        } else {
-            acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-        }
-    }
+    __m256 a00, a01, a10, a11, a20, a21, a30, a31, a40, a41, a50, a51;
+#define LOADROW(i, r0, r1)                                                                                           \
+    do {                                                                                                             \
+        const float *src = init;                                                                                     \
+        if (!src) {                                                                                                  \
+            if ((i) < mr && nc == 16) src = y + (size_t)(i) * ldy;                                                   \
+            else {                                                                                                   \
+                memset(tmp[i], 0, sizeof tmp[i]);                                                                    \
+                if ((i) < mr) memcpy(tmp[i], y + (size_t)(i) * ldy, (size_t)nc * sizeof(float));                     \
+                src = tmp[i];                                                                                        \
+            }                                                                                                        \
+        }                                                                                                            \
+        r0 = _mm256_loadu_ps(src);                                                                                   \
+        r1 = _mm256_loadu_ps(src + 8);                                                                               \
+    } while (0)
+    LOADROW(0, a00, a01);
+    LOADROW(1, a10, a11);
+    LOADROW(2, a20, a21);
+    LOADROW(3, a30, a31);
+    LOADROW(4, a40, a41);
+    LOADROW(5, a50, a51);
+#undef LOADROW
+    const float *x0 = xr[0], *x1 = xr[1], *x2 = xr[2], *x3 = xr[3], *x4 = xr[4], *x5 = xr[5];
     for (int k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_load_ps(wp + (size_t)k * 16), b1 = _mm256_load_ps(wp + (size_t)k * 16 + 8);
-        for (int i = 0; i < 6; i++) {
-            if (i < mr) {
-                __m256 a = _mm256_broadcast_ss(x + (size_t)i * ldx + k);
-                acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
-                acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
-            }
-        }
+        __m256 b0 = _mm256_load_ps(wp + (size_t)k * 16), b1 = _mm256_load_ps(wp + (size_t)k * 16 + 8), a;
+        a = _mm256_broadcast_ss(x0 + k);
+        a00 = _mm256_fmadd_ps(a, b0, a00);
+        a01 = _mm256_fmadd_ps(a, b1, a01);
+        a = _mm256_broadcast_ss(x1 + k);
+        a10 = _mm256_fmadd_ps(a, b0, a10);
+        a11 = _mm256_fmadd_ps(a, b1, a11);
+        a = _mm256_broadcast_ss(x2 + k);
+        a20 = _mm256_fmadd_ps(a, b0, a20);
+        a21 = _mm256_fmadd_ps(a, b1, a21);
+        a = _mm256_broadcast_ss(x3 + k);
+        a30 = _mm256_fmadd_ps(a, b0, a30);
+        a31 = _mm256_fmadd_ps(a, b1, a31);
+        a = _mm256_broadcast_ss(x4 + k);
+        a40 = _mm256_fmadd_ps(a, b0, a40);
+        a41 = _mm256_fmadd_ps(a, b1, a41);
+        a = _mm256_broadcast_ss(x5 + k);
+        a50 = _mm256_fmadd_ps(a, b0, a50);
+        a51 = _mm256_fmadd_ps(a, b1, a51);
     }
+    __m256 acc[6][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}, {a50, a51}};
     for (int i = 0; i < mr; i++) {
         if (nc == 16) {
             _mm256_storeu_ps(y + (size_t)i * ldy, acc[i][0]);
@@ -50,19 +74,6 @@ static inline __attribute__((always_inline)) void kernel_6x16(int mr, const floa
             _mm256_storeu_ps(tmp[i] + 8, acc[i][1]);
             memcpy(y + (size_t)i * ldy, tmp[i], (size_t)nc * sizeof(float));
         }
-    }
-}
-
-/* Specialized per row count so the accumulators stay in registers. */
-static void kernel_dispatch(int mr, const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,
-                            const float *init) {
-    switch (mr) {
-    case 6: kernel_6x16(6, x, ldx, wp, kc, y, ldy, nc, init); break;
-    case 5: kernel_6x16(5, x, ldx, wp, kc, y, ldy, nc, init); break;
-    case 4: kernel_6x16(4, x, ldx, wp, kc, y, ldy, nc, init); break;
-    case 3: kernel_6x16(3, x, ldx, wp, kc, y, ldy, nc, init); break;
-    case 2: kernel_6x16(2, x, ldx, wp, kc, y, ldy, nc, init); break;
-    default: kernel_6x16(1, x, ldx, wp, kc, y, ldy, nc, init); break;
     }
 }
 
