@@ -212,7 +212,79 @@ static void t_embed_pooling(void) {
     bertc_model_free(m);
 }
 
+/* Writes tensors [i0, i1) of ts as one safetensors file. */
+static void write_shard(const char *path, const tensor_set *ts, int i0, int i1) {
+    size_t cap = 1 << 16, n = 0, off = 0;
+    char *h = malloc(cap);
+    n += (size_t)snprintf(h + n, cap - n, "{");
+    for (int i = i0; i < i1; i++) {
+        const tensor_info *t = &ts->t[i];
+        n += (size_t)snprintf(h + n, cap - n, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", i > i0 ? "," : "", t->name, t->dtype_name);
+        for (int d = 0; d < t->ndim; d++) n += (size_t)snprintf(h + n, cap - n, d ? ",%lld" : "%lld", (long long)t->shape[d]);
+        n += (size_t)snprintf(h + n, cap - n, "],\"data_offsets\":[%zu,%zu]}", off, off + t->nbytes);
+        off += t->nbytes;
+    }
+    n += (size_t)snprintf(h + n, cap - n, "}");
+    while (n % 8) h[n++] = ' ';
+    FILE *f = fopen(path, "wb");
+    uint64_t hl = n;
+    fwrite(&hl, 8, 1, f);
+    fwrite(h, 1, n, f);
+    for (int i = i0; i < i1; i++) fwrite(ts->t[i].data, 1, ts->t[i].nbytes, f);
+    fclose(f);
+    free(h);
+}
+
+/* A checkpoint split into two shards with model.safetensors.index.json gives the same logits as the single file. */
+static void t_sharded(void) {
+    char dir[] = "/tmp/bertc-shard-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    mapped_file mf;
+    tensor_set ts = {0};
+    bertc_error err;
+    CHECK(map_file(TD "tiny-distilbert/model.safetensors", &mf, &err) == 0, "map");
+    CHECK(safetensors_parse(&ts, mf.data, mf.size, "tiny", &err) == 0, "parse");
+    char path[256], cmd[512];
+    int half = ts.n / 2;
+    snprintf(path, sizeof path, "%s/model-00001-of-00002.safetensors", dir);
+    write_shard(path, &ts, 0, half);
+    snprintf(path, sizeof path, "%s/model-00002-of-00002.safetensors", dir);
+    write_shard(path, &ts, half, ts.n);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "{\"metadata\": {}, \"weight_map\": {");
+    for (int i = 0; i < ts.n; i++)
+        fprintf(f, "%s\"%s\": \"model-0000%d-of-00002.safetensors\"", i ? ", " : "", ts.t[i].name, i < half ? 1 : 2);
+    fprintf(f, "}}\n");
+    fclose(f);
+    tensor_set_free(&ts);
+    unmap_file(&mf);
+    snprintf(cmd, sizeof cmd, "cp -L " TD "tiny-distilbert/config.json " TD "tiny-distilbert/tokenizer.json %s/", dir);
+    CHECK(system(cmd) == 0, "copy");
+    bertc_model *a = load(dir), *b = load(TD "tiny-distilbert");
+    if (a && b) {
+        bertc_text in = {"sharded weights, same numbers", 29, NULL, 0};
+        bertc_classification x, y;
+        CHECK(bertc_classify(a, &in, 1, NULL, &x, NULL) == 0 && bertc_classify(b, &in, 1, NULL, &y, NULL) == 0, "classify");
+        CHECK(!memcmp(x.logits, y.logits, 2 * sizeof(float)), "sharded logits differ");
+        bertc_classification_free(&x, 1);
+        bertc_classification_free(&y, 1);
+    }
+    bertc_model_free(a);
+    /* a shard missing from the folder is an error naming it */
+    snprintf(cmd, sizeof cmd, "rm %s/model-00002-of-00002.safetensors", dir);
+    CHECK(system(cmd) == 0, "rm");
+    a = NULL;
+    CHECK(bertc_model_load(dir, NULL, &a, &err) == BERTC_ERR_IO && strstr(err.message, "model-00002-of-00002"),
+          "missing shard: %s", err.message);
+    bertc_model_free(a);
+    bertc_model_free(b);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+}
+
 void tests_model(void) {
+    run_test("model/sharded_safetensors", t_sharded);
     run_test("model/tiny_distilbert", t_tiny_distilbert);
     run_test("model/tiny_distilbert_fp16", t_tiny_distilbert_fp16);
     run_test("model/tiny_distilbert_bf16", t_tiny_distilbert_bf16);
