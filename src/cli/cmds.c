@@ -305,7 +305,6 @@ int cmd_tokenize(int argc, char **argv) {
     common c;
     common_init(&c);
     int code = EXIT_OK;
-    bertc_tokenizer *tok = NULL;
     bertc_model *m = NULL;
     if (!gather(&c, argc, argv, NULL, NULL)) {
         code = EXIT_USAGE;
@@ -344,7 +343,6 @@ int cmd_tokenize(int argc, char **argv) {
     }
     if (fflush(stdout) != 0) code = EXIT_OUTPUT;
 done:
-    bertc_tokenizer_free(tok);
     bertc_model_free(m);
     records_free(&c.rs);
     return code;

@@ -42,6 +42,25 @@ const tensor_info *tensor_set_find(const tensor_set *ts, const char *name) {
     return NULL;
 }
 
+bertc_status tensor_set_add(tensor_set *ts, const tensor_info *ti, const char *name, const char *what,
+                            bertc_error *err) {
+    if (tensor_set_find(ts, name))
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s appears twice", what, name);
+    if (ts->n == ts->cap) {
+        int nc = ts->cap ? ts->cap * 2 : 64;
+        tensor_info *nt = realloc(ts->t, (size_t)nc * sizeof *nt);
+        if (!nt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        ts->t = nt;
+        ts->cap = nc;
+    }
+    tensor_info *dst = &ts->t[ts->n];
+    *dst = *ti;
+    dst->name = strdup(name);
+    if (!dst->name) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    ts->n++;
+    return BERTC_OK;
+}
+
 static int cmp_off(const void *a, const void *b) {
     const tensor_info *x = *(tensor_info *const *)a, *y = *(tensor_info *const *)b;
     return x->data < y->data ? -1 : x->data > y->data;
@@ -120,27 +139,7 @@ bertc_status safetensors_parse(tensor_set *ts, const uint8_t *data, size_t size,
                    : !strcmp(ti.dtype_name, "BF16") ? DT_BF16 : DT_OTHER;
         ti.data = base + (size_t)b0;
         ti.nbytes = (size_t)(b1 - b0);
-        if (tensor_set_find(ts, e->string)) {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s appears twice", what, e->string);
-            goto done;
-        }
-        ti.name = strdup(e->string);
-        if (!ti.name) {
-            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        if (ts->n == ts->cap) {
-            int nc = ts->cap ? ts->cap * 2 : 64;
-            tensor_info *nt = realloc(ts->t, (size_t)nc * sizeof *nt);
-            if (!nt) {
-                free(ti.name);
-                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            ts->t = nt;
-            ts->cap = nc;
-        }
-        ts->t[ts->n++] = ti;
+        if ((s = tensor_set_add(ts, &ti, e->string, what, err))) goto done;
     }
     /* overlaps within this file */
     {

@@ -30,6 +30,8 @@ typedef struct tensor_set {
 
 void tensor_set_free(tensor_set *ts);
 const tensor_info *tensor_set_find(const tensor_set *ts, const char *name);
+/* Appends a copy of *ti under a copy of name; a name already present is a format error naming it. */
+bertc_status tensor_set_add(tensor_set *ts, const tensor_info *ti, const char *name, const char *what, bertc_error *err);
 
 /* Parses one safetensors image (header + data) and appends its tensors; `what` names it in errors. */
 bertc_status safetensors_parse(tensor_set *ts, const uint8_t *data, size_t size, const char *what, bertc_error *err);

@@ -429,20 +429,8 @@ static bertc_status collect_tensors(tensor_set *ts, unpickler *u, int root, stor
         ti.dtype_name = st->dtname;
         ti.data = data + (size_t)t->i * st->esize;
         ti.nbytes = (size_t)numel * st->esize;
-        if (tensor_set_find(ts, key->s)) return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s twice", u->what, key->s);
-        ti.name = strdup(key->s);
-        if (ts->n == ts->cap) {
-            int nc = ts->cap ? ts->cap * 2 : 64;
-            tensor_info *nt = realloc(ts->t, (size_t)nc * sizeof *nt);
-            if (!nt) {
-                free(ti.name);
-                return bertc_fail(u->err, BERTC_ERR_NOMEM, "out of memory");
-            }
-            ts->t = nt;
-            ts->cap = nc;
-        }
-        if (!ti.name) return bertc_fail(u->err, BERTC_ERR_NOMEM, "out of memory");
-        ts->t[ts->n++] = ti;
+        bertc_status s = tensor_set_add(ts, &ti, key->s, u->what, u->err);
+        if (s) return s;
     }
     return BERTC_OK;
 }

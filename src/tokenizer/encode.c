@@ -333,7 +333,7 @@ static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigne
     if (t->add_prefix_space && a == b) return true;
     while (i < b) {
         int32_t c, c2;
-        size_t l = (size_t)utf8_decode(s + i, &c);
+        utf8_decode(s + i, &c);
         size_t j = i;
         if (c == '\'' && i + 1 < b) {
             unsigned char n1 = s[i + 1], n2 = i + 2 < b ? s[i + 2] : 0;
@@ -375,7 +375,6 @@ static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigne
                 j = e;
             }
         }
-        (void)l;
         if (!bpe_piece(t, sc, s, i, j, vspace && i == a, a, out)) return false;
         i = j;
     }
