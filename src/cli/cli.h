@@ -66,6 +66,9 @@ int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 
+/* Monotonic clock in milliseconds. */
+double now_ms_cli(void);
+
 /* Prints "bertc: msg" to stderr. */
 void die_msg(const char *fmt, ...);
 

@@ -1,7 +1,7 @@
 /*
  * main.c — the bertc command: dispatch to subcommands, usage text, exit codes.
  */
-#include "cli.h"
+#include "eval.h"
 
 #include <string.h>
 
@@ -36,6 +36,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "embed")) return cmd_embed(argc, argv);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc, argv);
     if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
+    if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(cmd, "metrics")) return cmd_metrics(argc, argv);
+    if (!strcmp(cmd, "bias")) return cmd_bias(argc, argv);
+    if (!strcmp(cmd, "compare")) return cmd_compare(argc, argv);
     die_msg("unknown command %s (see bertc --help)", cmd);
     return EXIT_USAGE;
 }

@@ -213,11 +213,13 @@ bertc_status bertc_classify(const bertc_model *m, const bertc_text *in, size_t n
             if (fn == BERTC_FUNCTION_SOFTMAX) {
                 float mx = lg[0];
                 for (int k = 1; k < L; k++) mx = lg[k] > mx ? lg[k] : mx;
-                double sum = 0;
-                for (int k = 0; k < L; k++) sum += exp((double)lg[k] - mx);
-                for (int k = 0; k < L; k++) r->scores[k] = (float)(exp((double)lg[k] - mx) / sum);
+                /* float32 step by step, as the transformers pipeline's numpy softmax: the same scores to the
+                 * last bit more often, so ties (and so ROC AUC) come out as the pipeline's */
+                float sum = 0;
+                for (int k = 0; k < L; k++) sum += expf(lg[k] - mx);
+                for (int k = 0; k < L; k++) r->scores[k] = expf(lg[k] - mx) / sum;
             } else if (fn == BERTC_FUNCTION_SIGMOID) {
-                for (int k = 0; k < L; k++) r->scores[k] = (float)(1.0 / (1.0 + exp(-(double)lg[k])));
+                for (int k = 0; k < L; k++) r->scores[k] = 1.0f / (1.0f + expf(-lg[k]));
             } else {
                 memcpy(r->scores, lg, (size_t)L * sizeof(float));
             }
