@@ -15,6 +15,7 @@ void tests_model(void);
 void tests_errors(void);
 void tests_kernels(void);
 void tests_cli(void);
+void tests_eval(void);
 
 static int n_pass, n_fail;
 static const char *filter;
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
     tests_model();
     tests_errors();
     tests_cli();
+    tests_eval();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }

@@ -15,5 +15,6 @@ for f in tiny-distilbert tiny-distilbert-fp16 tiny-distilbert-bf16 tiny-distilbe
   cp "$S/fixtures/$f.ref.jsonl" "$S/fixtures/$f.ref.hidden.safetensors" "$D/"
 done
 cp "$S/fixtures/sst2-small.dev.pred.jsonl" "$S/fixtures/sst2-small.dev.metrics.json" "$D/"
+cp "$S/data/sst2/dev.tsv" "$D/sst2-dev.tsv"
 cp "$S/tokref/tokref-sst2.jsonl.gz" "$S/tokref/tokref-pairs.jsonl" "$D/"
 chmod -R u+w "$D"

@@ -406,6 +406,7 @@ int cmd_eval(int argc, char **argv) {
     int batch = 32;
     long sample = 1000;
     for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) return fputs(eval_usage, stdout), EXIT_OK;
         int r = model_opt(&mo, argc, argv, &i);
         if (!r) r = out_opt(&o, argc, argv, &i);
         if (r < 0) return EXIT_USAGE;
@@ -564,6 +565,7 @@ int cmd_metrics(int argc, char **argv) {
     out_init(&o);
     const char *path = NULL, *labels_arg = NULL;
     for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help")) return fputs(metrics_usage, stdout), EXIT_OK;
         int r = out_opt(&o, argc, argv, &i);
         if (r < 0) return EXIT_USAGE;
         if (r) continue;

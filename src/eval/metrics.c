@@ -483,8 +483,8 @@ bertc_status bertc_metrics_compute(size_t n, int L, const int *gold, const int *
                 if (k == gold[i]) pt = v;
             }
             if (m->positive >= 0) { /* binary: from P(positive) alone, as log_loss(y, proba[:, pos]) */
-                double pp = fmin(fmax(r[m->positive], DBL_EPSILON), 1 - DBL_EPSILON);
-                ll -= log(gold[i] == m->positive ? pp : 1 - pp);
+                double ppos = fmin(fmax(r[m->positive], DBL_EPSILON), 1 - DBL_EPSILON);
+                ll -= log(gold[i] == m->positive ? ppos : 1 - ppos);
             } else {
                 ll -= log(pt / sum);
             }
