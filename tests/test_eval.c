@@ -393,6 +393,47 @@ static void t_bias_compare_cli(void) {
     }
 }
 
+/* The HTML report renders in headless Chromium: the page is loaded with a probe script appended (a copy; the
+ * report itself has no script) that measures every chart's laid-out box and every curve's drawn length, and
+ * writes what it found into the DOM that --dump-dom prints. BERTC_REQUIRE_CHROMIUM=1 (make check, CI) makes
+ * a missing Chromium a failure; elsewhere the test says it skipped. */
+static void t_html_chromium(void) {
+    char out[1 << 16];
+    const char *req = getenv("BERTC_REQUIRE_CHROMIUM");
+    if (run("command -v chromium", out, sizeof out) != 0) {
+        CHECK(!(req && *req == '1'), "chromium not found (apt-get install chromium)");
+        printf("  skipped: no chromium on PATH\n");
+        return;
+    }
+    int rc = run("@ eval --data " TD "sst2-dev.tsv --quiet --bootstrap 100 --report build/t-render.html && "
+                 "@ bias --template 'This film was filmed in {}.' --groups builtin:countries --report build/t-bias.html "
+                 ">/dev/null && for f in t-render t-bias; do cp build/$f.html build/$f-probe.html && "
+                 "printf '%s' '<script>window.onload=function(){var s=document.querySelectorAll(\"svg\"),ok=0,len=0;"
+                 "s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>100)ok++;});"
+                 "document.querySelectorAll(\"polyline\").forEach(function(p){len+=p.getTotalLength();});"
+                 "var d=document.createElement(\"p\");d.id=\"probe\";d.textContent=\"rendered \"+ok+\" of \"+s.length+"
+                 "\" svg, curve length \"+Math.round(len)+\" rects \"+document.querySelectorAll(\"rect\").length;"
+                 "document.body.appendChild(d);};</script>' >> build/$f-probe.html; done && "
+                 "for f in t-render t-bias; do timeout 120 chromium --headless --no-sandbox --disable-gpu "
+                 "--virtual-time-budget=3000 --dump-dom file://$PWD/build/$f-probe.html 2>/dev/null | "
+                 "grep -o 'rendered [0-9]* of [0-9]* svg, curve length [0-9]* rects [0-9]*'; done",
+                 out, sizeof out);
+    int ok1 = 0, n1 = 0, len1 = 0, rects1 = 0, ok2 = 0, n2 = 0, len2 = 0, rects2 = 0;
+    int got = sscanf(out, "rendered %d of %d svg, curve length %d rects %d\nrendered %d of %d svg, curve length %d rects %d",
+                     &ok1, &n1, &len1, &rects1, &ok2, &n2, &len2, &rects2);
+    CHECK(rc == 0 && got == 8, "chromium probe: rc %d, %s", rc, out);
+    CHECK(ok1 == 4 && n1 == 4 && len1 > 500 && rects1 > 10, "eval report: %d of %d charts laid out, curves %d px", ok1, n1,
+          len1);
+    CHECK(ok2 == 1 && n2 == 1 && rects2 >= 40, "bias report: %d of %d charts, %d bars", ok2, n2, rects2);
+    /* and a screenshot, to look at (build/t-render.png) */
+    rc = run("cd build && timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+             "--window-size=1200,2200 --screenshot=t-render.png file://$PWD/t-render.html >/dev/null 2>&1; "
+             "head -c 24 t-render.png | od -An -tx1 | tr -d ' \\n'",
+             out, sizeof out);
+    CHECK(rc == 0 && !strncmp(out, "89504e470d0a1a0a", 16) && strstr(out, "000004b0") && strstr(out, "00000898"),
+          "screenshot is a 1200x2200 PNG: %s", out);
+}
+
 void tests_eval(void) {
     run_test("eval/sklearn_cases", t_sklearn_cases);
     run_test("eval/bootstrap_mcnemar", t_bootstrap_mcnemar);
@@ -400,4 +441,5 @@ void tests_eval(void) {
     run_test("eval/leakage", t_leakage);
     run_test("eval/cli_eval_metrics", t_eval_cli);
     run_test("eval/cli_bias_compare", t_bias_compare_cli);
+    run_test("eval/html_renders_in_chromium", t_html_chromium);
 }

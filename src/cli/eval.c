@@ -757,13 +757,14 @@ int cmd_metrics(int argc, char **argv) {
         json_t *val;
         json_object_foreach(rows[i].scores, key, val) {
             int k = bertc_label_lookup(key, (const char *const *)names, L);
-            if (k < 0 || !json_is_number(val)) {
+            double pv = json_is_number(val) ? json_number_value(val) : NAN;
+            if (k < 0 || !(pv >= 0 && pv <= 1)) {
                 die_msg("%s:%ld: score for \"%s\": %s", path, rows[i].line, key,
-                        k < 0 ? "not among the labels" : "not a number");
+                        k < 0 ? "not among the labels" : "not a probability between 0 and 1");
                 code = EXIT_INPUT;
                 goto done;
             }
-            r.scores[i * L + k] = json_number_value(val);
+            r.scores[i * L + k] = pv;
         }
     }
     if ((code = finish(&r, &o))) goto done;

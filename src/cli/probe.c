@@ -425,7 +425,14 @@ int cmd_compare(int argc, char **argv) {
     }
     /* the table: one column per model */
     printf("\ncompare on %s (%zu examples)\n\n%-22s", data, d->n, "");
-    for (int k = 0; k < nm; k++) printf(" %24.24s", rows[k].info.source);
+    for (int k = 0; k < nm; k++) { /* the folder's last component: a column heading, not a path */
+        char b[512];
+        snprintf(b, sizeof b, "%s", rows[k].info.source);
+        size_t bl = strlen(b);
+        while (bl > 1 && b[bl - 1] == '/') b[--bl] = 0;
+        const char *slash = strrchr(b, '/');
+        printf(" %24.24s", slash ? slash + 1 : b);
+    }
     putchar('\n');
 #define ROW(label, fmt, ...)                                                                                           \
     do {                                                                                                               \
