@@ -22,6 +22,7 @@ extern int t_failures;
     } while (0)
 
 void run_test(const char *name, void (*fn)(void));
+int run_cli(const char *cmd, char *out, size_t cap);
 
 #define TD "tests/data/"
 

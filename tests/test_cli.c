@@ -8,31 +8,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* The CLI under test: $BERTC_BIN (the sanitizer build sets it), else build/bertc. */
-static char BIN_[512];
-#define BIN BIN_
-static void set_bin(void) {
-    const char *b = getenv("BERTC_BIN");
-    snprintf(BIN_, sizeof BIN_, "%s", b && *b ? b : "build/bertc");
-}
-
-/* Runs a shell command; returns its exit code and its stdout (first cap bytes) in out. */
-static int sh(const char *cmd, char *out, size_t cap) {
-    /* "@" in cmd stands for the CLI binary */
-    char full[4096];
-    size_t o = 0;
-    for (const char *c = cmd; *c && o < sizeof full - 600; c++) {
-        if (*c == '@') o += (size_t)snprintf(full + o, sizeof full - o, "%s", BIN);
-        else full[o++] = *c;
-    }
-    full[o] = 0;
-    FILE *p = popen(full, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define sh run_cli
 
 static void t_classify_contract(void) {
     char out[1 << 16];
@@ -87,7 +63,6 @@ static void t_exit_codes(void) {
 }
 
 void tests_cli(void) {
-    set_bin();
     run_test("cli/classify_contract", t_classify_contract);
     run_test("cli/tokenize_embed", t_tokenize_embed);
     run_test("cli/exit_codes", t_exit_codes);

@@ -244,22 +244,7 @@ static void t_leakage(void) {
 
 /* ---- the commands ---- */
 
-static int run(const char *cmd, char *out, size_t cap) {
-    const char *bin = getenv("BERTC_BIN");
-    char full[4096];
-    size_t o = 0;
-    for (const char *c = cmd; *c && o < sizeof full - 600; c++) {
-        if (*c == '@') o += (size_t)snprintf(full + o, sizeof full - o, "%s", bin && *bin ? bin : "build/bertc");
-        else full[o++] = *c;
-    }
-    full[o] = 0;
-    FILE *p = popen(full, "r");
-    if (!p) return -1;
-    size_t n = fread(out, 1, cap - 1, p);
-    out[n] = 0;
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#define run run_cli
 
 /* Compares the keys of want (a metrics JSON) with got to tol. */
 static void same_metrics(const char *what, const char *got_path, const char *want_path, double tol) {

@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 int t_failures;
 
@@ -16,6 +17,26 @@ void tests_errors(void);
 void tests_kernels(void);
 void tests_cli(void);
 void tests_eval(void);
+
+/* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
+ * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
+int run_cli(const char *cmd, char *out, size_t cap) {
+    const char *bin = getenv("BERTC_BIN");
+    if (!bin || !*bin) bin = "build/bertc";
+    char full[4096];
+    size_t o = 0;
+    for (const char *c = cmd; *c && o < sizeof full - 600; c++) {
+        if (*c == '@') o += (size_t)snprintf(full + o, sizeof full - o, "%s", bin);
+        else full[o++] = *c;
+    }
+    full[o] = 0;
+    FILE *p = popen(full, "r");
+    if (!p) return -1;
+    size_t n = fread(out, 1, cap - 1, p);
+    out[n] = 0;
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
 
 static int n_pass, n_fail;
 static const char *filter;
