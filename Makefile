@@ -17,9 +17,9 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -pthread
-LDLIBS  := -lutf8proc -lcjson -ljansson -lz -lm -pthread
+LDLIBS  := -lutf8proc -lcjson -ljansson -lmicrohttpd -lz -lm -pthread
 
-LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c)
+LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/embedded.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)

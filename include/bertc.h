@@ -70,6 +70,7 @@ typedef struct bertc_encode_params {
     int add_special_tokens; /* 1: [CLS] A [SEP] / <s> A </s> (default 1) */
     int truncation;         /* 1: truncate to max_length like transformers (default 1); 0: fail when longer */
     int max_length;         /* 0: the tokenizer's model_max_length capped by the model's positions */
+    int truncate_left;      /* 1: drop tokens from the start instead of the end (tokenizers' Left direction) */
 } bertc_encode_params;
 
 bertc_encode_params bertc_encode_default_params(void);

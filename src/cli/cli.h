@@ -65,6 +65,7 @@ int cmd_classify(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Monotonic clock in milliseconds. */
 double now_ms_cli(void);

@@ -19,6 +19,7 @@ static const char usage[] =
     "  bertc metrics  --predictions FILE [--labels L0,L1,...] [--json OUT] [--report OUT.html] ...\n"
     "  bertc bias     [--model DIR] --template \"... {} ...\" --groups FILE|builtin:countries [--format table|jsonl|svg]\n"
     "  bertc compare  --model A --model B [...] --data FILE [--json OUT] [--markdown OUT.md]\n"
+    "  bertc serve    [--model DIR] [--host 127.0.0.1] [--port 3000] [--auto-truncate] ... (bertc serve --help)\n"
     "\n"
     "common options: --threads N, --arch auto|distilbert|bert|roberta (refuse a checkpoint of another type)\n"
     "Without --model, the embedded sentiment model (sst2-small, SST-2 dev accuracy 0.790) is used.\n"
@@ -42,6 +43,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc, argv);
     if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(cmd, "serve")) return cmd_serve(argc, argv);
     if (!strcmp(cmd, "metrics")) return cmd_metrics(argc, argv);
     if (!strcmp(cmd, "bias")) return cmd_bias(argc, argv);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc, argv);

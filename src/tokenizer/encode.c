@@ -20,6 +20,18 @@ typedef struct toklist {
     size_t n, cap;
 } toklist;
 
+/* Keeps n tokens: the first n, or the last n when left (tokenizers' TruncationDirection::Left). */
+static void tl_keep(toklist *l, size_t n, bool left) {
+    if (n >= l->n) return;
+    if (left) {
+        size_t drop = l->n - n;
+        memmove(l->ids, l->ids + drop, n * sizeof *l->ids);
+        memmove(l->start, l->start + drop, n * sizeof *l->start);
+        memmove(l->end, l->end + drop, n * sizeof *l->end);
+    }
+    l->n = n;
+}
+
 static bool tl_push(toklist *l, int32_t id, size_t s, size_t e) {
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 64;
@@ -457,7 +469,7 @@ static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const 
 }
 
 bertc_encode_params bertc_encode_default_params(void) {
-    bertc_encode_params p = {1, 1, 0};
+    bertc_encode_params p = {1, 1, 0, 0};
     return p;
 }
 
@@ -519,7 +531,7 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
         }
         size_t room = (size_t)max_len - n_added;
         if (!pair) {
-            A.n = room;
+            tl_keep(&A, room, p->truncate_left);
         } else {
             /* tokenizers' LongestFirst: the shorter keeps what it can, the longer takes the rest */
             size_t n1 = A.n, n2 = B.n;
@@ -532,8 +544,8 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
                 n2 = n1 + room % 2;
             }
             if (swap) { size_t tmp = n1; n1 = n2; n2 = tmp; }
-            if (A.n > n1) A.n = n1;
-            if (B.n > n2) B.n = n2;
+            if (A.n > n1) tl_keep(&A, n1, p->truncate_left);
+            if (B.n > n2) tl_keep(&B, n2, p->truncate_left);
         }
     }
     size_t n = A.n + B.n + n_added;

@@ -1,0 +1,220 @@
+/*
+ * serve.c — `bertc serve`: libmicrohttpd in front of src/serve/server.c. One thread per connection (each waits
+ * for the batcher), a body limit, client timeouts, and a graceful stop on SIGTERM/SIGINT: stop accepting,
+ * let in-flight requests finish, exit 0.
+ */
+#include "cli.h"
+
+#include "../serve/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct conn {
+    char *body;
+    size_t len, cap;
+    int too_large;
+} conn;
+
+typedef struct ctx {
+    server *srv;
+    size_t limit;
+} ctx;
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *body, size_t len, const char *type) {
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+    ctx *x = cls;
+    conn *k = *con_cls;
+    int status;
+    char *out;
+    size_t out_len;
+    const char *type;
+    if (!k) {
+        if (!(k = calloc(1, sizeof *k))) return MHD_NO;
+        *con_cls = k;
+        /* a declared body over the limit is refused before it is read */
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > x->limit) {
+            server_too_large(x->srv, url, &status, &out, &out_len, &type);
+            return send_reply(c, status, out, out_len, type);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!k->too_large) {
+            if (k->len + *upload_size > x->limit) {
+                k->too_large = 1;
+                free(k->body);
+                k->body = NULL;
+                k->len = k->cap = 0;
+            } else {
+                if (k->len + *upload_size + 1 > k->cap) {
+                    size_t nc = (k->len + *upload_size + 1) * 2;
+                    if (nc > x->limit + 1) nc = x->limit + 1;
+                    char *nb = realloc(k->body, nc);
+                    if (!nb) return MHD_NO;
+                    k->body = nb;
+                    k->cap = nc;
+                }
+                memcpy(k->body + k->len, upload, *upload_size);
+                k->len += *upload_size;
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (k->too_large) server_too_large(x->srv, url, &status, &out, &out_len, &type);
+    else server_handle(x->srv, method, url, k->body, k->len, &status, &out, &out_len, &type);
+    return send_reply(c, status, out, out_len, type);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+    conn *k = *con_cls;
+    if (k) {
+        free(k->body);
+        free(k);
+        *con_cls = NULL;
+    }
+}
+
+static const char serve_usage[] =
+    "usage: bertc serve [--model DIR] [--host 127.0.0.1] [--port 3000] [--max-batch-tokens 16384]\n"
+    "                   [--max-concurrent-requests 512] [--max-client-batch-size 32] [--auto-truncate]\n"
+    "                   [--payload-limit 2000000] [--client-timeout 30] [--pooling mean|cls] [--model-id NAME]\n"
+    "                   [--threads N]\n"
+    "Routes as text-embeddings-inference: POST /predict /embed /tokenize, GET /info /health /metrics.\n"
+    "--port 0 picks a free port; the address is printed on stderr (\"listening on http://HOST:PORT\").\n";
+
+int cmd_serve(int argc, char **argv) {
+    model_opts mo = {0};
+    server_config cfg = server_default_config();
+    const char *host = "127.0.0.1";
+    long port = 3000, timeout = 30;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help")) return fputs(serve_usage, stdout), EXIT_OK;
+        int r = model_opt(&mo, argc, argv, &i);
+        if (r < 0) return EXIT_USAGE;
+        if (r) continue;
+        if (!strcmp(a, "--auto-truncate")) {
+            cfg.auto_truncate = 1;
+            continue;
+        }
+        if (i + 1 >= argc) {
+            die_msg("%s: unknown option or missing value", a);
+            fputs(serve_usage, stderr);
+            return EXIT_USAGE;
+        }
+        const char *v = argv[++i];
+        if (!strcmp(a, "--host") || !strcmp(a, "--hostname")) {
+            host = v;
+            continue;
+        }
+        if (!strcmp(a, "--model-id")) {
+            cfg.model_id = v;
+            continue;
+        }
+        if (!strcmp(a, "--pooling")) {
+            if (!strcmp(v, "mean")) cfg.pooling = BERTC_POOL_MEAN;
+            else if (!strcmp(v, "cls")) cfg.pooling = BERTC_POOL_CLS;
+            else {
+                die_msg("--pooling must be mean or cls");
+                return EXIT_USAGE;
+            }
+            continue;
+        }
+        char *end;
+        long n = strtol(v, &end, 10);
+        long lo = !strcmp(a, "--port") ? 0 : 1;
+        if (*end || n < lo || n > 1000000000L) {
+            die_msg("%s needs a number (got %s)", a, v);
+            return EXIT_USAGE;
+        }
+        if (!strcmp(a, "--port") && n <= 65535) port = n;
+        else if (!strcmp(a, "--max-batch-tokens")) cfg.max_batch_tokens = (int)n;
+        else if (!strcmp(a, "--max-concurrent-requests")) cfg.max_concurrent = (int)n;
+        else if (!strcmp(a, "--max-client-batch-size")) cfg.max_client_batch = (int)(n > 100000 ? 100000 : n);
+        else if (!strcmp(a, "--payload-limit")) cfg.payload_limit = (size_t)n;
+        else if (!strcmp(a, "--client-timeout")) timeout = n;
+        else {
+            die_msg("unknown option %s", a);
+            fputs(serve_usage, stderr);
+            return EXIT_USAGE;
+        }
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, !strcmp(host, "localhost") ? "127.0.0.1" : host, &addr.sin_addr) != 1) {
+        die_msg("--host must be an IPv4 address (got %s)", host);
+        return EXIT_USAGE;
+    }
+    int code = EXIT_OK;
+    bertc_model *m = load_model(&mo, &code);
+    if (!m) return code;
+    bertc_error err;
+    server *srv = server_new(m, &cfg, &err);
+    if (!srv) {
+        die_msg("%s", err.message);
+        bertc_model_free(m);
+        return EXIT_INTERNAL;
+    }
+    /* SIGTERM/SIGINT are taken by sigwait below: block them before any thread starts */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    ctx x = {srv, cfg.payload_limit};
+    struct MHD_Daemon *d = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_POLL, 0, NULL, NULL,
+        on_request, &x, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg.max_concurrent + 64),
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20),
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (!d) {
+        die_msg("cannot listen on %s:%ld: %s", host, port, strerror(errno));
+        server_free(srv);
+        return EXIT_USAGE;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    bertc_model_info info;
+    bertc_model_get_info(m, &info);
+    fprintf(stderr, "bertc serve: %s (%s, %d labels) listening on http://%s:%u\n", info.source, info.model_type,
+            info.n_labels, host, di ? di->port : (unsigned)port);
+    fflush(stderr);
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    /* graceful stop: refuse new connections, let in-flight requests finish, then close */
+    fprintf(stderr, "bertc serve: %s, finishing in-flight requests\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    MHD_socket ls = MHD_quiesce_daemon(d);
+    if (ls != MHD_INVALID_SOCKET) close(ls);
+    double t0 = now_ms_cli();
+    while (server_in_flight(srv) > 0 && now_ms_cli() - t0 < 30000) usleep(10000);
+    server_drain(srv);
+    MHD_stop_daemon(d);
+    server_free(srv);
+    fprintf(stderr, "bertc serve: stopped\n");
+    return EXIT_OK;
+}
