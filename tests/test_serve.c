@@ -1,0 +1,382 @@
+/*
+ * test_serve.c — `bertc serve` started from the test on 127.0.0.1 (a free port), spoken to over plain sockets:
+ * every route, every error status, pairs and batches, the pipeline's scores, concurrency (batched results equal
+ * single ones), the body limit, a stalled half request, and a graceful SIGTERM.
+ */
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct srv {
+    pid_t pid;
+    int port;
+} srv;
+
+static bool srv_start(srv *s, const char *args) {
+    const char *bin = getenv("BERTC_BIN");
+    if (!bin || !*bin) bin = "build/bertc";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "exec %s serve --port 0 %s 2> build/t-serve.err", bin, args);
+    unlink("build/t-serve.err");
+    s->pid = fork();
+    if (s->pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 500; i++) { /* up to 10 s (sanitizer builds load slowly) */
+        usleep(20000);
+        FILE *f = fopen("build/t-serve.err", "r");
+        char line[512];
+        if (f && fgets(line, sizeof line, f)) {
+            const char *p = strstr(line, "listening on http://127.0.0.1:");
+            if (p) {
+                s->port = atoi(p + strlen("listening on http://127.0.0.1:"));
+                fclose(f);
+                return s->port > 0;
+            }
+        }
+        if (f) fclose(f);
+    }
+    return false;
+}
+
+static int srv_stop(srv *s) {
+    kill(s->pid, SIGTERM);
+    int st = 0;
+    waitpid(s->pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int connect_to(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* One HTTP/1.1 request with Connection: close; returns the status and the body (malloc'ed). */
+static int http(int port, const char *method, const char *path, const char *body, char **out) {
+    *out = NULL;
+    int fd = connect_to(port);
+    if (fd < 0) return -1;
+    size_t bl = body ? strlen(body) : 0;
+    char head[512];
+    int hl = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                      "Content-Length: %zu\r\n\r\n",
+                      method, path, bl);
+    if (write(fd, head, (size_t)hl) != hl || (bl && write(fd, body, bl) != (ssize_t)bl)) {
+        close(fd);
+        return -1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    ssize_t k;
+    while (buf && (k = read(fd, buf + n, cap - n - 1)) > 0) {
+        n += (size_t)k;
+        if (n + 1 == cap) buf = realloc(buf, cap *= 2);
+    }
+    close(fd);
+    if (!buf) return -1;
+    buf[n] = 0;
+    int status = 0;
+    sscanf(buf, "HTTP/1.%*d %d", &status);
+    char *b = strstr(buf, "\r\n\r\n");
+    *out = strdup(b ? b + 4 : "");
+    free(buf);
+    return status;
+}
+
+static void t_routes(void) {
+    srv s;
+    if (!srv_start(&s, "")) {
+        CHECK(0, "server did not start");
+        return;
+    }
+    char *b;
+    /* /predict on the embedded sst2-small: the transformers pipeline's scores for the first SST-2 dev sentences */
+    char *ref;
+    size_t rl;
+    CHECK(!read_file(TD "sst2-small.dev.pred.jsonl", &ref, &rl, NULL), "refs");
+    char req[8192] = "{\"inputs\": [";
+    cJSON *refs[8];
+    char *line = ref;
+    for (int i = 0; i < 8; i++) {
+        char *nl = strchr(line, '\n');
+        *nl = 0;
+        refs[i] = cJSON_Parse(line);
+        line = nl + 1;
+        char *t = cJSON_PrintUnformatted(cJSON_GetObjectItem(refs[i], "text"));
+        snprintf(req + strlen(req), sizeof req - strlen(req), "%s[%s]", i ? ", " : "", t);
+        free(t);
+    }
+    strcat(req, "]}");
+    int st = http(s.port, "POST", "/predict", req, &b);
+    cJSON *res = cJSON_Parse(b);
+    CHECK(st == 200 && cJSON_GetArraySize(res) == 8, "batch predict: %d %.200s", st, b);
+    for (int i = 0; i < 8 && cJSON_GetArraySize(res) == 8; i++) {
+        cJSON *preds = cJSON_GetArrayItem(res, i), *top = cJSON_GetArrayItem(preds, 0);
+        const char *want = cJSON_GetObjectItem(refs[i], "pred")->valuestring;
+        CHECK(cJSON_GetArraySize(preds) == 2 && !strcmp(cJSON_GetObjectItem(top, "label")->valuestring, want),
+              "item %d label", i);
+        cJSON *p;
+        cJSON_ArrayForEach(p, preds) {
+            const char *lab = cJSON_GetObjectItem(p, "label")->valuestring;
+            double want_s = cJSON_GetObjectItem(cJSON_GetObjectItem(refs[i], "scores"), lab)->valuedouble;
+            CHECK(fabs(cJSON_GetObjectItem(p, "score")->valuedouble - want_s) < 1e-4, "item %d %s score", i, lab);
+        }
+    }
+    cJSON_Delete(res);
+    for (int i = 0; i < 8; i++) cJSON_Delete(refs[i]);
+    free(ref);
+    free(b);
+    /* single, pair, ["a"] (single), raw scores */
+    st = http(s.port, "POST", "/predict", "{\"inputs\": \"a charming journey\"}", &b);
+    CHECK(st == 200 && !strncmp(b, "[{\"score\":0.9", 13) && strstr(b, "\"label\":\"POSITIVE\"}"), "single: %s", b);
+    free(b);
+    st = http(s.port, "POST", "/predict", "{\"inputs\": [\"good\", \"bad\"]}", &b);
+    CHECK(st == 200 && b[0] == '[' && b[1] == '{', "pair is one input: %s", b);
+    free(b);
+    st = http(s.port, "POST", "/predict", "{\"inputs\": [\"good\"], \"raw_scores\": true}", &b);
+    CHECK(st == 200 && b[1] == '{' && strstr(b, "\"score\":-"), "raw scores (logits): %s", b);
+    free(b);
+    /* /embed: [[hidden]] normalized by default */
+    st = http(s.port, "POST", "/embed", "{\"inputs\": [\"Hello\", \"world\"]}", &b);
+    res = cJSON_Parse(b);
+    double norm = 0;
+    cJSON *v;
+    cJSON_ArrayForEach(v, cJSON_GetArrayItem(res, 0)) norm += v->valuedouble * v->valuedouble;
+    CHECK(st == 200 && cJSON_GetArraySize(res) == 2 && cJSON_GetArraySize(cJSON_GetArrayItem(res, 0)) == 64 &&
+              fabs(norm - 1) < 1e-5,
+          "embed: %d, norm %g", st, norm);
+    cJSON_Delete(res);
+    free(b);
+    st = http(s.port, "POST", "/embed", "{\"inputs\": \"Hello\", \"normalize\": false}", &b);
+    res = cJSON_Parse(b);
+    norm = 0;
+    cJSON_ArrayForEach(v, cJSON_GetArrayItem(res, 0)) norm += v->valuedouble * v->valuedouble;
+    CHECK(st == 200 && fabs(norm - 1) > 1e-3, "unnormalized: norm %g", norm);
+    cJSON_Delete(res);
+    free(b);
+    /* /tokenize: byte offsets, special tokens without offsets */
+    st = http(s.port, "POST", "/tokenize", "{\"inputs\": \"H\xc3\xa9llo world!\"}", &b);
+    CHECK(st == 200 && strstr(b, "{\"id\":101,\"text\":\"[CLS]\",\"special\":true,\"start\":null,\"stop\":null}") &&
+              strstr(b, "\"text\":\"H\xc3\xa9llo\",\"special\":false,\"start\":0,\"stop\":6}"),
+          "tokenize: %s", b);
+    free(b);
+    st = http(s.port, "POST", "/tokenize", "{\"inputs\": [\"a\"], \"add_special_tokens\": false}", &b);
+    CHECK(st == 200 && !strcmp(b, "[[{\"id\":1037,\"text\":\"a\",\"special\":false,\"start\":0,\"stop\":1}]]"), "no specials: %s", b);
+    free(b);
+    /* GET routes */
+    st = http(s.port, "GET", "/info", NULL, &b);
+    CHECK(st == 200 && strstr(b, "\"model_type\":{\"classifier\":{\"id2label\":{\"0\":\"NEGATIVE\",\"1\":\"POSITIVE\"}") &&
+              strstr(b, "\"max_input_length\":512") && strstr(b, "\"max_client_batch_size\":32"),
+          "info: %s", b);
+    free(b);
+    st = http(s.port, "GET", "/health", NULL, &b);
+    CHECK(st == 200, "health %d", st);
+    free(b);
+    /* errors: TEI's statuses and error types */
+    char big[40000] = "{\"inputs\": \"";
+    for (int i = 0; i < 600; i++) strcat(big, "word ");
+    strcat(big, "end\"}");
+    static const struct {
+        const char *method, *path, *body;
+        int status;
+        const char *want;
+    } errs[] = {
+        {"POST", "/predict", "{\"inputs\": ", 400, "\"error_type\":\"Validation\""},
+        {"POST", "/predict", "{\"inputs\": []}", 400, "\"error_type\":\"Empty\""},
+        {"POST", "/predict", "{\"inputs\": 5}", 422, "\"error_type\":\"Validation\""},
+        {"POST", "/predict", "{\"inputs\": [\"a\", \"b\", \"c\"]}", 422, "pair of two strings"},
+        {"POST", "/predict", "{\"text\": \"a\"}", 422, "missing field `inputs`"},
+        {"POST", "/predict", "{\"inputs\": \"a\", \"truncate\": 1}", 422, "`truncate` must be a boolean"},
+        {"POST", "/predict", "{\"inputs\": \"a\", \"truncation_direction\": \"up\"}", 422, "truncation_direction"},
+        {"POST", "/embed", "{\"inputs\": [1]}", 422, "list of strings"},
+        {"GET", "/predict", NULL, 405, "takes POST"},
+        {"POST", "/info", "{}", 405, "takes GET"},
+        {"GET", "/nope", NULL, 404, "no route"},
+    };
+    for (size_t i = 0; i < sizeof errs / sizeof *errs; i++) {
+        st = http(s.port, errs[i].method, errs[i].path, errs[i].body, &b);
+        CHECK(st == errs[i].status && b && strstr(b, errs[i].want) && strstr(b, "{\"error\":"), "case %zu: %d %s", i, st, b);
+        free(b);
+    }
+    char batch[4096] = "{\"inputs\": [";
+    for (int i = 0; i < 33; i++) strcat(batch, i ? ", [\"x\"]" : "[\"x\"]");
+    strcat(batch, "]}");
+    st = http(s.port, "POST", "/predict", batch, &b);
+    CHECK(st == 413 && strstr(b, "batch size 33 > maximum allowed batch size 32"), "batch limit: %d %s", st, b);
+    free(b);
+    st = http(s.port, "POST", "/predict", big, &b);
+    CHECK(st == 413 && strstr(b, "must have less than 512 tokens. Given: 603"), "too long: %d %s", st, b);
+    free(b);
+    /* truncate: right keeps the start, left the end; the answers differ */
+    char *left, *right;
+    big[strlen(big) - 1] = 0;
+    char req2[41000];
+    snprintf(req2, sizeof req2, "%s, \"truncate\": true}", big);
+    st = http(s.port, "POST", "/predict", req2, &right);
+    snprintf(req2, sizeof req2, "%s, \"truncate\": true, \"truncation_direction\": \"left\"}", big);
+    int st2 = http(s.port, "POST", "/predict", req2, &left);
+    CHECK(st == 200 && st2 == 200 && strcmp(left, right), "truncate right/left: %d %d", st, st2);
+    free(left), free(right);
+    st = http(s.port, "GET", "/metrics", NULL, &b);
+    CHECK(st == 200 && strstr(b, "bertc_requests_total{route=\"/predict\",status=\"200\"}") &&
+              strstr(b, "bertc_requests_total{route=\"/predict\",status=\"413\"} 2") &&
+              strstr(b, "bertc_request_duration_seconds_bucket{route=\"/predict\",le=\"+Inf\"}") &&
+              strstr(b, "bertc_batch_size_count") && strstr(b, "bertc_queue_depth 0"),
+          "metrics: %.400s", b);
+    free(b);
+    CHECK(srv_stop(&s) == 0, "exit 0 on SIGTERM");
+}
+
+/* Concurrency: many clients at once; every answer equals the one a lone request gets. */
+typedef struct client_arg {
+    int port, n, bad;
+    const char *want;
+} client_arg;
+
+static void *client(void *p) {
+    client_arg *a = p;
+    for (int i = 0; i < a->n; i++) {
+        char *b;
+        int st = http(a->port, "POST", "/predict", "{\"inputs\": [[\"a gorgeous film\"], [\"dull\", \"and long\"]]}", &b);
+        if (st != 200 || strcmp(b, a->want)) a->bad++;
+        free(b);
+    }
+    return NULL;
+}
+
+/* 8 clients x 10 requests; returns how many answers differ from want and how many were 429. */
+static void blast(int port, const char *want, int *bad, int *overloaded) {
+    pthread_t th[8];
+    client_arg args[8];
+    for (int i = 0; i < 8; i++) {
+        args[i] = (client_arg){port, 10, 0, want};
+        pthread_create(&th[i], NULL, client, &args[i]);
+    }
+    *bad = *overloaded = 0;
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        *bad += args[i].bad;
+    }
+    char *m;
+    http(port, "GET", "/metrics", NULL, &m);
+    const char *p = m ? strstr(m, "status=\"429\"} ") : NULL;
+    if (p) *overloaded = atoi(p + strlen("status=\"429\"} "));
+    free(m);
+}
+
+static void t_concurrency_limits(void) {
+    srv s;
+    if (!srv_start(&s, "--payload-limit 2000 --client-timeout 2")) {
+        CHECK(0, "server did not start");
+        return;
+    }
+    char *want;
+    int st = http(s.port, "POST", "/predict", "{\"inputs\": [[\"a gorgeous film\"], [\"dull\", \"and long\"]]}", &want);
+    CHECK(st == 200, "lone request");
+    /* a client that sends half a request and stalls must not block the others */
+    int stall = connect_to(s.port);
+    const char *half = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inp";
+    CHECK(stall >= 0 && write(stall, half, strlen(half)) == (ssize_t)strlen(half), "stalled client");
+    int bad, overloaded;
+    blast(s.port, want, &bad, &overloaded);
+    CHECK(bad == 0 && overloaded == 0, "8 clients x 10 requests, batched together: %d answers differ from the lone one", bad);
+    /* body over the limit: 413 */
+    char body[3000];
+    memset(body, 'a', sizeof body - 1);
+    body[sizeof body - 1] = 0;
+    char *b;
+    st = http(s.port, "POST", "/predict", body, &b);
+    CHECK(st == 413 && strstr(b, "2000-byte limit"), "payload limit: %d %s", st, b);
+    free(b);
+    /* a client that disconnects mid-request */
+    int gone = connect_to(s.port);
+    const char *part = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"inputs\":";
+    CHECK(gone >= 0 && write(gone, part, strlen(part)) == (ssize_t)strlen(part), "partial request");
+    close(gone);
+    close(stall);
+    st = http(s.port, "GET", "/health", NULL, &b);
+    CHECK(st == 200, "still answering after the faults: %d", st);
+    free(b);
+    CHECK(srv_stop(&s) == 0, "exit 0");
+    /* the queue limit: one request at a time, eight clients -> some are told 429, the others get the answer */
+    if (!srv_start(&s, "--max-concurrent-requests 1")) {
+        CHECK(0, "server did not start");
+        free(want);
+        return;
+    }
+    blast(s.port, want, &bad, &overloaded);
+    CHECK(overloaded > 0 && bad == overloaded, "max 1 in flight: %d answers were 429, %d differ", overloaded, bad);
+    st = http(s.port, "POST", "/predict", "{\"inputs\": \"x\"}", &b);
+    CHECK(st == 200, "answering after overload: %d", st);
+    free(b);
+    free(want);
+    CHECK(srv_stop(&s) == 0, "exit 0");
+}
+
+/* A base model (no classification head): /predict is 424, /embed works. */
+static void t_base_model_and_sigterm(void) {
+    char out[4096];
+    run_cli("rm -rf build/t-base && mkdir -p build/t-base && sed 's/DistilBertForSequenceClassification/DistilBertModel/' "
+            TD "tiny-distilbert/config.json > build/t-base/config.json && for f in model.safetensors tokenizer.json "
+            "tokenizer_config.json; do ln -s \"$PWD/" TD "tiny-distilbert/$f\" build/t-base/$f; done",
+            out, sizeof out);
+    srv s;
+    if (!srv_start(&s, "--model build/t-base --pooling cls")) {
+        CHECK(0, "server did not start on the base model");
+        return;
+    }
+    char *b;
+    int st = http(s.port, "POST", "/predict", "{\"inputs\": \"x\"}", &b);
+    CHECK(st == 424 && strstr(b, "\"error_type\":\"Backend\""), "predict on a base model: %d %s", st, b);
+    free(b);
+    st = http(s.port, "POST", "/embed", "{\"inputs\": \"x\"}", &b);
+    CHECK(st == 200 && b[0] == '[' && b[1] == '[', "embed on a base model: %d", st);
+    free(b);
+    st = http(s.port, "GET", "/info", NULL, &b);
+    CHECK(st == 200 && strstr(b, "\"model_type\":{\"embedding\":{\"pooling\":\"cls\"}}"), "info: %s", b);
+    free(b);
+    /* SIGTERM with a request in flight: it is answered, new connections are refused, exit 0 */
+    int fd = connect_to(s.port);
+    const char *req = "POST /embed HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 19\r\n\r\n{\"inputs\": \"hello\"}";
+    CHECK(fd >= 0 && write(fd, req, strlen(req)) == (ssize_t)strlen(req), "in-flight request sent");
+    usleep(50000);
+    kill(s.pid, SIGTERM);
+    char resp[8192];
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(fd, resp + n, sizeof resp - n - 1)) > 0) n += (size_t)k;
+    resp[n] = 0;
+    close(fd);
+    CHECK(!strncmp(resp, "HTTP/1.1 200", 12), "in-flight request answered: %.60s", resp);
+    int status = 0;
+    waitpid(s.pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+    CHECK(connect_to(s.port) < 0, "no longer listening");
+}
+
+void tests_serve(void) {
+    run_test("serve/routes_and_errors", t_routes);
+    run_test("serve/concurrency_and_faults", t_concurrency_limits);
+    run_test("serve/base_model_and_sigterm", t_base_model_and_sigterm);
+}
