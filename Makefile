@@ -17,9 +17,9 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -pthread
-LDLIBS  := -lutf8proc -lcjson -ljansson -lmicrohttpd -lz -lm -pthread
+LDLIBS  := -lutf8proc -lcjson -ljansson -lmicrohttpd -lcurl -lcrypto -lz -lm -pthread
 
-LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c)
+LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c src/hub/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/embedded.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -59,7 +59,7 @@ test: all
 # ---- fuzzing: libFuzzer targets over every parser of outside input (clang) ----
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -pthread -fsanitize=address,undefined
-FUZZ_TARGETS := safetensors torchbin config tokenizer_json tokenize dataset request
+FUZZ_TARGETS := safetensors torchbin config tokenizer_json tokenize dataset request hub_headers
 FUZZ_SECONDS ?= 20
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 

@@ -51,10 +51,15 @@ void json_float(FILE *f, double v);
 
 /* Common model options. */
 typedef struct model_opts {
-    const char *model;
+    const char *model; /* a folder, or a hub model id (org/name) resolved through the Hugging Face cache */
     int threads;
     bertc_arch arch;
+    const char *revision;
 } model_opts;
+
+/* A folder for --model: itself when it is a directory, else the cached (or downloaded) snapshot of the model
+ * id. Prints the error and returns false (exit code in *code) when it cannot. */
+bool resolve_model_dir(const char *model, const char *revision, char *dir, size_t cap, int *code);
 
 /* Parses --model/--threads/--arch at argv[*i]; returns 1 if consumed, 0 if not a model option, -1 on error. */
 int model_opt(model_opts *o, int argc, char **argv, int *i);
@@ -66,6 +71,8 @@ int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_cache(int argc, char **argv);
 
 /* Monotonic clock in milliseconds. */
 double now_ms_cli(void);

@@ -150,6 +150,14 @@ void json_float(FILE *f, double v) {
 
 int model_opt(model_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
+    if (!strcmp(a, "--revision")) {
+        if (*i + 1 >= argc) {
+            die_msg("--revision needs a value");
+            return -1;
+        }
+        o->revision = argv[++*i];
+        return 1;
+    }
     if (!strcmp(a, "--model") || !strcmp(a, "--threads") || !strcmp(a, "--arch")) {
         if (*i + 1 >= argc) {
             die_msg("%s needs a value", a);
@@ -184,7 +192,9 @@ bertc_model *load_model(const model_opts *o, int *code) {
     p.n_threads = o->threads;
     bertc_model *m = NULL;
     bertc_error err;
-    bertc_status s = bertc_model_load(o->model, &p, &m, &err);
+    char dir[4096];
+    if (o->model && *o->model && !resolve_model_dir(o->model, o->revision, dir, sizeof dir, code)) return NULL;
+    bertc_status s = bertc_model_load(o->model && *o->model ? dir : NULL, &p, &m, &err);
     if (s) {
         die_msg("cannot load model %s: %s", o->model ? o->model : "(embedded)", err.message);
         *code = exit_code_for(s) == EXIT_INPUT ? EXIT_MODEL : exit_code_for(s);

@@ -21,7 +21,12 @@ static const char usage[] =
     "  bertc compare  --model A --model B [...] --data FILE [--json OUT] [--markdown OUT.md]\n"
     "  bertc serve    [--model DIR] [--host 127.0.0.1] [--port 3000] [--auto-truncate] ... (bertc serve --help)\n"
     "\n"
-    "common options: --threads N, --arch auto|distilbert|bert|roberta (refuse a checkpoint of another type)\n"
+    "  bertc pull     MODEL_ID [--revision R]      download into the Hugging Face cache\n"
+    "  bertc cache    list | rm MODEL_ID\n"
+    "\n"
+    "common options: --threads N, --arch auto|distilbert|bert|roberta (refuse a checkpoint of another type),\n"
+    "--model DIR|ORG/NAME with --revision R: a folder, or a model id from the Hugging Face cache (downloaded from\n"
+    "$HF_ENDPOINT when missing; HF_HUB_OFFLINE=1 never downloads)\n"
     "Without --model, the embedded sentiment model (sst2-small, SST-2 dev accuracy 0.790) is used.\n"
     "--input lines are JSON objects {\"text\": ..., \"text_pair\": ...} or plain text; output is one JSON\n"
     "object per input, in input order.\n"
@@ -44,6 +49,8 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
     if (!strcmp(cmd, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(cmd, "serve")) return cmd_serve(argc, argv);
+    if (!strcmp(cmd, "pull")) return cmd_pull(argc, argv);
+    if (!strcmp(cmd, "cache")) return cmd_cache(argc, argv);
     if (!strcmp(cmd, "metrics")) return cmd_metrics(argc, argv);
     if (!strcmp(cmd, "bias")) return cmd_bias(argc, argv);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc, argv);

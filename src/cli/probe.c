@@ -349,7 +349,7 @@ int cmd_compare(int argc, char **argv) {
         goto done;
     }
     for (int k = 0; k < nm; k++) {
-        model_opts mo = {strcmp(dirs[k], "embedded") ? dirs[k] : NULL, threads, BERTC_ARCH_AUTO};
+        model_opts mo = {strcmp(dirs[k], "embedded") ? dirs[k] : NULL, threads, BERTC_ARCH_AUTO, NULL};
         bertc_model *m = load_model(&mo, &code);
         if (!m) goto done;
         model_row *r = &rows[k];
