@@ -15,8 +15,78 @@
 
 /* y[0..mr) x [0..nc) = init-or-y + x[0..mr) . wp over kc. Always computes six rows, with the missing rows
  * aliasing the last real one, so that the twelve accumulators are plain registers (no per-row branches). */
+/* The same for a short tail of MR < 6 rows, unrolled by the compiler for each MR (no wasted rows). */
+static inline __attribute__((always_inline)) void kernel_tail(const int MR, const float *x, int ldx, const float *wp,
+                                                              int kc, float *y, int ldy, int nc, const float *init,
+                                                              const float *pf, int pf_lines) {
+    __m256 acc[5][2];
+    float tmp[16];
+#pragma GCC unroll 5
+    for (int i = 0; i < MR; i++) {
+        const float *src = init;
+        if (!src) {
+            if (nc == 16) src = y + (size_t)i * ldy;
+            else {
+                memset(tmp, 0, sizeof tmp);
+                memcpy(tmp, y + (size_t)i * ldy, (size_t)nc * sizeof(float));
+                src = tmp;
+            }
+        }
+        acc[i][0] = _mm256_loadu_ps(src);
+        acc[i][1] = _mm256_loadu_ps(src + 8);
+    }
+    for (int k = 0; k < kc; k++) {
+        if (k < pf_lines) _mm_prefetch((const char *)(pf + (size_t)k * 16), _MM_HINT_T1);
+        __m256 b0 = _mm256_load_ps(wp + (size_t)k * 16), b1 = _mm256_load_ps(wp + (size_t)k * 16 + 8);
+#pragma GCC unroll 5
+        for (int i = 0; i < MR; i++) {
+            __m256 a = _mm256_broadcast_ss(x + (size_t)i * ldx + k);
+            acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+        }
+    }
+#pragma GCC unroll 5
+    for (int i = 0; i < MR; i++) {
+        if (nc == 16) {
+            _mm256_storeu_ps(y + (size_t)i * ldy, acc[i][0]);
+            _mm256_storeu_ps(y + (size_t)i * ldy + 8, acc[i][1]);
+        } else {
+            _mm256_storeu_ps(tmp, acc[i][0]);
+            _mm256_storeu_ps(tmp + 8, acc[i][1]);
+            memcpy(y + (size_t)i * ldy, tmp, (size_t)nc * sizeof(float));
+        }
+    }
+}
+
+#define TAIL(n)                                                                                                      \
+    static void kernel_tail##n(const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,          \
+                               const float *init, const float *pf, int pf_lines) {                                   \
+        kernel_tail(n, x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines);                                              \
+    }
+TAIL(1)
+TAIL(2)
+TAIL(3)
+TAIL(4)
+TAIL(5)
+#undef TAIL
+
+static void kernel_six(int mr, const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,
+                       const float *init, const float *pf, int pf_lines);
+
 static void kernel_dispatch(int mr, const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,
-                            const float *init) {
+                            const float *init, const float *pf, int pf_lines) {
+    switch (mr) {
+    case 1: kernel_tail1(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
+    case 2: kernel_tail2(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
+    case 3: kernel_tail3(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
+    case 4: kernel_tail4(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
+    case 5: kernel_tail5(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
+    default: kernel_six(mr, x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines);
+    }
+}
+
+static void kernel_six(int mr, const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,
+                       const float *init, const float *pf, int pf_lines) {
     const float *xr[6];
     for (int i = 0; i < 6; i++) xr[i] = x + (size_t)(i < mr ? i : mr - 1) * ldx;
     float tmp[6][16];
@@ -44,6 +114,7 @@ static void kernel_dispatch(int mr, const float *x, int ldx, const float *wp, in
 #undef LOADROW
     const float *x0 = xr[0], *x1 = xr[1], *x2 = xr[2], *x3 = xr[3], *x4 = xr[4], *x5 = xr[5];
     for (int k = 0; k < kc; k++) {
+        if (k < pf_lines) _mm_prefetch((const char *)(pf + (size_t)k * 16), _MM_HINT_T1);
         __m256 b0 = _mm256_load_ps(wp + (size_t)k * 16), b1 = _mm256_load_ps(wp + (size_t)k * 16 + 8), a;
         a = _mm256_broadcast_ss(x0 + k);
         a00 = _mm256_fmadd_ps(a, b0, a00);
@@ -79,6 +150,29 @@ static void kernel_dispatch(int mr, const float *x, int ldx, const float *wp, in
 
 void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1) {
     int N = pl->N, K = pl->K;
+    if (M <= MC) {
+        /* Few rows (a short batch): the weights dominate the traffic, so each panel is streamed once, front to
+         * back, while its M x 16 slice of y stays in L1 and all of x in L2. */
+        for (int p = p0; p < p1; p++) {
+            int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
+            for (int kb = 0; kb < K; kb += KC) {
+                int kc = K - kb < KC ? K - kb : KC;
+                const float *wp = pl->w + ((size_t)p * K + kb) * GEMM_NR;
+                const float *init = kb == 0 ? pl->bias + p * GEMM_NR : NULL;
+                /* the next slice of weights (contiguous: panels are packed k-major) is prefetched while this one
+                 * is used, a share per row block, so DRAM streams during the compute instead of in bursts */
+                int nb = (M + 5) / 6, r = 0;
+                const float *next = wp + (size_t)kc * GEMM_NR;
+                for (int m = 0; m < M; m += 6, r++) {
+                    int mr = M - m < 6 ? M - m : 6;
+                    int l0 = r * KC / nb, l1 = (r + 1) * KC / nb;
+                    kernel_dispatch(mr, x + (size_t)m * K + kb, K, wp, kc, y + (size_t)m * N + p * GEMM_NR, N, nc, init,
+                                    next + (size_t)l0 * GEMM_NR, l1 - l0);
+                }
+            }
+        }
+        return;
+    }
     for (int kb = 0; kb < K; kb += KC) {
         int kc = K - kb < KC ? K - kb : KC;
         for (int mb = 0; mb < M; mb += MC) {
@@ -90,7 +184,7 @@ void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, i
                 for (int m = mb; m < mb + mc; m += 6) {
                     int mr = mb + mc - m < 6 ? mb + mc - m : 6;
                     kernel_dispatch(mr, x + (size_t)m * K + kb, K, wp, kc, y + (size_t)m * N + p * GEMM_NR, N, nc,
-                                    init);
+                                    init, wp, 0);
                 }
             }
         }
