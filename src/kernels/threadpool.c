@@ -1,7 +1,8 @@
 /*
- * threadpool.c — a fixed set of workers woken per job by a condition variable. The caller's thread runs a
- * share of the tasks too, so a pool of n threads has n-1 workers. Tasks are handed out by an atomic counter;
- * kernels split work so that results never depend on which thread ran a task.
+ * threadpool.c — a fixed set of workers. Between jobs a worker spins briefly on the job counter (a forward pass
+ * runs jobs back to back, microseconds apart) and only then sleeps on a condition variable. The caller's thread
+ * runs a share of the tasks too, so a pool of n threads has n-1 workers. Tasks are handed out by an atomic
+ * counter; kernels split work so that results never depend on which thread ran a task.
  */
 #include "kernels.h"
 
@@ -19,10 +20,18 @@ struct threadpool {
     void *ctx;
     int n_tasks;
     atomic_int next;
-    int active; /* workers still busy with the current job */
-    unsigned long generation;
-    bool quit;
+    atomic_int active;          /* workers still busy with the current job */
+    atomic_ulong generation;    /* bumped per job */
+    atomic_bool quit;
 };
+
+#define SPIN 20000 /* pause loops (about 50-100 us) before sleeping */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
 
 static void run_tasks(threadpool *p) {
     for (;;) {
@@ -35,17 +44,25 @@ static void run_tasks(threadpool *p) {
 static void *worker(void *arg) {
     threadpool *p = arg;
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->quit && p->generation == seen) pthread_cond_wait(&p->cv_start, &p->mu);
-        if (p->quit) break;
-        seen = p->generation;
-        pthread_mutex_unlock(&p->mu);
+        for (int spins = 0; atomic_load(&p->generation) == seen && !atomic_load(&p->quit);) {
+            if (++spins < SPIN) {
+                cpu_relax();
+                continue;
+            }
+            pthread_mutex_lock(&p->mu);
+            while (atomic_load(&p->generation) == seen && !atomic_load(&p->quit)) pthread_cond_wait(&p->cv_start, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (atomic_load(&p->quit)) break;
+        seen = atomic_load(&p->generation);
         run_tasks(p);
-        pthread_mutex_lock(&p->mu);
-        if (--p->active == 0) pthread_cond_signal(&p->cv_done);
+        if (atomic_fetch_sub(&p->active, 1) == 1) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->cv_done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
@@ -77,7 +94,7 @@ threadpool *threadpool_new(int n_threads) {
 void threadpool_free(threadpool *p) {
     if (!p) return;
     pthread_mutex_lock(&p->mu);
-    p->quit = true;
+    atomic_store(&p->quit, true);
     pthread_cond_broadcast(&p->cv_start);
     pthread_mutex_unlock(&p->mu);
     for (int i = 0; i < p->n - 1; i++) pthread_join(p->threads[i], NULL);
@@ -98,18 +115,19 @@ void threadpool_run(threadpool *p, task_fn fn, void *ctx, int n_tasks) {
         return;
     }
     pthread_mutex_lock(&p->run_mu);
-    pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ctx = ctx;
     p->n_tasks = n_tasks;
     atomic_store(&p->next, 0);
-    p->active = p->n - 1;
-    p->generation++;
+    atomic_store(&p->active, p->n - 1);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add(&p->generation, 1);
     pthread_cond_broadcast(&p->cv_start);
     pthread_mutex_unlock(&p->mu);
     run_tasks(p);
+    for (int spins = 0; atomic_load(&p->active) > 0 && spins < SPIN; spins++) cpu_relax();
     pthread_mutex_lock(&p->mu);
-    while (p->active > 0) pthread_cond_wait(&p->cv_done, &p->mu);
+    while (atomic_load(&p->active) > 0) pthread_cond_wait(&p->cv_done, &p->mu);
     pthread_mutex_unlock(&p->mu);
     pthread_mutex_unlock(&p->run_mu);
 }
