@@ -68,6 +68,22 @@ static void t_epilogues(void) {
     threadpool_free(tp);
 }
 
+/* The vectorized exact-erf GELU against double-precision erf, over the range activations take. */
+static void t_gelu_vector(void) {
+    if (!cpu_has_avx2_fma()) return;
+    enum { n = 4001 };
+    static float v[n];
+    for (int i = 0; i < n; i++) v[i] = -10.0f + 20.0f * (float)i / (n - 1);
+    gelu_avx2(v, n, NULL);
+    double worst = 0;
+    for (int i = 0; i < n; i++) {
+        double x = (double)(-10.0f + 20.0f * (float)i / (n - 1));
+        double g = 0.5 * x * (1 + erf(x / sqrt(2.0)));
+        worst = fmax(worst, fabs(v[i] - g) / fmax(1.0, fabs(g)));
+    }
+    CHECK(worst < 1e-6, "vector GELU vs erf: %.2e", worst);
+}
+
 static void t_layernorm(void) {
     float x[3 * 50], g[50], b[50];
     for (int i = 0; i < 150; i++) x[i] = frand() * 10 + 3;
@@ -118,5 +134,6 @@ void tests_kernels(void) {
     run_test("kernels/gemm_vs_reference", t_gemm_vs_reference);
     run_test("kernels/epilogues", t_epilogues);
     run_test("kernels/layernorm", t_layernorm);
+    run_test("kernels/gelu_vector", t_gelu_vector);
     run_test("kernels/attention", t_attention);
 }

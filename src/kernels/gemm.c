@@ -107,6 +107,11 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
     else gemm_panel_ref(j->y, j->x, j->pl, j->M, p0, p1);
     if (j->act == EPI_NONE && !j->residual) return;
     int N = j->pl->N, c0 = p0 * GEMM_NR, c1 = p1 * GEMM_NR < N ? p1 * GEMM_NR : N;
+    if (j->act == EPI_GELU && cpu_has_avx2_fma()) {
+        for (int m = 0; m < j->M; m++)
+            gelu_avx2(j->y + (size_t)m * N + c0, c1 - c0, j->residual ? j->residual + (size_t)m * N + c0 : NULL);
+        return;
+    }
     for (int m = 0; m < j->M; m++) {
         float *yr = j->y + (size_t)m * N;
         const float *rr = j->residual ? j->residual + (size_t)m * N : NULL;

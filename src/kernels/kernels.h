@@ -54,5 +54,7 @@ bool cpu_has_avx2_fma(void);
 /* AVX2 entry points (kernels/gemm_avx2.c), only called when cpu_has_avx2_fma(). */
 void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1);
 void attention_head_avx2(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
+/* v = gelu(v) (+ residual), exact-erf GELU with a vectorized erf (absolute error < 1.5e-7). */
+void gelu_avx2(float *v, int n, const float *residual);
 
 #endif
