@@ -27,7 +27,7 @@ TEST_SRC := $(wildcard tests/*.c)
 EMBED   := models/sst2-small/config.json models/sst2-small/model.safetensors models/sst2-small/tokenizer.json \
            models/sst2-small/tokenizer_config.json
 
-.PHONY: all test clean bench fuzz fuzz-smoke check
+.PHONY: all test clean bench bench-models bench-serve fuzz fuzz-smoke check
 all: $(BUILD)/bertc $(BUILD)/test_bertc
 
 $(BUILD)/libbertc.a: $(LIB_OBJ)
@@ -100,6 +100,14 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbertc.a
 bench: $(BUILD)/bertc $(BUILD)/bench_tokenize
 	$(BUILD)/bench_tokenize tests/data/tok-bert ../shared/data/sst2/train.tsv
 	$(BUILD)/bench_tokenize tests/data/tok-roberta ../shared/data/sst2/train.tsv
+
+# bertc vs ONNX Runtime and PyTorch on full-size DistilBERT and RoBERTa-base, same machine, same run (bench/models.sh).
+bench-models: $(BUILD)/bertc
+	bash bench/models.sh
+
+# Load and fault run of `bertc serve` with wrk (bench/serve_load.sh).
+bench-serve: $(BUILD)/bertc
+	bash bench/serve_load.sh
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -85,8 +85,11 @@ int main(int argc, char **argv) {
     }
     double dt = now() - t0;
     qsort(lat, nb, sizeof *lat, cmp);
-    /* FLOP per token of the encoder: 2 * (4 H^2 + 2 H I) per layer (QKV, output, FFN), attention excluded */
-    double H = info.hidden, I = info.intermediate, flop = 2.0 * (4 * H * H + 2 * H * I) * info.layers * (double)tokens;
+    /* FLOP of the encoder's matmuls actually computed: 2 (4 H^2 + 2 H I) per token and layer (QKV, output, FFN),
+     * except that the last layer runs output and FFN on the first token of each sentence only (attention and
+     * the rest excluded) */
+    double H = info.hidden, I = info.intermediate, T = (double)tokens;
+    double flop = 2.0 * (4 * H * H + 2 * H * I) * (info.layers - 1) * T + 2.0 * 3 * H * H * T + 2.0 * (H * H + 2 * H * I) * (double)n;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"tool\": \"bertc\", \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"sentences\": %zu, \"tokens\": %ld, "

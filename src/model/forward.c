@@ -93,21 +93,35 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
     layernorm(x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
     if (emb_out) memcpy(emb_out, x, M * (size_t)H * sizeof(float));
     attn_job aj = {ctx, qkv, seq_off, seq_len, (int)n, c->heads, H, H / c->heads, max_T, scratch};
+    /* Only the first token of each sequence reaches the classifier: when no hidden states are asked for, the
+     * last layer runs attention for every token (keys and values need them) and the rest on n rows. Row-wise
+     * operations, so the numbers are the same as the full computation's. */
+    bool cls_only = !hidden_out && logits_out && m->has_head;
+    int rows = (int)M;
     for (int l = 0; l < c->layers; l++) {
         const layer_w *L = &m->layer[l];
-        linear_forward(m->pool, qkv, x, &L->qkv, (int)M, EPI_NONE, NULL);
+        linear_forward(m->pool, qkv, x, &L->qkv, rows, EPI_NONE, NULL);
         threadpool_run(m->pool, attn_task, &aj, (int)n * c->heads);
-        linear_forward(m->pool, x1, ctx, &L->out, (int)M, EPI_NONE, x);
-        layernorm(x1, L->ln1_g, L->ln1_b, (int)M, H, c->ln_eps);
-        linear_forward(m->pool, h, x1, &L->ffn1, (int)M, c->act, NULL);
-        linear_forward(m->pool, x, h, &L->ffn2, (int)M, EPI_NONE, x1);
-        layernorm(x, L->ln2_g, L->ln2_b, (int)M, H, c->ln_eps);
+        if (cls_only && l == c->layers - 1) {
+            /* compact rows seq_off[i] -> i (seq_off[i] >= i and increasing: sources are never overwritten) */
+            for (size_t i = 0; i < n; i++) {
+                memmove(ctx + i * H, ctx + (size_t)seq_off[i] * H, (size_t)H * sizeof(float));
+                memmove(x + i * H, x + (size_t)seq_off[i] * H, (size_t)H * sizeof(float));
+            }
+            rows = (int)n;
+        }
+        linear_forward(m->pool, x1, ctx, &L->out, rows, EPI_NONE, x);
+        layernorm(x1, L->ln1_g, L->ln1_b, rows, H, c->ln_eps);
+        linear_forward(m->pool, h, x1, &L->ffn1, rows, c->act, NULL);
+        linear_forward(m->pool, x, h, &L->ffn2, rows, EPI_NONE, x1);
+        layernorm(x, L->ln2_g, L->ln2_b, rows, H, c->ln_eps);
     }
     if (hidden_out) memcpy(hidden_out, x, M * (size_t)H * sizeof(float));
     if (logits_out && m->has_head) {
         /* first token of each sequence ([CLS] / <s>) → dense + act → out */
         float *first = ctx, *pooled = x1; /* reuse: n <= M rows */
-        for (size_t i = 0; i < n; i++) memcpy(first + i * H, x + (size_t)seq_off[i] * H, (size_t)H * sizeof(float));
+        for (size_t i = 0; i < n; i++)
+            memcpy(first + i * H, x + (cls_only ? i : (size_t)seq_off[i]) * H, (size_t)H * sizeof(float));
         linear_forward(m->pool, pooled, first, &m->head_dense, (int)n, m->head_act, NULL);
         linear_forward(m->pool, logits_out, pooled, &m->head_out, (int)n, EPI_NONE, NULL);
     }

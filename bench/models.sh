@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# bertc against its peers on this machine, in the same run (figures, never pass/fail): full-size DistilBERT and
+# RoBERTa-base (published configs, deterministic weights from ../shared/peers/make_checkpoint.py) over the 872
+# SST-2 dev sentences. bertc: end to end from text (tokenization included), batch 1 and 32, 1 and 2 threads.
+# ONNX Runtime (onnxruntime-node 1.30, all graph optimizations) and PyTorch (Debian python3-torch): the peers'
+# own scripts on pre-tokenized ids, batches padded to their longest. Also the measured fp32 FMA peak.
+#   make bench-models        (needs python3-torch, python3-numpy, node + npm; MODELS="distilbert" to shorten)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SH=${SHARED:-../shared}
+P=$SH/peers
+PY=/usr/bin/python3
+MODELS=${MODELS:-"distilbert roberta"}
+OUT=bench/out/models.jsonl
+mkdir -p bench/ckpt bench/out bench/peers
+: > "$OUT"
+$PY - "$SH" <<'PYEOF'
+import gzip, json, sys
+sh = sys.argv[1]
+dev = [l.split("\t")[0] for l in open(sh + "/data/sst2/dev.tsv", encoding="utf-8").read().split("\n")[1:] if l]
+ref = {}
+for l in gzip.open(sh + "/tokref/tokref-sst2.jsonl.gz", "rt", encoding="utf-8"):
+    r = json.loads(l); ref[r["text"]] = r
+for key, name in (("bert_uncased", "bert"), ("roberta", "roberta")):
+    with open("bench/out/dev-ids-%s.jsonl" % name, "w") as f:
+        for t in dev: f.write(json.dumps({"input_ids": ref[t][key]}) + "\n")
+PYEOF
+if [ ! -d bench/peers/node_modules/onnxruntime-node ]; then
+  cp "$P/package.json" "$P/package-lock.json" bench/peers/
+  (cd bench/peers && npm install --ignore-scripts --no-audit --no-fund >/dev/null)
+fi
+cp "$P/bench_ort.js" bench/peers/
+make -s build/bench_model build/bench_peak
+build/bench_peak | tee -a "$OUT"
+for arch in $MODELS; do
+  ck=bench/ckpt/$arch-base voc=$SH/tokref/tok-bert-base-uncased ids=bench/out/dev-ids-bert.jsonl pad=0
+  [ "$arch" = roberta ] && voc=$SH/tokref/tok-roberta-base ids=bench/out/dev-ids-roberta.jsonl pad=1
+  [ -f "$ck/config.json" ] || $PY "$P/make_checkpoint.py" --arch "$arch" --size base --vocab-dir "$voc" --out "$ck" >/dev/null
+  [ -f "$ck/onnx/model.onnx" ] || $PY "$P/export_onnx.py" "$ck" >/dev/null 2>&1
+  for th in 2 1; do
+    for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th | tee -a "$OUT"; done
+    for b in 1 32; do (cd bench/peers && node bench_ort.js "../../$ck" "../../$ids" $b $th $pad) | tee -a "$OUT"; done
+  done
+  [ "$arch" = distilbert ] && $PY "$P/bench_torch.py" "$ck" "$ids" 32 2 2>/dev/null | tee -a "$OUT"
+done
+$PY - "$OUT" <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+peaks = {r["threads"]: r["gflops"] for r in rows if r.get("tool") == "fma-peak"}
+print("\nfull-size models, 872 SST-2 dev sentences (seconds: the inference loop; bertc includes tokenization)")
+print("%-22s %-16s %5s %3s %8s %9s %9s %9s %s" % ("tool", "model", "batch", "th", "seconds", "sent/s", "p50 ms", "peak RSS", "vs bertc"))
+best = {}
+for r in rows:
+    if r.get("tool") == "bertc": best[(r["model"], r["batch"], r["threads"])] = r["seconds"]
+for r in rows:
+    if "model" not in r: continue
+    key = (r["model"], r["batch"], r["threads"])
+    q = r["seconds"] / best[key] if r["tool"] != "bertc" and key in best else None
+    ratio = "" if q is None else ("bertc %.2fx faster" % q if q >= 1 else "peer %.2fx faster" % (1 / q))
+    rss = "%d MB" % r["peak_rss_mb"] if "peak_rss_mb" in r else ""
+    print("%-22s %-16s %5d %3d %8.2f %9.1f %9.2f %9s %s" % (r["tool"][:22], r["model"], r["batch"], r["threads"], r["seconds"],
+          r["sentences_per_s"], r["p50_batch_ms"], rss, ratio))
+for th in (2, 1):
+    b = [r for r in rows if r.get("tool") == "bertc" and r["threads"] == th]
+    o = [r for r in rows if r.get("tool", "").startswith("onnxruntime") and r["threads"] == th]
+    for mdl in sorted({r["model"] for r in b}):
+        bb = min((r["seconds"] for r in b if r["model"] == mdl), default=None)
+        ob = min((r["seconds"] for r in o if r["model"] == mdl), default=None)
+        if bb and ob:
+            print("%s, %d thread%s: bertc's best %.2f s vs ONNX Runtime's best %.2f s: %.2fx" % (mdl, th, "s" if th > 1 else "", bb, ob, ob / bb))
+for r in rows:
+    if r.get("tool") == "bertc" and r["threads"] in peaks:
+        pk = peaks[r["threads"]]
+        print("bertc %-16s batch %2d threads %d: %.1f GFLOP/s in the encoder's matmuls = %.0f%% of the measured fp32 peak (%.0f GFLOP/s); load %.3f s"
+              % (r["model"], r["batch"], r["threads"], r["gflops"], 100 * r["gflops"] / pk, pk, r["load_s"]))
+PYEOF
