@@ -181,10 +181,14 @@ void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, i
                 const float *wp = pl->w + ((size_t)p * K + kb) * GEMM_NR;
                 int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
                 const float *init = kb == 0 ? pl->bias + p * GEMM_NR : NULL;
-                for (int m = mb; m < mb + mc; m += 6) {
+                /* the next panel's slice is fetched into L2 while this one is in use, spread over the row blocks */
+                const float *next = pl->w + ((size_t)(p + 1 < p1 ? p + 1 : p) * K + kb) * GEMM_NR;
+                int nb = (mc + 5) / 6, r = 0;
+                for (int m = mb; m < mb + mc; m += 6, r++) {
                     int mr = mb + mc - m < 6 ? mb + mc - m : 6;
+                    int l0 = r * kc / nb, l1 = (r + 1) * kc / nb;
                     kernel_dispatch(mr, x + (size_t)m * K + kb, K, wp, kc, y + (size_t)m * N + p * GEMM_NR, N, nc,
-                                    init, wp, 0);
+                                    init, next + (size_t)l0 * GEMM_NR, l1 - l0);
                 }
             }
         }
