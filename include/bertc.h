@@ -121,9 +121,15 @@ typedef enum bertc_problem {
     BERTC_PROBLEM_REGRESSION = 3,
 } bertc_problem;
 
+typedef enum bertc_dtype {
+    BERTC_DTYPE_FP32 = 0, /* weights widened to fp32 at load (fp16/bf16 checkpoints included); exact parity */
+    BERTC_DTYPE_INT8 = 1, /* encoder matmuls in int8: weights per output channel, activations per token (dynamic) */
+} bertc_dtype;
+
 typedef struct bertc_model_params {
-    bertc_arch arch; /* explicit class; a mismatch with config.json is BERTC_ERR_ARCH naming both */
-    int n_threads;   /* 0: all online CPUs */
+    bertc_arch arch;   /* explicit class; a mismatch with config.json is BERTC_ERR_ARCH naming both */
+    int n_threads;     /* 0: all online CPUs */
+    bertc_dtype dtype; /* compute type of the encoder's matmuls (default fp32) */
 } bertc_model_params;
 
 bertc_model_params bertc_model_default_params(void);
@@ -142,7 +148,8 @@ typedef struct bertc_model_info {
     int n_labels, hidden, layers, heads, intermediate, vocab_size, max_positions, max_length;
     uint64_t n_params;     /* parameters in the checkpoint tensors that bertc uses */
     uint64_t weight_bytes; /* bytes of the weight files on disk */
-    const char *dtype;     /* storage dtype of the weights: "float32", "float16", "bfloat16" */
+    const char *dtype;     /* storage dtype of the checkpoint's weights: "float32", "float16", "bfloat16" */
+    bertc_dtype compute;   /* what the encoder's matmuls run in */
     double load_ms;
     const char *source; /* folder, or "embedded:sst2-small" */
 } bertc_model_info;

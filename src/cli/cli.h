@@ -55,6 +55,7 @@ typedef struct model_opts {
     int threads;
     bertc_arch arch;
     const char *revision;
+    bertc_dtype dtype;
 } model_opts;
 
 /* A folder for --model: itself when it is a directory, else the cached (or downloaded) snapshot of the model

@@ -150,6 +150,16 @@ void json_float(FILE *f, double v) {
 
 int model_opt(model_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
+    if (!strcmp(a, "--dtype")) {
+        const char *v = *i + 1 < argc ? argv[++*i] : "";
+        if (!strcmp(v, "fp32") || !strcmp(v, "float32")) o->dtype = BERTC_DTYPE_FP32;
+        else if (!strcmp(v, "int8")) o->dtype = BERTC_DTYPE_INT8;
+        else {
+            die_msg("--dtype must be fp32 or int8");
+            return -1;
+        }
+        return 1;
+    }
     if (!strcmp(a, "--revision")) {
         if (*i + 1 >= argc) {
             die_msg("--revision needs a value");
@@ -190,6 +200,7 @@ bertc_model *load_model(const model_opts *o, int *code) {
     bertc_model_params p = bertc_model_default_params();
     p.arch = o->arch;
     p.n_threads = o->threads;
+    p.dtype = o->dtype;
     bertc_model *m = NULL;
     bertc_error err;
     char dir[4096];

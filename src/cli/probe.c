@@ -286,6 +286,7 @@ int cmd_compare(int argc, char **argv) {
     const char *dirs[16], *data = NULL, *json = NULL, *markdown = NULL;
     int nm = 0, threads = 0, batch = 32, lat_n = 50;
     uint64_t seed = 0;
+    bertc_dtype dtype = BERTC_DTYPE_FP32;
     bertc_dataset_params dp = bertc_dataset_default_params();
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -305,6 +306,8 @@ int cmd_compare(int argc, char **argv) {
         } else if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--json")) json = v;
         else if (!strcmp(a, "--markdown")) markdown = v;
+        else if (!strcmp(a, "--dtype") && (!strcmp(v, "fp32") || !strcmp(v, "int8")))
+            dtype = !strcmp(v, "int8") ? BERTC_DTYPE_INT8 : BERTC_DTYPE_FP32;
         else if (!strcmp(a, "--text-column")) dp.text_column = v;
         else if (!strcmp(a, "--label-column")) dp.label_column = v;
         else if (!strcmp(a, "--threads") || !strcmp(a, "--batch-size") || !strcmp(a, "--latency-samples") ||
@@ -349,7 +352,7 @@ int cmd_compare(int argc, char **argv) {
         goto done;
     }
     for (int k = 0; k < nm; k++) {
-        model_opts mo = {strcmp(dirs[k], "embedded") ? dirs[k] : NULL, threads, BERTC_ARCH_AUTO, NULL};
+        model_opts mo = {strcmp(dirs[k], "embedded") ? dirs[k] : NULL, threads, BERTC_ARCH_AUTO, NULL, dtype};
         bertc_model *m = load_model(&mo, &code);
         if (!m) goto done;
         model_row *r = &rows[k];

@@ -47,8 +47,47 @@ bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, in
     return true;
 }
 
+bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K) {
+    memset(pl, 0, sizeof *pl);
+    int np = (N + GEMM_NR - 1) / GEMM_NR, K4 = (K + 3) / 4 * 4;
+    size_t n = (size_t)np * GEMM_NR * (size_t)K4;
+    pl->wq = aligned_alloc(64, (n + 63) / 64 * 64);
+    pl->wscale = calloc((size_t)np * GEMM_NR, sizeof(float));
+    pl->colsum = calloc((size_t)np * GEMM_NR, sizeof(int32_t));
+    pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
+    if (!pl->wq || !pl->wscale || !pl->colsum || !pl->bias) {
+        linear_free(pl);
+        return false;
+    }
+    memset(pl->wq, 0, n);
+    for (int nn = 0; nn < N; nn++) {
+        const float *row = W + (size_t)nn * K;
+        float amax = 0;
+        for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(row[k]));
+        float s = amax > 0 ? amax / 127.0f : 1.0f;
+        pl->wscale[nn] = s;
+        int p = nn / GEMM_NR, j = nn % GEMM_NR;
+        int32_t sum = 0;
+        for (int k = 0; k < K; k++) {
+            long q = lrintf(row[k] / s);
+            q = q > 127 ? 127 : q < -127 ? -127 : q;
+            pl->wq[(((size_t)p * (K4 / 4) + k / 4) * GEMM_NR + j) * 4 + k % 4] = (int8_t)q;
+            sum += (int32_t)q;
+        }
+        pl->colsum[nn] = sum;
+    }
+    if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
+    pl->N = N;
+    pl->K = K;
+    pl->K4 = K4;
+    return true;
+}
+
 void linear_free(packed_linear *pl) {
     free(pl->w);
+    free(pl->wq);
+    free(pl->wscale);
+    free(pl->colsum);
     free(pl->bias);
     memset(pl, 0, sizeof *pl);
 }
@@ -78,6 +117,39 @@ static void gemm_panel_ref(float *y, const float *x, const packed_linear *pl, in
     }
 }
 
+/* Rows of x to u8 with zero point 64: q = clamp(round(x / s), -63, 63) + 64, s = max|x| / 63 per row. */
+static void quantize_rows(uint8_t *xq, float *sx, const float *x, int M, int K, int K4) {
+    for (int m = 0; m < M; m++) {
+        const float *r = x + (size_t)m * K;
+        float amax = 0;
+        for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(r[k]));
+        float s = amax > 0 ? amax / 63.0f : 1.0f, inv = 1.0f / s;
+        sx[m] = s;
+        uint8_t *q = xq + (size_t)m * K4;
+        for (int k = 0; k < K; k++) {
+            long v = lrintf(r[k] * inv);
+            q[k] = (uint8_t)((v > 63 ? 63 : v < -63 ? -63 : v) + 64);
+        }
+        for (int k = K; k < K4; k++) q[k] = 64;
+    }
+}
+
+static void gemm_panel_int8_ref(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
+                                int p1) {
+    int N = pl->N, K4 = pl->K4;
+    for (int p = p0; p < p1; p++)
+        for (int m = 0; m < M; m++)
+            for (int j = 0; j < GEMM_NR; j++) {
+                int nn = p * GEMM_NR + j;
+                if (nn >= N) break;
+                int32_t acc = 0;
+                for (int k = 0; k < K4; k++)
+                    acc += (int32_t)xq[(size_t)m * K4 + k] *
+                           pl->wq[(((size_t)p * (K4 / 4) + k / 4) * GEMM_NR + j) * 4 + k % 4];
+                y[(size_t)m * N + nn] = sx[m] * pl->wscale[nn] * (float)(acc - 64 * pl->colsum[nn]) + pl->bias[nn];
+            }
+}
+
 static inline float act_apply(float v, enum epilogue act) {
     switch (act) {
     case EPI_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
@@ -92,6 +164,8 @@ static inline float act_apply(float v, enum epilogue act) {
 typedef struct gemm_job {
     float *y;
     const float *x;
+    const uint8_t *xq; /* int8 layers: the quantized rows and their scales */
+    const float *sx;
     const packed_linear *pl;
     const float *residual;
     int M;
@@ -103,8 +177,14 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
     gemm_job *j = ctx;
     int p0 = (int)((long)j->n_panels * task / n_tasks), p1 = (int)((long)j->n_panels * (task + 1) / n_tasks);
     if (p0 >= p1) return;
-    if (cpu_has_avx2_fma()) gemm_panel_avx2(j->y, j->x, j->pl, j->M, p0, p1);
-    else gemm_panel_ref(j->y, j->x, j->pl, j->M, p0, p1);
+    if (j->xq) {
+        if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
+        else gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
+    } else if (cpu_has_avx2_fma()) {
+        gemm_panel_avx2(j->y, j->x, j->pl, j->M, p0, p1);
+    } else {
+        gemm_panel_ref(j->y, j->x, j->pl, j->M, p0, p1);
+    }
     if (j->act == EPI_NONE && !j->residual) return;
     int N = j->pl->N, c0 = p0 * GEMM_NR, c1 = p1 * GEMM_NR < N ? p1 * GEMM_NR : N;
     if (j->act == EPI_GELU && cpu_has_avx2_fma()) {
@@ -125,9 +205,25 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
 void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
                     const float *residual) {
     if (M <= 0) return;
-    gemm_job j = {y, x, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR};
+    gemm_job j = {y, x, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR};
+    uint8_t *xq = NULL;
+    float *sx = NULL;
+    if (pl->wq) {
+        xq = malloc((size_t)M * pl->K4);
+        sx = malloc((size_t)M * sizeof(float));
+        if (!xq || !sx) { /* out of memory: the layer's output is marked unusable rather than left stale */
+            free(xq), free(sx);
+            for (size_t i = 0; i < (size_t)M * pl->N; i++) y[i] = NAN;
+            return;
+        }
+        quantize_rows(xq, sx, x, M, pl->K, pl->K4);
+        j.xq = xq;
+        j.sx = sx;
+    }
     int nt = threadpool_size(tp);
     int tasks = nt == 1 ? 1 : nt * 4;
     if (tasks > j.n_panels) tasks = j.n_panels;
     threadpool_run(tp, gemm_task, &j, tasks);
+    free(xq);
+    free(sx);
 }

@@ -27,10 +27,19 @@ typedef struct packed_linear {
     int N, K;
     float *w;    /* panels of GEMM_NR outputs: w[(p * K + k) * NR + j] = W[p*NR + j][k], zero-padded */
     float *bias; /* N entries (zeros when the layer has none) */
+    /* int8 form (w == NULL then): per-output-channel symmetric weights, wq[((p * K4/4 + k4) * NR + j) * 4 + i] =
+     * round(W[p*NR + j][4 k4 + i] / wscale[n]) in [-127, 127]; colsum[n] = sum over k of the quantized row. */
+    int8_t *wq;
+    float *wscale;
+    int32_t *colsum;
+    int K4;
 } packed_linear;
 
 /* Packs W [N, K] (row-major) and bias (may be NULL). Returns false on OOM. */
 bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K);
+/* The int8 form: weights quantized per output channel; activations are quantized per row at run time to 7 bits
+ * with zero point 64 (so that AVX2's u8 x s8 pair sums cannot saturate), accumulated exactly in int32. */
+bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K);
 void linear_free(packed_linear *pl);
 
 enum epilogue { EPI_NONE = 0, EPI_GELU = 1, EPI_RELU = 2, EPI_TANH = 3, EPI_GELU_TANH = 4 };
@@ -56,5 +65,7 @@ void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, i
 void attention_head_avx2(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
 /* v = gelu(v) (+ residual), exact-erf GELU with a vectorized erf (absolute error < 1.5e-7). */
 void gelu_avx2(float *v, int n, const float *residual);
+/* int8 panels p0..p1 of y = dequant(xq . wq) + bias; xq [M, K4] u8 with zero point 64, sx per row. */
+void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1);
 
 #endif

@@ -18,7 +18,7 @@ extern const char bertc_emb_config[], bertc_emb_tokenizer[], bertc_emb_tokenizer
 extern const uint8_t bertc_emb_weights[], bertc_emb_weights_end[];
 
 bertc_model_params bertc_model_default_params(void) {
-    bertc_model_params p = {BERTC_ARCH_AUTO, 0};
+    bertc_model_params p = {BERTC_ARCH_AUTO, 0, BERTC_DTYPE_FP32};
     return p;
 }
 
@@ -200,6 +200,7 @@ typedef struct binder {
     const char *prefix; /* "distilbert.", "bert.", "roberta." */
     bertc_error *err;
     bertc_status s;
+    int int8; /* pack linears in int8 */
 } binder;
 
 static const tensor_info *find_named(binder *b, const char *name) {
@@ -285,7 +286,8 @@ static void release_mapped(const bertc_model *m, const void *p, size_t bytes) {
 
 static void pack(binder *b, packed_linear *pl, const float *W, const float *bias, int N, int K) {
     if (b->s) return;
-    if (!linear_pack(pl, W, bias, N, K)) b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory packing weights");
+    if (!(b->int8 ? linear_pack_int8(pl, W, bias, N, K) : linear_pack(pl, W, bias, N, K)))
+        b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory packing weights");
     else release_mapped(b->m, W, (size_t)N * K * sizeof(float));
 }
 
@@ -301,7 +303,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     const model_config *c = &m->cfg;
     int H = c->hidden, I = c->intermediate;
     binder b = {m, c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.",
-                err, BERTC_OK};
+                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8};
     m->word = get(&b, "embeddings.word_embeddings.weight", c->vocab_size, H);
     m->pos = get(&b, "embeddings.position_embeddings.weight", c->max_positions, H);
     if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0)
@@ -379,6 +381,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     const char *outp = c->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj" : "classifier";
     if (wants_head) {
         binder hb = b;
+        hb.int8 = 0; /* the classifier head stays fp32: two small matmuls on one row per text */
         hb.prefix = c->arch == BERTC_ARCH_BERT ? "bert." : ""; /* the pooler lives in the base model */
         bind_linear(&hb, &m->head_dense, dense, H, H);
         hb.prefix = "";
@@ -433,6 +436,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     bertc_model_params dp = bertc_model_default_params();
     if (!params) params = &dp;
     bertc_model *m = calloc(1, sizeof *m);
+    if (m) m->compute = params->dtype == BERTC_DTYPE_INT8 ? BERTC_DTYPE_INT8 : BERTC_DTYPE_FP32;
     if (!m) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     bertc_status s;
     bool embedded = !dir || !*dir;
@@ -518,6 +522,7 @@ void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
     info->n_params = m->n_params;
     info->weight_bytes = m->ts.file_bytes;
     info->dtype = m->dtype;
+    info->compute = m->compute;
     info->load_ms = m->load_ms;
     info->source = m->source;
 }

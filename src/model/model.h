@@ -50,6 +50,7 @@ struct bertc_model {
     int n_owned;
     uint64_t n_params;
     const char *dtype;
+    bertc_dtype compute; /* fp32 or int8 matmuls in the encoder */
     double load_ms;
     char source[512];
 };
