@@ -119,6 +119,10 @@ static void gemm_panel_ref(float *y, const float *x, const packed_linear *pl, in
 
 /* Rows of x to u8 with zero point 64: q = clamp(round(x / s), -63, 63) + 64, s = max|x| / 63 per row. */
 static void quantize_rows(uint8_t *xq, float *sx, const float *x, int M, int K, int K4) {
+    if (cpu_has_avx2_fma()) {
+        quantize_rows_avx2(xq, sx, x, M, K, K4);
+        return;
+    }
     for (int m = 0; m < M; m++) {
         const float *r = x + (size_t)m * K;
         float amax = 0;

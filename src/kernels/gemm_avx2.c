@@ -355,3 +355,34 @@ void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const pa
         }
     }
 }
+
+void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, int K4) {
+    const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    const __m256i lo = _mm256_set1_epi32(-63), hi = _mm256_set1_epi32(63), zp = _mm256_set1_epi32(64);
+    for (int m = 0; m < M; m++) {
+        const float *r = x + (size_t)m * K;
+        __m256 vmax = _mm256_setzero_ps();
+        int k = 0;
+        for (; k + 8 <= K; k += 8) vmax = _mm256_max_ps(vmax, _mm256_and_ps(_mm256_loadu_ps(r + k), absmask));
+        float t[8], amax = 0;
+        _mm256_storeu_ps(t, vmax);
+        for (int i = 0; i < 8; i++) amax = fmaxf(amax, t[i]);
+        for (; k < K; k++) amax = fmaxf(amax, fabsf(r[k]));
+        float s = amax > 0 ? amax / 63.0f : 1.0f, inv = 1.0f / s;
+        sx[m] = s;
+        uint8_t *q = xq + (size_t)m * K4;
+        const __m256 vinv = _mm256_set1_ps(inv);
+        for (k = 0; k + 8 <= K; k += 8) {
+            __m256i v = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(r + k), vinv)); /* nearest-even, as lrintf */
+            v = _mm256_add_epi32(_mm256_min_epi32(_mm256_max_epi32(v, lo), hi), zp);
+            __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+            w = _mm_packus_epi16(w, w);
+            _mm_storel_epi64((__m128i *)(q + k), w);
+        }
+        for (; k < K; k++) {
+            long v = lrintf(r[k] * inv);
+            q[k] = (uint8_t)((v > 63 ? 63 : v < -63 ? -63 : v) + 64);
+        }
+        for (k = K; k < K4; k++) q[k] = 64;
+    }
+}
