@@ -297,7 +297,8 @@ void gelu_avx2(float *v, int n, const float *residual) {
     }
 }
 
-/* int8: 4 rows x 16 columns per step. Per group of 4 k: the row's 4 activation bytes broadcast, vpmaddubsw against
+/* int8: 5 rows x 16 columns per step (10 accumulators, 2 weight vectors, ones, a broadcast and a temporary:
+ * 15 of the 16 ymm registers). Per group of 4 k: the row's 4 activation bytes broadcast, vpmaddubsw against
  * the 64 weight bytes (u8 x s8 pairs to s16; 7-bit activations cannot saturate), vpmaddwd by ones (to s32) and
  * an add. The int32 sums are exact, so the dequantized result equals the scalar reference to the bit. */
 void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1) {
@@ -310,12 +311,12 @@ void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const pa
         __m256i cs1 = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(pl->colsum + p * GEMM_NR + 8)), zp);
         __m256 ws0 = _mm256_loadu_ps(pl->wscale + p * GEMM_NR), ws1 = _mm256_loadu_ps(pl->wscale + p * GEMM_NR + 8);
         __m256 b0 = _mm256_loadu_ps(pl->bias + p * GEMM_NR), b1 = _mm256_loadu_ps(pl->bias + p * GEMM_NR + 8);
-        for (int m = 0; m < M; m += 4) {
-            int mr = M - m < 4 ? M - m : 4;
-            const uint8_t *xr[4];
-            for (int i = 0; i < 4; i++) xr[i] = xq + (size_t)(m + (i < mr ? i : mr - 1)) * K4;
+        for (int m = 0; m < M; m += 5) {
+            int mr = M - m < 5 ? M - m : 5;
+            const uint8_t *xr[5];
+            for (int i = 0; i < 5; i++) xr[i] = xq + (size_t)(m + (i < mr ? i : mr - 1)) * K4;
             __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
-                    a31 = a00;
+                    a31 = a00, a40 = a00, a41 = a00;
             for (int k = 0; k < nk; k++) {
                 __m256i w0 = _mm256_load_si256((const __m256i *)(wp + (size_t)k * 64));
                 __m256i w1 = _mm256_load_si256((const __m256i *)(wp + (size_t)k * 64 + 32));
@@ -331,9 +332,10 @@ void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const pa
                 ROW(1, a10, a11)
                 ROW(2, a20, a21)
                 ROW(3, a30, a31)
+                ROW(4, a40, a41)
 #undef ROW
             }
-            __m256i acc[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
+            __m256i acc[5][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}};
             for (int i = 0; i < mr; i++) {
                 __m256 s = _mm256_set1_ps(sx[m + i]);
                 __m256 f0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][0], cs0));
