@@ -43,6 +43,58 @@ static void t_gemm_vs_reference(void) {
     threadpool_free(tp3);
 }
 
+/* int8 linears: the kernel's output equals, to the bit, the arithmetic the header specifies (per-channel weight
+ * quantization, 7-bit activations with zero point 64, exact int32 sums, (sx * sw) * f + b), on 1 and 3 threads,
+ * and is close to the fp32 result. */
+static void t_gemm_int8(void) {
+    threadpool *tp1 = threadpool_new(1), *tp3 = threadpool_new(3);
+    static const int Ms[] = {1, 4, 5, 6, 11, 100}, Ns[] = {1, 16, 17, 40}, Ks[] = {1, 3, 4, 64, 301};
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 4; b++)
+            for (int c = 0; c < 5; c++) {
+                int M = Ms[a], N = Ns[b], K = Ks[c];
+                float *x = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * N * K), *bias = malloc(sizeof(float) * N);
+                float *y = malloc(sizeof(float) * M * N), *y3 = malloc(sizeof(float) * M * N), *r = malloc(sizeof(float) * M * N);
+                for (int i = 0; i < M * K; i++) x[i] = frand();
+                for (int i = 0; i < N * K; i++) W[i] = frand();
+                for (int i = 0; i < N; i++) bias[i] = frand();
+                packed_linear pl;
+                CHECK(linear_pack_int8(&pl, W, bias, N, K), "pack int8");
+                linear_forward(tp1, y, x, &pl, M, EPI_NONE, NULL);
+                linear_forward(tp3, y3, x, &pl, M, EPI_NONE, NULL);
+                int exact = 1;
+                double worst = 0;
+                linear_ref(r, x, W, bias, M, N, K);
+                for (int m = 0; m < M; m++) {
+                    float amax = 0;
+                    for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(x[m * K + k]));
+                    float sx = amax > 0 ? amax / 63.0f : 1.0f, inv = 1.0f / sx;
+                    for (int n = 0; n < N; n++) {
+                        float wmax = 0;
+                        for (int k = 0; k < K; k++) wmax = fmaxf(wmax, fabsf(W[n * K + k]));
+                        float sw = wmax > 0 ? wmax / 127.0f : 1.0f;
+                        int32_t acc = 0;
+                        for (int k = 0; k < K; k++) {
+                            long q = lrintf(x[m * K + k] * inv), w = lrintf(W[n * K + k] / sw);
+                            q = q > 63 ? 63 : q < -63 ? -63 : q;
+                            w = w > 127 ? 127 : w < -127 ? -127 : w;
+                            acc += (int32_t)(q * w);
+                        }
+                        float want = sx * sw * (float)acc + bias[n];
+                        exact &= y[m * N + n] == want;
+                        worst = fmax(worst, fabs(y[m * N + n] - r[m * N + n]));
+                    }
+                }
+                CHECK(exact, "M %d N %d K %d: int8 result differs from its specification", M, N, K);
+                CHECK(!memcmp(y, y3, sizeof(float) * M * N), "M %d N %d K %d: int8 1 vs 3 threads differ", M, N, K);
+                CHECK(worst < 0.02 * sqrt(K), "M %d N %d K %d: int8 vs fp32 %.3f", M, N, K, worst);
+                linear_free(&pl);
+                free(x); free(W); free(bias); free(y); free(y3); free(r);
+            }
+    threadpool_free(tp1);
+    threadpool_free(tp3);
+}
+
 static void t_epilogues(void) {
     threadpool *tp = threadpool_new(2);
     int M = 7, N = 19, K = 11;
@@ -132,6 +184,7 @@ static void t_attention(void) {
 
 void tests_kernels(void) {
     run_test("kernels/gemm_vs_reference", t_gemm_vs_reference);
+    run_test("kernels/gemm_int8", t_gemm_int8);
     run_test("kernels/epilogues", t_epilogues);
     run_test("kernels/layernorm", t_layernorm);
     run_test("kernels/gelu_vector", t_gelu_vector);

@@ -3,6 +3,7 @@
  * (fp32, fp16, bf16, torch zip and legacy .bin copies), hidden states and embedding outputs from
  * .ref.hidden.safetensors, batched = single, and the embedded model against the pipeline on SST-2 dev.
  */
+#include "bertc_eval.h"
 #include "test.h"
 #include "io/tensors.h"
 #include "model/model.h"
@@ -159,6 +160,46 @@ static void t_batch_equals_single(void) {
     bertc_model_free(m);
 }
 
+/* int8 on the embedded model over SST-2 dev: accuracy within half a point of fp32 (the issue's bound; measured:
+ * the same 0.7901), labels as fp32 on at least 97% of sentences, and batched = single to the bit. */
+static void t_int8_sst2_dev(void) {
+    bertc_model_params mp = bertc_model_default_params();
+    mp.dtype = BERTC_DTYPE_INT8;
+    bertc_model *q = NULL, *f = load(NULL);
+    bertc_error err;
+    CHECK(bertc_model_load(NULL, &mp, &q, &err) == BERTC_OK, "load int8: %s", err.message);
+    bertc_dataset *d = NULL;
+    CHECK(bertc_dataset_read(TD "sst2-dev.tsv", NULL, &d, &err) == BERTC_OK, "dev: %s", err.message);
+    if (!q || !f || !d) goto done;
+    bertc_model_info info;
+    bertc_model_get_info(q, &info);
+    CHECK(info.compute == BERTC_DTYPE_INT8, "compute int8");
+    bertc_text *in = calloc(d->n, sizeof *in);
+    for (size_t i = 0; i < d->n; i++) in[i] = (bertc_text){d->ex[i].text, d->ex[i].len, NULL, 0};
+    bertc_classification *a = calloc(d->n, sizeof *a), *b = calloc(d->n, sizeof *b), one;
+    CHECK(!bertc_classify(q, in, d->n, NULL, a, NULL) && !bertc_classify(f, in, d->n, NULL, b, NULL), "classify");
+    int ca = 0, cb = 0, agree = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        int gold = atoi(d->ex[i].label);
+        ca += a[i].label_id == gold, cb += b[i].label_id == gold, agree += a[i].label_id == b[i].label_id;
+    }
+    CHECK(ca >= cb - 4 && agree >= 846, "int8 %d/872 correct, fp32 %d/872; %d same labels", ca, cb, agree);
+    bertc_classify_params p = bertc_classify_default_params();
+    p.batch_size = 1;
+    for (size_t i = 0; i < 40; i++) {
+        CHECK(bertc_classify(q, &in[i], 1, &p, &one, NULL) == 0, "single");
+        CHECK(!memcmp(one.logits, a[i].logits, 2 * sizeof(float)), "text %zu: int8 batched != single", i);
+        bertc_classification_free(&one, 1);
+    }
+    bertc_classification_free(a, d->n);
+    bertc_classification_free(b, d->n);
+    free(a), free(b), free(in);
+done:
+    bertc_dataset_free(d);
+    bertc_model_free(q);
+    bertc_model_free(f);
+}
+
 /* The embedded default model gives the transformers pipeline's labels and scores on all of SST-2 dev. */
 static void t_embedded_sst2_dev(void) {
     bertc_model *m = load(NULL);
@@ -294,5 +335,6 @@ void tests_model(void) {
     run_test("model/tiny_roberta_multilabel", t_tiny_roberta);
     run_test("model/batch_equals_single", t_batch_equals_single);
     run_test("model/embedded_sst2_dev_872", t_embedded_sst2_dev);
+    run_test("model/int8_sst2_dev", t_int8_sst2_dev);
     run_test("model/embed_pooling", t_embed_pooling);
 }
