@@ -39,6 +39,7 @@ for arch in $MODELS; do
   [ -f "$ck/onnx/model.onnx" ] || $PY "$P/export_onnx.py" "$ck" >/dev/null 2>&1
   for th in 2 1; do
     for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th | tee -a "$OUT"; done
+    for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th int8 | tee -a "$OUT"; done
     for b in 1 32; do (cd bench/peers && node bench_ort.js "../../$ck" "../../$ids" $b $th $pad) | tee -a "$OUT"; done
   done
   [ "$arch" = distilbert ] && $PY "$P/bench_torch.py" "$ck" "$ids" 32 2 2>/dev/null | tee -a "$OUT"
@@ -52,16 +53,19 @@ print("%-22s %-16s %5s %3s %8s %9s %9s %9s %s" % ("tool", "model", "batch", "th"
 best = {}
 for r in rows:
     if r.get("tool") == "bertc": best[(r["model"], r["batch"], r["threads"])] = r["seconds"]
+fp32 = dict(best)
 for r in rows:
     if "model" not in r: continue
     key = (r["model"], r["batch"], r["threads"])
-    q = r["seconds"] / best[key] if r["tool"] != "bertc" and key in best else None
+    q = r["seconds"] / best[key] if not r["tool"].startswith("bertc") and key in best else None
+    if r["tool"] == "bertc int8" and key in fp32: ratio_i8 = "%.2fx bertc fp32" % (fp32[key] / r["seconds"])
     ratio = "" if q is None else ("bertc %.2fx faster" % q if q >= 1 else "peer %.2fx faster" % (1 / q))
+    if r["tool"] == "bertc int8" and key in fp32: ratio = ratio_i8
     rss = "%d MB" % r["peak_rss_mb"] if "peak_rss_mb" in r else ""
     print("%-22s %-16s %5d %3d %8.2f %9.1f %9.2f %9s %s" % (r["tool"][:22], r["model"], r["batch"], r["threads"], r["seconds"],
           r["sentences_per_s"], r["p50_batch_ms"], rss, ratio))
 for th in (2, 1):
-    b = [r for r in rows if r.get("tool") == "bertc" and r["threads"] == th]
+    b = [r for r in rows if r.get("tool") == "bertc" and r["threads"] == th]  # fp32 against fp32
     o = [r for r in rows if r.get("tool", "").startswith("onnxruntime") and r["threads"] == th]
     for mdl in sorted({r["model"] for r in b}):
         bb = min((r["seconds"] for r in b if r["model"] == mdl), default=None)
