@@ -138,6 +138,20 @@ static void quantize_rows(uint8_t *xq, float *sx, const float *x, int M, int K, 
     }
 }
 
+typedef struct quant_job {
+    uint8_t *xq;
+    float *sx;
+    const float *x;
+    int M, K, K4;
+} quant_job;
+
+/* Rows are independent: split them across the pool. */
+static void quant_task(void *ctx, int task, int n_tasks) {
+    quant_job *q = ctx;
+    int m0 = (int)((long)q->M * task / n_tasks), m1 = (int)((long)q->M * (task + 1) / n_tasks);
+    if (m1 > m0) quantize_rows(q->xq + (size_t)m0 * q->K4, q->sx + m0, q->x + (size_t)m0 * q->K, m1 - m0, q->K, q->K4);
+}
+
 static void gemm_panel_int8_ref(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
                                 int p1) {
     int N = pl->N, K4 = pl->K4;
@@ -220,7 +234,9 @@ void linear_forward(threadpool *tp, float *y, const float *x, const packed_linea
             for (size_t i = 0; i < (size_t)M * pl->N; i++) y[i] = NAN;
             return;
         }
-        quantize_rows(xq, sx, x, M, pl->K, pl->K4);
+        quant_job qj = {xq, sx, x, M, pl->K, pl->K4};
+        int qt = threadpool_size(tp) > 1 && M >= 8 ? threadpool_size(tp) : 1;
+        threadpool_run(tp, quant_task, &qj, qt);
         j.xq = xq;
         j.sx = sx;
     }
