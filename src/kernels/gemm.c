@@ -205,6 +205,11 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
     }
     if (j->act == EPI_NONE && !j->residual) return;
     int N = j->pl->N, c0 = p0 * GEMM_NR, c1 = p1 * GEMM_NR < N ? p1 * GEMM_NR : N;
+    if (j->act == EPI_NONE && cpu_has_avx2_fma()) { /* residual only */
+        for (int m = 0; m < j->M; m++)
+            add_avx2(j->y + (size_t)m * N + c0, j->residual + (size_t)m * N + c0, c1 - c0);
+        return;
+    }
     if (j->act == EPI_GELU && cpu_has_avx2_fma()) {
         for (int m = 0; m < j->M; m++)
             gelu_avx2(j->y + (size_t)m * N + c0, c1 - c0, j->residual ? j->residual + (size_t)m * N + c0 : NULL);

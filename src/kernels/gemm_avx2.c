@@ -388,3 +388,9 @@ void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, in
         for (k = K; k < K4; k++) q[k] = 64;
     }
 }
+
+void add_avx2(float *v, const float *r, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, _mm256_add_ps(_mm256_loadu_ps(v + i), _mm256_loadu_ps(r + i)));
+    for (; i < n; i++) v[i] += r[i];
+}

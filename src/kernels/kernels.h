@@ -65,6 +65,8 @@ void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, i
 void attention_head_avx2(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
 /* v = gelu(v) (+ residual), exact-erf GELU with a vectorized erf (absolute error < 1.5e-7). */
 void gelu_avx2(float *v, int n, const float *residual);
+/* v += r */
+void add_avx2(float *v, const float *r, int n);
 /* Rows of x to u8 with zero point 64 (7 bits), bit-identical to the scalar version in gemm.c. */
 void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, int K4);
 /* int8 panels p0..p1 of y = dequant(xq . wq) + bias; xq [M, K4] u8 with zero point 64, sx per row. */
