@@ -304,54 +304,58 @@ void gelu_avx2(float *v, int n, const float *residual) {
 void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1) {
     int N = pl->N, K4 = pl->K4, nk = K4 / 4;
     const __m256i ones = _mm256_set1_epi16(1), zp = _mm256_set1_epi32(64);
-    for (int p = p0; p < p1; p++) {
-        const int8_t *wp = pl->wq + (size_t)p * nk * 64;
-        int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
-        __m256i cs0 = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(pl->colsum + p * GEMM_NR)), zp);
-        __m256i cs1 = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(pl->colsum + p * GEMM_NR + 8)), zp);
-        __m256 ws0 = _mm256_loadu_ps(pl->wscale + p * GEMM_NR), ws1 = _mm256_loadu_ps(pl->wscale + p * GEMM_NR + 8);
-        __m256 b0 = _mm256_loadu_ps(pl->bias + p * GEMM_NR), b1 = _mm256_loadu_ps(pl->bias + p * GEMM_NR + 8);
-        for (int m = 0; m < M; m += 5) {
-            int mr = M - m < 5 ? M - m : 5;
-            const uint8_t *xr[5];
-            for (int i = 0; i < 5; i++) xr[i] = xq + (size_t)(m + (i < mr ? i : mr - 1)) * K4;
-            __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
-                    a31 = a00, a40 = a00, a41 = a00;
-            for (int k = 0; k < nk; k++) {
-                __m256i w0 = _mm256_load_si256((const __m256i *)(wp + (size_t)k * 64));
-                __m256i w1 = _mm256_load_si256((const __m256i *)(wp + (size_t)k * 64 + 32));
-                int32_t v;
-#define ROW(i, r0, r1)                                                                                               \
-    memcpy(&v, xr[i] + (size_t)k * 4, 4);                                                                            \
-    {                                                                                                                \
-        __m256i bb = _mm256_set1_epi32(v);                                                                           \
-        r0 = _mm256_add_epi32(r0, _mm256_madd_epi16(_mm256_maddubs_epi16(bb, w0), ones));                            \
-        r1 = _mm256_add_epi32(r1, _mm256_madd_epi16(_mm256_maddubs_epi16(bb, w1), ones));                            \
-    }
-                ROW(0, a00, a01)
-                ROW(1, a10, a11)
-                ROW(2, a20, a21)
-                ROW(3, a30, a31)
-                ROW(4, a40, a41)
-#undef ROW
-            }
-            __m256i acc[5][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}};
-            for (int i = 0; i < mr; i++) {
-                __m256 s = _mm256_set1_ps(sx[m + i]);
-                __m256 f0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][0], cs0));
-                __m256 f1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][1], cs1));
-                /* (sx * ws) * f + b as separate roundings, as the scalar reference computes it */
-                __m256 o0 = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(s, ws0), f0), b0);
-                __m256 o1 = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(s, ws1), f1), b1);
-                float *yr = y + (size_t)(m + i) * N + p * GEMM_NR;
-                if (nc == 16) {
-                    _mm256_storeu_ps(yr, o0);
-                    _mm256_storeu_ps(yr + 8, o1);
-                } else {
-                    float tmp[16];
-                    _mm256_storeu_ps(tmp, o0);
-                    _mm256_storeu_ps(tmp + 8, o1);
-                    memcpy(yr, tmp, (size_t)nc * sizeof(float));
+    /* blocks of rows (their quantized activations stay in L2) times the task's panels */
+    for (int mb = 0; mb < M; mb += MC) {
+        int me = M - mb < MC ? M : mb + MC;
+        for (int p = p0; p < p1; p++) {
+            const int8_t *wp = pl->wq + (size_t)p * nk * 64;
+            int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
+            __m256i cs0 = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(pl->colsum + p * GEMM_NR)), zp);
+            __m256i cs1 = _mm256_mullo_epi32(_mm256_loadu_si256((const __m256i *)(pl->colsum + p * GEMM_NR + 8)), zp);
+            __m256 ws0 = _mm256_loadu_ps(pl->wscale + p * GEMM_NR), ws1 = _mm256_loadu_ps(pl->wscale + p * GEMM_NR + 8);
+            __m256 b0 = _mm256_loadu_ps(pl->bias + p * GEMM_NR), b1 = _mm256_loadu_ps(pl->bias + p * GEMM_NR + 8);
+            for (int m = mb; m < me; m += 5) {
+                int mr = me - m < 5 ? me - m : 5;
+                const uint8_t *xr[5];
+                for (int i = 0; i < 5; i++) xr[i] = xq + (size_t)(m + (i < mr ? i : mr - 1)) * K4;
+                __m256i a00 = _mm256_setzero_si256(), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00,
+                        a31 = a00, a40 = a00, a41 = a00;
+                for (int k = 0; k < nk; k++) {
+                    __m256i w0 = _mm256_load_si256((const __m256i *)(wp + (size_t)k * 64));
+                    __m256i w1 = _mm256_load_si256((const __m256i *)(wp + (size_t)k * 64 + 32));
+                    int32_t v;
+    #define ROW(i, r0, r1)                                                                                               \
+        memcpy(&v, xr[i] + (size_t)k * 4, 4);                                                                            \
+        {                                                                                                                \
+            __m256i bb = _mm256_set1_epi32(v);                                                                           \
+            r0 = _mm256_add_epi32(r0, _mm256_madd_epi16(_mm256_maddubs_epi16(bb, w0), ones));                            \
+            r1 = _mm256_add_epi32(r1, _mm256_madd_epi16(_mm256_maddubs_epi16(bb, w1), ones));                            \
+        }
+                    ROW(0, a00, a01)
+                    ROW(1, a10, a11)
+                    ROW(2, a20, a21)
+                    ROW(3, a30, a31)
+                    ROW(4, a40, a41)
+    #undef ROW
+                }
+                __m256i acc[5][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}, {a40, a41}};
+                for (int i = 0; i < mr; i++) {
+                    __m256 s = _mm256_set1_ps(sx[m + i]);
+                    __m256 f0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][0], cs0));
+                    __m256 f1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc[i][1], cs1));
+                    /* (sx * ws) * f + b as separate roundings, as the scalar reference computes it */
+                    __m256 o0 = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(s, ws0), f0), b0);
+                    __m256 o1 = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(s, ws1), f1), b1);
+                    float *yr = y + (size_t)(m + i) * N + p * GEMM_NR;
+                    if (nc == 16) {
+                        _mm256_storeu_ps(yr, o0);
+                        _mm256_storeu_ps(yr + 8, o1);
+                    } else {
+                        float tmp[16];
+                        _mm256_storeu_ps(tmp, o0);
+                        _mm256_storeu_ps(tmp + 8, o1);
+                        memcpy(yr, tmp, (size_t)nc * sizeof(float));
+                    }
                 }
             }
         }
