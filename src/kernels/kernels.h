@@ -53,6 +53,9 @@ void linear_ref(float *y, const float *x, const float *W, const float *b, int M,
 
 /* x [M, C] in place: (x - mean) / sqrt(var + eps) * g + b, biased variance, fp32 with two passes. */
 void layernorm(float *x, const float *g, const float *b, int M, int C, float eps);
+/* The same with rows split across the pool (rows are independent: same result). */
+void layernorm_pool(threadpool *tp, float *x, const float *g, const float *b, int M, int C, float eps);
+void layernorm_avx2(float *x, const float *g, const float *b, int M, int C, float eps);
 
 /* Self-attention of one sequence: qkv [T, 3H] (q | k | v per row), out [T, H]; softmax(q k^T / sqrt(dh)) v
  * per head; scratch holds T floats. Only the sequence's own T positions exist: nothing is padded. */

@@ -8,6 +8,10 @@
 #include <math.h>
 
 void layernorm(float *x, const float *g, const float *b, int M, int C, float eps) {
+    if (cpu_has_avx2_fma()) {
+        layernorm_avx2(x, g, b, M, C, eps);
+        return;
+    }
     for (int m = 0; m < M; m++) {
         float *r = x + (size_t)m * C;
         float mean = 0.0f;
@@ -54,4 +58,23 @@ void attention_head(float *out, const float *qkv, int T, int H, int head, int dh
             o[d] = acc * inv;
         }
     }
+}
+
+typedef struct ln_job {
+    float *x;
+    const float *g, *b;
+    int M, C;
+    float eps;
+} ln_job;
+
+static void ln_task(void *ctx, int task, int n_tasks) {
+    ln_job *j = ctx;
+    int m0 = (int)((long)j->M * task / n_tasks), m1 = (int)((long)j->M * (task + 1) / n_tasks);
+    if (m1 > m0) layernorm(j->x + (size_t)m0 * j->C, j->g, j->b, m1 - m0, j->C, j->eps);
+}
+
+void layernorm_pool(threadpool *tp, float *x, const float *g, const float *b, int M, int C, float eps) {
+    ln_job j = {x, g, b, M, C, eps};
+    int n = threadpool_size(tp);
+    threadpool_run(tp, ln_task, &j, M >= 16 && n > 1 ? n : 1);
 }

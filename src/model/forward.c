@@ -90,7 +90,7 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
         }
         off += encs[i].n;
     }
-    layernorm(x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
+    layernorm_pool(m->pool, x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
     if (emb_out) memcpy(emb_out, x, M * (size_t)H * sizeof(float));
     attn_job aj = {ctx, qkv, seq_off, seq_len, (int)n, c->heads, H, H / c->heads, max_T, scratch};
     /* Only the first token of each sequence reaches the classifier: when no hidden states are asked for, the
@@ -111,10 +111,10 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
             rows = (int)n;
         }
         linear_forward(m->pool, x1, ctx, &L->out, rows, EPI_NONE, x);
-        layernorm(x1, L->ln1_g, L->ln1_b, rows, H, c->ln_eps);
+        layernorm_pool(m->pool, x1, L->ln1_g, L->ln1_b, rows, H, c->ln_eps);
         linear_forward(m->pool, h, x1, &L->ffn1, rows, c->act, NULL);
         linear_forward(m->pool, x, h, &L->ffn2, rows, EPI_NONE, x1);
-        layernorm(x, L->ln2_g, L->ln2_b, rows, H, c->ln_eps);
+        layernorm_pool(m->pool, x, L->ln2_g, L->ln2_b, rows, H, c->ln_eps);
     }
     if (hidden_out) memcpy(hidden_out, x, M * (size_t)H * sizeof(float));
     if (logits_out && m->has_head) {
