@@ -393,12 +393,17 @@ static void svg_polyline(FILE *f, const bertc_curve_point *p, size_t n, const ch
     fputs("\"/>\n", f);
 }
 
+/* A dashed reference line (chance, perfect calibration) between two points of the unit square. */
+static void svg_dashed(FILE *f, double x0, double y0, double x1, double y1) {
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#a0aec0\" stroke-dasharray=\"4 4\"/>\n",
+            PX(x0), PY(y0), PX(x1), PY(y1));
+}
+
 static void svg_roc(FILE *f, const bertc_metrics *m) {
     char t[64];
     snprintf(t, sizeof t, "ROC curve (AUC %.4f)", m->roc_auc);
     svg_frame(f, t, "false positive rate", "true positive rate", CW, CH);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#a0aec0\" stroke-dasharray=\"4 4\"/>\n",
-            PX(0), PY(0), PX(1), PY(1));
+    svg_dashed(f, 0, 0, 1, 1);
     svg_polyline(f, m->roc, m->n_roc, "#2b6cb0", false);
     fputs("</svg>\n", f);
 }
@@ -408,8 +413,7 @@ static void svg_pr(FILE *f, const bertc_metrics *m) {
     snprintf(t, sizeof t, "Precision-recall (AP %.4f)", m->average_precision);
     svg_frame(f, t, "recall", "precision", CW, CH);
     double prev = (double)m->per_class[m->positive].support / m->n;
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#a0aec0\" stroke-dasharray=\"4 4\"/>\n",
-            PX(0), PY(prev), PX(1), PY(prev));
+    svg_dashed(f, 0, prev, 1, prev);
     fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">chance (%.2f)</text>\n", PX(1) - 4, PY(prev) - 4, prev);
     svg_polyline(f, m->pr, m->n_pr, "#c05621", true);
     fputs("</svg>\n", f);
@@ -419,8 +423,7 @@ static void svg_calibration(FILE *f, const bertc_metrics *m) {
     char t[64];
     snprintf(t, sizeof t, "Calibration (ECE %.4f)", m->ece);
     svg_frame(f, t, "confidence (max probability)", "accuracy", CW, CH);
-    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#a0aec0\" stroke-dasharray=\"4 4\"/>\n",
-            PX(0), PY(0), PX(1), PY(1));
+    svg_dashed(f, 0, 0, 1, 1);
     long maxc = 1;
     for (int b = 0; b < m->n_calibration; b++)
         if (m->calibration[b].count > maxc) maxc = m->calibration[b].count;

@@ -76,7 +76,6 @@ static summary summarize(const double *C, int L, int positive) {
         double f1 = prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0;
         f1_sum += f1;
         if (t > 0) rec_sum += rec, with_support++;
-        if (k == positive) s.f1 = f1;
     }
     s.accuracy = n > 0 ? correct / n : NAN;
     s.macro_f1 = present ? f1_sum / present : NAN;

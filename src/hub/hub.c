@@ -375,7 +375,7 @@ static int shards_of(const char *snapshot, const char *index, char ***out) {
 }
 
 static bertc_status fetch_all(hub *h, char *commit, bertc_error *err) {
-    if (fetch(h, "config.json", false, commit, err) < 0) return err ? err->status : BERTC_ERR_IO;
+    if (fetch(h, "config.json", false, commit, err) < 0) return BERTC_ERR_IO;
     char snapshot[PATH_CAP + 256];
     pathf(snapshot, sizeof snapshot, "%s/snapshots/%s", h->repo_dir, commit);
     static const char *const single[] = {"model.safetensors", "pytorch_model.bin"};
