@@ -48,6 +48,8 @@ static void t_exit_codes(void) {
     CHECK(sh("@ classify 2>/dev/null", out, sizeof out) == 2, "no input: usage");
     int rc = sh("@ classify --model /nonexistent x 2>&1", out, sizeof out);
     CHECK(rc == 3 && strstr(out, "no such folder"), "missing model: %d %s", rc, out);
+    rc = sh("@ classify --model " TD "tiny-roberta/config.json x 2>&1", out, sizeof out);
+    CHECK(rc == 3 && strstr(out, "it is a file"), "a file as --model: %d %s", rc, out);
     rc = sh("@ classify --arch distilbert --model " TD "tiny-roberta x 2>&1", out, sizeof out);
     CHECK(rc == 3 && strstr(out, "roberta") && strstr(out, "distilbert"), "wrong arch: %d %s", rc, out);
     rc = sh("printf 'ok\\n{\"text\": 5}\\n' | " "@ classify --input - 2>&1", out, sizeof out);

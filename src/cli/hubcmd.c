@@ -37,6 +37,11 @@ static void progress(void *ctx, const char *file, uint64_t done, uint64_t total)
 
 bool resolve_model_dir(const char *model, const char *revision, char *dir, size_t cap, int *code) {
     struct stat st;
+    if (stat(model, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        die_msg("cannot load model %s: it is a file; --model takes a checkpoint folder or a model id", model);
+        *code = EXIT_MODEL;
+        return false;
+    }
     if (stat(model, &st) == 0 && S_ISDIR(st.st_mode)) {
         if (revision) {
             die_msg("--revision applies to model ids, and %s is a folder", model);
