@@ -232,13 +232,14 @@ void linear_forward(threadpool *tp, float *y, const float *x, const packed_linea
     uint8_t *xq = NULL;
     float *sx = NULL;
     if (pl->wq) {
-        xq = malloc((size_t)M * pl->K4);
-        sx = malloc((size_t)M * sizeof(float));
-        if (!xq || !sx) { /* out of memory: the layer's output is marked unusable rather than left stale */
-            free(xq), free(sx);
+        size_t sizes[2] = {(size_t)M * pl->K4, (size_t)M * sizeof(float)};
+        void *part[2];
+        if (!scratch_take(SCRATCH_INT8, sizes, part, 2)) { /* out of memory: the output is marked unusable */
             for (size_t i = 0; i < (size_t)M * pl->N; i++) y[i] = NAN;
             return;
         }
+        xq = part[0];
+        sx = part[1];
         quant_job qj = {xq, sx, x, M, pl->K, pl->K4};
         int qt = threadpool_size(tp) > 1 && M >= 8 ? threadpool_size(tp) : 1;
         threadpool_run(tp, quant_task, &qj, qt);
@@ -249,6 +250,4 @@ void linear_forward(threadpool *tp, float *y, const float *x, const packed_linea
     int tasks = nt == 1 ? 1 : nt * 4;
     if (tasks > j.n_panels) tasks = j.n_panels;
     threadpool_run(tp, gemm_task, &j, tasks);
-    free(xq);
-    free(sx);
 }

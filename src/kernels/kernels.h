@@ -63,6 +63,11 @@ void attention_head(float *out, const float *qkv, int T, int H, int head, int dh
 
 bool cpu_has_avx2_fma(void);
 
+/* ---- per-thread scratch (kernels/scratch.c): n regions of the given byte sizes, 64-byte aligned, valid until
+ * the same thread takes the same slot again. False on OOM. ---- */
+enum { SCRATCH_ACTIVATIONS = 0, SCRATCH_INT8 = 1, SCRATCH_SLOTS = 2 };
+bool scratch_take(int slot, const size_t *sizes, void **out, int n);
+
 /* AVX2 entry points (kernels/gemm_avx2.c), only called when cpu_has_avx2_fma(). */
 void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1);
 void attention_head_avx2(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
