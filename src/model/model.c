@@ -125,10 +125,15 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
         goto done;
     }
     const cJSON *e;
-    cJSON_ArrayForEach(e, id2label) {
-        char *endp;
-        long id = strtol(e->string, &endp, 10);
-        if (*endp || id < 0 || id >= nl || !cJSON_IsString(e) || c->labels[id]) {
+    if (id2label && !cJSON_IsObject(id2label) && !cJSON_IsNull(id2label)) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label is not an object", what);
+        goto done;
+    }
+    cJSON_ArrayForEach(e, cJSON_IsObject(id2label) ? id2label : NULL) {
+        char *endp = NULL;
+        long id = -1;
+        if (e->string && e->string[0] >= '0' && e->string[0] <= '9') id = strtol(e->string, &endp, 10);
+        if (!endp || *endp || id < 0 || id >= nl || !cJSON_IsString(e) || c->labels[id]) {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label entry \"%.40s\" is not a label for ids 0..%d", what,
                            e->string, nl - 1);
             goto done;
