@@ -45,6 +45,11 @@ $(BUILD)/src/kernels/%_avx2.o: src/kernels/%_avx2.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -mavx2 -mfma -mf16c -MMD -MP -c -o $@ $<
 
+AVX512_FLAGS := -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512vnni
+$(BUILD)/src/kernels/%_avx512.o: src/kernels/%_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -66,7 +71,7 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 build-fuzz/libbertc.a: $(LIB_SRC) src/embedded.S $(EMBED)
 	@mkdir -p build-fuzz/obj
 	@for f in $(LIB_SRC); do \
-	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; esac; \
+	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; *_avx512.c) x="$(AVX512_FLAGS)";; esac; \
 	  $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $$x -c $$f -o build-fuzz/obj/$$(echo $$f | tr / _).o || exit 1; done
 	$(FUZZ_CC) -c -o build-fuzz/obj/embedded.o src/embedded.S
 	$(AR) rcs $@ build-fuzz/obj/*.o

@@ -182,9 +182,52 @@ static void t_attention(void) {
     free(out);
 }
 
+/* Every SIMD tier the CPU has gives the same bits: AVX-512 (two panels at a time, masked tails) against AVX2,
+ * fp32 and int8, on shapes that take every path (short and long M, odd panel counts, partial last panels, k
+ * blocks). On a CPU without AVX-512 only the AVX2 tier runs (and is checked against the reference above). */
+static void t_gemm_isas_agree(void) {
+    if (!cpu_has_avx2_fma()) return;
+    static const int Ms[] = {1, 11, 12, 13, 97, 200}, Ns[] = {5, 16, 33, 48, 80}, Ks[] = {7, 256, 300, 768};
+    int compared = 0;
+    for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 5; b++)
+            for (int c = 0; c < 4; c++) {
+                int M = Ms[a], N = Ns[b], K = Ks[c], np = (N + 15) / 16;
+                float *x = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * N * K), *bias = malloc(sizeof(float) * N);
+                float *y2 = malloc(sizeof(float) * M * N), *y5 = malloc(sizeof(float) * M * N);
+                for (int i = 0; i < M * K; i++) x[i] = frand();
+                for (int i = 0; i < N * K; i++) W[i] = frand();
+                for (int i = 0; i < N; i++) bias[i] = frand();
+                packed_linear pl, pq;
+                CHECK(linear_pack(&pl, W, bias, N, K) && linear_pack_int8(&pq, W, bias, N, K), "pack");
+                uint8_t *xq = malloc((size_t)M * pq.K4);
+                float *sx = malloc(sizeof(float) * M);
+                quantize_rows_avx2(xq, sx, x, M, K, pq.K4);
+                gemm_panel_avx2(y2, x, &pl, M, 0, np);
+                if (cpu_has_avx512()) {
+                    /* the whole range, and a split at an odd panel (a single panel, then pairs) */
+                    gemm_panel_avx512(y5, x, &pl, M, 0, np);
+                    CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "fp32 M %d N %d K %d: AVX-512 != AVX2", M, N, K);
+                    memset(y5, 0, sizeof(float) * M * N);
+                    gemm_panel_avx512(y5, x, &pl, M, 0, 1);
+                    gemm_panel_avx512(y5, x, &pl, M, 1, np);
+                    CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "fp32 M %d N %d K %d: split AVX-512 != AVX2", M, N, K);
+                    gemm_panel_int8_avx2(y2, xq, sx, &pq, M, 0, np);
+                    gemm_panel_int8_avx512(y5, xq, sx, &pq, M, 0, np);
+                    CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "int8 M %d N %d K %d: AVX-512 != AVX2", M, N, K);
+                    compared++;
+                }
+                linear_free(&pl);
+                linear_free(&pq);
+                free(x); free(W); free(bias); free(y2); free(y5); free(xq); free(sx);
+            }
+    if (cpu_has_avx512()) CHECK(compared == 120, "compared %d shapes", compared);
+}
+
 void tests_kernels(void) {
     run_test("kernels/gemm_vs_reference", t_gemm_vs_reference);
     run_test("kernels/gemm_int8", t_gemm_int8);
+    run_test("kernels/gemm_isas_agree", t_gemm_isas_agree);
     run_test("kernels/epilogues", t_epilogues);
     run_test("kernels/layernorm", t_layernorm);
     run_test("kernels/gelu_vector", t_gelu_vector);

@@ -23,6 +23,20 @@ bool cpu_has_avx2_fma(void) {
 #endif
 }
 
+bool cpu_has_avx512(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") && !getenv("BERTC_NO_AVX512");
+    }
+    return cached;
+#else
+    return false;
+#endif
+}
+
 bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K) {
     memset(pl, 0, sizeof *pl);
     int np = (N + GEMM_NR - 1) / GEMM_NR;
@@ -193,11 +207,17 @@ typedef struct gemm_job {
 
 static void gemm_task(void *ctx, int task, int n_tasks) {
     gemm_job *j = ctx;
-    int p0 = (int)((long)j->n_panels * task / n_tasks), p1 = (int)((long)j->n_panels * (task + 1) / n_tasks);
+    /* AVX-512 takes panels in pairs: tasks get whole pairs */
+    int unit = cpu_has_avx512() ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
+    int p0 = unit * (int)((long)nu * task / n_tasks), p1 = unit * (int)((long)nu * (task + 1) / n_tasks);
+    if (p1 > j->n_panels) p1 = j->n_panels;
     if (p0 >= p1) return;
     if (j->xq) {
-        if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
+        if (cpu_has_avx512()) gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
+        else if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
         else gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
+    } else if (cpu_has_avx512()) {
+        gemm_panel_avx512(j->y, j->x, j->pl, j->M, p0, p1);
     } else if (cpu_has_avx2_fma()) {
         gemm_panel_avx2(j->y, j->x, j->pl, j->M, p0, p1);
     } else {

@@ -62,6 +62,8 @@ void layernorm_avx2(float *x, const float *g, const float *b, int M, int C, floa
 void attention_head(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
 
 bool cpu_has_avx2_fma(void);
+/* AVX-512 F/BW/VL with VNNI (and the OS saving zmm state); false when BERTC_NO_AVX512 or BERTC_NO_AVX2 is set. */
+bool cpu_has_avx512(void);
 
 /* ---- per-thread scratch (kernels/scratch.c): n regions of the given byte sizes, 64-byte aligned, valid until
  * the same thread takes the same slot again. False on OOM. ---- */
@@ -79,5 +81,9 @@ void add_avx2(float *v, const float *r, int n);
 void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, int K4);
 /* int8 panels p0..p1 of y = dequant(xq . wq) + bias; xq [M, K4] u8 with zero point 64, sx per row. */
 void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1);
+/* AVX-512 entry points (kernels/gemm_avx512.c), only called when cpu_has_avx512(): the same results to the bit. */
+void gemm_panel_avx512(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1);
+void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
+                            int p1);
 
 #endif

@@ -129,7 +129,8 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label is not an object", what);
         goto done;
     }
-    cJSON_ArrayForEach(e, cJSON_IsObject(id2label) ? id2label : NULL) {
+    const cJSON *labels_obj = cJSON_IsObject(id2label) ? id2label : NULL;
+    cJSON_ArrayForEach(e, labels_obj) {
         char *endp = NULL;
         long id = -1;
         if (e->string && e->string[0] >= '0' && e->string[0] <= '9') id = strtol(e->string, &endp, 10);
