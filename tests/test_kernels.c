@@ -206,11 +206,16 @@ static void t_gemm_isas_agree(void) {
                 gemm_panel_avx2(y2, x, &pl, M, 0, np);
                 if (cpu_has_avx512()) {
                     /* the whole range, and a split at an odd panel (a single panel, then pairs) */
-                    gemm_panel_avx512(y5, x, &pl, M, 0, np);
+                    int nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
+                    float *xp = malloc(sizeof(float) * nb * GEMM_AVX512_MR * K);
+                    pack_rows_avx512(xp, x, M, K, 0, 1);
+                    pack_rows_avx512(xp, x, M, K, 1, nb);
+                    gemm_panel_avx512(y5, xp, &pl, M, 0, np);
                     CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "fp32 M %d N %d K %d: AVX-512 != AVX2", M, N, K);
                     memset(y5, 0, sizeof(float) * M * N);
-                    gemm_panel_avx512(y5, x, &pl, M, 0, 1);
-                    gemm_panel_avx512(y5, x, &pl, M, 1, np);
+                    gemm_panel_avx512(y5, xp, &pl, M, 0, 1);
+                    gemm_panel_avx512(y5, xp, &pl, M, 1, np);
+                    free(xp);
                     CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "fp32 M %d N %d K %d: split AVX-512 != AVX2", M, N, K);
                     gemm_panel_int8_avx2(y2, xq, sx, &pq, M, 0, np);
                     gemm_panel_int8_avx512(y5, xq, sx, &pq, M, 0, np);

@@ -166,6 +166,17 @@ static void quant_task(void *ctx, int task, int n_tasks) {
     if (m1 > m0) quantize_rows(q->xq + (size_t)m0 * q->K4, q->sx + m0, q->x + (size_t)m0 * q->K, m1 - m0, q->K, q->K4);
 }
 
+typedef struct pack_job {
+    float *xp;
+    const float *x;
+    int M, K, nb;
+} pack_job;
+
+static void pack_task(void *ctx, int task, int n_tasks) {
+    pack_job *q = ctx;
+    pack_rows_avx512(q->xp, q->x, q->M, q->K, (int)((long)q->nb * task / n_tasks), (int)((long)q->nb * (task + 1) / n_tasks));
+}
+
 static void gemm_panel_int8_ref(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
                                 int p1) {
     int N = pl->N, K4 = pl->K4;
@@ -196,6 +207,7 @@ static inline float act_apply(float v, enum epilogue act) {
 typedef struct gemm_job {
     float *y;
     const float *x;
+    const float *xp;   /* fp32 on AVX-512: x packed in blocks of rows (NULL: use the AVX2 path) */
     const uint8_t *xq; /* int8 layers: the quantized rows and their scales */
     const float *sx;
     const packed_linear *pl;
@@ -208,7 +220,7 @@ typedef struct gemm_job {
 static void gemm_task(void *ctx, int task, int n_tasks) {
     gemm_job *j = ctx;
     /* AVX-512 takes panels in pairs: tasks get whole pairs */
-    int unit = cpu_has_avx512() ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
+    int unit = j->xp || j->xq ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
     int p0 = unit * (int)((long)nu * task / n_tasks), p1 = unit * (int)((long)nu * (task + 1) / n_tasks);
     if (p1 > j->n_panels) p1 = j->n_panels;
     if (p0 >= p1) return;
@@ -216,8 +228,8 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
         if (cpu_has_avx512()) gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
         else if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
         else gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
-    } else if (cpu_has_avx512()) {
-        gemm_panel_avx512(j->y, j->x, j->pl, j->M, p0, p1);
+    } else if (j->xp) {
+        gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1);
     } else if (cpu_has_avx2_fma()) {
         gemm_panel_avx2(j->y, j->x, j->pl, j->M, p0, p1);
     } else {
@@ -248,7 +260,7 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
 void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
                     const float *residual) {
     if (M <= 0) return;
-    gemm_job j = {y, x, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR};
+    gemm_job j = {y, x, NULL, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR};
     uint8_t *xq = NULL;
     float *sx = NULL;
     if (pl->wq) {
@@ -265,6 +277,16 @@ void linear_forward(threadpool *tp, float *y, const float *x, const packed_linea
         threadpool_run(tp, quant_task, &qj, qt);
         j.xq = xq;
         j.sx = sx;
+    } else if (cpu_has_avx512()) {
+        /* x packed once, the blocks split across the pool, for all the tasks to read (out of memory: AVX2) */
+        int nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
+        size_t size = (size_t)nb * GEMM_AVX512_MR * pl->K * sizeof(float);
+        float *xp;
+        if (scratch_take(SCRATCH_PACK, &size, (void **)&xp, 1)) {
+            pack_job pj = {xp, x, M, pl->K, nb};
+            threadpool_run(tp, pack_task, &pj, threadpool_size(tp) > 1 && nb >= 2 ? threadpool_size(tp) : 1);
+            j.xp = xp;
+        }
     }
     int nt = threadpool_size(tp);
     int tasks = nt == 1 ? 1 : nt * 4;

@@ -2,7 +2,9 @@
  * gemm_avx512.c — AVX-512 versions of the fp32 and int8 panel routines, for the CPUs that have it (picked at
  * run time like the AVX2 ones; BERTC_NO_AVX512=1 turns them off). The packed layout is the same (panels of 16
  * outputs): one zmm holds one k row of a panel, and the micro-kernel takes two panels side by side, up to 12
- * rows x 32 columns in 24 of the 32 zmm registers. Per k: two weight loads, twelve broadcasts, 24 FMAs.
+ * rows x 32 columns in 24 of the 32 zmm registers. Per k: two weight loads, twelve broadcasts, 24 FMAs. The
+ * rows of x are first copied k-major in blocks of 12 (xp[k * 12 + i]), so that the twelve broadcasts come from
+ * one cache line stream and one pointer (no register spills in the loop).
  *
  * Each fp32 output is still one FMA chain in k order starting from the bias, exactly as in gemm_avx2.c, so the
  * two kernels give the same bits. The int8 kernel does the same integer sums with VNNI's vpdpbusd (u8 x s8,
@@ -14,14 +16,18 @@
 #include <immintrin.h>
 #include <string.h>
 
+#ifndef KC
 #define KC 256
+#endif
+#ifndef MC
 #define MC 96
-#define MR 12
+#endif
+#define MR GEMM_AVX512_MR
 
 /* y[0..R) x [0..16 NP) = (init or y) + x[0..R) . (w0 | w1) over kc. m0, m1: the columns of each panel that
  * exist (the last panel may be partial). Instantiated for every R and NP, so that the accumulators are
  * registers and the loops unroll. */
-static inline __attribute__((always_inline)) void kernel(const int R, const int NP, const float *x, int ldx,
+static inline __attribute__((always_inline)) void kernel(const int R, const int NP, const float *xp,
                                                          const float *w0, const float *w1, int kc, float *y, int ldy,
                                                          __mmask16 m0, __mmask16 m1, const float *init,
                                                          const float *pf0, const float *pf1, int pf_lines) {
@@ -45,7 +51,7 @@ static inline __attribute__((always_inline)) void kernel(const int R, const int 
         __m512 b1 = NP == 2 ? _mm512_load_ps(w1 + (size_t)k * 16) : b0;
 #pragma GCC unroll 12
         for (int i = 0; i < R; i++) {
-            __m512 a = _mm512_set1_ps(x[(size_t)i * ldx + k]);
+            __m512 a = _mm512_set1_ps(xp[(size_t)k * MR + i]);
             acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
             if (NP == 2) acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
         }
@@ -57,15 +63,15 @@ static inline __attribute__((always_inline)) void kernel(const int R, const int 
     }
 }
 
-typedef void (*kernel_fn)(const float *x, int ldx, const float *w0, const float *w1, int kc, float *y, int ldy,
+typedef void (*kernel_fn)(const float *xp, const float *w0, const float *w1, int kc, float *y, int ldy,
                           __mmask16 m0, __mmask16 m1, const float *init, const float *pf0, const float *pf1,
                           int pf_lines);
 
 #define K(R, NP)                                                                                                     \
-    static void kernel_##R##_##NP(const float *x, int ldx, const float *w0, const float *w1, int kc, float *y,       \
+    static void kernel_##R##_##NP(const float *xp, const float *w0, const float *w1, int kc, float *y,               \
                                   int ldy, __mmask16 m0, __mmask16 m1, const float *init, const float *pf0,          \
                                   const float *pf1, int pf_lines) {                                                  \
-        kernel(R, NP, x, ldx, w0, w1, kc, y, ldy, m0, m1, init, pf0, pf1, pf_lines);                                 \
+        kernel(R, NP, xp, w0, w1, kc, y, ldy, m0, m1, init, pf0, pf1, pf_lines);                                 \
     }
 #define KR(R) K(R, 1) K(R, 2)
 KR(1) KR(2) KR(3) KR(4) KR(5) KR(6) KR(7) KR(8) KR(9) KR(10) KR(11) KR(12)
@@ -84,10 +90,31 @@ static inline __mmask16 cols_mask(int N, int p) {
     return nc >= 16 ? (__mmask16)0xFFFF : nc <= 0 ? (__mmask16)0 : (__mmask16)((1u << nc) - 1);
 }
 
-/* Rows r0..r1 of x against panels p and (np == 2) p + 1 over the k block kb..kb+kc. pf0 / pf1: the weights to
- * be used next (two streams of `lines` 64-byte lines), prefetched into L2 a share per row block, so that the
- * memory streams during the compute instead of in bursts. */
-static void rows_block(float *y, const float *x, const packed_linear *pl, int r0, int r1, int p, int np, int kb,
+void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1) {
+    for (int b = b0; b < b1; b++) {
+        int m = b * MR, mr = M - m < MR ? M - m : MR;
+        float *dst = xp + (size_t)b * MR * K;
+        if (mr == MR) { /* 16 k at a time: load 12 rows, store k-major */
+            int k = 0;
+            for (; k + 16 <= K; k += 16) {
+                float t[MR][16];
+                for (int i = 0; i < MR; i++) _mm512_storeu_ps(t[i], _mm512_loadu_ps(x + (size_t)(m + i) * K + k));
+                for (int kk = 0; kk < 16; kk++)
+                    for (int i = 0; i < MR; i++) dst[(size_t)(k + kk) * MR + i] = t[i][kk];
+            }
+            for (; k < K; k++)
+                for (int i = 0; i < MR; i++) dst[(size_t)k * MR + i] = x[(size_t)(m + i) * K + k];
+        } else {
+            for (int k = 0; k < K; k++)
+                for (int i = 0; i < MR; i++) dst[(size_t)k * MR + i] = i < mr ? x[(size_t)(m + i) * K + k] : 0.0f;
+        }
+    }
+}
+
+/* Rows r0..r1 (a multiple of MR from 0; packed) against panels p and (np == 2) p + 1 over the k block
+ * kb..kb+kc. pf0 / pf1: the weights to be used next (two streams of `lines` 64-byte lines), prefetched into
+ * L2 a share per row block, so that the memory streams during the compute instead of in bursts. */
+static void rows_block(float *y, const float *xp, const packed_linear *pl, int r0, int r1, int p, int np, int kb,
                        int kc, const float *pf0, const float *pf1, int lines) {
     int N = pl->N, K = pl->K;
     const float *w0 = pl->w + ((size_t)p * K + kb) * GEMM_NR, *w1 = w0 + (size_t)K * GEMM_NR;
@@ -97,8 +124,8 @@ static void rows_block(float *y, const float *x, const packed_linear *pl, int r0
     for (int m = r0; m < r1; m += MR, b++) {
         int mr = r1 - m < MR ? r1 - m : MR;
         int l0 = (int)((long)b * lines / nb), l1 = (int)((long)(b + 1) * lines / nb);
-        kernels[mr][np - 1](x + (size_t)m * K + kb, K, w0, w1, kc, y + (size_t)m * N + p * GEMM_NR, N, m0, m1, init,
-                            pf0 + (size_t)l0 * 16, pf1 + (size_t)l0 * 16, l1 - l0);
+        kernels[mr][np - 1](xp + ((size_t)m * K + (size_t)kb * MR), w0, w1, kc, y + (size_t)m * N + p * GEMM_NR, N, m0,
+                            m1, init, pf0 + (size_t)l0 * 16, pf1 + (size_t)l0 * 16, l1 - l0);
     }
 }
 
@@ -107,11 +134,11 @@ static inline const float *slice(const packed_linear *pl, int q, int p1, int fal
     return pl->w + ((size_t)(q < p1 ? q : fallback) * pl->K + kb) * GEMM_NR;
 }
 
-void gemm_panel_avx512(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1) {
+void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1) {
     int K = pl->K;
     if (M <= MC) {
         /* few rows: each pair of panels is streamed once, front to back, while its M x 32 slice of y stays in
-         * L1 and x in L2; the next k slice (or the next pair's first) is prefetched meanwhile */
+         * L1; the next k slice (or the next pair's first) is prefetched meanwhile */
         for (int p = p0; p < p1; p += 2) {
             int np = p1 - p >= 2 ? 2 : 1;
             for (int kb = 0; kb < K; kb += KC) {
@@ -127,7 +154,7 @@ void gemm_panel_avx512(float *y, const float *x, const packed_linear *pl, int M,
                     n1 = slice(pl, p + 3, p1, p, 0);
                     lines = K < KC ? K : KC;
                 }
-                rows_block(y, x, pl, 0, M, p, np, kb, kc, n0, n1, lines);
+                rows_block(y, xp, pl, 0, M, p, np, kb, kc, n0, n1, lines);
             }
         }
         return;
@@ -139,7 +166,7 @@ void gemm_panel_avx512(float *y, const float *x, const packed_linear *pl, int M,
             for (int p = p0; p < p1; p += 2) {
                 int np = p1 - p >= 2 ? 2 : 1;
                 /* the next pair's slice is fetched into L2 while this one is in use */
-                rows_block(y, x, pl, mb, mb + mc, p, np, kb, kc, slice(pl, p + 2, p1, p, kb), slice(pl, p + 3, p1, p, kb),
+                rows_block(y, xp, pl, mb, mb + mc, p, np, kb, kc, slice(pl, p + 2, p1, p, kb), slice(pl, p + 3, p1, p, kb),
                            kc);
             }
         }

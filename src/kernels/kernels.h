@@ -67,7 +67,7 @@ bool cpu_has_avx512(void);
 
 /* ---- per-thread scratch (kernels/scratch.c): n regions of the given byte sizes, 64-byte aligned, valid until
  * the same thread takes the same slot again. False on OOM. ---- */
-enum { SCRATCH_ACTIVATIONS = 0, SCRATCH_INT8 = 1, SCRATCH_SLOTS = 2 };
+enum { SCRATCH_ACTIVATIONS = 0, SCRATCH_INT8 = 1, SCRATCH_PACK = 2, SCRATCH_SLOTS = 3 };
 bool scratch_take(int slot, const size_t *sizes, void **out, int n);
 
 /* AVX2 entry points (kernels/gemm_avx2.c), only called when cpu_has_avx2_fma(). */
@@ -81,8 +81,12 @@ void add_avx2(float *v, const float *r, int n);
 void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, int K4);
 /* int8 panels p0..p1 of y = dequant(xq . wq) + bias; xq [M, K4] u8 with zero point 64, sx per row. */
 void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1);
-/* AVX-512 entry points (kernels/gemm_avx512.c), only called when cpu_has_avx512(): the same results to the bit. */
-void gemm_panel_avx512(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1);
+/* AVX-512 entry points (kernels/gemm_avx512.c), only called when cpu_has_avx512(): the same results to the bit.
+ * The fp32 one reads x packed by pack_rows_avx512: blocks of 12 rows, k-major (row 12 b + i, column k at
+ * xp[(12 b) K + 12 k + i]; missing rows of the last block are zeros); b0..b1 are the blocks to pack. */
+#define GEMM_AVX512_MR 12
+void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1);
+void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1);
 void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
                             int p1);
 
