@@ -2,7 +2,7 @@
  * bench_model.c — end-to-end classification figures for one model: bertc_classify over the SST-2 dev sentences
  * (tokenization included) in batches of B, T threads. Prints one JSON line like the peers' scripts: seconds
  * (the loop only), load_s, sentences/s, tokens/s, p50/p95 per batch, GFLOP/s and peak RSS.
- *   build/bench_model MODEL_DIR DEV.tsv BATCH THREADS [fp32|int8]
+ *   build/bench_model MODEL_DIR DEV.tsv BATCH THREADS [fp32|fp16|bf16|int8]
  */
 #include "bertc.h"
 
@@ -55,7 +55,9 @@ int main(int argc, char **argv) {
     free(line);
     bertc_model_params mp = bertc_model_default_params();
     mp.n_threads = th;
-    if (argc > 5 && !strcmp(argv[5], "int8")) mp.dtype = BERTC_DTYPE_INT8;
+    static const char *const dtypes[] = {"fp32", "int8", "fp16", "bf16"};
+    for (int k = 0; argc > 5 && k < 4; k++)
+        if (!strcmp(argv[5], dtypes[k])) mp.dtype = (bertc_dtype)k;
     bertc_model *m;
     bertc_error err;
     double t0 = now();
@@ -93,10 +95,10 @@ int main(int argc, char **argv) {
     double flop = 2.0 * (4 * H * H + 2 * H * I) * (info.layers - 1) * T + 2.0 * 3 * H * H * T + 2.0 * (H * H + 2 * H * I) * (double)n;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("{\"tool\": \"bertc%s\", \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"sentences\": %zu, \"tokens\": %ld, "
+    printf("{\"tool\": \"bertc%s%s\", \"isa\": \"%s\", \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"sentences\": %zu, \"tokens\": %ld, "
            "\"seconds\": %.3f, \"load_s\": %.3f, \"sentences_per_s\": %.2f, \"tokens_per_s\": %.0f, "
            "\"p50_batch_ms\": %.2f, \"p95_batch_ms\": %.2f, \"gflops\": %.1f, \"peak_rss_mb\": %.0f, \"file_mb\": %.0f}\n",
-           mp.dtype == BERTC_DTYPE_INT8 ? " int8" : "", strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1], bs, th, n, tokens, dt, load, n / dt, tokens / dt,
+           mp.dtype ? " " : "", mp.dtype ? dtypes[mp.dtype] : "", info.isa, strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1], bs, th, n, tokens, dt, load, n / dt, tokens / dt,
            lat[nb / 2], lat[(size_t)(0.95 * (double)(nb - 1) + 0.5)], flop / dt / 1e9, ru.ru_maxrss / 1024.0,
            info.weight_bytes / 1e6);
     bertc_model_free(m);

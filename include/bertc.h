@@ -124,6 +124,9 @@ typedef enum bertc_problem {
 typedef enum bertc_dtype {
     BERTC_DTYPE_FP32 = 0, /* weights widened to fp32 at load (fp16/bf16 checkpoints included); exact parity */
     BERTC_DTYPE_INT8 = 1, /* encoder matmuls in int8: weights per output channel, activations per token (dynamic) */
+    BERTC_DTYPE_FP16 = 2, /* encoder matmul weights stored as fp16 (half the memory), widened to fp32 in the kernel:
+                             fp32 arithmetic; exactly fp32's results for an fp16 checkpoint */
+    BERTC_DTYPE_BF16 = 3, /* the same with bf16 storage (exact for a bf16 checkpoint) */
 } bertc_dtype;
 
 typedef struct bertc_model_params {
@@ -152,6 +155,7 @@ typedef struct bertc_model_info {
     bertc_dtype compute;   /* what the encoder's matmuls run in */
     double load_ms;
     const char *source; /* folder, or "embedded:sst2-small" */
+    const char *isa;    /* the SIMD tier the kernels picked on this CPU: "avx512", "avx2" or "portable" */
 } bertc_model_info;
 
 void bertc_model_get_info(const bertc_model *m, bertc_model_info *info);

@@ -25,6 +25,13 @@ static void t_classify_contract(void) {
     rc = sh("@ info --model " TD "tiny-bert", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"model_type\": \"bert\"") && strstr(out, "\"labels\": [\"LABEL_0\", \"LABEL_1\"]"),
           "info: %s", out);
+    /* --dtype: the storage / compute type, reported by info; the same label on the embedded model */
+    rc = sh("@ info --dtype bf16", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "\"compute\": \"bf16\"") && strstr(out, "\"isa\": \""), "info bf16: %s", out);
+    rc = sh("@ classify --dtype fp16 'a charming and often affecting journey'", out, sizeof out);
+    CHECK(rc == 0 && !strncmp(out, "{\"label\": \"POSITIVE\", \"score\": 0.99", 35), "fp16: %s", out);
+    rc = sh("@ classify --dtype fp8 x 2>&1", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "fp32, fp16, bf16 or int8"), "bad dtype: %d %s", rc, out);
 }
 
 static void t_tokenize_embed(void) {

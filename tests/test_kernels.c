@@ -229,10 +229,68 @@ static void t_gemm_isas_agree(void) {
     if (cpu_has_avx512()) CHECK(compared == 120, "compared %d shapes", compared);
 }
 
+/* 16-bit weight storage: every fp16 and bf16 value survives the round trip; rounding is to nearest even (F16C's
+ * conversion is the reference for fp16 where the CPU has it); packed fp16 / bf16 linears compute exactly what
+ * fp32 linears compute on the rounded weights, on every SIMD tier. */
+static void t_half_weights(void) {
+    for (int wt = WEIGHT_F16; wt <= WEIGHT_BF16; wt++) {
+        int bad = 0;
+        for (uint32_t h = 0; h < 65536; h++) {
+            float f = weight_to_float((uint16_t)h, wt);
+            if (f != f) continue; /* NaN */
+            bad += weight_from_float(f, wt) != h;
+        }
+        CHECK(!bad, "%s: %d values do not round-trip", wt == WEIGHT_F16 ? "fp16" : "bf16", bad);
+    }
+    /* ties and edges */
+    CHECK(weight_from_float(1.0f + 1.0f / 2048, WEIGHT_F16) == 0x3C00, "fp16 tie to even (down)");
+    CHECK(weight_from_float(1.0f + 3.0f / 2048, WEIGHT_F16) == 0x3C02, "fp16 tie to even (up)");
+    CHECK(weight_from_float(65520.0f, WEIGHT_F16) == 0x7C00 && weight_from_float(65519.0f, WEIGHT_F16) == 0x7BFF, "fp16 max");
+    CHECK(weight_from_float(ldexpf(1, -25), WEIGHT_F16) == 0 && weight_from_float(ldexpf(1.5f, -25), WEIGHT_F16) == 1,
+          "fp16 smallest subnormal");
+    CHECK(weight_from_float(1.0f + 1.0f / 256, WEIGHT_BF16) == 0x3F80, "bf16 tie to even");
+    if (cpu_has_avx2_fma()) {
+        int bad = 0;
+        for (int i = 0; i < 200000; i++) {
+            float f = frand() * ldexpf(1, (i % 40) - 26);
+            bad += weight_from_float(f, WEIGHT_F16) != cpu_f16c_round(f);
+        }
+        CHECK(!bad, "fp16 rounding differs from F16C on %d of 200000", bad);
+    }
+    threadpool *tp = threadpool_new(2);
+    static const int Ms[] = {1, 7, 13, 150}, Ns[] = {5, 33, 64}, Ks[] = {9, 300};
+    for (int wt = WEIGHT_F16; wt <= WEIGHT_BF16; wt++)
+        for (int a = 0; a < 4; a++)
+            for (int b = 0; b < 3; b++)
+                for (int c = 0; c < 2; c++) {
+                    int M = Ms[a], N = Ns[b], K = Ks[c];
+                    float *x = malloc(sizeof(float) * M * K), *W = malloc(sizeof(float) * N * K), *Wr = malloc(sizeof(float) * N * K);
+                    float *bias = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * M * N), *r = malloc(sizeof(float) * M * N);
+                    for (int i = 0; i < M * K; i++) x[i] = frand();
+                    for (int i = 0; i < N * K; i++) Wr[i] = weight_to_float(weight_from_float(W[i] = frand(), wt), wt);
+                    for (int i = 0; i < N; i++) bias[i] = frand();
+                    packed_linear ph, pf;
+                    CHECK(linear_pack_half(&ph, W, bias, N, K, wt) && linear_pack(&pf, Wr, bias, N, K), "pack");
+                    linear_forward(tp, y, x, &ph, M, EPI_NONE, NULL);
+                    linear_forward(tp, r, x, &pf, M, EPI_NONE, NULL);
+                    CHECK(!memcmp(y, r, sizeof(float) * M * N), "%s M %d N %d K %d: differs from fp32 on rounded weights",
+                          wt == WEIGHT_F16 ? "fp16" : "bf16", M, N, K);
+                    if (cpu_has_avx2_fma()) {
+                        gemm_panel_avx2(y, x, &ph, M, 0, (N + 15) / 16);
+                        CHECK(!memcmp(y, r, sizeof(float) * M * N), "AVX2 %s M %d N %d K %d", wt == WEIGHT_F16 ? "fp16" : "bf16", M, N, K);
+                    }
+                    linear_free(&ph);
+                    linear_free(&pf);
+                    free(x); free(W); free(Wr); free(bias); free(y); free(r);
+                }
+    threadpool_free(tp);
+}
+
 void tests_kernels(void) {
     run_test("kernels/gemm_vs_reference", t_gemm_vs_reference);
     run_test("kernels/gemm_int8", t_gemm_int8);
     run_test("kernels/gemm_isas_agree", t_gemm_isas_agree);
+    run_test("kernels/half_weights", t_half_weights);
     run_test("kernels/epilogues", t_epilogues);
     run_test("kernels/layernorm", t_layernorm);
     run_test("kernels/gelu_vector", t_gelu_vector);

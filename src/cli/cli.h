@@ -63,6 +63,9 @@ typedef struct model_opts {
 bool resolve_model_dir(const char *model, const char *revision, char *dir, size_t cap, int *code);
 
 /* Parses --model/--threads/--arch at argv[*i]; returns 1 if consumed, 0 if not a model option, -1 on error. */
+/* --dtype values: fp32 (float32), fp16 (float16), bf16 (bfloat16), int8; false for anything else. */
+bool parse_dtype(const char *v, bertc_dtype *d);
+const char *dtype_name(bertc_dtype d);
 int model_opt(model_opts *o, int argc, char **argv, int *i);
 /* Loads the model or prints the error; returns NULL on failure and sets *code. */
 bertc_model *load_model(const model_opts *o, int *code);

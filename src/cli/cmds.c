@@ -373,10 +373,11 @@ int cmd_info(int argc, char **argv) {
     json_str(stdout, in.model_type);
     printf(", \"architecture\": ");
     json_str(stdout, in.architecture);
-    printf(", \"problem_type\": \"%s\", \"parameters\": %llu, \"bytes\": %llu, \"dtype\": \"%s\", "
-           "\"hidden_size\": %d, \"layers\": %d, \"heads\": %d, \"intermediate_size\": %d, \"vocab_size\": %d, "
+    printf(", \"problem_type\": \"%s\", \"parameters\": %llu, \"bytes\": %llu, \"dtype\": \"%s\", \"compute\": \"%s\", "
+           "\"isa\": \"%s\", \"hidden_size\": %d, \"layers\": %d, \"heads\": %d, \"intermediate_size\": %d, \"vocab_size\": %d, "
            "\"max_position_embeddings\": %d, \"max_length\": %d, \"load_ms\": %.1f, \"labels\": [",
-           problems[in.problem], (unsigned long long)in.n_params, (unsigned long long)in.weight_bytes, in.dtype, in.hidden,
+           problems[in.problem], (unsigned long long)in.n_params, (unsigned long long)in.weight_bytes, in.dtype,
+           dtype_name(in.compute), in.isa, in.hidden,
            in.layers, in.heads, in.intermediate, in.vocab_size, in.max_positions, in.max_length, in.load_ms);
     for (int k = 0; k < in.n_labels; k++) {
         if (k) fputs(", ", stdout);

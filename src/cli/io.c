@@ -148,14 +148,37 @@ void json_float(FILE *f, double v) {
     else fprintf(f, "%.9g", v);
 }
 
+bool parse_dtype(const char *v, bertc_dtype *d) {
+    static const struct {
+        const char *name;
+        bertc_dtype d;
+    } names[] = {{"fp32", BERTC_DTYPE_FP32}, {"float32", BERTC_DTYPE_FP32}, {"int8", BERTC_DTYPE_INT8},
+                 {"fp16", BERTC_DTYPE_FP16}, {"float16", BERTC_DTYPE_FP16}, {"bf16", BERTC_DTYPE_BF16},
+                 {"bfloat16", BERTC_DTYPE_BF16}};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+        if (!strcmp(v, names[k].name)) {
+            *d = names[k].d;
+            return true;
+        }
+    return false;
+}
+
+const char *dtype_name(bertc_dtype d) {
+    switch (d) {
+    case BERTC_DTYPE_INT8: return "int8";
+    case BERTC_DTYPE_FP16: return "fp16";
+    case BERTC_DTYPE_BF16: return "bf16";
+    case BERTC_DTYPE_FP32: break;
+    }
+    return "fp32";
+}
+
 int model_opt(model_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     if (!strcmp(a, "--dtype")) {
         const char *v = *i + 1 < argc ? argv[++*i] : "";
-        if (!strcmp(v, "fp32") || !strcmp(v, "float32")) o->dtype = BERTC_DTYPE_FP32;
-        else if (!strcmp(v, "int8")) o->dtype = BERTC_DTYPE_INT8;
-        else {
-            die_msg("--dtype must be fp32 or int8");
+        if (!parse_dtype(v, &o->dtype)) {
+            die_msg("--dtype must be fp32, fp16, bf16 or int8");
             return -1;
         }
         return 1;

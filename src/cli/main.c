@@ -25,6 +25,8 @@ static const char usage[] =
     "  bertc cache    list | rm MODEL_ID\n"
     "\n"
     "common options: --threads N, --arch auto|distilbert|bert|roberta (refuse a checkpoint of another type),\n"
+    "--dtype fp32|fp16|bf16|int8 (encoder weights: fp32; 16-bit storage computed in fp32, half the memory;\n"
+    "int8 weights and dynamic int8 activations),\n"
     "--model DIR|ORG/NAME with --revision R: a folder, or a model id from the Hugging Face cache (downloaded from\n"
     "$HF_ENDPOINT when missing; HF_HUB_OFFLINE=1 never downloads)\n"
     "Without --model, the embedded sentiment model (sst2-small, SST-2 dev accuracy 0.790) is used.\n"

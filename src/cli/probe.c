@@ -306,8 +306,7 @@ int cmd_compare(int argc, char **argv) {
         } else if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--json")) json = v;
         else if (!strcmp(a, "--markdown")) markdown = v;
-        else if (!strcmp(a, "--dtype") && (!strcmp(v, "fp32") || !strcmp(v, "int8")))
-            dtype = !strcmp(v, "int8") ? BERTC_DTYPE_INT8 : BERTC_DTYPE_FP32;
+        else if (!strcmp(a, "--dtype") && parse_dtype(v, &dtype)) continue;
         else if (!strcmp(a, "--text-column")) dp.text_column = v;
         else if (!strcmp(a, "--label-column")) dp.label_column = v;
         else if (!strcmp(a, "--threads") || !strcmp(a, "--batch-size") || !strcmp(a, "--latency-samples") ||

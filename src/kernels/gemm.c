@@ -61,6 +61,78 @@ bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, in
     return true;
 }
 
+float weight_to_float(uint16_t h, int wtype) {
+    uint32_t bits;
+    if (wtype == WEIGHT_BF16) {
+        bits = (uint32_t)h << 16;
+    } else {
+        uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
+        if (exp == 0) {
+            if (man == 0) bits = sign;
+            else { /* subnormal: normalize */
+                exp = 127 - 15 + 1;
+                while (!(man & 0x400)) {
+                    man <<= 1;
+                    exp--;
+                }
+                bits = sign | (exp << 23) | ((man & 0x3FF) << 13);
+            }
+        } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
+        else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+uint16_t weight_from_float(float f, int wtype) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if (wtype == WEIGHT_BF16) {
+        if ((x & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((x >> 16) | 0x40); /* NaN stays a (quiet) NaN */
+        return (uint16_t)((x + 0x7FFFu + ((x >> 16) & 1)) >> 16);
+    }
+    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
+    uint32_t ax = x & 0x7FFFFFFFu;
+    if (ax > 0x7F800000u) return sign | 0x7E00;       /* NaN */
+    if (ax >= 0x477FF000u) return sign | 0x7C00;      /* rounds to or beyond 65520: infinity */
+    if (ax < 0x38800000u) {                           /* below 2^-14: subnormal half (or zero) */
+        if (ax < 0x33000000u) return sign;            /* below half the smallest subnormal */
+        uint32_t e = ax >> 23, m = (ax & 0x7FFFFF) | 0x800000, shift = 126 - e; /* value = m * 2^(e - 150) */
+        uint32_t q = m >> (shift + 0), rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        /* units of 2^-24: m * 2^(e-150) / 2^-24 = m >> (126 - e) */
+        if (rem > half || (rem == half && (q & 1))) q++;
+        return sign | (uint16_t)q;
+    }
+    uint32_t r = ax + 0xFFFu + ((ax >> 13) & 1); /* round mantissa to 10 bits, nearest even */
+    return sign | (uint16_t)(((r >> 13) - ((127 - 15) << 10)) & 0x7FFF);
+}
+
+bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int N, int K, int wtype) {
+    memset(pl, 0, sizeof *pl);
+    int np = (N + GEMM_NR - 1) / GEMM_NR;
+    size_t n = (size_t)np * (size_t)K * GEMM_NR;
+    pl->wh = aligned_alloc(64, (n * sizeof(uint16_t) + 63) / 64 * 64);
+    pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
+    if (!pl->wh || !pl->bias) {
+        linear_free(pl);
+        return false;
+    }
+    for (int p = 0; p < np; p++)
+        for (int k = 0; k < K; k++) {
+            uint16_t *dst = pl->wh + ((size_t)p * K + k) * GEMM_NR;
+            for (int j = 0; j < GEMM_NR; j++) {
+                int nn = p * GEMM_NR + j;
+                dst[j] = nn < N ? weight_from_float(W[(size_t)nn * K + k], wtype) : 0;
+            }
+        }
+    if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
+    pl->N = N;
+    pl->K = K;
+    pl->wtype = wtype;
+    return true;
+}
+
 bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K) {
     memset(pl, 0, sizeof *pl);
     int np = (N + GEMM_NR - 1) / GEMM_NR, K4 = (K + 3) / 4 * 4;
@@ -99,6 +171,7 @@ bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int 
 
 void linear_free(packed_linear *pl) {
     free(pl->w);
+    free(pl->wh);
     free(pl->wq);
     free(pl->wscale);
     free(pl->colsum);
@@ -118,14 +191,17 @@ void linear_ref(float *y, const float *x, const float *W, const float *b, int M,
 static void gemm_panel_ref(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1) {
     int N = pl->N, K = pl->K;
     for (int p = p0; p < p1; p++) {
-        const float *wp = pl->w + (size_t)p * K * GEMM_NR;
+        const float *wp = pl->w ? pl->w + (size_t)p * K * GEMM_NR : NULL;
+        const uint16_t *hp = pl->wh ? pl->wh + (size_t)p * K * GEMM_NR : NULL;
         int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
         for (int m = 0; m < M; m++) {
             float acc[GEMM_NR];
             memcpy(acc, pl->bias + p * GEMM_NR, sizeof acc);
             const float *xr = x + (size_t)m * K;
             for (int k = 0; k < K; k++)
-                for (int j = 0; j < GEMM_NR; j++) acc[j] += xr[k] * wp[(size_t)k * GEMM_NR + j];
+                for (int j = 0; j < GEMM_NR; j++)
+                    acc[j] += xr[k] * (pl->wtype == WEIGHT_F32 ? wp[(size_t)k * GEMM_NR + j]
+                                                               : weight_to_float(hp[(size_t)k * GEMM_NR + j], pl->wtype));
             memcpy(y + (size_t)m * N + p * GEMM_NR, acc, (size_t)nc * sizeof(float));
         }
     }

@@ -13,12 +13,19 @@
 #define KC 256
 #define MC 96
 
-/* y[0..mr) x [0..nc) = init-or-y + x[0..mr) . wp over kc. Always computes six rows, with the missing rows
- * aliasing the last real one, so that the twelve accumulators are plain registers (no per-row branches). */
-/* The same for a short tail of MR < 6 rows, unrolled by the compiler for each MR (no wasted rows). */
-static inline __attribute__((always_inline)) void kernel_tail(const int MR, const float *x, int ldx, const float *wp,
-                                                              int kc, float *y, int ldy, int nc, const float *init,
-                                                              const float *pf, int pf_lines) {
+/* 8 weights of a panel row as fp32: stored fp32, fp16 (F16C, exact) or bf16 (the high half of an fp32). */
+static inline __attribute__((always_inline)) __m256 load_w(const int WT, const void *w, size_t i) {
+    if (WT == WEIGHT_F32) return _mm256_load_ps((const float *)w + i);
+    __m128i h = _mm_load_si128((const __m128i *)((const uint16_t *)w + i));
+    if (WT == WEIGHT_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+/* y[0..mr) x [0..nc) = init-or-y + x[0..mr) . wp over kc (kernel_six below), and the same for a short tail of
+ * MR < 6 rows, unrolled by the compiler for each MR (no wasted rows). pf: pf_lines 64-byte lines to prefetch. */
+static inline __attribute__((always_inline)) void kernel_tail(const int MR, const int WT, const float *x, int ldx,
+                                                              const void *wp, int kc, float *y, int ldy, int nc,
+                                                              const float *init, const char *pf, int pf_lines) {
     __m256 acc[5][2];
     float tmp[16];
 #pragma GCC unroll 5
@@ -36,8 +43,8 @@ static inline __attribute__((always_inline)) void kernel_tail(const int MR, cons
         acc[i][1] = _mm256_loadu_ps(src + 8);
     }
     for (int k = 0; k < kc; k++) {
-        if (k < pf_lines) _mm_prefetch((const char *)(pf + (size_t)k * 16), _MM_HINT_T1);
-        __m256 b0 = _mm256_load_ps(wp + (size_t)k * 16), b1 = _mm256_load_ps(wp + (size_t)k * 16 + 8);
+        if (k < pf_lines) _mm_prefetch(pf + (size_t)k * 64, _MM_HINT_T1);
+        __m256 b0 = load_w(WT, wp, (size_t)k * 16), b1 = load_w(WT, wp, (size_t)k * 16 + 8);
 #pragma GCC unroll 5
         for (int i = 0; i < MR; i++) {
             __m256 a = _mm256_broadcast_ss(x + (size_t)i * ldx + k);
@@ -58,35 +65,11 @@ static inline __attribute__((always_inline)) void kernel_tail(const int MR, cons
     }
 }
 
-#define TAIL(n)                                                                                                      \
-    static void kernel_tail##n(const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,          \
-                               const float *init, const float *pf, int pf_lines) {                                   \
-        kernel_tail(n, x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines);                                              \
-    }
-TAIL(1)
-TAIL(2)
-TAIL(3)
-TAIL(4)
-TAIL(5)
-#undef TAIL
-
-static void kernel_six(int mr, const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,
-                       const float *init, const float *pf, int pf_lines);
-
-static void kernel_dispatch(int mr, const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,
-                            const float *init, const float *pf, int pf_lines) {
-    switch (mr) {
-    case 1: kernel_tail1(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
-    case 2: kernel_tail2(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
-    case 3: kernel_tail3(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
-    case 4: kernel_tail4(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
-    case 5: kernel_tail5(x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines); return;
-    default: kernel_six(mr, x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines);
-    }
-}
-
-static void kernel_six(int mr, const float *x, int ldx, const float *wp, int kc, float *y, int ldy, int nc,
-                       const float *init, const float *pf, int pf_lines) {
+/* Always six rows, with the missing rows aliasing the last real one, so that the twelve accumulators are plain
+ * registers (no per-row branches). */
+static inline __attribute__((always_inline)) void kernel_six(const int WT, int mr, const float *x, int ldx,
+                                                             const void *wp, int kc, float *y, int ldy, int nc,
+                                                             const float *init, const char *pf, int pf_lines) {
     const float *xr[6];
     for (int i = 0; i < 6; i++) xr[i] = x + (size_t)(i < mr ? i : mr - 1) * ldx;
     float tmp[6][16];
@@ -114,8 +97,8 @@ static void kernel_six(int mr, const float *x, int ldx, const float *wp, int kc,
 #undef LOADROW
     const float *x0 = xr[0], *x1 = xr[1], *x2 = xr[2], *x3 = xr[3], *x4 = xr[4], *x5 = xr[5];
     for (int k = 0; k < kc; k++) {
-        if (k < pf_lines) _mm_prefetch((const char *)(pf + (size_t)k * 16), _MM_HINT_T1);
-        __m256 b0 = _mm256_load_ps(wp + (size_t)k * 16), b1 = _mm256_load_ps(wp + (size_t)k * 16 + 8), a;
+        if (k < pf_lines) _mm_prefetch(pf + (size_t)k * 64, _MM_HINT_T1);
+        __m256 b0 = load_w(WT, wp, (size_t)k * 16), b1 = load_w(WT, wp, (size_t)k * 16 + 8), a;
         a = _mm256_broadcast_ss(x0 + k);
         a00 = _mm256_fmadd_ps(a, b0, a00);
         a01 = _mm256_fmadd_ps(a, b1, a01);
@@ -148,6 +131,31 @@ static void kernel_six(int mr, const float *x, int ldx, const float *wp, int kc,
     }
 }
 
+typedef void (*kernel_fn)(int mr, const float *x, int ldx, const void *wp, int kc, float *y, int ldy, int nc,
+                          const float *init, const char *pf, int pf_lines);
+#define KT(n, WT)                                                                                                    \
+    static void kernel_##n##_##WT(int mr, const float *x, int ldx, const void *wp, int kc, float *y, int ldy, int nc, \
+                                  const float *init, const char *pf, int pf_lines) {                                 \
+        (void)mr;                                                                                                    \
+        kernel_tail(n, WT, x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines);                                          \
+    }
+#define K6(WT)                                                                                                       \
+    static void kernel_6_##WT(int mr, const float *x, int ldx, const void *wp, int kc, float *y, int ldy, int nc,    \
+                              const float *init, const char *pf, int pf_lines) {                                     \
+        kernel_six(WT, mr, x, ldx, wp, kc, y, ldy, nc, init, pf, pf_lines);                                          \
+    }
+#define KW(WT) KT(1, WT) KT(2, WT) KT(3, WT) KT(4, WT) KT(5, WT) K6(WT)
+KW(0) KW(1) KW(2)
+#undef KW
+#undef K6
+#undef KT
+/* kernels[weight type][rows] */
+static const kernel_fn kernels[3][7] = {
+#define T(WT) {NULL, kernel_1_##WT, kernel_2_##WT, kernel_3_##WT, kernel_4_##WT, kernel_5_##WT, kernel_6_##WT}
+    T(0), T(1), T(2)
+#undef T
+};
+
 void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1) {
     int N = pl->N, K = pl->K;
     if (M <= MC) {
@@ -157,17 +165,17 @@ void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, i
             int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
             for (int kb = 0; kb < K; kb += KC) {
                 int kc = K - kb < KC ? K - kb : KC;
-                const float *wp = pl->w + ((size_t)p * K + kb) * GEMM_NR;
+                const char *wp = linear_weights(pl, p, kb);
                 const float *init = kb == 0 ? pl->bias + p * GEMM_NR : NULL;
                 /* the next slice of weights (contiguous: panels are packed k-major) is prefetched while this one
                  * is used, a share per row block, so DRAM streams during the compute instead of in bursts */
-                int nb = (M + 5) / 6, r = 0;
-                const float *next = wp + (size_t)kc * GEMM_NR;
+                int nb = (M + 5) / 6, r = 0, lines = linear_lines(pl, KC);
+                const char *next = linear_weights(pl, p, kb + kc);
                 for (int m = 0; m < M; m += 6, r++) {
                     int mr = M - m < 6 ? M - m : 6;
-                    int l0 = r * KC / nb, l1 = (r + 1) * KC / nb;
-                    kernel_dispatch(mr, x + (size_t)m * K + kb, K, wp, kc, y + (size_t)m * N + p * GEMM_NR, N, nc, init,
-                                    next + (size_t)l0 * GEMM_NR, l1 - l0);
+                    int l0 = r * lines / nb, l1 = (r + 1) * lines / nb;
+                    kernels[pl->wtype][mr](mr, x + (size_t)m * K + kb, K, wp, kc, y + (size_t)m * N + p * GEMM_NR, N, nc,
+                                           init, next + (size_t)l0 * 64, l1 - l0);
                 }
             }
         }
@@ -178,17 +186,17 @@ void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, i
         for (int mb = 0; mb < M; mb += MC) {
             int mc = M - mb < MC ? M - mb : MC;
             for (int p = p0; p < p1; p++) {
-                const float *wp = pl->w + ((size_t)p * K + kb) * GEMM_NR;
+                const char *wp = linear_weights(pl, p, kb);
                 int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
                 const float *init = kb == 0 ? pl->bias + p * GEMM_NR : NULL;
                 /* the next panel's slice is fetched into L2 while this one is in use, spread over the row blocks */
-                const float *next = pl->w + ((size_t)(p + 1 < p1 ? p + 1 : p) * K + kb) * GEMM_NR;
-                int nb = (mc + 5) / 6, r = 0;
+                const char *next = linear_weights(pl, p + 1 < p1 ? p + 1 : p, kb);
+                int nb = (mc + 5) / 6, r = 0, lines = linear_lines(pl, kc);
                 for (int m = mb; m < mb + mc; m += 6, r++) {
                     int mr = mb + mc - m < 6 ? mb + mc - m : 6;
-                    int l0 = r * kc / nb, l1 = (r + 1) * kc / nb;
-                    kernel_dispatch(mr, x + (size_t)m * K + kb, K, wp, kc, y + (size_t)m * N + p * GEMM_NR, N, nc,
-                                    init, next + (size_t)l0 * GEMM_NR, l1 - l0);
+                    int l0 = r * lines / nb, l1 = (r + 1) * lines / nb;
+                    kernels[pl->wtype][mr](mr, x + (size_t)m * K + kb, K, wp, kc, y + (size_t)m * N + p * GEMM_NR, N, nc,
+                                           init, next + (size_t)l0 * 64, l1 - l0);
                 }
             }
         }
@@ -392,6 +400,8 @@ void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, in
         for (k = K; k < K4; k++) q[k] = 64;
     }
 }
+
+uint16_t cpu_f16c_round(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 
 void add_avx2(float *v, const float *r, int n) {
     int i = 0;

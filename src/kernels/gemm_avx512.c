@@ -7,7 +7,8 @@
  * one cache line stream and one pointer (no register spills in the loop).
  *
  * Each fp32 output is still one FMA chain in k order starting from the bias, exactly as in gemm_avx2.c, so the
- * two kernels give the same bits. The int8 kernel does the same integer sums with VNNI's vpdpbusd (u8 x s8,
+ * two kernels give the same bits; fp16 / bf16 weights are widened to fp32 as they are loaded, so the same holds
+ * for them. The int8 kernel does the same integer sums with VNNI's vpdpbusd (u8 x s8,
  * four products into an int32 lane, no saturation) and the same float epilogue, so it equals the scalar
  * specification to the bit.
  */
@@ -24,13 +25,21 @@
 #endif
 #define MR GEMM_AVX512_MR
 
+/* 16 weights of a panel row as fp32: stored fp32, fp16 (widened exactly), or bf16 (the high half of an fp32). */
+static inline __attribute__((always_inline)) __m512 load_w(const int WT, const void *w, size_t k) {
+    if (WT == WEIGHT_F32) return _mm512_load_ps((const float *)w + k * 16);
+    __m256i h = _mm256_load_si256((const __m256i *)((const uint16_t *)w + k * 16));
+    if (WT == WEIGHT_F16) return _mm512_cvtph_ps(h);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
 /* y[0..R) x [0..16 NP) = (init or y) + x[0..R) . (w0 | w1) over kc. m0, m1: the columns of each panel that
- * exist (the last panel may be partial). Instantiated for every R and NP, so that the accumulators are
- * registers and the loops unroll. */
-static inline __attribute__((always_inline)) void kernel(const int R, const int NP, const float *xp,
-                                                         const float *w0, const float *w1, int kc, float *y, int ldy,
+ * exist (the last panel may be partial). pf: pf_lines 64-byte lines of each of pf0 and pf1 to prefetch.
+ * Instantiated for every R, NP and weight type, so that the accumulators are registers and the loops unroll. */
+static inline __attribute__((always_inline)) void kernel(const int R, const int NP, const int WT, const float *xp,
+                                                         const void *w0, const void *w1, int kc, float *y, int ldy,
                                                          __mmask16 m0, __mmask16 m1, const float *init,
-                                                         const float *pf0, const float *pf1, int pf_lines) {
+                                                         const char *pf0, const char *pf1, int pf_lines) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < R; i++) {
@@ -44,11 +53,11 @@ static inline __attribute__((always_inline)) void kernel(const int R, const int 
     }
     for (int k = 0; k < kc; k++) {
         if (k < pf_lines) {
-            _mm_prefetch((const char *)(pf0 + (size_t)k * 16), _MM_HINT_T1);
-            _mm_prefetch((const char *)(pf1 + (size_t)k * 16), _MM_HINT_T1);
+            _mm_prefetch(pf0 + (size_t)k * 64, _MM_HINT_T1);
+            _mm_prefetch(pf1 + (size_t)k * 64, _MM_HINT_T1);
         }
-        __m512 b0 = _mm512_load_ps(w0 + (size_t)k * 16);
-        __m512 b1 = NP == 2 ? _mm512_load_ps(w1 + (size_t)k * 16) : b0;
+        __m512 b0 = load_w(WT, w0, (size_t)k);
+        __m512 b1 = NP == 2 ? load_w(WT, w1, (size_t)k) : b0;
 #pragma GCC unroll 12
         for (int i = 0; i < R; i++) {
             __m512 a = _mm512_set1_ps(xp[(size_t)k * MR + i]);
@@ -63,25 +72,27 @@ static inline __attribute__((always_inline)) void kernel(const int R, const int 
     }
 }
 
-typedef void (*kernel_fn)(const float *xp, const float *w0, const float *w1, int kc, float *y, int ldy,
-                          __mmask16 m0, __mmask16 m1, const float *init, const float *pf0, const float *pf1,
-                          int pf_lines);
+typedef void (*kernel_fn)(const float *xp, const void *w0, const void *w1, int kc, float *y, int ldy, __mmask16 m0,
+                          __mmask16 m1, const float *init, const char *pf0, const char *pf1, int pf_lines);
 
-#define K(R, NP)                                                                                                     \
-    static void kernel_##R##_##NP(const float *xp, const float *w0, const float *w1, int kc, float *y,               \
-                                  int ldy, __mmask16 m0, __mmask16 m1, const float *init, const float *pf0,          \
-                                  const float *pf1, int pf_lines) {                                                  \
-        kernel(R, NP, xp, w0, w1, kc, y, ldy, m0, m1, init, pf0, pf1, pf_lines);                                 \
+#define K(R, NP, WT)                                                                                                 \
+    static void kernel_##R##_##NP##_##WT(const float *xp, const void *w0, const void *w1, int kc, float *y, int ldy, \
+                                         __mmask16 m0, __mmask16 m1, const float *init, const char *pf0,             \
+                                         const char *pf1, int pf_lines) {                                            \
+        kernel(R, NP, WT, xp, w0, w1, kc, y, ldy, m0, m1, init, pf0, pf1, pf_lines);                                 \
     }
-#define KR(R) K(R, 1) K(R, 2)
+#define KR(R) K(R, 1, 0) K(R, 2, 0) K(R, 1, 1) K(R, 2, 1) K(R, 1, 2) K(R, 2, 2)
 KR(1) KR(2) KR(3) KR(4) KR(5) KR(6) KR(7) KR(8) KR(9) KR(10) KR(11) KR(12)
 #undef KR
 #undef K
 
-static const kernel_fn kernels[MR + 1][2] = {
-    {NULL, NULL},
-#define E(R) {kernel_##R##_1, kernel_##R##_2}
-    E(1), E(2), E(3), E(4), E(5), E(6), E(7), E(8), E(9), E(10), E(11), E(12)
+/* kernels[weight type][rows][panels - 1] */
+static const kernel_fn kernels[3][MR + 1][2] = {
+#define E(R, WT) {kernel_##R##_1_##WT, kernel_##R##_2_##WT}
+#define T(WT) {{NULL, NULL}, E(1, WT), E(2, WT), E(3, WT), E(4, WT), E(5, WT), E(6, WT), E(7, WT), E(8, WT), E(9, WT), \
+               E(10, WT), E(11, WT), E(12, WT)}
+    T(0), T(1), T(2)
+#undef T
 #undef E
 };
 
@@ -115,23 +126,24 @@ void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1) {
  * kb..kb+kc. pf0 / pf1: the weights to be used next (two streams of `lines` 64-byte lines), prefetched into
  * L2 a share per row block, so that the memory streams during the compute instead of in bursts. */
 static void rows_block(float *y, const float *xp, const packed_linear *pl, int r0, int r1, int p, int np, int kb,
-                       int kc, const float *pf0, const float *pf1, int lines) {
+                       int kc, const char *pf0, const char *pf1, int lines) {
     int N = pl->N, K = pl->K;
-    const float *w0 = pl->w + ((size_t)p * K + kb) * GEMM_NR, *w1 = w0 + (size_t)K * GEMM_NR;
+    const void *w0 = linear_weights(pl, p, kb), *w1 = linear_weights(pl, np == 2 ? p + 1 : p, kb);
     const float *init = kb == 0 ? pl->bias + p * GEMM_NR : NULL;
     __mmask16 m0 = cols_mask(N, p), m1 = np == 2 ? cols_mask(N, p + 1) : 0;
     int nb = (r1 - r0 + MR - 1) / MR, b = 0;
     for (int m = r0; m < r1; m += MR, b++) {
         int mr = r1 - m < MR ? r1 - m : MR;
         int l0 = (int)((long)b * lines / nb), l1 = (int)((long)(b + 1) * lines / nb);
-        kernels[mr][np - 1](xp + ((size_t)m * K + (size_t)kb * MR), w0, w1, kc, y + (size_t)m * N + p * GEMM_NR, N, m0,
-                            m1, init, pf0 + (size_t)l0 * 16, pf1 + (size_t)l0 * 16, l1 - l0);
+        kernels[pl->wtype][mr][np - 1](xp + ((size_t)m * K + (size_t)kb * MR), w0, w1, kc,
+                                       y + (size_t)m * N + p * GEMM_NR, N, m0, m1, init, pf0 + (size_t)l0 * 64,
+                                       pf1 + (size_t)l0 * 64, l1 - l0);
     }
 }
 
 /* The start of panel q's k slice kb (panel p0 stands in for one past the task's range: its lines are cached). */
-static inline const float *slice(const packed_linear *pl, int q, int p1, int fallback, int kb) {
-    return pl->w + ((size_t)(q < p1 ? q : fallback) * pl->K + kb) * GEMM_NR;
+static inline const char *slice(const packed_linear *pl, int q, int p1, int fallback, int kb) {
+    return linear_weights(pl, q < p1 ? q : fallback, kb);
 }
 
 void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1) {
@@ -143,7 +155,7 @@ void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M
             int np = p1 - p >= 2 ? 2 : 1;
             for (int kb = 0; kb < K; kb += KC) {
                 int kc = K - kb < KC ? K - kb : KC;
-                const float *n0, *n1;
+                const char *n0, *n1;
                 int lines;
                 if (kb + kc < K) {
                     n0 = slice(pl, p, p1, p, kb + kc);
@@ -154,7 +166,7 @@ void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M
                     n1 = slice(pl, p + 3, p1, p, 0);
                     lines = K < KC ? K : KC;
                 }
-                rows_block(y, xp, pl, 0, M, p, np, kb, kc, n0, n1, lines);
+                rows_block(y, xp, pl, 0, M, p, np, kb, kc, n0, n1, linear_lines(pl, lines));
             }
         }
         return;
@@ -167,7 +179,7 @@ void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M
                 int np = p1 - p >= 2 ? 2 : 1;
                 /* the next pair's slice is fetched into L2 while this one is in use */
                 rows_block(y, xp, pl, mb, mb + mc, p, np, kb, kc, slice(pl, p + 2, p1, p, kb), slice(pl, p + 3, p1, p, kb),
-                           kc);
+                           linear_lines(pl, kc));
             }
         }
     }

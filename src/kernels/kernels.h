@@ -23,9 +23,13 @@ void threadpool_run(threadpool *p, task_fn fn, void *ctx, int n_tasks);
 
 /* ---- packed weights for y = x W^T + b (PyTorch Linear: W is [N, K]) ---- */
 #define GEMM_NR 16
+enum weight_type { WEIGHT_F32 = 0, WEIGHT_F16 = 1, WEIGHT_BF16 = 2 };
 typedef struct packed_linear {
     int N, K;
     float *w;    /* panels of GEMM_NR outputs: w[(p * K + k) * NR + j] = W[p*NR + j][k], zero-padded */
+    /* fp16 / bf16 storage (w == NULL then): the same layout in 16-bit halves, widened to fp32 in the kernels */
+    uint16_t *wh;
+    int wtype; /* enum weight_type of w / wh */
     float *bias; /* N entries (zeros when the layer has none) */
     /* int8 form (w == NULL then): per-output-channel symmetric weights, wq[((p * K4/4 + k4) * NR + j) * 4 + i] =
      * round(W[p*NR + j][4 k4 + i] / wscale[n]) in [-127, 127]; colsum[n] = sum over k of the quantized row. */
@@ -40,7 +44,20 @@ bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, in
 /* The int8 form: weights quantized per output channel; activations are quantized per row at run time to 7 bits
  * with zero point 64 (so that AVX2's u8 x s8 pair sums cannot saturate), accumulated exactly in int32. */
 bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K);
+/* 16-bit storage (WEIGHT_F16 or WEIGHT_BF16, rounded to nearest even): half the memory and traffic. */
+bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int N, int K, int wtype);
 void linear_free(packed_linear *pl);
+/* Where panel p's k row kb starts (bytes: fp32 or 16-bit storage), and how many 64-byte lines k rows take. */
+static inline const char *linear_weights(const packed_linear *pl, int p, int kb) {
+    size_t i = ((size_t)p * (size_t)pl->K + (size_t)kb) * GEMM_NR;
+    return pl->wtype == WEIGHT_F32 ? (const char *)(pl->w + i) : (const char *)(pl->wh + i);
+}
+static inline int linear_lines(const packed_linear *pl, int k_rows) {
+    return pl->wtype == WEIGHT_F32 ? k_rows : (k_rows + 1) / 2;
+}
+/* One stored 16-bit weight as fp32 (exact), and the nearest-even 16-bit form of a float. */
+float weight_to_float(uint16_t h, int wtype);
+uint16_t weight_from_float(float f, int wtype);
 
 enum epilogue { EPI_NONE = 0, EPI_GELU = 1, EPI_RELU = 2, EPI_TANH = 3, EPI_GELU_TANH = 4 };
 
@@ -77,6 +94,8 @@ void attention_head_avx2(float *out, const float *qkv, int T, int H, int head, i
 void gelu_avx2(float *v, int n, const float *residual);
 /* v += r */
 void add_avx2(float *v, const float *r, int n);
+/* f rounded to fp16 by the F16C instruction (tests compare the portable conversion against it). */
+uint16_t cpu_f16c_round(float f);
 /* Rows of x to u8 with zero point 64 (7 bits), bit-identical to the scalar version in gemm.c. */
 void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, int K4);
 /* int8 panels p0..p1 of y = dequant(xq . wq) + bias; xq [M, K4] u8 with zero point 64, sx per row. */

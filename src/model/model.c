@@ -184,6 +184,16 @@ static float *own(bertc_model *m, size_t n) {
     return p;
 }
 
+/* Frees p if it is one of the model's own buffers (a widened copy); mapped data is left alone. */
+static void disown(bertc_model *m, const float *p) {
+    for (int i = 0; i < m->n_owned; i++)
+        if (m->owned[i] == p) {
+            free(m->owned[i]);
+            m->owned[i] = m->owned[--m->n_owned];
+            return;
+        }
+}
+
 static float half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
     if (exp == 0) {
@@ -206,7 +216,8 @@ typedef struct binder {
     const char *prefix; /* "distilbert.", "bert.", "roberta." */
     bertc_error *err;
     bertc_status s;
-    int int8; /* pack linears in int8 */
+    int int8;  /* pack linears in int8 */
+    int wtype; /* otherwise: enum weight_type of their storage */
 } binder;
 
 static const tensor_info *find_named(binder *b, const char *name) {
@@ -292,9 +303,14 @@ static void release_mapped(const bertc_model *m, const void *p, size_t bytes) {
 
 static void pack(binder *b, packed_linear *pl, const float *W, const float *bias, int N, int K) {
     if (b->s) return;
-    if (!(b->int8 ? linear_pack_int8(pl, W, bias, N, K) : linear_pack(pl, W, bias, N, K)))
-        b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory packing weights");
-    else release_mapped(b->m, W, (size_t)N * K * sizeof(float));
+    bool ok = b->int8 ? linear_pack_int8(pl, W, bias, N, K)
+              : b->wtype ? linear_pack_half(pl, W, bias, N, K, b->wtype)
+                         : linear_pack(pl, W, bias, N, K);
+    if (!ok) b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory packing weights");
+    else {
+        release_mapped(b->m, W, (size_t)N * K * sizeof(float));
+        disown(b->m, W); /* a widened copy (fp16 / bf16 checkpoint) is not needed once packed */
+    }
 }
 
 static void bind_linear(binder *b, packed_linear *pl, const char *name, int N, int K) {
@@ -309,7 +325,8 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     const model_config *c = &m->cfg;
     int H = c->hidden, I = c->intermediate;
     binder b = {m, c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.",
-                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8};
+                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8,
+                m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32};
     m->word = get(&b, "embeddings.word_embeddings.weight", c->vocab_size, H);
     m->pos = get(&b, "embeddings.position_embeddings.weight", c->max_positions, H);
     if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0)
@@ -338,6 +355,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
             if (b.s) break;
             memcpy(qkv_w + (size_t)k * H * H, W, (size_t)H * H * sizeof(float));
             release_mapped(m, W, (size_t)H * H * sizeof(float));
+            disown(m, W);
             memcpy(qkv_b + (size_t)k * H, bb, (size_t)H * sizeof(float));
         }
         pack(&b, &L->qkv, qkv_w, qkv_b, 3 * H, H);
@@ -388,6 +406,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     if (wants_head) {
         binder hb = b;
         hb.int8 = 0; /* the classifier head stays fp32: two small matmuls on one row per text */
+        hb.wtype = WEIGHT_F32;
         hb.prefix = c->arch == BERTC_ARCH_BERT ? "bert." : ""; /* the pooler lives in the base model */
         bind_linear(&hb, &m->head_dense, dense, H, H);
         hb.prefix = "";
@@ -442,7 +461,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     bertc_model_params dp = bertc_model_default_params();
     if (!params) params = &dp;
     bertc_model *m = calloc(1, sizeof *m);
-    if (m) m->compute = params->dtype == BERTC_DTYPE_INT8 ? BERTC_DTYPE_INT8 : BERTC_DTYPE_FP32;
+    if (m) m->compute = params->dtype >= BERTC_DTYPE_FP32 && params->dtype <= BERTC_DTYPE_BF16 ? params->dtype : BERTC_DTYPE_FP32;
     if (!m) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     bertc_status s;
     bool embedded = !dir || !*dir;
@@ -529,6 +548,7 @@ void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
     info->weight_bytes = m->ts.file_bytes;
     info->dtype = m->dtype;
     info->compute = m->compute;
+    info->isa = cpu_has_avx512() ? "avx512" : cpu_has_avx2_fma() ? "avx2" : "portable";
     info->load_ms = m->load_ms;
     info->source = m->source;
 }
