@@ -31,6 +31,7 @@ if [ ! -d bench/peers/node_modules/onnxruntime-node ]; then
 fi
 cp "$P/bench_ort.js" bench/peers/
 make -s build/bench_model build/bench_peak
+echo "{\"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\", \"cores\": $(nproc)}" | tee -a "$OUT"
 build/bench_peak | tee -a "$OUT"
 for arch in $MODELS; do
   ck=bench/ckpt/$arch-base voc=$SH/tokref/tok-bert-base-uncased ids=bench/out/dev-ids-bert.jsonl pad=0
@@ -40,6 +41,7 @@ for arch in $MODELS; do
   for th in 2 1; do
     for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th | tee -a "$OUT"; done
     for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th int8 | tee -a "$OUT"; done
+    [ $th = 2 ] && for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th fp16 | tee -a "$OUT"; done
     for b in 1 32; do (cd bench/peers && node bench_ort.js "../../$ck" "../../$ids" $b $th $pad) | tee -a "$OUT"; done
   done
   [ "$arch" = distilbert ] && $PY "$P/bench_torch.py" "$ck" "$ids" 32 2 2>/dev/null | tee -a "$OUT"
@@ -47,7 +49,10 @@ done
 $PY - "$OUT" <<'PYEOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-peaks = {r["threads"]: r["gflops"] for r in rows if r.get("tool") == "fma-peak"}
+peaks = {(r.get("isa", "avx2"), r["threads"]): r["gflops"] for r in rows if r.get("tool") == "fma-peak"}
+cpu = [r for r in rows if "cpu" in r]
+if cpu: print("\nCPU: %s, %d cores; fp32 FMA peak %s" % (cpu[0]["cpu"], cpu[0]["cores"], ", ".join(
+    "%s %d thread%s %.0f GFLOP/s" % (k[0], k[1], "s" if k[1] > 1 else "", v) for k, v in sorted(peaks.items()))))
 print("\nfull-size models, 872 SST-2 dev sentences (seconds: the inference loop; bertc includes tokenization)")
 print("%-22s %-16s %5s %3s %8s %9s %9s %9s %s" % ("tool", "model", "batch", "th", "seconds", "sent/s", "p50 ms", "peak RSS", "vs bertc"))
 best = {}
@@ -58,9 +63,8 @@ for r in rows:
     if "model" not in r: continue
     key = (r["model"], r["batch"], r["threads"])
     q = r["seconds"] / best[key] if not r["tool"].startswith("bertc") and key in best else None
-    if r["tool"] == "bertc int8" and key in fp32: ratio_i8 = "%.2fx bertc fp32" % (fp32[key] / r["seconds"])
     ratio = "" if q is None else ("bertc %.2fx faster" % q if q >= 1 else "peer %.2fx faster" % (1 / q))
-    if r["tool"] == "bertc int8" and key in fp32: ratio = ratio_i8
+    if r["tool"].startswith("bertc ") and key in fp32: ratio = "%.2fx bertc fp32" % (fp32[key] / r["seconds"])
     rss = "%d MB" % r["peak_rss_mb"] if "peak_rss_mb" in r else ""
     print("%-22s %-16s %5d %3d %8.2f %9.1f %9.2f %9s %s" % (r["tool"][:22], r["model"], r["batch"], r["threads"], r["seconds"],
           r["sentences_per_s"], r["p50_batch_ms"], rss, ratio))
@@ -73,8 +77,9 @@ for th in (2, 1):
         if bb and ob:
             print("%s, %d thread%s: bertc's best %.2f s vs ONNX Runtime's best %.2f s: %.2fx" % (mdl, th, "s" if th > 1 else "", bb, ob, ob / bb))
 for r in rows:
-    if r.get("tool") == "bertc" and r["threads"] in peaks:
-        pk = peaks[r["threads"]]
-        print("bertc %-16s batch %2d threads %d: %.1f GFLOP/s in the encoder's matmuls = %.0f%% of the measured fp32 peak (%.0f GFLOP/s); load %.3f s"
-              % (r["model"], r["batch"], r["threads"], r["gflops"], 100 * r["gflops"] / pk, pk, r["load_s"]))
+    isa = r.get("isa", "avx2")
+    if r.get("tool") == "bertc" and (isa, r["threads"]) in peaks:
+        pk = peaks[(isa, r["threads"])]
+        print("bertc %-16s batch %2d threads %d: %.1f GFLOP/s of encoder matmul work = %.0f%% of the measured %s fp32 peak (%.0f GFLOP/s); load %.3f s"
+              % (r["model"], r["batch"], r["threads"], r["gflops"], 100 * r["gflops"] / pk, isa, pk, r["load_s"]))
 PYEOF

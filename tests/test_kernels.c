@@ -155,31 +155,45 @@ static void t_layernorm(void) {
     CHECK(worst < 1e-5, "layernorm: %.2e", worst);
 }
 
+/* Attention against a double-precision reference on odd lengths and head sizes (the vector paths' 4-key and
+ * 8-lane blocks and their tails); the first-query-only form gives the first row of the full one, to the bit. */
 static void t_attention(void) {
-    int T = 9, H = 24, dh = 8;
-    float *qkv = malloc(sizeof(float) * T * 3 * H), *out = malloc(sizeof(float) * T * H), scratch[16];
-    for (int i = 0; i < T * 3 * H; i++) qkv[i] = frand() * 2;
-    for (int h = 0; h < 3; h++) attention_head(out, qkv, T, H, h, dh, scratch);
+    static const int Ts[] = {1, 4, 9, 13}, dhs[] = {8, 12, 64};
     double worst = 0;
-    for (int h = 0; h < 3; h++)
-        for (int i = 0; i < T; i++) {
-            double s[9], mx = -1e30, sum = 0;
-            for (int j = 0; j < T; j++) {
-                double d = 0;
-                for (int k = 0; k < dh; k++) d += qkv[i * 3 * H + h * dh + k] * qkv[j * 3 * H + H + h * dh + k];
-                s[j] = d / sqrt(dh);
-                mx = fmax(mx, s[j]);
+    int same = 1;
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 3; b++) {
+            int T = Ts[a], dh = dhs[b], H = 3 * dh;
+            float *qkv = malloc(sizeof(float) * T * 3 * H), *out = malloc(sizeof(float) * T * H);
+            float *one = malloc(sizeof(float) * T * H), scratch[13 + 8];
+            for (int i = 0; i < T * 3 * H; i++) qkv[i] = frand() * 2;
+            for (int h = 0; h < 3; h++) {
+                attention_head(out, qkv, T, T, H, h, dh, scratch);
+                attention_head(one, qkv, T, 1, H, h, dh, scratch);
+                same &= !memcmp(out + h * dh, one + h * dh, sizeof(float) * dh);
             }
-            for (int j = 0; j < T; j++) sum += s[j] = exp(s[j] - mx);
-            for (int k = 0; k < dh; k++) {
-                double o = 0;
-                for (int j = 0; j < T; j++) o += s[j] / sum * qkv[j * 3 * H + 2 * H + h * dh + k];
-                worst = fmax(worst, fabs(o - out[i * H + h * dh + k]));
-            }
+            for (int h = 0; h < 3; h++)
+                for (int i = 0; i < T; i++) {
+                    double sc[13], mx = -1e30, sum = 0;
+                    for (int j = 0; j < T; j++) {
+                        double d = 0;
+                        for (int k = 0; k < dh; k++) d += qkv[i * 3 * H + h * dh + k] * qkv[j * 3 * H + H + h * dh + k];
+                        sc[j] = d / sqrt(dh);
+                        mx = fmax(mx, sc[j]);
+                    }
+                    for (int j = 0; j < T; j++) sum += sc[j] = exp(sc[j] - mx);
+                    for (int k = 0; k < dh; k++) {
+                        double o = 0;
+                        for (int j = 0; j < T; j++) o += sc[j] / sum * qkv[j * 3 * H + 2 * H + h * dh + k];
+                        worst = fmax(worst, fabs(o - out[i * H + h * dh + k]));
+                    }
+                }
+            free(qkv);
+            free(out);
+            free(one);
         }
     CHECK(worst < 1e-5, "attention: %.2e", worst);
-    free(qkv);
-    free(out);
+    CHECK(same, "first query only != first row of the full attention");
 }
 
 /* Every SIMD tier the CPU has gives the same bits: AVX-512 (two panels at a time, masked tails) against AVX2,

@@ -18,10 +18,13 @@
 #include <string.h>
 
 #ifndef KC
-#define KC 256
+#define KC 768
 #endif
 #ifndef MC
-#define MC 96
+#define MC 192
+#endif
+#ifndef KC_SMALL
+#define KC_SMALL 256
 #endif
 #define MR GEMM_AVX512_MR
 
@@ -51,6 +54,7 @@ static inline __attribute__((always_inline)) void kernel(const int R, const int 
             if (NP == 2) acc[i][1] = _mm512_maskz_loadu_ps(m1, y + (size_t)i * ldy + 16);
         }
     }
+#pragma GCC unroll 4
     for (int k = 0; k < kc; k++) {
         if (k < pf_lines) {
             _mm_prefetch(pf0 + (size_t)k * 64, _MM_HINT_T1);
@@ -105,16 +109,13 @@ void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1) {
     for (int b = b0; b < b1; b++) {
         int m = b * MR, mr = M - m < MR ? M - m : MR;
         float *dst = xp + (size_t)b * MR * K;
-        if (mr == MR) { /* 16 k at a time: load 12 rows, store k-major */
-            int k = 0;
-            for (; k + 16 <= K; k += 16) {
-                float t[MR][16];
-                for (int i = 0; i < MR; i++) _mm512_storeu_ps(t[i], _mm512_loadu_ps(x + (size_t)(m + i) * K + k));
-                for (int kk = 0; kk < 16; kk++)
-                    for (int i = 0; i < MR; i++) dst[(size_t)(k + kk) * MR + i] = t[i][kk];
-            }
-            for (; k < K; k++)
-                for (int i = 0; i < MR; i++) dst[(size_t)k * MR + i] = x[(size_t)(m + i) * K + k];
+        if (mr == MR && (size_t)K * (MR - 1) < (size_t)1 << 31) { /* one gather of the 12 rows per k */
+            const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 0, 0, 0),
+                                                   _mm512_set1_epi32(K));
+            const float *src = x + (size_t)m * K;
+            for (int k = 0; k < K; k++)
+                _mm512_mask_storeu_ps(dst + (size_t)k * MR, 0x0FFF,
+                                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0x0FFF, idx, src + k, 4));
         } else {
             for (int k = 0; k < K; k++)
                 for (int i = 0; i < MR; i++) dst[(size_t)k * MR + i] = i < mr ? x[(size_t)(m + i) * K + k] : 0.0f;
@@ -153,18 +154,18 @@ void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M
          * L1; the next k slice (or the next pair's first) is prefetched meanwhile */
         for (int p = p0; p < p1; p += 2) {
             int np = p1 - p >= 2 ? 2 : 1;
-            for (int kb = 0; kb < K; kb += KC) {
-                int kc = K - kb < KC ? K - kb : KC;
+            for (int kb = 0; kb < K; kb += KC_SMALL) {
+                int kc = K - kb < KC_SMALL ? K - kb : KC_SMALL;
                 const char *n0, *n1;
                 int lines;
                 if (kb + kc < K) {
                     n0 = slice(pl, p, p1, p, kb + kc);
                     n1 = slice(pl, p + 1, p1, p, kb + kc);
-                    lines = K - kb - kc < KC ? K - kb - kc : KC;
+                    lines = K - kb - kc < KC_SMALL ? K - kb - kc : KC_SMALL;
                 } else {
                     n0 = slice(pl, p + 2, p1, p, 0);
                     n1 = slice(pl, p + 3, p1, p, 0);
-                    lines = K < KC ? K : KC;
+                    lines = K < KC_SMALL ? K : KC_SMALL;
                 }
                 rows_block(y, xp, pl, 0, M, p, np, kb, kc, n0, n1, linear_lines(pl, lines));
             }

@@ -75,8 +75,9 @@ void layernorm_pool(threadpool *tp, float *x, const float *g, const float *b, in
 void layernorm_avx2(float *x, const float *g, const float *b, int M, int C, float eps);
 
 /* Self-attention of one sequence: qkv [T, 3H] (q | k | v per row), out [T, H]; softmax(q k^T / sqrt(dh)) v
- * per head; scratch holds T floats. Only the sequence's own T positions exist: nothing is padded. */
-void attention_head(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
+ * per head, for the first nq query rows (nq = T: all; 1: the first token's only); scratch holds T + 8 floats.
+ * Only the sequence's own T positions exist: nothing is padded. */
+void attention_head(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 
 bool cpu_has_avx2_fma(void);
 /* AVX-512 F/BW/VL with VNNI (and the OS saving zmm state); false when BERTC_NO_AVX512 or BERTC_NO_AVX2 is set. */
@@ -89,7 +90,7 @@ bool scratch_take(int slot, const size_t *sizes, void **out, int n);
 
 /* AVX2 entry points (kernels/gemm_avx2.c), only called when cpu_has_avx2_fma(). */
 void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1);
-void attention_head_avx2(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch);
+void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 /* v = gelu(v) (+ residual), exact-erf GELU with a vectorized erf (absolute error < 1.5e-7). */
 void gelu_avx2(float *v, int n, const float *residual);
 /* v += r */

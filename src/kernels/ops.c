@@ -28,15 +28,15 @@ void layernorm(float *x, const float *g, const float *b, int M, int C, float eps
     }
 }
 
-void attention_head(float *out, const float *qkv, int T, int H, int head, int dh, float *scratch) {
+void attention_head(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch) {
     if (cpu_has_avx2_fma()) {
-        attention_head_avx2(out, qkv, T, H, head, dh, scratch);
+        attention_head_avx2(out, qkv, T, nq, H, head, dh, scratch);
         return;
     }
     const int ld = 3 * H;
     const float scale = 1.0f / sqrtf((float)dh);
     const float *q = qkv + head * dh, *k = qkv + H + head * dh, *v = qkv + 2 * H + head * dh;
-    for (int i = 0; i < T; i++) {
+    for (int i = 0; i < nq; i++) {
         float mx = -INFINITY;
         for (int j = 0; j < T; j++) {
             float s = 0.0f;

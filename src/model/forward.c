@@ -20,6 +20,7 @@ typedef struct attn_job {
     const int *seq_off, *seq_len;
     int n_seq, heads, H, dh, max_T;
     float *scratch;
+    bool first_only; /* only the first query row of each sequence (the classifier's last layer) */
 } attn_job;
 
 static void attn_task(void *p, int task, int n_tasks) {
@@ -27,8 +28,8 @@ static void attn_task(void *p, int task, int n_tasks) {
     attn_job *j = p;
     int s = task / j->heads, h = task % j->heads;
     size_t off = (size_t)j->seq_off[s];
-    attention_head(j->ctx + off * j->H, j->qkv + off * 3 * j->H, j->seq_len[s], j->H, h, j->dh,
-                   j->scratch + (size_t)task * j->max_T);
+    attention_head(j->ctx + off * j->H, j->qkv + off * 3 * j->H, j->seq_len[s], j->first_only ? 1 : j->seq_len[s], j->H,
+                   h, j->dh, j->scratch + (size_t)task * (j->max_T + 8));
 }
 
 bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out, float *emb_out,
@@ -56,7 +57,7 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
     /* All activations come from one per-thread arena that grows to the largest batch seen and is reused: no
      * allocation (and no fresh pages to fault in) per call once warm. Regions are 64-byte aligned. */
     size_t sizes[8] = {n * sizeof(int), n * sizeof(int), M * (size_t)H * 4, M * (size_t)3 * H * 4, M * (size_t)H * 4,
-                       M * (size_t)H * 4, M * (size_t)I * 4, n * (size_t)c->heads * (size_t)max_T * 4};
+                       M * (size_t)H * 4, M * (size_t)I * 4, n * (size_t)c->heads * (size_t)(max_T + 8) * 4};
     void *part[8];
     if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 8)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
     int *seq_off = part[0], *seq_len = part[1];
@@ -90,7 +91,7 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
     }
     layernorm_pool(m->pool, x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
     if (emb_out) memcpy(emb_out, x, M * (size_t)H * sizeof(float));
-    attn_job aj = {ctx, qkv, seq_off, seq_len, (int)n, c->heads, H, H / c->heads, max_T, scratch};
+    attn_job aj = {ctx, qkv, seq_off, seq_len, (int)n, c->heads, H, H / c->heads, max_T, scratch, false};
     /* Only the first token of each sequence reaches the classifier: when no hidden states are asked for, the
      * last layer runs attention for every token (keys and values need them) and the rest on n rows. Row-wise
      * operations, so the numbers are the same as the full computation's. */
@@ -99,6 +100,7 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
     for (int l = 0; l < c->layers; l++) {
         const layer_w *L = &m->layer[l];
         linear_forward(m->pool, qkv, x, &L->qkv, rows, EPI_NONE, NULL);
+        aj.first_only = cls_only && l == c->layers - 1;
         threadpool_run(m->pool, attn_task, &aj, (int)n * c->heads);
         if (cls_only && l == c->layers - 1) {
             /* compact rows seq_off[i] -> i (seq_off[i] >= i and increasing: sources are never overwritten) */
