@@ -2,7 +2,8 @@
  * gemm_avx2.c — AVX2/FMA versions of the GEMM panel routine and of one attention head. Compiled with
  * -mavx2 -mfma and only called when the CPU has both (cpu_has_avx2_fma). The micro-kernel keeps a 6x16
  * tile of y in 12 ymm accumulators: per k, two loads of the packed weight panel and six broadcasts of x.
- * K is blocked (KC) so a panel slice stays in L1 and a block of x rows in L2.
+ * K is blocked: short batches keep a panel slice in L1 across their row blocks; long ones take long k blocks
+ * (KC) so that the tiles of y are not reloaded, with the x block in L2.
  */
 #include "kernels.h"
 
@@ -10,8 +11,15 @@
 #include <math.h>
 #include <string.h>
 
-#define KC 256
+#ifndef KC
+#define KC 768 /* long batches: y tiles are revisited K / KC times (for K = 768, never) */
+#endif
+#ifndef KC_SMALL
+#define KC_SMALL 256 /* short batches: the slice of one panel stays in L1 across the row blocks */
+#endif
+#ifndef MC
 #define MC 96
+#endif
 
 /* 8 weights of a panel row as fp32: stored fp32, fp16 (F16C, exact) or bf16 (the high half of an fp32). */
 static inline __attribute__((always_inline)) __m256 load_w(const int WT, const void *w, size_t i) {
@@ -163,13 +171,13 @@ void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, i
          * back, while its M x 16 slice of y stays in L1 and all of x in L2. */
         for (int p = p0; p < p1; p++) {
             int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
-            for (int kb = 0; kb < K; kb += KC) {
-                int kc = K - kb < KC ? K - kb : KC;
+            for (int kb = 0; kb < K; kb += KC_SMALL) {
+                int kc = K - kb < KC_SMALL ? K - kb : KC_SMALL;
                 const char *wp = linear_weights(pl, p, kb);
                 const float *init = kb == 0 ? pl->bias + p * GEMM_NR : NULL;
                 /* the next slice of weights (contiguous: panels are packed k-major) is prefetched while this one
                  * is used, a share per row block, so DRAM streams during the compute instead of in bursts */
-                int nb = (M + 5) / 6, r = 0, lines = linear_lines(pl, KC);
+                int nb = (M + 5) / 6, r = 0, lines = linear_lines(pl, KC_SMALL);
                 const char *next = linear_weights(pl, p, kb + kc);
                 for (int m = 0; m < M; m += 6, r++) {
                     int mr = M - m < 6 ? M - m : 6;
