@@ -28,8 +28,9 @@ typedef enum bertc_data_format {
 
 typedef struct bertc_dataset_params {
     bertc_data_format format;
-    const char *text_column;  /* NULL: the first of sentence, text, sentence1, question, premise */
-    const char *pair_column;  /* NULL: sentence2 / hypothesis when the text column is sentence1 / premise */
+    const char *text_column;  /* NULL: the first of sentence1, question, premise, sentence, text, content, review */
+    const char *pair_column;  /* NULL: sentence2 / sentence / hypothesis / text_pair for sentence1 / question /
+                                 premise / text, when present (TSV, CSV and JSON lines alike) */
     const char *label_column; /* NULL: "label"; "" for a dataset without labels */
 } bertc_dataset_params;
 

@@ -198,6 +198,19 @@ static void t_datasets(void) {
     d = parse("sentence1\tsentence2\tlabel\nA\tB\t0\n", "pairs.tsv", NULL, &err);
     CHECK(d && d->ex[0].pair && !strcmp(d->ex[0].pair, "B"), "sentence1/sentence2 pair");
     bertc_dataset_free(d);
+    /* the same default pairs in every format: QNLI's question / sentence, MNLI's premise / hypothesis */
+    static const char *const pair_files[][2] = {
+        {"sentence\tquestion\tlabel\nB\tA\t0\n", "qnli.tsv"},
+        {"premise,hypothesis,label\nA,B,0\n", "mnli.csv"},
+        {"{\"sentence\": \"B\", \"question\": \"A\", \"label\": 0}\n", "qnli.jsonl"},
+        {"{\"sentence1\": \"A\", \"sentence2\": \"B\", \"label\": 0}\n", "mrpc.jsonl"},
+    };
+    for (int i = 0; i < 4; i++) {
+        d = parse(pair_files[i][0], pair_files[i][1], NULL, &err);
+        CHECK(d && !strcmp(d->ex[0].text, "A") && d->ex[0].pair && !strcmp(d->ex[0].pair, "B"), "%s: text and pair",
+              pair_files[i][1]);
+        bertc_dataset_free(d);
+    }
     /* errors name the file and line */
     static const struct {
         const char *data, *name, *want;

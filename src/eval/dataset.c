@@ -110,9 +110,23 @@ static int find_col(const field *h, int nh, const char *name) {
     return -1;
 }
 
+/* Without --text-column, the first of these that a file has (header or JSON key) is the text: the first
+ * sentence of GLUE's pair tasks before the single-sentence names, so that QNLI's question / sentence is a pair. */
+static const char *const default_text_columns[] = {"sentence1", "question", "premise", "sentence", "text", "content", "review"};
+#define DEFAULT_TEXT_LIST "sentence1, question, premise, sentence, text, content, review"
+
+/* ... and its pair, without --pair-column, when the file has that column too (TSV, CSV and JSON lines alike). */
+static const char *default_pair_column(const char *text_col, size_t len) {
+    static const char *const pairs[][2] = {
+        {"sentence1", "sentence2"}, {"question", "sentence"}, {"premise", "hypothesis"}, {"text", "text_pair"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++)
+        if (strlen(pairs[i][0]) == len && !strncmp(text_col, pairs[i][0], len)) return pairs[i][1];
+    return NULL;
+}
+
 /* Resolves the columns from the header row. */
 static bertc_status resolve_columns(parser *ps, const field *h, int nh, const bertc_dataset_params *p) {
-    static const char *const texts[] = {"sentence", "text", "sentence1", "question", "premise", "content", "review"};
+    const char *const *texts = default_text_columns;
     ps->text_col = ps->pair_col = ps->label_col = -1;
     if (p->text_column) {
         ps->text_col = find_col(h, nh, p->text_column);
@@ -120,11 +134,11 @@ static bertc_status resolve_columns(parser *ps, const field *h, int nh, const be
             return bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:1: no text column \"%s\" in the header", ps->name,
                               p->text_column);
     } else {
-        for (size_t i = 0; i < sizeof texts / sizeof *texts && ps->text_col < 0; i++) ps->text_col = find_col(h, nh, texts[i]);
+        for (size_t i = 0; i < sizeof default_text_columns / sizeof *texts && ps->text_col < 0; i++)
+            ps->text_col = find_col(h, nh, texts[i]);
         if (ps->text_col < 0)
             return bertc_fail(ps->err, BERTC_ERR_INPUT,
-                              "%s:1: no text column (looked for sentence, text, sentence1, question, premise, content, "
-                              "review); name it with --text-column",
+                              "%s:1: no text column (looked for " DEFAULT_TEXT_LIST "); name it with --text-column",
                               ps->name);
     }
     if (p->pair_column) {
@@ -133,11 +147,8 @@ static bertc_status resolve_columns(parser *ps, const field *h, int nh, const be
             return bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:1: no pair column \"%s\" in the header", ps->name,
                               p->pair_column);
     } else {
-        const char *t = h[ps->text_col].s;
-        size_t tl = h[ps->text_col].len;
-        if (tl == 9 && !strncmp(t, "sentence1", 9)) ps->pair_col = find_col(h, nh, "sentence2");
-        else if (tl == 7 && !strncmp(t, "premise", 7)) ps->pair_col = find_col(h, nh, "hypothesis");
-        else if (tl == 8 && !strncmp(t, "question", 8)) ps->pair_col = find_col(h, nh, "sentence");
+        const char *pc = default_pair_column(h[ps->text_col].s, h[ps->text_col].len);
+        if (pc) ps->pair_col = find_col(h, nh, pc);
     }
     const char *lc = p->label_column ? p->label_column : "label";
     if (*lc) {
@@ -330,16 +341,11 @@ static bertc_status parse_jsonl(parser *ps, const char *data, size_t len, const 
         json_t *t = NULL;
         if (tc) t = json_object_get(j, tc);
         else {
-            static const char *const texts[] = {"text", "sentence", "sentence1", "question", "premise"};
-            for (size_t q = 0; q < sizeof texts / sizeof *texts && !t; q++)
-                if ((t = json_object_get(j, texts[q]))) tc = texts[q];
+            for (size_t q = 0; q < sizeof default_text_columns / sizeof *default_text_columns && !t; q++)
+                if ((t = json_object_get(j, default_text_columns[q]))) tc = default_text_columns[q];
         }
         const char *pcol = pc;
-        if (!pcol && tc) {
-            if (!strcmp(tc, "sentence1")) pcol = "sentence2";
-            else if (!strcmp(tc, "premise")) pcol = "hypothesis";
-            else if (!strcmp(tc, "text")) pcol = "text_pair";
-        }
+        if (!pcol && tc) pcol = default_pair_column(tc, strlen(tc));
         json_t *pr = pcol ? json_object_get(j, pcol) : NULL;
         json_t *lb = *lc ? json_object_get(j, lc) : NULL;
         const char *why = NULL;
