@@ -27,6 +27,7 @@
 #define KC_SMALL 256
 #endif
 #define MR GEMM_AVX512_MR
+_Static_assert(MC % MR == 0, "row blocks must start on packed block boundaries");
 
 /* 16 weights of a panel row as fp32: stored fp32, fp16 (widened exactly), or bf16 (the high half of an fp32). */
 static inline __attribute__((always_inline)) __m512 load_w(const int WT, const void *w, size_t k) {
