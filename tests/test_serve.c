@@ -187,7 +187,8 @@ static void t_routes(void) {
     /* GET routes */
     st = http(s.port, "GET", "/info", NULL, &b);
     CHECK(st == 200 && strstr(b, "\"model_type\":{\"classifier\":{\"id2label\":{\"0\":\"NEGATIVE\",\"1\":\"POSITIVE\"}") &&
-              strstr(b, "\"max_input_length\":512") && strstr(b, "\"max_client_batch_size\":32"),
+              strstr(b, "\"max_input_length\":512") && strstr(b, "\"max_client_batch_size\":32") &&
+              strstr(b, "\"model_dtype\":\"float32\""),
           "info: %s", b);
     free(b);
     st = http(s.port, "GET", "/health", NULL, &b);

@@ -109,26 +109,17 @@ uint16_t weight_from_float(float f, int wtype) {
 }
 
 bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int N, int K, int wtype) {
-    memset(pl, 0, sizeof *pl);
-    int np = (N + GEMM_NR - 1) / GEMM_NR;
-    size_t n = (size_t)np * (size_t)K * GEMM_NR;
+    /* packed as fp32 first (the same panels), then narrowed */
+    if (!linear_pack(pl, W, bias, N, K)) return false;
+    size_t n = (size_t)((N + GEMM_NR - 1) / GEMM_NR) * (size_t)K * GEMM_NR;
     pl->wh = aligned_alloc(64, (n * sizeof(uint16_t) + 63) / 64 * 64);
-    pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
-    if (!pl->wh || !pl->bias) {
+    if (!pl->wh) {
         linear_free(pl);
         return false;
     }
-    for (int p = 0; p < np; p++)
-        for (int k = 0; k < K; k++) {
-            uint16_t *dst = pl->wh + ((size_t)p * K + k) * GEMM_NR;
-            for (int j = 0; j < GEMM_NR; j++) {
-                int nn = p * GEMM_NR + j;
-                dst[j] = nn < N ? weight_from_float(W[(size_t)nn * K + k], wtype) : 0;
-            }
-        }
-    if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
-    pl->N = N;
-    pl->K = K;
+    for (size_t i = 0; i < n; i++) pl->wh[i] = weight_from_float(pl->w[i], wtype);
+    free(pl->w);
+    pl->w = NULL;
     pl->wtype = wtype;
     return true;
 }

@@ -563,6 +563,18 @@ done:
     free(l.in);
 }
 
+/* TEI's model_dtype is the type the model runs in: float32 for a widened fp16 checkpoint, float16 when weights
+ * are held in fp16, int8 when quantized. */
+static const char *compute_dtype(const bertc_model_info *in) {
+    switch (in->compute) {
+    case BERTC_DTYPE_FP16: return "float16";
+    case BERTC_DTYPE_BF16: return "bfloat16";
+    case BERTC_DTYPE_INT8: return "int8";
+    case BERTC_DTYPE_FP32: break;
+    }
+    return "float32";
+}
+
 static void handle_info(server *s, reply *r) {
     json_t *type;
     if (s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels > 0) {
@@ -579,7 +591,7 @@ static void handle_info(server *s, reply *r) {
     }
     reply_json(r, 200,
                json_pack("{s:s,s:n,s:s,s:o,s:i,s:i,s:i,s:n,s:i,s:b,s:i,s:s,s:s,s:s}", "model_id", s->model_id, "model_sha",
-                         "model_dtype", s->info.dtype, "model_type", type, "max_concurrent_requests",
+                         "model_dtype", compute_dtype(&s->info), "model_type", type, "max_concurrent_requests",
                          s->cfg.max_concurrent, "max_input_length", s->max_input, "max_batch_tokens",
                          s->cfg.max_batch_tokens, "max_batch_requests", "max_client_batch_size",
                          s->cfg.max_client_batch, "auto_truncate", s->cfg.auto_truncate, "tokenization_workers", 1,
