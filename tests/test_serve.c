@@ -38,9 +38,10 @@ static bool srv_start(srv *s, const char *args) {
         FILE *f = fopen("build/t-serve.err", "r");
         char line[512];
         if (f && fgets(line, sizeof line, f)) {
-            const char *p = strstr(line, "listening on http://127.0.0.1:");
-            if (p) {
-                s->port = atoi(p + strlen("listening on http://127.0.0.1:"));
+            const char *p = strstr(line, "listening on http://");
+            const char *colon = p ? strrchr(p, ':') : NULL;
+            if (colon) {
+                s->port = atoi(colon + 1);
                 fclose(f);
                 return s->port > 0;
             }
@@ -336,6 +337,35 @@ static void t_concurrency_limits(void) {
 }
 
 /* A base model (no classification head): /predict is 424, /embed works. */
+/* --host takes an IPv6 address too (skipped where the machine has no IPv6 loopback). */
+static void t_ipv6(void) {
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a;
+    memset(&a, 0, sizeof a);
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    bool have = probe >= 0 && bind(probe, (struct sockaddr *)&a, sizeof a) == 0;
+    if (probe >= 0) close(probe);
+    if (!have) {
+        printf("     (no IPv6 loopback here: skipped)\n");
+        return;
+    }
+    srv s;
+    CHECK(srv_start(&s, "--host ::1"), "server on [::1] started");
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    a.sin6_port = htons((uint16_t)s.port);
+    CHECK(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0, "connect to [::1]:%d", s.port);
+    const char *req = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    char buf[512] = "";
+    if (fd >= 0 && write(fd, req, strlen(req)) == (ssize_t)strlen(req)) {
+        ssize_t k = read(fd, buf, sizeof buf - 1);
+        if (k > 0) buf[k] = 0;
+    }
+    if (fd >= 0) close(fd);
+    CHECK(!strncmp(buf, "HTTP/1.1 200", 12), "health over IPv6: %.40s", buf);
+    CHECK(srv_stop(&s) == 0, "stopped");
+}
+
 static void t_base_model_and_sigterm(void) {
     char out[4096];
     run_cli("rm -rf build/t-base && mkdir -p build/t-base && sed 's/DistilBertForSequenceClassification/DistilBertModel/' "
@@ -380,4 +410,5 @@ void tests_serve(void) {
     run_test("serve/routes_and_errors", t_routes);
     run_test("serve/concurrency_and_faults", t_concurrency_limits);
     run_test("serve/base_model_and_sigterm", t_base_model_and_sigterm);
+    run_test("serve/ipv6", t_ipv6);
 }

@@ -103,6 +103,7 @@ static const char serve_usage[] =
     "                   [--payload-limit 2000000] [--client-timeout 30] [--pooling mean|cls] [--model-id NAME]\n"
     "                   [--threads N]\n"
     "Routes as text-embeddings-inference: POST /predict /embed /tokenize, GET /info /health /metrics.\n"
+    "--host: an IPv4 or IPv6 address (0.0.0.0 or :: for every interface).\n"
     "--port 0 picks a free port; the address is printed on stderr (\"listening on http://HOST:PORT\").\n";
 
 int cmd_serve(int argc, char **argv) {
@@ -162,12 +163,21 @@ int cmd_serve(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    struct sockaddr_in addr;
+    /* an IPv4 or IPv6 address ("::" listens on both where the system allows) */
+    struct sockaddr_storage addr;
     memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, !strcmp(host, "localhost") ? "127.0.0.1" : host, &addr.sin_addr) != 1) {
-        die_msg("--host must be an IPv4 address (got %s)", host);
+    unsigned ipv6 = 0;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+    if (inet_pton(AF_INET, !strcmp(host, "localhost") ? "127.0.0.1" : host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons((uint16_t)port);
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        ipv6 = MHD_USE_IPv6;
+    } else {
+        die_msg("--host must be an IPv4 or IPv6 address (got %s)", host);
         return EXIT_USAGE;
     }
     int code = EXIT_OK;
@@ -191,7 +201,8 @@ int cmd_serve(int argc, char **argv) {
     mallopt(M_ARENA_MAX, 2);
     ctx x = {srv, cfg.payload_limit};
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_POLL, 0, NULL, NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_POLL | ipv6, 0, NULL,
+        NULL,
         on_request, &x, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg.max_concurrent + 64),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20),
@@ -204,8 +215,8 @@ int cmd_serve(int argc, char **argv) {
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     bertc_model_info info;
     bertc_model_get_info(m, &info);
-    fprintf(stderr, "bertc serve: %s (%s, %d labels) listening on http://%s:%u\n", info.source, info.model_type,
-            info.n_labels, host, di ? di->port : (unsigned)port);
+    fprintf(stderr, "bertc serve: %s (%s, %d labels) listening on http://%s%s%s:%u\n", info.source, info.model_type,
+            info.n_labels, ipv6 ? "[" : "", host, ipv6 ? "]" : "", di ? di->port : (unsigned)port);
     fflush(stderr);
     int sig = 0;
     sigwait(&sigs, &sig);
