@@ -310,8 +310,9 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
         return;
     }
     if (j->act == EPI_GELU && cpu_has_avx2_fma()) {
+        void (*gelu)(float *, int, const float *) = cpu_has_avx512() ? gelu_avx512 : gelu_avx2;
         for (int m = 0; m < j->M; m++)
-            gelu_avx2(j->y + (size_t)m * N + c0, c1 - c0, j->residual ? j->residual + (size_t)m * N + c0 : NULL);
+            gelu(j->y + (size_t)m * N + c0, c1 - c0, j->residual ? j->residual + (size_t)m * N + c0 : NULL);
         return;
     }
     for (int m = 0; m < j->M; m++) {
