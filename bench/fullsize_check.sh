@@ -10,19 +10,7 @@ SH=${SHARED:-../shared}
 P=$SH/peers
 mkdir -p bench/ckpt bench/out
 PY=/usr/bin/python3
-$PY - "$SH" "$N" <<'PYEOF'
-import gzip, json, sys
-sh, n = sys.argv[1], int(sys.argv[2])
-dev = [l.split("\t")[0] for l in open(sh + "/data/sst2/dev.tsv", encoding="utf-8").read().split("\n")[1:] if l][:n]
-ref = {}
-for l in gzip.open(sh + "/tokref/tokref-sst2.jsonl.gz", "rt", encoding="utf-8"):
-    r = json.loads(l); ref[r["text"]] = r
-for key, name in (("bert_uncased", "bert"), ("roberta", "roberta")):
-    with open("bench/out/ids-%s.jsonl" % name, "w") as f:
-        for t in dev: f.write(json.dumps({"input_ids": ref[t][key]}) + "\n")
-with open("bench/out/texts.jsonl", "w") as f:
-    for t in dev: f.write(json.dumps({"text": t}) + "\n")
-PYEOF
+$PY bench/dev_ids.py "$SH" "$N" bench/out/ids --texts bench/out/texts.jsonl
 for arch in distilbert bert roberta; do
   ck=bench/ckpt/$arch-base
   voc=$SH/tokref/tok-bert-base-uncased; ids=bench/out/ids-bert.jsonl

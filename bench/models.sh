@@ -14,17 +14,7 @@ MODELS=${MODELS:-"distilbert roberta"}
 OUT=bench/out/models.jsonl
 mkdir -p bench/ckpt bench/out bench/peers
 : > "$OUT"
-$PY - "$SH" <<'PYEOF'
-import gzip, json, sys
-sh = sys.argv[1]
-dev = [l.split("\t")[0] for l in open(sh + "/data/sst2/dev.tsv", encoding="utf-8").read().split("\n")[1:] if l]
-ref = {}
-for l in gzip.open(sh + "/tokref/tokref-sst2.jsonl.gz", "rt", encoding="utf-8"):
-    r = json.loads(l); ref[r["text"]] = r
-for key, name in (("bert_uncased", "bert"), ("roberta", "roberta")):
-    with open("bench/out/dev-ids-%s.jsonl" % name, "w") as f:
-        for t in dev: f.write(json.dumps({"input_ids": ref[t][key]}) + "\n")
-PYEOF
+$PY bench/dev_ids.py "$SH" 0 bench/out/dev-ids
 if [ ! -d bench/peers/node_modules/onnxruntime-node ]; then
   cp "$P/package.json" "$P/package-lock.json" bench/peers/
   (cd bench/peers && npm install --ignore-scripts --no-audit --no-fund >/dev/null)
