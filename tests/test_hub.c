@@ -200,6 +200,8 @@ static void t_hub_download_resume_offline(void) {
     if (tl > 0) target[tl] = 0;
     CHECK(!strncmp(target, "../../blobs/", 12) && !strcmp(target + 12, files[1].sha), "snapshot links the blob: %s",
           target);
+    CHECK(access("build/t-hub/models--test-org--tiny-model/.no_exist/" COMMIT "/special_tokens_map.json", F_OK) == 0,
+          "a file the hub lacks is recorded in .no_exist, as huggingface_hub does");
     /* the same answer as from the folder itself */
     char out2[1 << 14];
     run_cli("@ classify --model " TD "tiny-distilbert 'a fine film'", out2, sizeof out2);

@@ -293,6 +293,18 @@ static bertc_status write_ref(hub *h, const char *commit, bertc_error *err) {
     return BERTC_OK;
 }
 
+/* A file the hub says is not in the revision: an empty .no_exist/<commit>/<file>, as huggingface_hub records it
+ * (its readers of this cache then know without asking). Best effort: a failure here changes nothing else. */
+static void note_absent(const hub *h, const char *commit, const char *file) {
+    if (!commit[0] || strchr(file, '/')) return;
+    char dir[PATH_CAP + 256], path[PATH_CAP + 512];
+    pathf(dir, sizeof dir, "%s/.no_exist/%s", h->repo_dir, commit);
+    if (!mkdirs(dir)) return;
+    pathf(path, sizeof path, "%s/%s", dir, file);
+    FILE *f = fopen(path, "w");
+    if (f) fclose(f);
+}
+
 /* One file: 1 fetched (or already cached), 0 not on the hub (EntryNotFound; allowed when optional), <0 error. */
 static int fetch(hub *h, const char *file, bool optional, char *commit, bertc_error *err) {
     meta m;
@@ -303,7 +315,10 @@ static int fetch(hub *h, const char *file, bool optional, char *commit, bertc_er
         return -1;
     }
     if (m.status == 404) {
-        if (optional && (!m.error_code[0] || !strcmp(m.error_code, "EntryNotFound"))) return 0;
+        if (optional && (!m.error_code[0] || !strcmp(m.error_code, "EntryNotFound"))) {
+            note_absent(h, commit, file);
+            return 0;
+        }
         const char *what = !strcmp(m.error_code, "RepositoryNotFound") ? "repository not found"
                            : !strcmp(m.error_code, "RevisionNotFound") ? "revision not found"
                            : !strcmp(m.error_code, "EntryNotFound")    ? "file not found"
