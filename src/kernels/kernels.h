@@ -107,6 +107,8 @@ void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const pa
 #define GEMM_AVX512_MR 12
 void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1);
 void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1);
+/* Attention for head sizes that are multiples of 16 (the same function, other summation order). */
+void attention_head_avx512(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 /* gelu_avx2's function on 16 lanes (the same bits). */
 void gelu_avx512(float *v, int n, const float *residual);
 void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,

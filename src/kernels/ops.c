@@ -29,6 +29,10 @@ void layernorm(float *x, const float *g, const float *b, int M, int C, float eps
 }
 
 void attention_head(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch) {
+    if (cpu_has_avx512() && dh % 16 == 0) {
+        attention_head_avx512(out, qkv, T, nq, H, head, dh, scratch);
+        return;
+    }
     if (cpu_has_avx2_fma()) {
         attention_head_avx2(out, qkv, T, nq, H, head, dh, scratch);
         return;
