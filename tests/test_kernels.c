@@ -117,6 +117,20 @@ static void t_epilogues(void) {
     for (int i = 0; i < M * N; i++) worst = fmax(worst, fabs(y[i] - tanh(r[i])));
     CHECK(worst < 1e-5, "tanh: %.2e", worst);
     linear_free(&pl);
+    /* int8: GELU and the residual (fused into the AVX-512 kernel's stores) give the bits of the separate pass */
+    if (cpu_has_avx2_fma()) {
+        float y2[7 * 19];
+        CHECK(linear_pack_int8(&pl, W, NULL, N, K), "pack int8");
+        linear_forward(tp, y, x, &pl, M, EPI_GELU, res);
+        linear_forward(tp, y2, x, &pl, M, EPI_NONE, NULL);
+        for (int m = 0; m < M; m++) gelu_avx2(y2 + m * N, N, res + m * N);
+        CHECK(!memcmp(y, y2, sizeof y), "int8 GELU + residual: fused != separate");
+        linear_forward(tp, y, x, &pl, M, EPI_NONE, res);
+        linear_forward(tp, y2, x, &pl, M, EPI_NONE, NULL);
+        for (int i = 0; i < M * N; i++) y2[i] += res[i];
+        CHECK(!memcmp(y, y2, sizeof y), "int8 residual: fused != separate");
+        linear_free(&pl);
+    }
     threadpool_free(tp);
 }
 
@@ -242,7 +256,7 @@ static void t_gemm_isas_agree(void) {
                     free(xp);
                     CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "fp32 M %d N %d K %d: split AVX-512 != AVX2", M, N, K);
                     gemm_panel_int8_avx2(y2, xq, sx, &pq, M, 0, np);
-                    gemm_panel_int8_avx512(y5, xq, sx, &pq, M, 0, np);
+                    gemm_panel_int8_avx512(y5, xq, sx, &pq, M, 0, np, false, NULL);
                     CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "int8 M %d N %d K %d: AVX-512 != AVX2", M, N, K);
                     compared++;
                 }

@@ -292,7 +292,11 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
     if (p1 > j->n_panels) p1 = j->n_panels;
     if (p0 >= p1) return;
     if (j->xq) {
-        if (cpu_has_avx512()) gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
+        if (cpu_has_avx512() && (j->act == EPI_NONE || j->act == EPI_GELU)) { /* epilogue fused */
+            gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, j->act == EPI_GELU, j->residual);
+            return;
+        }
+        if (cpu_has_avx512()) gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, false, NULL);
         else if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
         else gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
     } else if (j->xp) {

@@ -232,8 +232,10 @@ static const kernel_q_fn kernels_q[MR + 1][2] = {
 #undef E
 };
 
+static inline __m512 gelu16(__m512 x);
+
 void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
-                            int p1) {
+                            int p1, bool gelu, const float *residual) {
     int N = pl->N, K4 = pl->K4, nk = K4 / 4;
     const __m512i zp = _mm512_set1_epi32(64);
     __m512i acc[2 * MR];
@@ -257,12 +259,15 @@ void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const 
                 kernels_q[mr][np - 1](xq + (size_t)m * K4, K4, w0, w1, nk, acc);
                 for (int i = 0; i < mr; i++) {
                     __m512 s = _mm512_set1_ps(sx[m + i]);
-                    float *yr = y + (size_t)(m + i) * N + p * GEMM_NR;
+                    size_t at = (size_t)(m + i) * N + (size_t)p * GEMM_NR;
                     for (int q = 0; q < np; q++) {
                         __m512 f = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[2 * i + q], cs[q]));
                         /* (sx * ws) * f + b as separate roundings, as the scalar reference computes it */
                         __m512 o = _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(s, ws[q]), f), bs[q]);
-                        _mm512_mask_storeu_ps(yr + 16 * q, mk[q], o);
+                        /* the epilogue in registers: the same operations as the separate pass */
+                        if (gelu) o = gelu16(o);
+                        if (residual) o = _mm512_add_ps(o, _mm512_maskz_loadu_ps(mk[q], residual + at + 16 * q));
+                        _mm512_mask_storeu_ps(y + at + 16 * q, mk[q], o);
                     }
                 }
             }

@@ -111,7 +111,9 @@ void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M
 void attention_head_avx512(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 /* gelu_avx2's function on 16 lanes (the same bits). */
 void gelu_avx512(float *v, int n, const float *residual);
+/* The int8 one applies GELU (when gelu) and adds residual (when not NULL) before storing: the same bits as
+ * the separate pass. */
 void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
-                            int p1);
+                            int p1, bool gelu, const float *residual);
 
 #endif
