@@ -117,19 +117,34 @@ static void t_epilogues(void) {
     for (int i = 0; i < M * N; i++) worst = fmax(worst, fabs(y[i] - tanh(r[i])));
     CHECK(worst < 1e-5, "tanh: %.2e", worst);
     linear_free(&pl);
-    /* int8: GELU and the residual (fused into the AVX-512 kernel's stores) give the bits of the separate pass */
+    /* GELU and the residual, fused into the AVX-512 kernels' last stores, give the bits of the separate pass:
+     * fp32 and int8, short and long batches, one and several k blocks */
     if (cpu_has_avx2_fma()) {
-        float y2[7 * 19];
-        CHECK(linear_pack_int8(&pl, W, NULL, N, K), "pack int8");
-        linear_forward(tp, y, x, &pl, M, EPI_GELU, res);
-        linear_forward(tp, y2, x, &pl, M, EPI_NONE, NULL);
-        for (int m = 0; m < M; m++) gelu_avx2(y2 + m * N, N, res + m * N);
-        CHECK(!memcmp(y, y2, sizeof y), "int8 GELU + residual: fused != separate");
-        linear_forward(tp, y, x, &pl, M, EPI_NONE, res);
-        linear_forward(tp, y2, x, &pl, M, EPI_NONE, NULL);
-        for (int i = 0; i < M * N; i++) y2[i] += res[i];
-        CHECK(!memcmp(y, y2, sizeof y), "int8 residual: fused != separate");
-        linear_free(&pl);
+        static const int Ms[] = {7, 200}, Ks[] = {11, 1000};
+        for (int a = 0; a < 2; a++)
+            for (int c = 0; c < 2; c++)
+                for (int q = 0; q < 2; q++) {
+                    int MM = Ms[a], KK = Ks[c];
+                    float *xx = malloc(sizeof(float) * MM * KK), *WW = malloc(sizeof(float) * N * KK);
+                    float *rr = malloc(sizeof(float) * MM * N), *y1 = malloc(sizeof(float) * MM * N),
+                          *y2 = malloc(sizeof(float) * MM * N);
+                    for (int i = 0; i < MM * KK; i++) xx[i] = frand();
+                    for (int i = 0; i < N * KK; i++) WW[i] = frand() * 0.1f;
+                    for (int i = 0; i < MM * N; i++) rr[i] = frand();
+                    CHECK(q ? linear_pack_int8(&pl, WW, NULL, N, KK) : linear_pack(&pl, WW, NULL, N, KK), "pack");
+                    linear_forward(tp, y1, xx, &pl, MM, EPI_GELU, rr);
+                    linear_forward(tp, y2, xx, &pl, MM, EPI_NONE, NULL);
+                    for (int m = 0; m < MM; m++) gelu_avx2(y2 + m * N, N, rr + m * N);
+                    CHECK(!memcmp(y1, y2, sizeof(float) * MM * N), "%s M %d K %d GELU + residual: fused != separate",
+                          q ? "int8" : "fp32", MM, KK);
+                    linear_forward(tp, y1, xx, &pl, MM, EPI_NONE, rr);
+                    linear_forward(tp, y2, xx, &pl, MM, EPI_NONE, NULL);
+                    for (int i = 0; i < MM * N; i++) y2[i] += rr[i];
+                    CHECK(!memcmp(y1, y2, sizeof(float) * MM * N), "%s M %d K %d residual: fused != separate",
+                          q ? "int8" : "fp32", MM, KK);
+                    linear_free(&pl);
+                    free(xx), free(WW), free(rr), free(y1), free(y2);
+                }
     }
     threadpool_free(tp);
 }
@@ -248,11 +263,11 @@ static void t_gemm_isas_agree(void) {
                     float *xp = malloc(sizeof(float) * nb * GEMM_AVX512_MR * K);
                     pack_rows_avx512(xp, x, M, K, 0, 1);
                     pack_rows_avx512(xp, x, M, K, 1, nb);
-                    gemm_panel_avx512(y5, xp, &pl, M, 0, np);
+                    gemm_panel_avx512(y5, xp, &pl, M, 0, np, NULL);
                     CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "fp32 M %d N %d K %d: AVX-512 != AVX2", M, N, K);
                     memset(y5, 0, sizeof(float) * M * N);
-                    gemm_panel_avx512(y5, xp, &pl, M, 0, 1);
-                    gemm_panel_avx512(y5, xp, &pl, M, 1, np);
+                    gemm_panel_avx512(y5, xp, &pl, M, 0, 1, NULL);
+                    gemm_panel_avx512(y5, xp, &pl, M, 1, np, NULL);
                     free(xp);
                     CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "fp32 M %d N %d K %d: split AVX-512 != AVX2", M, N, K);
                     gemm_panel_int8_avx2(y2, xq, sx, &pq, M, 0, np);

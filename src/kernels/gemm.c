@@ -300,7 +300,12 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
         else if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
         else gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
     } else if (j->xp) {
-        gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1);
+        if (j->act == EPI_NONE || j->act == EPI_GELU) { /* epilogue fused */
+            gemm_epilogue e = {j->act == EPI_GELU, j->residual};
+            gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1, &e);
+            return;
+        }
+        gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1, NULL);
     } else if (cpu_has_avx2_fma()) {
         gemm_panel_avx2(j->y, j->x, j->pl, j->M, p0, p1);
     } else {

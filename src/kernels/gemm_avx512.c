@@ -30,6 +30,8 @@
 #define MR GEMM_AVX512_MR
 _Static_assert(MC % MR == 0, "row blocks must start on packed block boundaries");
 
+static inline __m512 gelu16(__m512 x);
+
 /* 16 weights of a panel row as fp32: stored fp32, fp16 (widened exactly), or bf16 (the high half of an fp32). */
 static inline __attribute__((always_inline)) __m512 load_w(const int WT, const void *w, size_t k) {
     if (WT == WEIGHT_F32) return _mm512_load_ps((const float *)w + k * 16);
@@ -44,7 +46,8 @@ static inline __attribute__((always_inline)) __m512 load_w(const int WT, const v
 static inline __attribute__((always_inline)) void kernel(const int R, const int NP, const int WT, const float *xp,
                                                          const void *w0, const void *w1, int kc, float *y, int ldy,
                                                          __mmask16 m0, __mmask16 m1, const float *init,
-                                                         const char *pf0, const char *pf1, int pf_lines) {
+                                                         const char *pf0, const char *pf1, int pf_lines, bool gelu,
+                                                         const float *res) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < R; i++) {
@@ -71,6 +74,13 @@ static inline __attribute__((always_inline)) void kernel(const int R, const int 
             if (NP == 2) acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
         }
     }
+    /* the last k block may carry the epilogue: GELU, then the residual (the separate pass's operations) */
+    if (gelu || res)
+        for (int i = 0; i < R; i++)
+            for (int q = 0; q < NP; q++) {
+                if (gelu) acc[i][q] = gelu16(acc[i][q]);
+                if (res) acc[i][q] = _mm512_add_ps(acc[i][q], _mm512_maskz_loadu_ps(q ? m1 : m0, res + (size_t)i * ldy + 16 * q));
+            }
 #pragma GCC unroll 12
     for (int i = 0; i < R; i++) {
         _mm512_mask_storeu_ps(y + (size_t)i * ldy, m0, acc[i][0]);
@@ -79,13 +89,14 @@ static inline __attribute__((always_inline)) void kernel(const int R, const int 
 }
 
 typedef void (*kernel_fn)(const float *xp, const void *w0, const void *w1, int kc, float *y, int ldy, __mmask16 m0,
-                          __mmask16 m1, const float *init, const char *pf0, const char *pf1, int pf_lines);
+                          __mmask16 m1, const float *init, const char *pf0, const char *pf1, int pf_lines, bool gelu,
+                          const float *res);
 
 #define K(R, NP, WT)                                                                                                 \
     static void kernel_##R##_##NP##_##WT(const float *xp, const void *w0, const void *w1, int kc, float *y, int ldy, \
                                          __mmask16 m0, __mmask16 m1, const float *init, const char *pf0,             \
-                                         const char *pf1, int pf_lines) {                                            \
-        kernel(R, NP, WT, xp, w0, w1, kc, y, ldy, m0, m1, init, pf0, pf1, pf_lines);                                 \
+                                         const char *pf1, int pf_lines, bool gelu, const float *res) {               \
+        kernel(R, NP, WT, xp, w0, w1, kc, y, ldy, m0, m1, init, pf0, pf1, pf_lines, gelu, res);                      \
     }
 #define KR(R) K(R, 1, 0) K(R, 2, 0) K(R, 1, 1) K(R, 2, 1) K(R, 1, 2) K(R, 2, 2)
 KR(1) KR(2) KR(3) KR(4) KR(5) KR(6) KR(7) KR(8) KR(9) KR(10) KR(11) KR(12)
@@ -129,18 +140,20 @@ void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1) {
  * kb..kb+kc. pf0 / pf1: the weights to be used next (two streams of `lines` 64-byte lines), prefetched into
  * L2 a share per row block, so that the memory streams during the compute instead of in bursts. */
 static void rows_block(float *y, const float *xp, const packed_linear *pl, int r0, int r1, int p, int np, int kb,
-                       int kc, const char *pf0, const char *pf1, int lines) {
+                       int kc, const char *pf0, const char *pf1, int lines, const gemm_epilogue *epi) {
     int N = pl->N, K = pl->K;
     const void *w0 = linear_weights(pl, p, kb), *w1 = linear_weights(pl, np == 2 ? p + 1 : p, kb);
     const float *init = kb == 0 ? pl->bias + p * GEMM_NR : NULL;
     __mmask16 m0 = cols_mask(N, p), m1 = np == 2 ? cols_mask(N, p + 1) : 0;
+    bool last = kb + kc >= K;
     int nb = (r1 - r0 + MR - 1) / MR, b = 0;
     for (int m = r0; m < r1; m += MR, b++) {
         int mr = r1 - m < MR ? r1 - m : MR;
         int l0 = (int)((long)b * lines / nb), l1 = (int)((long)(b + 1) * lines / nb);
         kernels[pl->wtype][mr][np - 1](xp + ((size_t)m * K + (size_t)kb * MR), w0, w1, kc,
                                        y + (size_t)m * N + p * GEMM_NR, N, m0, m1, init, pf0 + (size_t)l0 * 64,
-                                       pf1 + (size_t)l0 * 64, l1 - l0);
+                                       pf1 + (size_t)l0 * 64, l1 - l0, last && epi->gelu,
+                                       last && epi->residual ? epi->residual + (size_t)m * N + p * GEMM_NR : NULL);
     }
 }
 
@@ -149,7 +162,10 @@ static inline const char *slice(const packed_linear *pl, int q, int p1, int fall
     return linear_weights(pl, q < p1 ? q : fallback, kb);
 }
 
-void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1) {
+void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1,
+                       const gemm_epilogue *epi) {
+    static const gemm_epilogue none = {false, NULL};
+    if (!epi) epi = &none;
     int K = pl->K;
     if (M <= MC) {
         /* few rows: each pair of panels is streamed once, front to back, while its M x 32 slice of y stays in
@@ -169,7 +185,7 @@ void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M
                     n1 = slice(pl, p + 3, p1, p, 0);
                     lines = K < KC_SMALL ? K : KC_SMALL;
                 }
-                rows_block(y, xp, pl, 0, M, p, np, kb, kc, n0, n1, linear_lines(pl, lines));
+                rows_block(y, xp, pl, 0, M, p, np, kb, kc, n0, n1, linear_lines(pl, lines), epi);
             }
         }
         return;
@@ -182,7 +198,7 @@ void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M
                 int np = p1 - p >= 2 ? 2 : 1;
                 /* the next pair's slice is fetched into L2 while this one is in use */
                 rows_block(y, xp, pl, mb, mb + mc, p, np, kb, kc, slice(pl, p + 2, p1, p, kb), slice(pl, p + 3, p1, p, kb),
-                           linear_lines(pl, kc));
+                           linear_lines(pl, kc), epi);
             }
         }
     }

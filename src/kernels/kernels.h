@@ -106,7 +106,13 @@ void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const pa
  * xp[(12 b) K + 12 k + i]; missing rows of the last block are zeros); b0..b1 are the blocks to pack. */
 #define GEMM_AVX512_MR 12
 void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1);
-void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1);
+typedef struct gemm_epilogue {
+    bool gelu;             /* exact-erf GELU (gelu_avx2's function) */
+    const float *residual; /* then + residual [M, N] (NULL: none) */
+} gemm_epilogue;
+/* epi (may be NULL) is applied in registers before the last store: the same bits as the separate pass. */
+void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1,
+                       const gemm_epilogue *epi);
 /* Attention for head sizes that are multiples of 16 (the same function, other summation order). */
 void attention_head_avx512(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 /* gelu_avx2's function on 16 lanes (the same bits). */
