@@ -271,7 +271,7 @@ static void t_gemm_isas_agree(void) {
                     free(xp);
                     CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "fp32 M %d N %d K %d: split AVX-512 != AVX2", M, N, K);
                     gemm_panel_int8_avx2(y2, xq, sx, &pq, M, 0, np);
-                    gemm_panel_int8_avx512(y5, xq, sx, &pq, M, 0, np, false, NULL);
+                    gemm_panel_int8_avx512(y5, xq, sx, &pq, M, 0, np, NULL);
                     CHECK(!memcmp(y2, y5, sizeof(float) * M * N), "int8 M %d N %d K %d: AVX-512 != AVX2", M, N, K);
                     compared++;
                 }

@@ -286,32 +286,27 @@ typedef struct gemm_job {
 
 static void gemm_task(void *ctx, int task, int n_tasks) {
     gemm_job *j = ctx;
-    /* AVX-512 takes panels in pairs: tasks get whole pairs */
-    int unit = j->xp || j->xq ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
+    /* The AVX-512 kernels take panels in pairs (tasks get whole pairs) and apply GELU and the residual in
+     * registers; other epilogues, and every epilogue of the other tiers, run in the pass below. */
+    bool wide = j->xp || (j->xq && cpu_has_avx512());
+    bool fused = wide && (j->act == EPI_NONE || j->act == EPI_GELU);
+    gemm_epilogue e = {fused && j->act == EPI_GELU, fused ? j->residual : NULL};
+    int unit = wide ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
     int p0 = unit * (int)((long)nu * task / n_tasks), p1 = unit * (int)((long)nu * (task + 1) / n_tasks);
     if (p1 > j->n_panels) p1 = j->n_panels;
     if (p0 >= p1) return;
     if (j->xq) {
-        if (cpu_has_avx512() && (j->act == EPI_NONE || j->act == EPI_GELU)) { /* epilogue fused */
-            gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, j->act == EPI_GELU, j->residual);
-            return;
-        }
-        if (cpu_has_avx512()) gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, false, NULL);
+        if (cpu_has_avx512()) gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, &e);
         else if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
         else gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
     } else if (j->xp) {
-        if (j->act == EPI_NONE || j->act == EPI_GELU) { /* epilogue fused */
-            gemm_epilogue e = {j->act == EPI_GELU, j->residual};
-            gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1, &e);
-            return;
-        }
-        gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1, NULL);
+        gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1, &e);
     } else if (cpu_has_avx2_fma()) {
         gemm_panel_avx2(j->y, j->x, j->pl, j->M, p0, p1);
     } else {
         gemm_panel_ref(j->y, j->x, j->pl, j->M, p0, p1);
     }
-    if (j->act == EPI_NONE && !j->residual) return;
+    if (fused || (j->act == EPI_NONE && !j->residual)) return;
     int N = j->pl->N, c0 = p0 * GEMM_NR, c1 = p1 * GEMM_NR < N ? p1 * GEMM_NR : N;
     if (j->act == EPI_NONE && cpu_has_avx2_fma()) { /* residual only */
         for (int m = 0; m < j->M; m++)

@@ -251,7 +251,9 @@ static const kernel_q_fn kernels_q[MR + 1][2] = {
 static inline __m512 gelu16(__m512 x);
 
 void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
-                            int p1, bool gelu, const float *residual) {
+                            int p1, const gemm_epilogue *epi) {
+    bool gelu = epi && epi->gelu;
+    const float *residual = epi ? epi->residual : NULL;
     int N = pl->N, K4 = pl->K4, nk = K4 / 4;
     const __m512i zp = _mm512_set1_epi32(64);
     __m512i acc[2 * MR];

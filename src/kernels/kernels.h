@@ -110,16 +110,15 @@ typedef struct gemm_epilogue {
     bool gelu;             /* exact-erf GELU (gelu_avx2's function) */
     const float *residual; /* then + residual [M, N] (NULL: none) */
 } gemm_epilogue;
-/* epi (may be NULL) is applied in registers before the last store: the same bits as the separate pass. */
+/* fp32 and int8 panels; epi (may be NULL) is applied in registers before the last store: the same bits as the
+ * separate pass. */
 void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1,
                        const gemm_epilogue *epi);
+void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
+                            int p1, const gemm_epilogue *epi);
 /* Attention for head sizes that are multiples of 16 (the same function, other summation order). */
 void attention_head_avx512(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 /* gelu_avx2's function on 16 lanes (the same bits). */
 void gelu_avx512(float *v, int n, const float *residual);
-/* The int8 one applies GELU (when gelu) and adds residual (when not NULL) before storing: the same bits as
- * the separate pass. */
-void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
-                            int p1, bool gelu, const float *residual);
 
 #endif
