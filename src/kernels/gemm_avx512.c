@@ -29,6 +29,7 @@
 #endif
 #define MR GEMM_AVX512_MR
 _Static_assert(MC % MR == 0, "row blocks must start on packed block boundaries");
+_Static_assert(MR <= 16, "a block of rows is gathered by one 16-lane gather");
 
 static inline __m512 gelu16(__m512 x);
 
@@ -122,13 +123,14 @@ void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1) {
     for (int b = b0; b < b1; b++) {
         int m = b * MR, mr = M - m < MR ? M - m : MR;
         float *dst = xp + (size_t)b * MR * K;
-        if (mr == MR && (size_t)K * (MR - 1) < (size_t)1 << 31) { /* one gather of the 12 rows per k */
-            const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0, 0, 0, 0),
+        if (mr == MR && (size_t)K * (MR - 1) < (size_t)1 << 31) { /* one gather of the MR rows per k */
+            const __mmask16 rows = (__mmask16)((1u << MR) - 1);
+            const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                    _mm512_set1_epi32(K));
             const float *src = x + (size_t)m * K;
             for (int k = 0; k < K; k++)
-                _mm512_mask_storeu_ps(dst + (size_t)k * MR, 0x0FFF,
-                                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), 0x0FFF, idx, src + k, 4));
+                _mm512_mask_storeu_ps(dst + (size_t)k * MR, rows,
+                                      _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, src + k, 4));
         } else {
             for (int k = 0; k < K; k++)
                 for (int i = 0; i < MR; i++) dst[(size_t)k * MR + i] = i < mr ? x[(size_t)(m + i) * K + k] : 0.0f;
@@ -157,7 +159,8 @@ static void rows_block(float *y, const float *xp, const packed_linear *pl, int r
     }
 }
 
-/* The start of panel q's k slice kb (panel p0 stands in for one past the task's range: its lines are cached). */
+/* The start of panel q's k slice kb; past the task's range (q >= p1) the fallback panel, whose lines are
+ * already cached, stands in, so that nothing outside the task's weights is prefetched. */
 static inline const char *slice(const packed_linear *pl, int q, int p1, int fallback, int kb) {
     return linear_weights(pl, q < p1 ? q : fallback, kb);
 }
