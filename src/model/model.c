@@ -194,23 +194,6 @@ static void disown(bertc_model *m, const float *p) {
         }
 }
 
-static float half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
-    if (exp == 0) {
-        if (man == 0) bits = sign;
-        else { /* subnormal */
-            exp = 127 - 15 + 1;
-            while (!(man & 0x400)) { man <<= 1; exp--; }
-            man &= 0x3FF;
-            bits = sign | (exp << 23) | (man << 13);
-        }
-    } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
-    else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 typedef struct binder {
     bertc_model *m;
     const char *prefix; /* "distilbert.", "bert.", "roberta." */
@@ -273,14 +256,11 @@ static const float *get(binder *b, const char *name, int64_t d0, int64_t d1) {
     switch (t->dtype) {
     case DT_F32: memcpy(dst, src, n * 4); break;
     case DT_F16:
-        for (size_t i = 0; i < n; i++) dst[i] = half_to_float((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)));
+    case DT_BF16: {
+        int wt = t->dtype == DT_F16 ? WEIGHT_F16 : WEIGHT_BF16; /* the kernels' exact widening */
+        for (size_t i = 0; i < n; i++) dst[i] = weight_to_float((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)), wt);
         break;
-    case DT_BF16:
-        for (size_t i = 0; i < n; i++) {
-            uint32_t bits = (uint32_t)(src[2 * i] | (src[2 * i + 1] << 8)) << 16;
-            memcpy(&dst[i], &bits, 4);
-        }
-        break;
+    }
     default:
         b->s = bertc_fail(b->err, BERTC_ERR_UNSUPPORTED, "tensor %s has dtype %s (supported: F32, F16, BF16)", t->name,
                           t->dtype_name);
