@@ -19,7 +19,7 @@ endif
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -pthread
 LDLIBS  := -lutf8proc -lcjson -ljansson -lmicrohttpd -lcurl -lcrypto -lz -lm -pthread
 
-LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c src/hub/*.c)
+LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c src/hub/*.c src/train/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/embedded.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)

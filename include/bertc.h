@@ -44,6 +44,8 @@ typedef enum bertc_status {
     BERTC_ERR_ARCH = 5,        /* the checkpoint is of another architecture than the one asked for */
     BERTC_ERR_INPUT = 6,       /* bad input text: invalid UTF-8, too long with truncation off */
     BERTC_ERR_NOMEM = 7,       /* out of memory */
+    BERTC_ERR_INTERRUPTED = 8, /* stopped on request (SIGINT while training: a checkpoint was saved first) */
+    BERTC_ERR_DIVERGED = 9,    /* training produced a non-finite loss or gradient (the last good checkpoint is kept) */
 } bertc_status;
 
 /* Detail of the last failure of a call; message is one line, NUL-terminated. */

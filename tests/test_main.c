@@ -19,6 +19,7 @@ void tests_cli(void);
 void tests_eval(void);
 void tests_serve(void);
 void tests_hub(void);
+void tests_train(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -68,6 +69,7 @@ int main(int argc, char **argv) {
     tests_eval();
     tests_serve();
     tests_hub();
+    tests_train();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }

@@ -20,6 +20,8 @@ enum {
     EXIT_MODEL = 3,    /* the model could not be loaded (missing, corrupt, wrong architecture) */
     EXIT_INPUT = 4,    /* bad input: unreadable file, malformed line, invalid UTF-8, too long */
     EXIT_OUTPUT = 5,   /* output could not be written */
+    EXIT_DIVERGED = 6, /* training stopped on a non-finite loss or gradient (the last good checkpoint is kept) */
+    EXIT_INTERRUPTED = 130, /* training stopped by SIGINT after saving a checkpoint (128 + SIGINT, as shells report) */
 };
 
 int exit_code_for(bertc_status s);

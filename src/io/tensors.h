@@ -43,6 +43,24 @@ bertc_status tensors_load_dir(tensor_set *ts, const char *dir, bertc_error *err)
 /* pytorch_model.bin (torch zip or legacy pickle); implemented in torchbin.c. */
 bertc_status torchbin_parse(tensor_set *ts, const uint8_t *data, size_t size, const char *what, bertc_error *err);
 
+/* ---- writing (st_write.c) ---- */
+typedef struct st_entry {
+    const char *name;
+    const char *dtype; /* "F32", "I32", ... */
+    int ndim;
+    int64_t shape[4];
+    const void *data;
+    size_t nbytes;
+} st_entry;
+
+/* Writes a safetensors file (header with __metadata__ {"format": "pt"}, tensors in the order given) as
+ * path.tmp-PID, fsynced, then renamed over path: a crash or a full disk never leaves a partial file. */
+bertc_status safetensors_write(const char *path, const st_entry *e, int n, bertc_error *err);
+/* The same for one buffer. */
+bertc_status write_file_atomic(const char *path, const void *data, size_t len, bertc_error *err);
+/* Copies a file (read whole, written atomically). */
+bertc_status copy_file_atomic(const char *src, const char *dst, bertc_error *err);
+
 /* Element size of a safetensors dtype name, 0 when unknown. */
 size_t dtype_size(const char *name);
 

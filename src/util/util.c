@@ -23,6 +23,8 @@ const char *bertc_status_str(bertc_status s) {
     case BERTC_ERR_ARCH: return "architecture mismatch";
     case BERTC_ERR_INPUT: return "input error";
     case BERTC_ERR_NOMEM: return "out of memory";
+    case BERTC_ERR_INTERRUPTED: return "interrupted";
+    case BERTC_ERR_DIVERGED: return "diverged";
     }
     return "unknown status";
 }

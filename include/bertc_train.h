@@ -1,0 +1,102 @@
+/*
+ * bertc_train.h — fine-tuning in libbertc: transformers' Trainer arithmetic for sequence classification
+ * (cross-entropy, BCE-with-logits, MSE by problem_type; dropout from config.json; AdamW with decoupled weight
+ * decay and Trainer's parameter groups; linear / cosine / constant schedules with warmup; global-norm
+ * clipping; gradient accumulation; seeded shuffling), evaluation with bertc_eval's metrics, checkpoints that
+ * resume exactly, and output folders that transformers loads.
+ *
+ * Like bertc.h: status codes plus a message, no printing, no exit(). Progress comes through a callback.
+ */
+#ifndef BERTC_TRAIN_H
+#define BERTC_TRAIN_H
+
+#include "bertc.h"
+#include "bertc_eval.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum bertc_lr_scheduler {
+    BERTC_LR_LINEAR = 0,                /* get_linear_schedule_with_warmup */
+    BERTC_LR_CONSTANT = 1,              /* get_constant_schedule (warmup ignored, as transformers' "constant") */
+    BERTC_LR_COSINE = 2,                /* get_cosine_schedule_with_warmup (half a cycle) */
+    BERTC_LR_CONSTANT_WITH_WARMUP = 3,  /* get_constant_schedule_with_warmup */
+} bertc_lr_scheduler;
+
+typedef enum bertc_train_event_kind {
+    BERTC_TRAIN_START = 0,    /* message: what is trained, on what; step = 0, max_steps known */
+    BERTC_TRAIN_PROGRESS = 1, /* after each optimizer step */
+    BERTC_TRAIN_LOG = 2,      /* a log_history entry (json) every logging_steps */
+    BERTC_TRAIN_EVAL = 3,     /* an evaluation (json: its log_history entry; metrics: validation) */
+    BERTC_TRAIN_SAVE = 4,     /* a checkpoint was written (message: its folder) */
+    BERTC_TRAIN_WARNING = 5,  /* message: overfitting gap, unseen labels, fresh weights, ... */
+    BERTC_TRAIN_END = 6,      /* json: the final log entry (train_runtime, train_loss, ...) */
+} bertc_train_event_kind;
+
+typedef struct bertc_train_event {
+    bertc_train_event_kind kind;
+    long step, max_steps;
+    double epoch, num_epochs;
+    double loss;              /* PROGRESS: mean loss since the last log */
+    double learning_rate, grad_norm;
+    double tokens_per_second, elapsed_seconds, eta_seconds;
+    const char *message;
+    const char *json;         /* LOG / EVAL / END: the entry as compact JSON */
+    const bertc_metrics *metrics;       /* EVAL: on the validation set (NULL without one) */
+    const bertc_metrics *train_metrics; /* EVAL: on the seeded train sample */
+} bertc_train_event;
+
+typedef void (*bertc_train_callback)(const bertc_train_event *e, void *ctx);
+
+typedef struct bertc_train_params {
+    const char *model;           /* checkpoint folder (with a head or a base model) */
+    const char *train;           /* dataset file (TSV / CSV / JSON lines, as bertc eval reads them) */
+    const char *validation;      /* may be NULL */
+    const char *output_dir;
+    bertc_dataset_params data;   /* columns */
+    const char *labels;          /* "L0,L1,...": names of label ids (NULL: the checkpoint's or the data's) */
+    bertc_problem problem;       /* 0: the checkpoint's problem_type, else inferred (1 label: regression) */
+    double epochs;               /* 3 */
+    double learning_rate;        /* 1e-5 */
+    int batch_size;              /* 32 */
+    int warmup_steps;            /* 600; < 0: use warmup_ratio */
+    double warmup_ratio;         /* 0 */
+    int max_length;              /* 128 */
+    double weight_decay;         /* 0 */
+    double adam_beta1, adam_beta2, adam_epsilon; /* 0.9, 0.999, 1e-8 */
+    double max_grad_norm;        /* 1.0 (<= 0: no clipping) */
+    int gradient_accumulation_steps; /* 1 */
+    bertc_lr_scheduler lr_scheduler;
+    uint64_t seed;               /* 42 */
+    int shuffle;                 /* 1 */
+    int logging_steps;           /* 50 */
+    int eval_steps;              /* 0: evaluate at the end of each epoch */
+    int save_steps;              /* 0: save at each evaluation (or each epoch without validation) */
+    int save_total_limit;        /* 0: keep all checkpoints */
+    const char *metric_for_best_model; /* accuracy | f1 | macro_f1 | mcc | loss (default loss, as Trainer) */
+    int early_stopping_patience; /* 0: off */
+    const char *resume_from_checkpoint; /* a checkpoint folder or "latest"; NULL: start fresh */
+    int overwrite_output_dir;
+    int freeze_embeddings;
+    int n_threads;               /* 0: all cores */
+    long max_steps;              /* > 0: overrides epochs (TrainingArguments.max_steps) */
+    int train_sample;            /* train rows evaluated at each evaluation for the gap (default 1000; 0: none) */
+    double overfit_gap;          /* warn when train - validation accuracy exceeds this (0.05) */
+    volatile const int *stop;    /* set (e.g. by a SIGINT handler) to save a checkpoint and stop */
+    bertc_train_callback callback;
+    void *callback_ctx;
+} bertc_train_params;
+
+bertc_train_params bertc_train_default_params(void);
+
+/* Trains and writes output_dir as save_pretrained does (config.json, model.safetensors, tokenizer files) with
+ * trainer_state.json and checkpoint-N/ folders. With a validation set the folder holds the best model by
+ * metric_for_best_model, else the last. BERTC_ERR_INTERRUPTED: stopped by *stop after saving a checkpoint;
+ * BERTC_ERR_DIVERGED: a non-finite loss or gradient, the step named, the last good checkpoint kept. */
+bertc_status bertc_train(const bertc_train_params *p, bertc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,115 @@
+/*
+ * st_write.c — writing safetensors files and other outputs so that nothing is ever half-written: the data go
+ * to a temporary file beside the target, which is flushed to disk and renamed over the target only when
+ * whole (rename is atomic within a file system). A failed write removes the temporary file.
+ */
+#include "tensors.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct afile {
+    char tmp[4200];
+    const char *path;
+    int fd;
+} afile;
+
+static bertc_status aopen(afile *f, const char *path, bertc_error *err) {
+    f->path = path;
+    if (snprintf(f->tmp, sizeof f->tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof f->tmp)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long: %.200s", path);
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (f->fd < 0) return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", f->tmp, strerror(errno));
+    return BERTC_OK;
+}
+
+static bertc_status awrite(afile *f, const void *data, size_t len, bertc_error *err) {
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(f->fd, p, len > (1u << 30) ? (1u << 30) : len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int e = errno;
+            close(f->fd);
+            unlink(f->tmp);
+            return bertc_fail(err, BERTC_ERR_IO, "cannot write %s: %s (nothing was replaced)", f->path,
+                              w < 0 ? strerror(e) : "short write");
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return BERTC_OK;
+}
+
+static bertc_status aclose(afile *f, bertc_error *err) {
+    if (fsync(f->fd) != 0 || close(f->fd) != 0) {
+        int e = errno;
+        unlink(f->tmp);
+        return bertc_fail(err, BERTC_ERR_IO, "cannot write %s: %s (nothing was replaced)", f->path, strerror(e));
+    }
+    if (rename(f->tmp, f->path) != 0) {
+        int e = errno;
+        unlink(f->tmp);
+        return bertc_fail(err, BERTC_ERR_IO, "cannot rename %s to %s: %s", f->tmp, f->path, strerror(e));
+    }
+    return BERTC_OK;
+}
+
+bertc_status write_file_atomic(const char *path, const void *data, size_t len, bertc_error *err) {
+    afile f;
+    bertc_status s = aopen(&f, path, err);
+    if (s) return s;
+    if ((s = awrite(&f, data, len, err))) return s;
+    return aclose(&f, err);
+}
+
+bertc_status copy_file_atomic(const char *src, const char *dst, bertc_error *err) {
+    char *buf = NULL;
+    size_t len = 0;
+    bertc_status s = read_file(src, &buf, &len, err);
+    if (s) return s;
+    s = write_file_atomic(dst, buf, len, err);
+    free(buf);
+    return s;
+}
+
+bertc_status safetensors_write(const char *path, const st_entry *e, int n, bertc_error *err) {
+    json_t *h = json_object();
+    if (!h) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    json_object_set_new(h, "__metadata__", json_pack("{s:s}", "format", "pt"));
+    size_t off = 0;
+    for (int i = 0; i < n; i++) {
+        json_t *shape = json_array();
+        for (int d = 0; d < e[i].ndim; d++) json_array_append_new(shape, json_integer(e[i].shape[d]));
+        json_object_set_new(h, e[i].name,
+                            json_pack("{s:s,s:o,s:[I,I]}", "dtype", e[i].dtype, "shape", shape, "data_offsets",
+                                      (json_int_t)off, (json_int_t)(off + e[i].nbytes)));
+        off += e[i].nbytes;
+    }
+    char *hs = json_dumps(h, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(h);
+    if (!hs) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    size_t hl = strlen(hs), padded = (hl + 7) / 8 * 8;
+    char *hb = malloc(8 + padded);
+    if (!hb) {
+        free(hs);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
+    uint64_t len = padded;
+    for (int b = 0; b < 8; b++) hb[b] = (char)(len >> (8 * b));
+    memcpy(hb + 8, hs, hl);
+    memset(hb + 8 + hl, ' ', padded - hl);
+    free(hs);
+    afile f;
+    bertc_status s = aopen(&f, path, err);
+    if (!s) s = awrite(&f, hb, 8 + padded, err);
+    free(hb);
+    for (int i = 0; i < n && !s; i++) s = awrite(&f, e[i].data, e[i].nbytes, err);
+    if (!s) s = aclose(&f, err);
+    return s;
+}

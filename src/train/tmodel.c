@@ -1,0 +1,545 @@
+/*
+ * tmodel.c — a checkpoint loaded for training: the parameter table by transformers' names, fresh heads
+ * initialised as transformers' _init_weights does (normal(0, initializer_range), zero bias), packing for the
+ * kernels, and saving as save_pretrained writes a *ForSequenceClassification folder.
+ */
+#include "tmodel.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct ptab {
+    tparam *p;
+    int n, cap;
+    size_t total;
+} ptab;
+
+static size_t add(ptab *t, const char *name, int64_t d0, int64_t d1, bool decay) {
+    if (t->n == t->cap) {
+        int nc = t->cap ? 2 * t->cap : 128;
+        tparam *np = realloc(t->p, (size_t)nc * sizeof *np);
+        if (!np) return SIZE_MAX;
+        t->p = np;
+        t->cap = nc;
+    }
+    tparam *p = &t->p[t->n++];
+    memset(p, 0, sizeof *p);
+    snprintf(p->name, sizeof p->name, "%s", name);
+    p->ndim = d1 ? 2 : 1;
+    p->shape[0] = d0;
+    p->shape[1] = d1;
+    p->n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
+    p->off = t->total;
+    p->decay = decay;
+    t->total += (p->n + 15) / 16 * 16; /* 64-byte aligned starts */
+    return p->off;
+}
+
+/* A Linear's weight [N, K] and bias [N], or q|k|v weights then q|k|v biases. */
+static void add_linear(ptab *t, const char *base, int N, int K, size_t *w, size_t *b) {
+    char n[200];
+    snprintf(n, sizeof n, "%s.weight", base);
+    *w = add(t, n, N, K, true);
+    snprintf(n, sizeof n, "%s.bias", base);
+    *b = add(t, n, N, 0, false);
+}
+
+static void add_ln(ptab *t, const char *base, int H, size_t *g, size_t *b) {
+    char n[200];
+    snprintf(n, sizeof n, "%s.weight", base);
+    *g = add(t, n, H, 0, false);
+    snprintf(n, sizeof n, "%s.bias", base);
+    *b = add(t, n, H, 0, false);
+}
+
+static double jnum(const cJSON *j, const char *k, double dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+int tmodel_find(const tmodel *m, const char *name) {
+    for (int i = 0; i < m->np; i++)
+        if (!strcmp(m->p[i].name, name)) return i;
+    return -1;
+}
+
+/* The checkpoint's tensor for a canonical name: as is, without the base-model prefix (a BertModel or a
+ * sentence-transformers folder), or with TF-era gamma/beta LayerNorm names. */
+static const tensor_info *lookup(const tensor_set *ts, const char *name, const char *prefix) {
+    const tensor_info *t = tensor_set_find(ts, name);
+    size_t pl = strlen(prefix);
+    if (!t && !strncmp(name, prefix, pl)) t = tensor_set_find(ts, name + pl);
+    if (!t && strstr(name, "LayerNorm")) {
+        char alt[200];
+        size_t l = strlen(name);
+        if (l > 7 && !strcmp(name + l - 7, ".weight")) snprintf(alt, sizeof alt, "%.*s.gamma", (int)(l - 7), name);
+        else if (l > 5 && !strcmp(name + l - 5, ".bias")) snprintf(alt, sizeof alt, "%.*s.beta", (int)(l - 5), name);
+        else return NULL;
+        t = tensor_set_find(ts, alt);
+        if (!t && !strncmp(alt, prefix, pl)) t = tensor_set_find(ts, alt + pl);
+    }
+    return t;
+}
+
+static bertc_status read_tensor(float *dst, const tensor_info *t, const tparam *p, bertc_error *err) {
+    bool ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
+    if (!ok) {
+        if (p->ndim == 2)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tensor %s has shape [%lld%s%lld], the model needs [%lld, %lld]",
+                              t->name, (long long)t->shape[0], t->ndim > 1 ? ", " : "",
+                              t->ndim > 1 ? (long long)t->shape[1] : 0LL, (long long)p->shape[0], (long long)p->shape[1]);
+        return bertc_fail(err, BERTC_ERR_FORMAT, "tensor %s has shape [%lld, ...], the model needs [%lld]", t->name,
+                          (long long)t->shape[0], (long long)p->shape[0]);
+    }
+    const uint8_t *s = t->data;
+    switch (t->dtype) {
+    case DT_F32: memcpy(dst, s, p->n * 4); break;
+    case DT_F16:
+    case DT_BF16: {
+        int wt = t->dtype == DT_F16 ? WEIGHT_F16 : WEIGHT_BF16;
+        for (size_t i = 0; i < p->n; i++) dst[i] = weight_to_float((uint16_t)(s[2 * i] | (s[2 * i + 1] << 8)), wt);
+        break;
+    }
+    default:
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tensor %s has dtype %s (supported: F32, F16, BF16)", t->name,
+                          t->dtype_name);
+    }
+    return BERTC_OK;
+}
+
+/* normal(0, std) by Box-Muller over splitmix64 draws (transformers uses torch's generator: the values differ,
+ * the distribution is the same). */
+static void init_normal(float *w, size_t n, float std, uint64_t seed) {
+    for (size_t i = 0; i < n; i += 2) {
+        double u1 = ((mix64(seed ^ (i * 2 + 1)) >> 11) + 1.0) * 0x1.0p-53, u2 = (mix64(seed ^ (i * 2 + 2)) >> 11) * 0x1.0p-53;
+        double r = sqrt(-2.0 * log(u1));
+        w[i] = (float)(std * r * cos(2 * M_PI * u2));
+        if (i + 1 < n) w[i + 1] = (float)(std * r * sin(2 * M_PI * u2));
+    }
+}
+
+static const char *class_name(bertc_arch a) {
+    return a == BERTC_ARCH_DISTILBERT ? "DistilBertForSequenceClassification"
+           : a == BERTC_ARCH_BERT     ? "BertForSequenceClassification"
+                                      : "RobertaForSequenceClassification";
+}
+
+bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads, tmodel **out, char **fresh_names,
+                         bertc_error *err) {
+    *out = NULL;
+    if (fresh_names) *fresh_names = NULL;
+    tmodel *m = calloc(1, sizeof *m);
+    if (!m) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    snprintf(m->src_dir, sizeof m->src_dir, "%s", dir);
+    tensor_set ts = {0};
+    ptab t = {0};
+    cJSON *cj = NULL;
+    char *names = NULL;
+    size_t names_len = 0;
+    char path[4200];
+    bertc_status s;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (!file_exists(path)) {
+        s = bertc_fail(err, BERTC_ERR_IO, "%s: no config.json (is this a Hugging Face checkpoint folder?)", dir);
+        goto fail;
+    }
+    if ((s = read_file(path, &m->config_json, NULL, err))) goto fail;
+    if ((s = model_config_parse(&m->cfg, m->config_json, path, err))) goto fail;
+    cj = cJSON_Parse(m->config_json);
+    model_config *c = &m->cfg;
+    const bool distil = c->arch == BERTC_ARCH_DISTILBERT;
+    if (distil) {
+        m->drop.hidden = (float)jnum(cj, "dropout", 0.1);
+        m->drop.attention = (float)jnum(cj, "attention_dropout", 0.1);
+        m->drop.classifier = (float)jnum(cj, "seq_classif_dropout", 0.2);
+    } else {
+        m->drop.hidden = (float)jnum(cj, "hidden_dropout_prob", 0.1);
+        m->drop.attention = (float)jnum(cj, "attention_probs_dropout_prob", 0.1);
+        m->drop.classifier = (float)jnum(cj, "classifier_dropout", m->drop.hidden);
+    }
+    m->initializer_range = (float)jnum(cj, "initializer_range", 0.02);
+    if (!(m->drop.hidden >= 0 && m->drop.hidden < 1 && m->drop.attention >= 0 && m->drop.attention < 1 &&
+          m->drop.classifier >= 0 && m->drop.classifier < 1)) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: dropout probabilities must be in [0, 1)", path);
+        goto fail;
+    }
+    if ((s = tensors_load_dir(&ts, dir, err))) goto fail;
+
+    const int H = c->hidden, I = c->intermediate;
+    const char *prefix = distil ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.";
+    char n[200];
+    snprintf(n, sizeof n, "%sembeddings.word_embeddings.weight", prefix);
+    m->word = add(&t, n, c->vocab_size, H, true);
+    snprintf(n, sizeof n, "%sembeddings.position_embeddings.weight", prefix);
+    m->pos = add(&t, n, c->max_positions, H, true);
+    m->type = SIZE_MAX;
+    if (!distil && c->type_vocab_size > 0) {
+        snprintf(n, sizeof n, "%sembeddings.token_type_embeddings.weight", prefix);
+        m->type = add(&t, n, c->type_vocab_size, H, true);
+    }
+    snprintf(n, sizeof n, "%sembeddings.LayerNorm", prefix);
+    add_ln(&t, n, H, &m->emb_g, &m->emb_b);
+    m->L = calloc((size_t)c->layers, sizeof *m->L);
+    if (!m->L) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int l = 0; l < c->layers; l++) {
+        tlayer *L = &m->L[l];
+        char b[160];
+        static const char *const dq[3] = {"q_lin", "k_lin", "v_lin"}, *const bq[3] = {"self.query", "self.key", "self.value"};
+        if (distil) snprintf(b, sizeof b, "%stransformer.layer.%d.", prefix, l);
+        else snprintf(b, sizeof b, "%sencoder.layer.%d.", prefix, l);
+        for (int k = 0; k < 3; k++) {
+            snprintf(n, sizeof n, "%sattention.%s.weight", b, distil ? dq[k] : bq[k]);
+            size_t o = add(&t, n, H, H, true);
+            if (k == 0) L->qkv_w = o;
+        }
+        for (int k = 0; k < 3; k++) {
+            snprintf(n, sizeof n, "%sattention.%s.bias", b, distil ? dq[k] : bq[k]);
+            size_t o = add(&t, n, H, 0, false);
+            if (k == 0) L->qkv_b = o;
+        }
+        char nm[200];
+        snprintf(nm, sizeof nm, distil ? "%sattention.out_lin" : "%sattention.output.dense", b);
+        add_linear(&t, nm, H, H, &L->out_w, &L->out_b);
+        snprintf(nm, sizeof nm, distil ? "%ssa_layer_norm" : "%sattention.output.LayerNorm", b);
+        add_ln(&t, nm, H, &L->ln1_g, &L->ln1_b);
+        snprintf(nm, sizeof nm, distil ? "%sffn.lin1" : "%sintermediate.dense", b);
+        add_linear(&t, nm, I, H, &L->ffn1_w, &L->ffn1_b);
+        snprintf(nm, sizeof nm, distil ? "%sffn.lin2" : "%soutput.dense", b);
+        add_linear(&t, nm, H, I, &L->ffn2_w, &L->ffn2_b);
+        snprintf(nm, sizeof nm, distil ? "%soutput_layer_norm" : "%soutput.LayerNorm", b);
+        add_ln(&t, nm, H, &L->ln2_g, &L->ln2_b);
+    }
+    /* the head */
+    const char *dense = distil ? "pre_classifier" : c->arch == BERTC_ARCH_BERT ? "bert.pooler.dense" : "classifier.dense";
+    const char *outp = c->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj" : "classifier";
+    snprintf(n, sizeof n, "%s.weight", outp);
+    const tensor_info *ow = tensor_set_find(&ts, n);
+    int L0 = ow && ow->ndim == 2 ? (int)ow->shape[0] : 0;
+    int nl = head && head->n_labels > 0 ? head->n_labels : (ow ? L0 : c->n_labels);
+    if (ow && L0 != nl && !(head && head->ignore_mismatched)) {
+        s = bertc_fail(err, BERTC_ERR_INPUT, "the checkpoint's head %s has %d outputs but the task has %d labels: "
+                       "train from the base model, or give the checkpoint's labels", n, L0, nl);
+        goto fail;
+    }
+    add_linear(&t, dense, H, H, &m->head_dw, &m->head_db);
+    add_linear(&t, outp, nl, H, &m->head_ow, &m->head_ob);
+    m->head_act = distil ? EPI_RELU : EPI_TANH;
+    m->head_drop_first = c->arch == BERTC_ARCH_ROBERTA;
+    if (t.n && t.p == NULL) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < t.n; i++)
+        if (t.p[i].off == SIZE_MAX) {
+            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    m->p = t.p;
+    m->np = t.n;
+    m->total = t.total;
+    t.p = NULL;
+    m->w = aligned_alloc(64, m->total * sizeof(float));
+    m->g = aligned_alloc(64, m->total * sizeof(float));
+    if (!m->w || !m->g) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu parameters", m->total);
+        goto fail;
+    }
+    memset(m->w, 0, m->total * sizeof(float));
+    memset(m->g, 0, m->total * sizeof(float));
+    m->p[0].is_embedding_rows = true;
+    uint64_t seed = head ? head->seed : 42;
+    for (int i = 0; i < m->np; i++) {
+        tparam *p = &m->p[i];
+        const tensor_info *ti = lookup(&ts, p->name, prefix);
+        if (!ti && c->arch == BERTC_ARCH_BERT && !strncmp(p->name, "bert.pooler", 11)) ti = tensor_set_find(&ts, p->name + 5);
+        bool in_head = p->off >= m->head_dw;
+        if (ti && in_head && head && head->ignore_mismatched &&
+            (ti->ndim != p->ndim || ti->shape[0] != p->shape[0] || (p->ndim == 2 && ti->shape[1] != p->shape[1])))
+            ti = NULL;
+        if (ti) {
+            if ((s = read_tensor(m->w + p->off, ti, p, err))) goto fail;
+            continue;
+        }
+        if (!in_head) {
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "checkpoint is missing tensor %s (model_type %s)", p->name,
+                           c->model_type);
+            goto fail;
+        }
+        p->fresh = true;
+        m->n_fresh++;
+        if (p->ndim == 2) init_normal(m->w + p->off, p->n, m->initializer_range, mix64(seed ^ (0x4EAD0000ull + (uint64_t)i)));
+        size_t need = names_len + strlen(p->name) + 3;
+        char *nn = realloc(names, need);
+        if (!nn) {
+            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        names = nn;
+        names_len += (size_t)sprintf(names + names_len, "%s%s", names_len ? ", " : "", p->name);
+    }
+    /* labels of the task */
+    if (nl != c->n_labels || (head && head->labels)) {
+        for (int i = 0; i < c->n_labels; i++) free(c->labels[i]);
+        free(c->labels);
+        c->labels = calloc((size_t)nl, sizeof *c->labels);
+        if (!c->labels) {
+            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        c->n_labels = nl;
+        for (int i = 0; i < nl; i++) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "LABEL_%d", i);
+            c->labels[i] = strdup(head && head->labels ? head->labels[i] : buf);
+        }
+    }
+    if (head && head->problem) c->problem = head->problem;
+    else if (c->problem == BERTC_PROBLEM_NONE || !c->problem_explicit)
+        c->problem = nl == 1 ? BERTC_PROBLEM_REGRESSION : BERTC_PROBLEM_SINGLE_LABEL;
+    c->problem_explicit = true;
+    snprintf(c->architecture, sizeof c->architecture, "%s", class_name(c->arch));
+    tensor_set_free(&ts);
+    cJSON_Delete(cj);
+    cj = NULL;
+    if ((s = bertc_tokenizer_load(dir, &m->tok, err))) goto fail;
+    tokenizer_set_position_cap(m->tok, c->arch == BERTC_ARCH_ROBERTA ? c->max_positions - c->pad_token_id - 1
+                                                                      : c->max_positions);
+    int nt = n_threads > 0 ? n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    m->pool = threadpool_new(nt < 1 ? 1 : nt > 256 ? 256 : nt);
+    m->lin = calloc((size_t)(4 * c->layers + 2), sizeof *m->lin);
+    if (!m->pool || !m->lin) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        goto fail2;
+    }
+    if ((s = tmodel_pack(m, err))) goto fail2;
+    if (fresh_names) *fresh_names = names;
+    else free(names);
+    *out = m;
+    return BERTC_OK;
+fail:
+    tensor_set_free(&ts);
+    cJSON_Delete(cj);
+    free(t.p);
+fail2:
+    free(names);
+    tmodel_free(m);
+    return s;
+}
+
+bertc_status tmodel_probe(const char *dir, model_config *cfg, int *head_outputs, bertc_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    *head_outputs = 0;
+    char path[4200], *txt = NULL;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    if (!file_exists(path)) return bertc_fail(err, BERTC_ERR_IO, "%s: no config.json (is this a Hugging Face checkpoint folder?)", dir);
+    bertc_status s = read_file(path, &txt, NULL, err);
+    if (s) return s;
+    s = model_config_parse(cfg, txt, path, err);
+    free(txt);
+    if (s) return s;
+    tensor_set ts = {0};
+    if ((s = tensors_load_dir(&ts, dir, err))) return s;
+    const tensor_info *t = tensor_set_find(&ts, cfg->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj.weight" : "classifier.weight");
+    if (t && t->ndim == 2) *head_outputs = (int)t->shape[0];
+    tensor_set_free(&ts);
+    return BERTC_OK;
+}
+
+void tmodel_free(tmodel *m) {
+    if (!m) return;
+    tmodel_acts_free(m);
+    if (m->lin)
+        for (int i = 0; i < 4 * m->cfg.layers + 2; i++) {
+            linear_free(&m->lin[i].fwd);
+            linear_free(&m->lin[i].bwd);
+        }
+    free(m->lin);
+    free(m->p);
+    free(m->w);
+    free(m->g);
+    free(m->L);
+    free(m->config_json);
+    model_config_free(&m->cfg);
+    bertc_tokenizer_free(m->tok);
+    threadpool_free(m->pool);
+    free(m);
+}
+
+/* W^T [K, N] packed as a linear of N' = K outputs over K' = N inputs, straight from W [N, K]: the panel rows are
+ * contiguous runs of W's rows. Reuses pl's buffers when the shape is unchanged. */
+static bool pack_transposed(packed_linear *pl, const float *W, int N, int K) {
+    int Np = K, Kp = N, np = (Np + GEMM_NR - 1) / GEMM_NR;
+    if (!pl->w || pl->N != Np || pl->K != Kp) {
+        linear_free(pl);
+        size_t n = (size_t)np * (size_t)Kp * GEMM_NR;
+        pl->w = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
+        if (!pl->w || !pl->bias) {
+            linear_free(pl);
+            return false;
+        }
+        pl->N = Np;
+        pl->K = Kp;
+    }
+    for (int p = 0; p < np; p++) {
+        int j1 = Np - p * GEMM_NR < GEMM_NR ? Np - p * GEMM_NR : GEMM_NR;
+        for (int k = 0; k < Kp; k++) {
+            float *dst = pl->w + ((size_t)p * Kp + k) * GEMM_NR;
+            const float *src = W + (size_t)k * K + p * GEMM_NR;
+            memcpy(dst, src, (size_t)j1 * sizeof(float));
+            for (int j = j1; j < GEMM_NR; j++) dst[j] = 0.0f;
+        }
+    }
+    return true;
+}
+
+/* W [N, K] packed for y = x W^T + b, reusing buffers. */
+static bool pack_forward(packed_linear *pl, const float *W, const float *b, int N, int K) {
+    if (!pl->w || pl->N != N || pl->K != K) {
+        linear_free(pl);
+        return linear_pack(pl, W, b, N, K);
+    }
+    int np = (N + GEMM_NR - 1) / GEMM_NR;
+    for (int p = 0; p < np; p++)
+        for (int k = 0; k < K; k++) {
+            float *dst = pl->w + ((size_t)p * K + k) * GEMM_NR;
+            for (int j = 0; j < GEMM_NR; j++) {
+                int nn = p * GEMM_NR + j;
+                dst[j] = nn < N ? W[(size_t)nn * K + k] : 0.0f;
+            }
+        }
+    memcpy(pl->bias, b, (size_t)N * sizeof(float));
+    return true;
+}
+
+typedef struct pack_one {
+    packed_linear *pl;
+    const float *W, *b;
+    int N, K;
+    bool transposed;
+} pack_one;
+
+typedef struct packall {
+    pack_one *job;
+    int n;
+    int failed;
+} packall;
+
+static void pack_task(void *ctx, int task, int n_tasks) {
+    (void)n_tasks;
+    packall *a = ctx;
+    pack_one *j = &a->job[task];
+    bool ok = j->transposed ? pack_transposed(j->pl, j->W, j->N, j->K) : pack_forward(j->pl, j->W, j->b, j->N, j->K);
+    if (!ok) __atomic_store_n(&a->failed, 1, __ATOMIC_RELAXED);
+}
+
+bertc_status tmodel_pack(tmodel *m, bertc_error *err) {
+    const int H = m->cfg.hidden, I = m->cfg.intermediate, nl = m->cfg.n_labels;
+    int nlin = 4 * m->cfg.layers + 2;
+    pack_one *job = malloc((size_t)(2 * nlin) * sizeof *job);
+    if (!job) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    int nj = 0;
+    for (int i = 0; i < nlin; i++) {
+        size_t wo, bo;
+        int N, K;
+        int l = i / 4, k = i % 4;
+        if (i >= 4 * m->cfg.layers) {
+            bool dense = i == 4 * m->cfg.layers;
+            wo = dense ? m->head_dw : m->head_ow;
+            bo = dense ? m->head_db : m->head_ob;
+            N = dense ? H : nl;
+            K = H;
+        } else {
+            const tlayer *L = &m->L[l];
+            wo = k == 0 ? L->qkv_w : k == 1 ? L->out_w : k == 2 ? L->ffn1_w : L->ffn2_w;
+            bo = k == 0 ? L->qkv_b : k == 1 ? L->out_b : k == 2 ? L->ffn1_b : L->ffn2_b;
+            N = k == 0 ? 3 * H : k == 2 ? I : H;
+            K = k == 3 ? I : H;
+        }
+        job[nj++] = (pack_one){&m->lin[i].fwd, m->w + wo, m->w + bo, N, K, false};
+        job[nj++] = (pack_one){&m->lin[i].bwd, m->w + wo, NULL, N, K, true};
+    }
+    packall a = {job, nj, 0};
+    threadpool_run(m->pool, pack_task, &a, nj);
+    free(job);
+    if (a.failed) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory packing weights");
+    m->packed = true;
+    return BERTC_OK;
+}
+
+/* ---- saving ---- */
+
+static const char *problem_name(bertc_problem p) {
+    return p == BERTC_PROBLEM_MULTI_LABEL ? "multi_label_classification"
+           : p == BERTC_PROBLEM_REGRESSION ? "regression"
+                                           : "single_label_classification";
+}
+
+bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
+    char path[4200];
+    bertc_status s;
+    /* weights */
+    st_entry *e = calloc((size_t)m->np, sizeof *e);
+    if (!e) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < m->np; i++) {
+        const tparam *p = &m->p[i];
+        e[i] = (st_entry){p->name, "F32", p->ndim, {p->shape[0], p->shape[1], 0, 0}, m->w + p->off, p->n * sizeof(float)};
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    s = safetensors_write(path, e, m->np, err);
+    free(e);
+    if (s) return s;
+    /* config: the source's, with the task's head */
+    cJSON *j = cJSON_Parse(m->config_json);
+    if (!j) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    cJSON *archs = cJSON_CreateArray();
+    cJSON_AddItemToArray(archs, cJSON_CreateString(class_name(m->cfg.arch)));
+    cJSON_DeleteItemFromObjectCaseSensitive(j, "architectures");
+    cJSON_AddItemToObject(j, "architectures", archs);
+    cJSON *id2 = cJSON_CreateObject(), *l2 = cJSON_CreateObject();
+    for (int i = 0; i < m->cfg.n_labels; i++) {
+        char k[24];
+        snprintf(k, sizeof k, "%d", i);
+        cJSON_AddItemToObject(id2, k, cJSON_CreateString(m->cfg.labels[i]));
+        if (!cJSON_GetObjectItemCaseSensitive(l2, m->cfg.labels[i]))
+            cJSON_AddItemToObject(l2, m->cfg.labels[i], cJSON_CreateNumber(i));
+    }
+    static const char *const drop[] = {"id2label", "label2id", "problem_type", "num_labels", "_num_labels"};
+    for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) cJSON_DeleteItemFromObjectCaseSensitive(j, drop[i]);
+    cJSON_AddItemToObject(j, "id2label", id2);
+    cJSON_AddItemToObject(j, "label2id", l2);
+    cJSON_AddItemToObject(j, "problem_type", cJSON_CreateString(problem_name(m->cfg.problem)));
+    char *txt = cJSON_Print(j);
+    cJSON_Delete(j);
+    if (!txt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    size_t tl = strlen(txt);
+    char *t2 = realloc(txt, tl + 2);
+    if (t2) {
+        txt = t2;
+        txt[tl++] = '\n';
+        txt[tl] = 0;
+    }
+    s = write_file_atomic(path, txt, tl, err);
+    free(txt);
+    if (s) return s;
+    /* the tokenizer, as the checkpoint had it */
+    static const char *const tokfiles[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                           "vocab.txt", "vocab.json", "merges.txt"};
+    for (size_t i = 0; i < sizeof tokfiles / sizeof tokfiles[0]; i++) {
+        char src[4200];
+        snprintf(src, sizeof src, "%s/%s", m->src_dir, tokfiles[i]);
+        if (!file_exists(src)) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, tokfiles[i]);
+        if (!strcmp(src, path)) continue;
+        if ((s = copy_file_atomic(src, path, err))) return s;
+    }
+    return BERTC_OK;
+}

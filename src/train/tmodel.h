@@ -1,0 +1,113 @@
+/*
+ * tmodel.h — the encoder as the trainer holds it: every parameter as a plain fp32 array named as transformers
+ * names it, a gradient beside each, the activations a backward pass needs, and packed copies of the weights
+ * (W and W^T) for the GEMM kernels, re-packed after each optimizer step.
+ *
+ * Parameters live in one flat buffer in transformers' named_parameters() order, except that a layer's
+ * query/key/value weights (and biases) are adjacent so that they form the [3H, H] matrix the fused QKV GEMM
+ * reads, as the inference path fuses them.
+ */
+#ifndef BERTC_TMODEL_H
+#define BERTC_TMODEL_H
+
+#include "../model/model.h"
+
+typedef struct tparam {
+    char name[160];   /* the checkpoint's tensor name, e.g. "distilbert.transformer.layer.0.ffn.lin1.weight" */
+    int ndim;
+    int64_t shape[2];
+    size_t off, n;    /* into tmodel.w / .g */
+    bool decay;       /* AdamW weight decay applies (not biases, not LayerNorm weights: Trainer's groups) */
+    bool frozen;      /* no update (--freeze-embeddings) */
+    bool fresh;       /* newly initialised (not in the checkpoint) */
+    bool is_embedding_rows; /* word embeddings: gradient rows are sparse */
+} tparam;
+
+/* Offsets (into w) of one layer's tensors. */
+typedef struct tlayer {
+    size_t qkv_w, qkv_b, out_w, out_b, ln1_g, ln1_b, ffn1_w, ffn1_b, ffn2_w, ffn2_b, ln2_g, ln2_b;
+} tlayer;
+
+typedef struct tlinear {
+    packed_linear fwd; /* W [N, K] for y = x W^T + b */
+    packed_linear bwd; /* W^T [K, N] for dx = dy W */
+} tlinear;
+
+typedef struct dropout_cfg {
+    float hidden;     /* embeddings, attention output, FFN output */
+    float attention;  /* attention probabilities */
+    float classifier; /* head */
+} dropout_cfg;
+
+typedef struct tmodel {
+    model_config cfg;
+    bertc_tokenizer *tok;
+    threadpool *pool;
+    tparam *p;
+    int np;
+    float *w, *g;     /* parameters and gradients, `total` floats each */
+    size_t total;
+    size_t word, pos, type, emb_g, emb_b; /* embeddings (type = SIZE_MAX when none) */
+    tlayer *L;
+    size_t head_dw, head_db, head_ow, head_ob;
+    enum epilogue head_act;
+    bool head_drop_first; /* RoBERTa: dropout before the dense layer too */
+    dropout_cfg drop;
+    float initializer_range;
+    tlinear *lin; /* 4 per layer (qkv, out, ffn1, ffn2) + 2 for the head */
+    bool packed;
+    struct tacts *acts; /* activations kept for the backward pass, grown to the largest batch */
+    char *config_json; /* the source config.json text, kept to write the saved config */
+    char src_dir[4096];
+    int n_fresh;
+} tmodel;
+
+/* How the head is set up when loading. */
+typedef struct tmodel_head {
+    bertc_problem problem;  /* 0: the checkpoint's */
+    int n_labels;           /* 0: the checkpoint's */
+    char **labels;          /* n_labels names (NULL: the checkpoint's, or LABEL_i) */
+    uint64_t seed;          /* for fresh weights */
+    bool ignore_mismatched; /* a head tensor of another shape is re-initialised (ignore_mismatched_sizes=True) */
+} tmodel_head;
+
+/* Loads a checkpoint folder for training. A head whose shape does not fit n_labels is an error unless the
+ * checkpoint has no head (base model): then a fresh one is made. `fresh_names` receives a malloc'ed
+ * comma-separated list of the newly initialised tensors (or NULL). */
+bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads, tmodel **out, char **fresh_names,
+                         bertc_error *err);
+void tmodel_free(tmodel *m);
+void tmodel_acts_free(tmodel *m);
+/* Reads a folder's config and looks for its classification head without loading weights: *head_outputs is the
+ * head's number of outputs (0: a base model); cfg is filled (free with model_config_free). */
+bertc_status tmodel_probe(const char *dir, model_config *cfg, int *head_outputs, bertc_error *err);
+int tmodel_find(const tmodel *m, const char *name);
+/* Packs the weights for the kernels (after load and after every optimizer step). */
+bertc_status tmodel_pack(tmodel *m, bertc_error *err);
+
+/* Writes config.json (architectures, id2label, label2id, problem_type), model.safetensors and the tokenizer files
+ * into dir (each file written whole, then renamed). */
+bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err);
+
+/* ---- forward and backward (backprop.c) ---- */
+typedef struct tbatch_labels {
+    const int *ids;     /* single label: n ids */
+    const float *vals;  /* multi-label: n x L multi-hot; regression: n x L values */
+} tbatch_labels;
+
+/* One forward (dropout on when train, its masks drawn from key) and, when train, backward; the gradient of
+ * loss * grad_scale is ADDED to m->g. logits (n x L) and the mean loss come back. */
+bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const tbatch_labels *lab, bool train,
+                         uint64_t key, float grad_scale, float *logits, double *loss, bertc_error *err);
+/* The gradient's global L2 norm (double accumulation, in parameter order). */
+double tmodel_grad_norm(const tmodel *m);
+
+/* Counter-based uniform in [0, 1): the same mask whatever the thread count. */
+static inline uint64_t mix64(uint64_t x) {
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+#endif
