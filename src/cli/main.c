@@ -20,6 +20,8 @@ static const char usage[] =
     "  bertc bias     [--model DIR] --template \"... {} ...\" --groups FILE|builtin:countries [--format table|jsonl|svg]\n"
     "  bertc compare  --model A --model B [...] --data FILE [--json OUT] [--markdown OUT.md]\n"
     "  bertc serve    [--model DIR] [--host 127.0.0.1] [--port 3000] [--auto-truncate] ... (bertc serve --help)\n"
+    "  bertc train    --model DIR|ID --train FILE --output DIR [--validation FILE] [--epochs 3] [--learning-rate 1e-5]\n"
+    "                 [--batch-size 32] [--warmup-steps 600] [--max-length 128] ... (bertc train --help)\n"
     "\n"
     "  bertc pull     MODEL_ID [--revision R]      download into the Hugging Face cache\n"
     "  bertc cache    list | rm MODEL_ID\n"
@@ -33,7 +35,8 @@ static const char usage[] =
     "--input lines are JSON objects {\"text\": ..., \"text_pair\": ...} or plain text; output is one JSON\n"
     "object per input, in input order.\n"
     "\n"
-    "exit codes: 0 ok, 1 internal error, 2 usage, 3 model error, 4 input error, 5 output error\n";
+    "exit codes: 0 ok, 1 internal error, 2 usage, 3 model error, 4 input error, 5 output error,\n"
+    "6 training diverged, 130 training interrupted (checkpoint saved)\n";
 
 int main(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
@@ -56,6 +59,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "metrics")) return cmd_metrics(argc, argv);
     if (!strcmp(cmd, "bias")) return cmd_bias(argc, argv);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc, argv);
+    if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
     die_msg("unknown command %s (see bertc --help)", cmd);
     return EXIT_USAGE;
 }

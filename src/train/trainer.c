@@ -594,8 +594,8 @@ static json_t *state_json(const trainer *t) {
     return s;
 }
 
-static bertc_status write_json(const char *path, json_t *j, bertc_error *err) {
-    char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+static bertc_status write_json(const char *path, json_t *j, int precision, bertc_error *err) {
+    char *txt = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(precision));
     if (!txt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     size_t l = strlen(txt);
     char *t2 = realloc(txt, l + 2);
@@ -643,7 +643,7 @@ static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_e
     {
         json_t *st = state_json(t);
         snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
-        s = write_json(path, st, err);
+        s = write_json(path, st, 15, err);
         json_decref(st);
         if (s) goto fail;
         const bertc_train_params *p = t->p;
@@ -653,7 +653,7 @@ static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_e
                                 p->lr_scheduler == BERTC_LR_COSINE ? "cosine" : p->lr_scheduler == BERTC_LR_CONSTANT ? "constant"
                                 : p->lr_scheduler == BERTC_LR_CONSTANT_WITH_WARMUP ? "constant_with_warmup" : "linear");
         snprintf(path, sizeof path, "%s/scheduler.json", tmp);
-        s = write_json(path, sch, err);
+        s = write_json(path, sch, 15, err);
         json_decref(sch);
         if (s) goto fail;
         char seed[32];
@@ -665,7 +665,7 @@ static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_e
                                 "bad_evals", t->bad_evals, "train_rows", (json_int_t)t->train.n, "batch_size",
                                 (json_int_t)p->batch_size);
         snprintf(path, sizeof path, "%s/rng_state.json", tmp);
-        s = write_json(path, rng, err);
+        s = write_json(path, rng, 17, err);
         json_decref(rng);
         if (s) goto fail;
     }
@@ -839,7 +839,7 @@ static bertc_status run_eval(trainer *t, bool *stop_early, bertc_error *err) {
     if (t->sample.n) eval_fill(e, "train_sample", &te, pr);
     set_num(e, "epoch", epoch_now(t));
     json_object_set_new(e, "step", json_integer(t->step));
-    char *txt = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *txt = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     emit(t, BERTC_TRAIN_EVAL, NULL, txt, ve.metrics, te.metrics);
     free(txt);
     json_array_append_new(t->history, e);
@@ -1183,7 +1183,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
                 set_num(e, "learning_rate", p->learning_rate * lr_lambda(p, t->step, t->warmup, t->max_steps));
                 set_num(e, "epoch", epoch_now(t));
                 json_object_set_new(e, "step", json_integer(t->step));
-                char *txt = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+                char *txt = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
                 emit(t, BERTC_TRAIN_LOG, NULL, txt, NULL, NULL);
                 free(txt);
                 json_array_append_new(t->history, e);
@@ -1236,7 +1236,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
         set_num(e, "epoch", epoch_now(t));
         json_object_set_new(e, "step", json_integer(t->step));
         json_array_append_new(t->history, e);
-        char *txt = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        char *txt = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
         char from[8700] = "";
         if (t->have_best && t->best_ckpt[0]) snprintf(from, sizeof from, "%s", t->best_ckpt);
         else snprintf(from, sizeof from, "%s/checkpoint-%ld", t->out, t->step);
@@ -1252,7 +1252,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
             json_t *st = state_json(t);
             char path[4300];
             snprintf(path, sizeof path, "%s/trainer_state.json", t->out);
-            s = write_json(path, st, err);
+            s = write_json(path, st, 15, err);
             json_decref(st);
         }
         if (!s) emit(t, BERTC_TRAIN_END, from, txt, NULL, NULL);

@@ -1,0 +1,427 @@
+/*
+ * train.c — `bertc train`: parses TrainingArguments-style flags into bertc_train_params, shows progress (a bar on
+ * a terminal, log and evaluation entries as JSON lines on stdout), and writes the --report HTML page (loss and
+ * learning-rate curves, train-sample and validation metrics per evaluation, as SVG). SIGINT asks the trainer to
+ * save a checkpoint and stop; a second SIGINT exits at once.
+ */
+#include "eval.h"
+
+#include "bertc_train.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile int stop_flag;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (stop_flag) _exit(EXIT_INTERRUPTED);
+    stop_flag = 1;
+}
+
+static const char train_usage[] =
+    "usage: bertc train --model DIR|ID --train FILE --output DIR [--validation FILE]\n"
+    "                   [--text-column C] [--label-column C] [--pair-column C] [--labels L0,L1,...]\n"
+    "                   [--problem-type single_label_classification|multi_label_classification|regression]\n"
+    "                   [--epochs 3] [--learning-rate 1e-5] [--batch-size 32] [--warmup-steps 600 | --warmup-ratio R]\n"
+    "                   [--max-length 128] [--weight-decay 0] [--adam-beta1 0.9] [--adam-beta2 0.999] [--adam-epsilon 1e-8]\n"
+    "                   [--max-grad-norm 1.0] [--gradient-accumulation-steps 1] [--lr-scheduler linear|constant|cosine|constant_with_warmup]\n"
+    "                   [--seed 42] [--no-shuffle] [--logging-steps 50] [--eval-steps N] [--save-steps N] [--save-total-limit N]\n"
+    "                   [--metric-for-best-model accuracy|f1|macro_f1|mcc|loss] [--early-stopping-patience N]\n"
+    "                   [--resume-from-checkpoint DIR|latest] [--overwrite-output-dir] [--freeze-embeddings] [--threads N]\n"
+    "                   [--max-steps N] [--train-sample N] [--report OUT.html] [--quiet]\n"
+    "Defaults are the SST-2 model card's recipe (lr 1e-5, batch 32, warmup 600, max length 128, 3 epochs).\n"
+    "stdout: one JSON object per log_history entry; stderr: progress and warnings.\n"
+    "exit codes: 0 ok, 2 usage, 3 model error, 4 input error, 5 output error, 6 diverged (non-finite loss),\n"
+    "130 interrupted (a checkpoint was saved: continue with --resume-from-checkpoint latest)\n";
+
+typedef struct cli_state {
+    bool tty, quiet;
+    json_t *entries; /* log_history entries as they came */
+    char **warnings;
+    int n_warnings;
+    char start[1024];
+    double last_draw;
+} cli_state;
+
+static double wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void fmt_time(char *b, size_t n, double s) {
+    if (!isfinite(s) || s < 0) snprintf(b, n, "--:--");
+    else if (s >= 3600) snprintf(b, n, "%d:%02d:%02d", (int)(s / 3600), (int)fmod(s / 60, 60), (int)fmod(s, 60));
+    else snprintf(b, n, "%02d:%02d", (int)(s / 60), (int)fmod(s, 60));
+}
+
+static void on_event(const bertc_train_event *e, void *ctx) {
+    cli_state *c = ctx;
+    switch (e->kind) {
+    case BERTC_TRAIN_START:
+        snprintf(c->start, sizeof c->start, "%s", e->message);
+        if (!c->quiet) fprintf(stderr, "bertc train: %s\n", e->message);
+        break;
+    case BERTC_TRAIN_WARNING: {
+        if (!c->quiet) fprintf(stderr, "%swarning: %s\n", c->tty ? "\r\033[K" : "", e->message);
+        char **nw = realloc(c->warnings, (size_t)(c->n_warnings + 1) * sizeof *nw);
+        if (nw) {
+            c->warnings = nw;
+            c->warnings[c->n_warnings++] = strdup(e->message);
+        }
+        break;
+    }
+    case BERTC_TRAIN_PROGRESS: {
+        if (!c->tty || c->quiet) break;
+        double t = wall_ms();
+        if (t - c->last_draw < 100 && e->step != e->max_steps) break;
+        c->last_draw = t;
+        int W = 30, fill = e->max_steps ? (int)(W * (double)e->step / (double)e->max_steps) : 0;
+        char bar[64], eta[32], el[32];
+        for (int i = 0; i < W; i++) bar[i] = i < fill ? '#' : '.';
+        bar[W] = 0;
+        fmt_time(eta, sizeof eta, e->eta_seconds);
+        fmt_time(el, sizeof el, e->elapsed_seconds);
+        fprintf(stderr, "\r\033[Kepoch %.2f/%.0f [%s] %ld/%ld loss %.4f lr %.3g %.0f tok/s %s<%s", e->epoch, e->num_epochs,
+                bar, e->step, e->max_steps, e->loss, e->learning_rate, e->tokens_per_second, el, eta);
+        break;
+    }
+    case BERTC_TRAIN_LOG:
+    case BERTC_TRAIN_EVAL:
+    case BERTC_TRAIN_END: {
+        if (c->tty && !c->quiet) fputs("\r\033[K", stderr);
+        puts(e->json);
+        fflush(stdout);
+        json_t *j = json_loads(e->json, 0, NULL);
+        if (j) json_array_append_new(c->entries, j);
+        if (e->kind == BERTC_TRAIN_EVAL && !c->quiet && e->metrics)
+            fprintf(stderr, "eval at step %ld (epoch %.2f): loss %.4f accuracy %.4f f1 %.4f mcc %.4f\n", e->step, e->epoch,
+                    json_real_value(json_object_get(j, "eval_loss")), e->metrics->accuracy, e->metrics->f1, e->metrics->mcc);
+        break;
+    }
+    case BERTC_TRAIN_SAVE:
+        if (!c->quiet) fprintf(stderr, "%ssaved %s\n", c->tty ? "\r\033[K" : "", e->message);
+        break;
+    }
+}
+
+/* ---- the report ---- */
+
+typedef struct series {
+    double *x, *y;
+    int n;
+} series;
+
+static void series_of(json_t *entries, const char *key, series *s) {
+    size_t n = json_array_size(entries);
+    s->x = calloc(n + 1, sizeof(double));
+    s->y = calloc(n + 1, sizeof(double));
+    s->n = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(entries, i, e) {
+        json_t *v = json_object_get(e, key);
+        if (!json_is_number(v)) continue;
+        s->x[s->n] = (double)json_integer_value(json_object_get(e, "step"));
+        s->y[s->n] = json_number_value(v);
+        s->n++;
+    }
+}
+
+static void series_free(series *s) {
+    free(s->x);
+    free(s->y);
+}
+
+/* A line chart of several series over steps, axes scaled to the data. */
+static void svg_lines(FILE *f, const char *title, const char *ylabel, series *ss, const char *const *labels,
+                      const char *const *colors, int n, double xmax, bool zero_based) {
+    const double W = 520, H = 300, x0 = 60, y0 = 30, w = W - 80, h = H - 80;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int k = 0; k < n; k++)
+        for (int i = 0; i < ss[k].n; i++) {
+            if (!isfinite(ss[k].y[i])) continue;
+            lo = fmin(lo, ss[k].y[i]);
+            hi = fmax(hi, ss[k].y[i]);
+        }
+    if (!isfinite(lo)) lo = 0, hi = 1;
+    if (zero_based) lo = fmin(lo, 0);
+    if (hi - lo < 1e-12) hi = lo + 1;
+    double pad = (hi - lo) * 0.05;
+    lo -= zero_based && lo == 0 ? 0 : pad;
+    hi += pad;
+    if (xmax <= 0) xmax = 1;
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"curve\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
+            W, H, W, H);
+    fprintf(f, "<text class=\"t\" x=\"%.0f\" y=\"18\" text-anchor=\"middle\">", W / 2);
+    html_escape(f, title);
+    fputs("</text>\n", f);
+    for (int k = 0; k <= 5; k++) {
+        double gx = x0 + w * k / 5, gy = y0 + h - h * k / 5;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#edf2f7\"/>", gx, y0, gx, y0 + h);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#edf2f7\"/>\n", x0, gy, x0 + w, gy);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>", gx, y0 + h + 15, xmax * k / 5);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", x0 - 5, gy + 4, lo + (hi - lo) * k / 5);
+    }
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#a0aec0\"/>\n", x0, y0, w, h);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">step</text>\n", x0 + w / 2, H - 30);
+    fprintf(f, "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\">", y0 + h / 2);
+    html_escape(f, ylabel);
+    fputs("</text>\n", f);
+    for (int k = 0; k < n; k++) {
+        if (!ss[k].n) continue;
+        fprintf(f, "<polyline class=\"series\" fill=\"none\" stroke=\"%s\" stroke-width=\"2\" points=\"", colors[k]);
+        for (int i = 0; i < ss[k].n; i++)
+            if (isfinite(ss[k].y[i]))
+                fprintf(f, "%.1f,%.1f ", x0 + w * ss[k].x[i] / xmax, y0 + h - h * (ss[k].y[i] - lo) / (hi - lo));
+        fputs("\"/>\n", f);
+        for (int i = 0; i < ss[k].n && ss[k].n <= 60; i++)
+            if (isfinite(ss[k].y[i]))
+                fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", x0 + w * ss[k].x[i] / xmax,
+                        y0 + h - h * (ss[k].y[i] - lo) / (hi - lo), colors[k]);
+        fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"4\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">", x0 + 10 + 130.0 * k,
+                H - 12, colors[k], x0 + 26 + 130.0 * k, H - 8);
+        html_escape(f, labels[k]);
+        fputs("</text>\n", f);
+    }
+    fputs("</svg>\n", f);
+}
+
+static void write_report(FILE *f, const cli_state *c, const char *model, const char *out) {
+    html_head(f, "bertc train report");
+    fputs("<h1>Training report</h1>\n<p class=\"sub\">", f);
+    html_escape(f, model);
+    fputs(" &rarr; ", f);
+    html_escape(f, out);
+    fputs("<br>", f);
+    html_escape(f, c->start);
+    fputs("</p>\n", f);
+    if (c->n_warnings) {
+        fputs("<div class=\"warn\"><ul>\n", f);
+        for (int i = 0; i < c->n_warnings; i++) {
+            fputs("<li>", f);
+            html_escape(f, c->warnings[i]);
+            fputs("</li>\n", f);
+        }
+        fputs("</ul></div>\n", f);
+    }
+    double xmax = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(c->entries, i, e) xmax = fmax(xmax, (double)json_integer_value(json_object_get(e, "step")));
+    series loss, eloss, tloss, lr, acc, tacc, f1, tf1;
+    series_of(c->entries, "loss", &loss);
+    series_of(c->entries, "eval_loss", &eloss);
+    series_of(c->entries, "train_sample_loss", &tloss);
+    series_of(c->entries, "learning_rate", &lr);
+    series_of(c->entries, "eval_accuracy", &acc);
+    series_of(c->entries, "train_sample_accuracy", &tacc);
+    series_of(c->entries, "eval_f1", &f1);
+    series_of(c->entries, "train_sample_f1", &tf1);
+    fputs("<h2>Curves</h2>\n<div class=\"charts\">\n", f);
+    {
+        series ss[3] = {loss, tloss, eloss};
+        const char *lab[3] = {"training loss", "train sample (eval)", "validation"};
+        const char *col[3] = {"#3182ce", "#dd6b20", "#38a169"};
+        svg_lines(f, "Loss", "loss", ss, lab, col, 3, xmax, true);
+    }
+    {
+        series ss[1] = {lr};
+        const char *lab[1] = {"learning rate"}, *col[1] = {"#805ad5"};
+        svg_lines(f, "Learning rate", "lr", ss, lab, col, 1, xmax, true);
+    }
+    if (acc.n || tacc.n) {
+        series ss[4] = {tacc, acc, tf1, f1};
+        const char *lab[4] = {"train accuracy", "validation accuracy", "train F1", "validation F1"};
+        const char *col[4] = {"#dd6b20", "#38a169", "#f6ad55", "#9ae6b4"};
+        svg_lines(f, "Train sample vs validation", "metric", ss, lab, col, 4, xmax, false);
+    }
+    fputs("</div>\n<h2>Evaluations</h2>\n<table><tr><th>step</th><th>epoch</th><th>train loss</th><th>train acc</th>"
+          "<th>val loss</th><th>val acc</th><th>val F1</th><th>val MCC</th><th>gap</th></tr>\n", f);
+    json_array_foreach(c->entries, i, e) {
+        if (!json_object_get(e, "eval_loss") && !json_object_get(e, "train_sample_loss")) continue;
+        double ta = json_number_value(json_object_get(e, "train_sample_accuracy")),
+               va = json_number_value(json_object_get(e, "eval_accuracy"));
+        fprintf(f, "<tr><td>%lld</td><td>%.2f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td><td>%.4f</td>"
+                   "<td>%+.4f</td></tr>\n",
+                (long long)json_integer_value(json_object_get(e, "step")), json_number_value(json_object_get(e, "epoch")),
+                json_number_value(json_object_get(e, "train_sample_loss")), ta,
+                json_number_value(json_object_get(e, "eval_loss")), va, json_number_value(json_object_get(e, "eval_f1")),
+                json_number_value(json_object_get(e, "eval_mcc")), ta - va);
+    }
+    fputs("</table>\n", f);
+    series_free(&loss);
+    series_free(&eloss);
+    series_free(&tloss);
+    series_free(&lr);
+    series_free(&acc);
+    series_free(&tacc);
+    series_free(&f1);
+    series_free(&tf1);
+    fputs("<p class=\"sub\">made by bertc " BERTC_VERSION "</p>\n</body></html>\n", f);
+}
+
+static bool num_arg(const char *v, double *out) {
+    char *e;
+    *out = strtod(v, &e);
+    return e != v && !*e && isfinite(*out);
+}
+
+int cmd_train(int argc, char **argv) {
+    bertc_train_params p = bertc_train_default_params();
+    const char *model = NULL, *revision = NULL, *report = NULL;
+    bool quiet = false, warmup_given = false;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        double d = 0;
+#define NEED()                                                                                                        \
+    do {                                                                                                              \
+        if (!v) {                                                                                                     \
+            die_msg("%s needs a value", a);                                                                           \
+            return EXIT_USAGE;                                                                                        \
+        }                                                                                                             \
+        i++;                                                                                                          \
+    } while (0)
+#define NUM()                                                                                                         \
+    do {                                                                                                              \
+        NEED();                                                                                                       \
+        if (!num_arg(v, &d)) {                                                                                        \
+            die_msg("%s: not a number: %s", a, v);                                                                    \
+            return EXIT_USAGE;                                                                                        \
+        }                                                                                                             \
+    } while (0)
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(train_usage, stdout);
+            return EXIT_OK;
+        } else if (!strcmp(a, "--model")) { NEED(); model = v; }
+        else if (!strcmp(a, "--revision")) { NEED(); revision = v; }
+        else if (!strcmp(a, "--train")) { NEED(); p.train = v; }
+        else if (!strcmp(a, "--validation")) { NEED(); p.validation = v; }
+        else if (!strcmp(a, "--output") || !strcmp(a, "--output-dir")) { NEED(); p.output_dir = v; }
+        else if (!strcmp(a, "--text-column")) { NEED(); p.data.text_column = v; }
+        else if (!strcmp(a, "--label-column")) { NEED(); p.data.label_column = v; }
+        else if (!strcmp(a, "--pair-column")) { NEED(); p.data.pair_column = v; }
+        else if (!strcmp(a, "--labels")) { NEED(); p.labels = v; }
+        else if (!strcmp(a, "--problem-type")) {
+            NEED();
+            if (!strcmp(v, "single_label_classification")) p.problem = BERTC_PROBLEM_SINGLE_LABEL;
+            else if (!strcmp(v, "multi_label_classification")) p.problem = BERTC_PROBLEM_MULTI_LABEL;
+            else if (!strcmp(v, "regression")) p.problem = BERTC_PROBLEM_REGRESSION;
+            else {
+                die_msg("--problem-type %s: use single_label_classification, multi_label_classification or regression", v);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--epochs") || !strcmp(a, "--num-train-epochs")) { NUM(); p.epochs = d; }
+        else if (!strcmp(a, "--learning-rate")) { NUM(); p.learning_rate = d; }
+        else if (!strcmp(a, "--batch-size") || !strcmp(a, "--per-device-train-batch-size")) { NUM(); p.batch_size = (int)d; }
+        else if (!strcmp(a, "--warmup-steps")) { NUM(); p.warmup_steps = (int)d, warmup_given = true; }
+        else if (!strcmp(a, "--warmup-ratio")) {
+            NUM();
+            p.warmup_ratio = d;
+            if (!warmup_given) p.warmup_steps = -1;
+        } else if (!strcmp(a, "--max-length")) { NUM(); p.max_length = (int)d; }
+        else if (!strcmp(a, "--weight-decay")) { NUM(); p.weight_decay = d; }
+        else if (!strcmp(a, "--adam-beta1")) { NUM(); p.adam_beta1 = d; }
+        else if (!strcmp(a, "--adam-beta2")) { NUM(); p.adam_beta2 = d; }
+        else if (!strcmp(a, "--adam-epsilon")) { NUM(); p.adam_epsilon = d; }
+        else if (!strcmp(a, "--max-grad-norm")) { NUM(); p.max_grad_norm = d; }
+        else if (!strcmp(a, "--gradient-accumulation-steps")) { NUM(); p.gradient_accumulation_steps = (int)d; }
+        else if (!strcmp(a, "--lr-scheduler") || !strcmp(a, "--lr-scheduler-type")) {
+            NEED();
+            if (!strcmp(v, "linear")) p.lr_scheduler = BERTC_LR_LINEAR;
+            else if (!strcmp(v, "constant")) p.lr_scheduler = BERTC_LR_CONSTANT;
+            else if (!strcmp(v, "cosine")) p.lr_scheduler = BERTC_LR_COSINE;
+            else if (!strcmp(v, "constant_with_warmup")) p.lr_scheduler = BERTC_LR_CONSTANT_WITH_WARMUP;
+            else {
+                die_msg("--lr-scheduler %s: use linear, constant, cosine or constant_with_warmup", v);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(a, "--seed")) { NUM(); p.seed = (uint64_t)d; }
+        else if (!strcmp(a, "--no-shuffle")) p.shuffle = 0;
+        else if (!strcmp(a, "--logging-steps")) { NUM(); p.logging_steps = (int)d; }
+        else if (!strcmp(a, "--eval-steps")) { NUM(); p.eval_steps = (int)d; }
+        else if (!strcmp(a, "--save-steps")) { NUM(); p.save_steps = (int)d; }
+        else if (!strcmp(a, "--save-total-limit")) { NUM(); p.save_total_limit = (int)d; }
+        else if (!strcmp(a, "--metric-for-best-model")) { NEED(); p.metric_for_best_model = v; }
+        else if (!strcmp(a, "--early-stopping-patience")) { NUM(); p.early_stopping_patience = (int)d; }
+        else if (!strcmp(a, "--resume-from-checkpoint")) { NEED(); p.resume_from_checkpoint = v; }
+        else if (!strcmp(a, "--overwrite-output-dir")) p.overwrite_output_dir = 1;
+        else if (!strcmp(a, "--freeze-embeddings")) p.freeze_embeddings = 1;
+        else if (!strcmp(a, "--threads")) { NUM(); p.n_threads = (int)d; }
+        else if (!strcmp(a, "--max-steps")) { NUM(); p.max_steps = (long)d; }
+        else if (!strcmp(a, "--train-sample")) { NUM(); p.train_sample = (int)d; }
+        else if (!strcmp(a, "--report")) { NEED(); report = v; }
+        else if (!strcmp(a, "--quiet")) quiet = true;
+        else {
+            die_msg("train: unknown option %s (bertc train --help)", a);
+            return EXIT_USAGE;
+        }
+#undef NEED
+#undef NUM
+    }
+    if (!model || !p.train || !p.output_dir) {
+        fputs(train_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (p.batch_size <= 0 || p.gradient_accumulation_steps <= 0 || p.max_length < 2 || p.epochs < 0 || p.learning_rate < 0) {
+        die_msg("train: --batch-size, --gradient-accumulation-steps and --max-length must be positive");
+        return EXIT_USAGE;
+    }
+    char dir[4096];
+    int code = 0;
+    if (p.resume_from_checkpoint) {
+        /* the checkpoint holds the model; --model is only for the record */
+        snprintf(dir, sizeof dir, "%s", model);
+    } else if (!resolve_model_dir(model, revision, dir, sizeof dir, &code)) {
+        return code;
+    }
+    p.model = dir;
+    cli_state c;
+    memset(&c, 0, sizeof c);
+    c.tty = isatty(2);
+    c.quiet = quiet;
+    c.entries = json_array();
+    p.callback = on_event;
+    p.callback_ctx = &c;
+    p.stop = &stop_flag;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    bertc_error err;
+    bertc_status s = bertc_train(&p, &err);
+    if (c.tty && !quiet) fputs("\r\033[K", stderr);
+    int rc = EXIT_OK;
+    if (s) {
+        die_msg("train: %s", err.message);
+        rc = exit_code_for(s);
+    }
+    if (report) {
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp-%ld", report, (long)getpid());
+        FILE *f = fopen(tmp, "w");
+        if (!f) {
+            die_msg("cannot write %s", report);
+            if (!rc) rc = EXIT_OUTPUT;
+        } else {
+            write_report(f, &c, model, p.output_dir);
+            if (fclose(f) != 0 || rename(tmp, report) != 0) {
+                unlink(tmp);
+                die_msg("cannot write %s", report);
+                if (!rc) rc = EXIT_OUTPUT;
+            }
+        }
+    }
+    json_decref(c.entries);
+    for (int i = 0; i < c.n_warnings; i++) free(c.warnings[i]);
+    free(c.warnings);
+    return rc;
+}
