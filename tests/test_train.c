@@ -250,7 +250,10 @@ static void test_finite_differences(void) {
 
 static char tmpdir[256];
 
-static __attribute__((unused)) void write_text(const char *path, const char *txt) {
+/* A shell command's exit code and stdout. */
+static int run(const char *cmd, char *out, size_t cap) { return run_cli(cmd, out, cap); }
+
+static void write_text(const char *path, const char *txt) {
     FILE *f = fopen(path, "w");
     if (!f) return;
     fputs(txt, f);
@@ -394,7 +397,319 @@ static void test_adamw_steps(void) {
     refs_close(&r);
 }
 
-int tests_cli_train_placeholder;
+/* Counter-based dropout: the keep rate and scale of torch's nn.Dropout, independent streams per site and key. */
+static void test_dropout_statistics(void) {
+    const float p = 0.1f, sc = 1.0f / 0.9f;
+    const size_t n = 1000000;
+    uint64_t k1 = site_key(7, 16), k2 = site_key(7, 17), k3 = site_key(8, 16);
+    size_t kept = 0, both = 0, same_other_key = 0;
+    double mean = 0;
+    for (size_t i = 0; i < n; i++) {
+        float a = drop_factor(k1, i, p, sc), b = drop_factor(k2, i, p, sc), c = drop_factor(k3, i, p, sc);
+        kept += a != 0;
+        both += a != 0 && b != 0;
+        same_other_key += (a != 0) == (c != 0);
+        mean += a;
+        CHECK(a == 0 || a == sc, "factor %g", a);
+    }
+    double rate = (double)kept / n;
+    CHECK(fabs(rate - 0.9) < 0.002, "keep rate %.4f, want 0.9", rate);
+    CHECK(fabs(mean / n - 1.0) < 0.003, "E[factor] %.4f, want 1 (inverted dropout)", mean / n);
+    CHECK(fabs((double)both / n - 0.81) < 0.003, "two sites kept together %.4f, want 0.81 (independent)", (double)both / n);
+    CHECK(fabs((double)same_other_key / n - 0.82) < 0.003, "two keys agree %.4f, want 0.82", (double)same_other_key / n);
+    /* in the model: same key, same logits; another key, other logits; evaluation ignores the key */
+    tmodel_head hd = {BERTC_PROBLEM_SINGLE_LABEL, 2, NULL, 1, false};
+    tmodel *m = NULL;
+    bertc_error err;
+    if (tmodel_load(TD "tiny-distilbert", &hd, 2, &m, NULL, &err)) {
+        CHECK(0, "%s", err.message);
+        return;
+    }
+    bertc_encoding e;
+    bertc_encode_params ep = bertc_encode_default_params();
+    bertc_tokenize(m->tok, "a charming and often affecting journey", 38, NULL, 0, &ep, &e, &err);
+    int id = 1;
+    tbatch_labels tl = {&id, NULL};
+    float a[2], b[2], c[2], d[2], z[2];
+    double l;
+    tmodel_step(m, &e, 1, &tl, true, 11, 0.0f, a, &l, &err);
+    tmodel_step(m, &e, 1, &tl, true, 11, 0.0f, b, &l, &err);
+    tmodel_step(m, &e, 1, &tl, true, 12, 0.0f, c, &l, &err);
+    tmodel_step(m, &e, 1, &tl, false, 11, 0.0f, d, &l, &err);
+    tmodel_step(m, &e, 1, &tl, false, 12, 0.0f, z, &l, &err);
+    CHECK(!memcmp(a, b, sizeof a), "same key, other logits");
+    CHECK(memcmp(a, c, sizeof a) != 0, "another key, the same logits: dropout is not applied");
+    CHECK(!memcmp(d, z, sizeof d) && memcmp(a, d, sizeof a) != 0, "evaluation must not depend on the key");
+    bertc_encoding_free(&e);
+    tmodel_free(m);
+}
+
+static bertc_train_params small_run(const char *model, const char *train, const char *out, collected *c) {
+    bertc_train_params p = bertc_train_default_params();
+    memset(c, 0, sizeof *c);
+    p.model = model;
+    p.train = train;
+    p.output_dir = out;
+    p.learning_rate = 1e-3;
+    p.batch_size = 8;
+    p.warmup_steps = 3;
+    p.epochs = 2;
+    p.logging_steps = 2;
+    p.train_sample = 0;
+    p.n_threads = 2;
+    p.overwrite_output_dir = 1;
+    p.callback = collect;
+    p.callback_ctx = c;
+    return p;
+}
+
+static bool same_file(const char *a, const char *b) {
+    char *x = NULL, *y = NULL;
+    size_t lx = 0, ly = 0;
+    bertc_error err;
+    bool ok = !read_file(a, &x, &lx, &err) && !read_file(b, &y, &ly, &err) && lx == ly && !memcmp(x, y, lx);
+    free(x);
+    free(y);
+    return ok;
+}
+
+static volatile int stop_at_flag;
+static long stop_at_step;
+static void stop_at(const bertc_train_event *e, void *ctx) {
+    collect(e, ctx);
+    if (e->kind == BERTC_TRAIN_PROGRESS && e->step == stop_at_step) stop_at_flag = 1;
+}
+
+/* Same seed and data: the same bits, whatever the thread count; an interrupted run resumed from its checkpoint ends
+ * with the weights and log of the uninterrupted one. Dropout is on (the fixture's config). */
+static void test_determinism_and_resume(void) {
+    char data[300], a[300], b[300], r[300], pa[400], pb[400], pr[400];
+    snprintf(data, sizeof data, "%s/train40.tsv", tmpdir);
+    first_rows(TD "sst2-dev.tsv", data, 40);
+    snprintf(a, sizeof a, "%s/det-a", tmpdir);
+    snprintf(b, sizeof b, "%s/det-b", tmpdir);
+    snprintf(r, sizeof r, "%s/det-r", tmpdir);
+    collected c;
+    bertc_error err;
+    bertc_train_params p = small_run(TD "tiny-roberta", data, a, &c);
+    p.problem = BERTC_PROBLEM_SINGLE_LABEL;
+    p.labels = "NEG,POS,OTHER"; /* the fixture's 3-output head kept, with these names */
+    CHECK(bertc_train(&p, &err) == BERTC_OK, "run a: %s", err.message);
+    p = small_run(TD "tiny-roberta", data, b, &c);
+    p.problem = BERTC_PROBLEM_SINGLE_LABEL;
+    p.labels = "NEG,POS,OTHER";
+    p.n_threads = 1;
+    CHECK(bertc_train(&p, &err) == BERTC_OK, "run b: %s", err.message);
+    snprintf(pa, sizeof pa, "%s/model.safetensors", a);
+    snprintf(pb, sizeof pb, "%s/model.safetensors", b);
+    CHECK(same_file(pa, pb), "2 threads and 1 thread give other weights");
+    /* interrupted at step 4 of 10, then resumed */
+    p = small_run(TD "tiny-roberta", data, r, &c);
+    p.problem = BERTC_PROBLEM_SINGLE_LABEL;
+    p.labels = "NEG,POS,OTHER";
+    stop_at_step = 4;
+    stop_at_flag = 0;
+    p.stop = &stop_at_flag;
+    p.callback = stop_at;
+    bertc_status s = bertc_train(&p, &err);
+    CHECK(s == BERTC_ERR_INTERRUPTED && strstr(err.message, "checkpoint-4"), "interrupt: %d %s", s, err.message);
+    char ck[400];
+    snprintf(ck, sizeof ck, "%s/checkpoint-4/optimizer.safetensors", r);
+    CHECK(file_exists(ck), "no %s", ck);
+    snprintf(pr, sizeof pr, "%s/model.safetensors", r);
+    CHECK(!file_exists(pr), "an interrupted run must not write the final model");
+    p = small_run(TD "tiny-roberta", data, r, &c);
+    p.problem = BERTC_PROBLEM_SINGLE_LABEL;
+    p.labels = "NEG,POS,OTHER";
+    p.resume_from_checkpoint = "latest";
+    p.overwrite_output_dir = 0;
+    s = bertc_train(&p, &err);
+    CHECK(s == BERTC_OK, "resume: %s", err.message);
+    CHECK(same_file(pa, pr), "resumed run ends with other weights than the uninterrupted one");
+    /* the logged losses agree too */
+    char sa[400], sr[400], *ta = NULL, *tr = NULL;
+    snprintf(sa, sizeof sa, "%s/trainer_state.json", a);
+    snprintf(sr, sizeof sr, "%s/trainer_state.json", r);
+    if (!read_file(sa, &ta, NULL, &err) && !read_file(sr, &tr, NULL, &err)) {
+        const char *x = strstr(ta, "\"loss\""), *y = strstr(tr, "\"loss\"");
+        int nx = 0;
+        while (x && y) {
+            CHECK(!strncmp(x, y, 24), "log entries differ: %.24s vs %.24s", x, y);
+            nx++;
+            x = strstr(x + 1, "\"loss\"");
+            y = strstr(y + 1, "\"loss\"");
+        }
+        CHECK(nx == 5 && !x && !y, "%d loss entries compared", nx);
+    }
+    free(ta);
+    free(tr);
+}
+
+/* The folder bertc writes is what save_pretrained writes: transformers loads it (tools/check_saved.py made
+ * tests/data/train/saved-logits.jsonl from the folder of the AdamW run), and bertc classify agrees with it. */
+static void test_saved_folder(void) {
+    char out[300], cfg[400], *txt = NULL;
+    snprintf(out, sizeof out, "%s/adamw", tmpdir);
+    snprintf(cfg, sizeof cfg, "%s/config.json", out);
+    bertc_error err;
+    if (read_file(cfg, &txt, NULL, &err)) {
+        CHECK(0, "%s: %s", cfg, err.message);
+        return;
+    }
+    CHECK(strstr(txt, "\"DistilBertForSequenceClassification\"") && strstr(txt, "\"id2label\"") &&
+              strstr(txt, "\"label2id\"") && strstr(txt, "\"problem_type\": \"single_label_classification\""),
+          "config.json: %.300s", txt);
+    free(txt);
+    char *ref_txt = NULL;
+    if (read_file(TD "train/saved-logits.jsonl", &ref_txt, NULL, &err)) {
+        CHECK(0, "%s", err.message);
+        return;
+    }
+    int compared = 0;
+    for (char *line = strtok(ref_txt, "\n"); line; line = strtok(NULL, "\n")) {
+        char *t = strstr(line, "\"text\": \""), *lg = strstr(line, "\"logits\": [");
+        if (!t || !lg) continue;
+        t += 9;
+        char *te = strchr(t, '"');
+        double r0, r1;
+        if (!te || sscanf(lg + 11, "%lf, %lf", &r0, &r1) != 2) continue;
+        *te = 0;
+        char cmd[1024], o[4096];
+        snprintf(cmd, sizeof cmd, "@ classify --model %s --logits '%s'", out, t);
+        int rc = run_cli(cmd, o, sizeof o);
+        char *l = strstr(o, "\"logits\": [");
+        double g0 = 0, g1 = 0;
+        CHECK(rc == 0 && l && sscanf(l + 11, "%lf, %lf", &g0, &g1) == 2, "classify: rc %d %s", rc, o);
+        CHECK(fabs(g0 - r0) <= 1e-4 && fabs(g1 - r1) <= 1e-4, "'%s': bertc [%g, %g], transformers [%g, %g]", t, g0, g1, r0, r1);
+        compared++;
+    }
+    CHECK(compared >= 3, "only %d texts compared", compared);
+    free(ref_txt);
+}
+
+static void test_errors(void) {
+    char dir[300], f[500], out[400], o[4096], cmd[2048];
+    snprintf(dir, sizeof dir, "%s/err", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(out, sizeof out, "%s/out", dir);
+    /* empty training set */
+    snprintf(f, sizeof f, "%s/empty.tsv", dir);
+    write_text(f, "sentence\tlabel\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s --quiet 2>&1", f, out);
+    int rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 4 && strstr(o, "empty"), "empty train: rc %d %s", rc, o);
+    /* one class only (a base model: the labels come from the data) */
+    snprintf(f, sizeof f, "%s/one.tsv", dir);
+    write_text(f, "sentence\tlabel\ngood\tpos\nfine\tpos\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --labels neg,pos --train %s --output %s --quiet 2>&1", f, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 4 && strstr(o, "two"), "one class: rc %d %s", rc, o);
+    /* a label the kept head does not know */
+    snprintf(f, sizeof f, "%s/unknown.tsv", dir);
+    write_text(f, "sentence\tlabel\ngood\tPOSITIVE\nbad\tNEUTRAL\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s --quiet 2>&1", f, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 4 && strstr(o, "NEUTRAL") && strstr(o, "id2label") && strstr(o, ":3:"), "unknown label: rc %d %s", rc, o);
+    /* a head of the wrong size */
+    snprintf(f, sizeof f, "%s/three.tsv", dir);
+    write_text(f, "sentence\tlabel\ngood\ta\nbad\tb\nmeh\tc\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --labels a,b,c --train %s --output %s --quiet 2>&1", f, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 4 && strstr(o, "2 outputs") && strstr(o, "3 labels"), "head size: rc %d %s", rc, o);
+    /* validation labels train never has: a warning, training goes on */
+    char val[400];
+    snprintf(f, sizeof f, "%s/t.tsv", dir);
+    write_text(f, "sentence\tlabel\ngood\t1\nbad\t1\nok\t1\nfine\t0\n");
+    snprintf(val, sizeof val, "%s/v.tsv", dir);
+    write_text(val, "sentence\tlabel\ngreat\t1\nawful\t0\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --validation %s --output %s --max-steps 1 2>&1 >/dev/null", f, val, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 0, "small run: rc %d %s", rc, o);
+    /* the output folder now exists: refused without --overwrite-output-dir */
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s --max-steps 1 --quiet 2>&1", f, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 2 && strstr(o, "--overwrite-output-dir"), "existing output: rc %d %s", rc, o);
+    snprintf(f, sizeof f, "%s/t2.tsv", dir);
+    write_text(f, "sentence\tlabel\ngood\tA\nbad\tB\n");
+    snprintf(val, sizeof val, "%s/v2.tsv", dir);
+    write_text(val, "sentence\tlabel\ngreat\tA\nawful\tC\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-roberta --problem-type single_label_classification --labels A,B,C "
+             "--train %s --validation %s --output %s --max-steps 1 --overwrite-output-dir 2>&1 >/dev/null", f, val, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 0 && strstr(o, "label C appears in validation but never in the training data"), "unseen label: rc %d %s", rc, o);
+    /* a non-finite loss: stopped, the step named, no final model written over a good one */
+    char d2[400];
+    snprintf(d2, sizeof d2, "%s/div", dir);
+    snprintf(f, sizeof f, "%s/t3.tsv", dir);
+    write_text(f, "sentence\tlabel\ngood\t1\nbad\t0\nok\t1\nfine\t0\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s --learning-rate 1e30 --warmup-steps 0 "
+             "--max-grad-norm 0 --batch-size 2 --epochs 5 --quiet 2>&1", f, d2);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 6 && strstr(o, "at step"), "divergence: rc %d %s", rc, o);
+    snprintf(f, sizeof f, "%s/model.safetensors", d2);
+    CHECK(!file_exists(f), "a diverged run wrote %s", f);
+    /* usage */
+    rc = run_cli("@ train --model x 2>&1", o, sizeof o);
+    CHECK(rc == 2 && strstr(o, "usage"), "usage: rc %d", rc);
+    rc = run_cli("@ train --model x --train y --output z --learning-rate abc 2>&1", o, sizeof o);
+    CHECK(rc == 2 && strstr(o, "not a number"), "bad number: rc %d %s", rc, o);
+}
+
+/* The CLI end to end: JSON log lines, trainer_state.json as Trainer writes it, and the report drawn in Chromium. */
+static void test_cli_and_report(void) {
+    char data[300], val[300], out[300], rep[300], cmd[2048];
+    static char o[1 << 16];
+    snprintf(data, sizeof data, "%s/train40.tsv", tmpdir);
+    snprintf(val, sizeof val, "%s/val.tsv", tmpdir);
+    first_rows(TD "sst2-dev.tsv", val, 30);
+    snprintf(out, sizeof out, "%s/cli", tmpdir);
+    snprintf(rep, sizeof rep, "%s/report.html", tmpdir);
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-bert --train %s --validation %s --output %s --epochs 3 "
+             "--learning-rate 1e-3 --warmup-ratio 0.1 --batch-size 8 --logging-steps 5 --save-total-limit 2 "
+             "--metric-for-best-model accuracy --report %s --threads 2 2>/dev/null", data, val, out, rep);
+    int rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 0, "train: rc %d", rc);
+    CHECK(strstr(o, "{\"loss\":") && strstr(o, "\"grad_norm\":") && strstr(o, "\"learning_rate\":") &&
+              strstr(o, "{\"eval_loss\":") && strstr(o, "\"eval_accuracy\":") && strstr(o, "\"train_sample_accuracy\":") &&
+              strstr(o, "\"train_runtime\":"),
+          "log lines: %.400s", o);
+    char st[400], *txt = NULL;
+    bertc_error err;
+    snprintf(st, sizeof st, "%s/trainer_state.json", out);
+    if (!read_file(st, &txt, NULL, &err)) {
+        CHECK(strstr(txt, "\"log_history\"") && strstr(txt, "\"best_metric\"") && strstr(txt, "\"best_model_checkpoint\"") &&
+                  strstr(txt, "\"global_step\": 15") && strstr(txt, "\"max_steps\": 15"),
+              "trainer_state.json: %.300s", txt);
+        free(txt);
+    } else {
+        CHECK(0, "%s", err.message);
+    }
+    /* three evaluations, two checkpoints kept (the best among them) */
+    snprintf(cmd, sizeof cmd, "ls -d %s/checkpoint-* | wc -l", out);
+    run(cmd, o, sizeof o);
+    CHECK(atoi(o) == 2, "checkpoints kept: %s", o);
+    const char *req = getenv("BERTC_REQUIRE_CHROMIUM");
+    if (run("command -v chromium", o, sizeof o) != 0) {
+        CHECK(!(req && *req == '1'), "chromium not found (apt-get install chromium)");
+        printf("  skipped: no chromium on PATH\n");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "cp %s %s-probe.html && printf '%%s' '<script>window.onload=function(){var s=document.querySelectorAll(\"svg\"),ok=0,len=0;"
+             "s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>100)ok++;});"
+             "document.querySelectorAll(\"polyline\").forEach(function(p){len+=p.getTotalLength();});"
+             "var d=document.createElement(\"p\");d.id=\"probe\";d.textContent=\"rendered \"+ok+\" of \"+s.length+"
+             "\" svg, curve length \"+Math.round(len)+\" rows \"+document.querySelectorAll(\"tr\").length;"
+             "document.body.appendChild(d);};</script>' >> %s-probe.html && timeout 120 chromium --headless --no-sandbox "
+             "--disable-gpu --disable-background-networking --disable-component-update --no-first-run --virtual-time-budget=3000 "
+             "--dump-dom file://%s-probe.html 2>/dev/null | grep -o 'rendered [0-9]* of [0-9]* svg, curve length [0-9]* rows [0-9]*'",
+             rep, rep, rep, rep);
+    rc = run(cmd, o, sizeof o);
+    int ok = 0, n = 0, len = 0, rows = 0;
+    CHECK(rc == 0 && sscanf(o, "rendered %d of %d svg, curve length %d rows %d", &ok, &n, &len, &rows) == 4,
+          "chromium probe: rc %d %s", rc, o);
+    CHECK(ok == 3 && n == 3 && len > 600 && rows == 4, "report: %d of %d charts laid out, curves %d px, %d table rows", ok, n,
+          len, rows);
+}
 
 void tests_train(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/bertc-train-test-%d", (int)getpid());
@@ -402,6 +717,11 @@ void tests_train(void) {
     run_test("train/gradients vs torch (3 archs x 3 losses)", test_gradients);
     run_test("train/finite differences", test_finite_differences);
     run_test("train/adamw 5 steps vs torch", test_adamw_steps);
+    run_test("train/saved folder = transformers", test_saved_folder);
+    run_test("train/dropout statistics", test_dropout_statistics);
+    run_test("train/determinism and resume", test_determinism_and_resume);
+    run_test("train/errors", test_errors);
+    run_test("train/cli and report", test_cli_and_report);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd) != 0) printf("  could not remove %s\n", tmpdir);

@@ -147,12 +147,6 @@ static bool acts_reserve(tmodel *m, size_t M, size_t n, size_t P, int max_T) {
 /* ---- dropout ---- */
 enum { SITE_EMB = 1, SITE_HEAD0 = 2, SITE_HEAD1 = 3, SITE_LAYER = 16 }; /* layer l: 16 + 4 l + {0 attn, 1 out, 2 ffn} */
 
-static inline uint64_t site_key(uint64_t key, uint64_t site) { return mix64(key ^ mix64(site * 0x9E3779B97F4A7C15ull)); }
-/* keep-and-scale factor of element idx: 0 or 1 / (1 - p) */
-static inline float drop_factor(uint64_t sk, size_t idx, float p, float scale) {
-    uint32_t u = (uint32_t)(mix64(sk + idx) >> 40); /* 24 bits */
-    return (float)u >= p * 16777216.0f ? scale : 0.0f;
-}
 
 static void dropout_apply(float *x, size_t n, float p, uint64_t sk) {
     if (p <= 0) return;

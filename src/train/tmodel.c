@@ -6,6 +6,7 @@
 #include "tmodel.h"
 
 #include <cjson/cJSON.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -496,28 +497,25 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     s = safetensors_write(path, e, m->np, err);
     free(e);
     if (s) return s;
-    /* config: the source's, with the task's head */
-    cJSON *j = cJSON_Parse(m->config_json);
-    if (!j) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    cJSON *archs = cJSON_CreateArray();
-    cJSON_AddItemToArray(archs, cJSON_CreateString(class_name(m->cfg.arch)));
-    cJSON_DeleteItemFromObjectCaseSensitive(j, "architectures");
-    cJSON_AddItemToObject(j, "architectures", archs);
-    cJSON *id2 = cJSON_CreateObject(), *l2 = cJSON_CreateObject();
+    /* config: the source's, with the task's head; written as transformers writes it (sorted keys, 2 spaces) */
+    json_error_t je;
+    json_t *j = json_loads(m->config_json, 0, &je);
+    if (!j) return bertc_fail(err, BERTC_ERR_FORMAT, "config.json: %s", je.text);
+    json_object_set_new(j, "architectures", json_pack("[s]", class_name(m->cfg.arch)));
+    json_t *id2 = json_object(), *l2 = json_object();
     for (int i = 0; i < m->cfg.n_labels; i++) {
         char k[24];
         snprintf(k, sizeof k, "%d", i);
-        cJSON_AddItemToObject(id2, k, cJSON_CreateString(m->cfg.labels[i]));
-        if (!cJSON_GetObjectItemCaseSensitive(l2, m->cfg.labels[i]))
-            cJSON_AddItemToObject(l2, m->cfg.labels[i], cJSON_CreateNumber(i));
+        json_object_set_new(id2, k, json_string(m->cfg.labels[i]));
+        if (!json_object_get(l2, m->cfg.labels[i])) json_object_set_new(l2, m->cfg.labels[i], json_integer(i));
     }
-    static const char *const drop[] = {"id2label", "label2id", "problem_type", "num_labels", "_num_labels"};
-    for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) cJSON_DeleteItemFromObjectCaseSensitive(j, drop[i]);
-    cJSON_AddItemToObject(j, "id2label", id2);
-    cJSON_AddItemToObject(j, "label2id", l2);
-    cJSON_AddItemToObject(j, "problem_type", cJSON_CreateString(problem_name(m->cfg.problem)));
-    char *txt = cJSON_Print(j);
-    cJSON_Delete(j);
+    json_object_del(j, "num_labels");
+    json_object_del(j, "_num_labels");
+    json_object_set_new(j, "id2label", id2);
+    json_object_set_new(j, "label2id", l2);
+    json_object_set_new(j, "problem_type", json_string(problem_name(m->cfg.problem)));
+    char *txt = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    json_decref(j);
     if (!txt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/config.json", dir);
     size_t tl = strlen(txt);

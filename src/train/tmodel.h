@@ -110,4 +110,12 @@ static inline uint64_t mix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
+/* Dropout: the key of one site (an activation tensor) of one micro-batch, and the keep-and-scale factor of its
+ * element idx: 0 with probability p, else 1 / (1 - p) (24-bit uniform draws). */
+static inline uint64_t site_key(uint64_t key, uint64_t site) { return mix64(key ^ mix64(site * 0x9E3779B97F4A7C15ull)); }
+static inline float drop_factor(uint64_t sk, size_t idx, float p, float scale) {
+    uint32_t u = (uint32_t)(mix64(sk + idx) >> 40);
+    return (float)u >= p * 16777216.0f ? scale : 0.0f;
+}
+
 #endif
