@@ -358,6 +358,27 @@ void gelu_avx2(float *v, int n, const float *residual) {
     }
 }
 
+/* dy *= gelu'(x) = Phi(x) + x phi(x), with the erf of gelu_avx2 (training's backward pass). */
+void gelu_grad_avx2(float *dy, const float *x, int n) {
+    const __m256 half = _mm256_set1_ps(0.5f), rs2 = _mm256_set1_ps(0.70710678118654752f), one = _mm256_set1_ps(1.0f),
+                 inv_sqrt_2pi = _mm256_set1_ps(0.3989422804014327f), mhalf = _mm256_set1_ps(-0.5f);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 cdf = _mm256_mul_ps(half, _mm256_add_ps(one, erf_avx2(_mm256_mul_ps(v, rs2))));
+        __m256 pdf = _mm256_mul_ps(inv_sqrt_2pi, exp_neg_avx2(_mm256_mul_ps(mhalf, _mm256_mul_ps(v, v))));
+        __m256 d = _mm256_fmadd_ps(v, pdf, cdf);
+        _mm256_storeu_ps(dy + i, _mm256_mul_ps(_mm256_loadu_ps(dy + i), d));
+    }
+    if (i < n) {
+        float b[8] = {0}, xb[8] = {0};
+        memcpy(b, dy + i, (size_t)(n - i) * sizeof(float));
+        memcpy(xb, x + i, (size_t)(n - i) * sizeof(float));
+        gelu_grad_avx2(b, xb, 8);
+        memcpy(dy + i, b, (size_t)(n - i) * sizeof(float));
+    }
+}
+
 /* int8: 5 rows x 16 columns per step (10 accumulators, 2 weight vectors, ones, a broadcast and a temporary:
  * 15 of the 16 ymm registers). Per group of 4 k: the row's 4 activation bytes broadcast, vpmaddubsw against
  * the 64 weight bytes (u8 x s8 pairs to s16; 7-bit activations cannot saturate), vpmaddwd by ones (to s32) and

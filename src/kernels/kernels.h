@@ -93,6 +93,8 @@ void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, i
 void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 /* v = gelu(v) (+ residual), exact-erf GELU with a vectorized erf (absolute error < 1.5e-7). */
 void gelu_avx2(float *v, int n, const float *residual);
+/* dy *= gelu'(x) (the derivative of gelu_avx2's function), for the backward pass. */
+void gelu_grad_avx2(float *dy, const float *x, int n);
 /* v += r */
 void add_avx2(float *v, const float *r, int n);
 /* f rounded to fp16 by the F16C instruction (tests compare the portable conversion against it). */

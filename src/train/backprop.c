@@ -82,12 +82,12 @@ static bool acts_reserve(tmodel *m, size_t M, size_t n, size_t P, int max_T) {
     tacts *a = m->acts;
     const size_t H = (size_t)m->cfg.hidden, I = (size_t)m->cfg.intermediate, Ly = (size_t)m->cfg.layers;
     const size_t L = (size_t)m->cfg.n_labels;
-    size_t tasks = n * (size_t)m->cfg.heads;
-    if (M <= a->M_cap && n <= a->n_cap && P <= a->P_cap && tasks * 2 * (size_t)max_T <= a->att_scratch_n) return true;
+    size_t tasks = n * (size_t)m->cfg.heads, per_task = (2 + (size_t)(m->cfg.hidden / m->cfg.heads)) * (size_t)max_T;
+    if (M <= a->M_cap && n <= a->n_cap && P <= a->P_cap && tasks * per_task <= a->att_scratch_n) return true;
     M = M > a->M_cap ? M + M / 4 : a->M_cap;
     n = n > a->n_cap ? n + n / 4 : a->n_cap;
     P = P > a->P_cap ? P + P / 4 : a->P_cap;
-    size_t att = tasks * 2 * (size_t)max_T;
+    size_t att = tasks * per_task;
     att = att > a->att_scratch_n ? att + att / 4 : a->att_scratch_n;
     acts_free(a);
     size_t maxN = 3 * H > I ? 3 * H : I, panels = ((H > I ? H : I) + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
@@ -275,6 +275,20 @@ typedef struct act_job {
 static void act_task(void *ctx, int task, int n_tasks) {
     act_job *j = ctx;
     size_t i0 = j->n * (size_t)task / (size_t)n_tasks, i1 = j->n * (size_t)(task + 1) / (size_t)n_tasks;
+    if (j->a == EPI_GELU && cpu_has_avx2_fma()) {
+        /* the vectorized erf of the inference kernels (absolute error < 1.5e-7) */
+        for (size_t i = i0; i < i1; i += 1 << 20) {
+            int len = (int)(i1 - i < (1u << 20) ? i1 - i : (1u << 20));
+            if (j->backward) {
+                gelu_grad_avx2(j->y + i, j->x + i, len);
+            } else {
+                memcpy(j->y + i, j->x + i, (size_t)len * sizeof(float));
+                if (cpu_has_avx512()) gelu_avx512(j->y + i, len, NULL);
+                else gelu_avx2(j->y + i, len, NULL);
+            }
+        }
+        return;
+    }
     if (j->backward)
         for (size_t i = i0; i < i1; i++) j->y[i] *= act_d(j->x[i], j->a);
     else
@@ -410,15 +424,22 @@ static void att_task(void *pctx, int task, int n_tasks) {
     float *P = j->P + a->pofs[s] + (size_t)h * T * T;
     size_t pbase = (size_t)(P - j->P); /* element index of the dropout mask */
     const float *q = j->qkv + off * ld + h * dh, *k = q + H, *v = q + 2 * H;
-    float *row = a->att_scratch + (size_t)task * 2 * j->max_T;
+    float *row = a->att_scratch + (size_t)task * (2 + (size_t)dh) * (size_t)j->max_T;
+    float *tr = row + 2 * (size_t)j->max_T; /* K^T (forward) or V^T (backward) of this head: dh x T */
     if (!j->backward) {
         float *o = j->ctx + off * H + h * dh;
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < dh; d++) tr[(size_t)d * T + t] = k[(size_t)t * ld + d];
         for (int i = 0; i < T; i++) {
             float *pr = P + (size_t)i * T, mx = -INFINITY;
+            const float *qi = q + (size_t)i * ld;
+            for (int t = 0; t < T; t++) pr[t] = 0.0f;
+            for (int d = 0; d < dh; d++) { /* each score summed over d in order, as a dot product would */
+                const float qd = qi[d], *kd = tr + (size_t)d * T;
+                for (int t = 0; t < T; t++) pr[t] += qd * kd[t];
+            }
             for (int t = 0; t < T; t++) {
-                float acc = 0.0f;
-                for (int d = 0; d < dh; d++) acc += q[(size_t)i * ld + d] * k[(size_t)t * ld + d];
-                pr[t] = acc * scale;
+                pr[t] *= scale;
                 if (pr[t] > mx) mx = pr[t];
             }
             float sum = 0.0f;
@@ -447,15 +468,19 @@ static void att_task(void *pctx, int task, int n_tasks) {
     for (int t = 0; t < T; t++)
         for (int d = 0; d < dh; d++) dq[(size_t)t * ld + d] = dk[(size_t)t * ld + d] = dv[(size_t)t * ld + d] = 0.0f;
     float *dp = row, *fac = row + j->max_T;
+    for (int t = 0; t < T; t++)
+        for (int d = 0; d < dh; d++) tr[(size_t)d * T + t] = v[(size_t)t * ld + d];
     for (int i = 0; i < T; i++) {
         const float *pr = P + (size_t)i * T, *dci = dc + (size_t)i * H;
         float rowdot = 0.0f;
+        for (int t = 0; t < T; t++) dp[t] = 0.0f;
+        for (int d = 0; d < dh; d++) {
+            const float g = dci[d], *vd = tr + (size_t)d * T;
+            for (int t = 0; t < T; t++) dp[t] += g * vd[t];
+        }
         for (int t = 0; t < T; t++) {
             fac[t] = p > 0 ? drop_factor(j->sk, pbase + (size_t)i * T + t, p, dscale) : 1.0f;
-            const float *vt = v + (size_t)t * ld;
-            float acc = 0.0f;
-            for (int d = 0; d < dh; d++) acc += dci[d] * vt[d];
-            dp[t] = acc * fac[t];
+            dp[t] *= fac[t];
             rowdot += pr[t] * dp[t];
             /* dv_t += Pd_it dctx_i */
             float w = pr[t] * fac[t];
@@ -718,13 +743,29 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
     return BERTC_OK;
 }
 
-double tmodel_grad_norm(const tmodel *m) {
+/* The global L2 norm over fixed chunks of the flat gradient (the padding between tensors is zero), each summed in
+ * double, the chunks added in order: the same value whatever the thread count. */
+#define NORM_CHUNKS 64
+typedef struct norm_job {
+    const float *g;
+    size_t n;
+    double part[NORM_CHUNKS];
+} norm_job;
+
+static void norm_task(void *ctx, int task, int n_tasks) {
+    norm_job *j = ctx;
+    size_t i0 = j->n * (size_t)task / (size_t)n_tasks, i1 = j->n * (size_t)(task + 1) / (size_t)n_tasks;
     double s = 0;
-    for (int i = 0; i < m->np; i++) {
-        const float *g = m->g + m->p[i].off;
-        double t = 0;
-        for (size_t k = 0; k < m->p[i].n; k++) t += (double)g[k] * g[k];
-        s += t;
-    }
+    for (size_t i = i0; i < i1; i++) s += (double)j->g[i] * j->g[i];
+    j->part[task] = s;
+}
+
+double tmodel_grad_norm(const tmodel *m) {
+    norm_job j;
+    j.g = m->g;
+    j.n = m->total;
+    threadpool_run(m->pool, norm_task, &j, NORM_CHUNKS);
+    double s = 0;
+    for (int i = 0; i < NORM_CHUNKS; i++) s += j.part[i];
     return sqrt(s);
 }

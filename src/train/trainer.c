@@ -334,6 +334,8 @@ typedef struct trainer {
     const char *metric;
     long tokens_at_start;
     double time_at_start;
+    struct adam_piece *pieces;
+    int n_pieces;
 } trainer;
 
 static void emit(trainer *t, bertc_train_event_kind k, const char *msg, const char *json, const bertc_metrics *vm,
@@ -379,28 +381,68 @@ static double epoch_now(const trainer *t) {
 static double round4(double x) { return round(x * 1e4) / 1e4; }
 
 /* ---- AdamW ---- */
-static void adamw_step(trainer *t, double lr) {
+/* torch.optim.AdamW's single-tensor arithmetic per element, with clip_grad_norm_'s scale applied to the gradient
+ * first (as torch multiplies the gradients in place before the step) and the gradient zeroed after. Split across the
+ * pool in pieces of tensors: elementwise, so the same bits whatever the thread count. */
+typedef struct adam_piece {
+    int param;
+    size_t k0, k1;
+} adam_piece;
+
+typedef struct adam_job {
+    trainer *t;
+    const adam_piece *pc;
+    float b1, b2, ob1, ob2, eps, step_size, bc2s, decay, clip;
+    bool clipping;
+} adam_job;
+
+static void adam_task(void *ctx, int task, int n_tasks) {
+    (void)n_tasks;
+    adam_job *j = ctx;
+    tmodel *m = j->t->m;
+    const adam_piece *pc = &j->pc[task];
+    const tparam *pa = &m->p[pc->param];
+    float *w = m->w + pa->off, *g = m->g + pa->off, *mm = j->t->am + pa->off, *vv = j->t->av + pa->off;
+    if (pa->frozen) {
+        memset(g + pc->k0, 0, (pc->k1 - pc->k0) * sizeof(float));
+        return;
+    }
+    bool dec = pa->decay && j->t->p->weight_decay != 0;
+    for (size_t k = pc->k0; k < pc->k1; k++) {
+        float gk = j->clipping ? g[k] * j->clip : g[k];
+        if (dec) w[k] *= j->decay;
+        mm[k] = mm[k] * j->b1 + j->ob1 * gk;
+        vv[k] = vv[k] * j->b2 + j->ob2 * gk * gk;
+        float denom = sqrtf(vv[k]) / j->bc2s + j->eps;
+        w[k] -= j->step_size * (mm[k] / denom);
+        g[k] = 0.0f;
+    }
+}
+
+static adam_piece *adam_pieces(const tmodel *m, int *n_out) {
+    const size_t piece = 1 << 16;
+    int n = 0;
+    for (int i = 0; i < m->np; i++) n += (int)((m->p[i].n + piece - 1) / piece);
+    adam_piece *pc = malloc((size_t)(n ? n : 1) * sizeof *pc);
+    if (!pc) return NULL;
+    n = 0;
+    for (int i = 0; i < m->np; i++)
+        for (size_t k = 0; k < m->p[i].n; k += piece) pc[n++] = (adam_piece){i, k, k + piece < m->p[i].n ? k + piece : m->p[i].n};
+    *n_out = n;
+    return pc;
+}
+
+/* One optimizer step at learning rate lr, the gradient scaled by clip first when clipping. */
+static bertc_status adamw_step(trainer *t, double lr, bool clipping, float clip, bertc_error *err) {
     const bertc_train_params *p = t->p;
-    tmodel *m = t->m;
+    if (!t->pieces && !(t->pieces = adam_pieces(t->m, &t->n_pieces))) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     t->adam_t++;
     double bc1 = 1.0 - pow(p->adam_beta1, (double)t->adam_t), bc2 = 1.0 - pow(p->adam_beta2, (double)t->adam_t);
-    const float b1 = (float)p->adam_beta1, b2 = (float)p->adam_beta2, ob1 = (float)(1.0 - p->adam_beta1),
-                ob2 = (float)(1.0 - p->adam_beta2), eps = (float)p->adam_epsilon;
-    const float step_size = (float)(lr / bc1), bc2s = (float)sqrt(bc2);
-    const float decay = (float)(1.0 - lr * p->weight_decay);
-    for (int i = 0; i < m->np; i++) {
-        const tparam *pa = &m->p[i];
-        if (pa->frozen) continue;
-        float *w = m->w + pa->off, *g = m->g + pa->off, *mm = t->am + pa->off, *vv = t->av + pa->off;
-        bool dec = pa->decay && p->weight_decay != 0;
-        for (size_t k = 0; k < pa->n; k++) {
-            if (dec) w[k] *= decay;
-            mm[k] = mm[k] * b1 + ob1 * g[k];
-            vv[k] = vv[k] * b2 + ob2 * g[k] * g[k];
-            float denom = sqrtf(vv[k]) / bc2s + eps;
-            w[k] -= step_size * (mm[k] / denom);
-        }
-    }
+    adam_job j = {t, t->pieces, (float)p->adam_beta1, (float)p->adam_beta2, (float)(1.0 - p->adam_beta1),
+                  (float)(1.0 - p->adam_beta2), (float)p->adam_epsilon, (float)(lr / bc1), (float)sqrt(bc2),
+                  (float)(1.0 - lr * p->weight_decay), clip, clipping};
+    threadpool_run(t->m->pool, adam_task, &j, t->n_pieces);
+    return BERTC_OK;
 }
 
 /* ---- evaluation ---- */
@@ -1162,16 +1204,9 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
                 break;
             }
             t->last_grad_norm = gn;
-            if (p->max_grad_norm > 0) {
-                double coef = p->max_grad_norm / (gn + 1e-6);
-                if (coef < 1.0) {
-                    float cf = (float)coef;
-                    for (size_t k = 0; k < m->total; k++) m->g[k] *= cf;
-                }
-            }
+            double coef = p->max_grad_norm > 0 ? p->max_grad_norm / (gn + 1e-6) : 1.0;
             double lr = p->learning_rate * lr_lambda(p, t->step, t->warmup, t->max_steps);
-            adamw_step(t, lr);
-            memset(m->g, 0, m->total * sizeof(float));
+            if ((s = adamw_step(t, lr, coef < 1.0, (float)coef, err))) break;
             t->step++;
             if ((s = tmodel_pack(m, err))) break;
             saved_now = false;
@@ -1274,6 +1309,7 @@ done:
     free(t->order);
     free(t->am);
     free(t->av);
+    free(t->pieces);
     json_decref(t->history);
     tmodel_free(t->m);
     return s;
