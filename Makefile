@@ -16,7 +16,7 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -Iinclude -pthread
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -Iinclude -pthread
 LDLIBS  := -lutf8proc -lcjson -ljansson -lmicrohttpd -lcurl -lcrypto -lz -lm -pthread
 
 LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c src/hub/*.c src/train/*.c)

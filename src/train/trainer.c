@@ -408,6 +408,25 @@ static void adam_task(void *ctx, int task, int n_tasks) {
         return;
     }
     bool dec = pa->decay && j->t->p->weight_decay != 0;
+    if (pa->is_embedding_rows && !dec) {
+        /* word-embedding rows with no gradient and no moments (never seen, or long decayed to zero) do not move:
+         * skipping them gives the same bits and saves most of the table's memory traffic */
+        const size_t H = (size_t)pa->shape[1];
+        for (size_t r0 = pc->k0; r0 < pc->k1; r0 += H) {
+            bool zero = true;
+            for (size_t k = r0; k < r0 + H && zero; k++) zero = g[k] == 0.0f && mm[k] == 0.0f && vv[k] == 0.0f;
+            if (zero) continue;
+            for (size_t k = r0; k < r0 + H; k++) {
+                float gk = j->clipping ? g[k] * j->clip : g[k];
+                mm[k] = mm[k] * j->b1 + j->ob1 * gk;
+                vv[k] = vv[k] * j->b2 + j->ob2 * gk * gk;
+                float denom = sqrtf(vv[k]) / j->bc2s + j->eps;
+                w[k] -= j->step_size * (mm[k] / denom);
+                g[k] = 0.0f;
+            }
+        }
+        return;
+    }
     for (size_t k = pc->k0; k < pc->k1; k++) {
         float gk = j->clipping ? g[k] * j->clip : g[k];
         if (dec) w[k] *= j->decay;
@@ -422,12 +441,19 @@ static void adam_task(void *ctx, int task, int n_tasks) {
 static adam_piece *adam_pieces(const tmodel *m, int *n_out) {
     const size_t piece = 1 << 16;
     int n = 0;
-    for (int i = 0; i < m->np; i++) n += (int)((m->p[i].n + piece - 1) / piece);
+    /* the word embeddings in whole rows */
+    size_t H = (size_t)m->p[0].shape[1], rows_piece = (piece / H ? piece / H : 1) * H;
+    for (int i = 0; i < m->np; i++) {
+        size_t ps = m->p[i].is_embedding_rows ? rows_piece : piece;
+        n += (int)((m->p[i].n + ps - 1) / ps);
+    }
     adam_piece *pc = malloc((size_t)(n ? n : 1) * sizeof *pc);
     if (!pc) return NULL;
     n = 0;
-    for (int i = 0; i < m->np; i++)
-        for (size_t k = 0; k < m->p[i].n; k += piece) pc[n++] = (adam_piece){i, k, k + piece < m->p[i].n ? k + piece : m->p[i].n};
+    for (int i = 0; i < m->np; i++) {
+        size_t ps = m->p[i].is_embedding_rows ? rows_piece : piece;
+        for (size_t k = 0; k < m->p[i].n; k += ps) pc[n++] = (adam_piece){i, k, k + ps < m->p[i].n ? k + ps : m->p[i].n};
+    }
     *n_out = n;
     return pc;
 }
