@@ -797,7 +797,7 @@ static bertc_status checkpoint(trainer *t, bertc_error *err) {
 
 /* ---- resume ---- */
 static bertc_status load_optimizer(trainer *t, const char *dir, bertc_error *err) {
-    char path[4300];
+    char path[8800];
     snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
     mapped_file f;
     bertc_status s = map_file(path, &f, err);
@@ -823,7 +823,7 @@ static bertc_status load_optimizer(trainer *t, const char *dir, bertc_error *err
 }
 
 static bertc_status load_resume_state(trainer *t, const char *dir, bertc_error *err) {
-    char path[4300];
+    char path[8800];
     json_error_t je;
     snprintf(path, sizeof path, "%s/rng_state.json", dir);
     json_t *r = json_load_file(path, 0, &je);
@@ -1066,7 +1066,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
     if ((s = tmodel_load(src, &hd, p->n_threads, &t->m, &fresh, err))) goto done;
     tmodel *m = t->m;
     if (fresh) {
-        char msg[1024];
+        char msg[8192];
         snprintf(msg, sizeof msg, "Some weights of %s were not initialized from the model checkpoint at %s and are newly "
                  "initialized: [%.700s]. You should probably TRAIN this model on a down-stream task to be able to use it "
                  "for predictions and inference.", m->cfg.architecture, src, fresh);
@@ -1158,16 +1158,18 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
     memset(t->av, 0, m->total * sizeof(float));
     if (resume_dir[0]) {
         if ((s = load_resume_state(t, resume_dir, err))) goto done;
-        char msg[4400];
+        char msg[8800];
         snprintf(msg, sizeof msg, "resuming from %s at step %ld (epoch %d, batch %ld)", resume_dir, t->step, t->epoch,
                  t->batch_in_epoch);
         emit(t, BERTC_TRAIN_WARNING, msg, NULL, NULL, NULL);
     }
     {
-        char msg[1024];
+        size_t n_params = 0;
+        for (int i = 0; i < m->np; i++) n_params += m->p[i].n;
+        char msg[8192];
         snprintf(msg, sizeof msg, "%s (%s), %zu parameters, %d labels (%s): %zu training rows (%zu tokens), %zu validation rows; "
                  "%ld steps (%ld per epoch), batch %d x %d, lr %g, warmup %ld, %d threads",
-                 m->cfg.architecture, src, m->total, m->cfg.n_labels,
+                 m->cfg.architecture, src, n_params, m->cfg.n_labels,
                  prob == BERTC_PROBLEM_MULTI_LABEL ? "multi-label" : prob == BERTC_PROBLEM_REGRESSION ? "regression" : "single label",
                  t->train.n, t->train.tokens, t->val.n, t->max_steps, t->updates_per_epoch, p->batch_size, GA,
                  p->learning_rate, t->warmup, threadpool_size(m->pool));
@@ -1311,7 +1313,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
         }
         if (!s) {
             json_t *st = state_json(t);
-            char path[4300];
+            char path[8800];
             snprintf(path, sizeof path, "%s/trainer_state.json", t->out);
             s = write_json(path, st, 15, err);
             json_decref(st);
