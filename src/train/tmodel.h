@@ -110,6 +110,10 @@ static inline uint64_t mix64(uint64_t x) {
     return x ^ (x >> 31);
 }
 
+/* trainer.c, for fuzz/fuzz_train_labels.c: runs every label decision of bertc_train on a dataset. */
+#include "bertc_eval.h"
+size_t train_labels_probe(const bertc_dataset *d);
+
 /* Dropout: the key of one site (an activation tensor) of one micro-batch, and the keep-and-scale factor of its
  * element idx: 0 with probability p, else 1 / (1 - p) (24-bit uniform draws). */
 static inline uint64_t site_key(uint64_t key, uint64_t site) { return mix64(key ^ mix64(site * 0x9E3779B97F4A7C15ull)); }

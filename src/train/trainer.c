@@ -285,6 +285,31 @@ static bertc_status load_split(const bertc_tokenizer *tok, const bertc_dataset *
     return s;
 }
 
+/* For the fuzzer: every label decision of bertc_train on a dataset (names from the data, single-label ids,
+ * multi-hot lists, regression values; strict and lenient), without a model. Returns the number of rows kept. */
+size_t train_labels_probe(const bertc_dataset *d) {
+    size_t kept = 0;
+    for (int pr = BERTC_PROBLEM_SINGLE_LABEL; pr <= BERTC_PROBLEM_REGRESSION; pr++) {
+        names ns = {0};
+        bertc_error err;
+        if (pr != BERTC_PROBLEM_REGRESSION && names_from_data(d, pr == BERTC_PROBLEM_MULTI_LABEL, &ns, &err)) continue;
+        if (pr == BERTC_PROBLEM_REGRESSION) names_add(&ns, "LABEL_0", 7);
+        for (int strict = 0; strict < 2; strict++) {
+            tdata out;
+            memset(&out, 0, sizeof out);
+            unsigned char *keep = malloc(d->n ? d->n : 1);
+            size_t dropped = 0;
+            char bad[64];
+            if (keep && !labels_of(d, (bertc_problem)pr, &ns, strict, "the labels", &out, keep, &dropped, bad, sizeof bad, &err))
+                for (size_t i = 0; i < d->n; i++) kept += keep[i];
+            free(keep);
+            tdata_free(&out);
+        }
+        names_free(&ns);
+    }
+    return kept;
+}
+
 /* ---- schedule ---- */
 static double lr_lambda(const bertc_train_params *p, long step, long warmup, long total) {
     switch (p->lr_scheduler) {
