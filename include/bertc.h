@@ -206,10 +206,58 @@ bertc_status bertc_classify(const bertc_model *m, const bertc_text *in, size_t n
                             bertc_classification *out, bertc_error *err);
 void bertc_classification_free(bertc_classification *out, size_t n);
 
-typedef enum bertc_pooling { BERTC_POOL_NONE = 0, BERTC_POOL_CLS = 1, BERTC_POOL_MEAN = 2 } bertc_pooling;
+/* Pooling as sentence-transformers' Pooling module computes it (over the sequence's own tokens: nothing is padded). */
+typedef enum bertc_pooling {
+    BERTC_POOL_NONE = 0,          /* token embeddings: last_hidden_state */
+    BERTC_POOL_CLS = 1,           /* the first token */
+    BERTC_POOL_MEAN = 2,
+    BERTC_POOL_MAX = 3,           /* per dimension */
+    BERTC_POOL_MEAN_SQRT_LEN = 4, /* sum / sqrt(tokens) */
+    BERTC_POOL_WEIGHTED_MEAN = 5, /* weights 1, 2, ..., T by position */
+    BERTC_POOL_LAST_TOKEN = 6,
+    BERTC_POOL_DEFAULT = 7,       /* the folder's own: sentence-transformers' 1_Pooling (several modes are concatenated
+                                     in its order: cls, max, mean, mean_sqrt_len, weightedmean, lasttoken); a folder
+                                     without one: token embeddings */
+} bertc_pooling;
 
-/* Hidden states of one text: last_hidden_state [n_tokens, hidden] for BERTC_POOL_NONE, else a [1, hidden]
- * pooled vector (mean over non-padding tokens, or the first token). Free with bertc_embedding_free. */
+/* The sentence-transformers configuration of a folder (modules.json and the files it points to); present = 0 for a
+ * plain transformers folder. Borrowed from the model. */
+typedef struct bertc_st_config {
+    int present;
+    unsigned modes;      /* bit (1 << bertc_pooling) per pooling mode of 1_Pooling */
+    int normalize;       /* a Normalize module (L2) follows */
+    int max_seq_length;  /* sentence_bert_config.json (0: none) */
+    int do_lower_case;   /* the text is lower-cased before tokenization */
+    int include_prompt;  /* 0: the prompt's tokens (with the first special token) are left out of the pooling */
+    int n_prompts;
+    const char *const *prompt_names, *const *prompts; /* config_sentence_transformers.json "prompts" */
+    const char *default_prompt_name;                  /* NULL: none */
+    const char *similarity;                           /* "cosine" (default), "dot", "euclidean", "manhattan" */
+} bertc_st_config;
+
+const bertc_st_config *bertc_model_st_config(const bertc_model *m);
+/* "mean", "cls+mean", ...: the name of a pooling (or of the folder's modes for BERTC_POOL_DEFAULT). */
+const char *bertc_pooling_name(const bertc_model *m, bertc_pooling p, char *buf, size_t cap);
+
+typedef struct bertc_embed_params {
+    bertc_encode_params encode; /* max_length 0: the folder's max_seq_length, else the tokenizer's */
+    bertc_pooling pooling;      /* default BERTC_POOL_DEFAULT */
+    int normalize;              /* -1 (default): as the folder says (2_Normalize); 0: no; 1: L2, x / max(|x|, 1e-12) */
+    const char *prompt;         /* prepended to every text (NULL: prompt_name's, else the folder's default prompt) */
+    const char *prompt_name;    /* a name among the folder's prompts */
+} bertc_embed_params;
+
+bertc_embed_params bertc_embed_default_params(void);
+typedef struct bertc_embedding bertc_embedding;
+
+/* Embeddings as SentenceTransformer(folder).encode() gives them with the default parameters: the folder's prompt,
+ * lower-casing, truncation, pooling and normalization. Free with bertc_embedding_free. */
+bertc_status bertc_embed_ex(const bertc_model *m, const bertc_text *in, size_t n, const bertc_embed_params *p,
+                            bertc_embedding *out, bertc_error *err);
+
+/* Hidden states of one text: last_hidden_state [n_tokens, hidden] for BERTC_POOL_NONE, else a [1, dim] pooled
+ * vector (dim = hidden times the number of modes). No prompt, no normalization (bertc_embed_ex does those). Free with
+ * bertc_embedding_free. */
 typedef struct bertc_embedding {
     int n_tokens;
     int rows;

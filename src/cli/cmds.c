@@ -232,65 +232,94 @@ done:
 /* ---------------------------------------------------------------------------------------------------- */
 
 typedef struct embed_opts {
-    bertc_pooling pooling;
+    bertc_embed_params p;
     int bad;
 } embed_opts;
 
 static bool embed_own(void *ctx, int argc, char **argv, int *i) {
     embed_opts *o = ctx;
-    if (!strcmp(argv[*i], "--pooling")) {
-        if (*i + 1 >= argc) {
-            o->bad = 1;
-            return true;
-        }
-        const char *v = argv[++*i];
-        if (!strcmp(v, "none")) o->pooling = BERTC_POOL_NONE;
-        else if (!strcmp(v, "cls")) o->pooling = BERTC_POOL_CLS;
-        else if (!strcmp(v, "mean")) o->pooling = BERTC_POOL_MEAN;
-        else o->bad = 1;
+    const char *a = argv[*i];
+    if (!strcmp(a, "--normalize")) {
+        o->p.normalize = 1;
         return true;
     }
-    return false;
+    if (!strcmp(a, "--no-normalize")) {
+        o->p.normalize = 0;
+        return true;
+    }
+    if (strcmp(a, "--pooling") && strcmp(a, "--prompt") && strcmp(a, "--prompt-name")) return false;
+    if (*i + 1 >= argc) {
+        o->bad = 1;
+        return true;
+    }
+    const char *v = argv[++*i];
+    if (!strcmp(a, "--prompt")) {
+        o->p.prompt = v;
+        return true;
+    }
+    if (!strcmp(a, "--prompt-name")) {
+        o->p.prompt_name = v;
+        return true;
+    }
+    static const char *const names[] = {"none", "cls", "mean", "max", "mean_sqrt_len", "weightedmean", "lasttoken", "default"};
+    for (int k = 0; k < 8; k++)
+        if (!strcmp(v, names[k])) {
+            o->p.pooling = (bertc_pooling)k;
+            return true;
+        }
+    if (!strcmp(v, "mean_sqrt_len_tokens")) o->p.pooling = BERTC_POOL_MEAN_SQRT_LEN;
+    else o->bad = 1;
+    return true;
 }
 
 int cmd_embed(int argc, char **argv) {
     common c;
     common_init(&c);
-    embed_opts o = {BERTC_POOL_NONE, 0};
+    embed_opts o = {bertc_embed_default_params(), 0};
     int code = EXIT_OK;
     bertc_model *m = NULL;
     if (!gather(&c, argc, argv, embed_own, &o) || o.bad) {
-        if (o.bad) die_msg("--pooling must be none, cls or mean");
+        if (o.bad) die_msg("--pooling must be none, cls, mean, max, mean_sqrt_len, weightedmean, lasttoken or default");
         code = EXIT_USAGE;
         goto done;
     }
     if (!finish_inputs(&c, &code)) goto done;
     if (!(m = load_model(&c.mo, &code))) goto done;
-    bertc_encode_params ep = encode_params(&c);
-    for (size_t i = 0; i < c.rs.n; i++) {
-        bertc_text in = {c.rs.r[i].text, c.rs.r[i].len, c.rs.r[i].pair, c.rs.r[i].pair_len};
-        bertc_embedding e;
+    o.p.encode = encode_params(&c);
+    const bertc_st_config *st = bertc_model_st_config(m);
+    int normalized = o.p.normalize >= 0 ? o.p.normalize : st->present && st->normalize;
+    char pname[96];
+    bertc_pooling_name(m, o.p.pooling, pname, sizeof pname);
+    bool tokens = !strcmp(pname, "none");
+    for (size_t b0 = 0; b0 < c.rs.n; b0 += 32) {
+        size_t nb = c.rs.n - b0 < 32 ? c.rs.n - b0 : 32;
+        bertc_text in[32];
+        bertc_embedding e[32];
+        for (size_t i = 0; i < nb; i++)
+            in[i] = (bertc_text){c.rs.r[b0 + i].text, c.rs.r[b0 + i].len, c.rs.r[b0 + i].pair, c.rs.r[b0 + i].pair_len};
         bertc_error err;
-        bertc_status s = bertc_embed(m, &in, 1, &ep, o.pooling, &e, &err);
+        bertc_status s = bertc_embed_ex(m, in, nb, &o.p, e, &err);
         if (s) {
-            die_msg("input %zu: %s", i + 1, err.message);
+            die_msg("inputs %zu..%zu: %s", b0 + 1, b0 + nb, err.message);
             code = exit_code_for(s);
             goto done;
         }
-        if (o.pooling == BERTC_POOL_NONE) printf("{\"shape\": [%d, %d], \"last_hidden_state\": [", e.rows, e.hidden);
-        else printf("{\"shape\": [%d], \"pooling\": \"%s\", \"embedding\": ", e.hidden,
-                    o.pooling == BERTC_POOL_CLS ? "cls" : "mean");
-        for (int r = 0; r < e.rows; r++) {
-            if (r) fputs(", ", stdout);
-            fputc('[', stdout);
-            for (int k = 0; k < e.hidden; k++) {
-                if (k) fputs(", ", stdout);
-                json_float(stdout, e.data[(size_t)r * e.hidden + k]);
+        for (size_t i = 0; i < nb; i++) {
+            if (tokens) printf("{\"shape\": [%d, %d], \"last_hidden_state\": [", e[i].rows, e[i].hidden);
+            else printf("{\"shape\": [%d], \"pooling\": \"%s\", \"normalized\": %s, \"embedding\": ", e[i].hidden, pname,
+                        normalized ? "true" : "false");
+            for (int r = 0; r < e[i].rows; r++) {
+                if (r) fputs(", ", stdout);
+                fputc('[', stdout);
+                for (int k = 0; k < e[i].hidden; k++) {
+                    if (k) fputs(", ", stdout);
+                    json_float(stdout, e[i].data[(size_t)r * e[i].hidden + k]);
+                }
+                fputc(']', stdout);
             }
-            fputc(']', stdout);
+            fputs(tokens ? "]}\n" : "}\n", stdout);
         }
-        fputs(o.pooling == BERTC_POOL_NONE ? "]}\n" : "}\n", stdout);
-        bertc_embedding_free(&e, 1);
+        bertc_embedding_free(e, nb);
     }
     if (fflush(stdout) != 0) code = EXIT_OUTPUT;
 done:

@@ -100,7 +100,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 static const char serve_usage[] =
     "usage: bertc serve [--model DIR] [--host 127.0.0.1] [--port 3000] [--max-batch-tokens 16384]\n"
     "                   [--max-concurrent-requests 512] [--max-client-batch-size 32] [--auto-truncate]\n"
-    "                   [--payload-limit 2000000] [--client-timeout 30] [--pooling mean|cls] [--model-id NAME]\n"
+    "                   [--payload-limit 2000000] [--client-timeout 30] [--pooling mean|cls|max|lasttoken|weightedmean|mean_sqrt_len] [--model-id NAME]\n"
     "                   [--threads N]\n"
     "Routes as text-embeddings-inference: POST /predict /embed /tokenize, GET /info /health /metrics.\n"
     "--host: an IPv4 or IPv6 address (0.0.0.0 or :: for every interface).\n"
@@ -138,8 +138,12 @@ int cmd_serve(int argc, char **argv) {
         if (!strcmp(a, "--pooling")) {
             if (!strcmp(v, "mean")) cfg.pooling = BERTC_POOL_MEAN;
             else if (!strcmp(v, "cls")) cfg.pooling = BERTC_POOL_CLS;
+            else if (!strcmp(v, "max")) cfg.pooling = BERTC_POOL_MAX;
+            else if (!strcmp(v, "lasttoken")) cfg.pooling = BERTC_POOL_LAST_TOKEN;
+            else if (!strcmp(v, "weightedmean")) cfg.pooling = BERTC_POOL_WEIGHTED_MEAN;
+            else if (!strcmp(v, "mean_sqrt_len")) cfg.pooling = BERTC_POOL_MEAN_SQRT_LEN;
             else {
-                die_msg("--pooling must be mean or cls");
+                die_msg("--pooling must be mean, cls, max, lasttoken, weightedmean or mean_sqrt_len");
                 return EXIT_USAGE;
             }
             continue;

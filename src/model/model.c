@@ -431,6 +431,7 @@ void bertc_model_free(bertc_model *m) {
     tensor_set_free(&m->ts);
     bertc_tokenizer_free(m->tok);
     threadpool_free(m->pool);
+    st_config_free(m);
     free(m);
 }
 
@@ -485,6 +486,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     if (embedded) s = tokenizer_load_mem(bertc_emb_tokenizer, bertc_emb_tokenizer_config, NULL, NULL, NULL, &m->tok, err);
     else s = bertc_tokenizer_load(dir, &m->tok, err);
     if (s) goto fail;
+    if (!embedded && (s = st_config_load(m, dir, err))) goto fail;
     if (m->tok->vocab_size > m->cfg.vocab_size) {
         /* ids beyond the embedding table would index out of it: refuse at load, not at run time */
         s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer has %d tokens but the model's vocab_size is %d",

@@ -53,7 +53,15 @@ struct bertc_model {
     bertc_dtype compute; /* fp32 or int8 matmuls in the encoder */
     double load_ms;
     char source[512];
+    /* sentence-transformers folder */
+    bertc_st_config st;
+    char **st_strings; /* owned strings behind st (names, prompts, similarity) */
+    int n_st_strings;
 };
+
+/* Reads modules.json and the sentence-transformers files of a folder into m->st (nothing when absent). */
+bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err);
+void st_config_free(bertc_model *m);
 
 /* Parses config.json text (`what` names it in errors); free with model_config_free, also after failure. */
 bertc_status model_config_parse(model_config *c, const char *text, const char *what, bertc_error *err);

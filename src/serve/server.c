@@ -66,7 +66,7 @@ struct server {
 };
 
 server_config server_default_config(void) {
-    server_config c = {NULL, 16384, 512, 32, 0, 2000000, BERTC_POOL_MEAN};
+    server_config c = {NULL, 16384, 512, 32, 0, 2000000, BERTC_POOL_DEFAULT};
     return c;
 }
 
@@ -113,8 +113,11 @@ static void run_batch(server *s, job **jobs, int nj) {
         if (st) free(cls), cls = NULL;
     } else if (!st) {
         emb = calloc(n, sizeof *emb);
-        st = emb ? bertc_embed(s->m, in, n, &ep, s->cfg.pooling, emb, &err)
-                 : bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory");
+        bertc_embed_params xp = bertc_embed_default_params();
+        xp.encode = ep;
+        xp.pooling = s->cfg.pooling;
+        xp.normalize = 0; /* per request, below */
+        st = emb ? bertc_embed_ex(s->m, in, n, &xp, emb, &err) : bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory");
         if (st) free(emb), emb = NULL;
     }
     free(in);
@@ -198,6 +201,9 @@ server *server_new(bertc_model *m, const server_config *c, bertc_error *err) {
     s->tok = bertc_model_tokenizer(m);
     bertc_model_get_info(m, &s->info);
     s->cfg = c ? *c : server_default_config();
+    /* /embed pools as the folder says (sentence-transformers' 1_Pooling), else by the mean, as TEI does */
+    if (s->cfg.pooling == BERTC_POOL_DEFAULT && !bertc_model_st_config(m)->present) s->cfg.pooling = BERTC_POOL_MEAN;
+    if (s->cfg.pooling == BERTC_POOL_NONE) s->cfg.pooling = BERTC_POOL_MEAN;
     s->model_id = strdup(s->cfg.model_id ? s->cfg.model_id : s->info.source);
     s->cfg.model_id = s->model_id;
     s->max_input = s->info.max_length;
@@ -587,7 +593,8 @@ static void handle_info(server *s, reply *r) {
         }
         type = json_pack("{s:{s:o,s:o}}", "classifier", "id2label", i2l, "label2id", l2i);
     } else {
-        type = json_pack("{s:{s:s}}", "embedding", "pooling", s->cfg.pooling == BERTC_POOL_CLS ? "cls" : "mean");
+        char pn[96];
+        type = json_pack("{s:{s:s}}", "embedding", "pooling", bertc_pooling_name(s->m, s->cfg.pooling, pn, sizeof pn));
     }
     reply_json(r, 200,
                json_pack("{s:s,s:n,s:s,s:o,s:i,s:i,s:i,s:n,s:i,s:b,s:i,s:s,s:s,s:s}", "model_id", s->model_id, "model_sha",

@@ -22,7 +22,7 @@ typedef struct server_config {
     int max_client_batch;     /* inputs per request before 413 (default 32) */
     int auto_truncate;        /* truncate over-long inputs even when a request says truncate: false */
     size_t payload_limit;     /* request body bytes before 413 (default 2,000,000, TEI's) */
-    bertc_pooling pooling;    /* /embed pooling (default mean) */
+    bertc_pooling pooling;    /* /embed pooling (default: the folder's sentence-transformers pooling, else mean) */
 } server_config;
 
 server_config server_default_config(void);

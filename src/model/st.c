@@ -1,0 +1,171 @@
+/*
+ * st.c — sentence-transformers folders: modules.json names the pipeline (Transformer, Pooling, Normalize); the
+ * Pooling module's config.json its modes and include_prompt; sentence_bert_config.json max_seq_length and
+ * do_lower_case; config_sentence_transformers.json the prompts and the similarity function. What
+ * SentenceTransformer(folder) would read, so that bertc_embed_ex gives what encode() gives.
+ */
+#include "model.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *keep(bertc_model *m, const char *s) {
+    char **ns = realloc(m->st_strings, (size_t)(m->n_st_strings + 1) * sizeof *ns);
+    if (!ns) return NULL;
+    m->st_strings = ns;
+    char *d = strdup(s);
+    if (d) m->st_strings[m->n_st_strings++] = d;
+    return d;
+}
+
+static cJSON *read_json(const char *dir, const char *sub, const char *name, bertc_status *s, bertc_error *err) {
+    char path[4200], *txt = NULL;
+    snprintf(path, sizeof path, "%s/%s%s%s", dir, sub, *sub ? "/" : "", name);
+    if (!file_exists(path)) return NULL;
+    if ((*s = read_file(path, &txt, NULL, err))) return NULL;
+    cJSON *j = cJSON_Parse(txt);
+    free(txt);
+    if (!j || (!cJSON_IsObject(j) && !cJSON_IsArray(j))) {
+        cJSON_Delete(j);
+        *s = bertc_fail(err, BERTC_ERR_FORMAT, "%s is not valid JSON", path);
+        return NULL;
+    }
+    return j;
+}
+
+static bool jbool(const cJSON *o, const char *k) { return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k)); }
+
+bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err) {
+    bertc_status s = BERTC_OK;
+    bertc_st_config *st = &m->st;
+    memset(st, 0, sizeof *st);
+    st->include_prompt = 1;
+    cJSON *mods = read_json(dir, "", "modules.json", &s, err);
+    if (s || !mods) return s;
+    if (!cJSON_IsArray(mods)) {
+        cJSON_Delete(mods);
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s/modules.json is not a list of modules", dir);
+    }
+    st->present = 1;
+    const cJSON *mod;
+    cJSON_ArrayForEach(mod, mods) {
+        const cJSON *type = cJSON_GetObjectItemCaseSensitive(mod, "type"), *path = cJSON_GetObjectItemCaseSensitive(mod, "path");
+        if (!cJSON_IsString(type)) continue;
+        const char *t = type->valuestring, *dot = strrchr(t, '.');
+        const char *cls = dot ? dot + 1 : t;
+        const char *sub = cJSON_IsString(path) ? path->valuestring : "";
+        if (strstr(sub, "..") || sub[0] == '/') {
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s/modules.json: module path %.80s leaves the folder", dir, sub);
+            break;
+        }
+        if (!strcmp(cls, "Pooling")) {
+            cJSON *pc = read_json(dir, sub, "config.json", &s, err);
+            if (s) break;
+            if (pc) {
+                static const struct { const char *key; bertc_pooling mode; } modes[] = {
+                    {"pooling_mode_cls_token", BERTC_POOL_CLS}, {"pooling_mode_max_tokens", BERTC_POOL_MAX},
+                    {"pooling_mode_mean_tokens", BERTC_POOL_MEAN}, {"pooling_mode_mean_sqrt_len_tokens", BERTC_POOL_MEAN_SQRT_LEN},
+                    {"pooling_mode_weightedmean_tokens", BERTC_POOL_WEIGHTED_MEAN}, {"pooling_mode_lasttoken", BERTC_POOL_LAST_TOKEN}};
+                for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
+                    if (jbool(pc, modes[i].key)) st->modes |= 1u << modes[i].mode;
+                const cJSON *ip = cJSON_GetObjectItemCaseSensitive(pc, "include_prompt");
+                if (cJSON_IsBool(ip)) st->include_prompt = cJSON_IsTrue(ip);
+                const cJSON *pm = cJSON_GetObjectItemCaseSensitive(pc, "pooling_mode");
+                if (cJSON_IsString(pm)) { /* the short form: "mean", "cls", ... */
+                    static const char *const nm[] = {"", "cls", "mean", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"};
+                    for (int i = 1; i < 7; i++)
+                        if (!strcmp(pm->valuestring, nm[i]) || (i == 4 && !strcmp(pm->valuestring, "mean_sqrt_len"))) st->modes |= 1u << i;
+                }
+                cJSON_Delete(pc);
+            }
+            if (!st->modes) st->modes = 1u << BERTC_POOL_MEAN; /* Pooling's default */
+        } else if (!strcmp(cls, "Normalize")) {
+            st->normalize = 1;
+        } else if (!strcmp(cls, "Transformer")) {
+            if (*sub) {
+                s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s/modules.json: the Transformer module lives in %.80s/ (only the "
+                               "folder itself is supported: give that subfolder as --model)", dir, sub);
+                break;
+            }
+        } else if (!strcmp(cls, "Dense") || !strcmp(cls, "LayerNorm") || !strcmp(cls, "WeightedLayerPooling")) {
+            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s/modules.json: module %.80s is not supported (Transformer, "
+                           "Pooling and Normalize are)", dir, t);
+            break;
+        }
+    }
+    cJSON_Delete(mods);
+    if (s) return s;
+    cJSON *sb = read_json(dir, "", "sentence_bert_config.json", &s, err);
+    if (s) return s;
+    if (sb) {
+        const cJSON *ml = cJSON_GetObjectItemCaseSensitive(sb, "max_seq_length");
+        if (cJSON_IsNumber(ml) && ml->valuedouble > 0 && ml->valuedouble < 1e6) st->max_seq_length = (int)ml->valuedouble;
+        st->do_lower_case = jbool(sb, "do_lower_case");
+        cJSON_Delete(sb);
+    }
+    cJSON *cs = read_json(dir, "", "config_sentence_transformers.json", &s, err);
+    if (s) return s;
+    st->similarity = "cosine";
+    if (cs) {
+        const cJSON *pr = cJSON_GetObjectItemCaseSensitive(cs, "prompts"), *e;
+        int n = cJSON_IsObject(pr) ? cJSON_GetArraySize(pr) : 0;
+        const char **names = calloc((size_t)(n ? n : 1), sizeof *names), **texts = calloc((size_t)(n ? n : 1), sizeof *texts);
+        if (!names || !texts) {
+            free(names);
+            free(texts);
+            cJSON_Delete(cs);
+            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        }
+        int k = 0;
+        cJSON_ArrayForEach(e, pr) {
+            if (!cJSON_IsString(e) || !e->string) continue;
+            names[k] = keep(m, e->string);
+            texts[k] = keep(m, e->valuestring);
+            k++;
+        }
+        st->n_prompts = k;
+        st->prompt_names = names;
+        st->prompts = texts;
+        const cJSON *dp = cJSON_GetObjectItemCaseSensitive(cs, "default_prompt_name");
+        if (cJSON_IsString(dp)) st->default_prompt_name = keep(m, dp->valuestring);
+        const cJSON *sim = cJSON_GetObjectItemCaseSensitive(cs, "similarity_fn_name");
+        if (cJSON_IsString(sim)) st->similarity = keep(m, sim->valuestring);
+        cJSON_Delete(cs);
+    }
+    if (!st->modes) st->modes = 1u << BERTC_POOL_MEAN;
+    return BERTC_OK;
+}
+
+void st_config_free(bertc_model *m) {
+    for (int i = 0; i < m->n_st_strings; i++) free(m->st_strings[i]);
+    free(m->st_strings);
+    free((void *)m->st.prompt_names);
+    free((void *)m->st.prompts);
+    m->st_strings = NULL;
+    m->n_st_strings = 0;
+    memset(&m->st, 0, sizeof m->st);
+}
+
+const bertc_st_config *bertc_model_st_config(const bertc_model *m) { return m ? &m->st : NULL; }
+
+const char *bertc_pooling_name(const bertc_model *m, bertc_pooling p, char *buf, size_t cap) {
+    static const char *const nm[] = {"none", "cls", "mean", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"};
+    if (!cap) return buf;
+    buf[0] = 0;
+    if (p != BERTC_POOL_DEFAULT) {
+        snprintf(buf, cap, "%s", p >= 0 && p < 7 ? nm[p] : "?");
+        return buf;
+    }
+    if (!m || !m->st.present) {
+        snprintf(buf, cap, "none");
+        return buf;
+    }
+    static const int order[] = {BERTC_POOL_CLS, BERTC_POOL_MAX, BERTC_POOL_MEAN, BERTC_POOL_MEAN_SQRT_LEN,
+                                BERTC_POOL_WEIGHTED_MEAN, BERTC_POOL_LAST_TOKEN};
+    for (int i = 0; i < 6; i++)
+        if (m->st.modes & (1u << order[i]))
+            snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? "+" : "", nm[order[i]]);
+    return buf;
+}
