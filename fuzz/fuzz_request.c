@@ -1,4 +1,4 @@
-/* fuzz_request.c — HTTP request bodies through the serve API (the embedded model, the real batcher): the
+/* fuzz_request.c — HTTP request bodies through the serve API (sst2-small, the real batcher): the
  * first byte picks the route, the rest is the body. Every answer must be JSON-or-text with a known status. */
 #include "serve/server.h"
 #include <stdlib.h>
@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         bertc_model_params mp = bertc_model_default_params();
         mp.n_threads = 1;
         bertc_model *m = NULL;
-        if (bertc_model_load(NULL, &mp, &m, NULL)) abort();
+        if (bertc_model_load("models/sst2-small", &mp, &m, NULL)) abort(); /* small: many executions per second */
         server_config c = server_default_config();
         c.max_client_batch = 8;
         c.max_batch_tokens = 2048;

@@ -288,8 +288,8 @@ static void same_metrics(const char *what, const char *got_path, const char *wan
 
 static void t_eval_cli(void) {
     char out[1 << 16];
-    /* the embedded sst2-small on SST-2 dev: the pipeline's confusion matrix and scikit-learn's metrics */
-    int rc = run("@ eval --data " TD "sst2-dev.tsv --json build/t-eval.json --report build/t-eval.html "
+    /* sst2-small on SST-2 dev: the pipeline's confusion matrix and scikit-learn's metrics */
+    int rc = run("@ eval --model models/sst2-small --data " TD "sst2-dev.tsv --json build/t-eval.json --report build/t-eval.html "
                  "--markdown build/t-eval.md --predictions build/t-pred.jsonl 2>&1",
                  out, sizeof out);
     CHECK(rc == 0 && strstr(out, "accuracy            0.7901 [") && strstr(out, "91        353\n"),
@@ -322,7 +322,7 @@ static void t_eval_cli(void) {
              "--json - --quiet --bootstrap 0 2>&1 | grep -A4 '\"leakage\"'",
              out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"exact\": 49") && strstr(out, "\"normalized\": 1"), "leakage: %s", out);
-    rc = run("@ eval --data " TD "sst2-dev.tsv --train build/t-train.tsv --json - --quiet --bootstrap 0 2>&1 | "
+    rc = run("@ eval --model models/sst2-small --data " TD "sst2-dev.tsv --train build/t-train.tsv --json - --quiet --bootstrap 0 2>&1 | "
              "grep -c 'train/test leakage: 50 of 872'",
              out, sizeof out);
     CHECK(atoi(out) == 1, "leakage warning: %s", out);
@@ -355,7 +355,7 @@ static void t_eval_cli(void) {
 
 static void t_bias_compare_cli(void) {
     char out[1 << 16];
-    int rc = run("@ bias --template 'This film was filmed in {}.' --groups builtin:countries --format jsonl 2>/dev/null", out,
+    int rc = run("@ bias --model models/sst2-small --template 'This film was filmed in {}.' --groups builtin:countries --format jsonl 2>/dev/null", out,
                  sizeof out);
     int lines = 0;
     for (char *p = out; (p = strchr(p, '\n')); p++) lines++;
@@ -366,7 +366,7 @@ static void t_bias_compare_cli(void) {
              sizeof out);
     CHECK(rc == 0 && strstr(out, "Paris") && strstr(out, "spread (max - min)") && strstr(out, "P(POSITIVE)"), "bias table: %s",
           out);
-    rc = run("@ bias --template 'I live in {}' --groups build/t-groups.txt --format svg", out, sizeof out);
+    rc = run("@ bias --model models/sst2-small --template 'I live in {}' --groups build/t-groups.txt --format svg", out, sizeof out);
     CHECK(rc == 0 && !strncmp(out, "<svg", 4) && strstr(out, "Lagos"), "bias svg");
     rc = run("@ bias --template 'no placeholder' --groups build/t-groups.txt 2>&1", out, sizeof out);
     CHECK(rc == 2 && strstr(out, "{}"), "template without {}: %s", out);
@@ -403,8 +403,8 @@ static void t_html_chromium(void) {
         printf("  skipped: no chromium on PATH\n");
         return;
     }
-    int rc = run("@ eval --data " TD "sst2-dev.tsv --quiet --bootstrap 100 --report build/t-render.html && "
-                 "@ bias --template 'This film was filmed in {}.' --groups builtin:countries --report build/t-bias.html "
+    int rc = run("@ eval --model models/sst2-small --data " TD "sst2-dev.tsv --quiet --bootstrap 100 --report build/t-render.html && "
+                 "@ bias --model models/sst2-small --template 'This film was filmed in {}.' --groups builtin:countries --report build/t-bias.html "
                  ">/dev/null && for f in t-render t-bias; do cp build/$f.html build/$f-probe.html && "
                  "printf '%s' '<script>window.onload=function(){var s=document.querySelectorAll(\"svg\"),ok=0,len=0;"
                  "s.forEach(function(e){var r=e.getBoundingClientRect();if(r.width>100&&r.height>100)ok++;});"

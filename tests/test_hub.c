@@ -265,7 +265,7 @@ static void t_hub_foreign_cache(void) {
         "distilbert/distilbert-base-uncased-finetuned-sst-2-english 'a charming and often affecting journey'",
         out, sizeof out);
     char want[1 << 14];
-    run_cli("@ classify 'a charming and often affecting journey'", want, sizeof want);
+    run_cli("@ classify --model models/sst2-small 'a charming and often affecting journey'", want, sizeof want);
     CHECK(rc == 0 && !strcmp(out, want), "foreign cache: %d %s", rc, out);
     /* cache root resolution order */
     bertc_hub_params p = bertc_hub_default_params();

@@ -198,7 +198,7 @@ static void t_half_storage(void) {
     bertc_dataset *d = NULL;
     bertc_error err;
     CHECK(bertc_dataset_read(TD "sst2-dev.tsv", NULL, &d, &err) == BERTC_OK, "dev: %s", err.message);
-    bertc_model *f = load(NULL);
+    bertc_model *f = load("models/sst2-small");
     if (!d || !f) goto done;
     bertc_text *dev = calloc(d->n, sizeof *dev);
     for (size_t i = 0; i < d->n; i++) dev[i] = (bertc_text){d->ex[i].text, d->ex[i].len, NULL, 0};
@@ -211,7 +211,7 @@ static void t_half_storage(void) {
         bertc_model_params mp = bertc_model_default_params();
         mp.dtype = (bertc_dtype)dt;
         bertc_model *h = NULL;
-        CHECK(bertc_model_load(NULL, &mp, &h, &err) == BERTC_OK, "load: %s", err.message);
+        CHECK(bertc_model_load("models/sst2-small", &mp, &h, &err) == BERTC_OK, "load: %s", err.message);
         if (!h) continue;
         CHECK(!bertc_classify(h, dev, d->n, NULL, r, NULL), "classify");
         int ch = 0;
@@ -232,9 +232,9 @@ done:
 static void t_int8_sst2_dev(void) {
     bertc_model_params mp = bertc_model_default_params();
     mp.dtype = BERTC_DTYPE_INT8;
-    bertc_model *q = NULL, *f = load(NULL);
+    bertc_model *q = NULL, *f = load("models/sst2-small");
     bertc_error err;
-    CHECK(bertc_model_load(NULL, &mp, &q, &err) == BERTC_OK, "load int8: %s", err.message);
+    CHECK(bertc_model_load("models/sst2-small", &mp, &q, &err) == BERTC_OK, "load int8: %s", err.message);
     bertc_dataset *d = NULL;
     CHECK(bertc_dataset_read(TD "sst2-dev.tsv", NULL, &d, &err) == BERTC_OK, "dev: %s", err.message);
     if (!q || !f || !d) goto done;
@@ -267,9 +267,9 @@ done:
     bertc_model_free(f);
 }
 
-/* The embedded default model gives the transformers pipeline's labels and scores on all of SST-2 dev. */
+/* sst2-small gives the transformers pipeline's labels and scores on all of SST-2 dev. */
 static void t_embedded_sst2_dev(void) {
-    bertc_model *m = load(NULL);
+    bertc_model *m = load("models/sst2-small");
     refset r = read_jsonl(TD "sst2-small.dev.pred.jsonl");
     if (!m || r.n != 872) {
         CHECK(r.n == 872, "%zu predictions", r.n);

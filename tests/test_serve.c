@@ -107,7 +107,7 @@ static int http(int port, const char *method, const char *path, const char *body
 
 static void t_routes(void) {
     srv s;
-    if (!srv_start(&s, "")) {
+    if (!srv_start(&s, "--model models/sst2-small")) {
         CHECK(0, "server did not start");
         return;
     }
