@@ -96,6 +96,12 @@ bertc_status bertc_tokenize(const bertc_tokenizer *tok, const char *text, size_t
                             bertc_error *err);
 void bertc_encoding_free(bertc_encoding *e);
 
+/* Token ids back to text as the tokenizer's decoder does it (WordPiece: "##" pieces joined, spaces before
+ * punctuation and contractions cleaned up; byte-level BPE: the bytes the tokens stand for). skip_special drops added
+ * special tokens ([CLS], <s>, ...). *out is malloc'ed, NUL-terminated. */
+bertc_status bertc_decode(const bertc_tokenizer *tok, const int32_t *ids, size_t n, int skip_special, char **out,
+                          size_t *out_len, bertc_error *err);
+
 /* The vocabulary string of an id (byte-level tokens as written in the vocab, e.g. "Ġworld"); NULL if out of
  * range. Borrowed from the tokenizer. */
 const char *bertc_tokenizer_id_to_token(const bertc_tokenizer *tok, int32_t id);

@@ -13,10 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { R_PREDICT, R_EMBED, R_TOKENIZE, R_INFO, R_HEALTH, R_METRICS, R_OTHER, N_ROUTES };
-static const char *const route_names[N_ROUTES] = {"/predict", "/embed", "/tokenize", "/info", "/health", "/metrics", "other"};
+enum {
+    R_PREDICT, R_EMBED, R_TOKENIZE, R_ROOT, R_RERANK, R_SIMILARITY, R_EMBED_ALL, R_DECODE, R_OPENAI, /* POST */
+    R_INFO, R_HEALTH, R_METRICS, R_OPENAPI, R_DOCS,                                                 /* GET */
+    R_OTHER, N_ROUTES
+};
+#define LAST_POST R_OPENAI
+static const char *const route_names[N_ROUTES] = {"/predict", "/embed", "/tokenize", "/", "/rerank", "/similarity",
+                                                  "/embed_all", "/decode", "/v1/embeddings", "/info", "/health",
+                                                  "/metrics", "/openapi.json", "/docs", "other"};
 
-enum { K_PREDICT, K_EMBED };
+enum { K_PREDICT, K_EMBED, K_EMBED_ALL };
 
 typedef struct job {
     int kind;
@@ -115,7 +122,7 @@ static void run_batch(server *s, job **jobs, int nj) {
         emb = calloc(n, sizeof *emb);
         bertc_embed_params xp = bertc_embed_default_params();
         xp.encode = ep;
-        xp.pooling = s->cfg.pooling;
+        xp.pooling = jobs[0]->kind == K_EMBED_ALL ? BERTC_POOL_NONE : s->cfg.pooling;
         xp.normalize = 0; /* per request, below */
         st = emb ? bertc_embed_ex(s->m, in, n, &xp, emb, &err) : bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory");
         if (st) free(emb), emb = NULL;
@@ -722,6 +729,373 @@ void server_too_large(server *s, const char *path, int *status, char **body_out,
     finish(s, &r, route_of(path), now_ms(), status, body_out, body_len, content_type);
 }
 
+/* ---- TEI's other routes ---- */
+
+/* truncate / truncation_direction, as handle_infer reads them */
+static bool trunc_opts(server *s, json_t *req, int *truncate, int *left, reply *r) {
+    const char *bad = NULL;
+    if (!get_bool(req, "truncate", s->cfg.auto_truncate, truncate, &bad)) {
+        reply_error(r, 422, "Validation", "`%s` must be a boolean", bad);
+        return false;
+    }
+    if (s->cfg.auto_truncate) *truncate = 1;
+    *left = 0;
+    json_t *dir = json_object_get(req, "truncation_direction");
+    if (dir && !json_is_null(dir)) {
+        const char *d = json_string_value(dir);
+        if (d && (!strcmp(d, "left") || !strcmp(d, "Left"))) *left = 1;
+        else if (!d || (strcmp(d, "right") && strcmp(d, "Right"))) {
+            reply_error(r, 422, "Validation", "`truncation_direction` must be \"right\" or \"left\"");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The texts of l through the batcher as one job. */
+static bool run_job(server *s, int kind, input_list *l, int truncate, int left, int raw, job *j, reply *r) {
+    long tokens;
+    if (!validate_lengths(s, l, truncate, left, &tokens, r)) return false;
+    j->kind = kind;
+    j->raw = raw;
+    j->normalize = 1;
+    j->left = left;
+    j->n = l->n;
+    j->in = l->in;
+    j->tokens = tokens;
+    return submit(s, j, r);
+}
+
+/* An embedding L2-normalized (as TEI's normalize: x / |x|) into a JSON array, or base64 of its float32 bytes. */
+static json_t *vec_json(const float *v, int n, int normalize, int b64) {
+    double ss = 0;
+    for (int k = 0; k < n; k++) ss += (double)v[k] * v[k];
+    double nr = normalize && ss > 0 ? sqrt(ss) : 1.0;
+    if (!b64) {
+        json_t *a = json_array();
+        for (int k = 0; k < n; k++) json_array_append_new(a, json_real((float)(v[k] / nr)));
+        return a;
+    }
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t nb = (size_t)n * 4;
+    unsigned char *b = malloc(nb ? nb : 1);
+    char *o = malloc((nb + 2) / 3 * 4 + 1);
+    json_t *res = NULL;
+    if (b && o) {
+        for (int k = 0; k < n; k++) {
+            float f = (float)(v[k] / nr);
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            for (int q = 0; q < 4; q++) b[4 * k + q] = (unsigned char)(u >> (8 * q)); /* little-endian */
+        }
+        size_t w = 0;
+        for (size_t i = 0; i < nb; i += 3) {
+            uint32_t x = (uint32_t)b[i] << 16 | (i + 1 < nb ? (uint32_t)b[i + 1] << 8 : 0) | (i + 2 < nb ? b[i + 2] : 0);
+            o[w++] = tab[(x >> 18) & 63];
+            o[w++] = tab[(x >> 12) & 63];
+            o[w++] = i + 1 < nb ? tab[(x >> 6) & 63] : '=';
+            o[w++] = i + 2 < nb ? tab[x & 63] : '=';
+        }
+        o[w] = 0;
+        res = json_string(o);
+    }
+    free(b);
+    free(o);
+    return res ? res : json_null();
+}
+
+static double cosine(const float *a, const float *b, int n) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int k = 0; k < n; k++) {
+        ab += (double)a[k] * b[k];
+        aa += (double)a[k] * a[k];
+        bb += (double)b[k] * b[k];
+    }
+    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
+}
+
+static bool is_reranker(const server *s) { return s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels == 1; }
+
+/* /rerank: {"query", "texts", "raw_scores", "return_text", "truncate"} -> [{"index", "score", "text"?}] by score */
+static void handle_rerank(server *s, json_t *req, reply *r) {
+    json_t *q = json_object_get(req, "query"), *texts = json_object_get(req, "texts");
+    if (!is_reranker(s)) {
+        reply_error(r, 424, "Backend", "`/rerank` needs a re-ranker (a sequence classifier with one output); %s is %s",
+                    s->model_id, s->info.problem == BERTC_PROBLEM_NONE ? "an embedding model" : "a classifier");
+        return;
+    }
+    if (!json_is_string(q) || !json_is_array(texts) || json_array_size(texts) == 0) {
+        reply_error(r, 422, "Validation", "`query` must be a string and `texts` a non-empty list of strings");
+        return;
+    }
+    size_t n = json_array_size(texts);
+    if (n > (size_t)s->cfg.max_client_batch) {
+        reply_error(r, 413, "Validation", "Input validation error: batch size %zu > maximum allowed batch size %d", n,
+                    s->cfg.max_client_batch);
+        return;
+    }
+    int raw = 0, ret = 0, truncate, left;
+    const char *bad = NULL;
+    if (!get_bool(req, "raw_scores", 0, &raw, &bad) || !get_bool(req, "return_text", 0, &ret, &bad)) {
+        reply_error(r, 422, "Validation", "`%s` must be a boolean", bad);
+        return;
+    }
+    if (!trunc_opts(s, req, &truncate, &left, r)) return;
+    input_list l = {calloc(n, sizeof(bertc_text)), 0, 0};
+    job j;
+    memset(&j, 0, sizeof j);
+    for (size_t i = 0; l.in && i < n; i++) {
+        json_t *t = json_array_get(texts, i);
+        if (!json_is_string(t)) {
+            reply_error(r, 422, "Validation", "`texts` must be a list of strings");
+            goto done;
+        }
+        add_input(&l, n, q, t);
+    }
+    if (!l.in) {
+        reply_error(r, 424, "Backend", "out of memory");
+        goto done;
+    }
+    if (!run_job(s, K_PREDICT, &l, truncate, left, 1, &j, r)) goto done;
+    {
+        size_t *ord = malloc(n * sizeof *ord);
+        double *sc = malloc(n * sizeof *sc);
+        if (!ord || !sc) {
+            free(ord);
+            free(sc);
+            reply_error(r, 424, "Backend", "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            float z = j.cls[i].logits[0];
+            sc[i] = raw ? z : 1.0f / (1.0f + expf(-z));
+            ord[i] = i;
+        }
+        for (size_t i = 1; i < n; i++) { /* stable: equal scores keep the input order */
+            size_t v = ord[i], k = i;
+            while (k > 0 && sc[ord[k - 1]] < sc[v]) {
+                ord[k] = ord[k - 1];
+                k--;
+            }
+            ord[k] = v;
+        }
+        json_t *out = json_array();
+        for (size_t i = 0; i < n; i++) {
+            json_t *e = json_pack("{s:I,s:f}", "index", (json_int_t)ord[i], "score", sc[ord[i]]);
+            if (ret) json_object_set(e, "text", json_array_get(texts, ord[i]));
+            json_array_append_new(out, e);
+        }
+        free(ord);
+        free(sc);
+        reply_json(r, 200, out);
+    }
+done:
+    job_free_results(&j);
+    free(l.in);
+}
+
+/* The texts of "inputs" (a string or a list of strings) into l. */
+static bool texts_of(server *s, json_t *inputs, input_list *l, reply *r) {
+    size_t cap = (size_t)s->cfg.max_client_batch;
+    l->in = calloc(cap ? cap : 1, sizeof(bertc_text));
+    l->n = 0;
+    l->single = 0;
+    if (!l->in) {
+        reply_error(r, 424, "Backend", "out of memory");
+        return false;
+    }
+    const char *why = inputs ? parse_list_inputs(inputs, l, cap) : "missing field `inputs`";
+    if (!why) return true;
+    if (!*why) reply_error(r, 400, "Empty", "Input validation error: `inputs` cannot be empty");
+    else if (!strcmp(why, "batch"))
+        reply_error(r, 413, "Validation", "Input validation error: batch size %zu > maximum allowed batch size %d",
+                    json_array_size(inputs), s->cfg.max_client_batch);
+    else reply_error(r, 422, "Validation", "Input validation error: %s", why);
+    return false;
+}
+
+/* /similarity: {"inputs": {"source_sentence", "sentences"}} -> cosine of each sentence's embedding to the source's */
+static void handle_similarity(server *s, json_t *req, reply *r) {
+    json_t *in = json_object_get(req, "inputs");
+    json_t *src = json_object_get(in, "source_sentence"), *sents = json_object_get(in, "sentences");
+    if (!json_is_object(in) || !json_is_string(src) || !json_is_array(sents) || json_array_size(sents) == 0) {
+        reply_error(r, 422, "Validation", "`inputs` must be {\"source_sentence\": string, \"sentences\": [string, ...]}");
+        return;
+    }
+    size_t n = json_array_size(sents) + 1;
+    if (n > (size_t)s->cfg.max_client_batch + 1) {
+        reply_error(r, 413, "Validation", "Input validation error: batch size %zu > maximum allowed batch size %d", n - 1,
+                    s->cfg.max_client_batch);
+        return;
+    }
+    int truncate, left;
+    if (!trunc_opts(s, req, &truncate, &left, r)) return;
+    input_list l = {calloc(n, sizeof(bertc_text)), 0, 0};
+    job j;
+    memset(&j, 0, sizeof j);
+    if (!l.in) {
+        reply_error(r, 424, "Backend", "out of memory");
+        return;
+    }
+    add_input(&l, n, src, NULL);
+    for (size_t i = 0; i + 1 < n; i++) {
+        json_t *t = json_array_get(sents, i);
+        if (!json_is_string(t)) {
+            reply_error(r, 422, "Validation", "`sentences` must be a list of strings");
+            goto done;
+        }
+        add_input(&l, n, t, NULL);
+    }
+    if (!run_job(s, K_EMBED, &l, truncate, left, 0, &j, r)) goto done;
+    {
+        json_t *out = json_array();
+        for (size_t i = 1; i < n; i++)
+            json_array_append_new(out, json_real((float)cosine(j.emb[0].data, j.emb[i].data, j.emb[0].hidden)));
+        reply_json(r, 200, out);
+    }
+done:
+    job_free_results(&j);
+    free(l.in);
+}
+
+/* /embed_all: every token's embedding, [[[...], ...], ...] one list per input */
+static void handle_embed_all(server *s, json_t *req, reply *r) {
+    input_list l;
+    job j;
+    memset(&j, 0, sizeof j);
+    int truncate, left;
+    if (!trunc_opts(s, req, &truncate, &left, r)) return;
+    if (!texts_of(s, json_object_get(req, "inputs"), &l, r)) goto done;
+    if (!run_job(s, K_EMBED_ALL, &l, truncate, left, 0, &j, r)) goto done;
+    {
+        json_t *out = json_array();
+        for (size_t i = 0; i < l.n; i++) {
+            json_t *toks = json_array();
+            for (int t = 0; t < j.emb[i].rows; t++)
+                json_array_append_new(toks, vec_json(j.emb[i].data + (size_t)t * j.emb[i].hidden, j.emb[i].hidden, 0, 0));
+            json_array_append_new(out, toks);
+        }
+        reply_json(r, 200, out);
+    }
+done:
+    job_free_results(&j);
+    free(l.in);
+}
+
+/* /decode: {"ids": [..] | [[..], ..], "skip_special_tokens": true} -> ["text", ...] */
+static void handle_decode(server *s, json_t *req, reply *r) {
+    json_t *ids = json_object_get(req, "ids");
+    int skip = 1;
+    const char *bad = NULL;
+    if (!get_bool(req, "skip_special_tokens", 1, &skip, &bad)) {
+        reply_error(r, 422, "Validation", "`%s` must be a boolean", bad);
+        return;
+    }
+    if (!json_is_array(ids) || json_array_size(ids) == 0) {
+        reply_error(r, 422, "Validation", "`ids` must be a list of token ids or a list of such lists");
+        return;
+    }
+    bool batch = json_is_array(json_array_get(ids, 0));
+    size_t nb = batch ? json_array_size(ids) : 1;
+    json_t *out = json_array();
+    for (size_t b = 0; b < nb; b++) {
+        json_t *one = batch ? json_array_get(ids, b) : ids;
+        size_t n = json_array_size(one);
+        int32_t *v = malloc((n ? n : 1) * sizeof *v);
+        bool ok = v && json_is_array(one);
+        for (size_t i = 0; ok && i < n; i++) {
+            json_t *x = json_array_get(one, i);
+            ok = json_is_integer(x) && json_integer_value(x) >= 0 && json_integer_value(x) < INT32_MAX;
+            if (ok) v[i] = (int32_t)json_integer_value(x);
+        }
+        char *txt = NULL;
+        bertc_error err;
+        if (!ok) {
+            free(v);
+            json_decref(out);
+            reply_error(r, 422, "Validation", "`ids` must be a list of token ids or a list of such lists");
+            return;
+        }
+        if (bertc_decode(s->tok, v, n, skip, &txt, NULL, &err)) {
+            free(v);
+            json_decref(out);
+            reply_error(r, 422, "Tokenizer", "%s", err.message);
+            return;
+        }
+        json_array_append_new(out, json_string(txt));
+        free(txt);
+        free(v);
+    }
+    reply_json(r, 200, out);
+}
+
+/* /v1/embeddings, OpenAI's: {"input": string | [string], "model", "encoding_format": "float" | "base64"} ->
+ * {"object": "list", "data": [{"object": "embedding", "embedding", "index"}], "model", "usage"} (normalized) */
+static void handle_openai(server *s, json_t *req, reply *r) {
+    json_t *input = json_object_get(req, "input");
+    const char *fmt = json_string_value(json_object_get(req, "encoding_format"));
+    json_t *dims = json_object_get(req, "dimensions");
+    if (fmt && strcmp(fmt, "float") && strcmp(fmt, "base64")) {
+        reply_error(r, 422, "Validation", "`encoding_format` must be \"float\" or \"base64\"");
+        return;
+    }
+    if (json_is_array(input) && json_array_size(input) && !json_is_string(json_array_get(input, 0))) {
+        reply_error(r, 422, "Validation", "`input` must be a string or a list of strings (token ids are not accepted)");
+        return;
+    }
+    input_list l;
+    job j;
+    memset(&j, 0, sizeof j);
+    if (!texts_of(s, input, &l, r)) goto done;
+    if (!run_job(s, K_EMBED, &l, s->cfg.auto_truncate, 0, 0, &j, r)) goto done;
+    if (dims && !json_is_null(dims) && (!json_is_integer(dims) || json_integer_value(dims) != j.emb[0].hidden)) {
+        reply_error(r, 422, "Validation", "`dimensions` must be the model's %d (bertc does not shorten embeddings)",
+                    j.emb[0].hidden);
+        goto done;
+    }
+    {
+        json_t *data = json_array();
+        for (size_t i = 0; i < l.n; i++)
+            json_array_append_new(data, json_pack("{s:s,s:o,s:I}", "object", "embedding", "embedding",
+                                                  vec_json(j.emb[i].data, j.emb[i].hidden, 1, fmt && !strcmp(fmt, "base64")),
+                                                  "index", (json_int_t)i));
+        const char *model = json_string_value(json_object_get(req, "model"));
+        reply_json(r, 200, json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model",
+                                     model ? model : s->model_id, "usage", "prompt_tokens", (json_int_t)j.tokens,
+                                     "total_tokens", (json_int_t)j.tokens));
+    }
+done:
+    job_free_results(&j);
+    free(l.in);
+}
+
+#include "openapi.inc"
+
+static void handle_openapi(server *s, reply *r, bool html) {
+    (void)s;
+    r->status = 200;
+    if (html) {
+        r->type = "text/html; charset=utf-8";
+        r->body = strdup("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>bertc serve API</title></head><body>"
+                         "<h1>bertc serve</h1><p>text-embeddings-inference's API: POST / /predict /embed /embed_all "
+                         "/rerank /similarity /tokenize /decode /v1/embeddings; GET /info /health /metrics. The OpenAPI "
+                         "document: <a href=\"/openapi.json\">/openapi.json</a>.</p></body></html>\n");
+    } else {
+        r->type = "application/json";
+        r->body = strdup(openapi_json);
+    }
+}
+
+/* POST /: what TEI answers there for the model's type (classifier: /predict; re-ranker: /rerank when the body has a
+ * query, else /predict; embedding model: /embed, or /similarity for {"inputs": {"source_sentence", ...}}). */
+static void handle_root(server *s, json_t *req, reply *r) {
+    json_t *in = json_object_get(req, "inputs");
+    if (json_is_object(in) && json_object_get(in, "source_sentence")) handle_similarity(s, req, r);
+    else if (json_object_get(req, "query") && json_object_get(req, "texts")) handle_rerank(s, req, r);
+    else if (s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels > 0) handle_infer(s, R_PREDICT, req, r);
+    else handle_infer(s, R_EMBED, req, r);
+}
+
 void server_handle(server *s, const char *method, const char *path, const char *body, size_t len, int *status,
                    char **body_out, size_t *body_len, const char **content_type) {
     double t0 = now_ms();
@@ -732,9 +1106,12 @@ void server_handle(server *s, const char *method, const char *path, const char *
     s->in_flight++;
     pthread_mutex_unlock(&s->mu);
     if (route == R_OTHER) {
-        reply_error(&r, 404, "Validation", "no route %s (routes: /predict /embed /tokenize /info /health /metrics)", path);
-    } else if ((route <= R_TOKENIZE && !post) || (route > R_TOKENIZE && !get)) {
-        reply_error(&r, 405, "Validation", "%s takes %s, not %s", path, route <= R_TOKENIZE ? "POST" : "GET", method);
+        reply_error(&r, 404, "Validation", "no route %s (routes: POST / /predict /embed /embed_all /rerank /similarity "
+                    "/tokenize /decode /v1/embeddings, GET /info /health /metrics /openapi.json /docs)", path);
+    } else if ((route <= LAST_POST && !post) || (route > LAST_POST && !get)) {
+        reply_error(&r, 405, "Validation", "%s takes %s, not %s", path, route <= LAST_POST ? "POST" : "GET", method);
+    } else if (route == R_OPENAPI || route == R_DOCS) {
+        handle_openapi(s, &r, route == R_DOCS);
     } else if (route == R_INFO) {
         handle_info(s, &r);
     } else if (route == R_HEALTH) {
@@ -749,6 +1126,12 @@ void server_handle(server *s, const char *method, const char *path, const char *
         json_t *req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
         if (!req) reply_error(&r, 400, "Validation", "malformed JSON: %s (line %d, column %d)", je.text, je.line, je.column);
         else if (!json_is_object(req)) reply_error(&r, 422, "Validation", "the request body must be a JSON object");
+        else if (route == R_ROOT) handle_root(s, req, &r);
+        else if (route == R_RERANK) handle_rerank(s, req, &r);
+        else if (route == R_SIMILARITY) handle_similarity(s, req, &r);
+        else if (route == R_EMBED_ALL) handle_embed_all(s, req, &r);
+        else if (route == R_DECODE) handle_decode(s, req, &r);
+        else if (route == R_OPENAI) handle_openai(s, req, &r);
         else handle_infer(s, route, req, &r);
         json_decref(req);
     }

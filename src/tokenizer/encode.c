@@ -604,3 +604,124 @@ done:
     free(sc.bpe.se);
     return s;
 }
+
+/* ---- decoding: tokenizers' WordPiece decoder (prefix joined, cleanup of tokenization spaces) and ByteLevel decoder
+ * (the byte-level alphabet back to bytes) ---- */
+
+/* GPT-2's bytes_to_unicode, inverted: the byte of a byte-level code point, or -1. */
+static int byte_of_cp(int32_t cp) {
+    if ((cp >= 33 && cp <= 126) || (cp >= 161 && cp <= 172) || (cp >= 174 && cp <= 255)) return (int)cp;
+    if (cp < 256 || cp > 511) return -1;
+    int n = 0;
+    for (int b = 0; b < 256; b++) {
+        if ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255)) continue;
+        if (256 + n == cp) return b;
+        n++;
+    }
+    return -1;
+}
+
+static bool is_special_id(const bertc_tokenizer *t, int32_t id) {
+    for (int i = 0; i < t->n_added; i++)
+        if (t->added[i].id == id && t->added[i].special) return true;
+    return false;
+}
+
+bertc_status bertc_decode(const bertc_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **out,
+                          size_t *out_len, bertc_error *err) {
+    if (!t || (!ids && n) || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_decode: NULL argument");
+    size_t cap = 16;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= t->vocab_size || !t->id_to_tok[ids[i]])
+            return bertc_fail(err, BERTC_ERR_INPUT, "token id %d is not in the vocabulary (%d)", ids[i], t->vocab_size);
+        cap += strlen(t->id_to_tok[ids[i]]) + 2;
+    }
+    char *s = malloc(cap);
+    if (!s) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    size_t o = 0;
+    bool first = true;
+    for (size_t i = 0; i < n; i++) {
+        if (skip_special && is_special_id(t, ids[i])) continue;
+        const char *tok = t->id_to_tok[ids[i]];
+        size_t l = strlen(tok);
+        if (t->kind == TOK_BPE) {
+            /* byte-level: every code point of the vocab form stands for one byte; added tokens are literal */
+            bool added = false;
+            for (int a = 0; a < t->n_added && !added; a++) added = t->added[a].id == ids[i];
+            if (added) {
+                memcpy(s + o, tok, l);
+                o += l;
+                continue;
+            }
+            for (size_t k = 0; k < l;) {
+                int32_t cp;
+                int cl = utf8_decode((const unsigned char *)tok + k, &cp);
+                int b = byte_of_cp(cp);
+                if (b >= 0) s[o++] = (char)b;
+                else {
+                    memcpy(s + o, tok + k, (size_t)cl);
+                    o += (size_t)cl;
+                }
+                k += (size_t)cl;
+            }
+        } else {
+            if (t->prefix_len && l >= t->prefix_len && !memcmp(tok, t->prefix, t->prefix_len)) {
+                memcpy(s + o, tok + t->prefix_len, l - t->prefix_len);
+                o += l - t->prefix_len;
+            } else {
+                if (!first) s[o++] = ' ';
+                memcpy(s + o, tok, l);
+                o += l;
+            }
+        }
+        first = false;
+    }
+    s[o] = 0;
+    if (t->kind == TOK_BPE && utf8_validate(s, o) != o) {
+        /* a cut multi-byte character: replaced as Rust's from_utf8_lossy does */
+        char *r = malloc(o * 3 + 1);
+        if (!r) {
+            free(s);
+            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        }
+        size_t ro = 0;
+        for (size_t k = 0; k < o;) {
+            size_t v = utf8_validate(s + k, o - k);
+            memcpy(r + ro, s + k, v);
+            ro += v;
+            k += v;
+            if (k < o) {
+                memcpy(r + ro, "\xEF\xBF\xBD", 3);
+                ro += 3;
+                k++;
+                while (k < o && ((unsigned char)s[k] & 0xC0) == 0x80) k++;
+            }
+        }
+        r[ro] = 0;
+        free(s);
+        s = r;
+        o = ro;
+    }
+    if (t->kind == TOK_WORDPIECE) {
+        /* WordPiece decoder cleanup=true: tokenizers' decoders::wordpiece::cleanup */
+        static const char *const from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " do not", " 's", " 've", " 're"};
+        static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", " don't", "'s", "'ve", "'re"};
+        for (size_t r = 0; r < sizeof from / sizeof from[0]; r++) {
+            size_t fl = strlen(from[r]), tl = strlen(to[r]), w = 0;
+            for (size_t k = 0; k < o;) {
+                if (k + fl <= o && !memcmp(s + k, from[r], fl)) {
+                    memcpy(s + w, to[r], tl);
+                    w += tl;
+                    k += fl;
+                } else {
+                    s[w++] = s[k++];
+                }
+            }
+            o = w;
+            s[o] = 0;
+        }
+    }
+    *out = s;
+    if (out_len) *out_len = o;
+    return BERTC_OK;
+}
