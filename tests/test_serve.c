@@ -406,9 +406,188 @@ static void t_base_model_and_sigterm(void) {
     CHECK(connect_to(s.port) < 0, "no longer listening");
 }
 
+
+/* A one-output BertForSequenceClassification (a cross-encoder's shape) made from tiny-bert with a fresh head. */
+#include "../src/train/tmodel.h"
+static bool make_reranker(const char *dir) {
+    tmodel_head hd = {BERTC_PROBLEM_REGRESSION, 1, NULL, 7, true};
+    tmodel *m = NULL;
+    bertc_error err;
+    char cmd[512], out[256];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
+    run_cli(cmd, out, sizeof out);
+    if (tmodel_load(TD "tiny-bert", &hd, 1, &m, NULL, &err)) return false;
+    bool ok = tmodel_save(m, dir, &err) == BERTC_OK;
+    tmodel_free(m);
+    return ok;
+}
+
+static double jnum_at(cJSON *a, int i) { return cJSON_GetArrayItem(a, i) ? cJSON_GetArrayItem(a, i)->valuedouble : NAN; }
+
+/* TEI's other routes give the native routes' values: /rerank = /predict on the pairs, sorted; /similarity = cosine of
+ * /embed; /v1/embeddings = /embed (float and base64); /embed_all = every token; /decode inverts /tokenize; POST /
+ * dispatches by model type; /openapi.json lists the routes. */
+static void t_tei_routes(void) {
+    CHECK(make_reranker("build/t-rerank"), "reranker folder");
+    srv s;
+    if (!srv_start(&s, "--model build/t-rerank")) {
+        CHECK(0, "server did not start on the reranker");
+        return;
+    }
+    char *b = NULL, *p = NULL;
+    int st = http(s.port, "POST", "/rerank", "{\"query\": \"what is a cat\", \"texts\": [\"a dog\", \"a cat is a small pet\", "
+                  "\"trucks\"], \"return_text\": true, \"raw_scores\": true}", &b);
+    cJSON *rr = st == 200 ? cJSON_Parse(b) : NULL;
+    CHECK(rr && cJSON_GetArraySize(rr) == 3, "rerank: %d %s", st, b);
+    int st2 = http(s.port, "POST", "/predict", "{\"inputs\": [[\"what is a cat\", \"a dog\"], [\"what is a cat\", "
+                   "\"a cat is a small pet\"], [\"what is a cat\", \"trucks\"]], \"raw_scores\": true}", &p);
+    cJSON *pp = st2 == 200 ? cJSON_Parse(p) : NULL;
+    double prev = 1e9;
+    for (int i = 0; rr && pp && i < 3; i++) {
+        cJSON *e = cJSON_GetArrayItem(rr, i);
+        int idx = cJSON_GetObjectItem(e, "index")->valueint;
+        double sc = cJSON_GetObjectItem(e, "score")->valuedouble;
+        double want = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetArrayItem(pp, idx), 0), "score")->valuedouble;
+        CHECK(fabs(sc - want) < 1e-6, "rerank score %d: %g, /predict %g", idx, sc, want);
+        CHECK(sc <= prev, "rerank not sorted by score");
+        CHECK(cJSON_IsString(cJSON_GetObjectItem(e, "text")), "return_text");
+        prev = sc;
+    }
+    cJSON_Delete(rr);
+    cJSON_Delete(pp);
+    free(b);
+    free(p);
+    st = http(s.port, "POST", "/", "{\"query\": \"q\", \"texts\": [\"a\", \"b\"]}", &b);
+    CHECK(st == 200 && strstr(b, "\"index\""), "POST / with a query on a reranker: %d %s", st, b);
+    free(b);
+    /* without raw_scores: the logistic of the raw score */
+    st = http(s.port, "POST", "/rerank", "{\"query\": \"q\", \"texts\": [\"a\"], \"raw_scores\": true}", &b);
+    st2 = http(s.port, "POST", "/rerank", "{\"query\": \"q\", \"texts\": [\"a\"]}", &p);
+    cJSON *r1 = cJSON_Parse(b), *r2 = cJSON_Parse(p);
+    double z = cJSON_GetObjectItem(cJSON_GetArrayItem(r1, 0), "score")->valuedouble,
+           sg = cJSON_GetObjectItem(cJSON_GetArrayItem(r2, 0), "score")->valuedouble;
+    CHECK(st == 200 && st2 == 200 && fabs(sg - 1 / (1 + exp(-z))) < 1e-6, "rerank sigmoid: %g vs raw %g", sg, z);
+    cJSON_Delete(r1);
+    cJSON_Delete(r2);
+    free(b);
+    free(p);
+    st = http(s.port, "POST", "/", "{\"inputs\": \"hello\"}", &b);
+    st2 = http(s.port, "POST", "/predict", "{\"inputs\": \"hello\"}", &p);
+    CHECK(st == 200 && st2 == 200 && !strcmp(b, p), "POST / on a classifier = /predict: %s vs %s", b, p);
+    free(b);
+    free(p);
+    st = http(s.port, "GET", "/openapi.json", NULL, &b);
+    cJSON *doc = st == 200 ? cJSON_Parse(b) : NULL;
+    cJSON *paths = cJSON_GetObjectItem(doc, "paths");
+    static const char *const routes[] = {"/", "/predict", "/embed", "/embed_all", "/rerank", "/similarity", "/tokenize",
+                                         "/decode", "/v1/embeddings", "/info", "/health", "/metrics"};
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+        CHECK(cJSON_GetObjectItem(paths, routes[i]), "openapi.json lacks %s", routes[i]);
+    cJSON_Delete(doc);
+    free(b);
+    srv_stop(&s);
+    /* an embedding model */
+    if (!srv_start(&s, "--model build/t-base")) {
+        CHECK(0, "server did not start on the base model");
+        return;
+    }
+    st = http(s.port, "POST", "/rerank", "{\"query\": \"q\", \"texts\": [\"a\"]}", &b);
+    CHECK(st == 424 && strstr(b, "re-ranker"), "rerank on an embedding model: %d %s", st, b);
+    free(b);
+    st = http(s.port, "POST", "/embed", "{\"inputs\": [\"a cat\", \"a kitten\", \"a truck\"]}", &p);
+    cJSON *em = st == 200 ? cJSON_Parse(p) : NULL;
+    CHECK(em && cJSON_GetArraySize(em) == 3, "embed: %d", st);
+    free(p);
+    st = http(s.port, "POST", "/similarity", "{\"inputs\": {\"source_sentence\": \"a cat\", \"sentences\": [\"a kitten\", "
+              "\"a truck\"]}}", &b);
+    cJSON *sim = st == 200 ? cJSON_Parse(b) : NULL;
+    for (int k = 1; em && sim && k <= 2; k++) {
+        cJSON *a = cJSON_GetArrayItem(em, 0), *c = cJSON_GetArrayItem(em, k);
+        double ab = 0, aa = 0, cc = 0;
+        for (int d = 0; d < cJSON_GetArraySize(a); d++) {
+            ab += jnum_at(a, d) * jnum_at(c, d);
+            aa += jnum_at(a, d) * jnum_at(a, d);
+            cc += jnum_at(c, d) * jnum_at(c, d);
+        }
+        CHECK(fabs(jnum_at(sim, k - 1) - ab / sqrt(aa * cc)) < 1e-5, "similarity %d: %g, cosine of /embed %g", k,
+              jnum_at(sim, k - 1), ab / sqrt(aa * cc));
+    }
+    cJSON_Delete(sim);
+    free(b);
+    st = http(s.port, "POST", "/v1/embeddings", "{\"input\": [\"a cat\", \"a kitten\", \"a truck\"], \"model\": \"m\"}", &b);
+    cJSON *oa = st == 200 ? cJSON_Parse(b) : NULL;
+    cJSON *data = cJSON_GetObjectItem(oa, "data");
+    CHECK(oa && cJSON_GetArraySize(data) == 3 && !strcmp(cJSON_GetObjectItem(oa, "object")->valuestring, "list") &&
+              cJSON_GetObjectItem(cJSON_GetObjectItem(oa, "usage"), "prompt_tokens")->valueint > 3,
+          "openai: %d %.200s", st, b);
+    for (int i = 0; oa && em && i < 3; i++) {
+        cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(data, i), "embedding"), *w = cJSON_GetArrayItem(em, i);
+        double worst = 0;
+        for (int d = 0; d < cJSON_GetArraySize(w); d++) worst = fmax(worst, fabs(jnum_at(v, d) - jnum_at(w, d)));
+        CHECK(worst < 1e-6, "openai embedding %d differs from /embed by %g", i, worst);
+    }
+    cJSON_Delete(oa);
+    free(b);
+    st = http(s.port, "POST", "/v1/embeddings", "{\"input\": \"a cat\", \"encoding_format\": \"base64\"}", &b);
+    oa = st == 200 ? cJSON_Parse(b) : NULL;
+    cJSON *e64 = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(oa, "data"), 0), "embedding");
+    if (cJSON_IsString(e64) && em) {
+        const char *t = e64->valuestring;
+        static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        unsigned char bytes[4096];
+        size_t nb = 0;
+        uint32_t acc = 0;
+        int bits = 0;
+        for (; *t && *t != '=' && nb < sizeof bytes; t++) {
+            acc = acc << 6 | (uint32_t)(strchr(tab, *t) - tab);
+            bits += 6;
+            if (bits >= 8) {
+                bits -= 8;
+                bytes[nb++] = (unsigned char)(acc >> bits);
+            }
+        }
+        cJSON *w = cJSON_GetArrayItem(em, 0);
+        CHECK(nb == 4 * (size_t)cJSON_GetArraySize(w), "base64: %zu bytes", nb);
+        double worst = 0;
+        for (size_t d = 0; d + 4 <= nb; d += 4) {
+            float f;
+            uint32_t u = bytes[d] | bytes[d + 1] << 8 | bytes[d + 2] << 16 | (uint32_t)bytes[d + 3] << 24;
+            memcpy(&f, &u, 4);
+            worst = fmax(worst, fabs(f - jnum_at(w, (int)(d / 4))));
+        }
+        CHECK(worst < 1e-6, "base64 embedding differs by %g", worst);
+    } else {
+        CHECK(0, "base64: %d %.200s", st, b);
+    }
+    cJSON_Delete(oa);
+    cJSON_Delete(em);
+    free(b);
+    st = http(s.port, "POST", "/embed_all", "{\"inputs\": [\"hello\", \"a b c\"]}", &b);
+    cJSON *all = st == 200 ? cJSON_Parse(b) : NULL;
+    CHECK(all && cJSON_GetArraySize(cJSON_GetArrayItem(all, 0)) == 3 && cJSON_GetArraySize(cJSON_GetArrayItem(all, 1)) == 5 &&
+              cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetArrayItem(all, 0), 0)) == 32,
+          "embed_all: %d %.100s", st, b);
+    cJSON_Delete(all);
+    free(b);
+    st = http(s.port, "POST", "/decode", "{\"ids\": [[101, 7592, 1010, 2088, 999, 2009, 1005, 1055, 1037, 4937, 102], [101, 102]], "
+              "\"skip_special_tokens\": true}", &b);
+    CHECK(st == 200 && !strcmp(b, "[\"hello, world! it's a cat\",\"\"]"), "decode: %d %s", st, b);
+    free(b);
+    st = http(s.port, "POST", "/decode", "{\"ids\": [101, 7592, 102], \"skip_special_tokens\": false}", &b);
+    CHECK(st == 200 && !strcmp(b, "[\"[CLS] hello [SEP]\"]"), "decode with specials: %d %s", st, b);
+    free(b);
+    st = http(s.port, "POST", "/", "{\"inputs\": \"a cat\"}", &b);
+    st2 = http(s.port, "POST", "/embed", "{\"inputs\": \"a cat\"}", &p);
+    CHECK(st == 200 && st2 == 200 && !strcmp(b, p), "POST / on an embedding model = /embed");
+    free(b);
+    free(p);
+    srv_stop(&s);
+}
+
 void tests_serve(void) {
     run_test("serve/routes_and_errors", t_routes);
     run_test("serve/concurrency_and_faults", t_concurrency_limits);
     run_test("serve/base_model_and_sigterm", t_base_model_and_sigterm);
     run_test("serve/ipv6", t_ipv6);
+    run_test("serve/tei_routes", t_tei_routes);
 }
