@@ -96,7 +96,7 @@ def check_fixtures(a, work):
         except RuntimeError as e:
             rows.append({"variant": variant, "prompt_name": pn, "kind": kind, "n": len(rs), "error": str(e)[:200]})
             continue
-        worst, bad_shape, worst_text = 0.0, 0, None
+        worst, worst_rown, bad_shape, worst_text = 0.0, 0.0, 0, None
         for r, o in zip(rs, outs):
             want = np.asarray(r["embedding"] if kind == "sentence" else r["token_embeddings"], dtype=np.float64)
             got = np.asarray(o.get("embedding", o.get("last_hidden_state")), dtype=np.float64)
@@ -106,16 +106,22 @@ def check_fixtures(a, work):
             d = float(np.abs(got - want).max()) if want.size else 0.0
             if d > worst:
                 worst, worst_text = d, r["text"]
+            if kind == "tokens":  # also against L2-normalized rows, to tell a normalization from other errors
+                wn = want / np.maximum(np.linalg.norm(want, axis=1, keepdims=True), 1e-12)
+                worst_rown = max(worst_rown, float(np.abs(got - wn).max()))
         rows.append({"variant": variant, "prompt_name": pn, "kind": kind, "n": len(rs), "shape_mismatch": bad_shape,
-                     "max_abs_diff": worst, "worst_text": worst_text})
+                     "max_abs_diff": worst, "max_abs_diff_vs_l2_rows": worst_rown if kind == "tokens" else None,
+                     "worst_text": worst_text})
     print("\n## fixtures: bertc vs tests/data/st/refs.jsonl (sentence-transformers on tiny-bert folders)")
-    print("%-18s %-6s %-8s %3s %6s %12s" % ("variant", "prompt", "kind", "n", "shape!", "max|diff|"))
+    print("%-18s %-6s %-8s %3s %6s %12s %14s" % ("variant", "prompt", "kind", "n", "shape!", "max|diff|",
+                                                 "vs L2 rows"))
     for r in rows:
         if "error" in r:
             print("%-18s %-6s %-8s %3d ERROR %s" % (r["variant"], r["prompt_name"] or "-", r["kind"], r["n"], r["error"]))
         else:
-            print("%-18s %-6s %-8s %3d %6d %12.3g" % (r["variant"], r["prompt_name"] or "-", r["kind"], r["n"],
-                                                     r["shape_mismatch"], r["max_abs_diff"]))
+            print("%-18s %-6s %-8s %3d %6d %12.3g %14s" % (
+                r["variant"], r["prompt_name"] or "-", r["kind"], r["n"], r["shape_mismatch"], r["max_abs_diff"],
+                "-" if r["max_abs_diff_vs_l2_rows"] is None else "%.3g" % r["max_abs_diff_vs_l2_rows"]))
     return rows
 
 
@@ -278,6 +284,7 @@ def main():
         p = subprocess.Popen([a.bertc, "embed", "--model", a.model, "--pooling", "none", "--threads", str(a.threads),
                               "--input", inp], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         worst = np.zeros(len(texts))
+        worst_rown = np.zeros(len(texts))
         shape_bad = np.zeros(len(texts), dtype=bool)
         n = 0
         for line in p.stdout:
@@ -289,6 +296,8 @@ def main():
                 shape_bad[n] = True
             else:
                 worst[n] = float(np.abs(got - ref[n]).max())
+                rn = ref[n] / np.maximum(np.linalg.norm(ref[n], axis=1, keepdims=True), 1e-12)
+                worst_rown[n] = float(np.abs(got - rn).max())
             n += 1
         err = p.stderr.read().decode()
         if p.wait() != 0 or n != len(texts):
@@ -298,19 +307,21 @@ def main():
         for si, (name, s) in enumerate(sets):
             m = subset == si
             hidrows[name] = {"n": int(m.sum()), "shape_mismatch": int(shape_bad[m].sum()),
-                             "max_abs_diff": float(worst[m].max()), "mean_of_max_abs_diff": float(worst[m].mean())}
+                             "max_abs_diff": float(worst[m].max()), "mean_of_max_abs_diff": float(worst[m].mean()),
+                             "max_abs_diff_vs_l2_rows": float(worst_rown[m].max())}
         result["last_hidden_state"] = hidrows
 
-    print("\n%-11s %5s | %-27s | %-22s | %-24s" % ("set", "n", "token ids identical", "last_hidden_state",
+    print("\n%-11s %5s | %-27s | %-33s | %-24s" % ("set", "n", "token ids identical", "last_hidden_state",
                                                    "sentence embedding"))
-    print("%-11s %5s | %13s %13s | %6s %15s | %9s %14s" % ("", "", "default", "--max-length", "shape!", "max|diff|",
-                                                            "min cos", "worst 1-cos"))
+    print("%-11s %5s | %13s %13s | %6s %12s %13s | %9s %14s" % (
+        "", "", "default", "--max-length", "shape!", "max|diff|", "vs L2 rows", "min cos", "worst 1-cos"))
     for name, s in sets:
         t, e = tokrows[name], embrows[name]
-        h = hidrows[name] if hidrows else {"shape_mismatch": -1, "max_abs_diff": float("nan")}
-        print("%-11s %5d | %6d/%-6d %6d/%-6d | %6d %15.3g | %9.7f %14.3g" % (
+        h = hidrows[name] if hidrows else {"shape_mismatch": -1, "max_abs_diff": float("nan"),
+                                           "max_abs_diff_vs_l2_rows": float("nan")}
+        print("%-11s %5d | %6d/%-6d %6d/%-6d | %6d %12.3g %13.3g | %9.7f %14.3g" % (
             name, t["n"], t["identical_default"], t["n"], t["identical_max_length"], t["n"], h["shape_mismatch"],
-            h["max_abs_diff"], e["min_cos"], e["worst_cos_dist"]))
+            h["max_abs_diff"], h["max_abs_diff_vs_l2_rows"], e["min_cos"], e["worst_cos_dist"]))
     print("longest ids: ST %s, bertc tokenize (default) %s; bertc embed reports pooling=%s normalized=%s" % (
         max(r["st_max_len"] for r in tokrows.values()), max(r["bertc_default_max_len"] for r in tokrows.values()),
         pooling, normalized))
