@@ -157,6 +157,7 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="use only the first N texts of each set (quick runs)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--extra-threads", default="1", help="also time at these thread counts (comma list; '' none)")
     ap.add_argument("--no-ort", action="store_true")
     ap.add_argument("--no-hidden", action="store_true", help="skip the last_hidden_state comparison")
     ap.add_argument("--no-fixtures", action="store_true")
@@ -329,45 +330,54 @@ def main():
     # ------------------------------------------------------------------ speed
     if not a.no_timing:
         tt = dev + train
-        speed = {"texts": len(tt)}
+        thread_counts = [a.threads] + [int(x) for x in a.extra_threads.split(",") if x.strip() and int(x) != a.threads]
+        speed = {"texts": len(tt), "by_threads": {}}
         la0 = loadavg()
-        # bertc: one process over all texts, and a 1-text run for start-up + load
-        _, w1 = run_bertc(a.bertc, ["embed", "--model", a.model, "--threads", str(a.threads)], tt[:1], work, "t1")
-        _, w1 = run_bertc(a.bertc, ["embed", "--model", a.model, "--threads", str(a.threads)], tt[:1], work, "t1")
-        _, wall = run_bertc(a.bertc, ["embed", "--model", a.model, "--threads", str(a.threads)], tt, work, "tall")
-        speed["bertc"] = {"wall_s": wall, "startup_s": w1, "sent_per_s": len(tt) / wall,
-                          "sent_per_s_excl_load": len(tt) / max(wall - w1, 1e-9)}
-        # sentence-transformers
-        st.encode(tt[:64], batch_size=a.batch)
-        t0 = time.perf_counter()
-        st.encode(tt, batch_size=a.batch, convert_to_numpy=True)
-        w = time.perf_counter() - t0
-        speed["sentence_transformers"] = {"wall_s": w, "sent_per_s": len(tt) / w}
-        # ONNX Runtime
-        if not a.no_ort and onnxruntime is not None:
-            try:
-                speed["onnxruntime"] = time_ort(a, st, tok, tt, texts, st_emb, work, onnxruntime, torch)
-            except Exception as e:  # export or session problems: report, do not fail the run
-                speed["onnxruntime"] = {"error": "%s: %s" % (type(e).__name__, str(e)[:300])}
-        elif onnxruntime is None:
-            speed["onnxruntime"] = {"error": "onnxruntime not installed"}
+        for nt in thread_counts:
+            sp = {}
+            ba = ["embed", "--model", a.model, "--threads", str(nt)]
+            log("timing bertc, %d threads ..." % nt)
+            run_bertc(a.bertc, ba, tt[:1], work, "t1")  # warm the page cache
+            _, w1 = run_bertc(a.bertc, ba, tt[:1], work, "t1")
+            _, wall = run_bertc(a.bertc, ba, tt, work, "tall")
+            sp["bertc"] = {"wall_s": wall, "startup_s": w1, "sent_per_s": len(tt) / wall,
+                           "sent_per_s_excl_load": len(tt) / max(wall - w1, 1e-9)}
+            log("timing sentence-transformers, %d threads ..." % nt)
+            torch.set_num_threads(nt)
+            st.encode(tt[:64], batch_size=a.batch)
+            t0 = time.perf_counter()
+            st.encode(tt, batch_size=a.batch, convert_to_numpy=True)
+            w = time.perf_counter() - t0
+            sp["sentence_transformers"] = {"wall_s": w, "sent_per_s": len(tt) / w}
+            if not a.no_ort and onnxruntime is not None:
+                log("timing onnxruntime, %d threads ..." % nt)
+                try:
+                    sp["onnxruntime"] = time_ort(a, nt, st, tok, tt, texts, st_emb, work, onnxruntime, torch)
+                except Exception as e:  # export or session problems: report, do not fail the run
+                    sp["onnxruntime"] = {"error": "%s: %s" % (type(e).__name__, str(e)[:300])}
+            elif onnxruntime is None:
+                sp["onnxruntime"] = {"error": "onnxruntime not installed"}
+            speed["by_threads"][str(nt)] = sp
+        torch.set_num_threads(a.threads)
         speed["loadavg_before"], speed["loadavg_after"] = la0, loadavg()
         result["speed"] = speed
-        print("\n## speed: %d texts (SST-2 dev + train rows), batch %d, %d threads, load average %s -> %s" % (
-            len(tt), a.batch, a.threads, la0, speed["loadavg_after"]))
-        print("%-34s %10s %12s" % ("engine", "wall s", "sentences/s"))
-        b = speed["bertc"]
-        print("%-34s %10.2f %12.1f" % ("bertc embed (incl. start+load)", b["wall_s"], b["sent_per_s"]))
-        print("%-34s %10.2f %12.1f" % ("bertc embed (minus 1-text run)", b["wall_s"] - b["startup_s"],
-                                       b["sent_per_s_excl_load"]))
-        s_ = speed["sentence_transformers"]
-        print("%-34s %10.2f %12.1f" % ("sentence-transformers encode", s_["wall_s"], s_["sent_per_s"]))
-        o = speed.get("onnxruntime", {})
-        if "error" in o:
-            print("%-34s skipped: %s" % ("onnxruntime", o["error"]))
-        elif o:
-            print("%-34s %10.2f %12.1f   (parity vs ST: min cos %.7f)" % ("onnxruntime (torch.onnx.export)",
-                                                                          o["wall_s"], o["sent_per_s"], o["min_cos"]))
+        print("\n## speed: %d texts (SST-2 dev + first %d train rows), batch %d, load average %s -> %s "
+              "(nproc %d)" % (len(tt), len(train), a.batch, la0, speed["loadavg_after"], os.cpu_count()))
+        print("%-34s %7s %10s %12s" % ("engine", "threads", "wall s", "sentences/s"))
+        for nt in thread_counts:
+            sp = speed["by_threads"][str(nt)]
+            b = sp["bertc"]
+            print("%-34s %7d %10.2f %12.1f" % ("bertc embed (incl. start+load)", nt, b["wall_s"], b["sent_per_s"]))
+            print("%-34s %7d %10.2f %12.1f" % ("bertc embed (minus 1-text run)", nt, b["wall_s"] - b["startup_s"],
+                                               b["sent_per_s_excl_load"]))
+            s_ = sp["sentence_transformers"]
+            print("%-34s %7d %10.2f %12.1f" % ("sentence-transformers encode", nt, s_["wall_s"], s_["sent_per_s"]))
+            o = sp.get("onnxruntime", {})
+            if "error" in o:
+                print("%-34s %7d skipped: %s" % ("onnxruntime", nt, o["error"]))
+            elif o:
+                print("%-34s %7d %10.2f %12.1f   (vs ST: min cos %.7f)" % (
+                    "onnxruntime (torch.onnx.export)", nt, o["wall_s"], o["sent_per_s"], o["min_cos"]))
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=1, ensure_ascii=False)
@@ -376,7 +386,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def time_ort(a, st, tok, tt, texts, st_emb, work, ort, torch):
+def time_ort(a, nthreads, st, tok, tt, texts, st_emb, work, ort, torch):
     from transformers import AutoModel
     path = os.path.join(work, "model.onnx")
     if not os.path.exists(path):
@@ -400,7 +410,7 @@ def time_ort(a, st, tok, tt, texts, st_emb, work, ort, torch):
                               output_names=["last_hidden_state"], opset_version=17, dynamo=False,
                               dynamic_axes={k: {0: "batch", 1: "seq"} for k in names + ["last_hidden_state"]})
     so = ort.SessionOptions()
-    so.intra_op_num_threads = a.threads
+    so.intra_op_num_threads = nthreads
     so.inter_op_num_threads = 1
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     msl = st.max_seq_length

@@ -30,7 +30,7 @@ cp "$RUN/model/trainer_state.json" "$CARD/trainer_state.json"
 echo "best checkpoint: $BEST" > "$CARD/best.txt"
 make -j2 build/bertc >/dev/null
 build/bertc eval --model "$BEST" --data "$SH/data/sst2/dev.tsv" --json "$CARD/dev-fp32.json" --quiet
-build/bertc eval --model "$OUT" --data "$SH/data/sst2/dev.tsv" --json "$CARD/dev-fp16.json" --markdown "$CARD/dev-fp16.md" --quiet
+build/bertc eval --model "$OUT" --data "$SH/data/sst2/dev.tsv" --json "$CARD/dev-fp16.json" --markdown "$CARD/dev-fp16.md" --predictions "$CARD/dev-fp16.pred.jsonl" --quiet
 build/bertc bias --model "$OUT" --template "This film was filmed in {}." --groups builtin:countries --json "$CARD/bias.json" > "$CARD/bias.txt"
 build/bertc bias --model models/sst2-small --template "This film was filmed in {}." --groups builtin:countries --json "$CARD/bias-small.json" > /dev/null
 build/bertc compare --model models/sst2-small --model "$OUT" --data "$SH/data/sst2/dev.tsv" --json "$CARD/compare.json" \
