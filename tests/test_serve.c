@@ -471,9 +471,12 @@ static void t_tei_routes(void) {
     cJSON_Delete(r2);
     free(b);
     free(p);
+    /* POST / answers the Inference API's shape for one input, [[...]], which huggingface_hub and @huggingface/inference
+     * read (TEI's flat /predict answer makes @huggingface/inference's textClassification throw) */
     st = http(s.port, "POST", "/", "{\"inputs\": \"hello\"}", &b);
     st2 = http(s.port, "POST", "/predict", "{\"inputs\": \"hello\"}", &p);
-    CHECK(st == 200 && st2 == 200 && !strcmp(b, p), "POST / on a classifier = /predict: %s vs %s", b, p);
+    CHECK(st == 200 && st2 == 200 && b[0] == '[' && !strncmp(b + 1, p, strlen(p)) && !strcmp(b + 1 + strlen(p), "]"),
+          "POST / on a classifier = [/predict]: %s vs %s", b, p);
     free(b);
     free(p);
     st = http(s.port, "GET", "/openapi.json", NULL, &b);
@@ -584,10 +587,131 @@ static void t_tei_routes(void) {
     srv_stop(&s);
 }
 
+/* The official clients against the server (tests/clients/: huggingface_hub and openai from PyPI, @huggingface/inference
+ * from npm), each call compared with the native route's answer. A client that is not installed is named as skipped;
+ * BERTC_REQUIRE_CLIENTS=1 (CI) makes that a failure. BERTC_CLIENTS_PYTHON picks the interpreter (default python3). */
+static int client_lines(const char *cmd, cJSON **lines, int cap, char *skipped, size_t sk_cap) {
+    FILE *f = popen(cmd, "r");
+    if (!f) return 0;
+    char buf[1 << 16];
+    int n = 0;
+    while (fgets(buf, sizeof buf, f)) {
+        cJSON *j = cJSON_Parse(buf);
+        if (!j) continue;
+        if (cJSON_GetObjectItem(j, "skipped")) {
+            snprintf(skipped + strlen(skipped), sk_cap - strlen(skipped), "%s%s", skipped[0] ? ", " : "",
+                     cJSON_GetObjectItem(j, "client") ? cJSON_GetObjectItem(j, "client")->valuestring : "?");
+            cJSON_Delete(j);
+        } else if (n < cap) {
+            lines[n++] = j;
+        } else {
+            cJSON_Delete(j);
+        }
+    }
+    pclose(f);
+    return n;
+}
+
+static cJSON *find_call(cJSON **l, int n, const char *client, const char *method, const char *cse) {
+    for (int i = 0; i < n; i++) {
+        cJSON *c = cJSON_GetObjectItem(l[i], "client"), *m = cJSON_GetObjectItem(l[i], "method"), *k = cJSON_GetObjectItem(l[i], "case");
+        if (c && m && k && !strcmp(c->valuestring, client) && !strcmp(m->valuestring, method) && !strcmp(k->valuestring, cse))
+            return l[i];
+    }
+    return NULL;
+}
+
+static void t_real_clients(void) {
+    const char *py = getenv("BERTC_CLIENTS_PYTHON");
+    if (!py || !*py) py = "python3";
+    const char *req = getenv("BERTC_REQUIRE_CLIENTS");
+    char skipped[256] = "", cmd[1024], out[256];
+    /* (no '@' in run_cli's command: it stands for the CLI there) */
+    bool node_ok = run_cli("command -v node >/dev/null && test -d tests/clients/node_modules/?huggingface/inference", out,
+                           sizeof out) == 0;
+    if (!node_ok) snprintf(skipped, sizeof skipped, "@huggingface/inference");
+    for (int kind = 0; kind < 2; kind++) {
+        srv s;
+        if (!srv_start(&s, kind == 0 ? "--model models/sst2-small" : "--model build/t-base")) {
+            CHECK(0, "server did not start");
+            return;
+        }
+        cJSON *l[128];
+        int n = 0;
+        snprintf(cmd, sizeof cmd, "%s tests/clients/test_clients.py --url http://127.0.0.1:%d --kind %s 2>/dev/null", py, s.port,
+                 kind == 0 ? "classifier" : "embedding");
+        n += client_lines(cmd, l + n, 128 - n, kind == 0 ? skipped : out, kind == 0 ? sizeof skipped : sizeof out);
+        if (node_ok) {
+            snprintf(cmd, sizeof cmd, "cd tests/clients && node test_clients.mjs --url http://127.0.0.1:%d --kind %s 2>/dev/null",
+                     s.port, kind == 0 ? "classifier" : "embedding");
+            n += client_lines(cmd, l + n, 128 - n, kind == 0 ? skipped : out, kind == 0 ? sizeof skipped : sizeof out);
+        }
+        out[0] = 0;
+        /* every call succeeds but the ones that must fail: too long (413), token ids (422), provider=None (a client rule) */
+        for (int i = 0; i < n; i++) {
+            const char *cse = cJSON_GetObjectItem(l[i], "case")->valuestring, *meth = cJSON_GetObjectItem(l[i], "method")->valuestring;
+            bool must_fail = !strcmp(cse, "too-long") || !strncmp(cse, "token-id", 8) || !strcmp(cse, "provider=None");
+            cJSON *ok = cJSON_GetObjectItem(l[i], "ok");
+            CHECK(cJSON_IsTrue(ok) != must_fail, "%s %s (%s): %s", cJSON_GetObjectItem(l[i], "client")->valuestring, meth, cse,
+                  cJSON_IsString(cJSON_GetObjectItem(l[i], "error")) ? cJSON_GetObjectItem(l[i], "error")->valuestring : "");
+        }
+        char *b = NULL;
+        if (kind == 0) {
+            http(s.port, "POST", "/predict", "{\"inputs\": \"I loved it\"}", &b);
+            cJSON *nat = cJSON_Parse(b);
+            double want = cJSON_GetObjectItem(cJSON_GetArrayItem(nat, 0), "score") ? cJSON_GetObjectItem(cJSON_GetArrayItem(nat, 0), "score")->valuedouble : NAN;
+            static const char *const who[2][2] = {{"huggingface_hub", "text_classification"}, {"@huggingface/inference", "textClassification"}};
+            for (int c = 0; c < 2; c++) {
+                cJSON *call = find_call(l, n, who[c][0], who[c][1], "plain");
+                if (!call) continue;
+                cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItem(call, "value"), 0);
+                CHECK(v && fabs(cJSON_GetObjectItem(v, "score")->valuedouble - want) < 1e-6 &&
+                          !strcmp(cJSON_GetObjectItem(v, "label")->valuestring, "POSITIVE"),
+                      "%s text_classification = /predict", who[c][0]);
+            }
+            cJSON_Delete(nat);
+        } else {
+            http(s.port, "POST", "/embed", "{\"inputs\": \"A man is eating food.\"}", &b);
+            cJSON *nat = cJSON_GetArrayItem(cJSON_Parse(b), 0);
+            static const char *const who[3][3] = {{"huggingface_hub", "feature_extraction", "single"},
+                                                  {"@huggingface/inference", "featureExtraction", "single"},
+                                                  {"openai", "embeddings.create", "float"}};
+            for (int c = 0; c < 3; c++) {
+                cJSON *call = find_call(l, n, who[c][0], who[c][1], who[c][2]);
+                if (!call) continue;
+                cJSON *head = cJSON_GetObjectItem(cJSON_GetObjectItem(call, "value"), "head");
+                if (cJSON_IsArray(cJSON_GetArrayItem(head, 0))) head = cJSON_GetArrayItem(head, 0);
+                double worst = cJSON_GetArraySize(head) == 4 ? 0 : 1;
+                for (int k = 0; k < 4 && nat; k++) worst = fmax(worst, fabs(jnum_at(head, k) - jnum_at(nat, k)));
+                CHECK(worst < 1e-6, "%s %s = /embed (worst %g)", who[c][0], who[c][1], worst);
+            }
+            free(b);
+            http(s.port, "POST", "/similarity", "{\"inputs\": {\"source_sentence\": \"A man is eating food.\", \"sentences\": "
+                 "[\"Someone is eating a meal.\", \"The sky is blue today.\", \"A man eats.\"]}}", &b);
+            cJSON *sim = cJSON_Parse(b);
+            cJSON *call = find_call(l, n, "huggingface_hub", "sentence_similarity", "plain");
+            cJSON *v = call ? cJSON_GetObjectItem(call, "value") : NULL;
+            if (v && cJSON_GetArraySize(v) == cJSON_GetArraySize(sim))
+                for (int k = 0; k < cJSON_GetArraySize(v); k++)
+                    CHECK(fabs(jnum_at(v, k) - jnum_at(sim, k)) < 1e-6, "sentence_similarity %d = /similarity", k);
+            cJSON_Delete(sim);
+        }
+        free(b);
+        for (int i = 0; i < n; i++) cJSON_Delete(l[i]);
+        srv_stop(&s);
+    }
+    if (skipped[0]) {
+        printf("  skipped (not installed): %s\n", skipped);
+        CHECK(!(req && *req == '1'), "clients not installed: %s (tests/clients: pip install huggingface_hub openai numpy; npm ci)",
+              skipped);
+    }
+}
+
 void tests_serve(void) {
     run_test("serve/routes_and_errors", t_routes);
     run_test("serve/concurrency_and_faults", t_concurrency_limits);
     run_test("serve/base_model_and_sigterm", t_base_model_and_sigterm);
     run_test("serve/ipv6", t_ipv6);
     run_test("serve/tei_routes", t_tei_routes);
+    run_test("serve/real_clients", t_real_clients);
 }

@@ -28,6 +28,7 @@ enum { K_PREDICT, K_EMBED, K_EMBED_ALL };
 typedef struct job {
     int kind;
     int raw, normalize, left;
+    const char *prompt_name; /* sentence-transformers prompt (NULL: the folder's default) */
     size_t n;
     bertc_text *in;
     long tokens;
@@ -89,7 +90,8 @@ static void job_free_results(job *j) {
 }
 
 static bool compatible(const job *a, const job *b) {
-    return a->kind == b->kind && a->raw == b->raw && a->left == b->left;
+    return a->kind == b->kind && a->raw == b->raw && a->left == b->left &&
+           (a->prompt_name == b->prompt_name || (a->prompt_name && b->prompt_name && !strcmp(a->prompt_name, b->prompt_name)));
 }
 
 /* Runs one batch of compatible jobs as one library call; results are split back per job. */
@@ -124,6 +126,7 @@ static void run_batch(server *s, job **jobs, int nj) {
         xp.encode = ep;
         xp.pooling = jobs[0]->kind == K_EMBED_ALL ? BERTC_POOL_NONE : s->cfg.pooling;
         xp.normalize = 0; /* per request, below */
+        xp.prompt_name = jobs[0]->prompt_name;
         st = emb ? bertc_embed_ex(s->m, in, n, &xp, emb, &err) : bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory");
         if (st) free(emb), emb = NULL;
     }
@@ -260,6 +263,8 @@ typedef struct reply {
     int status;
     char *body;
     const char *type;
+    int openai; /* errors in OpenAI's shape as well */
+    int nest;   /* POST /: a single input's predictions as [[...]], the Inference API's shape the clients read */
 } reply;
 
 static void reply_json(reply *r, int status, json_t *j) {
@@ -278,7 +283,13 @@ static void reply_error(reply *r, int status, const char *type, const char *fmt,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    reply_json(r, status, json_pack("{s:s,s:s}", "error", msg, "error_type", type));
+    json_t *j = json_pack("{s:s,s:s}", "error", msg, "error_type", type);
+    if (r->openai) { /* what the openai client reads (and TEI's OpenAI route answers): message, code, type */
+        json_object_set_new(j, "message", json_string(msg));
+        json_object_set_new(j, "code", json_integer(status));
+        json_object_set_new(j, "type", json_string(type));
+    }
+    reply_json(r, status, j);
 }
 
 /* ---- request parsing ---- */
@@ -454,6 +465,44 @@ static json_t *predictions(server *s, const bertc_classification *c) {
     return arr;
 }
 
+/* An embedding L2-normalized (as TEI's normalize: x / |x|) into a JSON array, or base64 of its float32 bytes. */
+static json_t *vec_json(const float *v, int n, int normalize, int b64) {
+    double ss = 0;
+    for (int k = 0; k < n; k++) ss += (double)v[k] * v[k];
+    double nr = normalize && ss > 0 ? sqrt(ss) : 1.0;
+    if (!b64) {
+        json_t *a = json_array();
+        for (int k = 0; k < n; k++) json_array_append_new(a, json_real((float)(v[k] / nr)));
+        return a;
+    }
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t nb = (size_t)n * 4;
+    unsigned char *b = malloc(nb ? nb : 1);
+    char *o = malloc((nb + 2) / 3 * 4 + 1);
+    json_t *res = NULL;
+    if (b && o) {
+        for (int k = 0; k < n; k++) {
+            float f = (float)(v[k] / nr);
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            for (int q = 0; q < 4; q++) b[4 * k + q] = (unsigned char)(u >> (8 * q)); /* little-endian */
+        }
+        size_t w = 0;
+        for (size_t i = 0; i < nb; i += 3) {
+            uint32_t x = (uint32_t)b[i] << 16 | (i + 1 < nb ? (uint32_t)b[i + 1] << 8 : 0) | (i + 2 < nb ? b[i + 2] : 0);
+            o[w++] = tab[(x >> 18) & 63];
+            o[w++] = tab[(x >> 12) & 63];
+            o[w++] = i + 1 < nb ? tab[(x >> 6) & 63] : '=';
+            o[w++] = i + 2 < nb ? tab[x & 63] : '=';
+        }
+        o[w] = 0;
+        res = json_string(o);
+    }
+    free(b);
+    free(o);
+    return res ? res : json_null();
+}
+
 static void handle_infer(server *s, int route, json_t *req, reply *r) {
     json_t *inputs = json_object_get(req, "inputs");
     if (!inputs) {
@@ -482,6 +531,27 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
         reply_error(r, 422, "Validation", "`%s` must be a boolean", bad);
     if (why || bad) goto done;
     if (s->cfg.auto_truncate) truncate = 1;
+    /* sentence-transformers prompts and Matryoshka-style dimensions (truncated, then normalized), as TEI takes them */
+    json_t *pn = json_object_get(req, "prompt_name"), *dims = json_object_get(req, "dimensions");
+    if (pn && !json_is_null(pn)) {
+        const bertc_st_config *st = bertc_model_st_config(s->m);
+        int found = 0;
+        for (int k = 0; json_is_string(pn) && k < st->n_prompts; k++) found |= !strcmp(st->prompt_names[k], json_string_value(pn));
+        if (!found) {
+            reply_error(r, 422, "Validation", "`prompt_name` %s is not a prompt of this model (config_sentence_transformers.json)",
+                        json_is_string(pn) ? json_string_value(pn) : "(not a string)");
+            goto done;
+        }
+        j.prompt_name = json_string_value(pn);
+    }
+    int dim = 0;
+    if (dims && !json_is_null(dims)) {
+        if (!json_is_integer(dims) || json_integer_value(dims) < 1 || json_integer_value(dims) > 1 << 20) {
+            reply_error(r, 422, "Validation", "`dimensions` must be a positive integer");
+            goto done;
+        }
+        dim = (int)json_integer_value(dims);
+    }
     int left = 0;
     json_t *dir = json_object_get(req, "truncation_direction");
     if (dir && !json_is_null(dir)) {
@@ -550,10 +620,26 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
     j.tokens = tokens;
     if (!submit(s, &j, r)) goto done;
     if (route == R_PREDICT) {
-        json_t *out = l.single ? NULL : json_array();
+        /* POST / (the Inference API the clients speak): parameters.top_k and parameters.function_to_apply */
+        json_t *par = json_object_get(req, "parameters");
+        json_t *tk = json_object_get(par, "top_k"), *fa = json_object_get(par, "function_to_apply");
+        int top_k = r->nest && json_is_integer(tk) && json_integer_value(tk) > 0 ? (int)json_integer_value(tk) : 0;
+        const char *fn = r->nest && json_is_string(fa) ? json_string_value(fa) : NULL;
+        json_t *out = l.single && !r->nest ? NULL : json_array();
         for (size_t i = 0; i < l.n; i++) {
-            json_t *p = predictions(s, &j.cls[i]);
-            if (l.single) out = p;
+            bertc_classification *c = &j.cls[i];
+            if (fn && (!strcmp(fn, "sigmoid") || !strcmp(fn, "softmax") || !strcmp(fn, "none"))) {
+                double mx = c->logits[0], sum = 0;
+                for (int k = 1; k < c->n_labels; k++) mx = c->logits[k] > mx ? c->logits[k] : mx;
+                for (int k = 0; k < c->n_labels; k++) sum += exp(c->logits[k] - mx);
+                for (int k = 0; k < c->n_labels; k++)
+                    c->scores[k] = !strcmp(fn, "none") ? c->logits[k]
+                                   : !strcmp(fn, "sigmoid") ? 1.0f / (1.0f + expf(-c->logits[k]))
+                                                            : (float)(exp(c->logits[k] - mx) / sum);
+            }
+            json_t *p = predictions(s, c);
+            while (top_k && (int)json_array_size(p) > top_k) json_array_remove(p, json_array_size(p) - 1);
+            if (l.single && !r->nest) out = p;
             else json_array_append_new(out, p);
         }
         reply_json(r, 200, out);
@@ -561,13 +647,8 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
         json_t *out = json_array();
         for (size_t i = 0; i < l.n; i++) {
             const bertc_embedding *e = &j.emb[i];
-            double norm = 0;
-            for (int k = 0; k < e->hidden; k++) norm += (double)e->data[k] * e->data[k];
-            norm = sqrt(norm);
-            json_t *v = json_array();
-            for (int k = 0; k < e->hidden; k++)
-                json_array_append_new(v, json_real(normalize && norm > 0 ? e->data[k] / norm : e->data[k]));
-            json_array_append_new(out, v);
+            int d = dim && dim < e->hidden ? dim : e->hidden;
+            json_array_append_new(out, vec_json(e->data, d, normalize, 0));
         }
         reply_json(r, 200, out);
     }
@@ -695,6 +776,10 @@ static void handle_metrics(server *s, reply *r) {
 static int route_of(const char *path) {
     for (int k = 0; k < R_OTHER; k++)
         if (!strcmp(path, route_names[k])) return k;
+    if (!strcmp(path, "/invocations")) return R_ROOT;        /* TEI's SageMaker alias */
+    if (!strcmp(path, "/embeddings")) return R_OPENAI;
+    if (!strcmp(path, "/api-doc/openapi.json")) return R_OPENAPI; /* where TEI serves it */
+    if (!strcmp(path, "/ping")) return R_HEALTH;
     return R_OTHER;
 }
 
@@ -723,7 +808,7 @@ static void finish(server *s, reply *r, int route, double t0, int *status, char 
 
 void server_too_large(server *s, const char *path, int *status, char **body_out, size_t *body_len,
                       const char **content_type) {
-    reply r = {0, NULL, NULL};
+    reply r = {0, NULL, NULL, 0, 0};
     reply_error(&r, 413, "Validation", "Input validation error: the request body is larger than the %zu-byte limit",
                 s->cfg.payload_limit);
     finish(s, &r, route_of(path), now_ms(), status, body_out, body_len, content_type);
@@ -764,44 +849,6 @@ static bool run_job(server *s, int kind, input_list *l, int truncate, int left, 
     j->in = l->in;
     j->tokens = tokens;
     return submit(s, j, r);
-}
-
-/* An embedding L2-normalized (as TEI's normalize: x / |x|) into a JSON array, or base64 of its float32 bytes. */
-static json_t *vec_json(const float *v, int n, int normalize, int b64) {
-    double ss = 0;
-    for (int k = 0; k < n; k++) ss += (double)v[k] * v[k];
-    double nr = normalize && ss > 0 ? sqrt(ss) : 1.0;
-    if (!b64) {
-        json_t *a = json_array();
-        for (int k = 0; k < n; k++) json_array_append_new(a, json_real((float)(v[k] / nr)));
-        return a;
-    }
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t nb = (size_t)n * 4;
-    unsigned char *b = malloc(nb ? nb : 1);
-    char *o = malloc((nb + 2) / 3 * 4 + 1);
-    json_t *res = NULL;
-    if (b && o) {
-        for (int k = 0; k < n; k++) {
-            float f = (float)(v[k] / nr);
-            uint32_t u;
-            memcpy(&u, &f, 4);
-            for (int q = 0; q < 4; q++) b[4 * k + q] = (unsigned char)(u >> (8 * q)); /* little-endian */
-        }
-        size_t w = 0;
-        for (size_t i = 0; i < nb; i += 3) {
-            uint32_t x = (uint32_t)b[i] << 16 | (i + 1 < nb ? (uint32_t)b[i + 1] << 8 : 0) | (i + 2 < nb ? b[i + 2] : 0);
-            o[w++] = tab[(x >> 18) & 63];
-            o[w++] = tab[(x >> 12) & 63];
-            o[w++] = i + 1 < nb ? tab[(x >> 6) & 63] : '=';
-            o[w++] = i + 2 < nb ? tab[x & 63] : '=';
-        }
-        o[w] = 0;
-        res = json_string(o);
-    }
-    free(b);
-    free(o);
-    return res ? res : json_null();
 }
 
 static double cosine(const float *a, const float *b, int n) {
@@ -1032,6 +1079,7 @@ static void handle_decode(server *s, json_t *req, reply *r) {
 /* /v1/embeddings, OpenAI's: {"input": string | [string], "model", "encoding_format": "float" | "base64"} ->
  * {"object": "list", "data": [{"object": "embedding", "embedding", "index"}], "model", "usage"} (normalized) */
 static void handle_openai(server *s, json_t *req, reply *r) {
+    r->openai = 1;
     json_t *input = json_object_get(req, "input");
     const char *fmt = json_string_value(json_object_get(req, "encoding_format"));
     json_t *dims = json_object_get(req, "dimensions");
@@ -1048,20 +1096,21 @@ static void handle_openai(server *s, json_t *req, reply *r) {
     memset(&j, 0, sizeof j);
     if (!texts_of(s, input, &l, r)) goto done;
     if (!run_job(s, K_EMBED, &l, s->cfg.auto_truncate, 0, 0, &j, r)) goto done;
-    if (dims && !json_is_null(dims) && (!json_is_integer(dims) || json_integer_value(dims) != j.emb[0].hidden)) {
-        reply_error(r, 422, "Validation", "`dimensions` must be the model's %d (bertc does not shorten embeddings)",
-                    j.emb[0].hidden);
-        goto done;
+    int dim = j.emb[0].hidden;
+    if (dims && !json_is_null(dims)) {
+        if (!json_is_integer(dims) || json_integer_value(dims) < 1) {
+            reply_error(r, 422, "Validation", "`dimensions` must be a positive integer");
+            goto done;
+        }
+        if (json_integer_value(dims) < dim) dim = (int)json_integer_value(dims); /* truncated, then normalized (TEI) */
     }
     {
         json_t *data = json_array();
         for (size_t i = 0; i < l.n; i++)
             json_array_append_new(data, json_pack("{s:s,s:o,s:I}", "object", "embedding", "embedding",
-                                                  vec_json(j.emb[i].data, j.emb[i].hidden, 1, fmt && !strcmp(fmt, "base64")),
+                                                  vec_json(j.emb[i].data, dim, 1, fmt && !strcmp(fmt, "base64")),
                                                   "index", (json_int_t)i));
-        const char *model = json_string_value(json_object_get(req, "model"));
-        reply_json(r, 200, json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model",
-                                     model ? model : s->model_id, "usage", "prompt_tokens", (json_int_t)j.tokens,
+        reply_json(r, 200, json_pack("{s:s,s:o,s:s,s:{s:I,s:I}}", "object", "list", "data", data, "model", s->model_id, "usage", "prompt_tokens", (json_int_t)j.tokens,
                                      "total_tokens", (json_int_t)j.tokens));
     }
 done:
@@ -1092,16 +1141,20 @@ static void handle_root(server *s, json_t *req, reply *r) {
     json_t *in = json_object_get(req, "inputs");
     if (json_is_object(in) && json_object_get(in, "source_sentence")) handle_similarity(s, req, r);
     else if (json_object_get(req, "query") && json_object_get(req, "texts")) handle_rerank(s, req, r);
-    else if (s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels > 0) handle_infer(s, R_PREDICT, req, r);
+    else if (s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels > 0) {
+        r->nest = 1;
+        handle_infer(s, R_PREDICT, req, r);
+    }
     else handle_infer(s, R_EMBED, req, r);
 }
 
 void server_handle(server *s, const char *method, const char *path, const char *body, size_t len, int *status,
                    char **body_out, size_t *body_len, const char **content_type) {
     double t0 = now_ms();
-    reply r = {0, NULL, NULL};
+    reply r = {0, NULL, NULL, 0, 0};
     int route = route_of(path);
     bool post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
+    if (route == R_ROOT && get) route = R_HEALTH; /* GET / is TEI's health check */
     pthread_mutex_lock(&s->mu);
     s->in_flight++;
     pthread_mutex_unlock(&s->mu);
