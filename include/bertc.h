@@ -231,6 +231,9 @@ typedef enum bertc_pooling {
 typedef struct bertc_st_config {
     int present;
     unsigned modes;      /* bit (1 << bertc_pooling) per pooling mode of 1_Pooling */
+    int n_modes;
+    bertc_pooling mode_order[6]; /* the order the modes are concatenated in (v6's pooling_mode list order, else ST's
+                                    fixed order cls, max, mean, mean_sqrt_len, weightedmean, lasttoken) */
     int normalize;       /* a Normalize module (L2) follows */
     int max_seq_length;  /* sentence_bert_config.json (0: none) */
     int do_lower_case;   /* the text is lower-cased before tokenization */

@@ -391,6 +391,87 @@ static void t_sharded(void) {
     CHECK(system(cmd) == 0, "cleanup");
 }
 
+
+/* sentence-transformers folders (tests/data/st, made by tools/make_st_refs.py from tiny-bert): every pooling mode,
+ * modes concatenated, Normalize or not, max_seq_length and do_lower_case, prompts with include_prompt false, the
+ * default prompt; bertc_embed_ex against SentenceTransformer(folder).encode(): cosine >= 0.99999, values within 1e-5;
+ * token embeddings against output_value="token_embeddings". */
+static void t_sentence_transformers(void) {
+    refset r = read_jsonl(TD "st/refs.jsonl");
+    CHECK(r.n >= 100, "%zu reference lines", r.n);
+    char loaded[64] = "";
+    bertc_model *m = NULL;
+    int compared = 0;
+    double worst_cos = 1, worst_abs = 0;
+    char worst_where[256] = "";
+    for (size_t i = 0; i < r.n; i++) {
+        json_t *row = r.rows[i];
+        const char *variant = json_string_value(json_object_get(row, "variant"));
+        const char *kind = json_string_value(json_object_get(row, "kind"));
+        const char *text = json_string_value(json_object_get(row, "text"));
+        const char *pname = json_string_value(json_object_get(row, "prompt_name"));
+        const char *prompt = json_string_value(json_object_get(row, "prompt"));
+        if (!variant || !kind || !text) continue;
+        if (strcmp(loaded, variant)) {
+            bertc_model_free(m);
+            char dir[256];
+            snprintf(dir, sizeof dir, TD "st/%s", variant);
+            m = load(dir);
+            snprintf(loaded, sizeof loaded, "%s", variant);
+        }
+        if (!m) continue;
+        bertc_embed_params p = bertc_embed_default_params();
+        p.prompt_name = pname;
+        p.prompt = prompt && !pname ? prompt : NULL;
+        bool tokens = !strcmp(kind, "tokens");
+        if (tokens) p.pooling = BERTC_POOL_NONE, p.normalize = 0;
+        bertc_text in = {text, json_string_length(json_object_get(row, "text")), NULL, 0};
+        bertc_embedding e;
+        bertc_error err;
+        if (bertc_embed_ex(m, &in, 1, &p, &e, &err)) {
+            CHECK(0, "%s '%s': %s", variant, text, err.message);
+            continue;
+        }
+        json_t *want = json_object_get(row, tokens ? "token_embeddings" : "embedding");
+        size_t rows = tokens ? json_array_size(want) : 1;
+        size_t dim = tokens ? json_array_size(json_array_get(want, 0)) : json_array_size(want);
+        CHECK((size_t)e.rows == rows && (size_t)e.hidden == dim, "%s '%.30s': shape [%d, %d], ST [%zu, %zu]", variant, text,
+              e.rows, e.hidden, rows, dim);
+        if ((size_t)e.rows == rows && (size_t)e.hidden == dim) {
+            for (size_t rr = 0; rr < rows; rr++) {
+                json_t *w = tokens ? json_array_get(want, rr) : want;
+                double ab = 0, aa = 0, bb = 0;
+                for (size_t k = 0; k < dim; k++) {
+                    double a = e.data[rr * dim + k], b = json_number_value(json_array_get(w, k));
+                    ab += a * b, aa += a * a, bb += b * b;
+                    if (fabs(a - b) > worst_abs) {
+                        worst_abs = fabs(a - b);
+                        snprintf(worst_where, sizeof worst_where, "%s %s '%.30s'", variant, pname ? pname : "", text);
+                    }
+                }
+                double cs = aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : (aa == bb ? 1 : 0);
+                if (cs < worst_cos) worst_cos = cs;
+            }
+            compared++;
+        }
+        bertc_embedding_free(&e, 1);
+    }
+    bertc_model_free(m);
+    CHECK(worst_cos >= 0.99999 && worst_abs <= 1e-5, "worst cosine %.7f, worst difference %.2g (%s)", worst_cos, worst_abs,
+          worst_where);
+    CHECK(compared + 0 == (int)r.n, "%d of %zu references compared", compared, r.n);
+    if (getenv("BERTC_TEST_VERBOSE")) printf("  %d embeddings, worst cosine %.8f, worst |diff| %.2g\n", compared, worst_cos, worst_abs);
+    /* the folder's settings, as read */
+    bertc_model *c = load(TD "st/cls_mean");
+    if (c) {
+        char buf[64];
+        CHECK(!strcmp(bertc_pooling_name(c, BERTC_POOL_DEFAULT, buf, sizeof buf), "cls+mean"), "cls_mean pooling: %s", buf);
+        bertc_model_free(c);
+    }
+    for (size_t i = 0; i < r.n; i++) json_decref(r.rows[i]);
+    free(r.rows);
+}
+
 void tests_model(void) {
     run_test("model/sharded_safetensors", t_sharded);
     run_test("model/tiny_distilbert", t_tiny_distilbert);
@@ -405,4 +486,5 @@ void tests_model(void) {
     run_test("model/int8_sst2_dev", t_int8_sst2_dev);
     run_test("model/half_storage", t_half_storage);
     run_test("model/embed_pooling", t_embed_pooling);
+    run_test("model/sentence_transformers_folders", t_sentence_transformers);
 }

@@ -256,7 +256,9 @@ void bertc_embedding_free(bertc_embedding *out, size_t n) {
 static void pool_one(float *dst, const float *src, int T, int H, int s0, bertc_pooling mode) {
     if (s0 >= T) s0 = 0;
     switch (mode) {
-    case BERTC_POOL_CLS: memcpy(dst, src, (size_t)H * sizeof(float)); return;
+    case BERTC_POOL_CLS: /* the first pooled token: after the prompt when include_prompt is false (as ST masks it) */
+        memcpy(dst, src + (size_t)s0 * H, (size_t)H * sizeof(float));
+        return;
     case BERTC_POOL_LAST_TOKEN: memcpy(dst, src + (size_t)(T - 1) * H, (size_t)H * sizeof(float)); return;
     case BERTC_POOL_MAX:
         for (int k = 0; k < H; k++) {
@@ -295,12 +297,8 @@ static int pooling_modes(const bertc_model *m, bertc_pooling p, bertc_pooling *m
         return p == BERTC_POOL_NONE ? 0 : 1;
     }
     if (!m->st.present) return 0;
-    static const bertc_pooling order[] = {BERTC_POOL_CLS, BERTC_POOL_MAX, BERTC_POOL_MEAN, BERTC_POOL_MEAN_SQRT_LEN,
-                                          BERTC_POOL_WEIGHTED_MEAN, BERTC_POOL_LAST_TOKEN};
-    int n = 0;
-    for (int i = 0; i < 6; i++)
-        if (m->st.modes & (1u << order[i])) modes[n++] = order[i];
-    return n;
+    for (int i = 0; i < m->st.n_modes; i++) modes[i] = m->st.mode_order[i];
+    return m->st.n_modes;
 }
 
 /* The core of bertc_embed / bertc_embed_ex: texts already prompted and cased; s0[i] the first pooled position. */

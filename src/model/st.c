@@ -72,15 +72,37 @@ bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err) {
                     if (jbool(pc, modes[i].key)) st->modes |= 1u << modes[i].mode;
                 const cJSON *ip = cJSON_GetObjectItemCaseSensitive(pc, "include_prompt");
                 if (cJSON_IsBool(ip)) st->include_prompt = cJSON_IsTrue(ip);
+                /* the fixed order of the boolean keys */
+                static const int fixed[] = {BERTC_POOL_CLS, BERTC_POOL_MAX, BERTC_POOL_MEAN, BERTC_POOL_MEAN_SQRT_LEN,
+                                            BERTC_POOL_WEIGHTED_MEAN, BERTC_POOL_LAST_TOKEN};
+                for (int i = 0; i < 6; i++)
+                    if (st->modes & (1u << fixed[i])) st->mode_order[st->n_modes++] = (bertc_pooling)fixed[i];
+                /* sentence-transformers >= 6: "pooling_mode": a name or a list of names, concatenated in list order */
                 const cJSON *pm = cJSON_GetObjectItemCaseSensitive(pc, "pooling_mode");
-                if (cJSON_IsString(pm)) { /* the short form: "mean", "cls", ... */
+                if (cJSON_IsString(pm) || cJSON_IsArray(pm)) {
                     static const char *const nm[] = {"", "cls", "mean", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"};
-                    for (int i = 1; i < 7; i++)
-                        if (!strcmp(pm->valuestring, nm[i]) || (i == 4 && !strcmp(pm->valuestring, "mean_sqrt_len"))) st->modes |= 1u << i;
+                    st->modes = 0;
+                    st->n_modes = 0;
+                    const cJSON *it = cJSON_IsString(pm) ? pm : pm->child;
+                    for (; it; it = cJSON_IsString(pm) ? NULL : it->next) {
+                        if (!cJSON_IsString(it)) continue;
+                        const char *v = it->valuestring;
+                        for (int i = 1; i < 7; i++)
+                            if ((!strcmp(v, nm[i]) || (i == 4 && !strcmp(v, "mean_sqrt_len")) || (i == 1 && !strcmp(v, "cls_token")) ||
+                                 (i == 2 && !strcmp(v, "mean_tokens")) || (i == 3 && !strcmp(v, "max_tokens"))) &&
+                                !(st->modes & (1u << i)) && st->n_modes < 6) {
+                                st->modes |= 1u << i;
+                                st->mode_order[st->n_modes++] = (bertc_pooling)i;
+                            }
+                    }
                 }
                 cJSON_Delete(pc);
             }
-            if (!st->modes) st->modes = 1u << BERTC_POOL_MEAN; /* Pooling's default */
+            if (!st->modes) { /* Pooling's default */
+                st->modes = 1u << BERTC_POOL_MEAN;
+                st->n_modes = 1;
+                st->mode_order[0] = BERTC_POOL_MEAN;
+            }
         } else if (!strcmp(cls, "Normalize")) {
             st->normalize = 1;
         } else if (!strcmp(cls, "Transformer")) {
@@ -134,7 +156,11 @@ bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err) {
         if (cJSON_IsString(sim)) st->similarity = keep(m, sim->valuestring);
         cJSON_Delete(cs);
     }
-    if (!st->modes) st->modes = 1u << BERTC_POOL_MEAN;
+    if (!st->modes) {
+        st->modes = 1u << BERTC_POOL_MEAN;
+        st->n_modes = 1;
+        st->mode_order[0] = BERTC_POOL_MEAN;
+    }
     return BERTC_OK;
 }
 
@@ -162,10 +188,7 @@ const char *bertc_pooling_name(const bertc_model *m, bertc_pooling p, char *buf,
         snprintf(buf, cap, "none");
         return buf;
     }
-    static const int order[] = {BERTC_POOL_CLS, BERTC_POOL_MAX, BERTC_POOL_MEAN, BERTC_POOL_MEAN_SQRT_LEN,
-                                BERTC_POOL_WEIGHTED_MEAN, BERTC_POOL_LAST_TOKEN};
-    for (int i = 0; i < 6; i++)
-        if (m->st.modes & (1u << order[i]))
-            snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? "+" : "", nm[order[i]]);
+    for (int i = 0; i < m->st.n_modes; i++)
+        snprintf(buf + strlen(buf), cap - strlen(buf), "%s%s", buf[0] ? "+" : "", nm[m->st.mode_order[i]]);
     return buf;
 }
