@@ -23,7 +23,7 @@ need onnx onnx || echo "st_compare.sh: onnx not installable; ORT export may fail
 [ -x build/bertc ] || make -j2 build/bertc >&2
 args=("$@")
 if ! printf '%s\n' "$@" | grep -qx -- '--model'; then
-  model=$(VENV="$MODELS_VENV" bench/real_models.sh 2>/dev/null | awk '$1 == "minilm" {print $2}')
+  model=$(VENV="$MODELS_VENV" bench/real_models.sh 2>/dev/null | awk '$1 == "minilm" {print $2}' || true)
   [ -n "$model" ] || { echo "st_compare.sh: all-MiniLM-L6-v2 not found (bench/real_models.sh)" >&2; exit 1; }
   args=(--model "$model" "${args[@]}")
 fi

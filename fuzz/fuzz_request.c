@@ -17,12 +17,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!srv) abort();
     }
     if (size < 1) return 0;
-    static const char *const paths[] = {"/predict", "/embed", "/tokenize", "/predict"};
+    static const char *const paths[] = {"/predict", "/embed", "/tokenize", "/",          "/rerank",         "/similarity",
+                                        "/embed_all", "/decode", "/v1/embeddings", "/predict", "/invocations", "/embed",
+                                        "/tokenize", "/decode", "/", "/v1/embeddings"};
     int status;
     char *out;
     size_t len;
     const char *type;
-    server_handle(srv, "POST", paths[data[0] & 3], (const char *)data + 1, size - 1, &status, &out, &len, &type);
+    server_handle(srv, "POST", paths[data[0] & 15], (const char *)data + 1, size - 1, &status, &out, &len, &type);
     if (status != 200 && status != 400 && status != 413 && status != 422 && status != 424 && status != 429) abort();
     if (len != strlen(out)) abort();
     free(out);

@@ -251,7 +251,8 @@ const char *bertc_pooling_name(const bertc_model *m, bertc_pooling p, char *buf,
 typedef struct bertc_embed_params {
     bertc_encode_params encode; /* max_length 0: the folder's max_seq_length, else the tokenizer's */
     bertc_pooling pooling;      /* default BERTC_POOL_DEFAULT */
-    int normalize;              /* -1 (default): as the folder says (2_Normalize); 0: no; 1: L2, x / max(|x|, 1e-12) */
+    int normalize;              /* -1 (default): as the folder says (2_Normalize); 0: no; 1: L2, x / max(|x|, 1e-12);
+                                   pooled embeddings only (token embeddings stay raw, as in sentence-transformers) */
     const char *prompt;         /* prepended to every text (NULL: prompt_name's, else the folder's default prompt) */
     const char *prompt_name;    /* a name among the folder's prompts */
 } bertc_embed_params;

@@ -291,6 +291,7 @@ int cmd_embed(int argc, char **argv) {
     char pname[96];
     bertc_pooling_name(m, o.p.pooling, pname, sizeof pname);
     bool tokens = !strcmp(pname, "none");
+    if (tokens) normalized = 0;
     for (size_t b0 = 0; b0 < c.rs.n; b0 += 32) {
         size_t nb = c.rs.n - b0 < 32 ? c.rs.n - b0 : 32;
         bertc_text in[32];

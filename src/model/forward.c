@@ -336,7 +336,7 @@ static bertc_status embed_run(const bertc_model *m, const bertc_text *in, size_t
             const float *src = hid + off * H;
             if (!nm) memcpy(e->data, src, (size_t)T * H * sizeof(float));
             for (int k = 0; k < nm; k++) pool_one(e->data + (size_t)k * H, src, T, H, s0, modes[k]);
-            if (normalize) {
+            if (normalize && nm) { /* sentence embeddings only: ST's Normalize leaves token embeddings raw */
                 size_t d = (size_t)e->rows * e->hidden;
                 for (int r = 0; r < e->rows; r++) {
                     float *v = e->data + (size_t)r * e->hidden;
