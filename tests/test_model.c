@@ -472,6 +472,66 @@ static void t_sentence_transformers(void) {
     free(r.rows);
 }
 
+/* The embedded default (models/minilm-sst2, linked into the binary) against transformers on the same folder
+ * (tools/make_default_refs.py): token ids, logits within 1e-4, and the same number of SST-2 dev sentences right. */
+static void t_embedded_default(void) {
+    bertc_model *m = load(NULL);
+    refset r = read_jsonl(TD "minilm-sst2.ref.jsonl");
+    if (!m || r.n < 10) {
+        CHECK(r.n >= 10, "%zu reference lines", r.n);
+        goto done;
+    }
+    bertc_model_info info;
+    bertc_model_get_info(m, &info);
+    CHECK(!strcmp(info.source, "embedded:minilm-sst2") && !strcmp(info.architecture, "BertForSequenceClassification") &&
+              info.layers == 6 && info.hidden == 384 && !strcmp(info.dtype, "float16"),
+          "embedded: %s %s", info.source, info.architecture);
+    double worst = 0;
+    for (size_t i = 1; i < r.n; i++) {
+        json_t *row = r.rows[i], *ids = json_object_get(row, "input_ids"), *lg = json_object_get(row, "logits");
+        const char *text = json_string_value(json_object_get(row, "text"));
+        bertc_text in = {text, strlen(text), NULL, 0};
+        bertc_classification c;
+        bertc_encoding e;
+        bertc_encode_params ep = bertc_encode_default_params();
+        CHECK(!bertc_tokenize(bertc_model_tokenizer(m), text, strlen(text), NULL, 0, &ep, &e, NULL), "tokenize");
+        bool same = e.n == json_array_size(ids);
+        for (size_t k = 0; same && k < e.n; k++) same = e.ids[k] == json_integer_value(json_array_get(ids, k));
+        CHECK(same, "ids of '%.40s'", text);
+        bertc_encoding_free(&e);
+        if (bertc_classify(m, &in, 1, NULL, &c, NULL)) {
+            CHECK(0, "classify '%.40s'", text);
+            continue;
+        }
+        for (int k = 0; k < 2; k++) worst = fmax(worst, fabs(c.logits[k] - json_number_value(json_array_get(lg, k))));
+        bertc_classification_free(&c, 1);
+    }
+    CHECK(worst <= 1e-4, "logits differ from transformers' by %g", worst);
+    /* all of SST-2 dev */
+    bertc_dataset *d = NULL;
+    CHECK(bertc_dataset_read(TD "sst2-dev.tsv", NULL, &d, NULL) == BERTC_OK, "dev");
+    if (d) {
+        bertc_text *dev = calloc(d->n, sizeof *dev);
+        bertc_classification *res = calloc(d->n, sizeof *res);
+        for (size_t i = 0; i < d->n; i++) dev[i] = (bertc_text){d->ex[i].text, d->ex[i].len, NULL, 0};
+        long right = 0;
+        if (!bertc_classify(m, dev, d->n, NULL, res, NULL)) {
+            for (size_t i = 0; i < d->n; i++) right += res[i].label_id == atoi(d->ex[i].label);
+            bertc_classification_free(res, d->n);
+        }
+        long want = (long)json_integer_value(json_object_get(r.rows[0], "dev_correct"));
+        CHECK(right == want, "SST-2 dev: %ld of %zu right, transformers %ld", right, d->n, want);
+        if (getenv("BERTC_TEST_VERBOSE")) printf("  SST-2 dev %ld/%zu = %.4f, worst logit diff %.2g\n", right, d->n, (double)right / d->n, worst);
+        free(dev);
+        free(res);
+        bertc_dataset_free(d);
+    }
+done:
+    for (size_t i = 0; i < r.n; i++) json_decref(r.rows[i]);
+    free(r.rows);
+    bertc_model_free(m);
+}
+
 void tests_model(void) {
     run_test("model/sharded_safetensors", t_sharded);
     run_test("model/tiny_distilbert", t_tiny_distilbert);
@@ -487,4 +547,5 @@ void tests_model(void) {
     run_test("model/half_storage", t_half_storage);
     run_test("model/embed_pooling", t_embed_pooling);
     run_test("model/sentence_transformers_folders", t_sentence_transformers);
+    run_test("model/embedded_default_minilm_sst2", t_embedded_default);
 }

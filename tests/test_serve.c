@@ -672,7 +672,7 @@ static void t_real_clients(void) {
             cJSON_Delete(nat);
         } else {
             http(s.port, "POST", "/embed", "{\"inputs\": \"A man is eating food.\"}", &b);
-            cJSON *nat = cJSON_GetArrayItem(cJSON_Parse(b), 0);
+            cJSON *nat_root = cJSON_Parse(b), *nat = cJSON_GetArrayItem(nat_root, 0);
             static const char *const who[3][3] = {{"huggingface_hub", "feature_extraction", "single"},
                                                   {"@huggingface/inference", "featureExtraction", "single"},
                                                   {"openai", "embeddings.create", "float"}};
@@ -695,6 +695,7 @@ static void t_real_clients(void) {
                 for (int k = 0; k < cJSON_GetArraySize(v); k++)
                     CHECK(fabs(jnum_at(v, k) - jnum_at(sim, k)) < 1e-6, "sentence_similarity %d = /similarity", k);
             cJSON_Delete(sim);
+            cJSON_Delete(nat_root);
         }
         free(b);
         for (int i = 0; i < n; i++) cJSON_Delete(l[i]);
