@@ -24,8 +24,8 @@ CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/embedded.o
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_SRC := $(wildcard tests/*.c)
-EMBED   := models/sst2-small/config.json models/sst2-small/model.safetensors models/sst2-small/tokenizer.json \
-           models/sst2-small/tokenizer_config.json
+EMBED   := models/minilm-sst2/config.json models/minilm-sst2/model.safetensors models/minilm-sst2/tokenizer.json \
+           models/minilm-sst2/tokenizer_config.json
 
 .PHONY: all test clean bench bench-models bench-serve fuzz fuzz-smoke check
 all: $(BUILD)/bertc $(BUILD)/test_bertc

@@ -162,7 +162,7 @@ typedef struct bertc_model_info {
     const char *dtype;     /* storage dtype of the checkpoint's weights: "float32", "float16", "bfloat16" */
     bertc_dtype compute;   /* what the encoder's matmuls run in */
     double load_ms;
-    const char *source; /* folder, or "embedded:sst2-small" */
+    const char *source; /* folder, or "embedded:minilm-sst2" */
     const char *isa;    /* the SIMD tier the kernels picked on this CPU: "avx512", "avx2" or "portable" */
 } bertc_model_info;
 

@@ -280,7 +280,7 @@ static double pct(const double *sorted, int n, double q) { /* nearest rank */
 static const char compare_usage[] =
     "usage: bertc compare --model A --model B [--model C ...] --data FILE [--latency-samples N] [--batch-size N]\n"
     "                     [--threads N] [--json OUT] [--markdown OUT.md] [--seed S]\n"
-    "--model embedded is the built-in sst2-small.\n";
+    "--model embedded is the built-in minilm-sst2.\n";
 
 int cmd_compare(int argc, char **argv) {
     const char *dirs[16], *data = NULL, *json = NULL, *markdown = NULL;

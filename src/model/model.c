@@ -448,7 +448,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     bool embedded = !dir || !*dir;
     char *cfg_txt = NULL;
     if (embedded) {
-        snprintf(m->source, sizeof m->source, "embedded:sst2-small");
+        snprintf(m->source, sizeof m->source, "embedded:minilm-sst2");
         if ((s = model_config_parse(&m->cfg, bertc_emb_config, "embedded config.json", err))) goto fail;
     } else {
         snprintf(m->source, sizeof m->source, "%s", dir);
