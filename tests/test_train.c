@@ -523,9 +523,15 @@ static void test_determinism_and_resume(void) {
     p.labels = "NEG,POS,OTHER";
     p.resume_from_checkpoint = "latest";
     p.overwrite_output_dir = 0;
+    p.save_total_limit = 1; /* the checkpoint resumed from is removed on the way: the tokenizer must survive it */
     s = bertc_train(&p, &err);
     CHECK(s == BERTC_OK, "resume: %s", err.message);
     CHECK(same_file(pa, pr), "resumed run ends with other weights than the uninterrupted one");
+    snprintf(ck, sizeof ck, "%s/checkpoint-4", r);
+    CHECK(!file_exists(ck), "--save-total-limit 1 kept %s", ck);
+    bertc_model *fm = NULL;
+    CHECK(bertc_model_load(r, NULL, &fm, &err) == BERTC_OK, "the resumed run's folder does not load: %s", err.message);
+    bertc_model_free(fm);
     /* the logged losses agree too */
     char sa[400], sr[400], *ta = NULL, *tr = NULL;
     snprintf(sa, sizeof sa, "%s/trainer_state.json", a);

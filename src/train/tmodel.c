@@ -310,6 +310,16 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     cJSON_Delete(cj);
     cj = NULL;
     if ((s = bertc_tokenizer_load(dir, &m->tok, err))) goto fail;
+    static const char *const tokfiles[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                           "vocab.txt", "vocab.json", "merges.txt"};
+    for (size_t i = 0; i < sizeof tokfiles / sizeof tokfiles[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, tokfiles[i]);
+        if (!file_exists(path)) continue;
+        struct tfile *tf = &m->tokfiles[m->n_tokfiles];
+        if ((s = read_file(path, &tf->data, &tf->len, err))) goto fail2;
+        tf->name = tokfiles[i];
+        m->n_tokfiles++;
+    }
     tokenizer_set_position_cap(m->tok, c->arch == BERTC_ARCH_ROBERTA ? c->max_positions - c->pad_token_id - 1
                                                                       : c->max_positions);
     int nt = n_threads > 0 ? n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -367,6 +377,7 @@ void tmodel_free(tmodel *m) {
     free(m->g);
     free(m->L);
     free(m->config_json);
+    for (int i = 0; i < m->n_tokfiles; i++) free(m->tokfiles[i].data);
     model_config_free(&m->cfg);
     bertc_tokenizer_free(m->tok);
     threadpool_free(m->pool);
@@ -528,16 +539,10 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     s = write_file_atomic(path, txt, tl, err);
     free(txt);
     if (s) return s;
-    /* the tokenizer, as the checkpoint had it */
-    static const char *const tokfiles[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
-                                           "vocab.txt", "vocab.json", "merges.txt"};
-    for (size_t i = 0; i < sizeof tokfiles / sizeof tokfiles[0]; i++) {
-        char src[4200];
-        snprintf(src, sizeof src, "%s/%s", m->src_dir, tokfiles[i]);
-        if (!file_exists(src)) continue;
-        snprintf(path, sizeof path, "%s/%s", dir, tokfiles[i]);
-        if (!strcmp(src, path)) continue;
-        if ((s = copy_file_atomic(src, path, err))) return s;
+    /* the tokenizer, as the checkpoint had it (read at load) */
+    for (int i = 0; i < m->n_tokfiles; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, m->tokfiles[i].name);
+        if ((s = write_file_atomic(path, m->tokfiles[i].data, m->tokfiles[i].len, err))) return s;
     }
     return BERTC_OK;
 }

@@ -58,6 +58,14 @@ typedef struct tmodel {
     bool packed;
     struct tacts *acts; /* activations kept for the backward pass, grown to the largest batch */
     char *config_json; /* the source config.json text, kept to write the saved config */
+    /* the checkpoint's tokenizer files, read at load and written with every save: a source folder may be gone by then
+     * (a resumed run's checkpoint removed by --save-total-limit) */
+    struct tfile {
+        const char *name;
+        char *data;
+        size_t len;
+    } tokfiles[6];
+    int n_tokfiles;
     char src_dir[4096];
     int n_fresh;
 } tmodel;
