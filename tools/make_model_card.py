@@ -171,8 +171,19 @@ for run in [chosen] + others:
 for run in [chosen] + others:
     el_r, rss_r, start_r, intr = train_log(run)
     w("")
-    w("- `%s`: %s; wall time %s%s, peak RSS %d MB." % (run, start_r, el_r, " (stopped by SIGINT after saving a "
-      "checkpoint)" if intr else "", rss_r))
+    line = "- `%s`: %s; wall time %s%s, peak RSS %d MB" % (run, start_r, el_r, " (stopped by SIGINT after saving a "
+                                                            "checkpoint)" if intr else "", rss_r)
+    rp = os.path.join(ROOT, run, "train-resumed.log")
+    if os.path.exists(rp):
+        txt = open(rp).read()
+        el2 = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", txt)
+        rs2 = re.search(r"Maximum resident set size \(kbytes\): (\d+)", txt)
+        line += "; then resumed with `--resume-from-checkpoint latest` to the end: %s more, peak RSS %d MB" % (
+            el2.group(1) if el2 else "?", int(rs2.group(1)) // 1024 if rs2 else 0)
+    cd = os.path.join(CARD, "dev-%s.json" % run)
+    if run != chosen and os.path.exists(cd):
+        line += "; its best checkpoint (by held-out accuracy) scores %.4f on SST-2 dev (measured after the choice, for the record)" % load(cd)["accuracy"]
+    w(line + ".")
 w("")
 w("Chosen: `%s` (held-out accuracy %s), the best checkpoint of run `%s`. Training ran on this machine's 2 cores "
   "(`--threads 2`); the full curves (loss, learning rate, train sample vs held-out) are in "

@@ -405,6 +405,16 @@ int cmd_train(int argc, char **argv) {
         rc = exit_code_for(s);
     }
     if (report) {
+        /* the whole log_history when the run wrote it (a resumed run's includes the steps before the resume) */
+        char st_path[4200];
+        snprintf(st_path, sizeof st_path, "%s/trainer_state.json", p.output_dir);
+        json_t *st = s == BERTC_OK ? json_load_file(st_path, 0, NULL) : NULL;
+        json_t *hist = json_object_get(st, "log_history");
+        if (json_is_array(hist) && json_array_size(hist) >= json_array_size(c.entries)) {
+            json_decref(c.entries);
+            c.entries = json_incref(hist);
+        }
+        json_decref(st);
         char tmp[4200];
         snprintf(tmp, sizeof tmp, "%s.tmp-%ld", report, (long)getpid());
         FILE *f = fopen(tmp, "w");
