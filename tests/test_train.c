@@ -666,6 +666,7 @@ static void test_cli_and_report(void) {
     char data[300], val[300], out[300], rep[300], cmd[2048];
     static char o[1 << 16];
     snprintf(data, sizeof data, "%s/train40.tsv", tmpdir);
+    first_rows(TD "sst2-dev.tsv", data, 40);
     snprintf(val, sizeof val, "%s/val.tsv", tmpdir);
     first_rows(TD "sst2-dev.tsv", val, 30);
     snprintf(out, sizeof out, "%s/cli", tmpdir);
