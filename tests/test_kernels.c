@@ -309,6 +309,22 @@ static void t_half_weights(void) {
             bad += weight_from_float(f, WEIGHT_F16) != cpu_f16c_round(f);
         }
         CHECK(!bad, "fp16 rounding differs from F16C on %d of 200000", bad);
+        /* the vectorized widening of checkpoint tensors: every fp16 and bf16 value, as weight_to_float (NaNs: NaN) */
+        for (int wt = WEIGHT_F16; wt <= WEIGHT_BF16; wt++) {
+            static uint8_t raw[2 * 65537];
+            static float got[65537];
+            for (uint32_t h = 0; h < 65537; h++) {
+                raw[2 * h] = (uint8_t)(h & 0xFF);
+                raw[2 * h + 1] = (uint8_t)((h >> 8) & 0xFF);
+            }
+            widen_half_avx2(got, raw, 65537, wt); /* odd length: the scalar tail too */
+            int wbad = 0;
+            for (uint32_t h = 0; h < 65537; h++) {
+                float want = weight_to_float((uint16_t)(h & 0xFFFF), wt);
+                wbad += want == want ? memcmp(&want, &got[h], 4) != 0 : got[h] == got[h];
+            }
+            CHECK(!wbad, "%s widening differs from weight_to_float on %d values", wt == WEIGHT_F16 ? "fp16" : "bf16", wbad);
+        }
     }
     threadpool *tp = threadpool_new(2);
     static const int Ms[] = {1, 7, 13, 150}, Ns[] = {5, 33, 64}, Ks[] = {9, 300};

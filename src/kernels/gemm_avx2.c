@@ -477,6 +477,19 @@ void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, in
 
 uint16_t cpu_f16c_round(float f) { return (uint16_t)_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 
+void widen_half_avx2(float *dst, const uint8_t *src, size_t n, int wtype) {
+    size_t i = 0;
+    if (wtype == WEIGHT_F16) {
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + 2 * i))));
+    } else {
+        for (; i + 8 <= n; i += 8) {
+            __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(src + 2 * i)));
+            _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(h, 16)));
+        }
+    }
+    for (; i < n; i++) dst[i] = weight_to_float((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)), wtype);
+}
+
 void add_avx2(float *v, const float *r, int n) {
     int i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(v + i, _mm256_add_ps(_mm256_loadu_ps(v + i), _mm256_loadu_ps(r + i)));

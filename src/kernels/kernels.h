@@ -95,6 +95,9 @@ void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int
 void gelu_avx2(float *v, int n, const float *residual);
 /* dy *= gelu'(x) (the derivative of gelu_avx2's function), for the backward pass. */
 void gelu_grad_avx2(float *dy, const float *x, int n);
+/* n little-endian fp16 / bf16 values widened to fp32 (F16C / shifts: exact, as weight_to_float; NaNs come back
+ * quiet) */
+void widen_half_avx2(float *dst, const uint8_t *src, size_t n, int wtype);
 /* v += r */
 void add_avx2(float *v, const float *r, int n);
 /* f rounded to fp16 by the F16C instruction (tests compare the portable conversion against it). */

@@ -258,7 +258,9 @@ static const float *get(binder *b, const char *name, int64_t d0, int64_t d1) {
     case DT_F16:
     case DT_BF16: {
         int wt = t->dtype == DT_F16 ? WEIGHT_F16 : WEIGHT_BF16; /* the kernels' exact widening */
-        for (size_t i = 0; i < n; i++) dst[i] = weight_to_float((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)), wt);
+        if (cpu_has_avx2_fma()) widen_half_avx2(dst, src, n, wt);
+        else
+            for (size_t i = 0; i < n; i++) dst[i] = weight_to_float((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)), wt);
         break;
     }
     default:
