@@ -47,6 +47,14 @@ bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, in
         linear_free(pl);
         return false;
     }
+    pl->N = N;
+    pl->K = K;
+    linear_repack(pl, W, bias);
+    return true;
+}
+
+void linear_repack(packed_linear *pl, const float *W, const float *bias) {
+    const int N = pl->N, K = pl->K, np = (N + GEMM_NR - 1) / GEMM_NR;
     for (int p = 0; p < np; p++)
         for (int k = 0; k < K; k++) {
             float *dst = pl->w + ((size_t)p * K + k) * GEMM_NR;
@@ -56,9 +64,6 @@ bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, in
             }
         }
     if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
-    pl->N = N;
-    pl->K = K;
-    return true;
 }
 
 float weight_to_float(uint16_t h, int wtype) {

@@ -41,6 +41,8 @@ typedef struct packed_linear {
 
 /* Packs W [N, K] (row-major) and bias (may be NULL). Returns false on OOM. */
 bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K);
+/* Packs new values of the same shape into an fp32 linear made by linear_pack (the trainer, after each step). */
+void linear_repack(packed_linear *pl, const float *W, const float *bias);
 /* The int8 form: weights quantized per output channel; activations are quantized per row at run time to 7 bits
  * with zero point 64 (so that AVX2's u8 x s8 pair sums cannot saturate), accumulated exactly in int32. */
 bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K);

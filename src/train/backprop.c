@@ -643,21 +643,13 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
     lin_dw(m, G(m, m->head_ow), G(m, m->head_ob), dl, a->hdrop, (int)n, nl, H);
     float *dhd = a->d2; /* n x H */
     lin_dx(m, 4 * Ly + 1, dhd, dl, (int)n, NULL);
-    if (pc > 0) {
-        uint64_t sk = site_key(key, SITE_HEAD1);
-        float sc = 1.0f / (1.0f - pc);
-        for (size_t i = 0; i < n * (size_t)H; i++) dhd[i] *= drop_factor(sk, i, pc, sc);
-    }
+    dropout_apply(dhd, n * (size_t)H, pc, site_key(key, SITE_HEAD1));
     for (size_t i = 0; i < n * (size_t)H; i++)
         dhd[i] *= m->head_act == EPI_TANH ? 1.0f - a->hact[i] * a->hact[i] : (a->hpre_head[i] > 0 ? 1.0f : 0.0f);
     lin_dw(m, G(m, m->head_dw), G(m, m->head_db), dhd, a->cls, (int)n, H, H);
     float *dcls = a->d3;
     lin_dx(m, 4 * Ly, dcls, dhd, (int)n, NULL);
-    if (m->head_drop_first && pc > 0) {
-        uint64_t sk = site_key(key, SITE_HEAD0);
-        float sc = 1.0f / (1.0f - pc);
-        for (size_t i = 0; i < n * (size_t)H; i++) dcls[i] *= drop_factor(sk, i, pc, sc);
-    }
+    if (m->head_drop_first) dropout_apply(dcls, n * (size_t)H, pc, site_key(key, SITE_HEAD0));
     float *dx = a->d0; /* gradient w.r.t. the current layer's output */
     memset(dx, 0, MH * sizeof(float));
     for (size_t i = 0; i < n; i++) memcpy(dx + (size_t)a->seq_off[i] * H, dcls + i * H, (size_t)H * sizeof(float));
@@ -672,11 +664,7 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
         ln_backward(m->pool, dy2, dx, a->xhat2 + (size_t)l * MH, a->rstd2 + (size_t)l * M, W(m, L->ln2_g), G(m, L->ln2_g),
                     G(m, L->ln2_b), (int)M, H, lnpart);
         memcpy(df, dy2, MH * sizeof(float));
-        if (m->drop.hidden > 0) {
-            uint64_t sk = site_key(key, SITE_LAYER + 4 * (uint64_t)l + 2);
-            float p = m->drop.hidden, sc = 1.0f / (1.0f - p);
-            for (size_t i = 0; i < MH; i++) df[i] *= drop_factor(sk, i, p, sc);
-        }
+        dropout_apply(df, MH, m->drop.hidden, site_key(key, SITE_LAYER + 4 * (uint64_t)l + 2)); /* the same mask as the forward */
         /* FFN2: h = act(hpre) again */
         act_run(m->pool, a->h, hpre, M * (size_t)I, c->act, false);
         lin_dw(m, G(m, L->ffn2_w), G(m, L->ffn2_b), df, a->h, (int)M, H, I);
@@ -690,11 +678,7 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
         ln_backward(m->pool, dy1, dx1, a->xhat1 + (size_t)l * MH, a->rstd1 + (size_t)l * M, W(m, L->ln1_g), G(m, L->ln1_g),
                     G(m, L->ln1_b), (int)M, H, lnpart);
         memcpy(da, dy1, MH * sizeof(float));
-        if (m->drop.hidden > 0) {
-            uint64_t sk = site_key(key, SITE_LAYER + 4 * (uint64_t)l + 1);
-            float p = m->drop.hidden, sc = 1.0f / (1.0f - p);
-            for (size_t i = 0; i < MH; i++) da[i] *= drop_factor(sk, i, p, sc);
-        }
+        dropout_apply(da, MH, m->drop.hidden, site_key(key, SITE_LAYER + 4 * (uint64_t)l + 1)); /* the same mask as the forward */
         /* attention output */
         lin_dw(m, G(m, L->out_w), G(m, L->out_b), da, ctx, (int)M, H, H);
         float *dctx = a->d3;
@@ -714,11 +698,7 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
     }
     /* embeddings */
     if (!m->p[0].frozen) {
-        if (m->drop.hidden > 0) {
-            uint64_t sk = site_key(key, SITE_EMB);
-            float p = m->drop.hidden, sc = 1.0f / (1.0f - p);
-            for (size_t i = 0; i < MH; i++) dx[i] *= drop_factor(sk, i, p, sc);
-        }
+        dropout_apply(dx, MH, m->drop.hidden, site_key(key, SITE_EMB));
         float *de = a->d1;
         ln_backward(m->pool, de, dx, a->xhat_e, a->rstd_e, W(m, m->emb_g), G(m, m->emb_g), G(m, m->emb_b), (int)M, H, lnpart);
         for (size_t i = 0; i < n; i++) {

@@ -418,16 +418,7 @@ static bool pack_forward(packed_linear *pl, const float *W, const float *b, int 
         linear_free(pl);
         return linear_pack(pl, W, b, N, K);
     }
-    int np = (N + GEMM_NR - 1) / GEMM_NR;
-    for (int p = 0; p < np; p++)
-        for (int k = 0; k < K; k++) {
-            float *dst = pl->w + ((size_t)p * K + k) * GEMM_NR;
-            for (int j = 0; j < GEMM_NR; j++) {
-                int nn = p * GEMM_NR + j;
-                dst[j] = nn < N ? W[(size_t)nn * K + k] : 0.0f;
-            }
-        }
-    memcpy(pl->bias, b, (size_t)N * sizeof(float));
+    linear_repack(pl, W, b);
     return true;
 }
 
