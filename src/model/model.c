@@ -201,6 +201,7 @@ typedef struct binder {
     bertc_status s;
     int int8;  /* pack linears in int8 */
     int wtype; /* otherwise: enum weight_type of their storage */
+    bool transient; /* the next get() is a linear weight about to be packed: widen it into the reused buffer */
 } binder;
 
 static const tensor_info *find_named(binder *b, const char *name) {
@@ -247,7 +248,17 @@ static const float *get(binder *b, const char *name, int64_t d0, int64_t d1) {
     size_t n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
     b->m->n_params += n;
     if (t->dtype == DT_F32 && ((uintptr_t)t->data & 3) == 0) return (const float *)t->data;
-    float *dst = own(b->m, n);
+    float *dst;
+    if (b->transient) { /* packed right away: no owned copy, no allocation (and page faults) per tensor */
+        if (n > b->m->widen_cap) {
+            free(b->m->widen_tmp);
+            b->m->widen_tmp = malloc(n * sizeof(float));
+            b->m->widen_cap = b->m->widen_tmp ? n : 0;
+        }
+        dst = b->m->widen_tmp;
+    } else {
+        dst = own(b->m, n);
+    }
     if (!dst) {
         b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
         return NULL;
@@ -299,7 +310,10 @@ static void bind_linear(binder *b, packed_linear *pl, const char *name, int N, i
     char wn[200], bn[200];
     snprintf(wn, sizeof wn, "%s.weight", name);
     snprintf(bn, sizeof bn, "%s.bias", name);
-    const float *W = get(b, wn, N, K), *bias = get(b, bn, N, 0);
+    b->transient = true;
+    const float *W = get(b, wn, N, K);
+    b->transient = false;
+    const float *bias = get(b, bn, N, 0);
     pack(b, pl, W, bias, N, K);
 }
 
@@ -308,7 +322,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     int H = c->hidden, I = c->intermediate;
     binder b = {m, c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.",
                 err, BERTC_OK, m->compute == BERTC_DTYPE_INT8,
-                m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32};
+                m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32, false};
     m->word = get(&b, "embeddings.word_embeddings.weight", c->vocab_size, H);
     m->pos = get(&b, "embeddings.position_embeddings.weight", c->max_positions, H);
     if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0)
@@ -333,7 +347,10 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
             else snprintf(n, sizeof n, "encoder.layer.%d.attention.%s", l, bq[k]);
             snprintf(wn, sizeof wn, "%s.weight", n);
             snprintf(bn, sizeof bn, "%s.bias", n);
-            const float *W = get(&b, wn, H, H), *bb = get(&b, bn, H, 0);
+            b.transient = true;
+            const float *W = get(&b, wn, H, H);
+            b.transient = false;
+            const float *bb = get(&b, bn, H, 0);
             if (b.s) break;
             memcpy(qkv_w + (size_t)k * H * H, W, (size_t)H * H * sizeof(float));
             release_mapped(m, W, (size_t)H * H * sizeof(float));
@@ -481,7 +498,11 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
         s = tensors_load_dir(&m->ts, dir, err);
     }
     if (s) goto fail;
-    if ((s = bind_weights(m, err))) goto fail;
+    s = bind_weights(m, err);
+    free(m->widen_tmp);
+    m->widen_tmp = NULL;
+    m->widen_cap = 0;
+    if (s) goto fail;
     m->dtype = "float32";
     for (int i = 0; i < m->ts.n; i++)
         if (m->ts.t[i].used && m->ts.t[i].dtype != DT_F32) m->dtype = m->ts.t[i].dtype == DT_F16 ? "float16" : "bfloat16";

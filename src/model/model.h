@@ -48,6 +48,8 @@ struct bertc_model {
     /* fp32 copies made from F16/BF16/unaligned tensors, freed with the model */
     float **owned;
     int n_owned;
+    float *widen_tmp; /* one reused buffer for fp16/bf16 linear weights on their way to packing (load only) */
+    size_t widen_cap;
     uint64_t n_params;
     const char *dtype;
     bertc_dtype compute; /* fp32 or int8 matmuls in the encoder */
