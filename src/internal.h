@@ -55,6 +55,8 @@ void unmap_file(mapped_file *f);
 /* Reads a whole small file into a NUL-terminated malloc'ed buffer. */
 bertc_status read_file(const char *path, char **out, size_t *len, bertc_error *err);
 bool file_exists(const char *path);
+/* mkdir -p: creates path and its missing parents (mode 0755); false with errno set when it cannot. */
+bool make_dirs(const char *path);
 /* dir + "/" + name into buf; false when it does not fit. */
 bool path_join(char *buf, size_t cap, const char *dir, const char *name);
 

@@ -78,18 +78,6 @@ static bool is_hex(const char *s, size_t n) {
     return true;
 }
 
-static bool mkdirs(const char *path) {
-    char tmp[PATH_CAP];
-    pathf(tmp, sizeof tmp, "%s", path);
-    for (char *q = tmp + 1; *q; q++) {
-        if (*q != '/') continue;
-        *q = 0;
-        if (mkdir(tmp, 0755) && errno != EEXIST) return false;
-        *q = '/';
-    }
-    return !mkdir(tmp, 0755) || errno == EEXIST;
-}
-
 /* ---- HTTP ---- */
 
 typedef struct meta {
@@ -287,7 +275,7 @@ static bertc_status write_ref(hub *h, const char *commit, bertc_error *err) {
     pathf(path, sizeof path, "%s/refs/%s", h->repo_dir, h->rev);
     pathf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = 0;
-    if (!mkdirs(dir)) return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    if (!make_dirs(dir)) return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
     FILE *f = fopen(path, "w");
     if (!f || fputs(commit, f) < 0 || fclose(f)) return bertc_fail(err, BERTC_ERR_IO, "cannot write %s", path);
     return BERTC_OK;
@@ -299,7 +287,7 @@ static void note_absent(const hub *h, const char *commit, const char *file) {
     if (!commit[0] || strchr(file, '/')) return;
     char dir[PATH_CAP + 256], path[PATH_CAP + 512];
     pathf(dir, sizeof dir, "%s/.no_exist/%s", h->repo_dir, commit);
-    if (!mkdirs(dir)) return;
+    if (!make_dirs(dir)) return;
     pathf(path, sizeof path, "%s/%s", dir, file);
     FILE *f = fopen(path, "w");
     if (f) fclose(f);
@@ -344,13 +332,13 @@ static int fetch(hub *h, const char *file, bool optional, char *commit, bertc_er
     char blob[PATH_CAP + 256], link[PATH_CAP + 512], dir[PATH_CAP + 256], target[512];
     pathf(dir, sizeof dir, "%s/blobs", h->repo_dir);
     pathf(blob, sizeof blob, "%s/%s", dir, m.etag);
-    if (!mkdirs(dir)) {
+    if (!make_dirs(dir)) {
         bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
         return -1;
     }
     if (access(blob, F_OK) != 0 && download(h, file, &m, blob, err)) return -1;
     pathf(dir, sizeof dir, "%s/snapshots/%s", h->repo_dir, commit);
-    if (!mkdirs(dir)) {
+    if (!make_dirs(dir)) {
         bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
         return -1;
     }

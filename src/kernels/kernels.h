@@ -7,6 +7,7 @@
 #ifndef BERTC_KERNELS_H
 #define BERTC_KERNELS_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,22 @@ void linear_forward(threadpool *tp, float *y, const float *x, const packed_linea
 
 /* Reference (scalar, unpacked) version of the same, the spec for tests. */
 void linear_ref(float *y, const float *x, const float *W, const float *b, int M, int N, int K);
+
+/* One row's LayerNorm statistics as the portable kernel computes them: the mean, then the biased variance of the
+ * deviations, in fp32 (two passes); returns 1 / sqrt(var + eps). */
+static inline float layernorm_stats(const float *r, int C, float eps, float *mean_out) {
+    float mean = 0.0f;
+    for (int c = 0; c < C; c++) mean += r[c];
+    mean /= (float)C;
+    float var = 0.0f;
+    for (int c = 0; c < C; c++) {
+        float d = r[c] - mean;
+        var += d * d;
+    }
+    var /= (float)C;
+    *mean_out = mean;
+    return 1.0f / sqrtf(var + eps);
+}
 
 /* x [M, C] in place: (x - mean) / sqrt(var + eps) * g + b, biased variance, fp32 with two passes. */
 void layernorm(float *x, const float *g, const float *b, int M, int C, float eps);

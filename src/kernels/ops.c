@@ -13,17 +13,8 @@ void layernorm(float *x, const float *g, const float *b, int M, int C, float eps
         return;
     }
     for (int m = 0; m < M; m++) {
-        float *r = x + (size_t)m * C;
-        float mean = 0.0f;
-        for (int c = 0; c < C; c++) mean += r[c];
-        mean /= (float)C;
-        float var = 0.0f;
-        for (int c = 0; c < C; c++) {
-            float d = r[c] - mean;
-            var += d * d;
-        }
-        var /= (float)C;
-        float inv = 1.0f / sqrtf(var + eps);
+        float *r = x + (size_t)m * C, mean;
+        float inv = layernorm_stats(r, C, eps, &mean);
         for (int c = 0; c < C; c++) r[c] = (r[c] - mean) * inv * g[c] + b[c];
     }
 }

@@ -47,6 +47,7 @@ typedef struct tacts {
     float *att_scratch;        /* per task: 2 * max_T */
     size_t att_scratch_n;
     int *seq_off, *seq_len;
+    int *pos_id, *type_id; /* per token: the position and token type the embeddings used (the backward pass reuses them) */
     size_t *pofs;
 } tacts;
 
@@ -62,7 +63,9 @@ static void acts_free(tacts *a) {
     free(a->seq_off);
     free(a->seq_len);
     free(a->pofs);
-    a->seq_off = a->seq_len = NULL;
+    free(a->pos_id);
+    free(a->type_id);
+    a->seq_off = a->seq_len = a->pos_id = a->type_id = NULL;
     a->pofs = NULL;
     a->M_cap = a->n_cap = a->P_cap = 0;
 }
@@ -124,6 +127,8 @@ static bool acts_reserve(tmodel *m, size_t M, size_t n, size_t P, int max_T) {
     a->seq_off = malloc(n * sizeof(int));
     a->seq_len = malloc(n * sizeof(int));
     a->pofs = malloc(n * sizeof(size_t));
+    a->pos_id = malloc(M * sizeof(int));
+    a->type_id = malloc(M * sizeof(int));
     float *all[] = {a->xs, a->qkv, a->P, a->ctx, a->xhat1, a->x1, a->xhat2, a->rstd1, a->rstd2, a->hpre, a->xhat_e,
                     a->rstd_e, a->cls, a->hpre_head, a->hact, a->hdrop, a->h, a->dh, a->d0, a->d1, a->d2, a->d3,
                     a->dqkv, a->dyt, a->dw, a->xpack, a->zeros, a->att_scratch};
@@ -132,7 +137,7 @@ static bool acts_reserve(tmodel *m, size_t M, size_t n, size_t P, int max_T) {
             acts_free(a);
             return false;
         }
-    if (!a->seq_off || !a->seq_len || !a->pofs) {
+    if (!a->seq_off || !a->seq_len || !a->pofs || !a->pos_id || !a->type_id) {
         acts_free(a);
         return false;
     }
@@ -168,16 +173,7 @@ static void ln_fwd_task(void *ctx, int task, int n_tasks) {
     const int C = j->C;
     for (int m = m0; m < m1; m++) {
         const float *r = j->x + (size_t)m * C;
-        float mean = 0.0f;
-        for (int c = 0; c < C; c++) mean += r[c];
-        mean /= (float)C;
-        float var = 0.0f;
-        for (int c = 0; c < C; c++) {
-            float d = r[c] - mean;
-            var += d * d;
-        }
-        var /= (float)C;
-        float rs = 1.0f / sqrtf(var + j->eps);
+        float mean, rs = layernorm_stats(r, C, j->eps, &mean);
         j->rstd[m] = rs;
         float *xh = j->xhat + (size_t)m * C, *y = j->y + (size_t)m * C;
         for (int c = 0; c < C; c++) {
@@ -546,6 +542,8 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
             int tt = m->type != SIZE_MAX && encs[i].type_ids ? encs[i].type_ids[t] : 0;
             if (m->type != SIZE_MAX && (tt < 0 || tt >= c->type_vocab_size))
                 return bertc_fail(err, BERTC_ERR_INPUT, "token type id %d outside type_vocab_size %d", tt, c->type_vocab_size);
+            a->pos_id[a->seq_off[i] + t] = pos;
+            a->type_id[a->seq_off[i] + t] = tt;
             float *r = x0 + ((size_t)a->seq_off[i] + t) * H;
             const float *we = W(m, m->word) + (size_t)id * H, *pe = W(m, m->pos) + (size_t)pos * H;
             if (m->type != SIZE_MAX) {
@@ -701,24 +699,21 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
         dropout_apply(dx, MH, m->drop.hidden, site_key(key, SITE_EMB));
         float *de = a->d1;
         ln_backward(m->pool, de, dx, a->xhat_e, a->rstd_e, W(m, m->emb_g), G(m, m->emb_g), G(m, m->emb_b), (int)M, H, lnpart);
-        for (size_t i = 0; i < n; i++) {
-            int pos_count = 0;
+        /* scatter into the rows the forward pass read, with the positions and types it used */
+        for (size_t i = 0; i < n; i++)
             for (size_t t = 0; t < encs[i].n; t++) {
-                int id = encs[i].ids[t], pos;
-                if (c->arch == BERTC_ARCH_ROBERTA) pos = id != c->pad_token_id ? c->pad_token_id + ++pos_count : c->pad_token_id;
-                else pos = (int)t;
-                const float *r = de + ((size_t)a->seq_off[i] + t) * H;
-                float *gw = G(m, m->word) + (size_t)id * H, *gp = G(m, m->pos) + (size_t)pos * H;
+                size_t r0 = (size_t)a->seq_off[i] + t;
+                const float *r = de + r0 * H;
+                float *gw = G(m, m->word) + (size_t)encs[i].ids[t] * H, *gp = G(m, m->pos) + (size_t)a->pos_id[r0] * H;
                 for (int k = 0; k < H; k++) {
                     gw[k] += r[k];
                     gp[k] += r[k];
                 }
                 if (m->type != SIZE_MAX) {
-                    float *gt = G(m, m->type) + (size_t)(encs[i].type_ids ? encs[i].type_ids[t] : 0) * H;
+                    float *gt = G(m, m->type) + (size_t)a->type_id[r0] * H;
                     for (int k = 0; k < H; k++) gt[k] += r[k];
                 }
             }
-        }
     }
     return BERTC_OK;
 }

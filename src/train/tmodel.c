@@ -135,7 +135,6 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     if (fresh_names) *fresh_names = NULL;
     tmodel *m = calloc(1, sizeof *m);
     if (!m) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    snprintf(m->src_dir, sizeof m->src_dir, "%s", dir);
     tensor_set ts = {0};
     ptab t = {0};
     cJSON *cj = NULL;
@@ -530,10 +529,15 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     s = write_file_atomic(path, txt, tl, err);
     free(txt);
     if (s) return s;
-    /* the tokenizer, as the checkpoint had it (read at load) */
+    return tmodel_save_tokenizer(m, dir, err);
+}
+
+bertc_status tmodel_save_tokenizer(const tmodel *m, const char *dir, bertc_error *err) {
+    char path[4200];
     for (int i = 0; i < m->n_tokfiles; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, m->tokfiles[i].name);
-        if ((s = write_file_atomic(path, m->tokfiles[i].data, m->tokfiles[i].len, err))) return s;
+        bertc_status s = write_file_atomic(path, m->tokfiles[i].data, m->tokfiles[i].len, err);
+        if (s) return s;
     }
     return BERTC_OK;
 }

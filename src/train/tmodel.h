@@ -66,7 +66,6 @@ typedef struct tmodel {
         size_t len;
     } tokfiles[6];
     int n_tokfiles;
-    char src_dir[4096];
     int n_fresh;
 } tmodel;
 
@@ -96,6 +95,8 @@ bertc_status tmodel_pack(tmodel *m, bertc_error *err);
 /* Writes config.json (architectures, id2label, label2id, problem_type), model.safetensors and the tokenizer files
  * into dir (each file written whole, then renamed). */
 bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err);
+/* Only the tokenizer files (as read at load). */
+bertc_status tmodel_save_tokenizer(const tmodel *m, const char *dir, bertc_error *err);
 
 /* ---- forward and backward (backprop.c) ---- */
 typedef struct tbatch_labels {

@@ -632,16 +632,7 @@ static double metric_value(const trainer *t, const eval_out *e) {
 /* ---- checkpoints ---- */
 
 static bertc_status mkdir_p(const char *dir, bertc_error *err) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s", dir);
-    for (char *q = tmp + 1; *q; q++)
-        if (*q == '/') {
-            *q = 0;
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-            *q = '/';
-        }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+    if (!make_dirs(dir)) return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
     return BERTC_OK;
 }
 
@@ -1328,14 +1319,14 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
         char from[8700] = "";
         if (t->have_best && t->best_ckpt[0]) snprintf(from, sizeof from, "%s", t->best_ckpt);
         else snprintf(from, sizeof from, "%s/checkpoint-%ld", t->out, t->step);
-        static const char *const files[] = {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json",
-                                            "special_tokens_map.json", "vocab.txt", "vocab.json", "merges.txt"};
-        for (size_t i = 0; i < sizeof files / sizeof files[0] && !s; i++) {
+        static const char *const files[] = {"model.safetensors", "config.json"};
+        for (size_t i = 0; i < 2 && !s; i++) {
             char a[8800], b2[4400];
             snprintf(a, sizeof a, "%s/%s", from, files[i]);
             snprintf(b2, sizeof b2, "%s/%s", t->out, files[i]);
-            if (file_exists(a)) s = copy_file_atomic(a, b2, err);
+            s = copy_file_atomic(a, b2, err);
         }
+        if (!s) s = tmodel_save_tokenizer(t->m, t->out, err);
         if (!s) {
             json_t *st = state_json(t);
             char path[8800];
