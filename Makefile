@@ -101,6 +101,10 @@ check:
 $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbertc.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
 
+# The C side of the differential tokenizer fuzzer (tests/tokfuzz).
+$(BUILD)/tokdiff: tests/tokfuzz/tokdiff.c $(BUILD)/libbertc.a
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
+
 # Figures, never pass/fail: tokenizer throughput on SST-2 train (needs ../shared).
 bench: $(BUILD)/bertc $(BUILD)/bench_tokenize
 	$(BUILD)/bench_tokenize tests/data/tok-bert ../shared/data/sst2/train.tsv

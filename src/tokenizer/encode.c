@@ -13,11 +13,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
+#include "unicode.h"
 
 typedef struct toklist {
-    int32_t *ids, *start, *end; /* byte offsets into the sequence's own text */
+    int32_t *ids, *start, *end; /* byte offsets into the sequence's own text (characters once chars is set) */
     size_t n, cap;
+    bool chars;
 } toklist;
 
 /* Keeps n tokens: the first n, or the last n when left (tokenizers' TruncationDirection::Left). */
@@ -59,31 +60,112 @@ static void tl_free(toklist *l) {
     free(l->end);
 }
 
-/* ---- Unicode classes ---- */
+/* ---- Unicode classes: the tables tokenizers itself uses (unicode.h) ---- */
 
-/* Rust's char::is_whitespace (the White_Space property). */
-static bool is_ws(int32_t c) {
-    if (c < 0x80) return c == ' ' || (c >= 0x09 && c <= 0x0D);
-    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
-           c == 0x202F || c == 0x205F || c == 0x3000;
-}
-
-static bool is_other_cat(int32_t c) {
-    utf8proc_category_t k = utf8proc_category(c);
-    return k == UTF8PROC_CATEGORY_CC || k == UTF8PROC_CATEGORY_CF || k == UTF8PROC_CATEGORY_CN ||
-           k == UTF8PROC_CATEGORY_CO || k == UTF8PROC_CATEGORY_CS;
-}
-
-static bool is_punct(int32_t c) {
-    if (c < 0x80) return (c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
-    utf8proc_category_t k = utf8proc_category(c);
-    return k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
-}
-
-static bool is_cjk(int32_t c) {
+static inline unsigned props(int32_t c) { return uni_props(c); }
+static inline int utf8_len(int32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
+static inline bool is_ws(int32_t c) { return (props(c) & UP_RWS) != 0; }
+static inline bool is_cjk(int32_t c) {
     return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x20000 && c <= 0x2A6DF) ||
            (c >= 0x2A700 && c <= 0x2B73F) || (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
+}
+
+/* A normalized string as tokenizers' NormalizedString keeps it: code points, each with the original byte span
+ * it is aligned to. */
+typedef struct nbuf {
+    int32_t *cp, *os, *oe;
+    size_t n, cap;
+} nbuf;
+
+static bool nb_push(nbuf *b, int32_t c, int32_t os, int32_t oe) {
+    if (b->n == b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 256;
+        int32_t *x = realloc(b->cp, nc * sizeof *x);
+        if (!x) return false;
+        b->cp = x;
+        x = realloc(b->os, nc * sizeof *x);
+        if (!x) return false;
+        b->os = x;
+        x = realloc(b->oe, nc * sizeof *x);
+        if (!x) return false;
+        b->oe = x;
+        b->cap = nc;
+    }
+    b->cp[b->n] = c;
+    b->os[b->n] = os;
+    b->oe[b->n] = oe;
+    b->n++;
+    return true;
+}
+
+static void nb_free(nbuf *b) {
+    free(b->cp);
+    free(b->os);
+    free(b->oe);
+}
+
+/* NFD (compat 0) or NFKD of src into dst, as unicode-normalization-alignments streams it and
+ * NormalizedString::transform aligns it: each character of a decomposition is tagged "first" or "added"; marks
+ * are put in canonical order (a stable sort by combining class between starters), and then, in output order, a
+ * "first" character takes the alignment of the next source character and an "added" one that of the source
+ * character before it. seg is the segment's start, the alignment of nothing. When drop_mn, nonspacing marks are
+ * then removed (StripAccents), each kept character keeping its alignment. */
+static bool nb_decompose(const nbuf *src, nbuf *dst, int compat, bool drop_mn, int32_t seg, uint8_t **tag,
+                         size_t *tagcap) {
+    dst->n = 0;
+    size_t ready = 0; /* dst[ready..] are pending reordering */
+    for (size_t j = 0; j < src->n; j++) {
+        int32_t d[UNI_MAX_DECOMP];
+        int k = uni_decompose(src->cp[j], compat, d);
+        for (int i = 0; i < k; i++) {
+            if (dst->n + 1 > *tagcap) {
+                size_t nc = *tagcap ? *tagcap * 2 : 256;
+                uint8_t *x = realloc(*tag, nc);
+                if (!x) return false;
+                *tag = x;
+                *tagcap = nc;
+            }
+            int cc = uni_ccc(d[i]);
+            if (cc == 0) ready = dst->n;
+            /* insertion into the pending run, stable by class (os holds the class until alignment) */
+            if (!nb_push(dst, d[i], cc, 0)) return false;
+            (*tag)[dst->n - 1] = (uint8_t)(i > 0);
+            size_t p = dst->n - 1;
+            while (p > ready && dst->os[p - 1] > cc) {
+                int32_t c0 = dst->cp[p - 1], k0 = dst->os[p - 1];
+                uint8_t t0 = (*tag)[p - 1];
+                dst->cp[p - 1] = dst->cp[p];
+                dst->os[p - 1] = dst->os[p];
+                (*tag)[p - 1] = (*tag)[p];
+                dst->cp[p] = c0;
+                dst->os[p] = k0;
+                (*tag)[p] = t0;
+                p--;
+            }
+        }
+    }
+    size_t ptr = 0, w = 0;
+    for (size_t i = 0; i < dst->n; i++) {
+        int32_t os, oe;
+        if (!(*tag)[i]) {
+            os = src->os[ptr];
+            oe = src->oe[ptr];
+            ptr++;
+        } else if (ptr) {
+            os = src->os[ptr - 1];
+            oe = src->oe[ptr - 1];
+        } else {
+            os = oe = seg;
+        }
+        if (drop_mn && (props(dst->cp[i]) & UP_MN)) continue;
+        dst->cp[w] = dst->cp[i];
+        dst->os[w] = os;
+        dst->oe[w] = oe;
+        w++;
+    }
+    dst->n = w;
+    return true;
 }
 
 /* ---- WordPiece ---- */
@@ -94,6 +176,9 @@ typedef struct wp_state {
     char *wb;          /* word bytes (normalized UTF-8) */
     int32_t *wos, *woe; /* per byte of wb: original start/end of the char it belongs to */
     size_t wlen, wcap, nchars;
+    nbuf na, nb; /* the normalizer's buffers */
+    uint8_t *tag;
+    size_t tagcap;
 } wp_state;
 
 static bool wp_reserve(wp_state *w, size_t extra) {
@@ -177,26 +262,38 @@ static bool wp_add_char(wp_state *w, int32_t c, size_t os, size_t oe) {
     return true;
 }
 
-/* One normalized code point into the pre-tokenizer: whitespace ends a word, punctuation is a word. */
+/* One normalized code point into BertPreTokenizer: whitespace ends a word, punctuation is a word. */
 static bool wp_feed(wp_state *w, int32_t c, size_t os, size_t oe) {
-    if (is_ws(c)) return wp_flush(w);
-    if (is_punct(c)) {
+    unsigned p = props(c);
+    if (p & UP_RWS) return wp_flush(w);
+    if (p & UP_PUNCT) {
         if (!wp_flush(w) || !wp_add_char(w, c, os, oe)) return false;
         return wp_flush(w);
     }
     return wp_add_char(w, c, os, oe);
 }
 
-/* Lowercase like Rust's char::to_lowercase (full mapping: only U+0130 maps to two code points). */
+/* Lowercase (Rust's char::to_lowercase, every character of it aligned to the source character), then feed. */
 static bool wp_feed_lower(wp_state *w, const bertc_tokenizer *t, int32_t c, size_t os, size_t oe) {
     if (t->lowercase) {
-        if (c == 0x130) return wp_feed(w, 'i', os, oe) && wp_feed(w, 0x307, os, oe);
-        c = utf8proc_tolower(c);
+        int32_t lo[3];
+        int k = uni_lower(c, lo);
+        for (int i = 0; i < k; i++)
+            if (!wp_feed(w, lo[i], os, oe)) return false;
+        return true;
     }
     return wp_feed(w, c, os, oe);
 }
 
+/* BertNormalizer in its order (clean_text, CJK spacing, NFD + drop Mn, lowercase), then BertPreTokenizer and
+ * WordPiece. ASCII text without accents to strip goes straight through; otherwise the segment is normalized as
+ * a whole, since NFD reorders marks across characters. */
 static bool wordpiece_segment(const bertc_tokenizer *t, wp_state *w, const unsigned char *s, size_t a, size_t b) {
+    bool ascii = true;
+    for (size_t i = a; i < b && ascii; i++) ascii = s[i] < 0x80;
+    bool nfd = t->bert_normalizer && t->strip_accents && !ascii;
+    nbuf *A = &w->na;
+    A->n = 0;
     size_t i = a;
     while (i < b) {
         int32_t c;
@@ -211,37 +308,31 @@ static bool wordpiece_segment(const bertc_tokenizer *t, wp_state *w, const unsig
         i += l;
         if (t->bert_normalizer) {
             if (t->clean_text) {
+                unsigned p = props(c);
                 if (c == '\t' || c == '\n' || c == '\r') c = ' ';
-                else if (c == 0 || c == 0xFFFD || (c < 0x80 ? (c < 0x20 || c == 0x7F) : is_other_cat(c))) continue;
-                else if (is_ws(c)) c = ' ';
+                else if (c == 0 || c == 0xFFFD || (p & UP_OTHER)) continue;
+                else if (p & UP_RWS) c = ' ';
             }
-            if (t->chinese && c >= 0x3400 && is_cjk(c)) {
+            bool pad = t->chinese && c >= 0x3400 && is_cjk(c);
+            if (nfd) {
+                if ((pad && !nb_push(A, ' ', (int32_t)os, (int32_t)oe)) || !nb_push(A, c, (int32_t)os, (int32_t)oe) ||
+                    (pad && !nb_push(A, ' ', (int32_t)os, (int32_t)oe)))
+                    return false;
+                continue;
+            }
+            if (pad) {
                 if (!wp_flush(w) || !wp_feed_lower(w, t, c, os, oe) || !wp_flush(w)) return false;
-                continue;
-            }
-            if (t->strip_accents && c >= 0x80) {
-                utf8proc_int32_t dec[32];
-                int lbc = 0;
-                utf8proc_ssize_t nd = utf8proc_decompose_char(c, dec, 32, UTF8PROC_DECOMPOSE, &lbc);
-                if (nd < 0 || nd > 32) {
-                    dec[0] = c;
-                    nd = 1;
-                }
-                for (utf8proc_ssize_t k = 0; k < nd; k++) {
-                    if (utf8proc_category(dec[k]) == UTF8PROC_CATEGORY_MN) continue;
-                    if (!wp_feed_lower(w, t, dec[k], os, oe)) return false;
-                }
-                continue;
-            }
-            if (c < 0x80) {
-                if (t->lowercase && c >= 'A' && c <= 'Z') c += 32;
-                if (!wp_feed(w, c, os, oe)) return false;
                 continue;
             }
             if (!wp_feed_lower(w, t, c, os, oe)) return false;
         } else if (!wp_feed(w, c, os, oe)) {
             return false;
         }
+    }
+    if (nfd) {
+        if (!nb_decompose(A, &w->nb, 0, true, (int32_t)a, &w->tag, &w->tagcap)) return false;
+        for (size_t k = 0; k < w->nb.n; k++)
+            if (!wp_feed_lower(w, t, w->nb.cp[k], (size_t)w->nb.os[k], (size_t)w->nb.oe[k])) return false;
     }
     return wp_flush(w);
 }
@@ -250,57 +341,51 @@ static bool wordpiece_segment(const bertc_tokenizer *t, wp_state *w, const unsig
 
 enum { CL_L = 1, CL_N = 2, CL_S = 3, CL_O = 4 };
 
+/* The classes of the split pattern, Oniguruma's \p{L}, \p{N} and \s. */
 static int gpt2_class(int32_t c) {
-    if (c < 0x80) {
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return CL_L;
-        if (c >= '0' && c <= '9') return CL_N;
-        if (c == ' ' || (c >= 0x09 && c <= 0x0D)) return CL_S;
-        return CL_O;
-    }
-    if (is_ws(c)) return CL_S;
-    utf8proc_category_t k = utf8proc_category(c);
-    if (k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO) return CL_L;
-    if (k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO) return CL_N;
+    unsigned p = props(c);
+    if (p & UP_OL) return CL_L;
+    if (p & UP_ON) return CL_N;
+    if (p & UP_OS) return CL_S;
     return CL_O;
 }
 
 typedef struct bpe_scratch {
     int32_t *sym, *ss, *se;
     size_t cap;
+    nbuf cps; /* the segment's code points, the prefix space included */
 } bpe_scratch;
 
-/* BPE over the raw bytes [ps, pe) of one pre-token; bytes map to offsets through omap (NULL: identity). */
-static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, const unsigned char *s, size_t ps, size_t pe,
-                      bool virtual_space, size_t vs_off, toklist *out) {
-    size_t n = pe - ps + (virtual_space ? 1 : 0);
+/* BPE over the UTF-8 bytes of code points [ci, cj) of sc->cps, each byte aligned to its character's span. */
+static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size_t cj, toklist *out) {
+    const nbuf *cp = &sc->cps;
+    size_t n = 0;
+    for (size_t i = ci; i < cj; i++) n += (size_t)utf8_len(cp->cp[i]);
     if (n == 0) return true;
     if (n > sc->cap) {
         size_t nc = n * 2;
-        int32_t *a = realloc(sc->sym, nc * sizeof *a);
-        if (!a) return false;
-        sc->sym = a;
-        a = realloc(sc->ss, nc * sizeof *a);
-        if (!a) return false;
-        sc->ss = a;
-        a = realloc(sc->se, nc * sizeof *a);
-        if (!a) return false;
-        sc->se = a;
+        int32_t *x = realloc(sc->sym, nc * sizeof *x);
+        if (!x) return false;
+        sc->sym = x;
+        x = realloc(sc->ss, nc * sizeof *x);
+        if (!x) return false;
+        sc->ss = x;
+        x = realloc(sc->se, nc * sizeof *x);
+        if (!x) return false;
+        sc->se = x;
         sc->cap = nc;
     }
     size_t k = 0;
-    if (virtual_space) {
-        sc->sym[k] = t->byte_id[' '];
-        sc->ss[k] = (int32_t)vs_off;
-        sc->se[k] = (int32_t)vs_off;
-        k++;
+    for (size_t i = ci; i < cj; i++) {
+        char u[4];
+        int l = utf8_encode(cp->cp[i], u);
+        for (int q = 0; q < l; q++, k++) {
+            sc->sym[k] = t->byte_id[(unsigned char)u[q]];
+            sc->ss[k] = cp->os[i];
+            sc->se[k] = cp->oe[i];
+            if (sc->sym[k] < 0) return false; /* reported by the caller as a byte without a token */
+        }
     }
-    for (size_t i = ps; i < pe; i++, k++) {
-        sc->sym[k] = t->byte_id[s[i]];
-        sc->ss[k] = (int32_t)i;
-        sc->se[k] = (int32_t)i + 1;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (sc->sym[i] < 0) return false; /* caught by the caller's check of byte coverage */
     while (n > 1) {
         uint64_t best = UINT64_MAX;
         size_t bi = 0;
@@ -320,35 +405,33 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, const unsigned 
         memmove(sc->se + bi + 1, sc->se + bi + 2, (n - bi - 2) * sizeof *sc->se);
         n--;
     }
-    for (size_t i = 0; i < n; i++) {
-        size_t os = (size_t)sc->ss[i], oe = (size_t)sc->se[i];
-        if (t->trim_offsets) {
-            /* leading/trailing spaces ('Ġ') are not part of the token's span */
-            size_t a = os, b = oe;
-            while (a < b && s[a] == ' ') a++;
-            while (b > a && s[b - 1] == ' ') b--;
-            if (a < b) {
-                os = a;
-                oe = b;
-            }
-        }
-        if (!tl_push(out, sc->sym[i], os, oe)) return false;
-    }
+    for (size_t i = 0; i < n; i++)
+        if (!tl_push(out, sc->sym[i], (size_t)sc->ss[i], (size_t)sc->se[i])) return false;
     return true;
 }
 
-/* The GPT-2 pattern  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  by hand. */
+/* ByteLevel: the prefix space (aligned to the first character, as NormalizedString::prepend does), then the
+ * GPT-2 pattern  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+  by hand over code
+ * points, then BPE on each match's bytes. */
 static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigned char *s, size_t a, size_t b,
                         toklist *out) {
-    bool vspace = t->add_prefix_space && a < b && s[a] != ' ';
-    size_t i = a;
-    if (t->add_prefix_space && a == b) return true;
-    while (i < b) {
-        int32_t c, c2;
-        utf8_decode(s + i, &c);
+    nbuf *A = &sc->cps;
+    A->n = 0;
+    if (a >= b) return true;
+    for (size_t i = a; i < b;) {
+        int32_t c;
+        size_t l = (size_t)utf8_decode(s + i, &c);
+        if (i == a && t->add_prefix_space && c != ' ' && !nb_push(A, ' ', (int32_t)i, (int32_t)(i + l))) return false;
+        if (!nb_push(A, c, (int32_t)i, (int32_t)(i + l))) return false;
+        i += l;
+    }
+    const int32_t *cp = A->cp;
+    size_t n = A->n, i = 0;
+    while (i < n) {
+        int32_t c = cp[i];
         size_t j = i;
-        if (c == '\'' && i + 1 < b) {
-            unsigned char n1 = s[i + 1], n2 = i + 2 < b ? s[i + 2] : 0;
+        if (c == '\'' && i + 1 < n) {
+            int32_t n1 = cp[i + 1], n2 = i + 2 < n ? cp[i + 2] : 0;
             if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') j = i + 2;
             else if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) j = i + 3;
         }
@@ -356,9 +439,8 @@ static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigne
             int cl = gpt2_class(c);
             size_t k = i;
             int run = cl;
-            if (c == ' ' && i + 1 < b) {
-                utf8_decode(s + i + 1, &c2);
-                int cl2 = gpt2_class(c2);
+            if (c == ' ' && i + 1 < n) {
+                int cl2 = gpt2_class(cp[i + 1]);
                 if (cl2 != CL_S) {
                     run = cl2;
                     k = i + 1;
@@ -366,28 +448,17 @@ static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigne
             }
             if (run == CL_S) {
                 /* \s+(?!\S): the whole run at the end of text, else all but its last char; \s+ for one char */
-                size_t e = i, last = i;
-                while (e < b) {
-                    int32_t d;
-                    size_t dl = (size_t)utf8_decode(s + e, &d);
-                    if (gpt2_class(d) != CL_S) break;
-                    last = e;
-                    e += dl;
-                }
-                if (e < b && last > i) e = last;
+                size_t e = i;
+                while (e < n && gpt2_class(cp[e]) == CL_S) e++;
+                if (e < n && e - i > 1) e--;
                 j = e;
             } else {
                 size_t e = k;
-                while (e < b) {
-                    int32_t d;
-                    size_t dl = (size_t)utf8_decode(s + e, &d);
-                    if (gpt2_class(d) != run) break;
-                    e += dl;
-                }
+                while (e < n && gpt2_class(cp[e]) == run) e++;
                 j = e;
             }
         }
-        if (!bpe_piece(t, sc, s, i, j, vspace && i == a, a, out)) return false;
+        if (!bpe_piece(t, sc, i, j, out)) return false;
         i = j;
     }
     return true;
@@ -395,20 +466,26 @@ static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigne
 
 /* ---- added tokens and whole sequences ---- */
 
-static bool word_char_before(const unsigned char *s, size_t i) {
-    if (i == 0) return false;
+static int32_t cp_before(const unsigned char *s, size_t i, size_t *at) {
     size_t k = i - 1;
     while (k > 0 && (s[k] & 0xC0) == 0x80) k--;
     int32_t c;
     utf8_decode(s + k, &c);
-    return c == '_' || utf8proc_category(c) <= UTF8PROC_CATEGORY_NO; /* letters, marks, numbers */
+    *at = k;
+    return c;
+}
+
+/* regex's \w$ on s[..i] and ^\w on s[i..len] (added tokens' single_word) */
+static bool word_char_before(const unsigned char *s, size_t i) {
+    size_t k;
+    return i > 0 && (props(cp_before(s, i, &k)) & UP_W);
 }
 
 static bool word_char_at(const unsigned char *s, size_t i, size_t len) {
     if (i >= len) return false;
     int32_t c;
     utf8_decode(s + i, &c);
-    return c == '_' || (utf8proc_category(c) >= UTF8PROC_CATEGORY_LU && utf8proc_category(c) <= UTF8PROC_CATEGORY_NO);
+    return (props(c) & UP_W) != 0;
 }
 
 typedef struct enc_scratch {
@@ -427,6 +504,9 @@ static bool model_segment(const bertc_tokenizer *t, enc_scratch *sc, const unsig
     return bpe_segment(t, &sc->bpe, s, a, b, out);
 }
 
+/* Added tokens are cut out of the raw text first, as AddedVocabulary::find_matches does with its leftmost-longest
+ * automaton: the leftmost match wins and the longest at that position; matching resumes after it even when
+ * single_word then discards it. lstrip / rstrip take the regex \s around it into the token's span. */
 static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const char *text, size_t len, toklist *out,
                                bertc_error *err) {
     size_t bad = utf8_validate(text, len);
@@ -442,10 +522,8 @@ static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const 
         for (int k = 0; k < t->n_added; k++) {
             const added_token *at = &t->added[k];
             if (at->len <= len - i && memcmp(s + i, at->content, at->len) == 0 &&
-                (best < 0 || at->len > t->added[best].len)) {
-                if (at->single_word && (word_char_before(s, i) || word_char_at(s, i + at->len, len))) continue;
+                (best < 0 || at->len > t->added[best].len))
                 best = k;
-            }
         }
         if (best < 0) {
             i++;
@@ -453,11 +531,23 @@ static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const 
         }
         const added_token *at = &t->added[best];
         size_t ms = i, me = i + at->len;
-        if (at->lstrip)
-            while (ms > seg && is_ws(s[ms - 1])) ms--;
-        if (at->rstrip)
-            while (me < len && is_ws(s[me])) me++;
-        if (!model_segment(t, sc, s, seg, ms, out) || !tl_push(out, at->id, i, i + at->len))
+        if (at->single_word && (word_char_before(s, ms) || word_char_at(s, me, len))) {
+            i = me;
+            continue;
+        }
+        if (at->lstrip) {
+            size_t k;
+            while (ms > seg && (props(cp_before(s, ms, &k)) & UP_RS)) ms = k;
+        }
+        if (at->rstrip) {
+            while (me < len) {
+                int32_t c;
+                int l = utf8_decode(s + me, &c);
+                if (!(props(c) & UP_RS)) break;
+                me += (size_t)l;
+            }
+        }
+        if (!model_segment(t, sc, s, seg, ms, out) || !tl_push(out, at->id, ms, me))
             return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
         seg = i = me;
     }
@@ -498,6 +588,63 @@ static int32_t *char_index_table(const char *s, size_t len) {
     return tab;
 }
 
+/* Leading and trailing 'Ġ' or whitespace characters of a token's value. */
+static void space_counts(const char *v, size_t l, int *lead, int *trail) {
+    *lead = *trail = 0;
+    size_t i = 0;
+    while (i < l) {
+        int32_t c;
+        int k = utf8_decode((const unsigned char *)v + i, &c);
+        if (c != 0x120 && !is_ws(c)) break;
+        (*lead)++;
+        i += (size_t)k;
+    }
+    if (i == l) {
+        *trail = *lead;
+        return;
+    }
+    size_t e = l;
+    while (e > i) {
+        size_t k = e - 1;
+        while (k > i && ((unsigned char)v[k] & 0xC0) == 0x80) k--;
+        int32_t c;
+        utf8_decode((const unsigned char *)v + k, &c);
+        if (c != 0x120 && !is_ws(c)) break;
+        (*trail)++;
+        e = k;
+    }
+}
+
+static bool is_added_id(const bertc_tokenizer *t, int32_t id) {
+    for (int i = 0; i < t->n_added; i++)
+        if (t->added[i].id == id) return true;
+    return false;
+}
+
+/* The ByteLevel / RobertaProcessing post-processor's trim_offsets (byte_level.rs process_offsets), on the kept
+ * tokens after truncation, in characters. The value of an added token is the text it took, stripped spaces
+ * included; that of a BPE token its byte-level form. Offsets come back as character indices: the caller's table
+ * is then not applied again (ct NULL). */
+static void trim_offsets(const bertc_tokenizer *t, toklist *l, const char *text, const int32_t *ct) {
+    for (size_t q = 0; q < l->n; q++) {
+        int lead, trail;
+        if (is_added_id(t, l->ids[q])) space_counts(text + l->start[q], (size_t)(l->end[q] - l->start[q]), &lead, &trail);
+        else {
+            const char *v = t->id_to_tok[l->ids[q]];
+            space_counts(v, strlen(v), &lead, &trail);
+        }
+        int32_t os = ct[l->start[q]], oe = ct[l->end[q]];
+        if (lead > 0) {
+            if ((q == 0 || os == 0) && t->post_prefix && lead == 1) lead = 0;
+            os = os + lead < oe ? os + lead : oe;
+        }
+        if (trail > 0 && oe >= trail) oe = oe - trail > os ? oe - trail : os;
+        l->start[q] = os;
+        l->end[q] = oe;
+    }
+    l->chars = true;
+}
+
 bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t text_len, const char *pair,
                             size_t pair_len, const bertc_encode_params *p, bertc_encoding *out, bertc_error *err) {
     if (!t || !out || (!text && text_len)) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_tokenize: NULL argument");
@@ -533,12 +680,13 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
         if (!pair) {
             tl_keep(&A, room, p->truncate_left);
         } else {
-            /* tokenizers' LongestFirst: the shorter keeps what it can, the longer takes the rest */
+            /* tokenizers' LongestFirst (utils/truncation.rs): the shorter keeps its length up to half, the longer takes
+             * the rest; when both are longer than half, each gets half (the second the odd one) */
             size_t n1 = A.n, n2 = B.n;
             bool swap = n1 > n2;
             if (swap) { size_t tmp = n1; n1 = n2; n2 = tmp; }
             if (n1 > room) n2 = n1;
-            else if (n2 > room - n1) n2 = room - n1;
+            else n2 = n1 > room - n1 ? n1 : room - n1;
             if (n1 + n2 > room) {
                 n1 = room / 2;
                 n2 = n1 + room % 2;
@@ -575,16 +723,22 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
         out->sequence[k] = (seq_);                                                                                   \
         k++;                                                                                                         \
     } while (0)
+    if (t->post_trim) {
+        trim_offsets(t, &A, text, ctA);
+        if (pair) trim_offsets(t, &B, pair, ctB);
+    }
+#define CHR(L, ct, f) ((L).chars ? (L).f[i] : (ct)[(L).f[i]])
     if (specials) EMIT(t->cls_id, 0, 0, 0, 1, 255);
-    for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], 0, ctA[A.start[i]], ctA[A.end[i]], 0, 0);
+    for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], 0, CHR(A, ctA, start), CHR(A, ctA, end), 0, 0);
     if (specials) EMIT(t->sep_id, 0, 0, 0, 1, 255);
     if (pair) {
         int ty = specials ? t->pair_type_id : 1;
         if (specials && t->roberta_post) EMIT(t->sep_id, ty, 0, 0, 1, 255);
-        for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], ty, ctB[B.start[i]], ctB[B.end[i]], 0, 1);
+        for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], ty, CHR(B, ctB, start), CHR(B, ctB, end), 0, 1);
         if (specials) EMIT(t->sep_id, ty, 0, 0, 1, 255);
     }
 #undef EMIT
+#undef CHR
     /* added tokens inside the text are special too when flagged so */
     for (size_t i = 0; i < n; i++)
         if (!out->special[i])
@@ -599,9 +753,13 @@ done:
     free(sc.wp.wb);
     free(sc.wp.wos);
     free(sc.wp.woe);
+    nb_free(&sc.wp.na);
+    nb_free(&sc.wp.nb);
+    free(sc.wp.tag);
     free(sc.bpe.sym);
     free(sc.bpe.ss);
     free(sc.bpe.se);
+    nb_free(&sc.bpe.cps);
     return s;
 }
 

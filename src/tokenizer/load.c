@@ -133,9 +133,19 @@ static bertc_status set_vocab_entry(bertc_tokenizer *t, const char *tok, int32_t
 static bertc_status add_added(bertc_tokenizer *t, const char *content, int32_t id, bool lstrip, bool rstrip,
                               bool single_word, bool normalized, bool special, bertc_error *err) {
     if (!content || !*content) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: empty added token");
-    if (id < 0 || id >= t->vocab_size)
+    /* transformers' len(tokenizer) counts added tokens past the model's vocab (added with add_tokens) */
+    if (id < 0 || id >= t->vocab_size + (1 << 20))
         return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: added token \"%.40s\" has id %d outside the vocab",
                           content, id);
+    if (id >= t->vocab_size) {
+        char **nt = realloc(t->id_to_tok, (size_t)(id + 1) * sizeof *nt);
+        if (!nt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        for (int32_t k = t->vocab_size; k <= id; k++) nt[k] = NULL;
+        t->id_to_tok = nt;
+        t->vocab_size = id + 1;
+    }
+    if (!t->id_to_tok[id] && !(t->id_to_tok[id] = strdup(content)))
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     if (normalized && t->bert_normalizer && !special) {
         /* Added tokens matched after normalization are rare in BERT checkpoints; refuse rather than guess. */
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer: normalized added token \"%.40s\" is not supported",
@@ -238,7 +248,10 @@ static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error 
         t->cls_id = (int32_t)cJSON_GetArrayItem(cls, 1)->valuedouble;
         t->roberta_post = type[0] == 'R';
         t->pair_type_id = t->roberta_post ? 0 : 1;
-        if (t->roberta_post) t->trim_offsets = json_bool(pp, "trim_offsets", 1);
+        if (t->roberta_post) {
+            t->post_trim = json_bool(pp, "trim_offsets", 1);
+            t->post_prefix = json_bool(pp, "add_prefix_space", 1);
+        }
         t->has_post = true;
         return BERTC_OK;
     }
@@ -542,6 +555,8 @@ static bertc_status load_vocab_json_merges(bertc_tokenizer *t, const char *vocab
         t->trim_offsets = json_bool(c, "trim_offsets", 1);
         cJSON_Delete(c);
     }
+    t->post_trim = t->trim_offsets; /* transformers' converter builds RobertaProcessing from these */
+    t->post_prefix = t->add_prefix_space;
     static const char *const specials[] = {"<s>", "<pad>", "</s>", "<unk>", "<mask>"};
     for (int i = 0; i < 5; i++) {
         int32_t sid = strmap_get(&t->vocab, specials[i], strlen(specials[i]));

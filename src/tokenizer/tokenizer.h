@@ -55,6 +55,7 @@ struct bertc_tokenizer {
     bool roberta_post; /* <s> A </s></s> B </s>, all type id 0 */
     int32_t cls_id, sep_id;
     int pair_type_id; /* type id of the second sequence (TemplateProcessing: 1) */
+    bool post_trim, post_prefix; /* RobertaProcessing / ByteLevel post-processor: trim_offsets, add_prefix_space */
 
     int32_t pad_id;
     int model_max_length;

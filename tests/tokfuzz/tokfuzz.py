@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Differential tokenizer fuzzer: bertc against Hugging Face tokenizers (the Rust crate behind transformers).
+
+Seeded random texts from every plane and category (unassigned code points, noncharacters, marks in random
+order, CJK and its compatibility ideographs, every kind of space, contractions, special-token strings), singles
+and pairs, long inputs truncated from either side. Both tokenizers read the same tokenizer.json; ids, type ids
+and offsets must be identical. Prints one line per configuration and exits 1 on any mismatch, after showing the
+first few (with the text as a Python literal, so a case can be pasted into a test).
+
+    python3 tests/tokfuzz/tokfuzz.py --bin build/tokdiff -n 20000            # every configuration
+    python3 tests/tokfuzz/tokfuzz.py --bin build/tokdiff -n 1000000 --config roberta-prefix
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from tokenizers import Tokenizer
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DATA = os.path.join(HERE, "..", "data")
+
+
+# ---- configurations: a base tokenizer.json and the edits that make each variant ----
+
+def _bert(j: dict, **norm) -> dict:
+    j["normalizer"].update(norm)
+    return j
+
+
+def _roberta_prefix(j: dict) -> dict:
+    j["pre_tokenizer"]["add_prefix_space"] = True
+    j["post_processor"]["add_prefix_space"] = True
+    return j
+
+
+def _roberta_notrim(j: dict) -> dict:
+    j["pre_tokenizer"]["trim_offsets"] = False
+    j["post_processor"]["trim_offsets"] = False
+    return j
+
+
+def _added(j: dict, specials: list[str]) -> dict:
+    """Extra added tokens with every flag: single_word, lstrip, rstrip, special or not."""
+    n = max(int(i) for i in j["model"]["vocab"].values()) + 1
+    extra = [
+        ("<ent>", dict(single_word=True, lstrip=False, rstrip=False, special=False)),
+        ("</ent>", dict(single_word=False, lstrip=True, rstrip=True, special=True)),
+        ("@@", dict(single_word=False, lstrip=False, rstrip=True, special=False)),
+        ("hello world", dict(single_word=True, lstrip=True, rstrip=False, special=False)),
+    ]
+    # ids as save_pretrained writes them: the vocab's own id for a token it has, else the next free one
+    for content, flags in extra:
+        tid = j["model"]["vocab"].get(content)
+        if tid is None:
+            tid, n = n, n + 1
+        j["added_tokens"].append(dict(id=tid, content=content, normalized=False, **flags))
+    specials.extend(c for c, _ in extra)
+    return j
+
+
+CONFIGS = {
+    "bert-uncased": ("tok-bert", lambda j: j),
+    "bert-cased": ("tok-bert", lambda j: _bert(j, lowercase=False)),
+    "bert-lower-accents": ("tok-bert", lambda j: _bert(j, strip_accents=False)),
+    "bert-strip-cased": ("tok-bert", lambda j: _bert(j, lowercase=False, strip_accents=True)),
+    "bert-no-chinese": ("tok-bert", lambda j: _bert(j, handle_chinese_chars=False)),
+    "bert-no-clean": ("tok-bert", lambda j: _bert(j, clean_text=False)),
+    "bert-added": ("tok-bert", None),
+    "roberta": ("tok-roberta", lambda j: j),
+    "roberta-prefix": ("tok-roberta", _roberta_prefix),
+    "roberta-notrim": ("tok-roberta", _roberta_notrim),
+    "roberta-added": ("tok-roberta", None),
+}
+
+
+# ---- text generation ----
+
+SPACES = [" ", "  ", "\t", "\n", "\r", "\r\n", "\u00a0", "\u2028", "\u2029", "\u3000", "\u1680", "\u0085",
+          "\u200b", "\u2007", "\u202f", "\u205f", "\u180e", "\ufeff", "\x0b", "\x0c", "\x1c", "\x1f"]
+WORDS = ["the", "The", "THE", "movie", "isn't", "don't", "I'm", "we're", "they've", "you'll", "he'd", "it's",
+         "IT'S", "O'Neil", "rock'n'roll", "naïve", "café", "Straße", "İstanbul", "ǅemal", "ΣΊΣΥΦΟΣ", "12", "3.14",
+         "1,000", "२०२४", "٣", "ⅷ", "½", "x²", "e-mail", "U.S.A.", "...", "!!", "?!", "''", "\"", "'", "'s", "'S",
+         "'re", "'ve", "'ll", "'d", "'m", "'t", "##", "##ing", "unaffable", "😀", "👍🏽", "🇫🇷", "中文", "日本語",
+         "한국어", "ไทย", "العربية", "עברית", "हिन्दी", "Ελληνικά", "русский", "ﬁ", "Ⅻ", "ℌ", "㍿", "ｱ", "Ａ"]
+BLOCKS = [(0x20, 0x7F), (0x80, 0xFF), (0x100, 0x24F), (0x250, 0x2FF), (0x300, 0x36F), (0x370, 0x3FF),
+          (0x400, 0x52F), (0x530, 0x5FF), (0x600, 0x6FF), (0x700, 0x8FF), (0x890, 0x8FF), (0x900, 0xDFF),
+          (0xE00, 0xFFF), (0x1000, 0x10FF), (0x1100, 0x11FF), (0x1200, 0x1FFF), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF),
+          (0x1E00, 0x1FFF), (0x2000, 0x206F), (0x2070, 0x2BFF), (0x2C00, 0x2E7F), (0x2E80, 0x2FFF), (0x3000, 0x303F),
+          (0x3040, 0x33FF), (0x3400, 0x4DBF), (0x4DC0, 0x4DFF), (0x4E00, 0x9FFF), (0xA000, 0xABFF), (0xAC00, 0xD7FF),
+          (0xE000, 0xF8FF), (0xF900, 0xFAFF), (0xFB00, 0xFDFF), (0xFE00, 0xFE6F), (0xFE70, 0xFFFF),
+          (0x10000, 0x1FFFF), (0x1D400, 0x1D7FF), (0x1F000, 0x1FAFF), (0x20000, 0x2FFFF), (0x2F800, 0x2FA1F),
+          (0x30000, 0x3FFFF), (0xE0000, 0xE01EF), (0xF0000, 0x10FFFF)]
+MARKS = [(0x300, 0x36F), (0x483, 0x489), (0x591, 0x5C7), (0x610, 0x61A), (0x64B, 0x65F), (0x8D3, 0x8FF),
+         (0x93C, 0x94D), (0x1AB0, 0x1ACE), (0x1DC0, 0x1DFF), (0x20D0, 0x20F0), (0xFE20, 0xFE2F), (0x1D165, 0x1D189),
+         (0x302A, 0x302F), (0x3099, 0x309A), (0x0F71, 0x0F84), (0x1BC9D, 0x1BC9E)]
+
+
+def rand_cp(r: random.Random, lo: int, hi: int) -> str:
+    while True:
+        c = r.randint(lo, hi)
+        if not 0xD800 <= c <= 0xDFFF:
+            return chr(c)
+
+
+def piece(r: random.Random, specials: list[str]) -> str:
+    k = r.random()
+    if k < 0.22:
+        return r.choice(WORDS)
+    if k < 0.34:
+        return r.choice(SPACES)
+    if k < 0.46:
+        return rand_cp(r, 0, 0x10FFFF)
+    if k < 0.70:
+        lo, hi = r.choice(BLOCKS)
+        return "".join(rand_cp(r, lo, hi) for _ in range(r.randint(1, 4)))
+    if k < 0.80:
+        base = r.choice(["a", "e", "i", "o", "u", "A", "n", "c", "s", "ı", "α", "ω", "и", "ア", "가", "ा"]) \
+            if r.random() < 0.8 else rand_cp(r, 0x20, 0x2FFF)
+        return base + "".join(rand_cp(r, *r.choice(MARKS)) for _ in range(r.randint(1, 4)))
+    if k < 0.86:
+        s = r.choice(specials)
+        return r.choice(["", " ", "  ", "x"]) + (s.lower() if r.random() < 0.15 else s) + r.choice(["", " ", "  ", "x"])
+    if k < 0.93:
+        return "".join(r.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.,!?-_ ")
+                       for _ in range(r.randint(1, 12)))
+    return rand_cp(r, 0, 0xFFFF) * r.randint(1, 3)
+
+
+def text(r: random.Random, specials: list[str]) -> str:
+    n = r.randint(1, 12) if r.random() < 0.9 else r.randint(40, 250)
+    sep = r.choice(["", " ", " ", "\u00a0"])
+    return sep.join(piece(r, specials) for _ in range(n))
+
+
+# ---- the two sides ----
+
+def pack(a: str, b: str | None, maxlen: int, left: bool) -> bytes:
+    ab, bb = a.encode(), (b or "").encode()
+    flags = (1 if b is not None else 0) | (2 if left else 0)
+    return struct.pack("<III", flags, maxlen, len(ab)) + ab + struct.pack("<I", len(bb)) + bb
+
+
+def hf_line(e) -> str:
+    return (" ".join(map(str, e.ids)) + ";" + " ".join(map(str, e.type_ids)) + ";" +
+            " ".join(f"{s} {t}" for s, t in e.offsets))
+
+
+def one(proc, hf, a: str, b: str | None, maxlen: int, left: bool) -> str:
+    """One text through bertc (proc) or Hugging Face (proc None)."""
+    if proc is None:
+        return hf_line(hf.encode(a) if b is None else hf.encode(a, b))
+    proc.stdin.write(pack(a, b, maxlen, left))
+    proc.stdin.flush()
+    return proc.stdout.readline().decode().rstrip("\n")
+
+
+def minimize(proc, hf, a: str, b: str | None, maxlen: int, left: bool) -> tuple[str, str | None]:
+    """Deletes characters while the two sides still disagree (run between batches, truncation as set)."""
+    def bad(x: str, y: str | None) -> bool:
+        try:
+            return one(proc, hf, x, y, maxlen, left) != one(None, hf, x, y, maxlen, left)
+        except Exception:
+            return False
+    for which in (0, 1):
+        if which == 1 and b is None:
+            break
+        cur = a if which == 0 else b
+        step = max(1, len(cur) // 2)
+        while step >= 1:
+            i = 0
+            while i < len(cur):
+                cand = cur[:i] + cur[i + step:]
+                if (bad(cand, b) if which == 0 else bad(a, cand)) and (which == 0 or cand):
+                    cur = cand
+                    if which == 0:
+                        a = cur
+                    else:
+                        b = cur
+                else:
+                    i += step
+            step //= 2
+    return a, b
+
+
+def make_config(name: str, workdir: str) -> tuple[str, list[str]]:
+    base, edit = CONFIGS[name]
+    src = os.path.join(DATA, base)
+    j = json.load(open(os.path.join(src, "tokenizer.json"), encoding="utf-8"))
+    specials = [t["content"] for t in j["added_tokens"]]
+    j = _added(j, specials) if edit is None else edit(copy.deepcopy(j))
+    d = os.path.join(workdir, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+        json.dump(j, f, ensure_ascii=False)
+    return d, specials
+
+
+def run_config(name: str, binary: str, n: int, seed: int, workdir: str, show: int) -> tuple[int, int]:
+    d, specials = make_config(name, workdir)
+    hf = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+    proc = subprocess.Popen([binary, d], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    r = random.Random(f"{seed}:{name}")
+    bad = done = 0
+    batch = 2000
+    while done < n:
+        m = min(batch, n - done)
+        # one truncation setting per batch: none, or a random length and side
+        if r.random() < 0.6:
+            maxlen, left = 0, False
+            hf.no_truncation()
+        else:
+            maxlen, left = r.randint(6, 48), r.random() < 0.5
+            hf.enable_truncation(maxlen, direction="left" if left else "right")
+        recs = []
+        for _ in range(m):
+            a = text(r, specials)
+            b = text(r, specials) if r.random() < 0.3 else None
+            recs.append((a, b))
+        blob = b"".join(pack(a, b, maxlen, left) for a, b in recs)
+        # write from a thread so that a full pipe in either direction never deadlocks
+        w = threading.Thread(target=lambda: (proc.stdin.write(blob), proc.stdin.flush()))
+        w.start()
+        singles = [i for i, (_, b) in enumerate(recs) if b is None]
+        pairs = [i for i, (_, b) in enumerate(recs) if b is not None]
+        want: list[str] = [""] * m
+        for i, e in zip(singles, hf.encode_batch([recs[i][0] for i in singles])):
+            want[i] = hf_line(e)
+        for i, e in zip(pairs, hf.encode_batch([(recs[i][0], recs[i][1]) for i in pairs])):
+            want[i] = hf_line(e)
+        got = [proc.stdout.readline().decode().rstrip("\n") for _ in range(m)]
+        w.join()
+        for (a, b), g, h in zip(recs, got, want):
+            if g != h:
+                bad += 1
+                if bad <= show:
+                    a2, b2 = minimize(proc, hf, a, b, maxlen, left)
+                    print(f"  [{name}] mismatch (max_length {maxlen}, {'left' if left else 'right'})\n"
+                          f"    text {a!r}\n    pair {b!r}\n    minimal text {a2!r} pair {b2!r}\n"
+                          f"    hf    {one(None, hf, a2, b2, maxlen, left)}\n    bertc {one(proc, hf, a2, b2, maxlen, left)}")
+        done += m
+    proc.stdin.close()
+    proc.wait()
+    return done, bad
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", default="build/tokdiff")
+    ap.add_argument("-n", type=int, default=20000, help="texts per configuration")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--config", action="append", choices=sorted(CONFIGS), help="default: all")
+    ap.add_argument("--show", type=int, default=5, help="mismatches printed per configuration")
+    args = ap.parse_args()
+    import tokenizers
+    print(f"tokfuzz: tokenizers {tokenizers.__version__}, seed {args.seed}, {args.n} texts per configuration")
+    total_bad = 0
+    with tempfile.TemporaryDirectory() as wd:
+        for name in args.config or list(CONFIGS):
+            t0 = time.time()
+            done, bad = run_config(name, args.bin, args.n, args.seed, wd, args.show)
+            total_bad += bad
+            print(f"tokfuzz {name}: {done - bad}/{done} identical ({100.0 * (done - bad) / done:.3f}%), "
+                  f"{time.time() - t0:.1f} s")
+    return 1 if total_bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
