@@ -352,9 +352,15 @@ static int gpt2_class(int32_t c) {
 
 typedef struct bpe_scratch {
     int32_t *sym, *ss, *se;
+    uint64_t *rk; /* rank << 32 | merged id of each adjacent pair, UINT64_MAX when none */
     size_t cap;
     nbuf cps; /* the segment's code points, the prefix space included */
 } bpe_scratch;
+
+static inline uint64_t pair_rank(const bertc_tokenizer *t, int32_t a, int32_t b) {
+    uint64_t v;
+    return pairmap_get(&t->merges, ((uint64_t)(uint32_t)a << 32) | (uint32_t)b, &v) ? v : UINT64_MAX;
+}
 
 /* BPE over the UTF-8 bytes of code points [ci, cj) of sc->cps, each byte aligned to its character's span. */
 static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size_t cj, toklist *out) {
@@ -364,6 +370,9 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
     if (n == 0) return true;
     if (n > sc->cap) {
         size_t nc = n * 2;
+        uint64_t *r = realloc(sc->rk, nc * sizeof *r);
+        if (!r) return false;
+        sc->rk = r;
         int32_t *x = realloc(sc->sym, nc * sizeof *x);
         if (!x) return false;
         sc->sym = x;
@@ -386,24 +395,28 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
             if (sc->sym[k] < 0) return false; /* reported by the caller as a byte without a token */
         }
     }
+    /* merges by rank, leftmost first among equals; each adjacent pair is looked up once and again only when a
+     * merge changes it */
+    uint64_t *rk = sc->rk;
+    for (size_t i = 0; i + 1 < n; i++) rk[i] = pair_rank(t, sc->sym[i], sc->sym[i + 1]);
     while (n > 1) {
         uint64_t best = UINT64_MAX;
         size_t bi = 0;
-        for (size_t i = 0; i + 1 < n; i++) {
-            uint64_t v;
-            if (pairmap_get(&t->merges, ((uint64_t)(uint32_t)sc->sym[i] << 32) | (uint32_t)sc->sym[i + 1], &v) &&
-                (v >> 32) < (best >> 32)) {
-                best = v;
+        for (size_t i = 0; i + 1 < n; i++)
+            if ((rk[i] >> 32) < (best >> 32)) {
+                best = rk[i];
                 bi = i;
             }
-        }
         if (best == UINT64_MAX) break;
         sc->sym[bi] = (int32_t)(uint32_t)best;
         sc->se[bi] = sc->se[bi + 1];
         memmove(sc->sym + bi + 1, sc->sym + bi + 2, (n - bi - 2) * sizeof *sc->sym);
         memmove(sc->ss + bi + 1, sc->ss + bi + 2, (n - bi - 2) * sizeof *sc->ss);
         memmove(sc->se + bi + 1, sc->se + bi + 2, (n - bi - 2) * sizeof *sc->se);
+        if (bi + 2 < n) memmove(rk + bi + 1, rk + bi + 2, (n - bi - 2) * sizeof *rk);
         n--;
+        if (bi > 0) rk[bi - 1] = pair_rank(t, sc->sym[bi - 1], sc->sym[bi]);
+        if (bi + 1 < n) rk[bi] = pair_rank(t, sc->sym[bi], sc->sym[bi + 1]);
     }
     for (size_t i = 0; i < n; i++)
         if (!tl_push(out, sc->sym[i], (size_t)sc->ss[i], (size_t)sc->se[i])) return false;
@@ -615,12 +628,6 @@ static void space_counts(const char *v, size_t l, int *lead, int *trail) {
     }
 }
 
-static bool is_added_id(const bertc_tokenizer *t, int32_t id) {
-    for (int i = 0; i < t->n_added; i++)
-        if (t->added[i].id == id) return true;
-    return false;
-}
-
 /* The ByteLevel / RobertaProcessing post-processor's trim_offsets (byte_level.rs process_offsets), on the kept
  * tokens after truncation, in characters. The value of an added token is the text it took, stripped spaces
  * included; that of a BPE token its byte-level form. Offsets come back as character indices: the caller's table
@@ -628,10 +635,11 @@ static bool is_added_id(const bertc_tokenizer *t, int32_t id) {
 static void trim_offsets(const bertc_tokenizer *t, toklist *l, const char *text, const int32_t *ct) {
     for (size_t q = 0; q < l->n; q++) {
         int lead, trail;
-        if (is_added_id(t, l->ids[q])) space_counts(text + l->start[q], (size_t)(l->end[q] - l->start[q]), &lead, &trail);
+        int32_t id = l->ids[q];
+        if (t->tok_flags[id] & 1) space_counts(text + l->start[q], (size_t)(l->end[q] - l->start[q]), &lead, &trail);
         else {
-            const char *v = t->id_to_tok[l->ids[q]];
-            space_counts(v, strlen(v), &lead, &trail);
+            lead = t->tok_lead[id];
+            trail = t->tok_trail[id];
         }
         int32_t os = ct[l->start[q]], oe = ct[l->end[q]];
         if (lead > 0) {
@@ -741,9 +749,7 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
 #undef CHR
     /* added tokens inside the text are special too when flagged so */
     for (size_t i = 0; i < n; i++)
-        if (!out->special[i])
-            for (int a = 0; a < t->n_added; a++)
-                if (t->added[a].id == out->ids[i] && t->added[a].special) out->special[i] = 1;
+        if (t->tok_flags[out->ids[i]] & 2) out->special[i] = 1;
 done:
     if (s) bertc_encoding_free(out);
     free(ctA);
@@ -760,6 +766,7 @@ done:
     free(sc.bpe.ss);
     free(sc.bpe.se);
     nb_free(&sc.bpe.cps);
+    free(sc.bpe.rk);
     return s;
 }
 

@@ -4,6 +4,7 @@
  * vocab.json + merges.txt (RoBERTa). Components bertc does not implement are refused by name.
  */
 #include "tokenizer.h"
+#include "unicode.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -60,6 +61,9 @@ void bertc_tokenizer_free(bertc_tokenizer *t) {
         free(t->id_to_tok);
     }
     pairmap_free(&t->merges);
+    free(t->tok_flags);
+    free(t->tok_lead);
+    free(t->tok_trail);
     for (int i = 0; i < t->n_added; i++) free(t->added[i].content);
     free(t->added);
     free(t);
@@ -571,6 +575,44 @@ static bertc_status load_vocab_json_merges(bertc_tokenizer *t, const char *vocab
     return finish(t, err);
 }
 
+/* Per-id facts the encoder reads for every token: whether the id is an added token, and the leading and trailing
+ * 'Ġ' / whitespace characters of its value (ByteLevel's trim_offsets). */
+static bertc_status tokenizer_index(bertc_tokenizer *t, bertc_error *err) {
+    size_t n = t->vocab_size > 0 ? (size_t)t->vocab_size : 1;
+    t->tok_flags = calloc(n, 1);
+    t->tok_lead = calloc(n, 1);
+    t->tok_trail = calloc(n, 1);
+    if (!t->tok_flags || !t->tok_lead || !t->tok_trail) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < t->n_added; i++) t->tok_flags[t->added[i].id] |= t->added[i].special ? 3 : 1;
+    for (int32_t id = 0; id < t->vocab_size; id++) {
+        const char *v = t->id_to_tok[id];
+        if (!v) continue;
+        size_t l = strlen(v), i = 0, e = l;
+        int lead = 0, trail = 0;
+        while (i < l) {
+            int32_t c;
+            int k = utf8_decode((const unsigned char *)v + i, &c);
+            if (c != 0x120 && !(uni_props(c) & UP_RWS)) break;
+            lead++;
+            i += (size_t)k;
+        }
+        if (i == l) trail = lead;
+        else
+            while (e > i) {
+                size_t k = e - 1;
+                while (k > i && ((unsigned char)v[k] & 0xC0) == 0x80) k--;
+                int32_t c;
+                utf8_decode((const unsigned char *)v + k, &c);
+                if (c != 0x120 && !(uni_props(c) & UP_RWS)) break;
+                trail++;
+                e = k;
+            }
+        t->tok_lead[id] = (uint8_t)(lead > 255 ? 255 : lead);
+        t->tok_trail[id] = (uint8_t)(trail > 255 ? 255 : trail);
+    }
+    return BERTC_OK;
+}
+
 bertc_status tokenizer_load_mem(const char *tokenizer_json, const char *tokenizer_config, const char *vocab_txt,
                                 const char *vocab_json, const char *merges_txt, bertc_tokenizer **out,
                                 bertc_error *err) {
@@ -582,6 +624,7 @@ bertc_status tokenizer_load_mem(const char *tokenizer_json, const char *tokenize
     else if (vocab_txt) s = load_vocab_txt(t, vocab_txt, tokenizer_config, err);
     else if (vocab_json && merges_txt) s = load_vocab_json_merges(t, vocab_json, merges_txt, tokenizer_config, err);
     else s = bertc_fail(err, BERTC_ERR_IO, "no tokenizer: need tokenizer.json, vocab.txt, or vocab.json + merges.txt");
+    if (!s) s = tokenizer_index(t, err);
     if (s) {
         bertc_tokenizer_free(t);
         return s;

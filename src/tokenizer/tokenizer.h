@@ -46,6 +46,9 @@ struct bertc_tokenizer {
     pairmap merges;
     int32_t byte_id[256]; /* id of each single byte's token, -1 when absent */
 
+    uint8_t *tok_flags;           /* per id: 1 added token, 2 special */
+    uint8_t *tok_lead, *tok_trail; /* per id: leading / trailing 'Ġ' or whitespace characters of its value */
+
     added_token *added;
     int n_added;
     bool added_first_byte[256];

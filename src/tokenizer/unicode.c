@@ -7,11 +7,6 @@
 
 #include "unicode_tables.inc"
 
-unsigned uni_props(int32_t c) {
-    if (c < 0 || c > 0x10FFFF) return 0;
-    return up_sets[up_stage2[up_stage1[c >> 8]][c & 255]];
-}
-
 static long find32(const uint32_t *keys, size_t n, uint32_t c) {
     size_t lo = 0, hi = n;
     while (lo < hi) {

@@ -26,7 +26,12 @@ enum {
 
 #define UNI_MAX_DECOMP 18 /* the longest full decomposition (U+FDFA under NFKD) */
 
-unsigned uni_props(int32_t c);
+extern const uint16_t up_sets[], up_stage1[];
+extern const uint8_t up_stage2[][256];
+static inline unsigned uni_props(int32_t c) {
+    if ((uint32_t)c > 0x10FFFF) return 0;
+    return up_sets[up_stage2[up_stage1[c >> 8]][c & 255]];
+}
 /* Rust's char::to_lowercase: writes 1..3 code points, returns how many. */
 int uni_lower(int32_t c, int32_t out[3]);
 /* The full canonical (compat 0) or compatibility decomposition of c, Hangul included; returns its length (1 and

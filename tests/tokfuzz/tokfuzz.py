@@ -133,7 +133,10 @@ def piece(r: random.Random, specials: list[str]) -> str:
     if k < 0.93:
         return "".join(r.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'.,!?-_ ")
                        for _ in range(r.randint(1, 12)))
-    return rand_cp(r, 0, 0xFFFF) * r.randint(1, 3)
+    if k < 0.96:
+        return rand_cp(r, 0, 0xFFFF) * r.randint(1, 3)
+    # words around WordPiece's max_input_chars_per_word (100), in letters that lowercase to two code points too
+    return "".join(r.choice("abcİé日") for _ in range(r.randint(90, 110)))
 
 
 def text(r: random.Random, specials: list[str]) -> str:

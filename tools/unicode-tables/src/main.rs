@@ -130,13 +130,13 @@ fn emit(flags: &[u16], lower: &[(u32, Vec<u32>)], nfd: &[(u32, Vec<u32>)], nfkd:
         stage1.push(bi as u16);
     }
     assert!(sets.len() < 256);
-    println!("static const uint16_t up_sets[{}] = {{", sets.len());
+    println!("const uint16_t up_sets[{}] = {{", sets.len());
     for s in &sets { print!("{},", s); }
     println!("}};");
-    println!("static const uint16_t up_stage1[{}] = {{", stage1.len());
+    println!("const uint16_t up_stage1[{}] = {{", stage1.len());
     for (i, s) in stage1.iter().enumerate() { print!("{},", s); if i % 24 == 23 { println!(); } }
     println!("}};");
-    println!("static const uint8_t up_stage2[{}][256] = {{", blocks.len());
+    println!("const uint8_t up_stage2[{}][256] = {{", blocks.len());
     for b in &blocks {
         print!("{{");
         for (i, x) in b.iter().enumerate() { print!("{},", x); if i % 32 == 31 && i != 255 { println!(); } }
