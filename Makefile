@@ -96,6 +96,7 @@ check:
 	$(MAKE) SAN=1 WERROR=1 all
 	BERTC_BIN=build-san/bertc ASAN_OPTIONS=detect_leaks=1 build-san/test_bertc
 	$(MAKE) fuzz-smoke
+	$(MAKE) tokfuzz
 	BERTC_BIN=build/bertc build/test_bertc
 
 $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbertc.a
@@ -104,6 +105,21 @@ $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbertc.a
 # The C side of the differential tokenizer fuzzer (tests/tokfuzz).
 $(BUILD)/tokdiff: tests/tokfuzz/tokdiff.c $(BUILD)/libbertc.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
+
+# Differential fuzzing against Hugging Face tokenizers (PyPI `tokenizers`, the Rust crate): a bounded run in
+# `make check`, TOKFUZZ_N=1000000 for the long one. TOKFUZZ_PYTHON must import tokenizers; without it the run says
+# it skipped, unless TOKFUZZ_REQUIRE=1 (CI).
+TOKFUZZ_PYTHON ?= python3
+TOKFUZZ_N ?= 3000
+TOKFUZZ_SEED ?= 1
+.PHONY: tokfuzz tokfuzz-long
+tokfuzz: $(BUILD)/tokdiff
+	@if $(TOKFUZZ_PYTHON) -c 'import tokenizers' 2>/dev/null; then \
+	  $(TOKFUZZ_PYTHON) tests/tokfuzz/tokfuzz.py --bin $(BUILD)/tokdiff -n $(TOKFUZZ_N) --seed $(TOKFUZZ_SEED); \
+	elif [ "$(TOKFUZZ_REQUIRE)" = 1 ]; then echo "tokfuzz: $(TOKFUZZ_PYTHON) has no tokenizers"; exit 1; \
+	else echo "tokfuzz: skipped (tokenizers not installed for $(TOKFUZZ_PYTHON))"; fi
+tokfuzz-long:
+	$(MAKE) tokfuzz TOKFUZZ_N=1000000 TOKFUZZ_REQUIRE=1 TOKFUZZ_SEED=$$(date +%Y%m%d)
 
 # Figures, never pass/fail: tokenizer throughput on SST-2 train (needs ../shared).
 bench: $(BUILD)/bertc $(BUILD)/bench_tokenize

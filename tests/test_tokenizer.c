@@ -4,6 +4,7 @@
  * expected ids follow from the tokenizers' definitions.
  */
 #include "test.h"
+#include "tokenizer/tokenizer.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -203,7 +204,101 @@ static void t_edge_roberta(void) {
     bertc_tokenizer_free(t);
 }
 
+/* The differential fuzzer's committed cases (tests/tokfuzz/tokfuzz.py --write-refs): each file names a base
+ * tokenizer.json and the edits that make its configuration; ids, type ids and offsets must be Hugging Face's. */
+static bool ints_equal(const int32_t *v, size_t n, json_t *arr) {
+    if (!json_is_array(arr) || json_array_size(arr) != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (json_integer_value(json_array_get(arr, i)) != v[i]) return false;
+    return true;
+}
+
+static bertc_tokenizer *fuzz_config(json_t *hdr) {
+    char path[512];
+    snprintf(path, sizeof path, TD "%s/tokenizer.json", json_string_value(json_object_get(hdr, "base")));
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+    CHECK(j != NULL, "cannot read %s", path);
+    if (!j) return NULL;
+    size_t i;
+    json_t *edit;
+    json_array_foreach(json_object_get(hdr, "set"), i, edit) {
+        json_t *keys = json_array_get(edit, 0), *o = j;
+        size_t nk = json_array_size(keys);
+        for (size_t k = 0; k + 1 < nk; k++) o = json_object_get(o, json_string_value(json_array_get(keys, k)));
+        json_object_set(o, json_string_value(json_array_get(keys, nk - 1)), json_array_get(edit, 1));
+    }
+    json_int_t next = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(json_object_get(json_object_get(j, "model"), "vocab"), key, v)
+        if (json_integer_value(v) >= next) next = json_integer_value(v) + 1;
+    json_array_foreach(json_object_get(hdr, "add"), i, edit) {
+        json_t *tok = json_deep_copy(edit);
+        json_t *have = json_object_get(json_object_get(json_object_get(j, "model"), "vocab"),
+                                       json_string_value(json_object_get(tok, "content")));
+        json_object_set_new(tok, "id", json_integer(have ? json_integer_value(have) : next++));
+        json_object_set_new(tok, "normalized", json_false());
+        json_array_append_new(json_object_get(j, "added_tokens"), tok);
+    }
+    char *text = json_dumps(j, JSON_COMPACT);
+    json_decref(j);
+    bertc_tokenizer *t = NULL;
+    bertc_error err;
+    bertc_status s = tokenizer_load_mem(text, NULL, NULL, NULL, NULL, &t, &err);
+    CHECK(s == BERTC_OK, "load %s with edits: %s", path, s ? err.message : "");
+    free(text);
+    return t;
+}
+
+static void t_fuzz_references(void) {
+    static const char *const configs[] = {"bert-uncased", "bert-cased", "bert-lower-accents", "bert-strip-cased",
+                                          "bert-no-chinese", "bert-no-clean", "bert-added", "roberta",
+                                          "roberta-prefix", "roberta-notrim", "roberta-added"};
+    static char line[1 << 16];
+    for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
+        char path[256];
+        snprintf(path, sizeof path, TD "tokfuzz/%s.jsonl.gz", configs[c]);
+        gzFile f = gzopen(path, "rb");
+        CHECK(f != NULL, "cannot open %s", path);
+        if (!f) continue;
+        json_error_t je;
+        json_t *hdr = gzgets(f, line, sizeof line) ? json_loads(line, 0, &je) : NULL;
+        bertc_tokenizer *t = hdr ? fuzz_config(hdr) : NULL;
+        size_t n = 0, bad = 0;
+        while (t && gzgets(f, line, sizeof line)) {
+            json_t *j = json_loads(line, 0, &je);
+            CHECK(j != NULL, "%s: bad line %zu", path, n + 2);
+            if (!j) break;
+            json_t *a = json_object_get(j, "a"), *b = json_object_get(j, "b");
+            bertc_encode_params p = bertc_encode_default_params();
+            int ml = (int)json_integer_value(json_object_get(j, "max_length"));
+            p.max_length = ml ? ml : 1 << 30;
+            p.truncate_left = json_is_true(json_object_get(j, "left"));
+            bertc_encoding e;
+            bertc_error err;
+            bool ok = bertc_tokenize(t, json_string_value(a), json_string_length(a), b ? json_string_value(b) : NULL,
+                                     b ? json_string_length(b) : 0, &p, &e, &err) == BERTC_OK;
+            if (ok) {
+                ok = ints_equal(e.ids, e.n, json_object_get(j, "ids")) &&
+                     ints_equal(e.type_ids, e.n, json_object_get(j, "type_ids")) &&
+                     ints_equal(e.offsets, 2 * e.n, json_object_get(j, "offsets"));
+                bertc_encoding_free(&e);
+            }
+            if (!ok && bad++ < 3) printf("  %s mismatch: %.120s\n", configs[c], line);
+            json_decref(j);
+            n++;
+        }
+        CHECK(n >= 1000, "%s: %zu cases read", configs[c], n);
+        CHECK(bad == 0, "%s: %zu of %zu cases differ from tokenizers", configs[c], bad, n);
+        bertc_tokenizer_free(t);
+        json_decref(hdr);
+        gzclose(f);
+    }
+}
+
 void tests_tokenizer(void) {
+    run_test("tokenizer/fuzz_references (11 configurations)", t_fuzz_references);
     run_test("tokenizer/tokref_sst2_68221", t_tokref_sst2);
     run_test("tokenizer/tokref_legacy_files", t_tokref_legacy);
     run_test("tokenizer/tokref_pairs", t_tokref_pairs);

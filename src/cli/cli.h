@@ -63,6 +63,8 @@ typedef struct model_opts {
 /* A folder for --model: itself when it is a directory, else the cached (or downloaded) snapshot of the model
  * id. Prints the error and returns false (exit code in *code) when it cannot. */
 bool resolve_model_dir(const char *model, const char *revision, char *dir, size_t cap, int *code);
+/* model.safetensors, pytorch_model.bin or a sharded index of either is in dir. */
+bool dir_has_weights(const char *dir);
 
 /* Parses --model/--threads/--arch at argv[*i]; returns 1 if consumed, 0 if not a model option, -1 on error. */
 /* --dtype values: fp32 (float32), fp16 (float16), bf16 (bfloat16), int8; false for anything else. */

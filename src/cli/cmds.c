@@ -336,14 +336,30 @@ int cmd_tokenize(int argc, char **argv) {
     common_init(&c);
     int code = EXIT_OK;
     bertc_model *m = NULL;
+    bertc_tokenizer *tok_only = NULL;
     if (!gather(&c, argc, argv, NULL, NULL)) {
         code = EXIT_USAGE;
         goto done;
     }
     if (!finish_inputs(&c, &code)) goto done;
-    /* the whole model is loaded so that max_length is capped by its positions, as transformers does */
-    if (!(m = load_model(&c.mo, &code))) goto done;
-    const bertc_tokenizer *t = bertc_model_tokenizer(m);
+    /* The whole model is loaded so that max_length is capped by its positions, as the pipeline does; a folder
+     * with tokenizer files and no weights is tokenized alone, as AutoTokenizer reads it. */
+    const bertc_tokenizer *t;
+    char dir[4096];
+    if (c.mo.model && *c.mo.model && resolve_model_dir(c.mo.model, c.mo.revision, dir, sizeof dir, &code) &&
+        !dir_has_weights(dir)) {
+        bertc_error err;
+        if (bertc_tokenizer_load(dir, &tok_only, &err)) {
+            die_msg("cannot load tokenizer %s: %s", c.mo.model, err.message);
+            code = EXIT_MODEL;
+            goto done;
+        }
+        t = tok_only;
+    } else {
+        if (code != EXIT_OK) goto done;
+        if (!(m = load_model(&c.mo, &code))) goto done;
+        t = bertc_model_tokenizer(m);
+    }
     bertc_encode_params ep = encode_params(&c);
     for (size_t i = 0; i < c.rs.n; i++) {
         const record *r = &c.rs.r[i];
@@ -374,6 +390,7 @@ int cmd_tokenize(int argc, char **argv) {
     if (fflush(stdout) != 0) code = EXIT_OUTPUT;
 done:
     bertc_model_free(m);
+    bertc_tokenizer_free(tok_only);
     records_free(&c.rs);
     return code;
 }

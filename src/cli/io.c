@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include <time.h>
 
@@ -219,6 +220,17 @@ int model_opt(model_opts *o, int argc, char **argv, int *i) {
         return 1;
     }
     return 0;
+}
+
+bool dir_has_weights(const char *dir) {
+    static const char *const names[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                        "pytorch_model.bin.index.json"};
+    char path[4200];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        if (access(path, R_OK) == 0) return true;
+    }
+    return false;
 }
 
 bertc_model *load_model(const model_opts *o, int *code) {

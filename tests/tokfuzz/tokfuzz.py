@@ -31,56 +31,48 @@ DATA = os.path.join(HERE, "..", "data")
 
 
 # ---- configurations: a base tokenizer.json and the edits that make each variant ----
+# Declarative, so that the C suite (tests/test_tokenizer.c) rebuilds the same files from its committed references:
+# "set" is a list of [path, value] (a path of object keys), "add" extra added tokens (ids as save_pretrained
+# writes them: the vocab's own id for a token it has, else the next free one).
 
-def _bert(j: dict, **norm) -> dict:
-    j["normalizer"].update(norm)
-    return j
-
-
-def _roberta_prefix(j: dict) -> dict:
-    j["pre_tokenizer"]["add_prefix_space"] = True
-    j["post_processor"]["add_prefix_space"] = True
-    return j
-
-
-def _roberta_notrim(j: dict) -> dict:
-    j["pre_tokenizer"]["trim_offsets"] = False
-    j["post_processor"]["trim_offsets"] = False
-    return j
-
-
-def _added(j: dict, specials: list[str]) -> dict:
-    """Extra added tokens with every flag: single_word, lstrip, rstrip, special or not."""
-    n = max(int(i) for i in j["model"]["vocab"].values()) + 1
-    extra = [
-        ("<ent>", dict(single_word=True, lstrip=False, rstrip=False, special=False)),
-        ("</ent>", dict(single_word=False, lstrip=True, rstrip=True, special=True)),
-        ("@@", dict(single_word=False, lstrip=False, rstrip=True, special=False)),
-        ("hello world", dict(single_word=True, lstrip=True, rstrip=False, special=False)),
-    ]
-    # ids as save_pretrained writes them: the vocab's own id for a token it has, else the next free one
-    for content, flags in extra:
-        tid = j["model"]["vocab"].get(content)
-        if tid is None:
-            tid, n = n, n + 1
-        j["added_tokens"].append(dict(id=tid, content=content, normalized=False, **flags))
-    specials.extend(c for c, _ in extra)
-    return j
-
+EXTRA_ADDED = [
+    {"content": "<ent>", "single_word": True, "lstrip": False, "rstrip": False, "special": False},
+    {"content": "</ent>", "single_word": False, "lstrip": True, "rstrip": True, "special": True},
+    {"content": "@@", "single_word": False, "lstrip": False, "rstrip": True, "special": False},
+    {"content": "hello world", "single_word": True, "lstrip": True, "rstrip": False, "special": False},
+]
 
 CONFIGS = {
-    "bert-uncased": ("tok-bert", lambda j: j),
-    "bert-cased": ("tok-bert", lambda j: _bert(j, lowercase=False)),
-    "bert-lower-accents": ("tok-bert", lambda j: _bert(j, strip_accents=False)),
-    "bert-strip-cased": ("tok-bert", lambda j: _bert(j, lowercase=False, strip_accents=True)),
-    "bert-no-chinese": ("tok-bert", lambda j: _bert(j, handle_chinese_chars=False)),
-    "bert-no-clean": ("tok-bert", lambda j: _bert(j, clean_text=False)),
-    "bert-added": ("tok-bert", None),
-    "roberta": ("tok-roberta", lambda j: j),
-    "roberta-prefix": ("tok-roberta", _roberta_prefix),
-    "roberta-notrim": ("tok-roberta", _roberta_notrim),
-    "roberta-added": ("tok-roberta", None),
+    "bert-uncased": {"base": "tok-bert", "set": []},
+    "bert-cased": {"base": "tok-bert", "set": [[["normalizer", "lowercase"], False]]},
+    "bert-lower-accents": {"base": "tok-bert", "set": [[["normalizer", "strip_accents"], False]]},
+    "bert-strip-cased": {"base": "tok-bert", "set": [[["normalizer", "lowercase"], False],
+                                                     [["normalizer", "strip_accents"], True]]},
+    "bert-no-chinese": {"base": "tok-bert", "set": [[["normalizer", "handle_chinese_chars"], False]]},
+    "bert-no-clean": {"base": "tok-bert", "set": [[["normalizer", "clean_text"], False]]},
+    "bert-added": {"base": "tok-bert", "set": [], "add": EXTRA_ADDED},
+    "roberta": {"base": "tok-roberta", "set": []},
+    "roberta-prefix": {"base": "tok-roberta", "set": [[["pre_tokenizer", "add_prefix_space"], True],
+                                                      [["post_processor", "add_prefix_space"], True]]},
+    "roberta-notrim": {"base": "tok-roberta", "set": [[["pre_tokenizer", "trim_offsets"], False],
+                                                      [["post_processor", "trim_offsets"], False]]},
+    "roberta-added": {"base": "tok-roberta", "set": [], "add": EXTRA_ADDED},
 }
+
+
+def apply_config(j: dict, cfg: dict) -> dict:
+    for path, value in cfg["set"]:
+        o = j
+        for k in path[:-1]:
+            o = o[k]
+        o[path[-1]] = value
+    n = max(int(i) for i in j["model"]["vocab"].values()) + 1
+    for tok in cfg.get("add", []):
+        tid = j["model"]["vocab"].get(tok["content"])
+        if tid is None:
+            tid, n = n, n + 1
+        j["added_tokens"].append(dict(id=tid, normalized=False, **tok))
+    return j
 
 
 # ---- text generation ----
@@ -196,16 +188,47 @@ def minimize(proc, hf, a: str, b: str | None, maxlen: int, left: bool) -> tuple[
 
 
 def make_config(name: str, workdir: str) -> tuple[str, list[str]]:
-    base, edit = CONFIGS[name]
-    src = os.path.join(DATA, base)
-    j = json.load(open(os.path.join(src, "tokenizer.json"), encoding="utf-8"))
+    cfg = CONFIGS[name]
+    src = os.path.join(DATA, cfg["base"])
+    j = apply_config(json.load(open(os.path.join(src, "tokenizer.json"), encoding="utf-8")), cfg)
     specials = [t["content"] for t in j["added_tokens"]]
-    j = _added(j, specials) if edit is None else edit(copy.deepcopy(j))
     d = os.path.join(workdir, name)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
         json.dump(j, f, ensure_ascii=False)
     return d, specials
+
+
+def write_refs(name: str, n: int, seed: int, workdir: str, outdir: str) -> None:
+    """n fuzzed cases with Hugging Face's answers, for the C suite (texts over 300 characters left out)."""
+    import gzip
+    import tokenizers
+    d, specials = make_config(name, workdir)
+    hf = Tokenizer.from_file(os.path.join(d, "tokenizer.json"))
+    r = random.Random(f"refs:{seed}:{name}")
+    path = os.path.join(outdir, f"{name}.jsonl.gz")
+    with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as f:
+        f.write(json.dumps({"config": name, **CONFIGS[name], "tokenizers": tokenizers.__version__,
+                            "seed": seed}, ensure_ascii=False) + "\n")
+        k = 0
+        while k < n:
+            a = text(r, specials)
+            b = text(r, specials) if r.random() < 0.3 else None
+            if len(a) + len(b or "") > 300:
+                continue
+            maxlen, left = (0, False) if r.random() < 0.6 else (r.randint(6, 48), r.random() < 0.5)
+            if maxlen:
+                hf.enable_truncation(maxlen, direction="left" if left else "right")
+            else:
+                hf.no_truncation()
+            e = hf.encode(a) if b is None else hf.encode(a, b)
+            rec = {"a": a, "max_length": maxlen, "left": left, "ids": e.ids, "type_ids": e.type_ids,
+                   "offsets": [x for o in e.offsets for x in o]}
+            if b is not None:
+                rec["b"] = b
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            k += 1
+    print(f"tokfuzz: wrote {path} ({n} cases)")
 
 
 def run_config(name: str, binary: str, n: int, seed: int, workdir: str, show: int) -> tuple[int, int]:
@@ -263,7 +286,15 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--config", action="append", choices=sorted(CONFIGS), help="default: all")
     ap.add_argument("--show", type=int, default=5, help="mismatches printed per configuration")
+    ap.add_argument("--write-refs", metavar="DIR", help="write N cases per configuration with Hugging Face's "
+                    "answers to DIR/<config>.jsonl.gz (the C suite's references) instead of fuzzing")
     args = ap.parse_args()
+    if args.write_refs:
+        os.makedirs(args.write_refs, exist_ok=True)
+        with tempfile.TemporaryDirectory() as wd:
+            for name in args.config or list(CONFIGS):
+                write_refs(name, args.n, args.seed, wd, args.write_refs)
+        return 0
     import tokenizers
     print(f"tokfuzz: tokenizers {tokenizers.__version__}, seed {args.seed}, {args.n} texts per configuration")
     total_bad = 0
