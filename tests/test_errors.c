@@ -167,16 +167,31 @@ static void t_tokenizer_broken(void) {
     bertc_error err;
     CHECK(bertc_tokenizer_load("/nonexistent-dir", &t, &err) == BERTC_ERR_IO && !t, "no tokenizer files");
     make_ckpt("x", NULL, 0, NULL);
-    spit("tokenizer.json", "{\"model\": {\"type\": \"Unigram\"}}", 31);
-    CHECK(bertc_tokenizer_load(tmpdir, &t, &err) == BERTC_ERR_UNSUPPORTED && strstr(err.message, "Unigram"),
+    spit("tokenizer.json", "{\"model\": {\"type\": \"WordLevel\"}}", 33);
+    CHECK(bertc_tokenizer_load(tmpdir, &t, &err) == BERTC_ERR_UNSUPPORTED && strstr(err.message, "WordLevel"),
           "unsupported model named: %s", err.message);
+    spit("tokenizer.json", "{\"model\": {\"type\": \"Unigram\"}}", 31);
+    CHECK(bertc_tokenizer_load(tmpdir, &t, &err) == BERTC_ERR_FORMAT && strstr(err.message, "Unigram"),
+          "Unigram without a vocab: %s", err.message);
     spit("tokenizer.json", "{\"model\": ", 10);
     CHECK(bertc_tokenizer_load(tmpdir, &t, &err) == BERTC_ERR_FORMAT, "truncated tokenizer.json");
-    static const char wp[] = "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"a\": 0}},"
-                             " \"pre_tokenizer\": {\"type\": \"Whitespace\"}}";
+    static const char wp[] = "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"a\": 0, "
+                             "\"[UNK]\": 1}}, \"pre_tokenizer\": {\"type\": \"UnicodeScripts\"}}";
     spit("tokenizer.json", wp, sizeof wp - 1);
-    CHECK(bertc_tokenizer_load(tmpdir, &t, &err) == BERTC_ERR_UNSUPPORTED && strstr(err.message, "Whitespace"),
+    CHECK(bertc_tokenizer_load(tmpdir, &t, &err) == BERTC_ERR_UNSUPPORTED && strstr(err.message, "UnicodeScripts"),
           "unsupported pre_tokenizer named: %s", err.message);
+    static const char rx[] = "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"a\": 0, "
+                             "\"[UNK]\": 1}}, \"pre_tokenizer\": {\"type\": \"Split\", \"behavior\": \"Isolated\", "
+                             "\"pattern\": {\"Regex\": \"(?<=a)b\"}}}";
+    spit("tokenizer.json", rx, sizeof rx - 1);
+    CHECK(bertc_tokenizer_load(tmpdir, &t, &err) == BERTC_ERR_UNSUPPORTED && strstr(err.message, "(?<=a)b"),
+          "unsupported pattern named: %s", err.message);
+    static const char bad[] = "{\"model\": {\"type\": \"WordPiece\", \"unk_token\": \"[UNK]\", \"vocab\": {\"a\": 0, "
+                              "\"[UNK]\": 1}}, \"normalizer\": {\"type\": \"Precompiled\", \"precompiled_charsmap\": \"AQID\"},"
+                              " \"pre_tokenizer\": {\"type\": \"Whitespace\"}}";
+    spit("tokenizer.json", bad, sizeof bad - 1);
+    CHECK(bertc_tokenizer_load(tmpdir, &t, &err) == BERTC_ERR_FORMAT && strstr(err.message, "charsmap"),
+          "broken charsmap: %s", err.message);
     bertc_tokenizer_free(t);
 }
 

@@ -252,9 +252,11 @@ static bertc_tokenizer *fuzz_config(json_t *hdr) {
 }
 
 static void t_fuzz_references(void) {
-    static const char *const configs[] = {"bert-uncased", "bert-cased", "bert-lower-accents", "bert-strip-cased",
-                                          "bert-no-chinese", "bert-no-clean", "bert-added", "roberta",
-                                          "roberta-prefix", "roberta-notrim", "roberta-added"};
+    static const char *const configs[] = {
+        "bert-uncased", "bert-cased", "bert-lower-accents", "bert-strip-cased", "bert-no-chinese", "bert-no-clean",
+        "bert-added", "roberta", "roberta-prefix", "roberta-notrim", "roberta-added", "bert-pipeline",
+        "bert-nfkc-whitespace", "bert-split", "bert-prepend-metaspace", "roberta-pipeline", "xlmr",
+        "xlmr-first-nosplit", "xlmr-nfkc-never"};
     static char line[1 << 16];
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         char path[256];
@@ -298,7 +300,7 @@ static void t_fuzz_references(void) {
 }
 
 void tests_tokenizer(void) {
-    run_test("tokenizer/fuzz_references (11 configurations)", t_fuzz_references);
+    run_test("tokenizer/fuzz_references (19 configurations)", t_fuzz_references);
     run_test("tokenizer/tokref_sst2_68221", t_tokref_sst2);
     run_test("tokenizer/tokref_legacy_files", t_tokref_legacy);
     run_test("tokenizer/tokref_pairs", t_tokref_pairs);

@@ -71,40 +71,6 @@ static inline bool is_cjk(int32_t c) {
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-/* A normalized string as tokenizers' NormalizedString keeps it: code points, each with the original byte span
- * it is aligned to. */
-typedef struct nbuf {
-    int32_t *cp, *os, *oe;
-    size_t n, cap;
-} nbuf;
-
-static bool nb_push(nbuf *b, int32_t c, int32_t os, int32_t oe) {
-    if (b->n == b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 256;
-        int32_t *x = realloc(b->cp, nc * sizeof *x);
-        if (!x) return false;
-        b->cp = x;
-        x = realloc(b->os, nc * sizeof *x);
-        if (!x) return false;
-        b->os = x;
-        x = realloc(b->oe, nc * sizeof *x);
-        if (!x) return false;
-        b->oe = x;
-        b->cap = nc;
-    }
-    b->cp[b->n] = c;
-    b->os[b->n] = os;
-    b->oe[b->n] = oe;
-    b->n++;
-    return true;
-}
-
-static void nb_free(nbuf *b) {
-    free(b->cp);
-    free(b->os);
-    free(b->oe);
-}
-
 /* NFD (compat 0) or NFKD of src into dst, as unicode-normalization-alignments streams it and
  * NormalizedString::transform aligns it: each character of a decomposition is tagged "first" or "added"; marks
  * are put in canonical order (a stable sort by combining class between starters), and then, in output order, a
@@ -504,17 +470,76 @@ static bool word_char_at(const unsigned char *s, size_t i, size_t len) {
 typedef struct enc_scratch {
     wp_state wp;
     bpe_scratch bpe;
+    nbuf seg;
+    pieces pcs;
+    unigram_scratch uni;
+    bertc_error err; /* the pipeline's own failure (a pattern's step budget), when it has one */
+    bool failed;
 } enc_scratch;
+
+static bool push_token(void *ctx, int32_t id, size_t s, size_t e) { return tl_push(ctx, id, s, e); }
+
+/* The pipeline (pipeline.c) normalizes and splits; each piece then goes through the model. */
+static bool generic_segment(const bertc_tokenizer *t, enc_scratch *sc, const unsigned char *s, size_t a, size_t b,
+                            toklist *out) {
+    sc->seg.n = 0;
+    for (size_t i = a; i < b;) {
+        int32_t c;
+        size_t l = (size_t)utf8_decode(s + i, &c);
+        if (!nb_push(&sc->seg, c, (int32_t)i, (int32_t)(i + l))) return false;
+        i += l;
+    }
+    if (pipeline_run(t, &sc->seg, (int32_t)a, &sc->pcs, &sc->err)) {
+        sc->failed = true;
+        return false;
+    }
+    const pieces *p = &sc->pcs;
+    for (size_t k = 0; k < p->n; k++) {
+        size_t ps = p->start[k], pe = p->start[k + 1];
+        if (t->kind == TOK_WORDPIECE) {
+            sc->wp.t = t;
+            sc->wp.out = out;
+            for (size_t i = ps; i < pe; i++)
+                if (!wp_add_char(&sc->wp, p->cps.cp[i], (size_t)p->cps.os[i], (size_t)p->cps.oe[i])) return false;
+            if (!wp_flush(&sc->wp)) return false;
+        } else if (t->kind == TOK_BPE) {
+            nbuf *c = &sc->bpe.cps;
+            c->n = 0;
+            for (size_t i = ps; i < pe; i++)
+                if (!nb_push(c, p->cps.cp[i], p->cps.os[i], p->cps.oe[i])) return false;
+            if (!bpe_piece(t, &sc->bpe, 0, c->n, out)) return false;
+        } else {
+            if (!unigram_piece(t, &p->cps, ps, pe, &sc->uni, push_token, out)) {
+                if (t->unk_id < 0) {
+                    bertc_fail(&sc->err, BERTC_ERR_INPUT, "tokenizer: an unknown piece and the Unigram model has no unk_id");
+                    sc->failed = true;
+                }
+                return false;
+            }
+        }
+    }
+    return true;
+}
 
 static bool model_segment(const bertc_tokenizer *t, enc_scratch *sc, const unsigned char *s, size_t a, size_t b,
                           toklist *out) {
     if (a >= b) return true;
+    if (t->generic) return generic_segment(t, sc, s, a, b, out);
     if (t->kind == TOK_WORDPIECE) {
         sc->wp.t = t;
         sc->wp.out = out;
         return wordpiece_segment(t, &sc->wp, s, a, b);
     }
     return bpe_segment(t, &sc->bpe, s, a, b, out);
+}
+
+static bertc_status segment_failure(const bertc_tokenizer *t, const enc_scratch *sc, bertc_error *err) {
+    if (sc->failed) {
+        if (err) *err = sc->err;
+        return sc->err.status ? sc->err.status : BERTC_ERR_INPUT;
+    }
+    if (t->kind == TOK_BPE) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: a byte has no token in the vocab");
+    return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
 }
 
 /* Added tokens are cut out of the raw text first, as AddedVocabulary::find_matches does with its leftmost-longest
@@ -560,14 +585,11 @@ static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const 
                 me += (size_t)l;
             }
         }
-        if (!model_segment(t, sc, s, seg, ms, out) || !tl_push(out, at->id, ms, me))
-            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
+        if (!model_segment(t, sc, s, seg, ms, out)) return segment_failure(t, sc, err);
+        if (!tl_push(out, at->id, ms, me)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
         seg = i = me;
     }
-    if (!model_segment(t, sc, s, seg, len, out)) {
-        if (t->kind == TOK_BPE) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: a byte has no token in the vocab");
-        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
-    }
+    if (!model_segment(t, sc, s, seg, len, out)) return segment_failure(t, sc, err);
     return BERTC_OK;
 }
 
@@ -671,7 +693,11 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
     if (s) goto done;
 
     bool specials = p->add_special_tokens && t->has_post;
-    size_t n_added = specials ? (pair ? (t->roberta_post ? 4 : 3) : 2) : 0;
+    const tmpl_item *tm = pair ? t->tpair : t->tsingle;
+    int n_tm = pair ? t->n_tpair : t->n_tsingle;
+    size_t n_added = 0;
+    if (specials)
+        for (int q = 0; q < n_tm; q++) n_added += (size_t)(tm[q].seq < 0 ? tm[q].n_ids : 0);
     int max_len = p->max_length > 0 ? p->max_length : tokenizer_default_max_length(t);
     size_t total = A.n + B.n + n_added;
     if (total > (size_t)max_len) {
@@ -736,14 +762,23 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
         if (pair) trim_offsets(t, &B, pair, ctB);
     }
 #define CHR(L, ct, f) ((L).chars ? (L).f[i] : (ct)[(L).f[i]])
-    if (specials) EMIT(t->cls_id, 0, 0, 0, 1, 255);
-    for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], 0, CHR(A, ctA, start), CHR(A, ctA, end), 0, 0);
-    if (specials) EMIT(t->sep_id, 0, 0, 0, 1, 255);
-    if (pair) {
-        int ty = specials ? t->pair_type_id : 1;
-        if (specials && t->roberta_post) EMIT(t->sep_id, ty, 0, 0, 1, 255);
-        for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], ty, CHR(B, ctB, start), CHR(B, ctB, end), 0, 1);
-        if (specials) EMIT(t->sep_id, ty, 0, 0, 1, 255);
+    if (t->has_post && (specials || t->post_template)) {
+        /* the template: special tokens when asked for, and its type ids for the sequences */
+        for (int q = 0; q < n_tm; q++) {
+            const tmpl_item *it = &tm[q];
+            if (it->seq < 0) {
+                if (specials)
+                    for (int j = 0; j < it->n_ids; j++) EMIT(it->ids[j], it->type_id, 0, 0, 1, 255);
+            } else if (it->seq == 0) {
+                for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], it->type_id, CHR(A, ctA, start), CHR(A, ctA, end), 0, 0);
+            } else if (pair) {
+                for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], it->type_id, CHR(B, ctB, start), CHR(B, ctB, end), 0, 1);
+            }
+        }
+    } else {
+        for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], 0, CHR(A, ctA, start), CHR(A, ctA, end), 0, 0);
+        if (pair)
+            for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], 1, CHR(B, ctB, start), CHR(B, ctB, end), 0, 1);
     }
 #undef EMIT
 #undef CHR
@@ -766,6 +801,9 @@ done:
     free(sc.bpe.ss);
     free(sc.bpe.se);
     nb_free(&sc.bpe.cps);
+    nb_free(&sc.seg);
+    pieces_free(&sc.pcs);
+    unigram_scratch_free(&sc.uni);
     free(sc.bpe.rk);
     return s;
 }

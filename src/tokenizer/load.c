@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void tmpl_free(tmpl_item *items, int n);
+
 bool pairmap_init(pairmap *m, uint32_t expected) {
     uint32_t cap = 16;
     while (cap < expected * 2u + 2u) cap <<= 1;
@@ -61,6 +63,9 @@ void bertc_tokenizer_free(bertc_tokenizer *t) {
         free(t->id_to_tok);
     }
     pairmap_free(&t->merges);
+    tmpl_free(t->tsingle, t->n_tsingle);
+    tmpl_free(t->tpair, t->n_tpair);
+    pipeline_free(t);
     free(t->tok_flags);
     free(t->tok_lead);
     free(t->tok_trail);
@@ -107,8 +112,6 @@ static bertc_tokenizer *tok_new(void) {
     bertc_tokenizer *t = calloc(1, sizeof *t);
     if (!t) return NULL;
     t->unk_id = -1;
-    t->cls_id = t->sep_id = -1;
-    t->pair_type_id = 1;
     t->max_input_chars = 100;
     t->trim_offsets = true;
     memcpy(t->prefix, "##", 3);
@@ -150,6 +153,9 @@ static bertc_status add_added(bertc_tokenizer *t, const char *content, int32_t i
     }
     if (!t->id_to_tok[id] && !(t->id_to_tok[id] = strdup(content)))
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    if (normalized && t->generic && t->n_norm && !special)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer: normalized added token \"%.40s\" is not supported",
+                          content);
     if (normalized && t->bert_normalizer && !special) {
         /* Added tokens matched after normalization are rare in BERT checkpoints; refuse rather than guess. */
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer: normalized added token \"%.40s\" is not supported",
@@ -201,39 +207,81 @@ static bertc_status parse_bert_normalizer(bertc_tokenizer *t, const cJSON *n, be
     return BERTC_OK;
 }
 
-static bertc_status parse_template(bertc_tokenizer *t, const cJSON *pp, bertc_error *err) {
-    /* Accept the BERT template: single = [CLS] $A [SEP], pair = [CLS] $A [SEP] $B:1 [SEP]:1. */
-    const cJSON *single = cJSON_GetObjectItemCaseSensitive(pp, "single");
-    const cJSON *specials = cJSON_GetObjectItemCaseSensitive(pp, "special_tokens");
-    if (!cJSON_IsArray(single) || cJSON_GetArraySize(single) != 3)
-        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: TemplateProcessing other than "
-                          "\"[CLS] $A [SEP]\" is not supported");
-    int32_t ids[2] = {-1, -1};
-    for (int k = 0; k < 3; k++) {
-        const cJSON *el = cJSON_GetArrayItem(single, k);
+static bool tmpl_push(tmpl_item **items, int *n, int seq, int type_id, const int32_t *ids, int n_ids) {
+    tmpl_item *a = realloc(*items, (size_t)(*n + 1) * sizeof *a);
+    if (!a) return false;
+    *items = a;
+    tmpl_item *it = &a[(*n)++];
+    it->seq = seq;
+    it->type_id = type_id;
+    it->n_ids = n_ids;
+    it->ids = NULL;
+    if (n_ids) {
+        it->ids = malloc((size_t)n_ids * sizeof *it->ids);
+        if (!it->ids) return false;
+        memcpy(it->ids, ids, (size_t)n_ids * sizeof *ids);
+    }
+    return true;
+}
+
+static void tmpl_free(tmpl_item *items, int n) {
+    for (int i = 0; i < n; i++) free(items[i].ids);
+    free(items);
+}
+
+/* BertProcessing / RobertaProcessing as templates: [CLS] A [SEP] (B [SEP]:1), <s> A </s> (</s> B </s>). */
+static bertc_status cls_sep_template(bertc_tokenizer *t, int32_t cls, int32_t sep, bool roberta, bertc_error *err) {
+    bool ok = tmpl_push(&t->tsingle, &t->n_tsingle, -1, 0, &cls, 1) && tmpl_push(&t->tsingle, &t->n_tsingle, 0, 0, NULL, 0) &&
+              tmpl_push(&t->tsingle, &t->n_tsingle, -1, 0, &sep, 1) && tmpl_push(&t->tpair, &t->n_tpair, -1, 0, &cls, 1) &&
+              tmpl_push(&t->tpair, &t->n_tpair, 0, 0, NULL, 0) && tmpl_push(&t->tpair, &t->n_tpair, -1, 0, &sep, 1);
+    int ty = roberta ? 0 : 1;
+    if (ok && roberta) ok = tmpl_push(&t->tpair, &t->n_tpair, -1, 0, &sep, 1);
+    ok = ok && tmpl_push(&t->tpair, &t->n_tpair, 1, ty, NULL, 0) && tmpl_push(&t->tpair, &t->n_tpair, -1, ty, &sep, 1);
+    if (!ok) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    t->has_post = true;
+    return BERTC_OK;
+}
+
+/* TemplateProcessing with any template: "$A", "$B" and special tokens (one id or several), each with its type id. */
+static bertc_status parse_template_list(bertc_tokenizer *t, const cJSON *list, const cJSON *specials, bool pair,
+                                        bertc_error *err) {
+    const cJSON *el;
+    if (!cJSON_IsArray(list)) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: TemplateProcessing without %s",
+                                                pair ? "pair" : "single");
+    cJSON_ArrayForEach(el, list) {
         const cJSON *sp = cJSON_GetObjectItemCaseSensitive(el, "SpecialToken");
         const cJSON *sq = cJSON_GetObjectItemCaseSensitive(el, "Sequence");
-        if (k == 1) {
-            if (!sq) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: unsupported template");
-            continue;
+        const cJSON *o = sp ? sp : sq;
+        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(o, "type_id");
+        const char *name = json_str(o, "id");
+        int ty = cJSON_IsNumber(tid) ? tid->valueint : 0;
+        bool ok;
+        if (sq) {
+            if (!name || (strcmp(name, "A") && strcmp(name, "B")))
+                return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: template sequence must be A or B");
+            if (name[0] == 'B' && !pair)
+                return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: the single template names $B");
+            ok = tmpl_push(pair ? &t->tpair : &t->tsingle, pair ? &t->n_tpair : &t->n_tsingle, name[0] - 'A', ty, NULL, 0);
+        } else if (sp) {
+            const cJSON *def = name ? cJSON_GetObjectItemCaseSensitive(specials, name) : NULL;
+            const cJSON *dids = cJSON_GetObjectItemCaseSensitive(def, "ids");
+            int n = cJSON_IsArray(dids) ? cJSON_GetArraySize(dids) : 0;
+            if (!n || n > 64)
+                return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: template special token %s has no ids",
+                                  name ? name : "?");
+            int32_t ids[64];
+            for (int k = 0; k < n; k++) {
+                const cJSON *x = cJSON_GetArrayItem(dids, k);
+                if (!cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble >= t->vocab_size)
+                    return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: template token %s has a bad id", name);
+                ids[k] = (int32_t)x->valuedouble;
+            }
+            ok = tmpl_push(pair ? &t->tpair : &t->tsingle, pair ? &t->n_tpair : &t->n_tsingle, -1, ty, ids, n);
+        } else {
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: template item is neither SpecialToken nor Sequence");
         }
-        const char *name = json_str(sp, "id");
-        const cJSON *def = name ? cJSON_GetObjectItemCaseSensitive(specials, name) : NULL;
-        const cJSON *dids = cJSON_GetObjectItemCaseSensitive(def, "ids");
-        if (!cJSON_IsArray(dids) || cJSON_GetArraySize(dids) != 1)
-            return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: unsupported template special token");
-        ids[k / 2] = (int32_t)cJSON_GetArrayItem(dids, 0)->valuedouble;
+        if (!ok) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     }
-    t->cls_id = ids[0];
-    t->sep_id = ids[1];
-    t->pair_type_id = 1;
-    const cJSON *pair = cJSON_GetObjectItemCaseSensitive(pp, "pair");
-    if (cJSON_IsArray(pair) && cJSON_GetArraySize(pair) == 5) {
-        const cJSON *b = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(pair, 3), "Sequence");
-        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(b, "type_id");
-        if (cJSON_IsNumber(tid)) t->pair_type_id = tid->valueint;
-    }
-    t->has_post = true;
     return BERTC_OK;
 }
 
@@ -241,26 +289,46 @@ static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error 
     if (!pp || cJSON_IsNull(pp)) return BERTC_OK;
     const char *type = json_str(pp, "type");
     if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: post_processor has no type");
-    if (strcmp(type, "TemplateProcessing") == 0) return parse_template(t, pp, err);
+    if (strcmp(type, "Sequence") == 0) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(pp, "processors")) {
+            bertc_status s = parse_post(t, e, err);
+            if (s) return s;
+        }
+        return BERTC_OK;
+    }
+    if (strcmp(type, "ByteLevel") == 0) {
+        t->post_trim = json_bool(pp, "trim_offsets", 1);
+        t->post_prefix = json_bool(pp, "add_prefix_space", 1);
+        return BERTC_OK;
+    }
+    if (t->has_post) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: two post-processors add special tokens");
+    if (strcmp(type, "TemplateProcessing") == 0) {
+        const cJSON *specials = cJSON_GetObjectItemCaseSensitive(pp, "special_tokens");
+        bertc_status s = parse_template_list(t, cJSON_GetObjectItemCaseSensitive(pp, "single"), specials, false, err);
+        if (!s) s = parse_template_list(t, cJSON_GetObjectItemCaseSensitive(pp, "pair"), specials, true, err);
+        if (s) return s;
+        t->has_post = t->post_template = true;
+        return BERTC_OK;
+    }
     if (strcmp(type, "BertProcessing") == 0 || strcmp(type, "RobertaProcessing") == 0) {
         const cJSON *sep = cJSON_GetObjectItemCaseSensitive(pp, "sep");
         const cJSON *cls = cJSON_GetObjectItemCaseSensitive(pp, "cls");
         if (!cJSON_IsArray(sep) || !cJSON_IsArray(cls) || !cJSON_IsNumber(cJSON_GetArrayItem(sep, 1)) ||
             !cJSON_IsNumber(cJSON_GetArrayItem(cls, 1)))
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: %s needs sep and cls", type);
-        t->sep_id = (int32_t)cJSON_GetArrayItem(sep, 1)->valuedouble;
-        t->cls_id = (int32_t)cJSON_GetArrayItem(cls, 1)->valuedouble;
-        t->roberta_post = type[0] == 'R';
-        t->pair_type_id = t->roberta_post ? 0 : 1;
-        if (t->roberta_post) {
+        double sv = cJSON_GetArrayItem(sep, 1)->valuedouble, cv = cJSON_GetArrayItem(cls, 1)->valuedouble;
+        if (sv < 0 || cv < 0 || sv >= t->vocab_size || cv >= t->vocab_size)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: %s ids out of range", type);
+        bool roberta = type[0] == 'R';
+        if (roberta) {
             t->post_trim = json_bool(pp, "trim_offsets", 1);
             t->post_prefix = json_bool(pp, "add_prefix_space", 1);
         }
-        t->has_post = true;
-        return BERTC_OK;
+        return cls_sep_template(t, (int32_t)cv, (int32_t)sv, roberta, err);
     }
     return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: post_processor %s is not supported "
-                      "(supported: TemplateProcessing, BertProcessing, RobertaProcessing)", type);
+                      "(supported: TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence)", type);
 }
 
 static bertc_status parse_tokenizer_config(bertc_tokenizer *t, const char *text, bertc_error *err) {
@@ -372,14 +440,19 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
         s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: no model.type");
         goto done;
     }
+    const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
+    const char *ntype = json_str(norm, "type");
+    bool no_norm = !norm || cJSON_IsNull(norm);
     if (!strcmp(mtype, "WordPiece")) {
         t->kind = TOK_WORDPIECE;
-        if (!ptype || strcmp(ptype, "BertPreTokenizer") != 0) {
-            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: pre_tokenizer %s with WordPiece is not supported "
-                           "(supported: BertPreTokenizer)", ptype ? ptype : "null");
-            goto done;
+        /* BertNormalizer (or none) + BertPreTokenizer runs on encode.c's direct path; anything else through the
+         * pipeline */
+        if (ptype && !strcmp(ptype, "BertPreTokenizer") && (no_norm || (ntype && !strcmp(ntype, "BertNormalizer")))) {
+            if ((s = parse_bert_normalizer(t, norm, err))) goto done;
+        } else {
+            t->generic = true;
+            if ((s = pipeline_parse(t, norm, pre, err))) goto done;
         }
-        if ((s = parse_bert_normalizer(t, cJSON_GetObjectItemCaseSensitive(root, "normalizer"), err))) goto done;
         if ((s = load_vocab_object(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), NULL, err))) goto done;
         const char *unk = json_str(model, "unk_token");
         t->unk_id = unk ? strmap_get(&t->vocab, unk, strlen(unk)) : -1;
@@ -396,20 +469,17 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
         if (cJSON_IsNumber(mic)) t->max_input_chars = mic->valueint;
     } else if (!strcmp(mtype, "BPE")) {
         t->kind = TOK_BPE;
-        if (!ptype || strcmp(ptype, "ByteLevel") != 0) {
-            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: pre_tokenizer %s with BPE is not supported "
-                           "(supported: ByteLevel)", ptype ? ptype : "null");
-            goto done;
-        }
-        if (!json_bool(pre, "use_regex", 1)) {
-            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: ByteLevel without use_regex is not supported");
-            goto done;
-        }
-        const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
-        if (norm && !cJSON_IsNull(norm)) {
-            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: normalizer %s with byte-level BPE is not supported",
-                           json_str(norm, "type") ? json_str(norm, "type") : "?");
-            goto done;
+        if (ptype && !strcmp(ptype, "ByteLevel") && json_bool(pre, "use_regex", 1) && no_norm) {
+            t->add_prefix_space = json_bool(pre, "add_prefix_space", 0);
+            t->trim_offsets = json_bool(pre, "trim_offsets", 1);
+        } else {
+            t->generic = true;
+            if ((s = pipeline_parse(t, norm, pre, err))) goto done;
+            if (!t->byte_level) {
+                s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE without a ByteLevel pre-tokenizer is "
+                               "not supported (byte-level BPE is)");
+                goto done;
+            }
         }
         const char *pfx = json_str(model, "continuing_subword_prefix"), *sfx = json_str(model, "end_of_word_suffix");
         if ((pfx && *pfx) || (sfx && *sfx) || json_bool(model, "byte_fallback", 0)) {
@@ -422,8 +492,6 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
             s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE dropout is not supported");
             goto done;
         }
-        t->add_prefix_space = json_bool(pre, "add_prefix_space", 0);
-        t->trim_offsets = json_bool(pre, "trim_offsets", 1);
         if ((s = load_vocab_object(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), c2b, err))) goto done;
         const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
         if (!cJSON_IsArray(merges)) {
@@ -431,9 +499,14 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
             goto done;
         }
         if ((s = load_bpe_merges_json(t, merges, c2b, err))) goto done;
+    } else if (!strcmp(mtype, "Unigram")) {
+        t->kind = TOK_UNIGRAM;
+        t->generic = true;
+        if ((s = pipeline_parse(t, norm, pre, err))) goto done;
+        if ((s = unigram_parse(t, model, err))) goto done;
     } else {
-        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: model %s is not supported (supported: WordPiece, BPE)",
-                       mtype);
+        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: model %s is not supported (supported: WordPiece, "
+                       "BPE, Unigram)", mtype);
         goto done;
     }
     const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), *a;
@@ -505,11 +578,10 @@ static bertc_status load_vocab_txt(bertc_tokenizer *t, const char *vocab, const 
         }
     }
     t->unk_id = strmap_get(&t->vocab, "[UNK]", 5);
-    t->cls_id = strmap_get(&t->vocab, "[CLS]", 5);
-    t->sep_id = strmap_get(&t->vocab, "[SEP]", 5);
-    t->has_post = t->cls_id >= 0 && t->sep_id >= 0;
-    t->pair_type_id = 1;
-    bertc_status s = parse_tokenizer_config(t, config, err);
+    int32_t cls = strmap_get(&t->vocab, "[CLS]", 5), sep = strmap_get(&t->vocab, "[SEP]", 5);
+    bertc_status s;
+    if (cls >= 0 && sep >= 0 && (s = cls_sep_template(t, cls, sep, false, err))) return s;
+    s = parse_tokenizer_config(t, config, err);
     if (s) return s;
     return finish(t, err);
 }
@@ -566,11 +638,8 @@ static bertc_status load_vocab_json_merges(bertc_tokenizer *t, const char *vocab
         int32_t sid = strmap_get(&t->vocab, specials[i], strlen(specials[i]));
         if (sid >= 0 && (s = add_added(t, specials[i], sid, i == 4, false, false, false, true, err))) return s;
     }
-    t->cls_id = strmap_get(&t->vocab, "<s>", 3);
-    t->sep_id = strmap_get(&t->vocab, "</s>", 4);
-    t->has_post = t->cls_id >= 0 && t->sep_id >= 0;
-    t->roberta_post = true;
-    t->pair_type_id = 0;
+    int32_t cls = strmap_get(&t->vocab, "<s>", 3), sep = strmap_get(&t->vocab, "</s>", 4);
+    if (cls >= 0 && sep >= 0 && (s = cls_sep_template(t, cls, sep, true, err))) return s;
     if ((s = parse_tokenizer_config(t, config, err))) return s;
     return finish(t, err);
 }

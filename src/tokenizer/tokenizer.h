@@ -9,7 +9,75 @@
 
 #include "../internal.h"
 
-enum tok_kind { TOK_WORDPIECE = 1, TOK_BPE = 2 };
+#include <cjson/cJSON.h>
+
+enum tok_kind { TOK_WORDPIECE = 1, TOK_BPE = 2, TOK_UNIGRAM = 3 };
+
+/* A normalized string as tokenizers' NormalizedString keeps it: code points, each with the original byte span it
+ * is aligned to. */
+typedef struct nbuf {
+    int32_t *cp, *os, *oe;
+    size_t n, cap;
+} nbuf;
+bool nb_push(nbuf *b, int32_t c, int32_t os, int32_t oe);
+void nb_free(nbuf *b);
+
+/* Pieces of a pre-tokenized string: piece i is cps[start[i] .. start[i+1]). */
+typedef struct pieces {
+    nbuf cps;
+    size_t *start;
+    size_t n, cap;
+} pieces;
+void pieces_free(pieces *p);
+
+/* Split / Replace patterns (regex.c) */
+typedef struct tregex tregex;
+tregex *tregex_compile(const char *pat, size_t len, bool literal, const char **why);
+void tregex_free(tregex *re);
+bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t), void *ctx);
+
+enum { NO_BERT = 1, NO_NFD, NO_NFKD, NO_NFC, NO_NFKC, NO_LOWER, NO_STRIP_ACCENTS, NO_STRIP, NO_REPLACE, NO_PREPEND,
+       NO_PRECOMPILED, NO_NMT };
+typedef struct norm_op {
+    int kind;
+    bool clean_text, chinese, strip_accents, lowercase; /* BertNormalizer */
+    bool left, right;                                  /* Strip */
+    tregex *re;                                        /* Replace */
+    char *content;                                     /* Replace content, Prepend string */
+    size_t clen;
+    const uint32_t *pc_trie; /* Precompiled: the double-array units and the normalized strings */
+    size_t pc_units;
+    const char *pc_norm;
+    size_t pc_norm_len;
+} norm_op;
+
+enum { PT_BERT = 1, PT_BYTELEVEL, PT_WHITESPACE, PT_WSSPLIT, PT_METASPACE, PT_PUNCT, PT_DIGITS, PT_SPLIT, PT_CHARDELIM };
+enum { SB_REMOVED, SB_ISOLATED, SB_MERGED_PREV, SB_MERGED_NEXT, SB_CONTIGUOUS };
+typedef struct pre_op {
+    int kind, behavior;
+    bool individual, invert, add_prefix_space, use_regex, split;
+    int32_t repl; /* Metaspace */
+    int prepend;  /* Metaspace: 0 never, 1 always, 2 first */
+    int32_t delim;
+    tregex *re;
+} pre_op;
+
+typedef struct unigram_scratch {
+    char *s;
+    int32_t *cpi, *from, *id;
+    double *score;
+    size_t cap;
+    size_t *path;
+    size_t pcap;
+} unigram_scratch;
+
+/* a post-processor template item: a special token's ids, or sequence A (0) or B (1) */
+typedef struct tmpl_item {
+    int seq; /* -1: special */
+    int type_id;
+    int32_t *ids;
+    int n_ids;
+} tmpl_item;
 
 typedef struct added_token {
     char *content;
@@ -53,17 +121,41 @@ struct bertc_tokenizer {
     int n_added;
     bool added_first_byte[256];
 
-    /* post-processor: cls A sep [sep] B sep */
+    /* post-processor: a template for one sequence and for a pair (BertProcessing and RobertaProcessing are
+     * written as theirs) */
     bool has_post;
-    bool roberta_post; /* <s> A </s></s> B </s>, all type id 0 */
-    int32_t cls_id, sep_id;
-    int pair_type_id; /* type id of the second sequence (TemplateProcessing: 1) */
+    bool post_template; /* TemplateProcessing: its type ids hold without special tokens too */
+    tmpl_item *tsingle, *tpair;
+    int n_tsingle, n_tpair;
+
+    /* the generic pipeline (pipeline.c), for tokenizers that are not BertNormalizer + BertPreTokenizer +
+     * WordPiece or ByteLevel + BPE */
+    bool generic;
+    norm_op *norm;
+    int n_norm;
+    pre_op *pre;
+    int n_pre;
+    bool byte_level;      /* a ByteLevel pre-tokenizer: BPE runs on bytes */
+    int32_t meta_repl;    /* Metaspace (for the decoder) */
+    int meta_prepend;
+    /* Unigram */
+    double *scores, min_score;
+    bool fuse_unk;
     bool post_trim, post_prefix; /* RobertaProcessing / ByteLevel post-processor: trim_offsets, add_prefix_space */
 
     int32_t pad_id;
     int model_max_length;
     int max_length_cap; /* set by the model from max_position_embeddings (0: none) */
 };
+
+bertc_status pipeline_parse(bertc_tokenizer *t, const cJSON *normalizer, const cJSON *pre, bertc_error *err);
+bertc_status unigram_parse(bertc_tokenizer *t, const cJSON *model, bertc_error *err);
+void pipeline_free(bertc_tokenizer *t);
+/* Normalizes seg in place (seg0: the segment's start, the alignment of nothing) and splits it into pieces. */
+bertc_status pipeline_run(const bertc_tokenizer *t, nbuf *seg, int32_t seg0, pieces *out, bertc_error *err);
+bool unigram_piece(const bertc_tokenizer *t, const nbuf *cps, size_t a, size_t b, unigram_scratch *u,
+                   bool (*push)(void *, int32_t, size_t, size_t), void *ctx);
+void unigram_scratch_free(unigram_scratch *u);
 
 bool pairmap_init(pairmap *m, uint32_t expected);
 void pairmap_free(pairmap *m);

@@ -22,11 +22,24 @@ enum {
     UP_W = 128,      /* regex \w */
     UP_RS = 256,     /* regex \s */
     UP_NUM = 512,    /* char::is_numeric */
+    UP_CM = 1024,    /* unicode-normalization-alignments is_combining_mark (StripAccents) */
+    UP_OW = 2048,    /* Oniguruma \w */
+    UP_OD = 4096,    /* Oniguruma \d */
+    UP_OP = 8192,    /* Oniguruma \p{P} */
+    UP_OWC = 16384,  /* Oniguruma [\w]: inside a class, \w leaves out ² ³ ¹ ¼ ½ ¾ */
 };
+
+/* unicode-segmentation's grapheme categories (bits 16-19 of the properties), then InCB=Extend and InCB=Linker */
+enum { GC_ANY, GC_CR, GC_CONTROL, GC_EXTEND, GC_EXTPICT, GC_INCB_CONSONANT, GC_L, GC_LF, GC_LV, GC_LVT, GC_PREPEND,
+       GC_RI, GC_SPACINGMARK, GC_T, GC_V, GC_ZWJ };
+#define UP_GCB(p) (((p) >> 16) & 15u)
+#define UP_INCB_EXTEND (1u << 20)
+#define UP_INCB_LINKER (1u << 21)
 
 #define UNI_MAX_DECOMP 18 /* the longest full decomposition (U+FDFA under NFKD) */
 
-extern const uint16_t up_sets[], up_stage1[];
+extern const uint32_t up_sets[];
+extern const uint16_t up_stage1[];
 extern const uint8_t up_stage2[][256];
 static inline unsigned uni_props(int32_t c) {
     if ((uint32_t)c > 0x10FFFF) return 0;

@@ -57,6 +57,59 @@ CONFIGS = {
     "roberta-notrim": {"base": "tok-roberta", "set": [[["pre_tokenizer", "trim_offsets"], False],
                                                       [["post_processor", "trim_offsets"], False]]},
     "roberta-added": {"base": "tok-roberta", "set": [], "add": EXTRA_ADDED},
+    # the generic pipeline: other normalizers and pre-tokenizers around the same models
+    "bert-pipeline": {"base": "tok-bert", "set": [
+        [["normalizer"], {"type": "Sequence", "normalizers": [
+            {"type": "NFD"}, {"type": "Lowercase"}, {"type": "StripAccents"}, {"type": "Strip", "strip_left": True,
+                                                                               "strip_right": True},
+            {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}]}],
+        [["pre_tokenizer"], {"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"}, {"type": "Punctuation", "behavior": "Isolated"},
+            {"type": "Digits", "individual_digits": True}]}]]},
+    "bert-nfkc-whitespace": {"base": "tok-bert", "set": [
+        [["normalizer"], {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Lowercase"}]}],
+        [["pre_tokenizer"], {"type": "Whitespace"}]]},
+    "bert-split": {"base": "tok-bert", "set": [
+        [["normalizer"], {"type": "Sequence", "normalizers": [{"type": "NFC"}, {"type": "Nmt"},
+                                                            {"type": "Replace", "pattern": {"String": "''"}, "content": "\""}]}],
+        [["pre_tokenizer"], {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "\\p{P}|\\d+|(?:ab)+?c"}, "behavior": "MergedWithPrevious", "invert": False},
+            {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "[^\\s\\w]+"}, "behavior": "Contiguous", "invert": True},
+            {"type": "CharDelimiterSplit", "delimiter": "-"}, {"type": "Digits", "individual_digits": False}]}]]},
+    "bert-prepend-metaspace": {"base": "tok-bert", "set": [
+        [["normalizer"], {"type": "Sequence", "normalizers": [{"type": "NFKD"}, {"type": "Prepend", "prepend": "x"},
+                                                            {"type": "BertNormalizer", "clean_text": True,
+                                                             "handle_chinese_chars": True, "strip_accents": None,
+                                                             "lowercase": True}]}],
+        [["pre_tokenizer"], {"type": "Sequence", "pretokenizers": [
+            {"type": "Metaspace", "replacement": "#", "prepend_scheme": "first", "split": True},
+            {"type": "Split", "pattern": {"Regex": "#+"}, "behavior": "MergedWithNext", "invert": False}]}]]},
+    "roberta-pipeline": {"base": "tok-roberta", "set": [
+        [["normalizer"], {"type": "NFKC"}],
+        [["pre_tokenizer"], {"type": "Sequence", "pretokenizers": [
+            {"type": "Digits", "individual_digits": True},
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}]}],
+        [["post_processor"], {"type": "Sequence", "processors": [
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+            {"type": "TemplateProcessing",
+             "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                        {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+             "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                      {"SpecialToken": {"id": "</s>", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}},
+                      {"SpecialToken": {"id": "</s>", "type_id": 1}}, {"SpecialToken": {"id": "<s>", "type_id": 1}}],
+             "special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]},
+                                "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}]}]]},
+    # Unigram: XLM-RoBERTa's shape (tools/make_tok_xlmr.py) and variants
+    "xlmr": {"base": "tok-xlmr", "set": []},
+    "xlmr-first-nosplit": {"base": "tok-xlmr", "set": [
+        [["pre_tokenizer"], {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False}]]},
+    "xlmr-nfkc-never": {"base": "tok-xlmr", "set": [
+        [["normalizer"], {"type": "Sequence", "normalizers": [{"type": "NFKC"}, {"type": "Strip", "strip_left": False,
+                                                                                "strip_right": True}]}],
+        [["pre_tokenizer"], {"type": "Sequence", "pretokenizers": [
+            {"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "never",
+                                          "split": True}]}]]},
 }
 
 
@@ -66,9 +119,11 @@ def apply_config(j: dict, cfg: dict) -> dict:
         for k in path[:-1]:
             o = o[k]
         o[path[-1]] = value
-    n = max(int(i) for i in j["model"]["vocab"].values()) + 1
+    v = j["model"]["vocab"]
+    vocab = v if isinstance(v, dict) else {p[0]: i for i, p in enumerate(v)}  # Unigram: [piece, score] list
+    n = max(vocab.values()) + 1
     for tok in cfg.get("add", []):
-        tid = j["model"]["vocab"].get(tok["content"])
+        tid = vocab.get(tok["content"])
         if tid is None:
             tid, n = n, n + 1
         j["added_tokens"].append(dict(id=tid, normalized=False, **tok))

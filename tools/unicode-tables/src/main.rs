@@ -17,6 +17,52 @@ const F_OS: u16 = 64; // Oniguruma \s
 const F_W: u16 = 128; // regex \w (added tokens' single_word, Whitespace pre-tokenizer)
 const F_RS: u16 = 256; // regex \s (added tokens' lstrip / rstrip, Whitespace pre-tokenizer)
 const F_NUM: u16 = 512; // char::is_numeric (Digits)
+const F_CM: u16 = 1024; // unicode-normalization-alignments is_combining_mark (StripAccents)
+const F_OW: u16 = 2048; // Oniguruma \w (Split / Replace patterns)
+const F_OD: u16 = 4096; // Oniguruma \d
+const F_OP: u16 = 8192; // Oniguruma \p{P}
+const F_OWC: u16 = 16384; // Oniguruma [\w] (inside a class it differs from \w on ² ³ ¹ ¼ ½ ¾)
+// Above the 16 flag bits: unicode-segmentation's grapheme category (4 bits), InCB=Extend, InCB=Linker (Precompiled)
+const GCB: &[&str] = &["Any", "CR", "Control", "Extend", "Extended_Pictographic", "InCB_Consonant", "L", "LF", "LV",
+                       "LVT", "Prepend", "Regional_Indicator", "SpacingMark", "T", "V", "ZWJ"];
+
+/// The grapheme tables of unicode-segmentation, read from its own source (its tables module is private).
+fn grapheme_props() -> Vec<u32> {
+    let home = std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap()));
+    let mut src = String::new();
+    for e in std::fs::read_dir(format!("{}/registry/src", home)).unwrap() {
+        let p = e.unwrap().path().join("unicode-segmentation-1.13.3/src/tables.rs");
+        if p.exists() { src = std::fs::read_to_string(p).unwrap(); }
+    }
+    assert!(!src.is_empty(), "unicode-segmentation 1.13.3 source not found (cargo fetch)");
+    let mut v = vec![0u32; 0x110000];
+    let cat = &src[src.find("grapheme_cat_table: &[").unwrap()..];
+    let cat = &cat[..cat.find("];").unwrap()];
+    let re = Regex::new(r"\('\\u\{([0-9a-f]+)\}',\s*'\\u\{([0-9a-f]+)\}',\s*GC_(\w+)\)").unwrap();
+    let n_ranges = cat.matches("GC_").count();
+    assert_eq!(re.captures_iter(cat).count(), n_ranges, "a grapheme range was not parsed");
+    for m in re.captures_iter(cat) {
+        let (lo, hi) = (u32::from_str_radix(&m[1], 16).unwrap(), u32::from_str_radix(&m[2], 16).unwrap());
+        let k = GCB.iter().position(|x| *x == &m[3]).unwrap() as u32;
+        for c in lo..=hi { v[c as usize] |= k; }
+    }
+    let ext = &src[src.find("InCB_Extend_table: &[").unwrap()..];
+    let ext = &ext[..ext.find("];").unwrap()];
+    let re2 = Regex::new(r"\('\\u\{([0-9a-f]+)\}',\s*'\\u\{([0-9a-f]+)\}'\)").unwrap();
+    assert_eq!(re2.captures_iter(ext).count(), ext.matches("('").count(), "an InCB range was not parsed");
+    for m in re2.captures_iter(ext) {
+        let (lo, hi) = (u32::from_str_radix(&m[1], 16).unwrap(), u32::from_str_radix(&m[2], 16).unwrap());
+        for c in lo..=hi { v[c as usize] |= 16; }
+    }
+    let lk = &src[src.find("pub fn is_incb_linker").unwrap()..];
+    let lk = &lk[..lk.find('}').unwrap() + 200];
+    let lk = &lk[..lk.find(")\n}").unwrap_or(lk.len())];
+    let re3 = Regex::new(r"'\\u\{([0-9A-Fa-f]+)\}'").unwrap();
+    let mut n = 0;
+    for m in re3.captures_iter(lk) { v[u32::from_str_radix(&m[1], 16).unwrap() as usize] |= 32; n += 1; }
+    assert!(n >= 6);
+    v
+}
 
 fn main() {
     let ol = Onig::new(r"\A\p{L}\z").unwrap();
@@ -24,7 +70,12 @@ fn main() {
     let os = Onig::new(r"\A\s\z").unwrap();
     let rw = Regex::new(r"^\w$").unwrap();
     let rs = Regex::new(r"^\s$").unwrap();
-    let mut flags = vec![0u16; 0x110000];
+    let ow = Onig::new(r"\A\w\z").unwrap();
+    let od = Onig::new(r"\A\d\z").unwrap();
+    let op = Onig::new(r"\A\p{P}\z").unwrap();
+    let owc = Onig::new(r"\A[\w]\z").unwrap();
+    let gp = grapheme_props();
+    let mut flags = vec![0u32; 0x110000];
     let mut lower: Vec<(u32, Vec<u32>)> = Vec::new();
     let mut nfd: Vec<(u32, Vec<u32>)> = Vec::new();
     let mut nfkd: Vec<(u32, Vec<u32>)> = Vec::new();
@@ -46,7 +97,12 @@ fn main() {
         if rw.is_match(st) { f |= F_W; }
         if rs.is_match(st) { f |= F_RS; }
         if c.is_numeric() { f |= F_NUM; }
-        flags[cp as usize] = f;
+        if un::is_combining_mark(c) { f |= F_CM; }
+        if ow.is_match(st) { f |= F_OW; }
+        if od.is_match(st) { f |= F_OD; }
+        if op.is_match(st) { f |= F_OP; }
+        if owc.is_match(st) { f |= F_OWC; }
+        flags[cp as usize] = f as u32 | gp[cp as usize] << 16;
         let lo: Vec<u32> = c.to_lowercase().map(|x| x as u32).collect();
         if lo.len() != 1 || lo[0] != cp { lower.push((cp, lo)); }
         let hangul = (0xAC00..=0xD7A3).contains(&cp); // decomposed by the algorithm, not a table
@@ -109,14 +165,14 @@ fn emit_map(name: &str, m: &[(u32, Vec<u32>)]) {
     println!("}};");
 }
 
-fn emit(flags: &[u16], lower: &[(u32, Vec<u32>)], nfd: &[(u32, Vec<u32>)], nfkd: &[(u32, Vec<u32>)],
+fn emit(flags: &[u32], lower: &[(u32, Vec<u32>)], nfd: &[(u32, Vec<u32>)], nfkd: &[(u32, Vec<u32>)],
         ccc: &[(u32, u8)], comp: &[(u32, u32, u32)], nchars: usize) {
     println!("/* Generated by tools/unicode-tables (cargo run --release); do not edit.");
     println!(" * {} code points. unicode-normalization-alignments Unicode {:?}; rustc's char methods as of the build.",
              nchars, unicode_normalization_alignments::UNICODE_VERSION);
     println!(" * Flags: see UP_* in unicode.h. */");
     // two stages: 256-code-point blocks of flag-set indices
-    let mut sets: Vec<u16> = Vec::new();
+    let mut sets: Vec<u32> = Vec::new();
     let mut blocks: Vec<Vec<u8>> = Vec::new();
     let mut stage1: Vec<u16> = Vec::new();
     for b in 0..(0x110000 / 256) {
@@ -130,7 +186,7 @@ fn emit(flags: &[u16], lower: &[(u32, Vec<u32>)], nfd: &[(u32, Vec<u32>)], nfkd:
         stage1.push(bi as u16);
     }
     assert!(sets.len() < 256);
-    println!("const uint16_t up_sets[{}] = {{", sets.len());
+    println!("const uint32_t up_sets[{}] = {{", sets.len());
     for s in &sets { print!("{},", s); }
     println!("}};");
     println!("const uint16_t up_stage1[{}] = {{", stage1.len());
