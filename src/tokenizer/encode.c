@@ -730,7 +730,13 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
             if (B.n > n2) tl_keep(&B, n2, p->truncate_left);
         }
     }
-    size_t n = A.n + B.n + n_added;
+    size_t n = A.n + B.n;
+    if (t->has_post && (specials || t->post_template)) {
+        /* what the template emits: a sequence may appear in it once, twice or not at all */
+        n = 0;
+        for (int q = 0; q < n_tm; q++)
+            n += tm[q].seq < 0 ? (specials ? (size_t)tm[q].n_ids : 0) : tm[q].seq == 0 ? A.n : pair ? B.n : 0;
+    }
     out->n = n;
     out->ids = malloc((n ? n : 1) * sizeof *out->ids);
     out->type_ids = malloc((n ? n : 1) * sizeof *out->type_ids);

@@ -658,6 +658,7 @@ static bertc_status tokenizer_index(bertc_tokenizer *t, bertc_error *err) {
         if (!v) continue;
         size_t l = strlen(v), i = 0, e = l;
         int lead = 0, trail = 0;
+        if (utf8_validate(v, l) != l) continue; /* a vocab entry that is not UTF-8 (a lone \\ud800): no spaces */
         while (i < l) {
             int32_t c;
             int k = utf8_decode((const unsigned char *)v + i, &c);

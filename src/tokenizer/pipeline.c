@@ -923,9 +923,12 @@ void unigram_scratch_free(unigram_scratch *u) {
 
 /* ---- loading ---- */
 
+/* a string member, NULL when absent or not UTF-8 (cJSON lets a lone \\ud800 through) */
 static const char *jstr(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    if (!cJSON_IsString(v)) return NULL;
+    size_t l = strlen(v->valuestring);
+    return utf8_validate(v->valuestring, l) == l ? v->valuestring : NULL;
 }
 
 static int jbool(const cJSON *o, const char *k, int d) {
@@ -1183,8 +1186,12 @@ bertc_status unigram_parse(bertc_tokenizer *t, const cJSON *model, bertc_error *
         id++;
     }
     const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
-    t->unk_id = cJSON_IsNumber(unk) ? (int32_t)unk->valuedouble : -1;
-    if (t->unk_id >= n) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Unigram unk_id %d out of range", t->unk_id);
+    t->unk_id = -1;
+    if (cJSON_IsNumber(unk)) {
+        if (!(unk->valuedouble >= 0 && unk->valuedouble < n))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Unigram unk_id %g out of range", unk->valuedouble);
+        t->unk_id = (int32_t)unk->valuedouble;
+    }
     t->fuse_unk = true;
     return BERTC_OK;
 }

@@ -427,6 +427,10 @@ void tregex_free(tregex *re) {
 }
 
 tregex *tregex_compile(const char *pat, size_t len, bool literal, const char **why) {
+    if (utf8_validate(pat, len) != len) {
+        *why = "the pattern is not UTF-8";
+        return NULL;
+    }
     tregex *re = calloc(1, sizeof *re);
     if (!re) {
         *why = "out of memory";

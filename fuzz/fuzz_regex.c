@@ -1,0 +1,37 @@
+/* fuzz_regex.c — the Split / Replace pattern compiler (tokenizer.json's "Regex" strings) and its matcher: the
+ * input's first line is the pattern, the rest the text it runs over. */
+#include "tokenizer/tokenizer.h"
+#include <stdlib.h>
+#include <string.h>
+static bool emit(void *ctx, size_t s, size_t e) {
+    size_t *n = ctx;
+    if (s > e) abort();
+    (*n)++;
+    return true;
+}
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const uint8_t *nl = memchr(data, '\n', size);
+    size_t pl = nl ? (size_t)(nl - data) : size;
+    if (utf8_validate((const char *)data, pl) != pl) return 0;
+    const char *why = NULL;
+    tregex *re = tregex_compile((const char *)data, pl, size % 3 == 0, &why);
+    if (!re) {
+        if (!why) abort();
+        return 0;
+    }
+    const uint8_t *txt = nl ? nl + 1 : data + size;
+    size_t tl = (size_t)(data + size - txt);
+    int32_t *cp = malloc((tl + 1) * sizeof *cp);
+    size_t n = 0;
+    for (size_t i = 0; i < tl;) {
+        if (utf8_validate((const char *)txt + i, tl - i) == 0) { i++; continue; }
+        int32_t c;
+        i += (size_t)utf8_decode(txt + i, &c);
+        cp[n++] = c;
+    }
+    size_t hits = 0;
+    tregex_find_all(re, cp, n, emit, &hits);
+    free(cp);
+    tregex_free(re);
+    return 0;
+}
