@@ -71,7 +71,10 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
         c->ln_eps = 1e-12f;
         const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "activation");
         if ((s = parse_act(cJSON_IsString(act) ? act->valuestring : NULL, &c->act, err))) goto done;
-    } else if (!strcmp(mt->valuestring, "bert") || !strcmp(mt->valuestring, "roberta")) {
+    } else if (!strcmp(mt->valuestring, "bert") || !strcmp(mt->valuestring, "roberta") ||
+               !strcmp(mt->valuestring, "xlm-roberta")) {
+        /* XLM-RoBERTa is RoBERTa's architecture (transformers' XLMRobertaModel, base_model_prefix "roberta")
+         * with a SentencePiece Unigram tokenizer */
         c->arch = mt->valuestring[0] == 'b' ? BERTC_ARCH_BERT : BERTC_ARCH_ROBERTA;
         c->hidden = jint(j, "hidden_size", 768);
         c->layers = jint(j, "num_hidden_layers", 12);
@@ -89,7 +92,7 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
             goto done;
         }
     } else {
-        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type %.40s is not supported (distilbert, bert, roberta)",
+        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type %.40s is not supported (distilbert, bert, roberta, xlm-roberta)",
                        what, mt->valuestring);
         goto done;
     }

@@ -123,10 +123,11 @@ static void init_normal(float *w, size_t n, float std, uint64_t seed) {
     }
 }
 
-static const char *class_name(bertc_arch a) {
-    return a == BERTC_ARCH_DISTILBERT ? "DistilBertForSequenceClassification"
-           : a == BERTC_ARCH_BERT     ? "BertForSequenceClassification"
-                                      : "RobertaForSequenceClassification";
+static const char *class_name(const model_config *c) {
+    if (!strcmp(c->model_type, "xlm-roberta")) return "XLMRobertaForSequenceClassification";
+    return c->arch == BERTC_ARCH_DISTILBERT ? "DistilBertForSequenceClassification"
+           : c->arch == BERTC_ARCH_BERT     ? "BertForSequenceClassification"
+                                            : "RobertaForSequenceClassification";
 }
 
 bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads, tmodel **out, char **fresh_names,
@@ -304,7 +305,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     else if (c->problem == BERTC_PROBLEM_NONE || !c->problem_explicit)
         c->problem = nl == 1 ? BERTC_PROBLEM_REGRESSION : BERTC_PROBLEM_SINGLE_LABEL;
     c->problem_explicit = true;
-    snprintf(c->architecture, sizeof c->architecture, "%s", class_name(c->arch));
+    snprintf(c->architecture, sizeof c->architecture, "%s", class_name(c));
     tensor_set_free(&ts);
     cJSON_Delete(cj);
     cj = NULL;
@@ -502,7 +503,7 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     json_error_t je;
     json_t *j = json_loads(m->config_json, 0, &je);
     if (!j) return bertc_fail(err, BERTC_ERR_FORMAT, "config.json: %s", je.text);
-    json_object_set_new(j, "architectures", json_pack("[s]", class_name(m->cfg.arch)));
+    json_object_set_new(j, "architectures", json_pack("[s]", class_name(&m->cfg)));
     json_t *id2 = json_object(), *l2 = json_object();
     for (int i = 0; i < m->cfg.n_labels; i++) {
         char k[24];
