@@ -299,7 +299,32 @@ static void t_fuzz_references(void) {
     }
 }
 
+/* Metaspace decoding as tokenizers 0.23.3 decodes these ids of tok-xlmr (skip_special_tokens true, then false). */
+static void t_decode_metaspace(void) {
+    bertc_tokenizer *t = load_tok(TD "tok-xlmr");
+    if (!t) return;
+    static const int32_t a[] = {0, 401, 30, 74, 38, 418, 150, 487, 460, 158, 232, 190, 266, 2}, b[] = {0, 91, 4001, 4, 29, 2},
+                         c[] = {0, 4, 3, 4, 3, 2943, 2};
+    const struct { const int32_t *ids; size_t n; const char *skip, *keep; } cases[] = {
+        {a, 14, "Hello world, na\u00efve caf\u00e9! AB fi", "<s> Hello world, na\u00efve caf\u00e9! AB fi</s>"},
+        {b, 6, "x y", "<s> x<mask> y</s>"},
+        {c, 7, " \u30c8", "<s> <unk> <unk>\u30c8</s>"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int skip = 1; skip >= 0; skip--) {
+            char *out = NULL;
+            size_t len;
+            bertc_error err;
+            CHECK(bertc_decode(t, cases[i].ids, cases[i].n, skip, &out, &len, &err) == BERTC_OK, "decode %zu", i);
+            const char *want = skip ? cases[i].skip : cases[i].keep;
+            CHECK(out && !strcmp(out, want), "case %zu skip %d: \"%s\", tokenizers \"%s\"", i, skip, out ? out : "", want);
+            free(out);
+        }
+    bertc_tokenizer_free(t);
+}
+
 void tests_tokenizer(void) {
+    run_test("tokenizer/decode_metaspace", t_decode_metaspace);
     run_test("tokenizer/fuzz_references (19 configurations)", t_fuzz_references);
     run_test("tokenizer/tokref_sst2_68221", t_tokref_sst2);
     run_test("tokenizer/tokref_legacy_files", t_tokref_legacy);

@@ -853,7 +853,25 @@ bertc_status bertc_decode(const bertc_tokenizer *t, const int32_t *ids, size_t n
         if (skip_special && is_special_id(t, ids[i])) continue;
         const char *tok = t->id_to_tok[ids[i]];
         size_t l = strlen(tok);
-        if (t->kind == TOK_BPE) {
+        if (t->decoder == DEC_METASPACE) {
+            /* Metaspace: the replacement becomes a space, and in the first token it is dropped (unless the
+             * prepend scheme is "never") */
+            for (size_t k = 0; k < l;) {
+                int32_t cp;
+                int cl = utf8_decode((const unsigned char *)tok + k, &cp);
+                if (cp == t->meta_repl) {
+                    if (!first || t->meta_prepend == 0) s[o++] = ' ';
+                } else {
+                    memcpy(s + o, tok + k, (size_t)cl);
+                    o += (size_t)cl;
+                }
+                k += (size_t)cl;
+            }
+        } else if (t->decoder == DEC_NONE) {
+            if (!first) s[o++] = ' ';
+            memcpy(s + o, tok, l);
+            o += l;
+        } else if (t->kind == TOK_BPE) {
             /* byte-level: every code point of the vocab form stands for one byte; added tokens are literal */
             bool added = false;
             for (int a = 0; a < t->n_added && !added; a++) added = t->added[a].id == ids[i];
@@ -886,7 +904,7 @@ bertc_status bertc_decode(const bertc_tokenizer *t, const int32_t *ids, size_t n
         first = false;
     }
     s[o] = 0;
-    if (t->kind == TOK_BPE && utf8_validate(s, o) != o) {
+    if (t->decoder == DEC_BYTELEVEL && utf8_validate(s, o) != o) {
         /* a cut multi-byte character: replaced as Rust's from_utf8_lossy does */
         char *r = malloc(o * 3 + 1);
         if (!r) {
@@ -911,7 +929,7 @@ bertc_status bertc_decode(const bertc_tokenizer *t, const int32_t *ids, size_t n
         s = r;
         o = ro;
     }
-    if (t->kind == TOK_WORDPIECE) {
+    if (t->decoder == DEC_WORDPIECE && t->dec_cleanup) {
         /* WordPiece decoder cleanup=true: tokenizers' decoders::wordpiece::cleanup */
         static const char *const from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " do not", " 's", " 've", " 're"};
         static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", " don't", "'s", "'ve", "'re"};

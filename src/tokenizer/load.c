@@ -331,6 +331,34 @@ static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error 
                       "(supported: TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence)", type);
 }
 
+/* tokenizer.json's decoder; one that bertc_decode cannot follow is refused by name when decoding would need it,
+ * so here it is only noted (encoding never reads the decoder). */
+static bertc_status parse_decoder(bertc_tokenizer *t, const cJSON *d, bertc_error *err) {
+    (void)err;
+    t->decoder = t->kind == TOK_WORDPIECE ? DEC_WORDPIECE : t->kind == TOK_BPE ? DEC_BYTELEVEL : DEC_NONE;
+    t->dec_cleanup = true;
+    if (!d || cJSON_IsNull(d)) {
+        t->decoder = DEC_NONE; /* tokenizers joins the tokens with spaces */
+        return BERTC_OK;
+    }
+    const char *type = json_str(d, "type");
+    if (!type) return BERTC_OK;
+    if (!strcmp(type, "WordPiece")) {
+        t->decoder = DEC_WORDPIECE;
+        t->dec_cleanup = json_bool(d, "cleanup", 1);
+    } else if (!strcmp(type, "ByteLevel")) {
+        t->decoder = DEC_BYTELEVEL;
+    } else if (!strcmp(type, "Metaspace")) {
+        const char *r = json_str(d, "replacement");
+        t->decoder = DEC_METASPACE;
+        if (r && *r && utf8_validate(r, strlen(r)) == strlen(r)) utf8_decode((const unsigned char *)r, &t->meta_repl);
+        else t->meta_repl = 0x2581;
+        const char *ps = json_str(d, "prepend_scheme");
+        t->meta_prepend = ps ? (!strcmp(ps, "always") ? 1 : !strcmp(ps, "first") ? 2 : 0) : json_bool(d, "add_prefix_space", 1);
+    }
+    return BERTC_OK;
+}
+
 static bertc_status parse_tokenizer_config(bertc_tokenizer *t, const char *text, bertc_error *err) {
     (void)err;
     t->model_max_length = 0;
@@ -522,6 +550,7 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
             goto done;
     }
     if ((s = parse_post(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), err))) goto done;
+    if ((s = parse_decoder(t, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err))) goto done;
     if ((s = parse_tokenizer_config(t, config, err))) goto done;
     s = finish(t, err);
 done:
@@ -647,6 +676,10 @@ static bertc_status load_vocab_json_merges(bertc_tokenizer *t, const char *vocab
 /* Per-id facts the encoder reads for every token: whether the id is an added token, and the leading and trailing
  * 'Ġ' / whitespace characters of its value (ByteLevel's trim_offsets). */
 static bertc_status tokenizer_index(bertc_tokenizer *t, bertc_error *err) {
+    if (!t->decoder) { /* the legacy files: the decoder transformers' converter gives them */
+        t->decoder = t->kind == TOK_WORDPIECE ? DEC_WORDPIECE : DEC_BYTELEVEL;
+        t->dec_cleanup = true;
+    }
     size_t n = t->vocab_size > 0 ? (size_t)t->vocab_size : 1;
     t->tok_flags = calloc(n, 1);
     t->tok_lead = calloc(n, 1);

@@ -12,6 +12,9 @@
 #include <cjson/cJSON.h>
 
 enum tok_kind { TOK_WORDPIECE = 1, TOK_BPE = 2, TOK_UNIGRAM = 3 };
+/* the decoder (bertc_decode): WordPiece (prefix joined, cleanup), ByteLevel, Metaspace, or none (tokens joined by
+ * spaces, as tokenizers does without a decoder) */
+enum { DEC_WORDPIECE = 1, DEC_BYTELEVEL, DEC_METASPACE, DEC_NONE };
 
 /* A normalized string as tokenizers' NormalizedString keeps it: code points, each with the original byte span it
  * is aligned to. */
@@ -136,6 +139,8 @@ struct bertc_tokenizer {
     pre_op *pre;
     int n_pre;
     bool byte_level;      /* a ByteLevel pre-tokenizer: BPE runs on bytes */
+    int decoder;
+    bool dec_cleanup;
     int32_t meta_repl;    /* Metaspace (for the decoder) */
     int meta_prepend;
     /* Unigram */
