@@ -122,9 +122,12 @@ tokfuzz-long:
 	$(MAKE) tokfuzz TOKFUZZ_N=1000000 TOKFUZZ_REQUIRE=1 TOKFUZZ_SEED=$$(date +%Y%m%d)
 
 # Figures, never pass/fail: tokenizer throughput on SST-2 train (needs ../shared).
+# The Rust tokenizers (bench/tokenize_peer.py, TOKFUZZ_PYTHON) beside it in the same run when it is installed.
 bench: $(BUILD)/bertc $(BUILD)/bench_tokenize
-	$(BUILD)/bench_tokenize tests/data/tok-bert ../shared/data/sst2/train.tsv
-	$(BUILD)/bench_tokenize tests/data/tok-roberta ../shared/data/sst2/train.tsv
+	@for t in tok-bert tok-roberta tok-xlmr; do \
+	  $(BUILD)/bench_tokenize tests/data/$$t ../shared/data/sst2/train.tsv; \
+	  if $(TOKFUZZ_PYTHON) -c 'import tokenizers' 2>/dev/null; then \
+	    RAYON_NUM_THREADS=1 $(TOKFUZZ_PYTHON) bench/tokenize_peer.py tests/data/$$t ../shared/data/sst2/train.tsv; fi; done
 
 # bertc vs ONNX Runtime and PyTorch on full-size DistilBERT and RoBERTa-base, same machine, same run (bench/models.sh).
 bench-models: $(BUILD)/bertc

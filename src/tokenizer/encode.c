@@ -351,14 +351,33 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
         sc->cap = nc;
     }
     size_t k = 0;
+    unsigned char key[BPE_CACHE_KEY];
     for (size_t i = ci; i < cj; i++) {
         char u[4];
         int l = utf8_encode(cp->cp[i], u);
         for (int q = 0; q < l; q++, k++) {
+            if (k < sizeof key) key[k] = (unsigned char)u[q];
             sc->sym[k] = t->byte_id[(unsigned char)u[q]];
             sc->ss[k] = cp->os[i];
             sc->se[k] = cp->oe[i];
             if (sc->sym[k] < 0) return false; /* reported by the caller as a byte without a token */
+        }
+    }
+    /* a piece seen before: its tokens from the cache, offsets from this piece's bytes */
+    bool cacheable = t->bcache && n <= BPE_CACHE_KEY;
+    uint32_t h = 0;
+    if (cacheable) {
+        h = bertc_hash((const char *)key, n);
+        int32_t ids[BPE_CACHE_TOKENS];
+        uint8_t ends[BPE_CACHE_TOKENS];
+        int nt = bpe_cache_get(t->bcache, h, key, n, ids, ends);
+        if (nt > 0) {
+            size_t st = 0;
+            for (int q = 0; q < nt; q++) {
+                if (!tl_push(out, ids[q], (size_t)sc->ss[st], (size_t)sc->se[ends[q] - 1])) return false;
+                st = ends[q];
+            }
+            return true;
         }
     }
     /* merges by rank, leftmost first among equals; each adjacent pair is looked up once and again only when a
@@ -383,6 +402,19 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
         n--;
         if (bi > 0) rk[bi - 1] = pair_rank(t, sc->sym[bi - 1], sc->sym[bi]);
         if (bi + 1 < n) rk[bi] = pair_rank(t, sc->sym[bi], sc->sym[bi + 1]);
+    }
+    if (cacheable && n <= BPE_CACHE_TOKENS) {
+        /* the byte ends of the tokens: each symbol's bytes counted from its vocab entry */
+        uint8_t ends[BPE_CACHE_TOKENS];
+        size_t e = 0;
+        bool ok = true;
+        for (size_t i = 0; i < n && ok; i++) {
+            size_t bl = t->tok_bytes ? t->tok_bytes[sc->sym[i]] : 0;
+            if (!bl) ok = false;
+            e += bl;
+            ends[i] = (uint8_t)e;
+        }
+        if (ok && e == (size_t)ends[n - 1] && e <= BPE_CACHE_KEY) bpe_cache_put(t->bcache, h, key, e, sc->sym, ends, (int)n);
     }
     for (size_t i = 0; i < n; i++)
         if (!tl_push(out, sc->sym[i], (size_t)sc->ss[i], (size_t)sc->se[i])) return false;

@@ -17,16 +17,14 @@ bool pairmap_init(pairmap *m, uint32_t expected) {
     uint32_t cap = 16;
     while (cap < expected * 2u + 2u) cap <<= 1;
     m->cap = cap;
-    m->keys = malloc(cap * sizeof *m->keys);
-    m->vals = malloc(cap * sizeof *m->vals);
-    if (!m->keys || !m->vals) return false;
-    memset(m->keys, 0xFF, cap * sizeof *m->keys);
+    m->kv = malloc(2 * (size_t)cap * sizeof *m->kv);
+    if (!m->kv) return false;
+    for (uint32_t j = 0; j < cap; j++) m->kv[2 * j] = UINT64_MAX;
     return true;
 }
 
 void pairmap_free(pairmap *m) {
-    free(m->keys);
-    free(m->vals);
+    free(m->kv);
     memset(m, 0, sizeof *m);
 }
 
@@ -36,10 +34,10 @@ bool pairmap_put(pairmap *m, uint64_t key, uint64_t val) {
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
     uint32_t j = (uint32_t)(h >> 32) & (m->cap - 1);
     for (uint32_t probes = 0; probes < m->cap; probes++) {
-        if (m->keys[j] == key) return true;
-        if (m->keys[j] == UINT64_MAX) {
-            m->keys[j] = key;
-            m->vals[j] = val;
+        if (m->kv[2 * j] == key) return true;
+        if (m->kv[2 * j] == UINT64_MAX) {
+            m->kv[2 * j] = key;
+            m->kv[2 * j + 1] = val;
             return true;
         }
         j = (j + 1) & (m->cap - 1);
@@ -67,6 +65,8 @@ void bertc_tokenizer_free(bertc_tokenizer *t) {
     tmpl_free(t->tpair, t->n_tpair);
     pipeline_free(t);
     free(t->tok_flags);
+    free(t->tok_bytes);
+    bpe_cache_free(t->bcache);
     free(t->tok_lead);
     free(t->tok_trail);
     for (int i = 0; i < t->n_added; i++) free(t->added[i].content);
@@ -686,6 +686,22 @@ static bertc_status tokenizer_index(bertc_tokenizer *t, bertc_error *err) {
     t->tok_trail = calloc(n, 1);
     if (!t->tok_flags || !t->tok_lead || !t->tok_trail) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < t->n_added; i++) t->tok_flags[t->added[i].id] |= t->added[i].special ? 3 : 1;
+    if (t->kind == TOK_BPE) {
+        int32_t b2c[256];
+        int16_t c2b[324];
+        byte_unicode_tables(b2c, c2b);
+        t->tok_bytes = calloc(n, 1);
+        t->bcache = bpe_cache_new();
+        if (!t->tok_bytes || !t->bcache) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        for (int32_t id = 0; id < t->vocab_size; id++) {
+            const char *v = t->id_to_tok[id];
+            char buf[1024];
+            size_t bl;
+            if (v && !(t->tok_flags[id] & 1) && strlen(v) < sizeof buf && bytelevel_decode(v, strlen(v), c2b, buf, &bl) &&
+                bl && bl < 256)
+                t->tok_bytes[id] = (uint8_t)bl;
+        }
+    }
     for (int32_t id = 0; id < t->vocab_size; id++) {
         const char *v = t->id_to_tok[id];
         if (!v) continue;

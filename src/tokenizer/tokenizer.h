@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 enum tok_kind { TOK_WORDPIECE = 1, TOK_BPE = 2, TOK_UNIGRAM = 3 };
+typedef struct bpe_cache bpe_cache;
 /* the decoder (bertc_decode): WordPiece (prefix joined, cleanup), ByteLevel, Metaspace, or none (tokens joined by
  * spaces, as tokenizers does without a decoder) */
 enum { DEC_WORDPIECE = 1, DEC_BYTELEVEL, DEC_METASPACE, DEC_NONE };
@@ -92,8 +93,7 @@ typedef struct added_token {
 /* (left id, right id) → (rank, merged id), open addressing on a 64-bit key. */
 typedef struct pairmap {
     uint32_t cap;
-    uint64_t *keys; /* UINT64_MAX = empty */
-    uint64_t *vals;
+    uint64_t *kv; /* key, value, key, value, ...: a probe reads one cache line; key UINT64_MAX = empty */
 } pairmap;
 
 struct bertc_tokenizer {
@@ -119,6 +119,8 @@ struct bertc_tokenizer {
 
     uint8_t *tok_flags;           /* per id: 1 added token, 2 special */
     uint8_t *tok_lead, *tok_trail; /* per id: leading / trailing 'Ġ' or whitespace characters of its value */
+    uint8_t *tok_bytes;            /* byte-level BPE, per id: its raw bytes (0: more than 255, or not byte-level) */
+    bpe_cache *bcache;             /* byte-level BPE: pieces already merged */
 
     added_token *added;
     int n_added;
@@ -162,6 +164,15 @@ bool unigram_piece(const bertc_tokenizer *t, const nbuf *cps, size_t a, size_t b
                    bool (*push)(void *, int32_t, size_t, size_t), void *ctx);
 void unigram_scratch_free(unigram_scratch *u);
 
+/* byte-level BPE's piece cache (cache.c): thread-safe, lock-free */
+#define BPE_CACHE_KEY 24
+#define BPE_CACHE_TOKENS 22
+bpe_cache *bpe_cache_new(void);
+void bpe_cache_free(bpe_cache *c);
+int bpe_cache_get(bpe_cache *c, uint32_t h, const unsigned char *key, size_t n, int32_t *ids, uint8_t *ends);
+void bpe_cache_put(bpe_cache *c, uint32_t h, const unsigned char *key, size_t n, const int32_t *ids,
+                   const uint8_t *ends, int nt);
+
 bool pairmap_init(pairmap *m, uint32_t expected);
 void pairmap_free(pairmap *m);
 bool pairmap_put(pairmap *m, uint64_t key, uint64_t val);
@@ -169,8 +180,8 @@ static inline bool pairmap_get(const pairmap *m, uint64_t key, uint64_t *val) {
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
     uint32_t j = (uint32_t)(h >> 32) & (m->cap - 1);
     for (;;) {
-        uint64_t k = m->keys[j];
-        if (k == key) { *val = m->vals[j]; return true; }
+        uint64_t k = m->kv[2 * j];
+        if (k == key) { *val = m->kv[2 * j + 1]; return true; }
         if (k == UINT64_MAX) return false;
         j = (j + 1) & (m->cap - 1);
     }
