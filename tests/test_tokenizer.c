@@ -238,7 +238,7 @@ static bertc_tokenizer *fuzz_config(json_t *hdr) {
         json_t *have = json_object_get(json_object_get(json_object_get(j, "model"), "vocab"),
                                        json_string_value(json_object_get(tok, "content")));
         json_object_set_new(tok, "id", json_integer(have ? json_integer_value(have) : next++));
-        json_object_set_new(tok, "normalized", json_false());
+        if (!json_object_get(tok, "normalized")) json_object_set_new(tok, "normalized", json_false());
         json_array_append_new(json_object_get(j, "added_tokens"), tok);
     }
     char *text = json_dumps(j, JSON_COMPACT);
@@ -256,7 +256,7 @@ static void t_fuzz_references(void) {
         "bert-uncased", "bert-cased", "bert-lower-accents", "bert-strip-cased", "bert-no-chinese", "bert-no-clean",
         "bert-added", "roberta", "roberta-prefix", "roberta-notrim", "roberta-added", "bert-pipeline",
         "bert-nfkc-whitespace", "bert-split", "bert-prepend-metaspace", "roberta-pipeline", "xlmr",
-        "xlmr-first-nosplit", "xlmr-nfkc-never"};
+        "xlmr-first-nosplit", "xlmr-nfkc-never", "bert-normalized-added", "xlmr-normalized-added"};
     static char line[1 << 16];
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         char path[256];
@@ -325,7 +325,7 @@ static void t_decode_metaspace(void) {
 
 void tests_tokenizer(void) {
     run_test("tokenizer/decode_metaspace", t_decode_metaspace);
-    run_test("tokenizer/fuzz_references (19 configurations)", t_fuzz_references);
+    run_test("tokenizer/fuzz_references (21 configurations)", t_fuzz_references);
     run_test("tokenizer/tokref_sst2_68221", t_tokref_sst2);
     run_test("tokenizer/tokref_legacy_files", t_tokref_legacy);
     run_test("tokenizer/tokref_pairs", t_tokref_pairs);

@@ -511,17 +511,10 @@ typedef struct enc_scratch {
 
 static bool push_token(void *ctx, int32_t id, size_t s, size_t e) { return tl_push(ctx, id, s, e); }
 
-/* The pipeline (pipeline.c) normalizes and splits; each piece then goes through the model. */
-static bool generic_segment(const bertc_tokenizer *t, enc_scratch *sc, const unsigned char *s, size_t a, size_t b,
-                            toklist *out) {
-    sc->seg.n = 0;
-    for (size_t i = a; i < b;) {
-        int32_t c;
-        size_t l = (size_t)utf8_decode(s + i, &c);
-        if (!nb_push(&sc->seg, c, (int32_t)i, (int32_t)(i + l))) return false;
-        i += l;
-    }
-    if (pipeline_run(t, &sc->seg, (int32_t)a, &sc->pcs, &sc->err)) {
+/* The pieces of seg[a, b) through the model. */
+static bool model_pieces(const bertc_tokenizer *t, enc_scratch *sc, size_t a, size_t b, toklist *out) {
+    if (a >= b) return true;
+    if (pipeline_pretokenize(t, &sc->seg, a, b, &sc->pcs, &sc->err)) {
         sc->failed = true;
         return false;
     }
@@ -540,17 +533,61 @@ static bool generic_segment(const bertc_tokenizer *t, enc_scratch *sc, const uns
             for (size_t i = ps; i < pe; i++)
                 if (!nb_push(c, p->cps.cp[i], p->cps.os[i], p->cps.oe[i])) return false;
             if (!bpe_piece(t, &sc->bpe, 0, c->n, out)) return false;
-        } else {
-            if (!unigram_piece(t, &p->cps, ps, pe, &sc->uni, push_token, out)) {
-                if (t->unk_id < 0) {
-                    bertc_fail(&sc->err, BERTC_ERR_INPUT, "tokenizer: an unknown piece and the Unigram model has no unk_id");
-                    sc->failed = true;
-                }
-                return false;
+        } else if (!unigram_piece(t, &p->cps, ps, pe, &sc->uni, push_token, out)) {
+            if (t->unk_id < 0) {
+                bertc_fail(&sc->err, BERTC_ERR_INPUT, "tokenizer: an unknown piece and the Unigram model has no unk_id");
+                sc->failed = true;
             }
+            return false;
         }
     }
     return true;
+}
+
+/* The pipeline (pipeline.c) normalizes; added tokens with normalized=true are then cut out of the normalized
+ * text (their normalized content, leftmost-longest, single_word / lstrip / rstrip judged on the normalized text,
+ * as AddedVocabulary's normalized trie does); the rest is pre-tokenized and goes through the model. */
+static bool generic_segment(const bertc_tokenizer *t, enc_scratch *sc, const unsigned char *s, size_t a, size_t b,
+                            toklist *out) {
+    nbuf *g = &sc->seg;
+    g->n = 0;
+    for (size_t i = a; i < b;) {
+        int32_t c;
+        size_t l = (size_t)utf8_decode(s + i, &c);
+        if (!nb_push(g, c, (int32_t)i, (int32_t)(i + l))) return false;
+        i += l;
+    }
+    if (pipeline_normalize(t, g, (int32_t)a, &sc->err)) {
+        sc->failed = true;
+        return false;
+    }
+    size_t gap = 0, pos = 0;
+    while (t->n_norm_added && pos < g->n) {
+        int best = -1;
+        for (int k = 0; k < t->n_added; k++) {
+            const added_token *at = &t->added[k];
+            if (!at->ncp || at->nn > g->n - pos || (best >= 0 && at->nn <= t->added[best].nn)) continue;
+            if (!memcmp(g->cp + pos, at->ncp, at->nn * sizeof *at->ncp)) best = k;
+        }
+        if (best < 0) {
+            pos++;
+            continue;
+        }
+        const added_token *at = &t->added[best];
+        size_t ms = pos, me = pos + at->nn;
+        if (at->single_word && ((ms > 0 && (props(g->cp[ms - 1]) & UP_W)) || (me < g->n && (props(g->cp[me]) & UP_W)))) {
+            pos = me;
+            continue;
+        }
+        if (at->lstrip)
+            while (ms > gap && (props(g->cp[ms - 1]) & UP_RS)) ms--;
+        if (at->rstrip)
+            while (me < g->n && (props(g->cp[me]) & UP_RS)) me++;
+        if (!model_pieces(t, sc, gap, ms, out)) return false;
+        if (!tl_push(out, at->id, (size_t)g->os[ms], (size_t)g->oe[me - 1])) return false;
+        gap = pos = me;
+    }
+    return model_pieces(t, sc, gap, g->n, out);
 }
 
 static bool model_segment(const bertc_tokenizer *t, enc_scratch *sc, const unsigned char *s, size_t a, size_t b,
@@ -591,6 +628,7 @@ static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const 
         int best = -1;
         for (int k = 0; k < t->n_added; k++) {
             const added_token *at = &t->added[k];
+            if (at->ncp) continue; /* matched after normalization */
             if (at->len <= len - i && memcmp(s + i, at->content, at->len) == 0 &&
                 (best < 0 || at->len > t->added[best].len))
                 best = k;

@@ -69,7 +69,10 @@ void bertc_tokenizer_free(bertc_tokenizer *t) {
     bpe_cache_free(t->bcache);
     free(t->tok_lead);
     free(t->tok_trail);
-    for (int i = 0; i < t->n_added; i++) free(t->added[i].content);
+    for (int i = 0; i < t->n_added; i++) {
+        free(t->added[i].content);
+        free(t->added[i].ncp);
+    }
     free(t->added);
     free(t);
 }
@@ -153,14 +156,6 @@ static bertc_status add_added(bertc_tokenizer *t, const char *content, int32_t i
     }
     if (!t->id_to_tok[id] && !(t->id_to_tok[id] = strdup(content)))
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    if (normalized && t->generic && t->n_norm && !special)
-        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer: normalized added token \"%.40s\" is not supported",
-                          content);
-    if (normalized && t->bert_normalizer && !special) {
-        /* Added tokens matched after normalization are rare in BERT checkpoints; refuse rather than guess. */
-        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer: normalized added token \"%.40s\" is not supported",
-                          content);
-    }
     added_token *na = realloc(t->added, (size_t)(t->n_added + 1) * sizeof *na);
     if (!na) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     t->added = na;
@@ -329,6 +324,46 @@ static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error 
     }
     return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: post_processor %s is not supported "
                       "(supported: TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence)", type);
+}
+
+/* Added tokens with normalized=true behind a normalizer are matched in the normalized text, as their normalized
+ * content (AddedVocabulary's normalized trie); a BERT fast-path tokenizer then runs the pipeline. */
+static bertc_status normalized_added(bertc_tokenizer *t, bertc_error *err) {
+    bool any = false;
+    for (int i = 0; i < t->n_added; i++) any |= t->added[i].normalized;
+    if (!any || (!t->generic && !t->bert_normalizer) || (t->generic && !t->n_norm)) return BERTC_OK;
+    bertc_status s;
+    if (!t->generic && (s = pipeline_from_bert(t, err))) return s;
+    for (int i = 0; i < t->n_added; i++) {
+        added_token *at = &t->added[i];
+        if (!at->normalized) continue;
+        if (utf8_validate(at->content, at->len) != at->len)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: added token %d is not UTF-8", at->id);
+        nbuf b = {0};
+        bool ok = true;
+        for (size_t q = 0; q < at->len && ok;) {
+            int32_t c;
+            int l = utf8_decode((const unsigned char *)at->content + q, &c);
+            ok = nb_push(&b, c, (int32_t)q, (int32_t)q + l);
+            q += (size_t)l;
+        }
+        if (!ok) {
+            nb_free(&b);
+            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        }
+        if ((s = pipeline_normalize(t, &b, 0, err))) {
+            nb_free(&b);
+            return s;
+        }
+        if (b.n) {
+            at->ncp = b.cp; /* the normalized code points; the spans are not needed */
+            at->nn = b.n;
+            b.cp = NULL;
+            t->n_norm_added++;
+        }
+        nb_free(&b);
+    }
+    return BERTC_OK;
 }
 
 /* tokenizer.json's decoder; one that bertc_decode cannot follow is refused by name when decoding would need it,
@@ -549,6 +584,7 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
                            json_bool(a, "special", 0), err)))
             goto done;
     }
+    if ((s = normalized_added(t, err))) goto done;
     if ((s = parse_post(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), err))) goto done;
     if ((s = parse_decoder(t, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err))) goto done;
     if ((s = parse_tokenizer_config(t, config, err))) goto done;

@@ -711,7 +711,8 @@ static bool bytelevel_matches(const int32_t *cp, size_t n, match_list *m) {
     return true;
 }
 
-static bertc_status run_pre(const pre_op *op, pieces *in, pieces *out, int32_t seg0, bertc_error *err) {
+static bertc_status run_pre(const pre_op *op, pieces *in, pieces *out, int32_t unused, bertc_error *err) {
+    (void)unused;
     out->n = 0;
     out->cps.n = 0;
     match_list m = {0};
@@ -786,8 +787,8 @@ static bertc_status run_pre(const pre_op *op, pieces *in, pieces *out, int32_t s
     return ok ? BERTC_OK : bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
 }
 
-/* Normalizes the segment's code points in place and splits them into pieces. */
-bertc_status pipeline_run(const bertc_tokenizer *t, nbuf *seg, int32_t seg0, pieces *out, bertc_error *err) {
+/* Normalizes the segment's code points in place. */
+bertc_status pipeline_normalize(const bertc_tokenizer *t, nbuf *seg, int32_t seg0, bertc_error *err) {
     nctx x;
     memset(&x, 0, sizeof x);
     bertc_status s = BERTC_OK;
@@ -795,22 +796,46 @@ bertc_status pipeline_run(const bertc_tokenizer *t, nbuf *seg, int32_t seg0, pie
     nb_free(&x.tmp);
     cs_free(&x.s1);
     cs_free(&x.s2);
-    if (s) return s;
-    pieces a = {0}, b = {0};
-    if (!pcs_add(&a, seg, 0, seg->n) && seg->n) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    return s;
+}
+
+/* Splits seg[a, b) of a normalized string into pieces. */
+bertc_status pipeline_pretokenize(const bertc_tokenizer *t, const nbuf *seg, size_t a, size_t b, pieces *out,
+                                  bertc_error *err) {
+    bertc_status s = BERTC_OK;
+    pieces pa = {0}, pb = {0};
+    if (!pcs_add(&pa, seg, a, b)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < t->n_pre && !s; i++) {
-        s = run_pre(&t->pre[i], &a, &b, seg0, err);
-        pieces tp = a;
-        a = b;
-        b = tp;
+        s = run_pre(&t->pre[i], &pa, &pb, 0, err);
+        pieces tp = pa;
+        pa = pb;
+        pb = tp;
     }
-    pieces_free(&b);
+    pieces_free(&pb);
     if (s) {
-        pieces_free(&a);
+        pieces_free(&pa);
         return s;
     }
     pieces_free(out);
-    *out = a;
+    *out = pa;
+    return BERTC_OK;
+}
+
+/* A fast-path tokenizer (BertNormalizer + BertPreTokenizer) as pipeline steps, for when it must run the pipeline
+ * (added tokens matched after normalization). */
+bertc_status pipeline_from_bert(bertc_tokenizer *t, bertc_error *err) {
+    t->norm = calloc(1, sizeof *t->norm);
+    t->pre = calloc(1, sizeof *t->pre);
+    if (!t->norm || !t->pre) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    t->norm[0].kind = NO_BERT;
+    t->norm[0].clean_text = t->clean_text;
+    t->norm[0].chinese = t->chinese;
+    t->norm[0].strip_accents = t->strip_accents;
+    t->norm[0].lowercase = t->lowercase;
+    t->n_norm = 1;
+    t->pre[0].kind = PT_BERT;
+    t->n_pre = 1;
+    t->generic = true;
     return BERTC_OK;
 }
 

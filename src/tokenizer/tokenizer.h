@@ -86,6 +86,8 @@ typedef struct tmpl_item {
 typedef struct added_token {
     char *content;
     size_t len;
+    int32_t *ncp; /* normalized=true behind a normalizer: the normalized content it is matched as */
+    size_t nn;
     int32_t id;
     bool lstrip, rstrip, single_word, normalized, special;
 } added_token;
@@ -124,6 +126,7 @@ struct bertc_tokenizer {
 
     added_token *added;
     int n_added;
+    int n_norm_added; /* added tokens matched after normalization (normalized=true behind a normalizer) */
     bool added_first_byte[256];
 
     /* post-processor: a template for one sequence and for a pair (BertProcessing and RobertaProcessing are
@@ -158,8 +161,12 @@ struct bertc_tokenizer {
 bertc_status pipeline_parse(bertc_tokenizer *t, const cJSON *normalizer, const cJSON *pre, bertc_error *err);
 bertc_status unigram_parse(bertc_tokenizer *t, const cJSON *model, bertc_error *err);
 void pipeline_free(bertc_tokenizer *t);
-/* Normalizes seg in place (seg0: the segment's start, the alignment of nothing) and splits it into pieces. */
-bertc_status pipeline_run(const bertc_tokenizer *t, nbuf *seg, int32_t seg0, pieces *out, bertc_error *err);
+/* Normalizes seg in place (seg0: the segment's start, the alignment of nothing). */
+bertc_status pipeline_normalize(const bertc_tokenizer *t, nbuf *seg, int32_t seg0, bertc_error *err);
+/* Splits seg[a, b) of a normalized string into pieces. */
+bertc_status pipeline_pretokenize(const bertc_tokenizer *t, const nbuf *seg, size_t a, size_t b, pieces *out,
+                                  bertc_error *err);
+bertc_status pipeline_from_bert(bertc_tokenizer *t, bertc_error *err);
 bool unigram_piece(const bertc_tokenizer *t, const nbuf *cps, size_t a, size_t b, unigram_scratch *u,
                    bool (*push)(void *, int32_t, size_t, size_t), void *ctx);
 void unigram_scratch_free(unigram_scratch *u);

@@ -42,6 +42,15 @@ EXTRA_ADDED = [
     {"content": "hello world", "single_word": True, "lstrip": True, "rstrip": False, "special": False},
 ]
 
+# added tokens matched after normalization (normalized=true, as add_tokens makes them): their content is normalized
+# too, so "ÉTÉ" matches "ete" behind BERT's lowercase and accent stripping, "ＡＢ" matches "AB" behind NFKC
+NORMALIZED_ADDED = [
+    {"content": "Foo Bar", "single_word": False, "lstrip": False, "rstrip": False, "special": False, "normalized": True},
+    {"content": "ÉTÉ", "single_word": True, "lstrip": False, "rstrip": True, "special": False, "normalized": True},
+    {"content": "ＡＢ", "single_word": False, "lstrip": True, "rstrip": False, "special": False, "normalized": True},
+    {"content": "the", "single_word": True, "lstrip": False, "rstrip": False, "special": False, "normalized": True},
+]
+
 CONFIGS = {
     "bert-uncased": {"base": "tok-bert", "set": []},
     "bert-cased": {"base": "tok-bert", "set": [[["normalizer", "lowercase"], False]]},
@@ -57,6 +66,8 @@ CONFIGS = {
     "roberta-notrim": {"base": "tok-roberta", "set": [[["pre_tokenizer", "trim_offsets"], False],
                                                       [["post_processor", "trim_offsets"], False]]},
     "roberta-added": {"base": "tok-roberta", "set": [], "add": EXTRA_ADDED},
+    "bert-normalized-added": {"base": "tok-bert", "set": [], "add": NORMALIZED_ADDED},
+    "xlmr-normalized-added": {"base": "tok-xlmr", "set": [], "add": NORMALIZED_ADDED},
     # the generic pipeline: other normalizers and pre-tokenizers around the same models
     "bert-pipeline": {"base": "tok-bert", "set": [
         [["normalizer"], {"type": "Sequence", "normalizers": [
@@ -126,7 +137,7 @@ def apply_config(j: dict, cfg: dict) -> dict:
         tid = vocab.get(tok["content"])
         if tid is None:
             tid, n = n, n + 1
-        j["added_tokens"].append(dict(id=tid, normalized=False, **tok))
+        j["added_tokens"].append({"id": tid, "normalized": False, **tok})
     return j
 
 
