@@ -230,14 +230,23 @@ static bertc_tokenizer *fuzz_config(json_t *hdr) {
     }
     json_int_t next = 0;
     const char *key;
-    json_t *v;
-    json_object_foreach(json_object_get(json_object_get(j, "model"), "vocab"), key, v)
+    json_t *v, *vocab = json_object_get(json_object_get(j, "model"), "vocab");
+    if (json_is_array(vocab)) next = (json_int_t)json_array_size(vocab); /* Unigram: [piece, score] pairs */
+    json_object_foreach(vocab, key, v)
         if (json_integer_value(v) >= next) next = json_integer_value(v) + 1;
     json_array_foreach(json_object_get(hdr, "add"), i, edit) {
         json_t *tok = json_deep_copy(edit);
-        json_t *have = json_object_get(json_object_get(json_object_get(j, "model"), "vocab"),
-                                       json_string_value(json_object_get(tok, "content")));
-        json_object_set_new(tok, "id", json_integer(have ? json_integer_value(have) : next++));
+        const char *content = json_string_value(json_object_get(tok, "content"));
+        json_int_t have = -1;
+        if (json_is_array(vocab)) {
+            size_t q;
+            json_t *e;
+            json_array_foreach(vocab, q, e)
+                if (!strcmp(json_string_value(json_array_get(e, 0)), content)) have = (json_int_t)q;
+        } else if (json_object_get(vocab, content)) {
+            have = json_integer_value(json_object_get(vocab, content));
+        }
+        json_object_set_new(tok, "id", json_integer(have >= 0 ? have : next++));
         if (!json_object_get(tok, "normalized")) json_object_set_new(tok, "normalized", json_false());
         json_array_append_new(json_object_get(j, "added_tokens"), tok);
     }
