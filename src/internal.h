@@ -25,7 +25,7 @@ bertc_status bertc_fail(bertc_error *err, bertc_status s, const char *fmt, ...) 
 typedef struct strmap {
     uint32_t cap;   /* power of two */
     uint32_t count;
-    uint32_t *slots; /* index+1 into entries, 0 = empty */
+    uint64_t *slots; /* hash << 32 | index+1 into entries, 0 = empty */
     struct strmap_entry {
         uint32_t off, len, hash;
         int32_t value;
@@ -41,7 +41,18 @@ void strmap_free(strmap *m);
 bool strmap_put(strmap *m, const char *key, size_t len, int32_t value);
 /* Returns the value or -1. */
 int32_t strmap_get(const strmap *m, const char *key, size_t len);
+/* the same with the key's bertc_hash already known (computed incrementally by the caller) */
+int32_t strmap_get_hashed(const strmap *m, const char *key, size_t len, uint32_t h);
 uint32_t bertc_hash(const void *p, size_t len);
+/* bertc_hash in steps: FNV-1a over the bytes from BERTC_FNV_INIT, then bertc_hash_finish */
+#define BERTC_FNV_INIT 2166136261u
+static inline uint32_t bertc_fnv_step(uint32_t h, unsigned char c) { return (h ^ c) * 16777619u; }
+static inline uint32_t bertc_hash_finish(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x7feb352du;
+    h ^= h >> 15;
+    return h;
+}
 
 /* ---- mapped file ---- */
 typedef struct mapped_file {

@@ -174,27 +174,27 @@ static bool wp_flush(wp_state *w) {
     if ((int)w->nchars > t->max_input_chars) {
         ok = false;
     } else {
+        /* greedy longest match; the key (prefix + the rest of the word, up to the longest vocab entry) is built
+         * once per start and its prefixes hashed in one pass */
         char key[512];
+        uint32_t hs[512];
         size_t start = 0;
         size_t maxk = t->vocab.max_key_len;
         while (start < n) {
-            size_t end = n;
-            if (end - start > maxk) {
-                end = start + maxk;
-                while (end > start && ((unsigned char)w->wb[end] & 0xC0) == 0x80) end--;
-            }
+            size_t pl = start > 0 ? t->prefix_len : 0;
+            size_t avail = n - start;
+            if (pl + avail > sizeof key) avail = sizeof key - pl;
+            if (pl + avail > maxk) avail = maxk > pl ? maxk - pl : 0;
+            memcpy(key, t->prefix, pl);
+            memcpy(key + pl, w->wb + start, avail);
+            uint32_t h = BERTC_FNV_INIT;
+            for (size_t q = 0; q < pl + avail; q++) hs[q] = h = bertc_fnv_step(h, (unsigned char)key[q]);
+            size_t end = start + avail;
+            while (end > start && end < n && ((unsigned char)w->wb[end] & 0xC0) == 0x80) end--;
             int32_t found = -1;
             while (end > start) {
-                const char *k = w->wb + start;
-                size_t klen = end - start;
-                if (start > 0) {
-                    if (klen + t->prefix_len > sizeof key) { end--; continue; }
-                    memcpy(key, t->prefix, t->prefix_len);
-                    memcpy(key + t->prefix_len, k, klen);
-                    k = key;
-                    klen += t->prefix_len;
-                }
-                found = strmap_get(&t->vocab, k, klen);
+                size_t klen = pl + (end - start);
+                found = strmap_get_hashed(&t->vocab, key, klen, bertc_hash_finish(hs[klen - 1]));
                 if (found >= 0) break;
                 end--;
                 while (end > start && ((unsigned char)w->wb[end] & 0xC0) == 0x80) end--;

@@ -43,12 +43,9 @@ bertc_status bertc_fail(bertc_error *err, bertc_status s, const char *fmt, ...) 
 /* FNV-1a, then a final mix so that low bits are usable as a table index. */
 uint32_t bertc_hash(const void *p, size_t len) {
     const unsigned char *s = p;
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < len; i++) h = (h ^ s[i]) * 16777619u;
-    h ^= h >> 16;
-    h *= 0x7feb352du;
-    h ^= h >> 15;
-    return h;
+    uint32_t h = BERTC_FNV_INIT;
+    for (size_t i = 0; i < len; i++) h = bertc_fnv_step(h, s[i]);
+    return bertc_hash_finish(h);
 }
 
 bool strmap_init(strmap *m, uint32_t expected) {
@@ -76,7 +73,7 @@ void strmap_free(strmap *m) {
 
 static bool strmap_grow(strmap *m) {
     uint32_t ncap = m->cap * 2;
-    uint32_t *slots = calloc(ncap, sizeof *slots);
+    uint64_t *slots = calloc(ncap, sizeof *slots);
     struct strmap_entry *ents = realloc(m->entries, (size_t)(ncap / 2 + 1) * sizeof *ents);
     if (!slots || !ents) {
         free(slots);
@@ -87,7 +84,7 @@ static bool strmap_grow(strmap *m) {
     for (uint32_t i = 0; i < m->count; i++) {
         uint32_t j = m->entries[i].hash & (ncap - 1);
         while (slots[j]) j = (j + 1) & (ncap - 1);
-        slots[j] = i + 1;
+        slots[j] = (uint64_t)m->entries[i].hash << 32 | (i + 1);
     }
     free(m->slots);
     m->slots = slots;
@@ -99,7 +96,7 @@ bool strmap_put(strmap *m, const char *key, size_t len, int32_t value) {
     uint32_t h = bertc_hash(key, len);
     uint32_t j = h & (m->cap - 1);
     while (m->slots[j]) {
-        struct strmap_entry *e = &m->entries[m->slots[j] - 1];
+        struct strmap_entry *e = &m->entries[(uint32_t)m->slots[j] - 1];
         if (e->hash == h && e->len == len && memcmp(m->arena + e->off, key, len) == 0) {
             e->value = value;
             return true;
@@ -126,21 +123,24 @@ bool strmap_put(strmap *m, const char *key, size_t len, int32_t value) {
     e->hash = h;
     e->value = value;
     m->arena_len += len + 1;
-    m->slots[j] = ++m->count;
+    m->slots[j] = (uint64_t)h << 32 | ++m->count;
     if (len > m->max_key_len) m->max_key_len = (uint32_t)len;
     return true;
 }
 
-int32_t strmap_get(const strmap *m, const char *key, size_t len) {
+int32_t strmap_get_hashed(const strmap *m, const char *key, size_t len, uint32_t h) {
     if (!m->cap) return -1;
-    uint32_t h = bertc_hash(key, len);
     uint32_t j = h & (m->cap - 1);
-    while (m->slots[j]) {
-        const struct strmap_entry *e = &m->entries[m->slots[j] - 1];
-        if (e->hash == h && e->len == len && memcmp(m->arena + e->off, key, len) == 0) return e->value;
-        j = (j + 1) & (m->cap - 1);
+    for (uint64_t sl; (sl = m->slots[j]) != 0; j = (j + 1) & (m->cap - 1)) {
+        if ((uint32_t)(sl >> 32) != h) continue; /* the hash is in the slot: a miss reads one cache line */
+        const struct strmap_entry *e = &m->entries[(uint32_t)sl - 1];
+        if (e->len == len && memcmp(m->arena + e->off, key, len) == 0) return e->value;
     }
     return -1;
+}
+
+int32_t strmap_get(const strmap *m, const char *key, size_t len) {
+    return strmap_get_hashed(m, key, len, bertc_hash(key, len));
 }
 
 bertc_status map_file(const char *path, mapped_file *out, bertc_error *err) {
