@@ -332,7 +332,50 @@ static void t_decode_metaspace(void) {
     bertc_tokenizer_free(t);
 }
 
+/* tokenizer.json's truncation section gives the defaults (tokenizers 0.23.3 on the same file: see the ids). */
+static void t_truncation_section(void) {
+    json_error_t je;
+    json_t *j = json_load_file(TD "tok-bert/tokenizer.json", 0, &je);
+    CHECK(j != NULL, "read tok-bert");
+    if (!j) return;
+    json_object_set_new(j, "truncation", json_pack("{s:s, s:i, s:s, s:i}", "direction", "Left", "max_length", 12,
+                                                   "strategy", "OnlySecond", "stride", 0));
+    json_object_set_new(j, "padding", json_pack("{s:s, s:s, s:i, s:i, s:s}", "strategy", "BatchLongest", "direction",
+                                                "Right", "pad_id", 0, "pad_type_id", 0, "pad_token", "[PAD]"));
+    char *text = json_dumps(j, JSON_COMPACT);
+    bertc_tokenizer *t = NULL;
+    bertc_error err;
+    CHECK(tokenizer_load_mem(text, NULL, NULL, NULL, NULL, &t, &err) == BERTC_OK, "load: %s", err.message);
+    free(text);
+    if (t) {
+        static const int32_t want[] = {101, 7592, 2088, 102, 2117, 6251, 2008, 2442, 4558, 2049, 2707, 102};
+        bertc_encoding e;
+        const char *b = "this is a rather long second sentence that must lose its start";
+        CHECK(bertc_tokenize(t, "hello world", 11, b, strlen(b), NULL, &e, &err) == BERTC_OK, "%s", err.message);
+        CHECK(e.n == 12 && !memcmp(e.ids, want, sizeof want), "only_second from the left: %zu ids", e.n);
+        bertc_encoding_free(&e);
+        const char *a = "a b c d e f g h i j k l m n o";
+        CHECK(bertc_tokenize(t, a, strlen(a), "short pair", 10, NULL, &e, &err) == BERTC_ERR_INPUT &&
+                  strstr(err.message, "too short"), "only_second too short: %s", err.message);
+        bertc_encode_params p = bertc_encode_default_params();
+        p.truncation_strategy = BERTC_TRUNCATE_LONGEST_FIRST;
+        p.truncate_left = 0;
+        CHECK(bertc_tokenize(t, a, strlen(a), "short pair", 10, &p, &e, &err) == BERTC_OK && e.n == 12,
+              "the call's own strategy and side win");
+        bertc_encoding_free(&e);
+    }
+    bertc_tokenizer_free(t);
+    json_object_set_new(j, "truncation", json_pack("{s:s, s:i, s:s, s:i}", "direction", "Right", "max_length", 12,
+                                                   "strategy", "LongestFirst", "stride", 3));
+    text = json_dumps(j, JSON_COMPACT);
+    CHECK(tokenizer_load_mem(text, NULL, NULL, NULL, NULL, &t, &err) == BERTC_ERR_UNSUPPORTED && strstr(err.message, "stride"),
+          "a stride is refused by name: %s", err.message);
+    free(text);
+    json_decref(j);
+}
+
 void tests_tokenizer(void) {
+    run_test("tokenizer/truncation_section", t_truncation_section);
     run_test("tokenizer/decode_metaspace", t_decode_metaspace);
     run_test("tokenizer/fuzz_references (21 configurations)", t_fuzz_references);
     run_test("tokenizer/tokref_sst2_68221", t_tokref_sst2);

@@ -664,7 +664,7 @@ static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const 
 }
 
 bertc_encode_params bertc_encode_default_params(void) {
-    bertc_encode_params p = {1, 1, 0, 0};
+    bertc_encode_params p = {1, 1, 0, -1, BERTC_TRUNCATE_DEFAULT};
     return p;
 }
 
@@ -781,8 +781,24 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
             goto done;
         }
         size_t room = (size_t)max_len - n_added;
-        if (!pair) {
-            tl_keep(&A, room, p->truncate_left);
+        bool left = p->truncate_left < 0 ? t->trunc_left : p->truncate_left != 0;
+        int strat = p->truncation_strategy ? p->truncation_strategy : t->trunc_strategy;
+        if (strat == BERTC_TRUNCATE_ONLY_FIRST || strat == BERTC_TRUNCATE_ONLY_SECOND) {
+            /* tokenizers: only that sequence loses tokens, and it must be longer than what goes */
+            toklist *tg = strat == BERTC_TRUNCATE_ONLY_FIRST ? &A : &B;
+            size_t remove = A.n + B.n - room;
+            if (strat == BERTC_TRUNCATE_ONLY_SECOND && !pair) {
+                s = bertc_fail(err, BERTC_ERR_INPUT, "truncation only_second needs a second sequence");
+                goto done;
+            }
+            if (tg->n <= remove) {
+                s = bertc_fail(err, BERTC_ERR_INPUT, "truncation %s: the sequence is %zu tokens, too short to lose %zu",
+                               strat == BERTC_TRUNCATE_ONLY_FIRST ? "only_first" : "only_second", tg->n, remove);
+                goto done;
+            }
+            tl_keep(tg, tg->n - remove, left);
+        } else if (!pair) {
+            tl_keep(&A, room, left);
         } else {
             /* tokenizers' LongestFirst (utils/truncation.rs): the shorter keeps its length up to half, the longer takes
              * the rest; when both are longer than half, each gets half (the second the odd one) */
@@ -796,8 +812,8 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
                 n2 = n1 + room % 2;
             }
             if (swap) { size_t tmp = n1; n1 = n2; n2 = tmp; }
-            if (A.n > n1) tl_keep(&A, n1, p->truncate_left);
-            if (B.n > n2) tl_keep(&B, n2, p->truncate_left);
+            if (A.n > n1) tl_keep(&A, n1, left);
+            if (B.n > n2) tl_keep(&B, n2, left);
         }
     }
     size_t n = A.n + B.n;

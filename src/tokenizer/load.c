@@ -46,7 +46,7 @@ bool pairmap_put(pairmap *m, uint64_t key, uint64_t val) {
 }
 
 int tokenizer_default_max_length(const bertc_tokenizer *t) {
-    int m = t->model_max_length > 0 ? t->model_max_length : 1 << 30;
+    int m = t->trunc_max_length > 0 ? t->trunc_max_length : t->model_max_length > 0 ? t->model_max_length : 1 << 30;
     if (t->max_length_cap > 0 && t->max_length_cap < m) m = t->max_length_cap;
     return m;
 }
@@ -326,6 +326,41 @@ static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error 
                       "(supported: TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence)", type);
 }
 
+/* tokenizer.json's truncation and padding sections, as transformers reads them: defaults for the calls that do not
+ * say (max length, side, strategy; the pad id). bertc does not pad an encoding by itself, as transformers does not
+ * unless asked. */
+static bertc_status parse_trunc_pad(bertc_tokenizer *t, const cJSON *root, bertc_error *err) {
+    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "truncation");
+    if (tr && !cJSON_IsNull(tr)) {
+        const cJSON *ml = cJSON_GetObjectItemCaseSensitive(tr, "max_length");
+        if (!cJSON_IsNumber(ml) || ml->valuedouble < 1 || ml->valuedouble > 1e9)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: truncation without a valid max_length");
+        t->trunc_max_length = (int)ml->valuedouble;
+        const char *dir = json_str(tr, "direction"), *st = json_str(tr, "strategy");
+        t->trunc_left = dir && !strcmp(dir, "Left");
+        if (st && strcmp(st, "LongestFirst")) {
+            if (!strcmp(st, "OnlyFirst")) t->trunc_strategy = BERTC_TRUNCATE_ONLY_FIRST;
+            else if (!strcmp(st, "OnlySecond")) t->trunc_strategy = BERTC_TRUNCATE_ONLY_SECOND;
+            else return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: truncation strategy %.40s is unknown", st);
+        }
+        const cJSON *stride = cJSON_GetObjectItemCaseSensitive(tr, "stride");
+        if (cJSON_IsNumber(stride) && stride->valuedouble != 0)
+            return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: truncation with a stride (overflowing windows) "
+                              "is not supported");
+    }
+    const cJSON *pd = cJSON_GetObjectItemCaseSensitive(root, "padding");
+    if (pd && !cJSON_IsNull(pd)) {
+        const cJSON *pid = cJSON_GetObjectItemCaseSensitive(pd, "pad_id");
+        if (cJSON_IsNumber(pid)) {
+            if (pid->valuedouble < 0 || pid->valuedouble >= t->vocab_size)
+                return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: padding pad_id out of range");
+            t->pad_id = (int32_t)pid->valuedouble;
+            t->pad_from_json = true;
+        }
+    }
+    return BERTC_OK;
+}
+
 /* Added tokens with normalized=true behind a normalizer are matched in the normalized text, as their normalized
  * content (AddedVocabulary's normalized trie); a BERT fast-path tokenizer then runs the pipeline. */
 static bertc_status normalized_added(bertc_tokenizer *t, bertc_error *err) {
@@ -411,10 +446,12 @@ static bertc_status finish(bertc_tokenizer *t, bertc_error *err) {
         return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: WordPiece unk_token is not in the vocab");
     for (int32_t i = 0; i < t->vocab_size; i++)
         if (!t->id_to_tok[i]) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer vocab: id %d has no token", i);
-    /* pad id: the added token named like a pad token, else 0 */
-    t->pad_id = 0;
-    for (int i = 0; i < t->n_added; i++)
-        if (!strcmp(t->added[i].content, "[PAD]") || !strcmp(t->added[i].content, "<pad>")) t->pad_id = t->added[i].id;
+    /* pad id: tokenizer.json's padding section, else the added token named like a pad token, else 0 */
+    if (!t->pad_from_json) {
+        t->pad_id = 0;
+        for (int i = 0; i < t->n_added; i++)
+            if (!strcmp(t->added[i].content, "[PAD]") || !strcmp(t->added[i].content, "<pad>")) t->pad_id = t->added[i].id;
+    }
     return BERTC_OK;
 }
 
@@ -585,6 +622,7 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
             goto done;
     }
     if ((s = normalized_added(t, err))) goto done;
+    if ((s = parse_trunc_pad(t, root, err))) goto done;
     if ((s = parse_post(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), err))) goto done;
     if ((s = parse_decoder(t, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err))) goto done;
     if ((s = parse_tokenizer_config(t, config, err))) goto done;
