@@ -7,6 +7,7 @@
 #include "tokenizer/tokenizer.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -374,7 +375,79 @@ static void t_truncation_section(void) {
     json_decref(j);
 }
 
+/* Threads sharing one byte-level tokenizer (and so its piece cache) give the ids one thread gives. */
+typedef struct share_job {
+    const bertc_tokenizer *t;
+    char **texts;
+    size_t n, off;
+    uint64_t sum;
+    int bad;
+} share_job;
+
+static uint64_t ids_digest(const bertc_encoding *e) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t k = 0; k < e->n; k++) h = (h ^ (uint64_t)e->ids[k] ^ ((uint64_t)e->offsets[2 * k] << 32)) * 1099511628211ull;
+    return h;
+}
+
+static void *share_run(void *arg) {
+    share_job *j = arg;
+    for (size_t r = 0; r < j->n; r++) {
+        size_t i = (r + j->off) % j->n; /* each thread in its own order, so that slots are raced for */
+        bertc_encoding e;
+        if (bertc_tokenize(j->t, j->texts[i], strlen(j->texts[i]), NULL, 0, NULL, &e, NULL)) {
+            j->bad++;
+            continue;
+        }
+        j->sum += ids_digest(&e) * (i + 1);
+        bertc_encoding_free(&e);
+    }
+    return NULL;
+}
+
+static void t_threads_share_cache(void) {
+    bertc_tokenizer *t = load_tok(TD "tok-roberta");
+    gzFile f = gzopen(TD "tokref-sst2.jsonl.gz", "rb");
+    if (!t || !f) {
+        CHECK(0, "fixtures");
+        if (f) gzclose(f);
+        bertc_tokenizer_free(t);
+        return;
+    }
+    static char line[1 << 16];
+    size_t n = 0, cap = 8192;
+    char **texts = malloc(cap * sizeof *texts);
+    while (n < cap && gzgets(f, line, sizeof line)) {
+        json_error_t je;
+        json_t *j = json_loads(line, 0, &je);
+        if (!j) break;
+        texts[n++] = strdup(json_string_value(json_object_get(j, "text")));
+        json_decref(j);
+    }
+    gzclose(f);
+    /* the reference: a fresh tokenizer, one thread, so no piece comes from the cache of another run */
+    bertc_tokenizer *t1 = load_tok(TD "tok-roberta");
+    share_job ref = {t1, texts, n, 0, 0, 0};
+    share_run(&ref);
+    share_job jobs[4];
+    pthread_t th[4];
+    for (int k = 0; k < 4; k++) {
+        jobs[k] = (share_job){t, texts, n, (size_t)k * n / 4, 0, 0};
+        pthread_create(&th[k], NULL, share_run, &jobs[k]);
+    }
+    for (int k = 0; k < 4; k++) {
+        pthread_join(th[k], NULL);
+        CHECK(jobs[k].sum == ref.sum && !jobs[k].bad, "thread %d: ids differ from one thread's", k);
+    }
+    CHECK(n == cap && !ref.bad, "%zu texts", n);
+    for (size_t i = 0; i < n; i++) free(texts[i]);
+    free(texts);
+    bertc_tokenizer_free(t);
+    bertc_tokenizer_free(t1);
+}
+
 void tests_tokenizer(void) {
+    run_test("tokenizer/threads_share_bpe_cache", t_threads_share_cache);
     run_test("tokenizer/truncation_section", t_truncation_section);
     run_test("tokenizer/decode_metaspace", t_decode_metaspace);
     run_test("tokenizer/fuzz_references (21 configurations)", t_fuzz_references);
