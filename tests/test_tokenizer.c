@@ -266,7 +266,8 @@ static void t_fuzz_references(void) {
         "bert-uncased", "bert-cased", "bert-lower-accents", "bert-strip-cased", "bert-no-chinese", "bert-no-clean",
         "bert-added", "roberta", "roberta-prefix", "roberta-notrim", "roberta-added", "bert-pipeline",
         "bert-nfkc-whitespace", "bert-split", "bert-prepend-metaspace", "roberta-pipeline", "xlmr",
-        "xlmr-first-nosplit", "xlmr-nfkc-never", "bert-normalized-added", "xlmr-normalized-added"};
+        "xlmr-first-nosplit", "xlmr-nfkc-never", "bert-normalized-added", "xlmr-normalized-added", "bpe-chars",
+        "bpe-chars-fuse-fallback", "bpe-chars-fuse-ignore"};
     static char line[1 << 16];
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         char path[256];
@@ -446,11 +447,36 @@ static void t_threads_share_cache(void) {
     bertc_tokenizer_free(t1);
 }
 
+/* BPEDecoder as tokenizers 0.23.3 decodes tok-bpe-chars (skip_special_tokens true, then false). */
+static void t_decode_bpe_suffix(void) {
+    bertc_tokenizer *t = load_tok(TD "tok-bpe-chars");
+    if (!t) return;
+    static const int32_t a[] = {2, 296, 795, 370, 311, 1, 343, 602, 410, 302, 339, 450, 523, 291, 339, 336, 380, 424, 3};
+    static const int32_t b[] = {2, 475, 563, 3};
+    const struct { const int32_t *ids; size_t n; const char *skip, *keep; } cases[] = {
+        {a, 19, "h##ell##o w##r##ld , n##a##\u00ef##ve c##a##f##\u00e9 !",
+         "[CLS]h##ell##o w[UNK]##r##ld , n##a##\u00ef##ve c##a##f##\u00e9 ! [SEP]"},
+        {b, 4, "the movie", "[CLS]the movie [SEP]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int skip = 1; skip >= 0; skip--) {
+            char *out = NULL;
+            size_t len;
+            bertc_error err;
+            CHECK(bertc_decode(t, cases[i].ids, cases[i].n, skip, &out, &len, &err) == BERTC_OK, "decode %zu", i);
+            const char *want = skip ? cases[i].skip : cases[i].keep;
+            CHECK(out && !strcmp(out, want), "case %zu skip %d: \"%s\", tokenizers \"%s\"", i, skip, out ? out : "", want);
+            free(out);
+        }
+    bertc_tokenizer_free(t);
+}
+
 void tests_tokenizer(void) {
+    run_test("tokenizer/decode_bpe_suffix", t_decode_bpe_suffix);
     run_test("tokenizer/threads_share_bpe_cache", t_threads_share_cache);
     run_test("tokenizer/truncation_section", t_truncation_section);
     run_test("tokenizer/decode_metaspace", t_decode_metaspace);
-    run_test("tokenizer/fuzz_references (21 configurations)", t_fuzz_references);
+    run_test("tokenizer/fuzz_references (24 configurations)", t_fuzz_references);
     run_test("tokenizer/tokref_sst2_68221", t_tokref_sst2);
     run_test("tokenizer/tokref_legacy_files", t_tokref_legacy);
     run_test("tokenizer/tokref_pairs", t_tokref_pairs);

@@ -11,6 +11,7 @@
  */
 #include "tokenizer.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "unicode.h"
@@ -363,6 +364,10 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
             if (sc->sym[k] < 0) return false; /* reported by the caller as a byte without a token */
         }
     }
+    if (t->ignore_merges && n <= sizeof key) {
+        int32_t id = strmap_get(&t->vocab, (const char *)key, n);
+        if (id >= 0) return tl_push(out, id, (size_t)sc->ss[0], (size_t)sc->se[n - 1]);
+    }
     /* a piece seen before: its tokens from the cache, offsets from this piece's bytes */
     bool cacheable = t->bcache && n <= BPE_CACHE_KEY;
     uint32_t h = 0;
@@ -418,6 +423,176 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
     }
     for (size_t i = 0; i < n; i++)
         if (!tl_push(out, sc->sym[i], (size_t)sc->ss[i], (size_t)sc->se[i])) return false;
+    return true;
+}
+
+/* BPE over characters (models/bpe merge_word): each character a symbol (the subword prefix before all but the
+ * first, the word suffix after the last), unknown ones as byte-fallback tokens <0xXX> or the unk token (runs
+ * fused when fuse_unk), then merges by rank. Offsets are the characters' spans. */
+/* BytesToCharOffsetConverter over the sequence: the character holding byte b, or -1 past the end */
+static int32_t byte_char(const unsigned char *s, size_t len, size_t b) {
+    if (b >= len) return -1;
+    int32_t c = -1;
+    for (size_t i = 0; i <= b; i++) c += (s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+static bool bpe_chars_piece(const bertc_tokenizer *t, bpe_scratch *sc, const nbuf *cps, size_t a, size_t b,
+                            toklist *out, bool *unk_missing, const unsigned char *text, size_t text_len) {
+    /* a character's byte fallback covers the prefix and suffix too */
+    size_t cap = (b - a) * (4 + strlen(t->bpe_prefix) + strlen(t->bpe_suffix)) + 1;
+    if (cap > sc->cap) {
+        size_t nc = cap * 2;
+        uint64_t *r = realloc(sc->rk, nc * sizeof *r);
+        if (!r) return false;
+        sc->rk = r;
+        int32_t *x = realloc(sc->sym, nc * sizeof *x);
+        if (!x) return false;
+        sc->sym = x;
+        x = realloc(sc->ss, nc * sizeof *x);
+        if (!x) return false;
+        sc->ss = x;
+        x = realloc(sc->se, nc * sizeof *x);
+        if (!x) return false;
+        sc->se = x;
+        sc->cap = nc;
+    }
+    if (t->ignore_merges) {
+        char w[1024];
+        size_t wl = 0;
+        for (size_t i = a; i < b && wl + 4 < sizeof w; i++) wl += (size_t)utf8_encode(cps->cp[i], w + wl);
+        int32_t id = strmap_get(&t->vocab, w, wl);
+        if (id >= 0) return tl_push(out, id, (size_t)cps->os[a], (size_t)cps->oe[b - 1]);
+    }
+    /* the symbols in tokenizers' order with their byte lengths (ss holds the length until spans are set): a
+     * pending unknown run is added only when a known character or the end comes, byte-fallback tokens are not
+     * waited for, and a fallback covers the prefix's and suffix's bytes too */
+    size_t n = 0, pl = strlen(t->bpe_prefix), xl = strlen(t->bpe_suffix);
+    int32_t pend_len = 0;
+    bool pending = false;
+    for (size_t i = a; i < b; i++) {
+        char key[48];
+        size_t kl = 0;
+        if (i > a) {
+            memcpy(key, t->bpe_prefix, pl);
+            kl = pl;
+        }
+        char u[4];
+        int ul = utf8_encode(cps->cp[i], u);
+        memcpy(key + kl, u, (size_t)ul);
+        kl += (size_t)ul;
+        if (i + 1 == b) {
+            memcpy(key + kl, t->bpe_suffix, xl);
+            kl += xl;
+        }
+        int32_t id = strmap_get(&t->vocab, key, kl);
+        if (id >= 0) {
+            if (pending) {
+                sc->sym[n] = t->unk_id;
+                sc->ss[n++] = pend_len;
+                pending = false;
+            }
+            sc->sym[n] = id;
+            sc->ss[n++] = ul;
+            continue;
+        }
+        if (t->bpe_byte_fallback) {
+            int32_t ids[48];
+            bool all = true;
+            for (size_t q = 0; q < kl && all; q++) {
+                char bk[8];
+                snprintf(bk, sizeof bk, "<0x%02X>", (unsigned char)key[q]);
+                ids[q] = strmap_get(&t->vocab, bk, 6);
+                all = ids[q] >= 0;
+            }
+            if (all) {
+                for (size_t q = 0; q < kl; q++) {
+                    sc->sym[n] = ids[q];
+                    sc->ss[n++] = 1;
+                }
+                continue;
+            }
+        }
+        if (!t->has_unk_token) continue; /* no unk token: the character is dropped, as tokenizers drops it */
+        if (t->unk_id < 0) {
+            *unk_missing = true;
+            return false;
+        }
+        if (pending && t->fuse_unk) {
+            pend_len += ul;
+        } else {
+            if (pending) {
+                sc->sym[n] = t->unk_id;
+                sc->ss[n++] = pend_len;
+            }
+            pending = true;
+            pend_len = ul;
+        }
+    }
+    if (pending) {
+        sc->sym[n] = t->unk_id;
+        sc->ss[n++] = pend_len;
+    }
+    /* the symbols' byte ranges in the piece, counted from their lengths as Word's offsets are */
+    size_t pos = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t len = (size_t)sc->ss[k];
+        sc->ss[k] = (int32_t)pos;
+        sc->se[k] = (int32_t)(pos + len);
+        pos += len;
+    }
+    uint64_t *rk = sc->rk;
+    for (size_t i = 0; i + 1 < n; i++) rk[i] = pair_rank(t, sc->sym[i], sc->sym[i + 1]);
+    while (n > 1) {
+        uint64_t best = UINT64_MAX;
+        size_t bi = 0;
+        for (size_t i = 0; i + 1 < n; i++)
+            if ((rk[i] >> 32) < (best >> 32)) {
+                best = rk[i];
+                bi = i;
+            }
+        if (best == UINT64_MAX) break;
+        sc->sym[bi] = (int32_t)(uint32_t)best;
+        sc->se[bi] = sc->se[bi + 1];
+        memmove(sc->sym + bi + 1, sc->sym + bi + 2, (n - bi - 2) * sizeof *sc->sym);
+        memmove(sc->ss + bi + 1, sc->ss + bi + 2, (n - bi - 2) * sizeof *sc->ss);
+        memmove(sc->se + bi + 1, sc->se + bi + 2, (n - bi - 2) * sizeof *sc->se);
+        if (bi + 2 < n) memmove(rk + bi + 1, rk + bi + 2, (n - bi - 2) * sizeof *rk);
+        n--;
+        if (bi > 0) rk[bi - 1] = pair_rank(t, sc->sym[bi - 1], sc->sym[bi]);
+        if (bi + 1 < n) rk[bi] = pair_rank(t, sc->sym[bi], sc->sym[bi + 1]);
+    }
+    /* byte ranges to the original spans of the characters holding their first and last bytes */
+    size_t nbytes = 0;
+    for (size_t i = a; i < b; i++) nbytes += (size_t)utf8_len(cps->cp[i]);
+    for (size_t k = 0; k < n; k++) {
+        size_t rs = (size_t)sc->ss[k], re = (size_t)sc->se[k];
+        if (re > nbytes) {
+            /* a byte fallback that covers the word suffix runs past the piece: tokenizers cannot align it and
+             * keeps the piece-relative byte offsets, read as offsets into the sequence (in characters where they
+             * fall inside it); stored as character offsets, the start negated */
+            int32_t cs = byte_char(text, text_len, rs), ce;
+            if (cs >= 0) {
+                ce = byte_char(text, text_len, re);
+                if (ce < 0) {
+                    int32_t last = byte_char(text, text_len, re - 1);
+                    ce = (last >= 0 ? last : cs + 1) + 1;
+                }
+            } else {
+                cs = (int32_t)rs;
+                ce = (int32_t)re;
+            }
+            if (!tl_push(out, sc->sym[k], 0, 0)) return false;
+            out->start[out->n - 1] = -cs - 1;
+            out->end[out->n - 1] = ce;
+            continue;
+        }
+        size_t ci = a, cb = 0;
+        while (ci + 1 < b && cb + (size_t)utf8_len(cps->cp[ci]) <= rs) cb += (size_t)utf8_len(cps->cp[ci++]);
+        size_t cj = ci, cjb = cb;
+        while (cj + 1 < b && cjb + (size_t)utf8_len(cps->cp[cj]) < re) cjb += (size_t)utf8_len(cps->cp[cj++]);
+        if (!tl_push(out, sc->sym[k], (size_t)cps->os[ci], (size_t)cps->oe[cj])) return false;
+    }
     return true;
 }
 
@@ -507,6 +682,8 @@ typedef struct enc_scratch {
     unigram_scratch uni;
     bertc_error err; /* the pipeline's own failure (a pattern's step budget), when it has one */
     bool failed;
+    const unsigned char *text; /* the sequence being encoded (for offsets tokenizers cannot align) */
+    size_t text_len;
 } enc_scratch;
 
 static bool push_token(void *ctx, int32_t id, size_t s, size_t e) { return tl_push(ctx, id, s, e); }
@@ -527,6 +704,16 @@ static bool model_pieces(const bertc_tokenizer *t, enc_scratch *sc, size_t a, si
             for (size_t i = ps; i < pe; i++)
                 if (!wp_add_char(&sc->wp, p->cps.cp[i], (size_t)p->cps.os[i], (size_t)p->cps.oe[i])) return false;
             if (!wp_flush(&sc->wp)) return false;
+        } else if (t->kind == TOK_BPE && t->bpe_chars) {
+            bool unk_missing = false;
+            if (!bpe_chars_piece(t, &sc->bpe, &p->cps, ps, pe, out, &unk_missing, sc->text, sc->text_len)) {
+                if (unk_missing) {
+                    bertc_fail(&sc->err, BERTC_ERR_INPUT, "tokenizer: an unknown character and BPE's unk_token is not "
+                               "in the vocab");
+                    sc->failed = true;
+                }
+                return false;
+            }
         } else if (t->kind == TOK_BPE) {
             nbuf *c = &sc->bpe.cps;
             c->n = 0;
@@ -619,6 +806,8 @@ static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const 
     size_t bad = utf8_validate(text, len);
     if (bad != len) return bertc_fail(err, BERTC_ERR_INPUT, "invalid UTF-8 at byte %zu", bad);
     const unsigned char *s = (const unsigned char *)text;
+    sc->text = s;
+    sc->text_len = len;
     size_t seg = 0, i = 0;
     while (i < len) {
         if (!t->added_first_byte[s[i]]) {
@@ -733,7 +922,7 @@ static void trim_offsets(const bertc_tokenizer *t, toklist *l, const char *text,
             lead = t->tok_lead[id];
             trail = t->tok_trail[id];
         }
-        int32_t os = ct[l->start[q]], oe = ct[l->end[q]];
+        int32_t os = l->start[q] < 0 ? -l->start[q] - 1 : ct[l->start[q]], oe = l->start[q] < 0 ? l->end[q] : ct[l->end[q]];
         if (lead > 0) {
             if ((q == 0 || os == 0) && t->post_prefix && lead == 1) lead = 0;
             os = os + lead < oe ? os + lead : oe;
@@ -853,7 +1042,10 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
         trim_offsets(t, &A, text, ctA);
         if (pair) trim_offsets(t, &B, pair, ctB);
     }
-#define CHR(L, ct, f) ((L).chars ? (L).f[i] : (ct)[(L).f[i]])
+/* character offsets; a negative start marks offsets already in characters (start -c-1) */
+#define CHR(L, ct, f)                                                                                                \
+    ((L).chars ? (L).f[i] : (L).start[i] < 0 ? (&(L).f[i] == &(L).start[i] ? -(L).start[i] - 1 : (L).end[i])         \
+                                             : (ct)[(L).f[i]])
     if (t->has_post && (specials || t->post_template)) {
         /* the template: special tokens when asked for, and its type ids for the sequences */
         for (int q = 0; q < n_tm; q++) {
@@ -939,7 +1131,20 @@ bertc_status bertc_decode(const bertc_tokenizer *t, const int32_t *ids, size_t n
         if (skip_special && is_special_id(t, ids[i])) continue;
         const char *tok = t->id_to_tok[ids[i]];
         size_t l = strlen(tok);
-        if (t->decoder == DEC_METASPACE) {
+        if (t->decoder == DEC_BPE_SUFFIX) {
+            /* BPEDecoder: the word suffix becomes a space, nothing after the last token */
+            size_t sl = strlen(t->dec_suffix);
+            bool last = true;
+            for (size_t q = i + 1; q < n && last; q++) last = skip_special && is_special_id(t, ids[q]);
+            for (size_t k = 0; k < l;) {
+                if (sl && k + sl <= l && !memcmp(tok + k, t->dec_suffix, sl)) {
+                    if (!last) s[o++] = ' ';
+                    k += sl;
+                } else {
+                    s[o++] = tok[k++];
+                }
+            }
+        } else if (t->decoder == DEC_METASPACE) {
             /* Metaspace: the replacement becomes a space, and in the first token it is dropped (unless the
              * prepend scheme is "never") */
             for (size_t k = 0; k < l;) {

@@ -28,13 +28,16 @@ void pairmap_free(pairmap *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* Fixed capacity (sized at init for all merges); keeps the first value for a key, as HF keeps the lowest
- * rank. */
+/* Fixed capacity (sized at init for all merges); a key listed again takes the later value: tokenizers collects
+ * the merges into a hash map, so a duplicated merge has its last rank. */
 bool pairmap_put(pairmap *m, uint64_t key, uint64_t val) {
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
     uint32_t j = (uint32_t)(h >> 32) & (m->cap - 1);
     for (uint32_t probes = 0; probes < m->cap; probes++) {
-        if (m->kv[2 * j] == key) return true;
+        if (m->kv[2 * j] == key) {
+            m->kv[2 * j + 1] = val;
+            return true;
+        }
         if (m->kv[2 * j] == UINT64_MAX) {
             m->kv[2 * j] = key;
             m->kv[2 * j + 1] = val;
@@ -100,6 +103,11 @@ static void byte_unicode_tables(int32_t byte_to_cp[256], int16_t cp_to_byte[324]
  * byte alphabet (then the token is kept as written). */
 static bool bytelevel_decode(const char *s, size_t len, const int16_t cp_to_byte[324], char *out, size_t *olen) {
     size_t i = 0, o = 0;
+    if (!cp_to_byte) { /* a BPE that is not byte-level: the token as written */
+        memcpy(out, s, len);
+        *olen = len;
+        return true;
+    }
     if (utf8_validate(s, len) != len) return false;
     while (i < len) {
         int32_t cp;
@@ -418,6 +426,10 @@ static bertc_status parse_decoder(bertc_tokenizer *t, const cJSON *d, bertc_erro
         t->dec_cleanup = json_bool(d, "cleanup", 1);
     } else if (!strcmp(type, "ByteLevel")) {
         t->decoder = DEC_BYTELEVEL;
+    } else if (!strcmp(type, "BPEDecoder")) {
+        const char *sfx = json_str(d, "suffix");
+        t->decoder = DEC_BPE_SUFFIX;
+        snprintf(t->dec_suffix, sizeof t->dec_suffix, "%s", sfx ? sfx : "</w>");
     } else if (!strcmp(type, "Metaspace")) {
         const char *r = json_str(d, "replacement");
         t->decoder = DEC_METASPACE;
@@ -457,6 +469,7 @@ static bertc_status finish(bertc_tokenizer *t, bertc_error *err) {
 
 static bertc_status load_bpe_merges_json(bertc_tokenizer *t, const cJSON *merges, const int16_t *c2b,
                                          bertc_error *err) {
+    size_t pfx = t->bpe_chars ? strlen(t->bpe_prefix) : 0; /* the merged token is a + b without b's prefix */
     int n = cJSON_GetArraySize(merges);
     if (!pairmap_init(&t->merges, (uint32_t)n)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     int rank = 0;
@@ -490,9 +503,11 @@ static bertc_status load_bpe_merges_json(bertc_tokenizer *t, const cJSON *merges
         if (!bytelevel_decode(a, alen, c2b, ra, &ral) || !bytelevel_decode(b, blen, c2b, rb, &rbl))
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: merge %d has characters outside the byte alphabet", rank);
         int32_t ia = strmap_get(&t->vocab, ra, ral), ib = strmap_get(&t->vocab, rb, rbl);
+        if (rbl < pfx)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: merge %d's second token is shorter than the prefix", rank);
         memcpy(ab, ra, ral);
-        memcpy(ab + ral, rb, rbl);
-        int32_t iab = strmap_get(&t->vocab, ab, ral + rbl);
+        memcpy(ab + ral, rb + pfx, rbl - pfx);
+        int32_t iab = strmap_get(&t->vocab, ab, ral + rbl - pfx);
         if (ia < 0 || ib < 0 || iab < 0)
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: merge %d (\"%.30s\" \"%.30s\") uses tokens not in the vocab",
                               rank, a, b);
@@ -572,33 +587,49 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
         if (ptype && !strcmp(ptype, "ByteLevel") && json_bool(pre, "use_regex", 1) && no_norm) {
             t->add_prefix_space = json_bool(pre, "add_prefix_space", 0);
             t->trim_offsets = json_bool(pre, "trim_offsets", 1);
+            t->byte_level = true;
         } else {
             t->generic = true;
             if ((s = pipeline_parse(t, norm, pre, err))) goto done;
-            if (!t->byte_level) {
-                s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE without a ByteLevel pre-tokenizer is "
-                               "not supported (byte-level BPE is)");
-                goto done;
-            }
         }
         const char *pfx = json_str(model, "continuing_subword_prefix"), *sfx = json_str(model, "end_of_word_suffix");
-        if ((pfx && *pfx) || (sfx && *sfx) || json_bool(model, "byte_fallback", 0)) {
-            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE with subword prefix/suffix or byte_fallback "
-                           "is not supported");
-            goto done;
+        t->ignore_merges = json_bool(model, "ignore_merges", 0);
+        if (t->byte_level) {
+            if ((pfx && *pfx) || (sfx && *sfx) || json_bool(model, "byte_fallback", 0)) {
+                s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: byte-level BPE with a subword prefix, suffix "
+                               "or byte_fallback is not supported");
+                goto done;
+            }
+        } else {
+            /* BPE over characters: SentencePiece-style or word-level BPE models */
+            t->bpe_chars = true;
+            if ((pfx && strlen(pfx) >= sizeof t->bpe_prefix) || (sfx && strlen(sfx) >= sizeof t->bpe_suffix)) {
+                s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE subword prefix or suffix too long");
+                goto done;
+            }
+            snprintf(t->bpe_prefix, sizeof t->bpe_prefix, "%s", pfx ? pfx : "");
+            snprintf(t->bpe_suffix, sizeof t->bpe_suffix, "%s", sfx ? sfx : "");
+            t->bpe_byte_fallback = json_bool(model, "byte_fallback", 0);
+            t->fuse_unk = json_bool(model, "fuse_unk", 0);
         }
         const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
         if (cJSON_IsNumber(dropout) && dropout->valuedouble > 0) {
             s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE dropout is not supported");
             goto done;
         }
-        if ((s = load_vocab_object(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), c2b, err))) goto done;
+        const int16_t *map = t->bpe_chars ? NULL : c2b;
+        if ((s = load_vocab_object(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), map, err))) goto done;
+        if (t->bpe_chars) {
+            const char *unk = json_str(model, "unk_token");
+            t->unk_id = unk ? strmap_get(&t->vocab, unk, strlen(unk)) : -1;
+            t->has_unk_token = unk != NULL;
+        }
         const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
         if (!cJSON_IsArray(merges)) {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: BPE model has no merges list");
             goto done;
         }
-        if ((s = load_bpe_merges_json(t, merges, c2b, err))) goto done;
+        if ((s = load_bpe_merges_json(t, merges, map, err))) goto done;
     } else if (!strcmp(mtype, "Unigram")) {
         t->kind = TOK_UNIGRAM;
         t->generic = true;
@@ -760,7 +791,7 @@ static bertc_status tokenizer_index(bertc_tokenizer *t, bertc_error *err) {
     t->tok_trail = calloc(n, 1);
     if (!t->tok_flags || !t->tok_lead || !t->tok_trail) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     for (int i = 0; i < t->n_added; i++) t->tok_flags[t->added[i].id] |= t->added[i].special ? 3 : 1;
-    if (t->kind == TOK_BPE) {
+    if (t->kind == TOK_BPE && !t->bpe_chars) {
         int32_t b2c[256];
         int16_t c2b[324];
         byte_unicode_tables(b2c, c2b);

@@ -15,7 +15,7 @@ enum tok_kind { TOK_WORDPIECE = 1, TOK_BPE = 2, TOK_UNIGRAM = 3 };
 typedef struct bpe_cache bpe_cache;
 /* the decoder (bertc_decode): WordPiece (prefix joined, cleanup), ByteLevel, Metaspace, or none (tokens joined by
  * spaces, as tokenizers does without a decoder) */
-enum { DEC_WORDPIECE = 1, DEC_BYTELEVEL, DEC_METASPACE, DEC_NONE };
+enum { DEC_WORDPIECE = 1, DEC_BYTELEVEL, DEC_METASPACE, DEC_NONE, DEC_BPE_SUFFIX };
 
 /* A normalized string as tokenizers' NormalizedString keeps it: code points, each with the original byte span it
  * is aligned to. */
@@ -117,6 +117,10 @@ struct bertc_tokenizer {
 
     /* BPE */
     pairmap merges;
+    bool bpe_chars;          /* over characters, not bytes (no ByteLevel pre-tokenizer) */
+    char bpe_prefix[16], bpe_suffix[16]; /* continuing_subword_prefix, end_of_word_suffix */
+    bool bpe_byte_fallback, ignore_merges;
+    bool has_unk_token;      /* the model names an unk_token (which may be missing from the vocab) */
     int32_t byte_id[256]; /* id of each single byte's token, -1 when absent */
 
     uint8_t *tok_flags;           /* per id: 1 added token, 2 special */
@@ -146,6 +150,7 @@ struct bertc_tokenizer {
     bool byte_level;      /* a ByteLevel pre-tokenizer: BPE runs on bytes */
     int decoder;
     bool dec_cleanup;
+    char dec_suffix[16]; /* BPEDecoder */
     int32_t meta_repl;    /* Metaspace (for the decoder) */
     int meta_prepend;
     /* Unigram */

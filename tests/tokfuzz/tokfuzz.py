@@ -111,6 +111,13 @@ CONFIGS = {
                       {"SpecialToken": {"id": "</s>", "type_id": 1}}, {"SpecialToken": {"id": "<s>", "type_id": 1}}],
              "special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]},
                                 "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}]}]]},
+    # BPE over characters (tools/make_tok_bpe_chars.py): prefix ##, suffix </w>, unknowns, byte fallback
+    "bpe-chars": {"base": "tok-bpe-chars", "set": []},
+    "bpe-chars-fuse-fallback": {"base": "tok-bpe-chars", "set": [[["model", "fuse_unk"], True],
+                                                                 [["model", "byte_fallback"], True]]},
+    "bpe-chars-fuse-ignore": {"base": "tok-bpe-chars", "set": [[["model", "fuse_unk"], True],
+                                                               [["model", "ignore_merges"], True],
+                                                               [["normalizer"], None]]},
     # Unigram: XLM-RoBERTa's shape (tools/make_tok_xlmr.py) and variants
     "xlmr": {"base": "tok-xlmr", "set": []},
     "xlmr-first-nosplit": {"base": "tok-xlmr", "set": [
