@@ -329,6 +329,33 @@ static inline uint64_t pair_rank(const bertc_tokenizer *t, int32_t a, int32_t b)
     return pairmap_get(&t->merges, ((uint64_t)(uint32_t)a << 32) | (uint32_t)b, &v) ? v : UINT64_MAX;
 }
 
+/* Merges sc's n symbols by rank, leftmost first among equals (tokenizers' Word::merge_all); each adjacent pair
+ * is looked up once and again only when a merge changes it. ss/se follow the symbols. Returns the new count. */
+static size_t bpe_merge(const bertc_tokenizer *t, bpe_scratch *sc, size_t n) {
+    uint64_t *rk = sc->rk;
+    for (size_t i = 0; i + 1 < n; i++) rk[i] = pair_rank(t, sc->sym[i], sc->sym[i + 1]);
+    while (n > 1) {
+        uint64_t best = UINT64_MAX;
+        size_t bi = 0;
+        for (size_t i = 0; i + 1 < n; i++)
+            if ((rk[i] >> 32) < (best >> 32)) {
+                best = rk[i];
+                bi = i;
+            }
+        if (best == UINT64_MAX) break;
+        sc->sym[bi] = (int32_t)(uint32_t)best;
+        sc->se[bi] = sc->se[bi + 1];
+        memmove(sc->sym + bi + 1, sc->sym + bi + 2, (n - bi - 2) * sizeof *sc->sym);
+        memmove(sc->ss + bi + 1, sc->ss + bi + 2, (n - bi - 2) * sizeof *sc->ss);
+        memmove(sc->se + bi + 1, sc->se + bi + 2, (n - bi - 2) * sizeof *sc->se);
+        if (bi + 2 < n) memmove(rk + bi + 1, rk + bi + 2, (n - bi - 2) * sizeof *rk);
+        n--;
+        if (bi > 0) rk[bi - 1] = pair_rank(t, sc->sym[bi - 1], sc->sym[bi]);
+        if (bi + 1 < n) rk[bi] = pair_rank(t, sc->sym[bi], sc->sym[bi + 1]);
+    }
+    return n;
+}
+
 /* BPE over the UTF-8 bytes of code points [ci, cj) of sc->cps, each byte aligned to its character's span. */
 static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size_t cj, toklist *out) {
     const nbuf *cp = &sc->cps;
@@ -385,29 +412,7 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
             return true;
         }
     }
-    /* merges by rank, leftmost first among equals; each adjacent pair is looked up once and again only when a
-     * merge changes it */
-    uint64_t *rk = sc->rk;
-    for (size_t i = 0; i + 1 < n; i++) rk[i] = pair_rank(t, sc->sym[i], sc->sym[i + 1]);
-    while (n > 1) {
-        uint64_t best = UINT64_MAX;
-        size_t bi = 0;
-        for (size_t i = 0; i + 1 < n; i++)
-            if ((rk[i] >> 32) < (best >> 32)) {
-                best = rk[i];
-                bi = i;
-            }
-        if (best == UINT64_MAX) break;
-        sc->sym[bi] = (int32_t)(uint32_t)best;
-        sc->se[bi] = sc->se[bi + 1];
-        memmove(sc->sym + bi + 1, sc->sym + bi + 2, (n - bi - 2) * sizeof *sc->sym);
-        memmove(sc->ss + bi + 1, sc->ss + bi + 2, (n - bi - 2) * sizeof *sc->ss);
-        memmove(sc->se + bi + 1, sc->se + bi + 2, (n - bi - 2) * sizeof *sc->se);
-        if (bi + 2 < n) memmove(rk + bi + 1, rk + bi + 2, (n - bi - 2) * sizeof *rk);
-        n--;
-        if (bi > 0) rk[bi - 1] = pair_rank(t, sc->sym[bi - 1], sc->sym[bi]);
-        if (bi + 1 < n) rk[bi] = pair_rank(t, sc->sym[bi], sc->sym[bi + 1]);
-    }
+    n = bpe_merge(t, sc, n);
     if (cacheable && n <= BPE_CACHE_TOKENS) {
         /* the byte ends of the tokens: each symbol's bytes counted from its vocab entry */
         uint8_t ends[BPE_CACHE_TOKENS];
@@ -541,27 +546,7 @@ static bool bpe_chars_piece(const bertc_tokenizer *t, bpe_scratch *sc, const nbu
         sc->se[k] = (int32_t)(pos + len);
         pos += len;
     }
-    uint64_t *rk = sc->rk;
-    for (size_t i = 0; i + 1 < n; i++) rk[i] = pair_rank(t, sc->sym[i], sc->sym[i + 1]);
-    while (n > 1) {
-        uint64_t best = UINT64_MAX;
-        size_t bi = 0;
-        for (size_t i = 0; i + 1 < n; i++)
-            if ((rk[i] >> 32) < (best >> 32)) {
-                best = rk[i];
-                bi = i;
-            }
-        if (best == UINT64_MAX) break;
-        sc->sym[bi] = (int32_t)(uint32_t)best;
-        sc->se[bi] = sc->se[bi + 1];
-        memmove(sc->sym + bi + 1, sc->sym + bi + 2, (n - bi - 2) * sizeof *sc->sym);
-        memmove(sc->ss + bi + 1, sc->ss + bi + 2, (n - bi - 2) * sizeof *sc->ss);
-        memmove(sc->se + bi + 1, sc->se + bi + 2, (n - bi - 2) * sizeof *sc->se);
-        if (bi + 2 < n) memmove(rk + bi + 1, rk + bi + 2, (n - bi - 2) * sizeof *rk);
-        n--;
-        if (bi > 0) rk[bi - 1] = pair_rank(t, sc->sym[bi - 1], sc->sym[bi]);
-        if (bi + 1 < n) rk[bi] = pair_rank(t, sc->sym[bi], sc->sym[bi + 1]);
-    }
+    n = bpe_merge(t, sc, n);
     /* byte ranges to the original spans of the characters holding their first and last bytes */
     size_t nbytes = 0;
     for (size_t i = a; i < b; i++) nbytes += (size_t)utf8_len(cps->cp[i]);
