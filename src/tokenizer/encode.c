@@ -324,6 +324,26 @@ typedef struct bpe_scratch {
     nbuf cps; /* the segment's code points, the prefix space included */
 } bpe_scratch;
 
+/* room for n symbols in the BPE scratch */
+static bool bpe_reserve(bpe_scratch *sc, size_t n) {
+    if (n <= sc->cap) return true;
+    size_t nc = n * 2;
+        uint64_t *r = realloc(sc->rk, nc * sizeof *r);
+        if (!r) return false;
+        sc->rk = r;
+        int32_t *x = realloc(sc->sym, nc * sizeof *x);
+        if (!x) return false;
+        sc->sym = x;
+        x = realloc(sc->ss, nc * sizeof *x);
+        if (!x) return false;
+        sc->ss = x;
+        x = realloc(sc->se, nc * sizeof *x);
+        if (!x) return false;
+        sc->se = x;
+        sc->cap = nc;
+    return true;
+}
+
 static inline uint64_t pair_rank(const bertc_tokenizer *t, int32_t a, int32_t b) {
     uint64_t v;
     return pairmap_get(&t->merges, ((uint64_t)(uint32_t)a << 32) | (uint32_t)b, &v) ? v : UINT64_MAX;
@@ -362,22 +382,7 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
     size_t n = 0;
     for (size_t i = ci; i < cj; i++) n += (size_t)utf8_len(cp->cp[i]);
     if (n == 0) return true;
-    if (n > sc->cap) {
-        size_t nc = n * 2;
-        uint64_t *r = realloc(sc->rk, nc * sizeof *r);
-        if (!r) return false;
-        sc->rk = r;
-        int32_t *x = realloc(sc->sym, nc * sizeof *x);
-        if (!x) return false;
-        sc->sym = x;
-        x = realloc(sc->ss, nc * sizeof *x);
-        if (!x) return false;
-        sc->ss = x;
-        x = realloc(sc->se, nc * sizeof *x);
-        if (!x) return false;
-        sc->se = x;
-        sc->cap = nc;
-    }
+    if (!bpe_reserve(sc, n)) return false;
     size_t k = 0;
     unsigned char key[BPE_CACHE_KEY];
     for (size_t i = ci; i < cj; i++) {
@@ -446,22 +451,7 @@ static bool bpe_chars_piece(const bertc_tokenizer *t, bpe_scratch *sc, const nbu
                             toklist *out, bool *unk_missing, const unsigned char *text, size_t text_len) {
     /* a character's byte fallback covers the prefix and suffix too */
     size_t cap = (b - a) * (4 + strlen(t->bpe_prefix) + strlen(t->bpe_suffix)) + 1;
-    if (cap > sc->cap) {
-        size_t nc = cap * 2;
-        uint64_t *r = realloc(sc->rk, nc * sizeof *r);
-        if (!r) return false;
-        sc->rk = r;
-        int32_t *x = realloc(sc->sym, nc * sizeof *x);
-        if (!x) return false;
-        sc->sym = x;
-        x = realloc(sc->ss, nc * sizeof *x);
-        if (!x) return false;
-        sc->ss = x;
-        x = realloc(sc->se, nc * sizeof *x);
-        if (!x) return false;
-        sc->se = x;
-        sc->cap = nc;
-    }
+    if (!bpe_reserve(sc, cap)) return false;
     if (t->ignore_merges) {
         char w[1024];
         size_t wl = 0;
