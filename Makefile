@@ -115,7 +115,7 @@ TOKFUZZ_SEED ?= 1
 .PHONY: tokfuzz tokfuzz-long
 tokfuzz: $(BUILD)/tokdiff
 	@if $(TOKFUZZ_PYTHON) -c 'import tokenizers' 2>/dev/null; then \
-	  $(TOKFUZZ_PYTHON) tests/tokfuzz/tokfuzz.py --bin $(BUILD)/tokdiff -n $(TOKFUZZ_N) --seed $(TOKFUZZ_SEED); \
+	  $(TOKFUZZ_PYTHON) tests/tokfuzz/tokfuzz.py --bin $(BUILD)/tokdiff -n $(TOKFUZZ_N) --seed $(TOKFUZZ_SEED) --decode; \
 	elif [ "$(TOKFUZZ_REQUIRE)" = 1 ]; then echo "tokfuzz: $(TOKFUZZ_PYTHON) has no tokenizers"; exit 1; \
 	else echo "tokfuzz: skipped (tokenizers not installed for $(TOKFUZZ_PYTHON))"; fi
 tokfuzz-long:

@@ -267,7 +267,7 @@ static void t_fuzz_references(void) {
         "bert-added", "roberta", "roberta-prefix", "roberta-notrim", "roberta-added", "bert-pipeline",
         "bert-nfkc-whitespace", "bert-split", "bert-prepend-metaspace", "roberta-pipeline", "xlmr",
         "xlmr-first-nosplit", "xlmr-nfkc-never", "bert-normalized-added", "xlmr-normalized-added", "bpe-chars",
-        "bpe-chars-fuse-fallback", "bpe-chars-fuse-ignore"};
+        "bpe-chars-fuse-fallback", "bpe-chars-fuse-ignore", "bpe-chars-decoders", "xlmr-decoders"};
     static char line[1 << 16];
     for (size_t c = 0; c < sizeof configs / sizeof configs[0]; c++) {
         char path[256];
@@ -296,6 +296,13 @@ static void t_fuzz_references(void) {
                 ok = ints_equal(e.ids, e.n, json_object_get(j, "ids")) &&
                      ints_equal(e.type_ids, e.n, json_object_get(j, "type_ids")) &&
                      ints_equal(e.offsets, 2 * e.n, json_object_get(j, "offsets"));
+                json_t *dec = json_object_get(j, "decoded");
+                char *d = NULL;
+                size_t dl = 0;
+                if (ok && dec)
+                    ok = bertc_decode(t, e.ids, e.n, 1, &d, &dl, &err) == BERTC_OK && dl == json_string_length(dec) &&
+                         !memcmp(d, json_string_value(dec), dl);
+                free(d);
                 bertc_encoding_free(&e);
             }
             if (!ok && bad++ < 3) printf("  %s mismatch: %.120s\n", configs[c], line);
@@ -476,7 +483,7 @@ void tests_tokenizer(void) {
     run_test("tokenizer/threads_share_bpe_cache", t_threads_share_cache);
     run_test("tokenizer/truncation_section", t_truncation_section);
     run_test("tokenizer/decode_metaspace", t_decode_metaspace);
-    run_test("tokenizer/fuzz_references (24 configurations)", t_fuzz_references);
+    run_test("tokenizer/fuzz_references (26 configurations: ids, offsets, decode)", t_fuzz_references);
     run_test("tokenizer/tokref_sst2_68221", t_tokref_sst2);
     run_test("tokenizer/tokref_legacy_files", t_tokref_legacy);
     run_test("tokenizer/tokref_pairs", t_tokref_pairs);

@@ -64,6 +64,11 @@ void bertc_tokenizer_free(bertc_tokenizer *t) {
         free(t->id_to_tok);
     }
     pairmap_free(&t->merges);
+    for (int i = 0; i < t->n_dec; i++) {
+        tregex_free(t->dec[i].re);
+        free(t->dec[i].content);
+    }
+    free(t->dec);
     tmpl_free(t->tsingle, t->n_tsingle);
     tmpl_free(t->tpair, t->n_tpair);
     pipeline_free(t);
@@ -399,6 +404,17 @@ static bertc_status normalized_added(bertc_tokenizer *t, bertc_error *err) {
             return s;
         }
         if (b.n) {
+            /* the token is its normalized content for id_to_token and decode too, as tokenizers keeps it */
+            char *u = malloc(b.n * 4 + 1);
+            if (!u) {
+                nb_free(&b);
+                return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            }
+            size_t ul = 0;
+            for (size_t q = 0; q < b.n; q++) ul += (size_t)utf8_encode(b.cp[q], u + ul);
+            u[ul] = 0;
+            free(t->id_to_tok[at->id]);
+            t->id_to_tok[at->id] = u;
             at->ncp = b.cp; /* the normalized code points; the spans are not needed */
             at->nn = b.n;
             b.cp = NULL;
@@ -409,34 +425,83 @@ static bertc_status normalized_added(bertc_tokenizer *t, bertc_error *err) {
     return BERTC_OK;
 }
 
-/* tokenizer.json's decoder; one that bertc_decode cannot follow is refused by name when decoding would need it,
- * so here it is only noted (encoding never reads the decoder). */
+static dec_op *dec_new(bertc_tokenizer *t, int kind) {
+    dec_op *a = realloc(t->dec, (size_t)(t->n_dec + 1) * sizeof *a);
+    if (!a) return NULL;
+    t->dec = a;
+    dec_op *d = &t->dec[t->n_dec++];
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    return d;
+}
+
+/* tokenizer.json's decoder, Sequence flattened. One that bertc_decode cannot follow is noted by name and refused
+ * when decoding (encoding never reads the decoder). */
 static bertc_status parse_decoder(bertc_tokenizer *t, const cJSON *d, bertc_error *err) {
-    (void)err;
-    t->decoder = t->kind == TOK_WORDPIECE ? DEC_WORDPIECE : t->kind == TOK_BPE ? DEC_BYTELEVEL : DEC_NONE;
-    t->dec_cleanup = true;
-    if (!d || cJSON_IsNull(d)) {
-        t->decoder = DEC_NONE; /* tokenizers joins the tokens with spaces */
+    t->dec_parsed = true;
+    if (!d || cJSON_IsNull(d)) return BERTC_OK;
+    const char *type = json_str(d, "type");
+    if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: decoder without type");
+    if (!strcmp(type, "Sequence")) {
+        const cJSON *e;
+        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "decoders")) {
+            bertc_status s = parse_decoder(t, e, err);
+            if (s) return s;
+        }
         return BERTC_OK;
     }
-    const char *type = json_str(d, "type");
-    if (!type) return BERTC_OK;
-    if (!strcmp(type, "WordPiece")) {
-        t->decoder = DEC_WORDPIECE;
-        t->dec_cleanup = json_bool(d, "cleanup", 1);
-    } else if (!strcmp(type, "ByteLevel")) {
-        t->decoder = DEC_BYTELEVEL;
-    } else if (!strcmp(type, "BPEDecoder")) {
-        const char *sfx = json_str(d, "suffix");
-        t->decoder = DEC_BPE_SUFFIX;
-        snprintf(t->dec_suffix, sizeof t->dec_suffix, "%s", sfx ? sfx : "</w>");
-    } else if (!strcmp(type, "Metaspace")) {
+    static const char *const names[] = {"", "WordPiece", "ByteLevel", "Metaspace", "BPEDecoder", "Replace", "Fuse",
+                                        "Strip", "ByteFallback"};
+    int kind = 0;
+    for (int k = 1; k < (int)(sizeof names / sizeof names[0]); k++)
+        if (!strcmp(type, names[k])) kind = k;
+    if (!kind) {
+        snprintf(t->dec_unsupported, sizeof t->dec_unsupported, "%s", type);
+        return BERTC_OK;
+    }
+    dec_op *o = dec_new(t, kind);
+    if (!o) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    const char *str;
+    switch (kind) {
+    case DEC_WORDPIECE:
+        str = json_str(d, "prefix");
+        snprintf(o->str, sizeof o->str, "%s", str ? str : "##");
+        o->cleanup = json_bool(d, "cleanup", 1);
+        break;
+    case DEC_METASPACE: {
         const char *r = json_str(d, "replacement");
-        t->decoder = DEC_METASPACE;
-        if (r && *r && utf8_validate(r, strlen(r)) == strlen(r)) utf8_decode((const unsigned char *)r, &t->meta_repl);
-        else t->meta_repl = 0x2581;
+        if (r && *r && utf8_validate(r, strlen(r)) == strlen(r)) utf8_decode((const unsigned char *)r, &o->repl);
+        else o->repl = 0x2581;
         const char *ps = json_str(d, "prepend_scheme");
-        t->meta_prepend = ps ? (!strcmp(ps, "always") ? 1 : !strcmp(ps, "first") ? 2 : 0) : json_bool(d, "add_prefix_space", 1);
+        o->prepend = ps ? (!strcmp(ps, "always") ? 1 : !strcmp(ps, "first") ? 2 : 0) : json_bool(d, "add_prefix_space", 1);
+        break;
+    }
+    case DEC_BPE_SUFFIX:
+        str = json_str(d, "suffix");
+        snprintf(o->str, sizeof o->str, "%s", str ? str : "</w>");
+        break;
+    case DEC_REPLACE: {
+        const cJSON *pat = cJSON_GetObjectItemCaseSensitive(d, "pattern");
+        const char *lit = json_str(pat, "String"), *rx = json_str(pat, "Regex"), *c = json_str(d, "content"), *why = NULL;
+        if ((!lit && !rx) || !c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Replace decoder without pattern");
+        const char *p = lit ? lit : rx;
+        if (utf8_validate(p, strlen(p)) != strlen(p) || utf8_validate(c, strlen(c)) != strlen(c))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Replace decoder strings are not UTF-8");
+        o->re = tregex_compile(p, strlen(p), lit != NULL, &why);
+        if (!o->re) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: Replace decoder pattern: %s", why);
+        if (!(o->content = strdup(c))) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        break;
+    }
+    case DEC_STRIP: {
+        const char *c = json_str(d, "content");
+        const cJSON *st = cJSON_GetObjectItemCaseSensitive(d, "start"), *sp = cJSON_GetObjectItemCaseSensitive(d, "stop");
+        if (!c || !*c || utf8_validate(c, strlen(c)) != strlen(c))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Strip decoder without content");
+        utf8_decode((const unsigned char *)c, &o->repl);
+        o->start = cJSON_IsNumber(st) && st->valuedouble >= 0 && st->valuedouble < 1e6 ? (int)st->valuedouble : 0;
+        o->stop = cJSON_IsNumber(sp) && sp->valuedouble >= 0 && sp->valuedouble < 1e6 ? (int)sp->valuedouble : 0;
+        break;
+    }
     }
     return BERTC_OK;
 }
@@ -781,9 +846,11 @@ static bertc_status load_vocab_json_merges(bertc_tokenizer *t, const char *vocab
 /* Per-id facts the encoder reads for every token: whether the id is an added token, and the leading and trailing
  * 'Ġ' / whitespace characters of its value (ByteLevel's trim_offsets). */
 static bertc_status tokenizer_index(bertc_tokenizer *t, bertc_error *err) {
-    if (!t->decoder) { /* the legacy files: the decoder transformers' converter gives them */
-        t->decoder = t->kind == TOK_WORDPIECE ? DEC_WORDPIECE : DEC_BYTELEVEL;
-        t->dec_cleanup = true;
+    if (!t->dec_parsed) { /* the legacy files: the decoder transformers' converter gives them */
+        dec_op *d = dec_new(t, t->kind == TOK_WORDPIECE ? DEC_WORDPIECE : DEC_BYTELEVEL);
+        if (!d) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        snprintf(d->str, sizeof d->str, "%s", t->prefix);
+        d->cleanup = true;
     }
     size_t n = t->vocab_size > 0 ? (size_t)t->vocab_size : 1;
     t->tok_flags = calloc(n, 1);

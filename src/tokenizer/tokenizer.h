@@ -13,9 +13,9 @@
 
 enum tok_kind { TOK_WORDPIECE = 1, TOK_BPE = 2, TOK_UNIGRAM = 3 };
 typedef struct bpe_cache bpe_cache;
-/* the decoder (bertc_decode): WordPiece (prefix joined, cleanup), ByteLevel, Metaspace, or none (tokens joined by
- * spaces, as tokenizers does without a decoder) */
-enum { DEC_WORDPIECE = 1, DEC_BYTELEVEL, DEC_METASPACE, DEC_NONE, DEC_BPE_SUFFIX };
+/* the decoders (decode.c), in their chain's order */
+enum { DEC_WORDPIECE = 1, DEC_BYTELEVEL, DEC_METASPACE, DEC_BPE_SUFFIX, DEC_REPLACE, DEC_FUSE, DEC_STRIP,
+       DEC_BYTEFALLBACK };
 
 /* A normalized string as tokenizers' NormalizedString keeps it: code points, each with the original byte span it
  * is aligned to. */
@@ -74,6 +74,19 @@ typedef struct unigram_scratch {
     size_t *path;
     size_t pcap;
 } unigram_scratch;
+
+/* a decoder: WordPiece (str: prefix, cleanup), Metaspace (repl, prepend), BPEDecoder (str: suffix), Replace (re,
+ * content), Strip (repl: the character, start, stop) */
+typedef struct dec_op {
+    int kind;
+    char str[16];
+    bool cleanup;
+    int32_t repl;
+    int prepend;
+    tregex *re;
+    char *content;
+    int start, stop;
+} dec_op;
 
 /* a post-processor template item: a special token's ids, or sequence A (0) or B (1) */
 typedef struct tmpl_item {
@@ -148,9 +161,10 @@ struct bertc_tokenizer {
     pre_op *pre;
     int n_pre;
     bool byte_level;      /* a ByteLevel pre-tokenizer: BPE runs on bytes */
-    int decoder;
-    bool dec_cleanup;
-    char dec_suffix[16]; /* BPEDecoder */
+    struct dec_op *dec;  /* the decoder chain (none: tokens joined by spaces) */
+    int n_dec;
+    bool dec_parsed;     /* tokenizer.json said (null included) */
+    char dec_unsupported[40]; /* a decoder bertc_decode cannot follow: decoding says so by name */
     int32_t meta_repl;    /* Metaspace (for the decoder) */
     int meta_prepend;
     /* Unigram */

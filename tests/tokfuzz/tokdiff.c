@@ -1,10 +1,10 @@
 /*
  * tokdiff.c — the C side of the differential tokenizer fuzzer (tests/tokfuzz/tokfuzz.py). Loads a tokenizer
  * folder, then reads records from stdin and answers one line each, in order:
- *   record: u32 flags (1: pair present, 2: truncate left), u32 max_length (0: no truncation),
+ *   record: u32 flags (1: pair present, 2: truncate left, 4: also decode), u32 max_length (0: no truncation),
  *           u32 text length, text bytes, u32 pair length, pair bytes (little-endian)
- *   answer: "ids;type_ids;offsets" as space-separated integers (offsets start end start end ...),
- *           or "ERR <message>".
+ *   answer: "ids;type_ids;offsets" as space-separated integers (offsets start end start end ...), then with
+ *           flag 4 ";" and the hex of bertc_decode(ids, skip_special) (or "ERR"), or "ERR <message>".
  */
 #include "bertc.h"
 
@@ -60,6 +60,15 @@ int main(int argc, char **argv) {
             for (size_t k = 0; k < e.n; k++) printf(k ? " %d" : "%d", e.type_ids[k]);
             putchar(';');
             for (size_t k = 0; k < e.n; k++) printf(k ? " %d %d" : "%d %d", e.offsets[2 * k], e.offsets[2 * k + 1]);
+            if (flags & 4) {
+                char *d = NULL;
+                size_t dl = 0;
+                putchar(';');
+                if (bertc_decode(t, e.ids, e.n, 1, &d, &dl, &err)) fputs("ERR", stdout);
+                else
+                    for (size_t k = 0; k < dl; k++) printf("%02x", (unsigned char)d[k]);
+                free(d);
+            }
             putchar('\n');
             bertc_encoding_free(&e);
         }
