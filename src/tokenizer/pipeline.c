@@ -1148,8 +1148,6 @@ static bertc_status add_pre(bertc_tokenizer *t, const cJSON *n, bertc_error *err
         if (ps) op->prepend = !strcmp(ps, "always") ? 1 : !strcmp(ps, "first") ? 2 : 0;
         else op->prepend = jbool(n, "add_prefix_space", 1) ? 1 : 0; /* older files */
         op->split = jbool(n, "split", 1);
-        t->meta_repl = op->repl;
-        t->meta_prepend = op->prepend;
         break;
     }
     case PT_PUNCT:

@@ -165,8 +165,6 @@ struct bertc_tokenizer {
     int n_dec;
     bool dec_parsed;     /* tokenizer.json said (null included) */
     char dec_unsupported[40]; /* a decoder bertc_decode cannot follow: decoding says so by name */
-    int32_t meta_repl;    /* Metaspace (for the decoder) */
-    int meta_prepend;
     /* Unigram */
     double *scores, min_score;
     bool fuse_unk;
