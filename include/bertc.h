@@ -71,11 +71,10 @@ void bertc_tokenizer_free(bertc_tokenizer *tok);
 typedef struct bertc_encode_params {
     int add_special_tokens; /* 1: [CLS] A [SEP] / <s> A </s> (default 1) */
     int truncation;         /* 1: truncate to max_length like transformers (default 1); 0: fail when longer */
-    int max_length;         /* 0: tokenizer.json's truncation max_length, else tokenizer_config's model_max_length,
-                               capped by the model's positions */
+    int max_length;         /* 0: the tokenizer's model_max_length capped by the model's positions */
     int truncate_left;      /* 1: drop tokens from the start instead of the end (tokenizers' Left direction); 0: from
                                the end; -1 (default): tokenizer.json's truncation direction, else the end */
-    int truncation_strategy; /* BERTC_TRUNCATE_*: 0 (default) tokenizer.json's strategy, else longest_first */
+    int truncation_strategy; /* BERTC_TRUNCATE_*: 0 (default) longest_first, as transformers truncates */
 } bertc_encode_params;
 
 enum { BERTC_TRUNCATE_DEFAULT = 0, BERTC_TRUNCATE_LONGEST_FIRST = 1, BERTC_TRUNCATE_ONLY_FIRST = 2,

@@ -574,7 +574,9 @@ static void t_tei_routes(void) {
     free(b);
     st = http(s.port, "POST", "/decode", "{\"ids\": [[101, 7592, 1010, 2088, 999, 2009, 1005, 1055, 1037, 4937, 102], [101, 102]], "
               "\"skip_special_tokens\": true}", &b);
-    CHECK(st == 200 && !strcmp(b, "[\"hello, world! it's a cat\",\"\"]"), "decode: %d %s", st, b);
+    /* tokenizers' WordPiece decoder cleans up each token, so " '" and " s" stay apart (transformers 5.24 gives the
+     * same; clean_up_tokenization_spaces is false for this tokenizer) */
+    CHECK(st == 200 && !strcmp(b, "[\"hello, world! it ' s a cat\",\"\"]"), "decode: %d %s", st, b);
     free(b);
     st = http(s.port, "POST", "/decode", "{\"ids\": [101, 7592, 102], \"skip_special_tokens\": false}", &b);
     CHECK(st == 200 && !strcmp(b, "[\"[CLS] hello [SEP]\"]"), "decode with specials: %d %s", st, b);

@@ -49,7 +49,7 @@ bool pairmap_put(pairmap *m, uint64_t key, uint64_t val) {
 }
 
 int tokenizer_default_max_length(const bertc_tokenizer *t) {
-    int m = t->trunc_max_length > 0 ? t->trunc_max_length : t->model_max_length > 0 ? t->model_max_length : 1 << 30;
+    int m = t->model_max_length > 0 ? t->model_max_length : 1 << 30;
     if (t->max_length_cap > 0 && t->max_length_cap < m) m = t->max_length_cap;
     return m;
 }
@@ -339,27 +339,20 @@ static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error 
                       "(supported: TemplateProcessing, BertProcessing, RobertaProcessing, ByteLevel, Sequence)", type);
 }
 
-/* tokenizer.json's truncation and padding sections, as transformers reads them: defaults for the calls that do not
- * say (max length, side, strategy; the pad id). bertc does not pad an encoding by itself, as transformers does not
- * unless asked. */
+/* tokenizer.json's truncation and padding sections as transformers takes them: the truncation direction becomes
+ * the default truncation_side and the padding section's pad token the pad token. Its max_length and strategy are
+ * not what transformers truncates with (model_max_length and longest_first are), so bertc does not take them
+ * either; bertc never pads an encoding by itself. */
 static bertc_status parse_trunc_pad(bertc_tokenizer *t, const cJSON *root, bertc_error *err) {
     const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "truncation");
     if (tr && !cJSON_IsNull(tr)) {
         const cJSON *ml = cJSON_GetObjectItemCaseSensitive(tr, "max_length");
         if (!cJSON_IsNumber(ml) || ml->valuedouble < 1 || ml->valuedouble > 1e9)
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: truncation without a valid max_length");
-        t->trunc_max_length = (int)ml->valuedouble;
         const char *dir = json_str(tr, "direction"), *st = json_str(tr, "strategy");
         t->trunc_left = dir && !strcmp(dir, "Left");
-        if (st && strcmp(st, "LongestFirst")) {
-            if (!strcmp(st, "OnlyFirst")) t->trunc_strategy = BERTC_TRUNCATE_ONLY_FIRST;
-            else if (!strcmp(st, "OnlySecond")) t->trunc_strategy = BERTC_TRUNCATE_ONLY_SECOND;
-            else return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: truncation strategy %.40s is unknown", st);
-        }
-        const cJSON *stride = cJSON_GetObjectItemCaseSensitive(tr, "stride");
-        if (cJSON_IsNumber(stride) && stride->valuedouble != 0)
-            return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: truncation with a stride (overflowing windows) "
-                              "is not supported");
+        if (st && strcmp(st, "LongestFirst") && strcmp(st, "OnlyFirst") && strcmp(st, "OnlySecond"))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: truncation strategy %.40s is unknown", st);
     }
     const cJSON *pd = cJSON_GetObjectItemCaseSensitive(root, "padding");
     if (pd && !cJSON_IsNull(pd)) {

@@ -172,8 +172,7 @@ struct bertc_tokenizer {
 
     int32_t pad_id;
     int model_max_length;
-    int trunc_max_length; /* tokenizer.json's truncation section (0: none) */
-    bool trunc_left;
+    bool trunc_left;      /* tokenizer.json's truncation direction: transformers' default truncation_side */
     int trunc_strategy;   /* BERTC_TRUNCATE_* (0: longest_first) */
     bool pad_from_json;   /* the padding section named the pad id */
     int max_length_cap; /* set by the model from max_position_embeddings (0: none) */
