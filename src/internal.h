@@ -25,7 +25,15 @@ bertc_status bertc_fail(bertc_error *err, bertc_status s, const char *fmt, ...) 
 typedef struct strmap {
     uint32_t cap;   /* power of two */
     uint32_t count;
-    uint64_t *slots; /* hash << 32 | index+1 into entries, 0 = empty */
+    /* open addressing; a slot holds the hash, the value and, for keys of up to 11 bytes, the key itself, so a
+     * lookup of a short key reads one cache line */
+    struct strmap_slot {
+        uint32_t hash;
+        int32_t value;
+        uint32_t idx; /* index+1 into entries, 0 = empty */
+        uint8_t len;  /* the key's length when it is inline (<= 11), else 255 */
+        char key[11];
+    } *slots;
     struct strmap_entry {
         uint32_t off, len, hash;
         int32_t value;

@@ -71,9 +71,21 @@ void strmap_free(strmap *m) {
     memset(m, 0, sizeof *m);
 }
 
+static void slot_fill(struct strmap_slot *sl, const struct strmap_entry *e, const char *arena, uint32_t idx) {
+    sl->hash = e->hash;
+    sl->value = e->value;
+    sl->idx = idx;
+    if (e->len <= sizeof sl->key) {
+        sl->len = (uint8_t)e->len;
+        memcpy(sl->key, arena + e->off, e->len);
+    } else {
+        sl->len = 255;
+    }
+}
+
 static bool strmap_grow(strmap *m) {
     uint32_t ncap = m->cap * 2;
-    uint64_t *slots = calloc(ncap, sizeof *slots);
+    struct strmap_slot *slots = calloc(ncap, sizeof *slots);
     struct strmap_entry *ents = realloc(m->entries, (size_t)(ncap / 2 + 1) * sizeof *ents);
     if (!slots || !ents) {
         free(slots);
@@ -83,8 +95,8 @@ static bool strmap_grow(strmap *m) {
     m->entries = ents;
     for (uint32_t i = 0; i < m->count; i++) {
         uint32_t j = m->entries[i].hash & (ncap - 1);
-        while (slots[j]) j = (j + 1) & (ncap - 1);
-        slots[j] = (uint64_t)m->entries[i].hash << 32 | (i + 1);
+        while (slots[j].idx) j = (j + 1) & (ncap - 1);
+        slot_fill(&slots[j], &m->entries[i], m->arena, i + 1);
     }
     free(m->slots);
     m->slots = slots;
@@ -95,10 +107,11 @@ static bool strmap_grow(strmap *m) {
 bool strmap_put(strmap *m, const char *key, size_t len, int32_t value) {
     uint32_t h = bertc_hash(key, len);
     uint32_t j = h & (m->cap - 1);
-    while (m->slots[j]) {
-        struct strmap_entry *e = &m->entries[(uint32_t)m->slots[j] - 1];
+    while (m->slots[j].idx) {
+        struct strmap_entry *e = &m->entries[m->slots[j].idx - 1];
         if (e->hash == h && e->len == len && memcmp(m->arena + e->off, key, len) == 0) {
             e->value = value;
+            m->slots[j].value = value;
             return true;
         }
         j = (j + 1) & (m->cap - 1);
@@ -123,7 +136,7 @@ bool strmap_put(strmap *m, const char *key, size_t len, int32_t value) {
     e->hash = h;
     e->value = value;
     m->arena_len += len + 1;
-    m->slots[j] = (uint64_t)h << 32 | ++m->count;
+    slot_fill(&m->slots[j], e, m->arena, ++m->count);
     if (len > m->max_key_len) m->max_key_len = (uint32_t)len;
     return true;
 }
@@ -131,9 +144,13 @@ bool strmap_put(strmap *m, const char *key, size_t len, int32_t value) {
 int32_t strmap_get_hashed(const strmap *m, const char *key, size_t len, uint32_t h) {
     if (!m->cap) return -1;
     uint32_t j = h & (m->cap - 1);
-    for (uint64_t sl; (sl = m->slots[j]) != 0; j = (j + 1) & (m->cap - 1)) {
-        if ((uint32_t)(sl >> 32) != h) continue; /* the hash is in the slot: a miss reads one cache line */
-        const struct strmap_entry *e = &m->entries[(uint32_t)sl - 1];
+    for (const struct strmap_slot *sl; (sl = &m->slots[j])->idx; j = (j + 1) & (m->cap - 1)) {
+        if (sl->hash != h) continue;
+        if (sl->len != 255) {
+            if (sl->len == len && memcmp(sl->key, key, len) == 0) return sl->value;
+            continue;
+        }
+        const struct strmap_entry *e = &m->entries[sl->idx - 1];
         if (e->len == len && memcmp(m->arena + e->off, key, len) == 0) return e->value;
     }
     return -1;
