@@ -145,25 +145,6 @@ static bool wp_cleanup(strlist *l, size_t i) {
     return true;
 }
 
-typedef struct match_acc {
-    size_t *a;
-    size_t n, cap;
-} match_acc;
-
-static bool acc_emit(void *ctx, size_t s, size_t e) {
-    match_acc *m = ctx;
-    if (m->n + 2 > m->cap) {
-        size_t nc = m->cap ? m->cap * 2 : 16;
-        size_t *x = realloc(m->a, nc * sizeof *x);
-        if (!x) return false;
-        m->a = x;
-        m->cap = nc;
-    }
-    m->a[m->n++] = s;
-    m->a[m->n++] = e;
-    return true;
-}
-
 static bertc_status run_decoder(const bertc_tokenizer *t, const dec_op *d, strlist *l, bertc_error *err) {
     bool ok = true;
     switch (d->kind) {
@@ -239,7 +220,7 @@ static bertc_status run_decoder(const bertc_tokenizer *t, const dec_op *d, strli
             size_t nc = 0;
             int32_t *cp = malloc((l->len[i] + 1) * sizeof *cp);
             size_t *bo = malloc((l->len[i] + 2) * sizeof *bo);
-            match_acc m = {0};
+            match_list m = {0};
             if (!cp || !bo) ok = false;
             for (size_t k = 0; ok && k < l->len[i];) {
                 bo[nc] = k;
@@ -247,7 +228,7 @@ static bertc_status run_decoder(const bertc_tokenizer *t, const dec_op *d, strli
                 nc++;
             }
             if (ok) bo[nc] = l->len[i];
-            if (ok && !tregex_find_all(d->re, cp, nc, acc_emit, &m)) {
+            if (ok && !tregex_find_all(d->re, cp, nc, ml_emit, &m)) {
                 free(cp);
                 free(bo);
                 free(m.a);

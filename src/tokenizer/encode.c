@@ -306,17 +306,6 @@ static bool wordpiece_segment(const bertc_tokenizer *t, wp_state *w, const unsig
 
 /* ---- byte-level BPE ---- */
 
-enum { CL_L = 1, CL_N = 2, CL_S = 3, CL_O = 4 };
-
-/* The classes of the split pattern, Oniguruma's \p{L}, \p{N} and \s. */
-static int gpt2_class(int32_t c) {
-    unsigned p = props(c);
-    if (p & UP_OL) return CL_L;
-    if (p & UP_ON) return CL_N;
-    if (p & UP_OS) return CL_S;
-    return CL_O;
-}
-
 typedef struct bpe_scratch {
     int32_t *sym, *ss, *se;
     uint64_t *rk; /* rank << 32 | merged id of each adjacent pair, UINT64_MAX when none */
@@ -586,41 +575,9 @@ static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigne
         if (!nb_push(A, c, (int32_t)i, (int32_t)(i + l))) return false;
         i += l;
     }
-    const int32_t *cp = A->cp;
-    size_t n = A->n, i = 0;
-    while (i < n) {
-        int32_t c = cp[i];
-        size_t j = i;
-        if (c == '\'' && i + 1 < n) {
-            int32_t n1 = cp[i + 1], n2 = i + 2 < n ? cp[i + 2] : 0;
-            if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') j = i + 2;
-            else if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) j = i + 3;
-        }
-        if (j == i) {
-            int cl = gpt2_class(c);
-            size_t k = i;
-            int run = cl;
-            if (c == ' ' && i + 1 < n) {
-                int cl2 = gpt2_class(cp[i + 1]);
-                if (cl2 != CL_S) {
-                    run = cl2;
-                    k = i + 1;
-                }
-            }
-            if (run == CL_S) {
-                /* \s+(?!\S): the whole run at the end of text, else all but its last char; \s+ for one char */
-                size_t e = i;
-                while (e < n && gpt2_class(cp[e]) == CL_S) e++;
-                if (e < n && e - i > 1) e--;
-                j = e;
-            } else {
-                size_t e = k;
-                while (e < n && gpt2_class(cp[e]) == run) e++;
-                j = e;
-            }
-        }
+    for (size_t i = 0, j; i < A->n; i = j) {
+        j = gpt2_match_end(A->cp, A->n, i);
         if (!bpe_piece(t, sc, i, j, out)) return false;
-        i = j;
     }
     return true;
 }
@@ -858,7 +815,7 @@ static int32_t *char_index_table(const char *s, size_t len) {
 }
 
 /* Leading and trailing 'Ġ' or whitespace characters of a token's value. */
-static void space_counts(const char *v, size_t l, int *lead, int *trail) {
+void token_space_counts(const char *v, size_t l, int *lead, int *trail) {
     *lead = *trail = 0;
     size_t i = 0;
     while (i < l) {
@@ -892,7 +849,7 @@ static void trim_offsets(const bertc_tokenizer *t, toklist *l, const char *text,
     for (size_t q = 0; q < l->n; q++) {
         int lead, trail;
         int32_t id = l->ids[q];
-        if (t->tok_flags[id] & 1) space_counts(text + l->start[q], (size_t)(l->end[q] - l->start[q]), &lead, &trail);
+        if (t->tok_flags[id] & 1) token_space_counts(text + l->start[q], (size_t)(l->end[q] - l->start[q]), &lead, &trail);
         else {
             lead = t->tok_lead[id];
             trail = t->tok_trail[id];

@@ -870,27 +870,10 @@ static bertc_status tokenizer_index(bertc_tokenizer *t, bertc_error *err) {
     for (int32_t id = 0; id < t->vocab_size; id++) {
         const char *v = t->id_to_tok[id];
         if (!v) continue;
-        size_t l = strlen(v), i = 0, e = l;
+        size_t l = strlen(v);
         int lead = 0, trail = 0;
         if (utf8_validate(v, l) != l) continue; /* a vocab entry that is not UTF-8 (a lone \\ud800): no spaces */
-        while (i < l) {
-            int32_t c;
-            int k = utf8_decode((const unsigned char *)v + i, &c);
-            if (c != 0x120 && !(uni_props(c) & UP_RWS)) break;
-            lead++;
-            i += (size_t)k;
-        }
-        if (i == l) trail = lead;
-        else
-            while (e > i) {
-                size_t k = e - 1;
-                while (k > i && ((unsigned char)v[k] & 0xC0) == 0x80) k--;
-                int32_t c;
-                utf8_decode((const unsigned char *)v + k, &c);
-                if (c != 0x120 && !(uni_props(c) & UP_RWS)) break;
-                trail++;
-                e = k;
-            }
+        token_space_counts(v, l, &lead, &trail);
         t->tok_lead[id] = (uint8_t)(lead > 255 ? 255 : lead);
         t->tok_trail[id] = (uint8_t)(trail > 255 ? 255 : trail);
     }

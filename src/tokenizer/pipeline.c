@@ -358,12 +358,7 @@ static bool is_cjk_char(int32_t c) {
            (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
-typedef struct match_list {
-    size_t *a; /* start, end pairs (code point indices) */
-    size_t n, cap;
-} match_list;
-
-static bool ml_emit(void *ctx, size_t s, size_t e) {
+bool ml_emit(void *ctx, size_t s, size_t e) {
     match_list *m = ctx;
     if (m->n + 2 > m->cap) {
         size_t nc = m->cap ? m->cap * 2 : 32;
@@ -676,35 +671,38 @@ static bool whitespace_matches(const nbuf *src, size_t a, size_t b, match_list *
     return true;
 }
 
-/* ByteLevel's split pattern over code points (the same matcher as encode.c's, on a piece) */
+/* The end of the GPT-2 split pattern's match at i
+ *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+ * by hand over code points, with Oniguruma's classes (ByteLevel, here and in encode.c's direct path). */
 static int gclass(int32_t c) {
     unsigned p = uni_props(c);
     return p & UP_OL ? 1 : p & UP_ON ? 2 : p & UP_OS ? 3 : 4;
 }
 
+size_t gpt2_match_end(const int32_t *cp, size_t n, size_t i) {
+    int32_t c = cp[i];
+    if (c == '\'' && i + 1 < n) {
+        int32_t n1 = cp[i + 1], n2 = i + 2 < n ? cp[i + 2] : 0;
+        if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') return i + 2;
+        if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) return i + 3;
+    }
+    int run = gclass(c);
+    size_t k = i;
+    if (c == ' ' && i + 1 < n && gclass(cp[i + 1]) != 3) {
+        run = gclass(cp[i + 1]);
+        k = i + 1;
+    }
+    size_t e = k;
+    while (e < n && gclass(cp[e]) == run) e++;
+    /* \s+(?!\S): the whole run at the end of text, else all but its last char; \s+ for one char */
+    if (run == 3 && e < n && e - i > 1) e--;
+    return e;
+}
+
 static bool bytelevel_matches(const int32_t *cp, size_t n, match_list *m) {
     m->n = 0;
-    size_t i = 0;
-    while (i < n) {
-        int32_t c = cp[i];
-        size_t j = i;
-        if (c == '\'' && i + 1 < n) {
-            int32_t n1 = cp[i + 1], n2 = i + 2 < n ? cp[i + 2] : 0;
-            if (n1 == 's' || n1 == 't' || n1 == 'm' || n1 == 'd') j = i + 2;
-            else if ((n1 == 'r' && n2 == 'e') || (n1 == 'v' && n2 == 'e') || (n1 == 'l' && n2 == 'l')) j = i + 3;
-        }
-        if (j == i) {
-            int run = gclass(c);
-            size_t k = i;
-            if (c == ' ' && i + 1 < n && gclass(cp[i + 1]) != 3) {
-                run = gclass(cp[i + 1]);
-                k = i + 1;
-            }
-            size_t e = k;
-            while (e < n && gclass(cp[e]) == run) e++;
-            if (run == 3 && e < n && e - i > 1) e--;
-            j = e;
-        }
+    for (size_t i = 0; i < n;) {
+        size_t j = gpt2_match_end(cp, n, i);
         if (!ml_emit(m, i, j)) return false;
         i = j;
     }

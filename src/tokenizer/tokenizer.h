@@ -40,6 +40,17 @@ tregex *tregex_compile(const char *pat, size_t len, bool literal, const char **w
 void tregex_free(tregex *re);
 bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t), void *ctx);
 
+/* pattern matches as (start, end) pairs of code point indices; ml_emit is tregex_find_all's emit for it */
+typedef struct match_list {
+    size_t *a;
+    size_t n, cap;
+} match_list;
+bool ml_emit(void *ctx, size_t s, size_t e);
+/* the end of the GPT-2 split pattern's match starting at code point i of cp[0, n) */
+size_t gpt2_match_end(const int32_t *cp, size_t n, size_t i);
+/* leading and trailing 'Ġ' or whitespace characters of a token's value (UTF-8) */
+void token_space_counts(const char *v, size_t l, int *lead, int *trail);
+
 enum { NO_BERT = 1, NO_NFD, NO_NFKD, NO_NFC, NO_NFKC, NO_LOWER, NO_STRIP_ACCENTS, NO_STRIP, NO_REPLACE, NO_PREPEND,
        NO_PRECOMPILED, NO_NMT };
 typedef struct norm_op {
