@@ -317,18 +317,15 @@ static void t_fuzz_references(void) {
     }
 }
 
-/* Metaspace decoding as tokenizers 0.23.3 decodes these ids of tok-xlmr (skip_special_tokens true, then false). */
-static void t_decode_metaspace(void) {
-    bertc_tokenizer *t = load_tok(TD "tok-xlmr");
-    if (!t) return;
-    static const int32_t a[] = {0, 401, 30, 74, 38, 418, 150, 487, 460, 158, 232, 190, 266, 2}, b[] = {0, 91, 4001, 4, 29, 2},
-                         c[] = {0, 4, 3, 4, 3, 2943, 2};
-    const struct { const int32_t *ids; size_t n; const char *skip, *keep; } cases[] = {
-        {a, 14, "Hello world, na\u00efve caf\u00e9! AB fi", "<s> Hello world, na\u00efve caf\u00e9! AB fi</s>"},
-        {b, 6, "x y", "<s> x<mask> y</s>"},
-        {c, 7, " \u30c8", "<s> <unk> <unk>\u30c8</s>"},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+/* a decode case: ids, and tokenizers' text with skip_special_tokens true and false */
+typedef struct decode_case {
+    const int32_t *ids;
+    size_t n;
+    const char *skip, *keep;
+} decode_case;
+
+static void check_decodes(const bertc_tokenizer *t, const decode_case *cases, size_t n) {
+    for (size_t i = 0; i < n; i++)
         for (int skip = 1; skip >= 0; skip--) {
             char *out = NULL;
             size_t len;
@@ -338,6 +335,20 @@ static void t_decode_metaspace(void) {
             CHECK(out && !strcmp(out, want), "case %zu skip %d: \"%s\", tokenizers \"%s\"", i, skip, out ? out : "", want);
             free(out);
         }
+}
+
+/* Metaspace decoding as tokenizers 0.23.3 decodes these ids of tok-xlmr (skip_special_tokens true, then false). */
+static void t_decode_metaspace(void) {
+    bertc_tokenizer *t = load_tok(TD "tok-xlmr");
+    if (!t) return;
+    static const int32_t a[] = {0, 401, 30, 74, 38, 418, 150, 487, 460, 158, 232, 190, 266, 2}, b[] = {0, 91, 4001, 4, 29, 2},
+                         c[] = {0, 4, 3, 4, 3, 2943, 2};
+    const decode_case cases[] = {
+        {a, 14, "Hello world, na\u00efve caf\u00e9! AB fi", "<s> Hello world, na\u00efve caf\u00e9! AB fi</s>"},
+        {b, 6, "x y", "<s> x<mask> y</s>"},
+        {c, 7, " \u30c8", "<s> <unk> <unk>\u30c8</s>"},
+    };
+    check_decodes(t, cases, sizeof cases / sizeof cases[0]);
     bertc_tokenizer_free(t);
 }
 
@@ -459,21 +470,12 @@ static void t_decode_bpe_suffix(void) {
     if (!t) return;
     static const int32_t a[] = {2, 296, 795, 370, 311, 1, 343, 602, 410, 302, 339, 450, 523, 291, 339, 336, 380, 424, 3};
     static const int32_t b[] = {2, 475, 563, 3};
-    const struct { const int32_t *ids; size_t n; const char *skip, *keep; } cases[] = {
+    const decode_case cases[] = {
         {a, 19, "h##ell##o w##r##ld , n##a##\u00ef##ve c##a##f##\u00e9 !",
          "[CLS]h##ell##o w[UNK]##r##ld , n##a##\u00ef##ve c##a##f##\u00e9 ! [SEP]"},
         {b, 4, "the movie", "[CLS]the movie [SEP]"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        for (int skip = 1; skip >= 0; skip--) {
-            char *out = NULL;
-            size_t len;
-            bertc_error err;
-            CHECK(bertc_decode(t, cases[i].ids, cases[i].n, skip, &out, &len, &err) == BERTC_OK, "decode %zu", i);
-            const char *want = skip ? cases[i].skip : cases[i].keep;
-            CHECK(out && !strcmp(out, want), "case %zu skip %d: \"%s\", tokenizers \"%s\"", i, skip, out ? out : "", want);
-            free(out);
-        }
+    check_decodes(t, cases, sizeof cases / sizeof cases[0]);
     bertc_tokenizer_free(t);
 }
 
