@@ -16,7 +16,9 @@ WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter
 ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -Iinclude -pthread
+# -fPIC: the same objects make libbertc.a and libbertc.so; no semantic interposition keeps calls inside the library
+# direct.
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fPIC -fno-semantic-interposition -Iinclude -pthread
 LDLIBS  := -lutf8proc -lcjson -ljansson -lmicrohttpd -lcurl -lcrypto -lz -lm -pthread
 
 LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c src/hub/*.c src/train/*.c)
@@ -27,12 +29,23 @@ TEST_SRC := $(wildcard tests/*.c)
 EMBED   := models/minilm-sst2/config.json models/minilm-sst2/model.safetensors models/minilm-sst2/tokenizer.json \
            models/minilm-sst2/tokenizer_config.json
 
-.PHONY: all test clean bench bench-models bench-serve fuzz fuzz-smoke check
-all: $(BUILD)/bertc $(BUILD)/test_bertc
+.PHONY: all test clean bench bench-models bench-serve fuzz fuzz-smoke check install uninstall shared
+all: $(BUILD)/bertc $(BUILD)/test_bertc $(BUILD)/libbertc.so
 
 $(BUILD)/libbertc.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
+
+# The shared library: soname libbertc.so.$(SOVERSION); only the public bertc_* API is exported (src/libbertc.map).
+VERSION   := $(shell sed -n 's/^\#define BERTC_VERSION "\(.*\)"/\1/p' include/bertc.h)
+SOVERSION := 0
+$(BUILD)/libbertc.so.$(VERSION): $(LIB_OBJ) src/libbertc.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libbertc.so.$(SOVERSION) -Wl,--version-script=src/libbertc.map -Wl,-z,defs \
+	  -o $@ $(LIB_OBJ) $(LDSAN) $(LDLIBS)
+$(BUILD)/libbertc.so: $(BUILD)/libbertc.so.$(VERSION)
+	ln -sf libbertc.so.$(VERSION) $(BUILD)/libbertc.so.$(SOVERSION)
+	ln -sf libbertc.so.$(VERSION) $@
+shared: $(BUILD)/libbertc.so
 
 $(BUILD)/bertc: $(CLI_OBJ) $(BUILD)/libbertc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDSAN) $(LDLIBS)
@@ -136,6 +149,30 @@ bench-models: $(BUILD)/bertc
 # Load and fault run of `bertc serve` with wrk (bench/serve_load.sh).
 bench-serve: $(BUILD)/bertc
 	bash bench/serve_load.sh
+
+# `make install PREFIX=/usr/local DESTDIR=`: the command, both libraries, the headers, bertc.pc and the man page.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LIBDIR  ?= $(PREFIX)/lib
+HEADERS := $(wildcard include/bertc*.h)
+$(BUILD)/bertc.pc: bertc.pc.in include/bertc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(LDLIBS)|' $< > $@
+install: $(BUILD)/bertc $(BUILD)/libbertc.a $(BUILD)/libbertc.so $(BUILD)/bertc.pc
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BUILD)/bertc $(DESTDIR)$(PREFIX)/bin/bertc
+	install -m 644 $(BUILD)/libbertc.a $(DESTDIR)$(LIBDIR)/libbertc.a
+	install -m 755 $(BUILD)/libbertc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbertc.so.$(VERSION)
+	ln -sf libbertc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbertc.so.$(SOVERSION)
+	ln -sf libbertc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbertc.so
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(BUILD)/bertc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/bertc.pc
+	install -m 644 docs/bertc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bertc.1
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/bertc $(DESTDIR)$(LIBDIR)/libbertc.a $(DESTDIR)$(LIBDIR)/libbertc.so* \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/bertc.pc $(DESTDIR)$(PREFIX)/share/man/man1/bertc.1 \
+	  $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(HEADERS)))
 
 clean:
 	rm -rf build build-san build-fuzz
