@@ -56,6 +56,8 @@ typedef struct bertc_error {
 
 /* A short constant name for a status ("ok", "format error", ...). */
 const char *bertc_status_str(bertc_status s);
+/* Frees what the library returned as a malloc'ed buffer (rendered reports, decoded text); NULL is a no-op. */
+void bertc_free(void *p);
 
 /* ------------------------------------------------------------------------------------------------------ */
 /* Tokenizer                                                                                              */

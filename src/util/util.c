@@ -29,6 +29,8 @@ const char *bertc_status_str(bertc_status s) {
     return "unknown status";
 }
 
+void bertc_free(void *p) { free(p); }
+
 bertc_status bertc_fail(bertc_error *err, bertc_status s, const char *fmt, ...) {
     if (err) {
         va_list ap;
