@@ -1,0 +1,181 @@
+"""ctypes declarations of libbertc's public API (include/bertc*.h) and the error mapping.
+
+ctypes releases the GIL for the duration of every foreign call, so Python threads computing with one shared
+model run in parallel; libbertc's models and tokenizers are immutable after load and safe to share.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import (POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int, c_int32, c_size_t, c_uint8,
+                    c_uint64, c_void_p)
+from typing import Any, NoReturn
+
+__all__ = ["lib", "BertcError", "BertcValueError", "BertcOSError", "BertcMemoryError", "check"]
+
+
+class BertcError(Exception):
+    """An error reported by libbertc: ``status`` is its bertc_status name ("format error", ...)."""
+
+    def __init__(self, message: str, status: str = "error", code: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class BertcValueError(BertcError, ValueError):
+    """Bad input or a malformed, unsupported or mismatched model (BERTC_ERR_INVALID_ARG, FORMAT, UNSUPPORTED,
+    ARCH, INPUT, DIVERGED)."""
+
+
+class BertcOSError(BertcError, OSError):
+    """A file could not be opened, read, mapped or written (BERTC_ERR_IO)."""
+
+
+class BertcMemoryError(BertcError, MemoryError):
+    """Out of memory (BERTC_ERR_NOMEM)."""
+
+
+class BertcInterrupted(BertcError, KeyboardInterrupt):
+    """Training stopped on request after saving a checkpoint (BERTC_ERR_INTERRUPTED)."""
+
+
+BERTC_ERR_IO, BERTC_ERR_NOMEM, BERTC_ERR_INTERRUPTED = 2, 7, 8
+
+
+class Error(Structure):
+    _fields_ = [("status", c_int), ("message", c_char * 512)]
+
+
+class EncodeParams(Structure):
+    _fields_ = [("add_special_tokens", c_int), ("truncation", c_int), ("max_length", c_int),
+                ("truncate_left", c_int), ("truncation_strategy", c_int)]
+
+
+class Encoding(Structure):
+    _fields_ = [("n", c_size_t), ("ids", POINTER(c_int32)), ("type_ids", POINTER(c_int32)),
+                ("attention_mask", POINTER(c_int32)), ("offsets", POINTER(c_int32)), ("special", POINTER(c_uint8)),
+                ("sequence", POINTER(c_uint8))]
+
+
+class Text(Structure):
+    _fields_ = [("text", c_char_p), ("len", c_size_t), ("pair", c_char_p), ("pair_len", c_size_t)]
+
+
+class ModelParams(Structure):
+    _fields_ = [("arch", c_int), ("n_threads", c_int), ("dtype", c_int)]
+
+
+class ModelInfo(Structure):
+    _fields_ = [("arch", c_int), ("model_type", c_char_p), ("architecture", c_char_p), ("problem", c_int),
+                ("n_labels", c_int), ("hidden", c_int), ("layers", c_int), ("heads", c_int),
+                ("intermediate", c_int), ("vocab_size", c_int), ("max_positions", c_int), ("max_length", c_int),
+                ("n_params", c_uint64), ("weight_bytes", c_uint64), ("dtype", c_char_p), ("compute", c_int),
+                ("load_ms", c_double), ("source", c_char_p), ("isa", c_char_p)]
+
+
+class ClassifyParams(Structure):
+    _fields_ = [("encode", EncodeParams), ("function", c_int), ("batch_size", c_int)]
+
+
+class Classification(Structure):
+    _fields_ = [("n_labels", c_int), ("label_id", c_int), ("score", c_float), ("logits", POINTER(c_float)),
+                ("scores", POINTER(c_float)), ("n_tokens", c_int)]
+
+
+class Embedding(Structure):
+    _fields_ = [("n_tokens", c_int), ("rows", c_int), ("hidden", c_int), ("data", POINTER(c_float))]
+
+
+class EmbedParams(Structure):
+    _fields_ = [("encode", EncodeParams), ("pooling", c_int), ("normalize", c_int), ("prompt", c_char_p),
+                ("prompt_name", c_char_p)]
+
+
+def _find_library() -> str:
+    env = os.environ.get("BERTC_LIBRARY")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for name in ("libbertc.so", "libbertc.so.0"):
+        p = os.path.join(here, name)
+        if os.path.exists(p):
+            return p
+    found = ctypes.util.find_library("bertc")
+    if found:
+        return found
+    raise ImportError("bertc: libbertc.so not found (install the package with `pip install ./python`, or set "
+                      "BERTC_LIBRARY to the library's path)")
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    P = POINTER
+    sigs: dict[str, tuple[Any, list[Any]]] = {
+        "bertc_status_str": (c_char_p, [c_int]),
+        "bertc_free": (None, [c_void_p]),
+        "bertc_tokenizer_load": (c_int, [c_char_p, P(c_void_p), P(Error)]),
+        "bertc_tokenizer_free": (None, [c_void_p]),
+        "bertc_encode_default_params": (EncodeParams, []),
+        "bertc_tokenize": (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t, P(EncodeParams), P(Encoding),
+                                   P(Error)]),
+        "bertc_encoding_free": (None, [P(Encoding)]),
+        "bertc_decode": (c_int, [c_void_p, P(c_int32), c_size_t, c_int, P(c_void_p), P(c_size_t), P(Error)]),
+        "bertc_tokenizer_id_to_token": (c_char_p, [c_void_p, c_int32]),
+        "bertc_tokenizer_vocab_size": (c_int, [c_void_p]),
+        "bertc_tokenizer_pad_id": (c_int, [c_void_p]),
+        "bertc_tokenizer_max_length": (c_int, [c_void_p]),
+        "bertc_model_default_params": (ModelParams, []),
+        "bertc_model_load": (c_int, [c_char_p, P(ModelParams), P(c_void_p), P(Error)]),
+        "bertc_model_free": (None, [c_void_p]),
+        "bertc_model_get_info": (None, [c_void_p, P(ModelInfo)]),
+        "bertc_model_tokenizer": (c_void_p, [c_void_p]),
+        "bertc_model_label": (c_char_p, [c_void_p, c_int]),
+        "bertc_classify_default_params": (ClassifyParams, []),
+        "bertc_classify": (c_int, [c_void_p, P(Text), c_size_t, P(ClassifyParams), P(Classification), P(Error)]),
+        "bertc_classification_free": (None, [P(Classification), c_size_t]),
+        "bertc_embed_default_params": (EmbedParams, []),
+        "bertc_embed": (c_int, [c_void_p, P(Text), c_size_t, P(EncodeParams), c_int, P(Embedding), P(Error)]),
+        "bertc_embed_ex": (c_int, [c_void_p, P(Text), c_size_t, P(EmbedParams), P(Embedding), P(Error)]),
+        "bertc_embedding_free": (None, [P(Embedding), c_size_t]),
+        "bertc_forward": (c_int, [c_void_p, P(Encoding), c_size_t, P(c_float), P(c_float), P(Error)]),
+    }
+    for name, (res, args) in sigs.items():
+        f = getattr(lib, name)
+        f.restype = res
+        f.argtypes = args
+
+
+lib = ctypes.CDLL(_find_library())
+_declare(lib)
+
+
+def raise_error(status: int, err: Error) -> NoReturn:
+    msg = err.message.decode("utf-8", "replace")
+    name = (lib.bertc_status_str(status) or b"error").decode()
+    cls: type[BertcError] = BertcValueError
+    if status == BERTC_ERR_IO:
+        cls = BertcOSError
+    elif status == BERTC_ERR_NOMEM:
+        cls = BertcMemoryError
+    elif status == BERTC_ERR_INTERRUPTED:
+        cls = BertcInterrupted
+    raise cls(msg, name, status)
+
+
+def check(status: int, err: Error) -> None:
+    """Raises the Python exception of a non-zero bertc_status with libbertc's message."""
+    if status:
+        raise_error(status, err)
+
+
+def take_string(ptr: c_void_p, length: int | None = None) -> str:
+    """Copies a malloc'ed UTF-8 string returned by libbertc and frees it."""
+    try:
+        if length is None:
+            raw = ctypes.string_at(ptr)
+        else:
+            raw = ctypes.string_at(ptr, length)
+        return raw.decode("utf-8")
+    finally:
+        lib.bertc_free(ptr)

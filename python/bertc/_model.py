@@ -1,0 +1,309 @@
+"""AutoModel / AutoModelForSequenceClassification: transformers' model classes over libbertc's encoder."""
+from __future__ import annotations
+
+import ctypes
+import os
+from typing import TYPE_CHECKING, Any, Sequence
+
+from . import _lib
+from ._lib import lib
+from ._tokenizer import BertcTokenizer, _read_json, _resolve
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["AutoModel", "AutoModelForSequenceClassification", "BertcModel", "ModelOutput", "BertcConfig",
+           "load_model"]
+
+_DTYPES = {None: 0, "float32": 0, "fp32": 0, "float": 0, "auto": 0, "int8": 1, "qint8": 1, "float16": 2, "fp16": 2,
+           "half": 2, "bfloat16": 3, "bf16": 3}
+_ARCHS = {None: 0, "auto": 0, "distilbert": 1, "bert": 2, "roberta": 3}
+_PROBLEMS = {0: None, 1: "single_label_classification", 2: "multi_label_classification", 3: "regression"}
+POOLINGS = {"none": 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4, "weightedmean": 5, "lasttoken": 6,
+            "default": 7}
+
+
+def dtype_code(dtype: Any) -> int:
+    """bertc's compute type for a dtype given as a string ("float32", "fp16", "bf16", "int8") or a numpy /
+    torch dtype."""
+    key = dtype if dtype is None or isinstance(dtype, str) else str(dtype).replace("torch.", "")
+    if isinstance(key, str):
+        key = key.lower()
+        if key.startswith("<class 'numpy."):
+            key = key[len("<class 'numpy."):-2]
+    if key not in _DTYPES:
+        raise ValueError(f"dtype {dtype!r}: bertc computes in float32, float16, bfloat16 or int8")
+    return _DTYPES[key]
+
+
+class ModelOutput(dict):  # type: ignore[type-arg]
+    """transformers' ModelOutput: keys in order, reachable as attributes, by name or by position."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, k: Any) -> Any:
+        if isinstance(k, int):
+            return list(self.values())[k]
+        return super().__getitem__(k)
+
+    def to_tuple(self) -> tuple[Any, ...]:
+        return tuple(self.values())
+
+
+class BertcConfig:
+    """The parts of config.json that transformers' users read: model_type, num_labels, id2label, label2id,
+    problem_type, the sizes."""
+
+    def __init__(self, info: _lib.ModelInfo, labels: list[str], raw: dict[str, Any]) -> None:
+        self.model_type: str = (info.model_type or b"").decode()
+        self.architectures: list[str] = [(info.architecture or b"").decode()] if info.architecture else []
+        self.num_labels: int = int(info.n_labels)
+        self.id2label: dict[int, str] = dict(enumerate(labels))
+        self.label2id: dict[str, int] = {v: k for k, v in self.id2label.items()}
+        self.problem_type: str | None = _PROBLEMS.get(int(info.problem))
+        self.hidden_size: int = int(info.hidden)
+        self.num_hidden_layers: int = int(info.layers)
+        self.num_attention_heads: int = int(info.heads)
+        self.intermediate_size: int = int(info.intermediate)
+        self.vocab_size: int = int(info.vocab_size)
+        self.max_position_embeddings: int = int(info.max_positions)
+        self._raw = raw
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dict(self._raw)
+        d.update({k: v for k, v in vars(self).items() if not k.startswith("_")})
+        return d
+
+    def __repr__(self) -> str:
+        return f"BertcConfig(model_type={self.model_type!r}, num_labels={self.num_labels}, id2label={self.id2label})"
+
+
+class BertcModel:
+    """A checkpoint loaded by libbertc: fp32 weights mmap'ed or packed once; immutable, so one model may be shared
+    by Python threads (the GIL is released while it computes)."""
+
+    _h = 0
+
+    def __init__(self, path: str | None, dtype: Any = None, threads: int | None = None,
+                 arch: str | None = None) -> None:
+        p = lib.bertc_model_default_params()
+        p.dtype = dtype_code(dtype)
+        if threads is not None:
+            if int(threads) < 0:
+                raise ValueError("threads must be >= 0 (0: all cores)")
+            p.n_threads = int(threads)
+        if arch not in _ARCHS:
+            raise ValueError(f"arch {arch!r}: one of auto, distilbert, bert, roberta")
+        p.arch = _ARCHS[arch]
+        h = ctypes.c_void_p()
+        err = _lib.Error()
+        _lib.check(lib.bertc_model_load(os.fsencode(path) if path else None, ctypes.byref(p), ctypes.byref(h),
+                                        ctypes.byref(err)), err)
+        self._h = h.value or 0
+        info = _lib.ModelInfo()
+        lib.bertc_model_get_info(self._h, ctypes.byref(info))
+        self.info = info
+        labels = [lib.bertc_model_label(self._h, i).decode() for i in range(info.n_labels)] if info.problem else []
+        raw = _read_json(os.path.join(path, "config.json")) if path else {}
+        self.config = BertcConfig(info, labels, raw)
+        self.name_or_path: str = path or (info.source or b"").decode()
+        tcfg = _read_json(os.path.join(path, "tokenizer_config.json")) if path else {}
+        if not path:
+            tcfg = {"model_max_length": int(info.max_length), "pad_token": "[PAD]", "unk_token": "[UNK]",
+                    "cls_token": "[CLS]", "sep_token": "[SEP]", "mask_token": "[MASK]"}
+        self.tokenizer = BertcTokenizer(lib.bertc_model_tokenizer(self._h), self, tcfg, self.config.model_type)
+        self.tokenizer.name_or_path = self.name_or_path
+
+    def __del__(self) -> None:
+        if self._h:
+            lib.bertc_model_free(self._h)
+            self._h = 0
+
+    def __repr__(self) -> str:
+        return (f"BertcModel({self.name_or_path!r}, {self.config.model_type}, {self.config.num_hidden_layers}x"
+                f"{self.config.hidden_size}, labels={list(self.config.id2label.values())})")
+
+    @property
+    def has_head(self) -> bool:
+        return self.info.problem != 0
+
+    @property
+    def dtype(self) -> str:
+        return {0: "float32", 1: "int8", 2: "float16", 3: "bfloat16"}[int(self.info.compute)]
+
+    # ---- transformers' forward: model(**tokenizer(..., return_tensors="np")) ----------------------------------
+    def _encodings(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> tuple[Any, list[Any], Any]:
+        import numpy as np
+        ids = np.ascontiguousarray(np.asarray(input_ids), dtype=np.int32)
+        if ids.ndim == 1:
+            ids = ids[None]
+        if ids.ndim != 2:
+            raise ValueError(f"input_ids must be [batch, tokens], not of shape {ids.shape}")
+        B, T = ids.shape
+        mask = np.ones((B, T), np.int32) if attention_mask is None else np.asarray(attention_mask).reshape(B, T)
+        types = np.zeros((B, T), np.int32) if token_type_ids is None else np.ascontiguousarray(
+            np.asarray(token_type_ids).reshape(B, T), dtype=np.int32)
+        lens = mask.astype(bool).sum(axis=1)
+        for b in range(B):
+            if not mask[b, :lens[b]].all():
+                raise ValueError(f"row {b}: the attention mask must be ones then zeros (right padding); bertc does "
+                                 "not run left-padded or holed masks")
+        encs = (_lib.Encoding * B)()
+        keep = []
+        for b in range(B):
+            n = int(lens[b])
+            ri, rt = np.ascontiguousarray(ids[b, :n]), np.ascontiguousarray(types[b, :n])
+            keep += [ri, rt]
+            encs[b].n = n
+            encs[b].ids = ri.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
+            encs[b].type_ids = rt.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
+        return encs, keep, lens
+
+    def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None,
+                **kwargs: Any) -> ModelOutput:
+        import numpy as np
+        encs, _keep, lens = self._encodings(input_ids, attention_mask, token_type_ids)
+        B = len(lens)
+        T = int(np.asarray(input_ids).shape[-1])
+        H, L = self.config.hidden_size, self.config.num_labels
+        total = int(lens.sum())
+        hidden = np.empty((max(total, 1), H), np.float32) if self._want_hidden else None
+        logits = np.empty((B, L), np.float32) if self._want_logits else None
+        err = _lib.Error()
+        fp = ctypes.POINTER(ctypes.c_float)
+        _lib.check(lib.bertc_forward(self._h, encs, B, hidden.ctypes.data_as(fp) if hidden is not None else None,
+                                     logits.ctypes.data_as(fp) if logits is not None else None, ctypes.byref(err)),
+                   err)
+        out = ModelOutput()
+        if logits is not None:
+            out["logits"] = logits
+        if hidden is not None:
+            # padded positions are zeros (transformers computes values there that nothing should read)
+            last = np.zeros((B, T, H), np.float32)
+            o = 0
+            for b in range(B):
+                n = int(lens[b])
+                last[b, :n] = hidden[o:o + n]
+                o += n
+            out["last_hidden_state"] = last
+        return out
+
+    __call__ = forward
+    _want_hidden = True
+    _want_logits = False
+
+    # ---- what the pipelines call --------------------------------------------------------------------------------
+    def _texts(self, texts: Sequence[tuple[str, str | None]]) -> tuple[Any, list[bytes]]:
+        arr = (_lib.Text * max(len(texts), 1))()
+        keep: list[bytes] = []
+        for i, (t, q) in enumerate(texts):
+            a = t.encode("utf-8", "surrogatepass")
+            keep.append(a)
+            arr[i].text, arr[i].len = a, len(a)
+            if q is not None:
+                b = q.encode("utf-8", "surrogatepass")
+                keep.append(b)
+                arr[i].pair, arr[i].pair_len = b, len(b)
+        return arr, keep
+
+    def logits(self, texts: Sequence[tuple[str, str | None]], truncation: Any = None, max_length: int | None = None,
+               batch_size: int = 32) -> np.ndarray:
+        """[n, num_labels] float32 logits of texts (with optional pairs)."""
+        import numpy as np
+        if not self.has_head:
+            raise ValueError(f"{self.name_or_path}: the checkpoint has no classification head")
+        p = lib.bertc_classify_default_params()
+        p.encode = self.tokenizer._params(True, truncation, max_length)
+        if p.encode.truncation == 0:
+            p.encode.max_length = 0  # the model's positions: a longer input is an error, as in transformers
+        p.function = 3
+        p.batch_size = max(1, int(batch_size))
+        n, L = len(texts), self.config.num_labels
+        res = np.empty((n, L), np.float32)
+        chunk = 1024
+        outs = (_lib.Classification * chunk)()
+        err = _lib.Error()
+        for i in range(0, n, chunk):
+            part = texts[i:i + chunk]
+            arr, _keep = self._texts(part)
+            _lib.check(lib.bertc_classify(self._h, arr, len(part), ctypes.byref(p), outs, ctypes.byref(err)), err)
+            try:
+                for j in range(len(part)):
+                    res[i + j] = np.ctypeslib.as_array(outs[j].logits, (L,))
+            finally:
+                lib.bertc_classification_free(outs, len(part))
+        return res
+
+    def hidden_states(self, texts: Sequence[tuple[str, str | None]], truncation: Any = None,
+                      max_length: int | None = None, pooling: str = "none") -> list[np.ndarray]:
+        """last_hidden_state [tokens, hidden] of each text (or a pooled [1, dim] with pooling)."""
+        import numpy as np
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling {pooling!r}: one of {', '.join(POOLINGS)}")
+        ep = self.tokenizer._params(True, truncation, max_length)
+        if ep.truncation == 0:
+            ep.max_length = 0
+        n = len(texts)
+        arr, _keep = self._texts(texts)
+        outs = (_lib.Embedding * max(n, 1))()
+        err = _lib.Error()
+        _lib.check(lib.bertc_embed(self._h, arr, n, ctypes.byref(ep), POOLINGS[pooling], outs, ctypes.byref(err)),
+                   err)
+        try:
+            return [np.ctypeslib.as_array(outs[i].data, (outs[i].rows, outs[i].hidden)).copy() for i in range(n)]
+        finally:
+            lib.bertc_embedding_free(outs, n)
+
+
+def load_model(model: str | os.PathLike[str] | None, dtype: Any = None, threads: int | None = None,
+               revision: str | None = None, arch: str | None = None) -> BertcModel:
+    path = None
+    if model is not None and os.fspath(model) != "":
+        path = os.fspath(model)
+        if not os.path.isdir(path):
+            from ._hub import snapshot
+            path = snapshot(path, revision=revision)
+    return BertcModel(path, dtype=dtype, threads=threads, arch=arch)
+
+
+class _HeadModel(BertcModel):
+    _want_hidden = False
+    _want_logits = True
+
+
+class AutoModel:
+    """``AutoModel.from_pretrained(folder_or_id)``: the encoder; ``model(**inputs).last_hidden_state``."""
+
+    def __init__(self) -> None:
+        raise OSError("AutoModel is designed to be instantiated with AutoModel.from_pretrained(...)")
+
+    @staticmethod
+    def from_pretrained(pretrained_model_name_or_path: str | os.PathLike[str] | None = None, *, dtype: Any = None,
+                        torch_dtype: Any = None, threads: int | None = None, revision: str | None = None,
+                        **kwargs: Any) -> BertcModel:
+        return load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads,
+                          revision)
+
+
+class AutoModelForSequenceClassification:
+    """``AutoModelForSequenceClassification.from_pretrained(folder_or_id)``: ``model(**inputs).logits``. A
+    checkpoint without a classification head is refused (transformers would add random weights)."""
+
+    def __init__(self) -> None:
+        raise OSError("AutoModelForSequenceClassification is designed to be instantiated with "
+                      "AutoModelForSequenceClassification.from_pretrained(...)")
+
+    @staticmethod
+    def from_pretrained(pretrained_model_name_or_path: str | os.PathLike[str] | None = None, *, dtype: Any = None,
+                        torch_dtype: Any = None, threads: int | None = None, revision: str | None = None,
+                        **kwargs: Any) -> BertcModel:
+        m = load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads, revision)
+        if not m.has_head:
+            raise _lib.BertcValueError(f"{m.name_or_path}: the checkpoint has no sequence-classification head "
+                                       "(load it with AutoModel)", "architecture mismatch", 5)
+        m.__class__ = _HeadModel
+        return m

@@ -1,0 +1,203 @@
+"""pipeline(): transformers' text-classification and feature-extraction pipelines, same calling rules, same
+outputs, on libbertc."""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable, Union
+
+from ._model import BertcModel, load_model
+
+__all__ = ["pipeline", "Pipeline", "TextClassificationPipeline", "FeatureExtractionPipeline"]
+
+Input = Union[str, dict, list]  # type: ignore[type-arg]
+_FUNCTIONS = ("default", "sigmoid", "softmax", "none")
+
+
+class Pipeline:
+    """The part every task shares: the model, its tokenizer and the default call parameters."""
+
+    task = ""
+
+    def __init__(self, model: BertcModel, batch_size: int | None = None, **kwargs: Any) -> None:
+        self.model = model
+        self.tokenizer = model.tokenizer
+        self.batch_size = batch_size
+        self._defaults = self._sanitize(**kwargs)
+
+    def _sanitize(self, **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(task={self.task!r}, model={self.model.name_or_path!r})"
+
+
+def _split(x: Any) -> tuple[str, str | None]:
+    if isinstance(x, str):
+        return x, None
+    if isinstance(x, dict):
+        if "text" not in x or set(x) - {"text", "text_pair"}:
+            raise ValueError('a dict input must have the keys "text" and optionally "text_pair"')
+        return x["text"], x.get("text_pair")
+    raise ValueError('The pipeline received invalid inputs, if you are trying to send text pairs, you can try to send '
+                     'a dictionary `{"text": "My text", "text_pair": "My pair"}` in order to send a text pair.')
+
+
+class TextClassificationPipeline(Pipeline):
+    """``pipeline("text-classification")`` / ``"sentiment-analysis"``.
+
+    ``pipe("text")`` gives ``[{"label", "score"}]``; a list gives one dict per text; ``top_k=None`` all labels
+    sorted by score (a list per input); ``function_to_apply`` "default" (the config's problem type: softmax,
+    sigmoid for one label or multi-label, none for regression), "softmax", "sigmoid" or "none"; inputs may be
+    ``{"text": ..., "text_pair": ...}`` dicts. Scores are computed from the float32 logits as transformers does,
+    in float32 numpy."""
+
+    task = "text-classification"
+
+    def _sanitize(self, function_to_apply: str | None = None, top_k: Any = "", truncation: Any = None,
+                  max_length: int | None = None, padding: Any = None, batch_size: int | None = None,
+                  **kwargs: Any) -> dict[str, Any]:
+        if kwargs:
+            raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        out: dict[str, Any] = {}
+        if isinstance(top_k, int) or top_k is None:
+            if isinstance(top_k, bool) or (top_k is not None and top_k < 1):
+                raise ValueError("top_k must be a positive int or None")
+            out["top_k"], out["_legacy"] = top_k, False
+        if function_to_apply is not None:
+            f = str(getattr(function_to_apply, "value", function_to_apply)).lower()
+            if f not in _FUNCTIONS:
+                raise ValueError(f"Unrecognized `function_to_apply` argument: {function_to_apply}")
+            out["function_to_apply"] = f
+        if truncation is not None:
+            out["truncation"] = truncation
+        if max_length is not None:
+            out["max_length"] = max_length
+        if batch_size is not None:
+            out["batch_size"] = batch_size
+        return out
+
+    def __call__(self, inputs: Input | Iterable[Input], **kwargs: Any) -> Any:
+        params = dict(self._defaults)
+        params.update(self._sanitize(**kwargs))
+        legacy_call = "top_k" not in kwargs
+        single = isinstance(inputs, (str, dict))
+        items = [inputs] if single else list(inputs)  # type: ignore[arg-type]
+        results = self._run([_split(x) for x in items], params)
+        if single:
+            return [results[0]] if isinstance(inputs, str) and legacy_call else results[0]
+        return results
+
+    def _function(self, f: str | None) -> str:
+        if f not in (None, "default"):
+            return f  # type: ignore[return-value]
+        cfg = self.model.config
+        if cfg.problem_type == "regression":
+            return "none"
+        if cfg.problem_type == "multi_label_classification" or cfg.num_labels == 1:
+            return "sigmoid"
+        return "softmax"
+
+    def _run(self, texts: list[tuple[str, str | None]], params: dict[str, Any]) -> list[Any]:
+        import numpy as np
+        bs = params.get("batch_size") or self.batch_size or 32
+        logits = self.model.logits(texts, params.get("truncation"), params.get("max_length"), bs)
+        f = self._function(params.get("function_to_apply"))
+        if f == "sigmoid":
+            scores = 1.0 / (1.0 + np.exp(-logits))
+        elif f == "softmax":
+            e = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
+            scores = e / e.sum(axis=-1, keepdims=True)
+        else:
+            scores = logits
+        id2label = self.model.config.id2label
+        top_k, legacy = params.get("top_k", 1), params.get("_legacy", True)
+        out: list[Any] = []
+        for row in scores:
+            if top_k == 1 and legacy:
+                out.append({"label": id2label[int(row.argmax())], "score": row.max().item()})
+                continue
+            d = [{"label": id2label[i], "score": s.item()} for i, s in enumerate(row)]
+            if not legacy:
+                d.sort(key=lambda x: x["score"], reverse=True)
+                if top_k is not None:
+                    d = d[:top_k]
+            out.append(d)
+        return out
+
+
+class FeatureExtractionPipeline(Pipeline):
+    """``pipeline("feature-extraction")``: the encoder's last_hidden_state of each text, as a ``[1][T][H]`` nested
+    list, or a float32 numpy array of shape [1, T, H] with ``return_tensors=True``."""
+
+    task = "feature-extraction"
+
+    def _sanitize(self, truncation: Any = None, tokenize_kwargs: dict[str, Any] | None = None,
+                  return_tensors: Any = None, max_length: int | None = None, batch_size: int | None = None,
+                  **kwargs: Any) -> dict[str, Any]:
+        if kwargs:
+            raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        tk = dict(tokenize_kwargs or {})
+        if truncation is not None:
+            if "truncation" in tk:
+                raise ValueError("truncation parameter defined twice (given as keyword argument as well as in "
+                                 "tokenize_kwargs)")
+            tk["truncation"] = truncation
+        if max_length is not None:
+            tk["max_length"] = max_length
+        bad = set(tk) - {"truncation", "max_length", "padding", "add_special_tokens"}
+        if bad:
+            raise TypeError(f"unsupported tokenize_kwargs: {', '.join(sorted(bad))}")
+        out: dict[str, Any] = {}
+        if tk:
+            out["tokenize_kwargs"] = tk
+        if return_tensors is not None:
+            out["return_tensors"] = return_tensors
+        return out
+
+    def __call__(self, inputs: Input | Iterable[Input], **kwargs: Any) -> Any:
+        params = dict(self._defaults)
+        new = self._sanitize(**kwargs)
+        if "tokenize_kwargs" in new:
+            params["tokenize_kwargs"] = {**params.get("tokenize_kwargs", {}), **new.pop("tokenize_kwargs")}
+        params.update(new)
+        single = isinstance(inputs, (str, dict))
+        items = [inputs] if single else list(inputs)  # type: ignore[arg-type]
+        tk = params.get("tokenize_kwargs", {})
+        truncation, max_length = tk.get("truncation"), tk.get("max_length")
+        if truncation is None and max_length is not None:
+            truncation = "longest_first"
+        hs = self.model.hidden_states([_split(x) for x in items], truncation, max_length)
+        out = [h[None] if params.get("return_tensors") else h[None].tolist() for h in hs]
+        return out[0] if single else out
+
+
+_TASKS: dict[str, type[Pipeline]] = {
+    "text-classification": TextClassificationPipeline,
+    "sentiment-analysis": TextClassificationPipeline,
+    "feature-extraction": FeatureExtractionPipeline,
+}
+
+
+def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel | None = None,
+             tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
+             batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
+             **kwargs: Any) -> Any:
+    """transformers' ``pipeline(task, model=...)`` on bertc. ``model``: a folder, a Hugging Face model id (from
+    the cache, downloaded when missing), a loaded model, or None for the embedded default sentiment model.
+    ``dtype``: "float32" (default), "float16", "bfloat16" or "int8"; ``threads``: compute threads (default: all
+    cores). Other keyword arguments are the task's call parameters, as defaults (``top_k``,
+    ``function_to_apply``, ``truncation``, ``max_length``, ...)."""
+    if device not in (None, "cpu", -1):
+        raise ValueError(f"device {device!r}: bertc runs on the CPU")
+    if tokenizer is not None and not isinstance(tokenizer, str) and tokenizer is not getattr(model, "tokenizer", None):
+        raise ValueError("bertc pipelines use the model folder's own tokenizer")
+    m = model if isinstance(model, BertcModel) else load_model(
+        model, dtype if dtype is not None else torch_dtype, threads, revision)
+    if task is None:
+        task = "text-classification" if m.has_head else "feature-extraction"
+    if task not in _TASKS:
+        raise KeyError(f"Unknown task {task}, available tasks are {sorted(_TASKS)}")
+    cls = _TASKS[task]
+    if cls is TextClassificationPipeline and not m.has_head:
+        raise ValueError(f"{m.name_or_path}: {task} needs a checkpoint with a sequence-classification head")
+    return cls(m, batch_size=batch_size, **kwargs)

@@ -1,0 +1,36 @@
+"""Builds libbertc.so with the project's Makefile (one level up) and ships it inside the package; the Python
+code reaches it through ctypes, so the wheel needs no CPython extension."""
+import os
+import shutil
+import subprocess
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+class BuildWithLibrary(build_py):
+    def run(self) -> None:
+        super().run()
+        lib = os.environ.get("BERTC_LIBRARY")
+        if not lib:
+            if not os.path.exists(os.path.join(ROOT, "Makefile")):
+                raise SystemExit("bertc: build from the project's source tree (python/ beside the Makefile), or set "
+                                 "BERTC_LIBRARY to a built libbertc.so")
+            jobs = str(os.cpu_count() or 1)
+            subprocess.check_call(["make", "-C", ROOT, "-j" + jobs, "build/libbertc.so"])
+            lib = os.path.join(ROOT, "build", "libbertc.so")
+        dest = os.path.join(self.build_lib, "bertc", "libbertc.so")
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copyfile(os.path.realpath(lib), dest)
+
+
+class BinaryDistribution(Distribution):
+    def has_ext_modules(self) -> bool:  # the wheel carries a native library: platform-tagged
+        return True
+
+
+setup(cmdclass={"build_py": BuildWithLibrary}, distclass=BinaryDistribution)
