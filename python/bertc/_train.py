@@ -1,0 +1,158 @@
+"""bertc.train(): fine-tuning with transformers' Trainer arithmetic (libbertc's bertc_train)."""
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import threading
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_char_p, c_double, c_int, c_long, c_uint64, c_void_p)
+from typing import Any, Callable
+
+from . import _lib
+from ._lib import lib
+
+__all__ = ["train", "DatasetParams"]
+
+
+class DatasetParams(Structure):
+    _fields_ = [("format", c_int), ("text_column", c_char_p), ("pair_column", c_char_p), ("label_column", c_char_p)]
+
+
+class TrainEvent(Structure):
+    _fields_ = [("kind", c_int), ("step", c_long), ("max_steps", c_long), ("epoch", c_double),
+                ("num_epochs", c_double), ("loss", c_double), ("learning_rate", c_double), ("grad_norm", c_double),
+                ("tokens_per_second", c_double), ("elapsed_seconds", c_double), ("eta_seconds", c_double),
+                ("message", c_char_p), ("json", c_char_p), ("metrics", c_void_p), ("train_metrics", c_void_p)]
+
+
+CALLBACK = CFUNCTYPE(None, POINTER(TrainEvent), c_void_p)
+
+
+class TrainParams(Structure):
+    _fields_ = [("model", c_char_p), ("train", c_char_p), ("validation", c_char_p), ("output_dir", c_char_p),
+                ("data", DatasetParams), ("labels", c_char_p), ("problem", c_int), ("epochs", c_double),
+                ("learning_rate", c_double), ("batch_size", c_int), ("warmup_steps", c_int),
+                ("warmup_ratio", c_double), ("max_length", c_int), ("weight_decay", c_double),
+                ("adam_beta1", c_double), ("adam_beta2", c_double), ("adam_epsilon", c_double),
+                ("max_grad_norm", c_double), ("gradient_accumulation_steps", c_int), ("lr_scheduler", c_int),
+                ("seed", c_uint64), ("shuffle", c_int), ("logging_steps", c_int), ("eval_steps", c_int),
+                ("save_steps", c_int), ("save_total_limit", c_int), ("metric_for_best_model", c_char_p),
+                ("early_stopping_patience", c_int), ("resume_from_checkpoint", c_char_p),
+                ("overwrite_output_dir", c_int), ("freeze_embeddings", c_int), ("n_threads", c_int),
+                ("max_steps", c_long), ("train_sample", c_int), ("overfit_gap", c_double),
+                ("stop", POINTER(c_int)), ("callback", CALLBACK), ("callback_ctx", c_void_p)]
+
+
+lib.bertc_train_default_params.restype = TrainParams
+lib.bertc_train_default_params.argtypes = []
+lib.bertc_train.restype = c_int
+lib.bertc_train.argtypes = [POINTER(TrainParams), POINTER(_lib.Error)]
+
+_EVENTS = ("start", "progress", "log", "eval", "save", "warning", "end")
+_SCHEDULERS = {"linear": 0, "constant": 1, "cosine": 2, "constant_with_warmup": 3}
+_PROBLEMS = {None: 0, "single_label_classification": 1, "multi_label_classification": 2, "regression": 3}
+_FORMATS = {None: 0, "auto": 0, "tsv": 1, "csv": 2, "jsonl": 3}
+# TrainingArguments' names (and bertc train's) -> bertc_train_params fields
+_ALIASES = {"num_train_epochs": "epochs", "epochs": "epochs", "per_device_train_batch_size": "batch_size",
+            "batch_size": "batch_size", "threads": "n_threads", "lr_scheduler_type": "lr_scheduler"}
+_NUMERIC = {"epochs", "learning_rate", "batch_size", "warmup_steps", "warmup_ratio", "max_length", "weight_decay",
+            "adam_beta1", "adam_beta2", "adam_epsilon", "max_grad_norm", "gradient_accumulation_steps", "seed",
+            "logging_steps", "eval_steps", "save_steps", "save_total_limit", "early_stopping_patience", "n_threads",
+            "max_steps", "train_sample", "overfit_gap"}
+
+
+def _path(p: Any) -> bytes | None:
+    return os.fsencode(p) if p is not None else None
+
+
+def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_dir: str | os.PathLike[str],
+          validation: str | os.PathLike[str] | None = None, *, labels: str | list[str] | None = None,
+          problem_type: str | None = None, text_column: str | None = None, pair_column: str | None = None,
+          label_column: str | None = None, data_format: str | None = None, shuffle: bool = True,
+          metric_for_best_model: str | None = None, resume_from_checkpoint: str | bool | None = None,
+          overwrite_output_dir: bool = False, freeze_embeddings: bool = False,
+          callback: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> dict[str, Any]:
+    """Fine-tunes a checkpoint folder on a dataset file (TSV, CSV or JSON lines) and writes ``output_dir`` as
+    ``save_pretrained`` does, as ``bertc train`` does. Options take TrainingArguments' names
+    (``num_train_epochs``, ``learning_rate``, ``per_device_train_batch_size``, ``warmup_steps``,
+    ``weight_decay``, ``lr_scheduler_type``, ``seed``, ``logging_steps``, ``eval_steps``, ``save_steps``,
+    ``max_steps``, ...) and bertc's (``max_length``, ``threads``, ``train_sample``, ``overfit_gap``).
+
+    Returns the final entry ``bertc train`` prints (train_runtime, train_loss, ...) with ``log_history`` (every
+    log and evaluation entry) and ``warnings``. ``callback`` receives each event as a dict. Ctrl-C saves a
+    checkpoint and raises BertcInterrupted; a diverged run raises BertcValueError."""
+    p = lib.bertc_train_default_params()
+    p.model, p.train, p.validation, p.output_dir = _path(model), _path(train), _path(validation), _path(output_dir)
+    if data_format not in _FORMATS:
+        raise ValueError(f"data_format {data_format!r}: one of auto, tsv, csv, jsonl")
+    p.data.format = _FORMATS[data_format]
+    p.data.text_column = text_column.encode() if text_column else None
+    p.data.pair_column = pair_column.encode() if pair_column else None
+    p.data.label_column = label_column.encode() if label_column is not None else None
+    if labels is not None:
+        p.labels = (",".join(labels) if not isinstance(labels, str) else labels).encode()
+    if problem_type not in _PROBLEMS:
+        raise ValueError(f"problem_type {problem_type!r}: one of {', '.join(k for k in _PROBLEMS if k)}")
+    p.problem = _PROBLEMS[problem_type]
+    p.shuffle = int(bool(shuffle))
+    p.overwrite_output_dir, p.freeze_embeddings = int(overwrite_output_dir), int(freeze_embeddings)
+    if metric_for_best_model:
+        p.metric_for_best_model = metric_for_best_model.encode()
+    if resume_from_checkpoint:
+        p.resume_from_checkpoint = b"latest" if resume_from_checkpoint is True else _path(resume_from_checkpoint)
+    for k, v in options.items():
+        field = _ALIASES.get(k, k)
+        if field == "lr_scheduler":
+            if v not in _SCHEDULERS:
+                raise ValueError(f"lr_scheduler_type {v!r}: one of {', '.join(_SCHEDULERS)}")
+            p.lr_scheduler = _SCHEDULERS[v]
+        elif field in _NUMERIC:
+            setattr(p, field, type(getattr(p, field))(v))
+        else:
+            raise TypeError(f"train() got an unexpected keyword argument {k!r}")
+
+    history: list[Any] = []
+    warnings: list[str] = []
+    final: dict[str, Any] = {}
+    failure: list[BaseException] = []
+
+    def on_event(ev_p: Any, _ctx: Any) -> None:
+        e = ev_p.contents
+        kind = _EVENTS[e.kind] if 0 <= e.kind < len(_EVENTS) else str(e.kind)
+        entry = json.loads(e.json) if e.json else None
+        msg = e.message.decode("utf-8", "replace") if e.message else None
+        if kind in ("log", "eval") and entry is not None:
+            history.append(entry)
+        elif kind == "warning" and msg:
+            warnings.append(msg)
+        elif kind == "end" and entry is not None:
+            final.update(entry)
+        if callback is not None and not failure:
+            try:
+                callback({"event": kind, "step": e.step, "max_steps": e.max_steps, "epoch": e.epoch,
+                          "loss": e.loss, "learning_rate": e.learning_rate, "grad_norm": e.grad_norm,
+                          "tokens_per_second": e.tokens_per_second, "message": msg, "entry": entry})
+            except BaseException as exc:  # stop the run at the next step and re-raise after it
+                failure.append(exc)
+                stop.value = 1
+
+    stop = c_int(0)
+    p.stop = ctypes.pointer(stop)
+    cb = CALLBACK(on_event)
+    p.callback = cb
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        old = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "value", 1))
+    err = _lib.Error()
+    try:
+        status = lib.bertc_train(ctypes.byref(p), ctypes.byref(err))
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGINT, old)
+    if failure:
+        raise failure[0]
+    _lib.check(status, err)
+    final["log_history"] = history
+    final["warnings"] = warnings
+    return final

@@ -1,0 +1,166 @@
+"""The package's behaviour beyond the reference outputs: errors, threads, the GIL, training, the CLI's numbers."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import bertc
+import cases
+
+BIN = os.environ.get("BERTC_BIN", os.path.join(cases.ROOT, "build", "bertc"))
+TINY = cases.model_path("tiny-bert")
+
+
+def test_errors_are_python_exceptions(tmp_path):
+    with pytest.raises(bertc.BertcOSError) as e:
+        bertc.AutoModel.from_pretrained(str(tmp_path / "missing"))
+    assert isinstance(e.value, OSError)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "config.json").write_text('{"model_type": "bert", "hidden_size": ')
+    with pytest.raises(bertc.BertcValueError) as e:
+        bertc.AutoModel.from_pretrained(str(bad))
+    assert isinstance(e.value, ValueError) and "config.json" in str(e.value) and e.value.status == "format error"
+    with pytest.raises(bertc.BertcError):
+        bertc.AutoTokenizer.from_pretrained(str(bad))
+    clf = bertc.pipeline("sentiment-analysis")
+    with pytest.raises(ValueError, match="longer than"):
+        clf("word " * 600)  # transformers fails too without truncation
+    assert clf("word " * 600, truncation=True)[0]["label"] in ("POSITIVE", "NEGATIVE")
+    with pytest.raises(ValueError, match="text pairs"):
+        clf([["a", "b"]])
+    with pytest.raises(KeyError):
+        bertc.pipeline("translation")
+    with pytest.raises(ValueError, match="function_to_apply"):
+        clf("x", function_to_apply="relu")
+    with pytest.raises(ValueError, match="dtype"):
+        bertc.pipeline("sentiment-analysis", dtype="float64")
+
+
+def test_base_model_has_no_classification_pipeline(tmp_path):
+    base = tmp_path / "base"
+    shutil.copytree(TINY, base)
+    cfg = json.loads((base / "config.json").read_text())
+    cfg["architectures"] = ["BertModel"]
+    (base / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="classification head"):
+        bertc.AutoModelForSequenceClassification.from_pretrained(base)
+    with pytest.raises(ValueError, match="classification head"):
+        bertc.pipeline("sentiment-analysis", model=base)
+    fe = bertc.pipeline(model=base)
+    assert isinstance(fe, bertc.FeatureExtractionPipeline) and np.array(fe("hello")).shape == (1, 3, 32)
+
+
+def test_dtype_and_threads():
+    texts = ["a charming journey", "a dull mess"]
+    base = bertc.pipeline("sentiment-analysis", threads=1)(texts, top_k=None)
+    for dt in ("float16", "bf16", "int8"):
+        p = bertc.pipeline("sentiment-analysis", dtype=dt, threads=2)
+        assert p.model.dtype in ("float16", "bfloat16", "int8")
+        got = p(texts, top_k=None)
+        assert [r[0]["label"] for r in got] == [r[0]["label"] for r in base]
+        assert abs(got[0][0]["score"] - base[0][0]["score"]) < 0.05
+
+
+def test_one_model_many_threads():
+    """One model shared by 4 Python threads gives what it gives alone."""
+    clf = bertc.pipeline("sentiment-analysis")
+    texts = [f"the film is {w} and {v}" for w in ("good", "bad", "long", "fun") for v in ("slow", "sharp", "odd")]
+    want = clf(texts, top_k=None)
+    got: dict[int, list] = {}
+
+    def work(k: int) -> None:
+        for _ in range(5):
+            r = clf(texts, top_k=None)
+            if got.get(k, r) != r:
+                raise AssertionError("a thread's results changed")
+            got[k] = r
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(got[k] == want for k in range(4))
+
+
+def test_gil_released_while_computing():
+    """A pure-Python thread keeps running while libbertc classifies (ctypes drops the GIL)."""
+    clf = bertc.pipeline("sentiment-analysis", threads=1)
+    texts = ["a charming and often affecting journey through a long film"] * 400
+    ticks: list[float] = []
+    done = threading.Event()
+
+    def spin() -> None:
+        while not done.is_set():
+            ticks.append(time.perf_counter())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=spin)
+    t.start()
+    time.sleep(0.01)
+    t0 = time.perf_counter()
+    clf(texts)
+    t1 = time.perf_counter()
+    done.set()
+    t.join()
+    inside = [x for x in ticks if t0 + 0.02 < x < t1 - 0.02]
+    assert t1 - t0 > 0.1 and len(inside) > 5, (t1 - t0, len(inside))
+
+
+def test_batch_encoding_and_tokenizer_api():
+    tok = bertc.AutoTokenizer.from_pretrained(TINY)
+    enc = tok(["hello world", "hi"], padding=True, return_tensors="np")
+    assert enc.input_ids.dtype == np.int64 and enc.input_ids.shape == (2, 4)
+    assert enc.attention_mask.tolist() == [[1, 1, 1, 1], [1, 1, 1, 0]]
+    assert enc.tokens(0) == ["[CLS]", "hello", "world", "[SEP]"]
+    assert tok.convert_tokens_to_ids(["hello", "[SEP]", "notaword!!"]) == [7592, 102, 100]
+    assert tok.cls_token_id == 101 and tok.pad_token_id == 0 and len(tok) == 30522
+    assert tok.decode(np.array([101, 7592, 2088, 102]), skip_special_tokens=True) == "hello world"
+    with pytest.raises(ValueError, match="padding"):
+        tok(["a", "b c"], return_tensors="np")
+    with pytest.raises(TypeError):
+        tok(["a", 3])
+
+
+def _run_cli(*args: str) -> str:
+    return subprocess.run([BIN, *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(not os.access(BIN, os.X_OK), reason="build/bertc not built")
+def test_pipeline_equals_cli(tmp_path):
+    texts = ["a charming journey", "not good", "it 's a charming and often affecting journey ."]
+    f = tmp_path / "in.txt"
+    f.write_text("\n".join(texts) + "\n")
+    cli = [json.loads(line) for line in _run_cli("classify", "--input", str(f)).splitlines()]
+    py = bertc.pipeline("sentiment-analysis")(texts)
+    assert [c["label"] for c in cli] == [p["label"] for p in py]
+    assert max(abs(c["score"] - p["score"]) for c, p in zip(cli, py)) < 1e-8
+
+
+@pytest.mark.skipif(not os.access(BIN, os.X_OK), reason="build/bertc not built")
+def test_train_equals_cli(tmp_path):
+    data = os.path.join(cases.DATA, "sst2-dev.tsv")
+    common = dict(max_steps=4, per_device_train_batch_size=8, logging_steps=2, warmup_steps=1, seed=7)
+    events: list[str] = []
+    res = bertc.train(TINY, data, tmp_path / "py", threads=1, callback=lambda e: events.append(e["event"]),
+                      **common)
+    assert events[0] == "start" and events[-1] == "end" and "log" in events
+    assert res["step"] == 4 and len(res["log_history"]) >= 2 and res["train_loss"] > 0
+    out = _run_cli("train", "--model", TINY, "--train", data, "--output", str(tmp_path / "cli"), "--max-steps", "4",
+                   "--batch-size", "8", "--logging-steps", "2", "--warmup-steps", "1", "--seed", "7", "--threads", "1",
+                   "--quiet")
+    cli = json.loads(out.strip().splitlines()[-1])
+    assert cli["train_loss"] == res["train_loss"]
+    a = (tmp_path / "py" / "model.safetensors").read_bytes()
+    b = (tmp_path / "cli" / "model.safetensors").read_bytes()
+    assert a == b
+    with pytest.raises(TypeError):
+        bertc.train(TINY, data, tmp_path / "x", no_such_option=1)
