@@ -163,6 +163,173 @@ bertc_mcnemar bertc_mcnemar_test(size_t n, const int *gold, const int *pred_a, c
 bertc_status bertc_find_leakage(const bertc_dataset *train, const bertc_dataset *test, unsigned char *flags,
                                 size_t *n_exact, size_t *n_normalized, bertc_error *err);
 
+
+/* ---- evaluation runs and their reports ------------------------------------------------------------------ */
+/*
+ * What `bertc eval`, `metrics`, `bias` and `compare` compute and show, as calls: a run returns an opaque report,
+ * and a report renders to text, exactly what the CLI writes for that format. Rendered text is malloc'ed and
+ * NUL-terminated: free it with bertc_free. Errors found while running (a bad dataset line, a label the model
+ * does not have, a --positive-label that is not a label) are a status plus "FILE:LINE: why" in err.
+ */
+
+/* Called after each chunk of examples the model ran (done of total), done == total last. */
+typedef void (*bertc_eval_progress)(size_t done, size_t total, void *ctx);
+
+/* Called before each pass of a model over examples, with the progress context: what is about to run. */
+typedef enum bertc_eval_stage {
+    BERTC_EVAL_STAGE_DATA = 0,         /* bertc_eval_run over the dataset: n examples (of = n) */
+    BERTC_EVAL_STAGE_TRAIN_SAMPLE = 1, /* with train: a seeded sample of n of train's `of` examples */
+    BERTC_EVAL_STAGE_LATENCY = 2,      /* bertc_compare_add: n texts one at a time at batch 1 (of = n) */
+    BERTC_EVAL_STAGE_THROUGHPUT = 3    /* bertc_compare_add: the whole dataset, n examples (of = n) */
+} bertc_eval_stage;
+typedef void (*bertc_eval_stage_fn)(bertc_eval_stage stage, size_t n, size_t of, void *ctx);
+
+typedef struct bertc_eval_params {
+    const char *data;              /* labeled dataset file (required) */
+    const char *train;             /* NULL: none; else leakage, unseen labels and the train/validation gap, as --train */
+    bertc_dataset_params dataset;  /* columns and format (of data and train) */
+    bertc_metrics_params metrics;  /* bootstrap, seed, min_precision, min_recall, ece_bins (positive: see below) */
+    const char *positive_label;    /* NULL: the default positive class (label id 1 of a binary task); a binary
+                                      task only, a name or an id, as --positive-label */
+    double threshold;              /* NaN (default): argmax; else P(positive) >= threshold, a binary task only */
+    int batch_size;                /* 32 (at most 4096) */
+    int train_sample;              /* train examples run for the train-vs-test gap (default 1000, as --train-sample) */
+    bertc_eval_progress progress;  /* NULL: none (the CLI passes one that draws its progress bar on a terminal) */
+    void *progress_ctx;
+} bertc_eval_params;
+
+bertc_eval_params bertc_eval_default_params(void);
+
+/* Everything a report shows: the labels, gold and predicted ids, scores, texts, the metrics with their warnings
+ * (the trap warnings, and with train: leakage, overfitting, labels never seen in train). */
+typedef struct bertc_eval_report bertc_eval_report;
+
+/* Runs a single-label classifier over p->data and computes the metrics: BERTC_ERR_INPUT for a malformed dataset
+ * or a label the model does not have ("FILE:LINE: ..."), BERTC_ERR_UNSUPPORTED for a model that is not a
+ * single-label classifier, BERTC_ERR_INVALID_ARG for a positive_label / threshold the task cannot take, the
+ * classifier's status ("example N: ...") when it fails. *out is freed with bertc_eval_report_free. */
+bertc_status bertc_eval_run(const bertc_model *m, const bertc_eval_params *p, bertc_eval_report **out,
+                            bertc_error *err);
+/* The same with the datasets already read (borrowed for the call; NULL: p->data / p->train are read, and a
+ * dataset passed names the report by p->data, else by its own name) and a stage callback (may be NULL; it gets
+ * p->progress_ctx). */
+bertc_status bertc_eval_run_ex(const bertc_model *m, const bertc_eval_params *p, const bertc_dataset *data,
+                               const bertc_dataset *train, bertc_eval_stage_fn stage, bertc_eval_report **out,
+                               bertc_error *err);
+
+/* `bertc metrics`: any classifier's predictions as JSON lines {"gold": label, "pred": label, "scores": {label: p},
+ * "text": ...} ("label" and "prediction" are accepted too; labels are names or ids; scores are optional, on
+ * every line or on none). */
+typedef struct bertc_predictions_params {
+    const char *const *labels;    /* NULL: the sorted names seen (or ids 0..max); else the names in id order,
+                                     as --labels L0,L1,... */
+    int n_labels;
+    bertc_metrics_params metrics; /* as bertc_eval_params.metrics */
+    const char *positive_label;   /* as bertc_eval_params */
+    double threshold;             /* NaN (default): the predictions as given */
+} bertc_predictions_params;
+
+bertc_predictions_params bertc_predictions_default_params(void);
+bertc_status bertc_eval_predictions(const char *path, const bertc_predictions_params *p, bertc_eval_report **out,
+                                    bertc_error *err);
+/* The same from memory; name is used in the report and in messages ("NAME:LINE: why"). */
+bertc_status bertc_eval_predictions_parse(const char *data, size_t len, const char *name,
+                                          const bertc_predictions_params *p, bertc_eval_report **out,
+                                          bertc_error *err);
+
+typedef enum bertc_report_format {
+    BERTC_REPORT_JSON = 0,        /* the --json file's content (stable keys, README.md), ending in a newline */
+    BERTC_REPORT_TERMINAL = 1,    /* the tables the CLI prints (plain text, no colour: the same on a terminal) */
+    BERTC_REPORT_MARKDOWN = 2,
+    BERTC_REPORT_HTML = 3,        /* one self-contained page, inline SVG charts, no script, no network */
+    BERTC_REPORT_PREDICTIONS = 4, /* the --predictions JSON lines; a bias report: one line per group (--format jsonl) */
+    BERTC_REPORT_SVG = 5          /* a bias report only: the bar chart (--format svg) */
+} bertc_report_format;
+
+/* The report as text, exactly what the CLI writes for that format (JSON: the --json file's content). *out is
+ * malloc'ed, NUL-terminated; free with bertc_free. len may be NULL. BERTC_ERR_INVALID_ARG for a format the
+ * report does not have (SVG of an evaluation, PREDICTIONS of a metrics report without scores). */
+bertc_status bertc_eval_report_render(const bertc_eval_report *r, bertc_report_format f, char **out, size_t *len,
+                                      bertc_error *err);
+const bertc_metrics *bertc_eval_report_metrics(const bertc_eval_report *r);
+/* Label names in id order (borrowed); *n gets their count. */
+const char *const *bertc_eval_report_labels(const bertc_eval_report *r, int *n);
+/* Per example (borrowed, n entries): gold and predicted ids (after the threshold), scores n x n_labels (NULL
+ * when the predictions had none). Returns n. */
+size_t bertc_eval_report_examples(const bertc_eval_report *r, const int **gold, const int **pred,
+                                  const double **scores);
+void bertc_eval_report_free(bertc_eval_report *r);
+
+/* `bertc bias`: one template, many groups: how much does P(label) move with the group alone? */
+typedef struct bertc_bias_params {
+    const char *template_text;  /* holds {} exactly once, where each group goes */
+    const char *const *groups;  /* n_groups names (bertc_bias_builtin_groups for the built-in lists) */
+    size_t n_groups;
+    const char *label;          /* NULL: label id 1 of a binary model, else 0; else a label name or id */
+    int batch_size;             /* 32 */
+} bertc_bias_params;
+
+bertc_bias_params bertc_bias_default_params(void);
+/* A built-in group list ("countries": the model card's probe, countries of every continent); NULL if none. */
+const char *const *bertc_bias_builtin_groups(const char *name, size_t *n);
+
+typedef struct bertc_bias_report bertc_bias_report;
+typedef struct bertc_bias_summary {
+    const char *template_text;
+    const char *label; /* the probed label's name */
+    int label_id;
+    size_t n;                  /* groups, in input order: */
+    const char *const *groups;
+    const char *const *texts;  /* the template filled with each group */
+    const double *p;           /* P(label) per group */
+    double mean, std, spread;  /* population standard deviation; spread = max - min */
+    const char *max_group, *min_group;
+} bertc_bias_summary;
+
+/* BERTC_ERR_INVALID_ARG for a template without exactly one {}, no groups, or a label the model does not have. */
+bertc_status bertc_bias_run(const bertc_model *m, const bertc_bias_params *p, bertc_bias_report **out,
+                            bertc_error *err);
+/* TERMINAL: the table (--format table); PREDICTIONS: one JSON line per group (jsonl); SVG: the bar chart; JSON:
+ * the --json file; HTML: the --report page. */
+bertc_status bertc_bias_report_render(const bertc_bias_report *r, bertc_report_format f, char **out, size_t *len,
+                                      bertc_error *err);
+const bertc_bias_summary *bertc_bias_report_summary(const bertc_bias_report *r); /* borrowed from r */
+void bertc_bias_report_free(bertc_bias_report *r);
+
+/* `bertc compare`: models side by side on one dataset (size, load time, latency, throughput, accuracy with
+ * intervals, McNemar's test against the first). Models are added one at a time, so that only one is loaded. */
+typedef struct bertc_compare_params {
+    const char *data;              /* labeled dataset file (required) */
+    bertc_dataset_params dataset;
+    int batch_size;                /* the throughput pass (default 32) */
+    int latency_samples;           /* texts timed one at a time at batch 1 (default 50) */
+    uint64_t seed;                 /* bootstrap seed of the intervals (default 0) */
+    bertc_eval_progress progress;  /* the throughput pass; NULL: none */
+    bertc_eval_stage_fn stage;     /* before the latency and the throughput pass of each model; NULL: none */
+    void *progress_ctx;            /* given to both */
+} bertc_compare_params;
+
+bertc_compare_params bertc_compare_default_params(void);
+typedef struct bertc_compare bertc_compare;
+/* Reads the dataset (BERTC_ERR_INPUT "FILE:LINE: why"). */
+bertc_status bertc_compare_new(const bertc_compare_params *p, bertc_compare **out, bertc_error *err);
+/* Measures and evaluates one model (the caller may free it afterwards). The first model's labels are the gold
+ * labels' names (BERTC_ERR_INPUT when the dataset has another); a later model with another number of labels is
+ * BERTC_ERR_UNSUPPORTED. */
+bertc_status bertc_compare_add(bertc_compare *c, const bertc_model *m, bertc_error *err);
+/* TERMINAL: the table and McNemar's tests; JSON: the --json file; MARKDOWN: the --markdown file. */
+bertc_status bertc_compare_render(const bertc_compare *c, bertc_report_format f, char **out, size_t *len,
+                                  bertc_error *err);
+void bertc_compare_free(bertc_compare *c);
+
+/* `bertc train --report`: the HTML page of a training run from its log_history (a JSON array of Trainer's
+ * entries, as trainer_state.json holds it or as the BERTC_TRAIN_LOG / EVAL / END events gave them): loss,
+ * learning-rate and train-sample vs validation curves, the evaluations table. start is the BERTC_TRAIN_START
+ * message, warnings the BERTC_TRAIN_WARNING ones (may be NULL). */
+bertc_status bertc_train_report_render(const char *log_history_json, const char *model, const char *output_dir,
+                                       const char *start, const char *const *warnings, int n_warnings, char **out,
+                                       size_t *len, bertc_error *err);
+
 #ifdef __cplusplus
 }
 #endif
