@@ -6,7 +6,8 @@
  */
 #include "tensors.h"
 
-#include <cjson/cJSON.h>
+#include "json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,41 +76,44 @@ bertc_status safetensors_parse(tensor_set *ts, const uint8_t *data, size_t size,
                           "safetensors", what, (unsigned long long)hlen, size);
     if (hlen > 100u << 20) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: header of %llu bytes is too large", what,
                                              (unsigned long long)hlen);
-    cJSON *h = cJSON_ParseWithLength((const char *)data + 8, (size_t)hlen);
-    if (!h || !cJSON_IsObject(h)) {
-        cJSON_Delete(h);
+    char hwhat[4200];
+    snprintf(hwhat, sizeof hwhat, "%s: header", what);
+    json_t *h;
+    bertc_status s = jparse((const char *)data + 8, (size_t)hlen, hwhat, &h, err);
+    if (s) return s;
+    if (!json_is_object(h)) {
+        json_decref(h);
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: header is not a JSON object", what);
     }
     const uint8_t *base = data + 8 + hlen;
     size_t dsize = size - 8 - (size_t)hlen;
-    bertc_status s = BERTC_OK;
     int first = ts->n;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, h) {
-        if (!strcmp(e->string, "__metadata__")) continue;
-        const cJSON *dt = cJSON_GetObjectItemCaseSensitive(e, "dtype");
-        const cJSON *sh = cJSON_GetObjectItemCaseSensitive(e, "shape");
-        const cJSON *of = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
-        if (!cJSON_IsString(dt) || !cJSON_IsArray(sh) || !cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2) {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s lacks dtype, shape or data_offsets", what, e->string);
+    const char *name;
+    const json_t *e;
+    json_object_foreach(h, name, e) {
+        if (!strcmp(name, "__metadata__")) continue;
+        const char *dt = jstr(e, "dtype");
+        const json_t *sh = json_object_get(e, "shape"), *of = json_object_get(e, "data_offsets");
+        if (!dt || !json_is_array(sh) || !json_is_array(of) || json_array_size(of) != 2) {
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s lacks dtype, shape or data_offsets", what, name);
             goto done;
         }
-        size_t es = dtype_size(dt->valuestring);
+        size_t es = dtype_size(dt);
         if (!es) {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s has unknown dtype %.20s", what, e->string,
-                           dt->valuestring);
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s has unknown dtype %.20s", what, name, dt);
             goto done;
         }
-        int nd = cJSON_GetArraySize(sh);
+        int nd = (int)json_array_size(sh);
         if (nd > 8) {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s has %d dimensions", what, e->string, nd);
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s has %d dimensions", what, name, nd);
             goto done;
         }
-        double b0 = cJSON_GetArrayItem(of, 0)->valuedouble, b1 = cJSON_GetArrayItem(of, 1)->valuedouble;
-        if (!cJSON_IsNumber(cJSON_GetArrayItem(of, 0)) || !cJSON_IsNumber(cJSON_GetArrayItem(of, 1)) || b0 < 0 ||
-            b1 < b0 || b1 > (double)dsize || b0 != (double)(uint64_t)b0 || b1 != (double)(uint64_t)b1) {
+        const json_t *o0 = json_array_get(of, 0), *o1 = json_array_get(of, 1);
+        double b0 = json_number_value(o0), b1 = json_number_value(o1);
+        if (!json_is_number(o0) || !json_is_number(o1) || b0 < 0 || b1 < b0 || b1 > (double)dsize ||
+            b0 != (double)(uint64_t)b0 || b1 != (double)(uint64_t)b1) {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s has data_offsets [%.0f, %.0f] outside the %zu data "
-                           "bytes (truncated file?)", what, e->string, b0, b1, dsize);
+                           "bytes (truncated file?)", what, name, b0, b1, dsize);
             goto done;
         }
         tensor_info ti;
@@ -117,29 +121,29 @@ bertc_status safetensors_parse(tensor_set *ts, const uint8_t *data, size_t size,
         ti.ndim = nd;
         uint64_t count = 1;
         for (int k = 0; k < nd; k++) {
-            const cJSON *d = cJSON_GetArrayItem(sh, k);
-            if (!cJSON_IsNumber(d) || d->valuedouble < 0 || d->valuedouble > 1e12) {
-                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s has an invalid shape", what, e->string);
+            const json_t *d = json_array_get(sh, (size_t)k);
+            if (!json_is_number(d) || json_number_value(d) < 0 || json_number_value(d) > 1e12) {
+                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s has an invalid shape", what, name);
                 goto done;
             }
-            ti.shape[k] = (int64_t)d->valuedouble;
+            ti.shape[k] = (int64_t)json_number_value(d);
             count *= (uint64_t)ti.shape[k];
             if (count > (1ull << 40)) {
-                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s is impossibly large", what, e->string);
+                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s is impossibly large", what, name);
                 goto done;
             }
         }
         if (count * es != (uint64_t)(b1 - b0)) {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: tensor %.100s: shape needs %llu bytes but data_offsets span %.0f",
-                           what, e->string, (unsigned long long)(count * es), b1 - b0);
+                           what, name, (unsigned long long)(count * es), b1 - b0);
             goto done;
         }
-        ti.dtype_name = intern_dtype(dt->valuestring);
+        ti.dtype_name = intern_dtype(dt);
         ti.dtype = !strcmp(ti.dtype_name, "F32") ? DT_F32 : !strcmp(ti.dtype_name, "F16") ? DT_F16
                    : !strcmp(ti.dtype_name, "BF16") ? DT_BF16 : DT_OTHER;
         ti.data = base + (size_t)b0;
         ti.nbytes = (size_t)(b1 - b0);
-        if ((s = tensor_set_add(ts, &ti, e->string, what, err))) goto done;
+        if ((s = tensor_set_add(ts, &ti, name, what, err))) goto done;
     }
     /* overlaps within this file */
     {
@@ -160,7 +164,7 @@ bertc_status safetensors_parse(tensor_set *ts, const uint8_t *data, size_t size,
         free(ord);
     }
 done:
-    cJSON_Delete(h);
+    json_decref(h);
     return s;
 }
 
@@ -187,28 +191,34 @@ bertc_status tensors_load_dir(tensor_set *ts, const char *dir, bertc_error *err)
     path_join(path, sizeof path, dir, "model.safetensors.index.json");
     if (file_exists(path)) {
         char *txt;
-        if ((s = read_file(path, &txt, NULL, err))) return s;
-        cJSON *idx = cJSON_Parse(txt);
+        size_t len;
+        if ((s = read_file(path, &txt, &len, err))) return s;
+        json_t *idx;
+        s = jparse(txt, len, path, &idx, err);
         free(txt);
-        const cJSON *wm = cJSON_GetObjectItemCaseSensitive(idx, "weight_map");
-        if (!cJSON_IsObject(wm)) {
-            cJSON_Delete(idx);
+        if (s) return s;
+        json_t *wm = json_object_get(idx, "weight_map");
+        if (!json_is_object(wm)) {
+            json_decref(idx);
             return bertc_fail(err, BERTC_ERR_FORMAT, "%s: no weight_map object", path);
         }
         /* each distinct shard once, in order of first mention */
-        const cJSON *e;
-        s = BERTC_OK;
-        cJSON_ArrayForEach(e, wm) {
-            if (!cJSON_IsString(e) || strchr(e->valuestring, '/') || e->valuestring[0] == '.') {
-                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: bad shard name for %.100s", path, e->string);
+        const char *name, *pname;
+        const json_t *e, *p;
+        json_object_foreach(wm, name, e) {
+            const char *shard = json_string_value(e);
+            if (!shard || strchr(shard, '/') || shard[0] == '.') {
+                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: bad shard name for %.100s", path, name);
                 break;
             }
             bool seen = false;
-            for (const cJSON *p = wm->child; p != e; p = p->next)
-                if (!strcmp(p->valuestring, e->valuestring)) seen = true;
+            json_object_foreach(wm, pname, p) {
+                if (p == e) break;
+                if (!strcmp(json_string_value(p), shard)) seen = true;
+            }
             if (seen) continue;
             char sp[4096];
-            if (!path_join(sp, sizeof sp, dir, e->valuestring)) {
+            if (!path_join(sp, sizeof sp, dir, shard)) {
                 s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long");
                 break;
             }
@@ -216,12 +226,12 @@ bertc_status tensors_load_dir(tensor_set *ts, const char *dir, bertc_error *err)
             if ((s = safetensors_parse(ts, f->data, f->size, sp, err))) break;
         }
         if (!s)
-            cJSON_ArrayForEach(e, wm) if (!tensor_set_find(ts, e->string)) {
-                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s lists %.100s but shard %.100s does not hold it", path,
-                               e->string, e->valuestring);
+            json_object_foreach(wm, name, e) if (!tensor_set_find(ts, name)) {
+                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s lists %.100s but shard %.100s does not hold it", path, name,
+                               json_string_value(e));
                 break;
             }
-        cJSON_Delete(idx);
+        json_decref(idx);
         return s;
     }
     path_join(path, sizeof path, dir, "pytorch_model.bin");

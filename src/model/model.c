@@ -7,7 +7,8 @@
  */
 #include "model.h"
 
-#include <cjson/cJSON.h>
+#include "../io/json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,10 @@ static const char *arch_name(bertc_arch a) {
     }
 }
 
-static int jint(const cJSON *c, const char *k, int dflt) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, k);
-    return cJSON_IsNumber(v) ? (v->valuedouble > 2e9 ? -1 : (v->valuedouble < -2e9 ? -1 : (int)v->valuedouble)) : dflt;
+/* an int field of config.json; -1 (refused by the range checks) beyond +-2e9 */
+static int cfg_int(const json_t *c, const char *k, int dflt) {
+    double d = jnum(c, k, dflt);
+    return d > 2e9 || d < -2e9 ? -1 : (int)d;
 }
 
 static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *err) {
@@ -46,59 +48,55 @@ static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *er
 }
 
 bertc_status model_config_parse(model_config *c, const char *text, const char *what, bertc_error *err) {
-    cJSON *j = cJSON_Parse(text);
-    if (!j || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
+    json_t *j;
+    bertc_status s = jparse(text, strlen(text), what, &j, err);
+    if (s) return s;
+    if (!json_is_object(j)) {
+        json_decref(j);
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a JSON object", what);
     }
-    bertc_status s = BERTC_OK;
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "model_type");
-    if (!cJSON_IsString(mt)) {
+    const char *mt = jstr(j, "model_type");
+    if (!mt) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s has no model_type", what);
         goto done;
     }
-    snprintf(c->model_type, sizeof c->model_type, "%s", mt->valuestring);
-    const cJSON *archs = cJSON_GetObjectItemCaseSensitive(j, "architectures");
-    const cJSON *a0 = cJSON_GetArrayItem(archs, 0);
-    if (cJSON_IsString(a0)) snprintf(c->architecture, sizeof c->architecture, "%s", a0->valuestring);
-    if (!strcmp(mt->valuestring, "distilbert")) {
+    snprintf(c->model_type, sizeof c->model_type, "%s", mt);
+    const char *a0 = json_string_value(json_array_get(json_object_get(j, "architectures"), 0));
+    if (a0) snprintf(c->architecture, sizeof c->architecture, "%s", a0);
+    if (!strcmp(mt, "distilbert")) {
         c->arch = BERTC_ARCH_DISTILBERT;
-        c->hidden = jint(j, "dim", 768);
-        c->layers = jint(j, "n_layers", 6);
-        c->heads = jint(j, "n_heads", 12);
-        c->intermediate = jint(j, "hidden_dim", 3072);
+        c->hidden = cfg_int(j, "dim", 768);
+        c->layers = cfg_int(j, "n_layers", 6);
+        c->heads = cfg_int(j, "n_heads", 12);
+        c->intermediate = cfg_int(j, "hidden_dim", 3072);
         c->type_vocab_size = 0;
         c->ln_eps = 1e-12f;
-        const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "activation");
-        if ((s = parse_act(cJSON_IsString(act) ? act->valuestring : NULL, &c->act, err))) goto done;
-    } else if (!strcmp(mt->valuestring, "bert") || !strcmp(mt->valuestring, "roberta") ||
-               !strcmp(mt->valuestring, "xlm-roberta")) {
+        if ((s = parse_act(jstr(j, "activation"), &c->act, err))) goto done;
+    } else if (!strcmp(mt, "bert") || !strcmp(mt, "roberta") || !strcmp(mt, "xlm-roberta")) {
         /* XLM-RoBERTa is RoBERTa's architecture (transformers' XLMRobertaModel, base_model_prefix "roberta")
          * with a SentencePiece Unigram tokenizer */
-        c->arch = mt->valuestring[0] == 'b' ? BERTC_ARCH_BERT : BERTC_ARCH_ROBERTA;
-        c->hidden = jint(j, "hidden_size", 768);
-        c->layers = jint(j, "num_hidden_layers", 12);
-        c->heads = jint(j, "num_attention_heads", 12);
-        c->intermediate = jint(j, "intermediate_size", 3072);
-        c->type_vocab_size = jint(j, "type_vocab_size", 2);
-        const cJSON *eps = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps");
-        c->ln_eps = cJSON_IsNumber(eps) ? (float)eps->valuedouble : 1e-12f;
-        const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "hidden_act");
-        if ((s = parse_act(cJSON_IsString(act) ? act->valuestring : NULL, &c->act, err))) goto done;
-        const cJSON *pet = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
-        if (cJSON_IsString(pet) && strcmp(pet->valuestring, "absolute") != 0) {
+        c->arch = mt[0] == 'b' ? BERTC_ARCH_BERT : BERTC_ARCH_ROBERTA;
+        c->hidden = cfg_int(j, "hidden_size", 768);
+        c->layers = cfg_int(j, "num_hidden_layers", 12);
+        c->heads = cfg_int(j, "num_attention_heads", 12);
+        c->intermediate = cfg_int(j, "intermediate_size", 3072);
+        c->type_vocab_size = cfg_int(j, "type_vocab_size", 2);
+        c->ln_eps = (float)jnum(j, "layer_norm_eps", 1e-12f);
+        if ((s = parse_act(jstr(j, "hidden_act"), &c->act, err))) goto done;
+        const char *pet = jstr(j, "position_embedding_type");
+        if (pet && strcmp(pet, "absolute") != 0) {
             s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: position_embedding_type %.40s is not supported (absolute only)",
-                           what, pet->valuestring);
+                           what, pet);
             goto done;
         }
     } else {
         s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type %.40s is not supported (distilbert, bert, roberta, xlm-roberta)",
-                       what, mt->valuestring);
+                       what, mt);
         goto done;
     }
-    c->vocab_size = jint(j, "vocab_size", 30522);
-    c->max_positions = jint(j, "max_position_embeddings", 512);
-    c->pad_token_id = jint(j, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0);
+    c->vocab_size = cfg_int(j, "vocab_size", 30522);
+    c->max_positions = cfg_int(j, "max_position_embeddings", 512);
+    c->pad_token_id = cfg_int(j, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0);
     if (c->hidden <= 0 || c->hidden > 65536 || c->heads <= 0 || c->hidden % c->heads != 0 || c->layers <= 0 ||
         c->layers > 1000 || c->intermediate <= 0 || c->intermediate > 1 << 20 || c->vocab_size <= 0 ||
         c->vocab_size > 1 << 24 || c->max_positions <= 0 || c->max_positions > 1 << 20 || c->type_vocab_size < 0 ||
@@ -113,9 +111,9 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
         goto done;
     }
     /* labels */
-    const cJSON *id2label = cJSON_GetObjectItemCaseSensitive(j, "id2label");
-    int nl = jint(j, "num_labels", -1);
-    if (cJSON_IsObject(id2label)) nl = cJSON_GetArraySize(id2label);
+    json_t *id2label = json_object_get(j, "id2label");
+    int nl = cfg_int(j, "num_labels", -1);
+    if (json_is_object(id2label)) nl = (int)json_object_size(id2label);
     if (nl < 0) nl = 2;
     if (nl > 100000) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %d labels", what, nl);
@@ -127,22 +125,22 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         goto done;
     }
-    const cJSON *e;
-    if (id2label && !cJSON_IsObject(id2label) && !cJSON_IsNull(id2label)) {
+    if (id2label && !json_is_object(id2label) && !json_is_null(id2label)) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label is not an object", what);
         goto done;
     }
-    const cJSON *labels_obj = cJSON_IsObject(id2label) ? id2label : NULL;
-    cJSON_ArrayForEach(e, labels_obj) {
+    const char *key;
+    const json_t *e;
+    json_object_foreach(id2label, key, e) {
         char *endp = NULL;
         long id = -1;
-        if (e->string && e->string[0] >= '0' && e->string[0] <= '9') id = strtol(e->string, &endp, 10);
-        if (!endp || *endp || id < 0 || id >= nl || !cJSON_IsString(e) || c->labels[id]) {
+        if (key[0] >= '0' && key[0] <= '9') id = strtol(key, &endp, 10);
+        if (!endp || *endp || id < 0 || id >= nl || !json_is_string(e) || c->labels[id]) {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label entry \"%.40s\" is not a label for ids 0..%d", what,
-                           e->string, nl - 1);
+                           key, nl - 1);
             goto done;
         }
-        c->labels[id] = strdup(e->valuestring);
+        c->labels[id] = strdup(json_string_value(e));
     }
     for (int i = 0; i < nl; i++)
         if (!c->labels[i]) {
@@ -150,21 +148,21 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
             snprintf(buf, sizeof buf, "LABEL_%d", i);
             c->labels[i] = strdup(buf);
         }
-    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
-    c->problem_explicit = cJSON_IsString(pt);
-    if (cJSON_IsString(pt)) {
-        if (!strcmp(pt->valuestring, "multi_label_classification")) c->problem = BERTC_PROBLEM_MULTI_LABEL;
-        else if (!strcmp(pt->valuestring, "regression")) c->problem = BERTC_PROBLEM_REGRESSION;
-        else if (!strcmp(pt->valuestring, "single_label_classification")) c->problem = BERTC_PROBLEM_SINGLE_LABEL;
+    const char *pt = jstr(j, "problem_type");
+    c->problem_explicit = pt != NULL;
+    if (pt) {
+        if (!strcmp(pt, "multi_label_classification")) c->problem = BERTC_PROBLEM_MULTI_LABEL;
+        else if (!strcmp(pt, "regression")) c->problem = BERTC_PROBLEM_REGRESSION;
+        else if (!strcmp(pt, "single_label_classification")) c->problem = BERTC_PROBLEM_SINGLE_LABEL;
         else {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: unknown problem_type %.40s", what, pt->valuestring);
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: unknown problem_type %.40s", what, pt);
             goto done;
         }
     } else {
         c->problem = nl == 1 ? BERTC_PROBLEM_REGRESSION : BERTC_PROBLEM_SINGLE_LABEL;
     }
 done:
-    cJSON_Delete(j);
+    json_decref(j);
     return s;
 }
 

@@ -6,7 +6,8 @@
  */
 #include "model.h"
 
-#include <cjson/cJSON.h>
+#include "../io/json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,48 +21,49 @@ static const char *keep(bertc_model *m, const char *s) {
     return d;
 }
 
-static cJSON *read_json(const char *dir, const char *sub, const char *name, bertc_status *s, bertc_error *err) {
+/* dir/sub/name parsed, NULL when the file is absent or (with *s set) unreadable, not JSON, or a bare value */
+static json_t *read_json(const char *dir, const char *sub, const char *name, bertc_status *s, bertc_error *err) {
     char path[4200], *txt = NULL;
+    size_t len;
     snprintf(path, sizeof path, "%s/%s%s%s", dir, sub, *sub ? "/" : "", name);
     if (!file_exists(path)) return NULL;
-    if ((*s = read_file(path, &txt, NULL, err))) return NULL;
-    cJSON *j = cJSON_Parse(txt);
+    if ((*s = read_file(path, &txt, &len, err))) return NULL;
+    json_t *j;
+    *s = jparse(txt, len, path, &j, err);
     free(txt);
-    if (!j || (!cJSON_IsObject(j) && !cJSON_IsArray(j))) {
-        cJSON_Delete(j);
-        *s = bertc_fail(err, BERTC_ERR_FORMAT, "%s is not valid JSON", path);
-        return NULL;
+    if (!*s && !json_is_object(j) && !json_is_array(j)) {
+        json_decref(j);
+        j = NULL;
+        *s = bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a JSON object or list", path);
     }
     return j;
 }
-
-static bool jbool(const cJSON *o, const char *k) { return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k)); }
 
 bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err) {
     bertc_status s = BERTC_OK;
     bertc_st_config *st = &m->st;
     memset(st, 0, sizeof *st);
     st->include_prompt = 1;
-    cJSON *mods = read_json(dir, "", "modules.json", &s, err);
+    json_t *mods = read_json(dir, "", "modules.json", &s, err);
     if (s || !mods) return s;
-    if (!cJSON_IsArray(mods)) {
-        cJSON_Delete(mods);
+    if (!json_is_array(mods)) {
+        json_decref(mods);
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s/modules.json is not a list of modules", dir);
     }
     st->present = 1;
-    const cJSON *mod;
-    cJSON_ArrayForEach(mod, mods) {
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(mod, "type"), *path = cJSON_GetObjectItemCaseSensitive(mod, "path");
-        if (!cJSON_IsString(type)) continue;
-        const char *t = type->valuestring, *dot = strrchr(t, '.');
-        const char *cls = dot ? dot + 1 : t;
-        const char *sub = cJSON_IsString(path) ? path->valuestring : "";
+    size_t mi;
+    const json_t *mod;
+    json_array_foreach(mods, mi, mod) {
+        const char *t = jstr(mod, "type"), *sub = jstr(mod, "path");
+        if (!t) continue;
+        const char *dot = strrchr(t, '.'), *cls = dot ? dot + 1 : t;
+        if (!sub) sub = "";
         if (strstr(sub, "..") || sub[0] == '/') {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s/modules.json: module path %.80s leaves the folder", dir, sub);
             break;
         }
         if (!strcmp(cls, "Pooling")) {
-            cJSON *pc = read_json(dir, sub, "config.json", &s, err);
+            json_t *pc = read_json(dir, sub, "config.json", &s, err);
             if (s) break;
             if (pc) {
                 static const struct { const char *key; bertc_pooling mode; } modes[] = {
@@ -69,24 +71,23 @@ bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err) {
                     {"pooling_mode_mean_tokens", BERTC_POOL_MEAN}, {"pooling_mode_mean_sqrt_len_tokens", BERTC_POOL_MEAN_SQRT_LEN},
                     {"pooling_mode_weightedmean_tokens", BERTC_POOL_WEIGHTED_MEAN}, {"pooling_mode_lasttoken", BERTC_POOL_LAST_TOKEN}};
                 for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++)
-                    if (jbool(pc, modes[i].key)) st->modes |= 1u << modes[i].mode;
-                const cJSON *ip = cJSON_GetObjectItemCaseSensitive(pc, "include_prompt");
-                if (cJSON_IsBool(ip)) st->include_prompt = cJSON_IsTrue(ip);
+                    if (jbool(pc, modes[i].key, 0)) st->modes |= 1u << modes[i].mode;
+                st->include_prompt = jbool(pc, "include_prompt", st->include_prompt);
                 /* the fixed order of the boolean keys */
                 static const int fixed[] = {BERTC_POOL_CLS, BERTC_POOL_MAX, BERTC_POOL_MEAN, BERTC_POOL_MEAN_SQRT_LEN,
                                             BERTC_POOL_WEIGHTED_MEAN, BERTC_POOL_LAST_TOKEN};
                 for (int i = 0; i < 6; i++)
                     if (st->modes & (1u << fixed[i])) st->mode_order[st->n_modes++] = (bertc_pooling)fixed[i];
                 /* sentence-transformers >= 6: "pooling_mode": a name or a list of names, concatenated in list order */
-                const cJSON *pm = cJSON_GetObjectItemCaseSensitive(pc, "pooling_mode");
-                if (cJSON_IsString(pm) || cJSON_IsArray(pm)) {
+                const json_t *pm = json_object_get(pc, "pooling_mode");
+                if (json_is_string(pm) || json_is_array(pm)) {
                     static const char *const nm[] = {"", "cls", "mean", "max", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"};
                     st->modes = 0;
                     st->n_modes = 0;
-                    const cJSON *it = cJSON_IsString(pm) ? pm : pm->child;
-                    for (; it; it = cJSON_IsString(pm) ? NULL : it->next) {
-                        if (!cJSON_IsString(it)) continue;
-                        const char *v = it->valuestring;
+                    size_t n_pm = json_is_string(pm) ? 1 : json_array_size(pm);
+                    for (size_t q = 0; q < n_pm; q++) {
+                        const char *v = json_string_value(json_is_string(pm) ? pm : json_array_get(pm, q));
+                        if (!v) continue;
                         for (int i = 1; i < 7; i++)
                             if ((!strcmp(v, nm[i]) || (i == 4 && !strcmp(v, "mean_sqrt_len")) || (i == 1 && !strcmp(v, "cls_token")) ||
                                  (i == 2 && !strcmp(v, "mean_tokens")) || (i == 3 && !strcmp(v, "max_tokens"))) &&
@@ -96,7 +97,7 @@ bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err) {
                             }
                     }
                 }
-                cJSON_Delete(pc);
+                json_decref(pc);
             }
             if (!st->modes) { /* Pooling's default */
                 st->modes = 1u << BERTC_POOL_MEAN;
@@ -117,44 +118,45 @@ bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err) {
             break;
         }
     }
-    cJSON_Delete(mods);
+    json_decref(mods);
     if (s) return s;
-    cJSON *sb = read_json(dir, "", "sentence_bert_config.json", &s, err);
+    json_t *sb = read_json(dir, "", "sentence_bert_config.json", &s, err);
     if (s) return s;
     if (sb) {
-        const cJSON *ml = cJSON_GetObjectItemCaseSensitive(sb, "max_seq_length");
-        if (cJSON_IsNumber(ml) && ml->valuedouble > 0 && ml->valuedouble < 1e6) st->max_seq_length = (int)ml->valuedouble;
-        st->do_lower_case = jbool(sb, "do_lower_case");
-        cJSON_Delete(sb);
+        double ml = jnum(sb, "max_seq_length", 0);
+        if (ml > 0 && ml < 1e6) st->max_seq_length = (int)ml;
+        st->do_lower_case = jbool(sb, "do_lower_case", 0);
+        json_decref(sb);
     }
-    cJSON *cs = read_json(dir, "", "config_sentence_transformers.json", &s, err);
+    json_t *cs = read_json(dir, "", "config_sentence_transformers.json", &s, err);
     if (s) return s;
     st->similarity = "cosine";
     if (cs) {
-        const cJSON *pr = cJSON_GetObjectItemCaseSensitive(cs, "prompts"), *e;
-        int n = cJSON_IsObject(pr) ? cJSON_GetArraySize(pr) : 0;
-        const char **names = calloc((size_t)(n ? n : 1), sizeof *names), **texts = calloc((size_t)(n ? n : 1), sizeof *texts);
+        json_t *pr = json_object_get(cs, "prompts");
+        size_t n = json_object_size(pr);
+        const char **names = calloc(n ? n : 1, sizeof *names), **texts = calloc(n ? n : 1, sizeof *texts);
         if (!names || !texts) {
             free(names);
             free(texts);
-            cJSON_Delete(cs);
+            json_decref(cs);
             return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         }
         int k = 0;
-        cJSON_ArrayForEach(e, pr) {
-            if (!cJSON_IsString(e) || !e->string) continue;
-            names[k] = keep(m, e->string);
-            texts[k] = keep(m, e->valuestring);
+        const char *name;
+        const json_t *e;
+        json_object_foreach(pr, name, e) {
+            if (!json_is_string(e)) continue;
+            names[k] = keep(m, name);
+            texts[k] = keep(m, json_string_value(e));
             k++;
         }
         st->n_prompts = k;
         st->prompt_names = names;
         st->prompts = texts;
-        const cJSON *dp = cJSON_GetObjectItemCaseSensitive(cs, "default_prompt_name");
-        if (cJSON_IsString(dp)) st->default_prompt_name = keep(m, dp->valuestring);
-        const cJSON *sim = cJSON_GetObjectItemCaseSensitive(cs, "similarity_fn_name");
-        if (cJSON_IsString(sim)) st->similarity = keep(m, sim->valuestring);
-        cJSON_Delete(cs);
+        const char *dp = jstr(cs, "default_prompt_name"), *sim = jstr(cs, "similarity_fn_name");
+        if (dp) st->default_prompt_name = keep(m, dp);
+        if (sim) st->similarity = keep(m, sim);
+        json_decref(cs);
     }
     if (!st->modes) {
         st->modes = 1u << BERTC_POOL_MEAN;

@@ -4,9 +4,8 @@
  * kernels, and saving as save_pretrained writes a *ForSequenceClassification folder.
  */
 #include "tmodel.h"
+#include "../io/json.h"
 
-#include <cjson/cJSON.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +54,6 @@ static void add_ln(ptab *t, const char *base, int H, size_t *g, size_t *b) {
     *g = add(t, n, H, 0, false);
     snprintf(n, sizeof n, "%s.bias", base);
     *b = add(t, n, H, 0, false);
-}
-
-static double jnum(const cJSON *j, const char *k, double dflt) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
 }
 
 int tmodel_find(const tmodel *m, const char *name) {
@@ -138,7 +132,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     if (!m) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     tensor_set ts = {0};
     ptab t = {0};
-    cJSON *cj = NULL;
+    json_t *cj = NULL;
     char *names = NULL;
     size_t names_len = 0;
     char path[4200];
@@ -150,7 +144,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     }
     if ((s = read_file(path, &m->config_json, NULL, err))) goto fail;
     if ((s = model_config_parse(&m->cfg, m->config_json, path, err))) goto fail;
-    cj = cJSON_Parse(m->config_json);
+    if ((s = jparse(m->config_json, strlen(m->config_json), path, &cj, err))) goto fail;
     model_config *c = &m->cfg;
     const bool distil = c->arch == BERTC_ARCH_DISTILBERT;
     if (distil) {
@@ -307,7 +301,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     c->problem_explicit = true;
     snprintf(c->architecture, sizeof c->architecture, "%s", class_name(c));
     tensor_set_free(&ts);
-    cJSON_Delete(cj);
+    json_decref(cj);
     cj = NULL;
     if ((s = bertc_tokenizer_load(dir, &m->tok, err))) goto fail;
     static const char *const tokfiles[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
@@ -336,7 +330,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     return BERTC_OK;
 fail:
     tensor_set_free(&ts);
-    cJSON_Delete(cj);
+    json_decref(cj);
     free(t.p);
 fail2:
     free(names);
