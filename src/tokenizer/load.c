@@ -4,9 +4,9 @@
  * vocab.json + merges.txt (RoBERTa). Components bertc does not implement are refused by name.
  */
 #include "tokenizer.h"
+#include "../io/json.h"
 #include "unicode.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,30 +188,18 @@ static bertc_status add_added(bertc_tokenizer *t, const char *content, int32_t i
     return BERTC_OK;
 }
 
-static int json_bool(const cJSON *o, const char *key, int dflt) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    if (cJSON_IsBool(v)) return cJSON_IsTrue(v);
-    return dflt;
-}
-
-static const char *json_str(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static bertc_status parse_bert_normalizer(bertc_tokenizer *t, const cJSON *n, bertc_error *err) {
-    if (!n || cJSON_IsNull(n)) return BERTC_OK;
-    const char *type = json_str(n, "type");
+static bertc_status parse_bert_normalizer(bertc_tokenizer *t, const json_t *n, bertc_error *err) {
+    if (!n || json_is_null(n)) return BERTC_OK;
+    const char *type = jstr(n, "type");
     if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: normalizer has no type");
     if (strcmp(type, "BertNormalizer") != 0)
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: normalizer %s is not supported "
                           "(supported: BertNormalizer, none)", type);
     t->bert_normalizer = true;
-    t->clean_text = json_bool(n, "clean_text", 1);
-    t->chinese = json_bool(n, "handle_chinese_chars", 1);
-    t->lowercase = json_bool(n, "lowercase", 1);
-    const cJSON *sa = cJSON_GetObjectItemCaseSensitive(n, "strip_accents");
-    t->strip_accents = cJSON_IsBool(sa) ? cJSON_IsTrue(sa) : t->lowercase;
+    t->clean_text = jbool(n, "clean_text", 1);
+    t->chinese = jbool(n, "handle_chinese_chars", 1);
+    t->lowercase = jbool(n, "lowercase", 1);
+    t->strip_accents = jbool(n, "strip_accents", t->lowercase);
     return BERTC_OK;
 }
 
@@ -251,18 +239,18 @@ static bertc_status cls_sep_template(bertc_tokenizer *t, int32_t cls, int32_t se
 }
 
 /* TemplateProcessing with any template: "$A", "$B" and special tokens (one id or several), each with its type id. */
-static bertc_status parse_template_list(bertc_tokenizer *t, const cJSON *list, const cJSON *specials, bool pair,
+static bertc_status parse_template_list(bertc_tokenizer *t, const json_t *list, const json_t *specials, bool pair,
                                         bertc_error *err) {
-    const cJSON *el;
-    if (!cJSON_IsArray(list)) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: TemplateProcessing without %s",
+    size_t i;
+    const json_t *el;
+    if (!json_is_array(list)) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: TemplateProcessing without %s",
                                                 pair ? "pair" : "single");
-    cJSON_ArrayForEach(el, list) {
-        const cJSON *sp = cJSON_GetObjectItemCaseSensitive(el, "SpecialToken");
-        const cJSON *sq = cJSON_GetObjectItemCaseSensitive(el, "Sequence");
-        const cJSON *o = sp ? sp : sq;
-        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(o, "type_id");
-        const char *name = json_str(o, "id");
-        int ty = cJSON_IsNumber(tid) ? tid->valueint : 0;
+    json_array_foreach(list, i, el) {
+        const json_t *sp = json_object_get(el, "SpecialToken");
+        const json_t *sq = json_object_get(el, "Sequence");
+        const json_t *o = sp ? sp : sq;
+        const char *name = jstr(o, "id");
+        int ty = jint(o, "type_id", 0);
         bool ok;
         if (sq) {
             if (!name || (strcmp(name, "A") && strcmp(name, "B")))
@@ -271,18 +259,18 @@ static bertc_status parse_template_list(bertc_tokenizer *t, const cJSON *list, c
                 return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: the single template names $B");
             ok = tmpl_push(pair ? &t->tpair : &t->tsingle, pair ? &t->n_tpair : &t->n_tsingle, name[0] - 'A', ty, NULL, 0);
         } else if (sp) {
-            const cJSON *def = name ? cJSON_GetObjectItemCaseSensitive(specials, name) : NULL;
-            const cJSON *dids = cJSON_GetObjectItemCaseSensitive(def, "ids");
-            int n = cJSON_IsArray(dids) ? cJSON_GetArraySize(dids) : 0;
+            const json_t *def = name ? json_object_get(specials, name) : NULL;
+            const json_t *dids = json_object_get(def, "ids");
+            int n = (int)json_array_size(dids);
             if (!n || n > 64)
                 return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: template special token %s has no ids",
                                   name ? name : "?");
             int32_t ids[64];
             for (int k = 0; k < n; k++) {
-                const cJSON *x = cJSON_GetArrayItem(dids, k);
-                if (!cJSON_IsNumber(x) || x->valuedouble < 0 || x->valuedouble >= t->vocab_size)
+                const json_t *x = json_array_get(dids, (size_t)k);
+                if (!json_is_number(x) || json_number_value(x) < 0 || json_number_value(x) >= t->vocab_size)
                     return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: template token %s has a bad id", name);
-                ids[k] = (int32_t)x->valuedouble;
+                ids[k] = (int32_t)json_number_value(x);
             }
             ok = tmpl_push(pair ? &t->tpair : &t->tsingle, pair ? &t->n_tpair : &t->n_tsingle, -1, ty, ids, n);
         } else {
@@ -293,45 +281,46 @@ static bertc_status parse_template_list(bertc_tokenizer *t, const cJSON *list, c
     return BERTC_OK;
 }
 
-static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error *err) {
-    if (!pp || cJSON_IsNull(pp)) return BERTC_OK;
-    const char *type = json_str(pp, "type");
+static bertc_status parse_post(bertc_tokenizer *t, const json_t *pp, bertc_error *err) {
+    if (!pp || json_is_null(pp)) return BERTC_OK;
+    const char *type = jstr(pp, "type");
     if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: post_processor has no type");
     if (strcmp(type, "Sequence") == 0) {
-        const cJSON *e;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(pp, "processors")) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach(json_object_get(pp, "processors"), i, e) {
             bertc_status s = parse_post(t, e, err);
             if (s) return s;
         }
         return BERTC_OK;
     }
     if (strcmp(type, "ByteLevel") == 0) {
-        t->post_trim = json_bool(pp, "trim_offsets", 1);
-        t->post_prefix = json_bool(pp, "add_prefix_space", 1);
+        t->post_trim = jbool(pp, "trim_offsets", 1);
+        t->post_prefix = jbool(pp, "add_prefix_space", 1);
         return BERTC_OK;
     }
     if (t->has_post) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: two post-processors add special tokens");
     if (strcmp(type, "TemplateProcessing") == 0) {
-        const cJSON *specials = cJSON_GetObjectItemCaseSensitive(pp, "special_tokens");
-        bertc_status s = parse_template_list(t, cJSON_GetObjectItemCaseSensitive(pp, "single"), specials, false, err);
-        if (!s) s = parse_template_list(t, cJSON_GetObjectItemCaseSensitive(pp, "pair"), specials, true, err);
+        const json_t *specials = json_object_get(pp, "special_tokens");
+        bertc_status s = parse_template_list(t, json_object_get(pp, "single"), specials, false, err);
+        if (!s) s = parse_template_list(t, json_object_get(pp, "pair"), specials, true, err);
         if (s) return s;
         t->has_post = t->post_template = true;
         return BERTC_OK;
     }
     if (strcmp(type, "BertProcessing") == 0 || strcmp(type, "RobertaProcessing") == 0) {
-        const cJSON *sep = cJSON_GetObjectItemCaseSensitive(pp, "sep");
-        const cJSON *cls = cJSON_GetObjectItemCaseSensitive(pp, "cls");
-        if (!cJSON_IsArray(sep) || !cJSON_IsArray(cls) || !cJSON_IsNumber(cJSON_GetArrayItem(sep, 1)) ||
-            !cJSON_IsNumber(cJSON_GetArrayItem(cls, 1)))
+        const json_t *sep = json_object_get(pp, "sep");
+        const json_t *cls = json_object_get(pp, "cls");
+        if (!json_is_array(sep) || !json_is_array(cls) || !json_is_number(json_array_get(sep, 1)) ||
+            !json_is_number(json_array_get(cls, 1)))
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: %s needs sep and cls", type);
-        double sv = cJSON_GetArrayItem(sep, 1)->valuedouble, cv = cJSON_GetArrayItem(cls, 1)->valuedouble;
+        double sv = json_number_value(json_array_get(sep, 1)), cv = json_number_value(json_array_get(cls, 1));
         if (sv < 0 || cv < 0 || sv >= t->vocab_size || cv >= t->vocab_size)
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: %s ids out of range", type);
         bool roberta = type[0] == 'R';
         if (roberta) {
-            t->post_trim = json_bool(pp, "trim_offsets", 1);
-            t->post_prefix = json_bool(pp, "add_prefix_space", 1);
+            t->post_trim = jbool(pp, "trim_offsets", 1);
+            t->post_prefix = jbool(pp, "add_prefix_space", 1);
         }
         return cls_sep_template(t, (int32_t)cv, (int32_t)sv, roberta, err);
     }
@@ -343,24 +332,25 @@ static bertc_status parse_post(bertc_tokenizer *t, const cJSON *pp, bertc_error 
  * the default truncation_side and the padding section's pad token the pad token. Its max_length and strategy are
  * not what transformers truncates with (model_max_length and longest_first are), so bertc does not take them
  * either; bertc never pads an encoding by itself. */
-static bertc_status parse_trunc_pad(bertc_tokenizer *t, const cJSON *root, bertc_error *err) {
-    const cJSON *tr = cJSON_GetObjectItemCaseSensitive(root, "truncation");
-    if (tr && !cJSON_IsNull(tr)) {
-        const cJSON *ml = cJSON_GetObjectItemCaseSensitive(tr, "max_length");
-        if (!cJSON_IsNumber(ml) || ml->valuedouble < 1 || ml->valuedouble > 1e9)
+static bertc_status parse_trunc_pad(bertc_tokenizer *t, const json_t *root, bertc_error *err) {
+    const json_t *tr = json_object_get(root, "truncation");
+    if (tr && !json_is_null(tr)) {
+        double ml = jnum(tr, "max_length", 0);
+        if (ml < 1 || ml > 1e9)
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: truncation without a valid max_length");
-        const char *dir = json_str(tr, "direction"), *st = json_str(tr, "strategy");
+        const char *dir = jstr(tr, "direction"), *st = jstr(tr, "strategy");
         t->trunc_left = dir && !strcmp(dir, "Left");
         if (st && strcmp(st, "LongestFirst") && strcmp(st, "OnlyFirst") && strcmp(st, "OnlySecond"))
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: truncation strategy %.40s is unknown", st);
     }
-    const cJSON *pd = cJSON_GetObjectItemCaseSensitive(root, "padding");
-    if (pd && !cJSON_IsNull(pd)) {
-        const cJSON *pid = cJSON_GetObjectItemCaseSensitive(pd, "pad_id");
-        if (cJSON_IsNumber(pid)) {
-            if (pid->valuedouble < 0 || pid->valuedouble >= t->vocab_size)
+    const json_t *pd = json_object_get(root, "padding");
+    if (pd && !json_is_null(pd)) {
+        const json_t *pid = json_object_get(pd, "pad_id");
+        if (json_is_number(pid)) {
+            double v = json_number_value(pid);
+            if (v < 0 || v >= t->vocab_size)
                 return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: padding pad_id out of range");
-            t->pad_id = (int32_t)pid->valuedouble;
+            t->pad_id = (int32_t)v;
             t->pad_from_json = true;
         }
     }
@@ -378,8 +368,6 @@ static bertc_status normalized_added(bertc_tokenizer *t, bertc_error *err) {
     for (int i = 0; i < t->n_added; i++) {
         added_token *at = &t->added[i];
         if (!at->normalized) continue;
-        if (utf8_validate(at->content, at->len) != at->len)
-            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: added token %d is not UTF-8", at->id);
         nbuf b = {0};
         bool ok = true;
         for (size_t q = 0; q < at->len && ok;) {
@@ -430,14 +418,15 @@ static dec_op *dec_new(bertc_tokenizer *t, int kind) {
 
 /* tokenizer.json's decoder, Sequence flattened. One that bertc_decode cannot follow is noted by name and refused
  * when decoding (encoding never reads the decoder). */
-static bertc_status parse_decoder(bertc_tokenizer *t, const cJSON *d, bertc_error *err) {
+static bertc_status parse_decoder(bertc_tokenizer *t, const json_t *d, bertc_error *err) {
     t->dec_parsed = true;
-    if (!d || cJSON_IsNull(d)) return BERTC_OK;
-    const char *type = json_str(d, "type");
+    if (!d || json_is_null(d)) return BERTC_OK;
+    const char *type = jstr(d, "type");
     if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: decoder without type");
     if (!strcmp(type, "Sequence")) {
-        const cJSON *e;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(d, "decoders")) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach(json_object_get(d, "decoders"), i, e) {
             bertc_status s = parse_decoder(t, e, err);
             if (s) return s;
         }
@@ -457,42 +446,40 @@ static bertc_status parse_decoder(bertc_tokenizer *t, const cJSON *d, bertc_erro
     const char *str;
     switch (kind) {
     case DEC_WORDPIECE:
-        str = json_str(d, "prefix");
+        str = jstr(d, "prefix");
         snprintf(o->str, sizeof o->str, "%s", str ? str : "##");
-        o->cleanup = json_bool(d, "cleanup", 1);
+        o->cleanup = jbool(d, "cleanup", 1);
         break;
     case DEC_METASPACE: {
-        const char *r = json_str(d, "replacement");
-        if (r && *r && utf8_validate(r, strlen(r)) == strlen(r)) utf8_decode((const unsigned char *)r, &o->repl);
+        const char *r = jstr(d, "replacement");
+        if (r && *r) utf8_decode((const unsigned char *)r, &o->repl);
         else o->repl = 0x2581;
-        const char *ps = json_str(d, "prepend_scheme");
-        o->prepend = ps ? (!strcmp(ps, "always") ? 1 : !strcmp(ps, "first") ? 2 : 0) : json_bool(d, "add_prefix_space", 1);
+        const char *ps = jstr(d, "prepend_scheme");
+        o->prepend = ps ? (!strcmp(ps, "always") ? 1 : !strcmp(ps, "first") ? 2 : 0) : jbool(d, "add_prefix_space", 1);
         break;
     }
     case DEC_BPE_SUFFIX:
-        str = json_str(d, "suffix");
+        str = jstr(d, "suffix");
         snprintf(o->str, sizeof o->str, "%s", str ? str : "</w>");
         break;
     case DEC_REPLACE: {
-        const cJSON *pat = cJSON_GetObjectItemCaseSensitive(d, "pattern");
-        const char *lit = json_str(pat, "String"), *rx = json_str(pat, "Regex"), *c = json_str(d, "content"), *why = NULL;
+        const json_t *pat = json_object_get(d, "pattern");
+        const char *lit = jstr(pat, "String"), *rx = jstr(pat, "Regex"), *c = jstr(d, "content"), *why = NULL;
         if ((!lit && !rx) || !c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Replace decoder without pattern");
         const char *p = lit ? lit : rx;
-        if (utf8_validate(p, strlen(p)) != strlen(p) || utf8_validate(c, strlen(c)) != strlen(c))
-            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Replace decoder strings are not UTF-8");
         o->re = tregex_compile(p, strlen(p), lit != NULL, &why);
         if (!o->re) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: Replace decoder pattern: %s", why);
         if (!(o->content = strdup(c))) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         break;
     }
     case DEC_STRIP: {
-        const char *c = json_str(d, "content");
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(d, "start"), *sp = cJSON_GetObjectItemCaseSensitive(d, "stop");
-        if (!c || !*c || utf8_validate(c, strlen(c)) != strlen(c))
+        const char *c = jstr(d, "content");
+        double st = jnum(d, "start", 0), sp = jnum(d, "stop", 0);
+        if (!c || !*c)
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Strip decoder without content");
         utf8_decode((const unsigned char *)c, &o->repl);
-        o->start = cJSON_IsNumber(st) && st->valuedouble >= 0 && st->valuedouble < 1e6 ? (int)st->valuedouble : 0;
-        o->stop = cJSON_IsNumber(sp) && sp->valuedouble >= 0 && sp->valuedouble < 1e6 ? (int)sp->valuedouble : 0;
+        o->start = st >= 0 && st < 1e6 ? (int)st : 0;
+        o->stop = sp >= 0 && sp < 1e6 ? (int)sp : 0;
         break;
     }
     }
@@ -503,11 +490,12 @@ static bertc_status parse_tokenizer_config(bertc_tokenizer *t, const char *text,
     (void)err;
     t->model_max_length = 0;
     if (!text) return BERTC_OK;
-    cJSON *c = cJSON_Parse(text);
-    if (!c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer_config.json is not valid JSON");
-    const cJSON *mml = cJSON_GetObjectItemCaseSensitive(c, "model_max_length");
-    if (cJSON_IsNumber(mml) && mml->valuedouble > 0 && mml->valuedouble < 1e9) t->model_max_length = (int)mml->valuedouble;
-    cJSON_Delete(c);
+    json_t *c;
+    bertc_status s = jparse(text, strlen(text), "tokenizer_config.json", &c, err);
+    if (s) return s;
+    double mml = jnum(c, "model_max_length", 0); /* transformers writes 1e30 (VERY_LARGE_INTEGER) for "no limit" */
+    if (mml > 0 && mml < 1e9) t->model_max_length = (int)mml;
+    json_decref(c);
     return BERTC_OK;
 }
 
@@ -525,19 +513,20 @@ static bertc_status finish(bertc_tokenizer *t, bertc_error *err) {
     return BERTC_OK;
 }
 
-static bertc_status load_bpe_merges_json(bertc_tokenizer *t, const cJSON *merges, const int16_t *c2b,
+static bertc_status load_bpe_merges_json(bertc_tokenizer *t, const json_t *merges, const int16_t *c2b,
                                          bertc_error *err) {
     size_t pfx = t->bpe_chars ? strlen(t->bpe_prefix) : 0; /* the merged token is a + b without b's prefix */
-    int n = cJSON_GetArraySize(merges);
+    size_t n = json_array_size(merges);
     if (!pairmap_init(&t->merges, (uint32_t)n)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     int rank = 0;
-    const cJSON *m;
-    cJSON_ArrayForEach(m, merges) {
+    size_t i;
+    const json_t *m;
+    json_array_foreach(merges, i, m) {
         const char *a, *b;
         char tmp[1024];
         size_t alen, blen;
-        if (cJSON_IsString(m)) {
-            const char *s = m->valuestring;
+        if (json_is_string(m)) {
+            const char *s = json_string_value(m);
             const char *sp = strchr(s, ' ');
             if (!sp || strlen(s) >= sizeof tmp)
                 return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: merge %d \"%.40s\" is not \"a b\"", rank, s);
@@ -545,10 +534,10 @@ static bertc_status load_bpe_merges_json(bertc_tokenizer *t, const cJSON *merges
             tmp[sp - s] = 0;
             a = tmp;
             b = tmp + (sp - s) + 1;
-        } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && cJSON_IsString(cJSON_GetArrayItem(m, 0)) &&
-                   cJSON_IsString(cJSON_GetArrayItem(m, 1))) {
-            a = cJSON_GetArrayItem(m, 0)->valuestring;
-            b = cJSON_GetArrayItem(m, 1)->valuestring;
+        } else if (json_array_size(m) == 2 && json_is_string(json_array_get(m, 0)) &&
+                   json_is_string(json_array_get(m, 1))) {
+            a = json_string_value(json_array_get(m, 0));
+            b = json_string_value(json_array_get(m, 1));
         } else {
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: merge %d is neither \"a b\" nor [a, b]", rank);
         }
@@ -577,45 +566,46 @@ static bertc_status load_bpe_merges_json(bertc_tokenizer *t, const cJSON *merges
     return BERTC_OK;
 }
 
-static bertc_status load_vocab_object(bertc_tokenizer *t, const cJSON *vocab, const int16_t *c2b, bertc_error *err) {
-    if (!cJSON_IsObject(vocab)) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: vocab is not an object");
-    int n = cJSON_GetArraySize(vocab);
+static bertc_status load_vocab_object(bertc_tokenizer *t, json_t *vocab, const int16_t *c2b, bertc_error *err) {
+    if (!json_is_object(vocab)) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: vocab is not an object");
+    size_t n = json_object_size(vocab);
     int32_t maxid = -1;
-    const cJSON *e;
-    cJSON_ArrayForEach(e, vocab) {
-        if (!cJSON_IsNumber(e) || e->valuedouble < 0 || e->valuedouble > 1e8)
-            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: vocab entry \"%.40s\" has no valid id", e->string);
-        if ((int32_t)e->valuedouble > maxid) maxid = (int32_t)e->valuedouble;
+    const char *tok;
+    const json_t *e;
+    json_object_foreach(vocab, tok, e) {
+        if (!json_is_number(e) || json_number_value(e) < 0 || json_number_value(e) > 1e8)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: vocab entry \"%.40s\" has no valid id", tok);
+        if ((int32_t)json_number_value(e) > maxid) maxid = (int32_t)json_number_value(e);
     }
     if (n == 0) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: empty vocab");
     t->vocab_size = maxid + 1;
     t->id_to_tok = calloc((size_t)t->vocab_size, sizeof *t->id_to_tok);
     if (!t->id_to_tok || !strmap_init(&t->vocab, (uint32_t)n)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    cJSON_ArrayForEach(e, vocab) {
-        bertc_status s = set_vocab_entry(t, e->string, (int32_t)e->valuedouble, c2b, err);
+    json_object_foreach(vocab, tok, e) {
+        bertc_status s = set_vocab_entry(t, tok, (int32_t)json_number_value(e), c2b, err);
         if (s) return s;
     }
     return BERTC_OK;
 }
 
 static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *config, bertc_error *err) {
-    cJSON *root = cJSON_Parse(json);
-    if (!root) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json is not valid JSON");
-    bertc_status s = BERTC_OK;
+    json_t *root;
+    bertc_status s = jparse(json, strlen(json), "tokenizer.json", &root, err);
+    if (s) return s;
     int32_t b2c[256];
     int16_t c2b[324];
     byte_unicode_tables(b2c, c2b);
-    const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    const char *mtype = json_str(model, "type");
-    const cJSON *pre = cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer");
-    const char *ptype = json_str(pre, "type");
+    const json_t *model = json_object_get(root, "model");
+    const char *mtype = jstr(model, "type");
+    const json_t *pre = json_object_get(root, "pre_tokenizer");
+    const char *ptype = jstr(pre, "type");
     if (!mtype) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: no model.type");
         goto done;
     }
-    const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
-    const char *ntype = json_str(norm, "type");
-    bool no_norm = !norm || cJSON_IsNull(norm);
+    const json_t *norm = json_object_get(root, "normalizer");
+    const char *ntype = jstr(norm, "type");
+    bool no_norm = !norm || json_is_null(norm);
     if (!strcmp(mtype, "WordPiece")) {
         t->kind = TOK_WORDPIECE;
         /* BertNormalizer (or none) + BertPreTokenizer runs on encode.c's direct path; anything else through the
@@ -626,10 +616,10 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
             t->generic = true;
             if ((s = pipeline_parse(t, norm, pre, err))) goto done;
         }
-        if ((s = load_vocab_object(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), NULL, err))) goto done;
-        const char *unk = json_str(model, "unk_token");
+        if ((s = load_vocab_object(t, json_object_get(model, "vocab"), NULL, err))) goto done;
+        const char *unk = jstr(model, "unk_token");
         t->unk_id = unk ? strmap_get(&t->vocab, unk, strlen(unk)) : -1;
-        const char *pfx = json_str(model, "continuing_subword_prefix");
+        const char *pfx = jstr(model, "continuing_subword_prefix");
         if (pfx) {
             if (strlen(pfx) >= sizeof t->prefix) {
                 s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: continuing_subword_prefix too long");
@@ -638,22 +628,21 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
             strcpy(t->prefix, pfx);
             t->prefix_len = strlen(pfx);
         }
-        const cJSON *mic = cJSON_GetObjectItemCaseSensitive(model, "max_input_chars_per_word");
-        if (cJSON_IsNumber(mic)) t->max_input_chars = mic->valueint;
+        t->max_input_chars = jint(model, "max_input_chars_per_word", t->max_input_chars);
     } else if (!strcmp(mtype, "BPE")) {
         t->kind = TOK_BPE;
-        if (ptype && !strcmp(ptype, "ByteLevel") && json_bool(pre, "use_regex", 1) && no_norm) {
-            t->add_prefix_space = json_bool(pre, "add_prefix_space", 0);
-            t->trim_offsets = json_bool(pre, "trim_offsets", 1);
+        if (ptype && !strcmp(ptype, "ByteLevel") && jbool(pre, "use_regex", 1) && no_norm) {
+            t->add_prefix_space = jbool(pre, "add_prefix_space", 0);
+            t->trim_offsets = jbool(pre, "trim_offsets", 1);
             t->byte_level = true;
         } else {
             t->generic = true;
             if ((s = pipeline_parse(t, norm, pre, err))) goto done;
         }
-        const char *pfx = json_str(model, "continuing_subword_prefix"), *sfx = json_str(model, "end_of_word_suffix");
-        t->ignore_merges = json_bool(model, "ignore_merges", 0);
+        const char *pfx = jstr(model, "continuing_subword_prefix"), *sfx = jstr(model, "end_of_word_suffix");
+        t->ignore_merges = jbool(model, "ignore_merges", 0);
         if (t->byte_level) {
-            if ((pfx && *pfx) || (sfx && *sfx) || json_bool(model, "byte_fallback", 0)) {
+            if ((pfx && *pfx) || (sfx && *sfx) || jbool(model, "byte_fallback", 0)) {
                 s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: byte-level BPE with a subword prefix, suffix "
                                "or byte_fallback is not supported");
                 goto done;
@@ -667,23 +656,22 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
             }
             snprintf(t->bpe_prefix, sizeof t->bpe_prefix, "%s", pfx ? pfx : "");
             snprintf(t->bpe_suffix, sizeof t->bpe_suffix, "%s", sfx ? sfx : "");
-            t->bpe_byte_fallback = json_bool(model, "byte_fallback", 0);
-            t->fuse_unk = json_bool(model, "fuse_unk", 0);
+            t->bpe_byte_fallback = jbool(model, "byte_fallback", 0);
+            t->fuse_unk = jbool(model, "fuse_unk", 0);
         }
-        const cJSON *dropout = cJSON_GetObjectItemCaseSensitive(model, "dropout");
-        if (cJSON_IsNumber(dropout) && dropout->valuedouble > 0) {
+        if (jnum(model, "dropout", 0) > 0) {
             s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: BPE dropout is not supported");
             goto done;
         }
         const int16_t *map = t->bpe_chars ? NULL : c2b;
-        if ((s = load_vocab_object(t, cJSON_GetObjectItemCaseSensitive(model, "vocab"), map, err))) goto done;
+        if ((s = load_vocab_object(t, json_object_get(model, "vocab"), map, err))) goto done;
         if (t->bpe_chars) {
-            const char *unk = json_str(model, "unk_token");
+            const char *unk = jstr(model, "unk_token");
             t->unk_id = unk ? strmap_get(&t->vocab, unk, strlen(unk)) : -1;
             t->has_unk_token = unk != NULL;
         }
-        const cJSON *merges = cJSON_GetObjectItemCaseSensitive(model, "merges");
-        if (!cJSON_IsArray(merges)) {
+        const json_t *merges = json_object_get(model, "merges");
+        if (!json_is_array(merges)) {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: BPE model has no merges list");
             goto done;
         }
@@ -698,26 +686,26 @@ static bertc_status load_json(bertc_tokenizer *t, const char *json, const char *
                        "BPE, Unigram)", mtype);
         goto done;
     }
-    const cJSON *added = cJSON_GetObjectItemCaseSensitive(root, "added_tokens"), *a;
-    cJSON_ArrayForEach(a, added) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
-        if (!cJSON_IsNumber(id) || !json_str(a, "content")) {
+    const json_t *added = json_object_get(root, "added_tokens"), *a;
+    size_t i;
+    json_array_foreach(added, i, a) {
+        if (!json_is_number(json_object_get(a, "id")) || !jstr(a, "content")) {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: added token without id or content");
             goto done;
         }
-        if ((s = add_added(t, json_str(a, "content"), (int32_t)id->valuedouble, json_bool(a, "lstrip", 0),
-                           json_bool(a, "rstrip", 0), json_bool(a, "single_word", 0), json_bool(a, "normalized", 0),
-                           json_bool(a, "special", 0), err)))
+        if ((s = add_added(t, jstr(a, "content"), jint(a, "id", -1), jbool(a, "lstrip", 0),
+                           jbool(a, "rstrip", 0), jbool(a, "single_word", 0), jbool(a, "normalized", 0),
+                           jbool(a, "special", 0), err)))
             goto done;
     }
     if ((s = normalized_added(t, err))) goto done;
     if ((s = parse_trunc_pad(t, root, err))) goto done;
-    if ((s = parse_post(t, cJSON_GetObjectItemCaseSensitive(root, "post_processor"), err))) goto done;
-    if ((s = parse_decoder(t, cJSON_GetObjectItemCaseSensitive(root, "decoder"), err))) goto done;
+    if ((s = parse_post(t, json_object_get(root, "post_processor"), err))) goto done;
+    if ((s = parse_decoder(t, json_object_get(root, "decoder"), err))) goto done;
     if ((s = parse_tokenizer_config(t, config, err))) goto done;
     s = finish(t, err);
 done:
-    cJSON_Delete(root);
+    json_decref(root);
     return s;
 }
 
@@ -729,12 +717,13 @@ static bertc_status load_vocab_txt(bertc_tokenizer *t, const char *vocab, const 
     t->lowercase = true;
     int sa = -1;
     if (config) {
-        cJSON *c = cJSON_Parse(config);
-        if (!c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer_config.json is not valid JSON");
-        t->lowercase = json_bool(c, "do_lower_case", 1);
-        t->chinese = json_bool(c, "tokenize_chinese_chars", 1);
-        sa = json_bool(c, "strip_accents", -1);
-        cJSON_Delete(c);
+        json_t *c;
+        bertc_status s = jparse(config, strlen(config), "tokenizer_config.json", &c, err);
+        if (s) return s;
+        t->lowercase = jbool(c, "do_lower_case", 1);
+        t->chinese = jbool(c, "tokenize_chinese_chars", 1);
+        sa = jbool(c, "strip_accents", -1);
+        json_decref(c);
     }
     t->strip_accents = sa < 0 ? t->lowercase : sa;
     size_t lines = 0;
@@ -784,13 +773,15 @@ static bertc_status load_vocab_json_merges(bertc_tokenizer *t, const char *vocab
     int32_t b2c[256];
     int16_t c2b[324];
     byte_unicode_tables(b2c, c2b);
-    cJSON *v = cJSON_Parse(vocab);
-    if (!v) return bertc_fail(err, BERTC_ERR_FORMAT, "vocab.json is not valid JSON");
-    bertc_status s = load_vocab_object(t, v, c2b, err);
-    cJSON_Delete(v);
+    json_t *v;
+    bertc_status s = jparse(vocab, strlen(vocab), "vocab.json", &v, err);
     if (s) return s;
-    /* merges.txt: optional "#version" line, then "a b" per line */
-    cJSON *arr = cJSON_CreateArray();
+    s = load_vocab_object(t, v, c2b, err);
+    json_decref(v);
+    if (s) return s;
+    /* merges.txt: optional "#version" line, then "a b" per line, taken as bytes (bytelevel_decode refuses what is
+     * not UTF-8) */
+    json_t *arr = json_array();
     if (!arr) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     const char *p = merges;
     int line = 0;
@@ -801,27 +792,23 @@ static bertc_status load_vocab_json_merges(bertc_tokenizer *t, const char *vocab
         if (l2 && p[l2 - 1] == '\r') l2--;
         line++;
         if (l2 > 0 && !(line == 1 && p[0] == '#')) {
-            char *m = strndup(p, l2);
-            cJSON *item = m ? cJSON_CreateString(m) : NULL;
-            free(m);
-            if (!item) {
-                cJSON_Delete(arr);
+            if (json_array_append_new(arr, json_stringn_nocheck(p, l2))) {
+                json_decref(arr);
                 return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
             }
-            cJSON_AddItemToArray(arr, item);
         }
         if (!e) break;
         p = e + 1;
     }
     s = load_bpe_merges_json(t, arr, c2b, err);
-    cJSON_Delete(arr);
+    json_decref(arr);
     if (s) return s;
     if (config) {
-        cJSON *c = cJSON_Parse(config);
-        if (!c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer_config.json is not valid JSON");
-        t->add_prefix_space = json_bool(c, "add_prefix_space", 0);
-        t->trim_offsets = json_bool(c, "trim_offsets", 1);
-        cJSON_Delete(c);
+        json_t *c;
+        if ((s = jparse(config, strlen(config), "tokenizer_config.json", &c, err))) return s;
+        t->add_prefix_space = jbool(c, "add_prefix_space", 0);
+        t->trim_offsets = jbool(c, "trim_offsets", 1);
+        json_decref(c);
     }
     t->post_trim = t->trim_offsets; /* transformers' converter builds RobertaProcessing from these */
     t->post_prefix = t->add_prefix_space;
@@ -872,7 +859,7 @@ static bertc_status tokenizer_index(bertc_tokenizer *t, bertc_error *err) {
         if (!v) continue;
         size_t l = strlen(v);
         int lead = 0, trail = 0;
-        if (utf8_validate(v, l) != l) continue; /* a vocab entry that is not UTF-8 (a lone \\ud800): no spaces */
+        if (utf8_validate(v, l) != l) continue; /* a vocab.txt entry that is not UTF-8: no spaces */
         token_space_counts(v, l, &lead, &trail);
         t->tok_lead[id] = (uint8_t)(lead > 255 ? 255 : lead);
         t->tok_trail[id] = (uint8_t)(trail > 255 ? 255 : trail);

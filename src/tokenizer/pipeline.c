@@ -11,6 +11,7 @@
  * come out as tokenizers reports them.
  */
 #include "tokenizer.h"
+#include "../io/json.h"
 #include "unicode.h"
 
 #include <math.h>
@@ -946,19 +947,6 @@ void unigram_scratch_free(unigram_scratch *u) {
 
 /* ---- loading ---- */
 
-/* a string member, NULL when absent or not UTF-8 (cJSON lets a lone \\ud800 through) */
-static const char *jstr(const cJSON *o, const char *k) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    if (!cJSON_IsString(v)) return NULL;
-    size_t l = strlen(v->valuestring);
-    return utf8_validate(v->valuestring, l) == l ? v->valuestring : NULL;
-}
-
-static int jbool(const cJSON *o, const char *k, int d) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : d;
-}
-
 static int b64val(int c) {
     if (c >= 'A' && c <= 'Z') return c - 'A';
     if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -968,7 +956,7 @@ static int b64val(int c) {
     return -1;
 }
 
-static bertc_status parse_precompiled(norm_op *op, const cJSON *n, bertc_error *err) {
+static bertc_status parse_precompiled(norm_op *op, const json_t *n, bertc_error *err) {
     const char *b64 = jstr(n, "precompiled_charsmap");
     if (!b64) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Precompiled without precompiled_charsmap");
     size_t len = strlen(b64);
@@ -1028,7 +1016,7 @@ static bertc_status parse_precompiled(norm_op *op, const cJSON *n, bertc_error *
     return BERTC_OK;
 }
 
-static bertc_status compile_pattern(const cJSON *pat, tregex **re, const char *what, bertc_error *err) {
+static bertc_status compile_pattern(const json_t *pat, tregex **re, const char *what, bertc_error *err) {
     const char *lit = jstr(pat, "String"), *rx = jstr(pat, "Regex"), *why = NULL;
     if (!lit && !rx) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: %s without a String or Regex pattern", what);
     const char *p = lit ? lit : rx;
@@ -1038,13 +1026,14 @@ static bertc_status compile_pattern(const cJSON *pat, tregex **re, const char *w
     return BERTC_OK;
 }
 
-static bertc_status add_norm(bertc_tokenizer *t, const cJSON *n, bertc_error *err) {
-    if (!n || cJSON_IsNull(n)) return BERTC_OK;
+static bertc_status add_norm(bertc_tokenizer *t, const json_t *n, bertc_error *err) {
+    if (!n || json_is_null(n)) return BERTC_OK;
     const char *type = jstr(n, "type");
     if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: normalizer without type");
     if (!strcmp(type, "Sequence")) {
-        const cJSON *e;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(n, "normalizers")) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach(json_object_get(n, "normalizers"), i, e) {
             bertc_status s = add_norm(t, e, err);
             if (s) return s;
         }
@@ -1070,8 +1059,7 @@ static bertc_status add_norm(bertc_tokenizer *t, const cJSON *n, bertc_error *er
         op->clean_text = jbool(n, "clean_text", 1);
         op->chinese = jbool(n, "handle_chinese_chars", 1);
         op->lowercase = jbool(n, "lowercase", 1);
-        const cJSON *sa = cJSON_GetObjectItemCaseSensitive(n, "strip_accents");
-        op->strip_accents = cJSON_IsBool(sa) ? cJSON_IsTrue(sa) : op->lowercase;
+        op->strip_accents = jbool(n, "strip_accents", op->lowercase);
         break;
     }
     case NO_STRIP:
@@ -1086,7 +1074,7 @@ static bertc_status add_norm(bertc_tokenizer *t, const cJSON *n, bertc_error *er
         if (!op->content) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         op->clen = strlen(c);
         if (kind == NO_REPLACE)
-            return compile_pattern(cJSON_GetObjectItemCaseSensitive(n, "pattern"), &op->re, "Replace", err);
+            return compile_pattern(json_object_get(n, "pattern"), &op->re, "Replace", err);
         break;
     }
     case NO_PRECOMPILED:
@@ -1104,13 +1092,14 @@ static int behavior_of(const char *b) {
     return -1;
 }
 
-static bertc_status add_pre(bertc_tokenizer *t, const cJSON *n, bertc_error *err) {
-    if (!n || cJSON_IsNull(n)) return BERTC_OK;
+static bertc_status add_pre(bertc_tokenizer *t, const json_t *n, bertc_error *err) {
+    if (!n || json_is_null(n)) return BERTC_OK;
     const char *type = jstr(n, "type");
     if (!type) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: pre_tokenizer without type");
     if (!strcmp(type, "Sequence")) {
-        const cJSON *e;
-        cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(n, "pretokenizers")) {
+        size_t i;
+        const json_t *e;
+        json_array_foreach(json_object_get(n, "pretokenizers"), i, e) {
             bertc_status s = add_pre(t, e, err);
             if (s) return s;
         }
@@ -1155,7 +1144,7 @@ static bertc_status add_pre(bertc_tokenizer *t, const cJSON *n, bertc_error *err
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: %s behavior %s is unknown", type, jstr(n, "behavior"));
         if (kind == PT_SPLIT) {
             op->invert = jbool(n, "invert", 0);
-            return compile_pattern(cJSON_GetObjectItemCaseSensitive(n, "pattern"), &op->re, "Split", err);
+            return compile_pattern(json_object_get(n, "pattern"), &op->re, "Split", err);
         }
         break;
     }
@@ -1172,16 +1161,16 @@ static bertc_status add_pre(bertc_tokenizer *t, const cJSON *n, bertc_error *err
     return BERTC_OK;
 }
 
-bertc_status pipeline_parse(bertc_tokenizer *t, const cJSON *normalizer, const cJSON *pre, bertc_error *err) {
+bertc_status pipeline_parse(bertc_tokenizer *t, const json_t *normalizer, const json_t *pre, bertc_error *err) {
     bertc_status s = add_norm(t, normalizer, err);
     if (!s) s = add_pre(t, pre, err);
     return s;
 }
 
-bertc_status unigram_parse(bertc_tokenizer *t, const cJSON *model, bertc_error *err) {
-    const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(model, "vocab");
-    if (!cJSON_IsArray(vocab)) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Unigram model without a vocab list");
-    int n = cJSON_GetArraySize(vocab);
+bertc_status unigram_parse(bertc_tokenizer *t, const json_t *model, bertc_error *err) {
+    const json_t *vocab = json_object_get(model, "vocab");
+    if (!json_is_array(vocab)) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Unigram model without a vocab list");
+    int n = (int)json_array_size(vocab);
     if (n <= 0) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: empty Unigram vocab");
     if (jbool(model, "byte_fallback", 0))
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: Unigram with byte_fallback is not supported");
@@ -1191,27 +1180,28 @@ bertc_status unigram_parse(bertc_tokenizer *t, const cJSON *model, bertc_error *
     if (!t->id_to_tok || !t->scores || !strmap_init(&t->vocab, (size_t)n))
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     t->min_score = INFINITY;
-    const cJSON *e;
-    int32_t id = 0;
-    cJSON_ArrayForEach(e, vocab) {
-        const cJSON *p = cJSON_GetArrayItem(e, 0), *sc = cJSON_GetArrayItem(e, 1);
-        if (!cJSON_IsString(p) || !cJSON_IsNumber(sc))
+    size_t i;
+    const json_t *e;
+    json_array_foreach(vocab, i, e) {
+        int32_t id = (int32_t)i;
+        const json_t *p = json_array_get(e, 0), *sc = json_array_get(e, 1);
+        const char *piece = json_string_value(p);
+        if (!piece || !json_is_number(sc))
             return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Unigram vocab entry %d is not [piece, score]", id);
-        t->id_to_tok[id] = strdup(p->valuestring);
+        t->id_to_tok[id] = strdup(piece);
         if (!t->id_to_tok[id]) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         /* a piece listed twice maps to its last id, as token_to_ids is built by insertion */
-        if (!strmap_put(&t->vocab, p->valuestring, strlen(p->valuestring), id))
-            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-        t->scores[id] = sc->valuedouble;
-        if (sc->valuedouble < t->min_score) t->min_score = sc->valuedouble;
-        id++;
+        if (!strmap_put(&t->vocab, piece, strlen(piece), id)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        t->scores[id] = json_number_value(sc);
+        if (t->scores[id] < t->min_score) t->min_score = t->scores[id];
     }
-    const cJSON *unk = cJSON_GetObjectItemCaseSensitive(model, "unk_id");
+    const json_t *unk = json_object_get(model, "unk_id");
     t->unk_id = -1;
-    if (cJSON_IsNumber(unk)) {
-        if (!(unk->valuedouble >= 0 && unk->valuedouble < n))
-            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Unigram unk_id %g out of range", unk->valuedouble);
-        t->unk_id = (int32_t)unk->valuedouble;
+    if (json_is_number(unk)) {
+        double u = json_number_value(unk);
+        if (!(u >= 0 && u < n))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Unigram unk_id %g out of range", u);
+        t->unk_id = (int32_t)u;
     }
     t->fuse_unk = true;
     return BERTC_OK;

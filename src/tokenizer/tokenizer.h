@@ -9,7 +9,7 @@
 
 #include "../internal.h"
 
-#include <cjson/cJSON.h>
+#include <jansson.h>
 
 enum tok_kind { TOK_WORDPIECE = 1, TOK_BPE = 2, TOK_UNIGRAM = 3 };
 typedef struct bpe_cache bpe_cache;
@@ -189,8 +189,8 @@ struct bertc_tokenizer {
     int max_length_cap; /* set by the model from max_position_embeddings (0: none) */
 };
 
-bertc_status pipeline_parse(bertc_tokenizer *t, const cJSON *normalizer, const cJSON *pre, bertc_error *err);
-bertc_status unigram_parse(bertc_tokenizer *t, const cJSON *model, bertc_error *err);
+bertc_status pipeline_parse(bertc_tokenizer *t, const json_t *normalizer, const json_t *pre, bertc_error *err);
+bertc_status unigram_parse(bertc_tokenizer *t, const json_t *model, bertc_error *err);
 void pipeline_free(bertc_tokenizer *t);
 /* Normalizes seg in place (seg0: the segment's start, the alignment of nothing). */
 bertc_status pipeline_normalize(const bertc_tokenizer *t, nbuf *seg, int32_t seg0, bertc_error *err);
