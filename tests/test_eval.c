@@ -6,7 +6,7 @@
 #include "bertc_eval.h"
 #include "test.h"
 
-#include <cjson/cJSON.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,33 +24,36 @@ static void t_sklearn_cases(void) {
     char *txt;
     size_t len;
     CHECK(!read_file("tests/sklearn/metrics-cases.json", &txt, &len, NULL), "read cases");
-    cJSON *cases = cJSON_Parse(txt);
+    json_error_t je;
+    json_t *cases = json_loadb(txt, len, 0, &je);
     free(txt);
-    CHECK(cJSON_GetArraySize(cases) == 6, "6 cases");
-    cJSON *c;
-    cJSON_ArrayForEach(c, cases) {
-        const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
-        int L = cJSON_GetObjectItem(c, "n_labels")->valueint;
-        cJSON *g = cJSON_GetObjectItem(c, "gold"), *p = cJSON_GetObjectItem(c, "pred"), *s = cJSON_GetObjectItem(c, "scores");
-        size_t n = (size_t)cJSON_GetArraySize(g);
+    CHECK(json_array_size(cases) == 6, "6 cases (%s)", cases ? "" : je.text);
+    size_t ci;
+    json_t *c;
+    json_array_foreach(cases, ci, c) {
+        const char *name = json_string_value(json_object_get(c, "name"));
+        int L = (int)json_number_value(json_object_get(c, "n_labels"));
+        json_t *g = json_object_get(c, "gold"), *p = json_object_get(c, "pred"), *s = json_object_get(c, "scores");
+        size_t n = json_array_size(g);
         int *gold = malloc(n * sizeof *gold), *pred = malloc(n * sizeof *pred);
-        double *sc = cJSON_IsArray(s) ? malloc(n * (size_t)L * sizeof *sc) : NULL;
+        double *sc = json_is_array(s) ? malloc(n * (size_t)L * sizeof *sc) : NULL;
         for (size_t i = 0; i < n; i++) {
-            gold[i] = cJSON_GetArrayItem(g, (int)i)->valueint;
-            pred[i] = cJSON_GetArrayItem(p, (int)i)->valueint;
-            for (int k = 0; sc && k < L; k++) sc[i * L + k] = cJSON_GetArrayItem(cJSON_GetArrayItem(s, (int)i), k)->valuedouble;
+            gold[i] = (int)json_number_value(json_array_get(g, i));
+            pred[i] = (int)json_number_value(json_array_get(p, i));
+            for (int k = 0; sc && k < L; k++)
+                sc[i * L + k] = json_number_value(json_array_get(json_array_get(s, i), (size_t)k));
         }
         bertc_metrics_params mp = bertc_metrics_default_params();
         mp.bootstrap = 0;
-        mp.positive = cJSON_GetObjectItem(c, "positive")->valueint;
+        mp.positive = (int)json_number_value(json_object_get(c, "positive"));
         bertc_metrics *m = NULL;
         bertc_error err;
         CHECK(!bertc_metrics_compute(n, L, gold, pred, sc, NULL, &mp, &m, &err), "%s: %s", name, err.message);
         if (!m) continue;
-        cJSON *e = cJSON_GetObjectItem(c, "expected"), *v;
-        cJSON_ArrayForEach(v, e) {
-            const char *k = v->string;
-            if (cJSON_IsNumber(v)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(c, "expected"), k, v) {
+            if (json_is_number(v)) {
                 double got = !strcmp(k, "accuracy")                     ? m->accuracy
                              : !strcmp(k, "precision")                  ? m->precision
                              : !strcmp(k, "recall")                     ? m->recall
@@ -73,15 +76,17 @@ static void t_sklearn_cases(void) {
                              : !strcmp(k, "brier")                      ? m->brier
                              : !strcmp(k, "majority_baseline_accuracy") ? m->majority_baseline_accuracy
                                                                         : NAN;
-                CHECK(near(got, v->valuedouble, 1e-9), "%s %s: %.12g, scikit-learn %.12g", name, k, got, v->valuedouble);
+                CHECK(near(got, json_number_value(v), 1e-9), "%s %s: %.12g, scikit-learn %.12g", name, k, got,
+                      json_number_value(v));
             } else if (!strcmp(k, "confusion_matrix")) {
                 for (int t = 0; t < L; t++)
                     for (int q = 0; q < L; q++)
-                        CHECK(m->confusion[t * L + q] == cJSON_GetArrayItem(cJSON_GetArrayItem(v, t), q)->valueint,
+                        CHECK(m->confusion[t * L + q] ==
+                                  json_number_value(json_array_get(json_array_get(v, (size_t)t), (size_t)q)),
                               "%s confusion[%d][%d]", name, t, q);
             } else {
                 for (int q = 0; q < L; q++) {
-                    double want = cJSON_GetArrayItem(v, q)->valuedouble;
+                    double want = json_number_value(json_array_get(v, (size_t)q));
                     const bertc_class_metrics *pc = &m->per_class[q];
                     double got = !strcmp(k, "per_class_precision") ? pc->precision
                                  : !strcmp(k, "per_class_recall")  ? pc->recall
@@ -133,7 +138,7 @@ static void t_sklearn_cases(void) {
         bertc_metrics_free(m);
         free(gold), free(pred), free(sc);
     }
-    cJSON_Delete(cases);
+    json_decref(cases);
 }
 
 static void t_bootstrap_mcnemar(void) {
@@ -267,22 +272,27 @@ static void same_metrics(const char *what, const char *got_path, const char *wan
         CHECK(0, "%s: cannot read %s or %s", what, got_path, want_path);
         return;
     }
-    cJSON *got = cJSON_Parse(a), *want = cJSON_Parse(b), *v;
+    /* every number a real: 336 and 336.0 are the same count */
+    json_t *got = json_loadb(a, la, JSON_DECODE_INT_AS_REAL, NULL);
+    json_t *want = json_loadb(b, lb, JSON_DECODE_INT_AS_REAL, NULL);
     int n = 0;
-    cJSON_ArrayForEach(v, want) {
-        cJSON *g = cJSON_GetObjectItem(got, v->string);
-        if (cJSON_IsNumber(v)) {
-            CHECK(cJSON_IsNumber(g) && fabs(g->valuedouble - v->valuedouble) <= tol, "%s %s: %.10g vs %.10g", what,
-                  v->string, g ? g->valuedouble : NAN, v->valuedouble);
+    const char *k;
+    json_t *v;
+    json_object_foreach(want, k, v) {
+        json_t *g = json_object_get(got, k);
+        if (json_is_number(v)) {
+            double x = json_number_value(v), y = g ? json_number_value(g) : NAN;
+            CHECK(json_is_number(g) && fabs(y - x) <= tol, "%s %s: %.10g vs %.10g", what, k, y, x);
         } else {
-            char *x = cJSON_PrintUnformatted(v), *y = cJSON_PrintUnformatted(g);
-            CHECK(y && !strcmp(x, y), "%s %s: %s vs %s", what, v->string, y ? y : "missing", x);
+            char *x = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *y = g ? json_dumps(g, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+            CHECK(json_equal(v, g), "%s %s: %s vs %s", what, k, y ? y : "missing", x);
             free(x), free(y);
         }
         n++;
     }
     CHECK(n == 16, "%s: %d reference keys", what, n);
-    cJSON_Delete(got), cJSON_Delete(want);
+    json_decref(got), json_decref(want);
     free(a), free(b);
 }
 
@@ -377,14 +387,14 @@ static void t_bias_compare_cli(void) {
     char *j;
     size_t jl;
     if (!read_file("build/t-cmp.json", &j, &jl, NULL)) {
-        cJSON *c = cJSON_Parse(j), *models = cJSON_GetObjectItem(c, "models");
-        CHECK(cJSON_GetArraySize(models) == 2, "two models");
-        cJSON *m0 = cJSON_GetArrayItem(models, 0);
-        CHECK(cJSON_GetObjectItem(m0, "accuracy") && fabs(cJSON_GetObjectItem(m0, "accuracy")->valuedouble - 0.79) < 0.1 &&
-                  cJSON_GetObjectItem(m0, "parameters")->valuedouble > 1e6,
+        json_t *c = json_loadb(j, jl, 0, NULL), *models = json_object_get(c, "models");
+        CHECK(json_array_size(models) == 2, "two models");
+        json_t *m0 = json_array_get(models, 0), *acc = json_object_get(m0, "accuracy");
+        CHECK(json_is_number(acc) && fabs(json_number_value(acc) - 0.79) < 0.1 &&
+                  json_number_value(json_object_get(m0, "parameters")) > 1e6,
               "model 0 figures");
-        CHECK(cJSON_GetArraySize(cJSON_GetObjectItem(c, "mcnemar")) == 1, "one McNemar test");
-        cJSON_Delete(c);
+        CHECK(json_array_size(json_object_get(c, "mcnemar")) == 1, "one McNemar test");
+        json_decref(c);
         free(j);
     } else {
         CHECK(0, "compare json");
