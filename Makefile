@@ -19,7 +19,7 @@ endif
 # -fPIC: the same objects make libbertc.a and libbertc.so; no semantic interposition keeps calls inside the library
 # direct.
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fPIC -fno-semantic-interposition -Iinclude -pthread
-LDLIBS  := -lutf8proc -lcjson -ljansson -lmicrohttpd -lcurl -lcrypto -lz -lm -pthread
+LDLIBS  := -lutf8proc -ljansson -lmicrohttpd -lcurl -lcrypto -lz -lm -pthread
 
 LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c src/hub/*.c src/train/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
