@@ -50,3 +50,19 @@ def run_classification(case: dict[str, Any]) -> Any:
 def run_features(case: dict[str, Any]) -> Any:
     pipe = bertc.pipeline("feature-extraction", model=model(case["model"]), **copy.deepcopy(case["init"]))
     return pipe(case["inputs"], **copy.deepcopy(case["call"]))
+
+
+def assert_json_close(a: Any, b: Any, tol: float, where: str = "") -> None:
+    """Two JSON values equal, floats within tol."""
+    if isinstance(b, float) or isinstance(a, float):
+        assert math.isclose(float(a), float(b), rel_tol=0, abs_tol=tol), f"{where}: {a} != {b}"
+    elif isinstance(b, dict):
+        assert isinstance(a, dict) and list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
+        for k in b:
+            assert_json_close(a[k], b[k], tol, f"{where}.{k}")
+    elif isinstance(b, list):
+        assert isinstance(a, list) and len(a) == len(b), f"{where}: lengths differ"
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_json_close(x, y, tol, f"{where}[{i}]")
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
