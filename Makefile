@@ -110,7 +110,37 @@ check:
 	BERTC_BIN=build-san/bertc ASAN_OPTIONS=detect_leaks=1 build-san/test_bertc
 	$(MAKE) fuzz-smoke
 	$(MAKE) tokfuzz
+	$(MAKE) pytest
+	$(MAKE) install-check
 	BERTC_BIN=build/bertc build/test_bertc
+
+# The Python package's tests (python/tests) on the source tree and this build's libbertc.so. PYTEST_PYTHON needs
+# numpy and pytest; without them the run says it skipped, unless PYTEST_REQUIRE=1 (CI). With PYINSTALL=1 (CI, needs
+# PyPI) the package is also pip-installed into build/venv-py and the tests run again on the installed copy.
+PYTEST_PYTHON ?= python3
+.PHONY: pytest install-check
+pytest: $(BUILD)/libbertc.so $(BUILD)/bertc
+	@if $(PYTEST_PYTHON) -c 'import numpy, pytest' 2>/dev/null; then \
+	  PYTHONPATH=$(CURDIR)/python BERTC_LIBRARY=$(CURDIR)/$(BUILD)/libbertc.so BERTC_BIN=$(CURDIR)/$(BUILD)/bertc \
+	    $(PYTEST_PYTHON) -m pytest -q -p no:cacheprovider python/tests; \
+	elif [ "$(PYTEST_REQUIRE)" = 1 ]; then echo "pytest: $(PYTEST_PYTHON) has no numpy or pytest"; exit 1; \
+	else echo "pytest: skipped (numpy and pytest not installed for $(PYTEST_PYTHON))"; fi
+	@if [ "$(PYINSTALL)" = 1 ]; then \
+	  rm -rf build/venv-py && python3 -m venv build/venv-py && \
+	  build/venv-py/bin/pip install -q pytest ./python && \
+	  cd build && BERTC_BIN=$(CURDIR)/$(BUILD)/bertc venv-py/bin/python -m pytest -q -p no:cacheprovider \
+	    ../python/tests/test_refs.py ../python/tests/test_api.py; fi
+
+# `make install` into a scratch DESTDIR, then a program built with pkg-config against it runs.
+install-check: $(BUILD)/bertc $(BUILD)/libbertc.so
+	rm -rf $(BUILD)/inst
+	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/inst PREFIX=/usr >/dev/null
+	$(CC) -o $(BUILD)/inst/example tests/install/example.c \
+	  $$(PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(BUILD)/inst PKG_CONFIG_LIBDIR=$(CURDIR)/$(BUILD)/inst/usr/lib/pkgconfig \
+	     pkg-config --cflags --libs bertc)
+	test "$$(LD_LIBRARY_PATH=$(BUILD)/inst/usr/lib $(BUILD)/inst/example)" = "POSITIVE 0.9990"
+	test -f $(BUILD)/inst/usr/share/man/man1/bertc.1 -a -x $(BUILD)/inst/usr/bin/bertc
+	@echo "install-check: ok"
 
 $(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbertc.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
