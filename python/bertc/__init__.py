@@ -17,6 +17,7 @@ from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, 
 from ._model import AutoModel, AutoModelForSequenceClassification, BertcConfig, BertcModel, ModelOutput
 from ._pipeline import FeatureExtractionPipeline, Pipeline, TextClassificationPipeline, pipeline
 from ._tokenizer import AutoTokenizer, BatchEncoding, BertcTokenizer
+from ._eval import evaluate
 from ._train import train
 
 __version__ = "0.1.0"
@@ -25,5 +26,5 @@ __all__ = [
     "AutoModel", "AutoModelForSequenceClassification", "AutoTokenizer", "BatchEncoding", "BertcConfig",
     "BertcError", "BertcInterrupted", "BertcMemoryError", "BertcModel", "BertcOSError", "BertcTokenizer",
     "BertcValueError", "FeatureExtractionPipeline", "ModelOutput", "Pipeline", "TextClassificationPipeline",
-    "pipeline", "train", "__version__",
+    "evaluate", "pipeline", "train", "__version__",
 ]

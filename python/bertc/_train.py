@@ -82,6 +82,9 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
     Returns the final entry ``bertc train`` prints (train_runtime, train_loss, ...) with ``log_history`` (every
     log and evaluation entry) and ``warnings``. ``callback`` receives each event as a dict. Ctrl-C saves a
     checkpoint and raises BertcInterrupted; a diverged run raises BertcValueError."""
+    for f in (train, validation):
+        if f is not None and not os.path.isfile(f):
+            raise FileNotFoundError(2, "no such dataset file", os.fspath(f))
     p = lib.bertc_train_default_params()
     p.model, p.train, p.validation, p.output_dir = _path(model), _path(train), _path(validation), _path(output_dir)
     if data_format not in _FORMATS:

@@ -164,3 +164,23 @@ def test_train_equals_cli(tmp_path):
     assert a == b
     with pytest.raises(TypeError):
         bertc.train(TINY, data, tmp_path / "x", no_such_option=1)
+
+
+@pytest.mark.skipif(not os.access(BIN, os.X_OK), reason="build/bertc not built")
+def test_evaluate_equals_cli(tmp_path):
+    """bertc.evaluate gives the dict `bertc eval --json` writes (timing aside), and writes the same reports."""
+    data = os.path.join(cases.DATA, "sst2-dev.tsv")
+    subprocess.run([BIN, "eval", "--data", data, "--bootstrap", "50", "--json", str(tmp_path / "cli.json"),
+                    "--markdown", str(tmp_path / "cli.md"), "--quiet"], check=True, capture_output=True)
+    cli = json.loads((tmp_path / "cli.json").read_text())
+    py = bertc.evaluate(data=data, bootstrap=50, markdown=tmp_path / "py.md", json_path=tmp_path / "py.json")
+    for d in (cli, py):
+        d.pop("seconds")
+    assert py == cli and py["n"] == 872 and py["accuracy"] == pytest.approx(0.8853211009174312, abs=0)
+    assert json.loads((tmp_path / "py.json").read_text())["accuracy"] == py["accuracy"]
+    strip = lambda s: [x for x in s.splitlines() if "seconds" not in x and " s " not in x]  # noqa: E731
+    assert strip((tmp_path / "py.md").read_text()) == strip((tmp_path / "cli.md").read_text())
+    with pytest.raises(bertc.BertcValueError, match="positive"):
+        bertc.evaluate(data=data, positive_label="NEUTRAL")
+    with pytest.raises(FileNotFoundError):
+        bertc.evaluate(data=tmp_path / "missing.tsv")

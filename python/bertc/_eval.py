@@ -1,0 +1,113 @@
+"""bertc.evaluate(): a classifier over a labeled dataset, with scikit-learn's metrics and the traps named — the
+dict `bertc eval --json` writes (libbertc's bertc_eval_run)."""
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+from ctypes import POINTER, Structure, c_char_p, c_double, c_int, c_size_t, c_uint64, c_void_p
+from typing import Any
+
+from . import _lib
+from ._lib import lib
+from ._model import BertcModel, load_model
+from ._train import _FORMATS, DatasetParams
+
+__all__ = ["evaluate"]
+
+
+class MetricsParams(Structure):
+    _fields_ = [("positive", c_int), ("bootstrap", c_int), ("seed", c_uint64), ("min_precision", c_double),
+                ("min_recall", c_double), ("ece_bins", c_int)]
+
+
+class EvalParams(Structure):
+    _fields_ = [("data", c_char_p), ("train", c_char_p), ("dataset", DatasetParams), ("metrics", MetricsParams),
+                ("positive_label", c_char_p), ("threshold", c_double), ("batch_size", c_int),
+                ("train_sample", c_int), ("progress", c_void_p), ("progress_ctx", c_void_p)]
+
+
+lib.bertc_eval_default_params.restype = EvalParams
+lib.bertc_eval_default_params.argtypes = []
+lib.bertc_eval_run.restype = c_int
+lib.bertc_eval_run.argtypes = [c_void_p, POINTER(EvalParams), POINTER(c_void_p), POINTER(_lib.Error)]
+lib.bertc_eval_report_render.restype = c_int
+lib.bertc_eval_report_render.argtypes = [c_void_p, c_int, POINTER(c_void_p), POINTER(c_size_t), POINTER(_lib.Error)]
+lib.bertc_eval_report_free.restype = None
+lib.bertc_eval_report_free.argtypes = [c_void_p]
+
+_RENDER = {"json": 0, "terminal": 1, "markdown": 2, "html": 3, "predictions": 4}
+
+
+def _render(report: int, fmt: str) -> str:
+    out = c_void_p()
+    n = c_size_t()
+    err = _lib.Error()
+    _lib.check(lib.bertc_eval_report_render(report, _RENDER[fmt], ctypes.byref(out), ctypes.byref(n),
+                                            ctypes.byref(err)), err)
+    return _lib.take_string(out, n.value)
+
+
+def _write(path: str | os.PathLike[str], text: str) -> None:
+    tmp = f"{os.fspath(path)}.tmp-{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)  # never a half-written report
+
+
+def evaluate(model: str | os.PathLike[str] | BertcModel | None = None, data: str | os.PathLike[str] | None = None,
+             *, train: str | os.PathLike[str] | None = None, text_column: str | None = None,
+             pair_column: str | None = None, label_column: str | None = None, data_format: str | None = None,
+             positive_label: str | int | None = None, threshold: float | None = None, batch_size: int | None = None,
+             train_sample: int | None = None, bootstrap: int | None = None, seed: int | None = None,
+             min_precision: float | None = None, min_recall: float | None = None, ece_bins: int | None = None,
+             json_path: str | os.PathLike[str] | None = None, report: str | os.PathLike[str] | None = None,
+             markdown: str | os.PathLike[str] | None = None, predictions: str | os.PathLike[str] | None = None,
+             dtype: Any = None, threads: int | None = None) -> dict[str, Any]:
+    """Runs a classifier (a folder, a model id, a loaded model, or None for the embedded default) over a labeled
+    dataset (TSV, CSV, JSON lines) and returns the dict ``bertc eval --json`` writes: accuracy, per-class and
+    averaged precision / recall / F1 as scikit-learn computes them, MCC, ROC AUC, calibration, bootstrap
+    intervals, and ``warnings`` (accuracy paradox, zero division, leakage and the train-vs-test gap with
+    ``train``). ``json_path`` / ``report`` (HTML) / ``markdown`` / ``predictions`` also write those files, as the
+    CLI's options of the same names do."""
+    if data is None:
+        raise ValueError("evaluate() needs data: a labeled dataset file")
+    for f in (data, train):
+        if f is not None and not os.path.isfile(f):
+            raise FileNotFoundError(2, "no such dataset file", os.fspath(f))
+    m = model if isinstance(model, BertcModel) else load_model(model, dtype, threads)
+    p = lib.bertc_eval_default_params()
+    p.data = os.fsencode(data)
+    p.train = os.fsencode(train) if train is not None else None
+    if data_format not in _FORMATS:
+        raise ValueError(f"data_format {data_format!r}: one of auto, tsv, csv, jsonl")
+    p.dataset.format = _FORMATS[data_format]
+    p.dataset.text_column = text_column.encode() if text_column else None
+    p.dataset.pair_column = pair_column.encode() if pair_column else None
+    p.dataset.label_column = label_column.encode() if label_column is not None else None
+    if positive_label is not None:
+        p.positive_label = str(positive_label).encode()
+    p.threshold = math.nan if threshold is None else float(threshold)
+    for name, v in (("batch_size", batch_size), ("train_sample", train_sample)):
+        if v is not None:
+            setattr(p, name, int(v))
+    for name, v in (("bootstrap", bootstrap), ("seed", seed), ("ece_bins", ece_bins)):
+        if v is not None:
+            setattr(p.metrics, name, int(v))
+    for name, fv in (("min_precision", min_precision), ("min_recall", min_recall)):
+        if fv is not None:
+            setattr(p.metrics, name, float(fv))
+    rep = c_void_p()
+    err = _lib.Error()
+    _lib.check(lib.bertc_eval_run(m._h, ctypes.byref(p), ctypes.byref(rep), ctypes.byref(err)), err)
+    try:
+        text = _render(rep.value or 0, "json")
+        for path, fmt in ((json_path, "json"), (report, "html"), (markdown, "markdown"),
+                          (predictions, "predictions")):
+            if path is not None:
+                _write(path, text if fmt == "json" else _render(rep.value or 0, fmt))
+        result: dict[str, Any] = json.loads(text)
+        return result
+    finally:
+        lib.bertc_eval_report_free(rep)
