@@ -6,7 +6,8 @@
 --input: one text per line, or a TSV whose header names a `sentence` column (--column) such as
 tests/data/sst2-dev.tsv. --output FILE: JSON lines {"label": ..., "score": ...} in input order (the format of
 `bertc classify --input`; --with-text adds "text"), written by the driver; --output-dir DIR: Spark's own JSON
-writer (part files, any Hadoop filesystem: the way to write on a cluster); neither: show().
+writer (part files of {"id", "label", "score"}, any Hadoop filesystem: the way to write on a cluster; id: the
+input order, a sort key, not a line number); neither: show() of the first rows (only those are classified).
 
 Threads: each task gets spark.task.cpus cores (--threads sets it, default 1) and its Python worker computes with
 that many libbertc threads, so concurrent workers x threads = the cores Spark was given (local[N]: N; a cluster:
@@ -17,14 +18,17 @@ module, not in a per-task copy of the function's globals.
 
 Where the workers find bertc (checked in this order):
   --ship            zip the bertc package and libbertc.so from the source tree or the driver's installation and
-                    ship them with the job (addPyFile / addFile): nothing to install on the nodes; they need the
-                    same OS, glibc and CPU family as the machine that built the library.
+                    ship them with the job (addPyFile / addFile): nothing to install on the nodes but Python with
+                    numpy, pandas and pyarrow; the library needs Linux on the same architecture with a glibc at
+                    least as new as the build machine's.
   installed         `pip install ./python` (the wheel carries libbertc.so) into the Python the workers run
                     (PYSPARK_PYTHON, or a shipped venv: see python/README.md): nothing to set.
   source tree       bertc importable only from <repo>/python (PYTHONPATH=python, or found beside this example):
                     the driver passes PYTHONPATH and BERTC_LIBRARY to the workers through spark.executorEnv.*.
                     The paths must exist on the workers (always true in local mode; a shared filesystem on a
                     cluster). BERTC_LIBRARY (or --library) defaults to <repo>/build/libbertc.so.
+In local mode the workers run the driver's Python (PYSPARK_PYTHON defaults to sys.executable), so running this
+file with a venv's python is enough; the driver loads bertc once before starting Spark, to fail early.
 """
 from __future__ import annotations
 
@@ -157,7 +161,6 @@ def build_session(master: str | None, threads: int, app: str = "bertc-classify",
     conf = {
         "spark.task.cpus": str(threads),            # one task = one Python worker = `threads` libbertc threads
         "spark.python.worker.reuse": "true",        # the default; the per-worker model cache relies on it
-        "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
     }
     if ship:
@@ -299,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     sc = spark.sparkContext
     print(f"spark_classify: {n} texts in {t2 - t1:.2f} s ({n / max(t2 - t1, 1e-9):.0f}/s) after {t1 - t0:.2f} s "
           f"of Spark start-up; master {sc.master}, {sc.defaultParallelism} cores, {a.threads} thread(s) per "
-          f"worker, models loaded: {stats[0].value}, {stats[2].value:.2f} s in bertc; bertc: {how['bertc']}", file=sys.stderr)
+          f"worker, models loaded: {stats[0].value}, {stats[2].value:.2f} s in bertc; bertc: {how['bertc']}",
+          file=sys.stderr)
     spark.stop()
     return 0
 

@@ -73,8 +73,9 @@ def cli(sentences, tmp_path_factory):
         pytest.skip(f"{exe}: no bertc command to compare with (build it, or set BERTC_BIN)")
     path = tmp_path_factory.mktemp("cli") / "texts.jsonl"
     path.write_text("".join(json.dumps({"text": s}) + "\n" for s in sentences), encoding="utf-8")
-    out = subprocess.run([exe, "classify", "--input", str(path)], capture_output=True, text=True, check=True).stdout
-    rows = [json.loads(line) for line in out.splitlines()]
+    run = subprocess.run([exe, "classify", "--input", str(path)], capture_output=True, text=True)
+    assert run.returncode == 0, f"{exe} classify: exit {run.returncode}: {run.stderr.strip()}"
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(rows) == len(sentences)
     return rows
 
