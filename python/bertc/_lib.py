@@ -6,7 +6,6 @@ model run in parallel; libbertc's models and tokenizers are immutable after load
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from ctypes import (POINTER, Structure, c_char, c_char_p, c_double, c_float, c_int, c_int32, c_size_t, c_uint8,
                     c_uint64, c_void_p)
@@ -102,6 +101,8 @@ def _find_library() -> str:
         p = os.path.join(here, name)
         if os.path.exists(p):
             return p
+    import ctypes.util  # imports subprocess and shutil: only when the package has no library of its own
+
     found = ctypes.util.find_library("bertc")
     if found:
         return found

@@ -129,7 +129,7 @@ class BertcModel:
 
     @property
     def has_head(self) -> bool:
-        return self.info.problem != 0
+        return int(self.info.problem) != 0
 
     @property
     def dtype(self) -> str:

@@ -81,7 +81,7 @@ class TextClassificationPipeline(Pipeline):
         params.update(self._sanitize(**kwargs))
         legacy_call = "top_k" not in kwargs
         single = isinstance(inputs, (str, dict))
-        items = [inputs] if single else list(inputs)  # type: ignore[arg-type]
+        items = [inputs] if single else list(inputs)  # type: ignore[arg-type,unused-ignore]
         results = self._run([_split(x) for x in items], params)
         if single:
             return [results[0]] if isinstance(inputs, str) and legacy_call else results[0]
@@ -89,7 +89,7 @@ class TextClassificationPipeline(Pipeline):
 
     def _function(self, f: str | None) -> str:
         if f not in (None, "default"):
-            return f  # type: ignore[return-value]
+            return str(f)
         cfg = self.model.config
         if cfg.problem_type == "regression":
             return "none"
@@ -161,7 +161,7 @@ class FeatureExtractionPipeline(Pipeline):
             params["tokenize_kwargs"] = {**params.get("tokenize_kwargs", {}), **new.pop("tokenize_kwargs")}
         params.update(new)
         single = isinstance(inputs, (str, dict))
-        items = [inputs] if single else list(inputs)  # type: ignore[arg-type]
+        items = [inputs] if single else list(inputs)  # type: ignore[arg-type,unused-ignore]
         tk = params.get("tokenize_kwargs", {})
         truncation, max_length = tk.get("truncation"), tk.get("max_length")
         if truncation is None and max_length is not None:

@@ -142,7 +142,8 @@ class BertcTokenizer:
                 raise ValueError("max_length must be positive")
         if self.truncation_side in ("left", "right"):
             p.truncate_left = 1 if self.truncation_side == "left" else 0
-        return p
+        params: _lib.EncodeParams = p
+        return params
 
     def _encode(self, text: str, pair: str | None, p: _lib.EncodeParams) -> _lib.Encoding:
         if not isinstance(text, str) or (pair is not None and not isinstance(pair, str)):
@@ -172,7 +173,7 @@ class BertcTokenizer:
         if return_tensors not in (None, "np"):
             raise ValueError(f"return_tensors={return_tensors!r}: bertc returns numpy arrays ('np') or lists (None)")
         batched = not isinstance(text, str)
-        texts = list(text) if batched else [text]  # type: ignore[arg-type]
+        texts: list[str] = list(text) if batched else [text]  # type: ignore[list-item]
         if text_pair is None:
             pairs: list[str | None] = [None] * len(texts)
         else:
@@ -181,13 +182,11 @@ class BertcTokenizer:
             pairs = list(text_pair) if batched else [text_pair]  # type: ignore[list-item]
             if len(pairs) != len(texts):
                 raise ValueError(f"{len(texts)} texts but {len(pairs)} text_pairs")
-        if padding is True:
-            padding = "longest"
-        if padding in (False, None, "do_not_pad"):
-            padding = None
-        elif padding not in ("longest", "max_length"):
+        pad: str | None = "longest" if padding is True else (None if padding in (False, None, "do_not_pad")
+                                                              else str(padding))
+        if pad not in (None, "longest", "max_length"):
             raise ValueError(f"padding must be True, False, 'longest', 'max_length' or 'do_not_pad', not {padding!r}")
-        if truncation is None and max_length is not None and padding is None:
+        if truncation is None and max_length is not None and pad is None:
             truncation = "longest_first"  # transformers' default when only max_length is given
         p = self._params(add_special_tokens, truncation, max_length)
         want_types = return_token_type_ids if return_token_type_ids is not None else (
@@ -211,8 +210,8 @@ class BertcTokenizer:
                 tokens.append([self._id_to_token(i) or "" for i in ids])
             finally:
                 lib.bertc_encoding_free(ctypes.byref(enc))
-        if padding is not None and rows["input_ids"]:
-            if padding == "max_length":
+        if pad is not None and rows["input_ids"]:
+            if pad == "max_length":
                 target = max_length if max_length is not None else self.model_max_length
             else:
                 target = max(len(r) for r in rows["input_ids"])
@@ -323,7 +322,7 @@ class BertcTokenizer:
         """Text of token ids, by the tokenizer's decoder (as tokenizers' ``decode``)."""
         if isinstance(token_ids, int) or (hasattr(token_ids, "ndim") and getattr(token_ids, "ndim") == 0):
             token_ids = [int(token_ids)]  # type: ignore[arg-type]
-        ids = [int(i) for i in token_ids]  # type: ignore[union-attr]
+        ids = [int(i) for i in token_ids]
         arr = (ctypes.c_int32 * max(len(ids), 1))(*ids)
         out = ctypes.c_void_p()
         n = ctypes.c_size_t()
