@@ -221,6 +221,8 @@ def classify(df: Any, text_col: str = "text", model: str | None = None, dtype: s
     order (toLocalIterator, the part files of write.json), are in input order, with no sort of the results
     (a global orderBy would sample them first: a second classification pass)."""
     import importlib
+    if __name__ == "__main__" and HERE not in sys.path:
+        sys.path.insert(0, HERE)
     mod = importlib.import_module("spark_classify") if __name__ == "__main__" else sys.modules[__name__]
     fn = mod.classify_batches  # by reference: the workers import spark_classify (shipped by build_session)
 
