@@ -167,7 +167,7 @@ def build_session(master: str | None, threads: int, app: str = "bertc-classify",
         conf["spark.executorEnv.BERTC_SPARK_SHIPPED_LIBRARY"] = "libbertc.so"
         how = "shipped"
     elif how == "source":
-        conf["spark.executorEnv.PYTHONPATH"] = python_dir  # merged with pyspark's own path by the worker factory
+        conf["spark.executorEnv.PYTHONPATH"] = python_dir or ""  # merged with pyspark's own path by the worker factory
         if lib:
             conf["spark.executorEnv.BERTC_LIBRARY"] = lib
     elif lib:  # installed, but an explicit library asked for
@@ -234,7 +234,8 @@ def classify(df: Any, text_col: str = "text", model: str | None = None, dtype: s
     src = df.select("id", text_col).repartitionByRange(partitions, "id")
 
     def run(batches: Iterator[Any]) -> Iterator[Any]:
-        return fn(batches, text_col, model, dtype, batch_size, max_length, stats)
+        it: Iterator[Any] = fn(batches, text_col, model, dtype, batch_size, max_length, stats)
+        return it
 
     out = src.mapInPandas(run, schema=f"id long, `{text_col}` string, label string, score float")
     return out.sortWithinPartitions("id")
