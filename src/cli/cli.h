@@ -1,6 +1,6 @@
 /*
  * cli.h — shared pieces of the bertc command line: exit codes, input records, JSON output. The CLI sees only
- * the public bertc.h (plus cJSON for parsing input lines).
+ * the public headers (plus jansson for parsing input lines).
  */
 #ifndef BERTC_CLI_H
 #define BERTC_CLI_H
@@ -38,11 +38,20 @@ typedef struct records {
     size_t n, cap;
 } records;
 
-/* Collects inputs: positional TEXT arguments, then lines of --input FILE|- (JSON objects with "text" and
- * optional "text_pair"; a line not starting with '{' is taken as plain text; blank lines are skipped).
- * JSON strings may hold any code point, NUL included. On a malformed line prints "FILE:LINE: why" and
- * returns false. */
-bool records_read(records *rs, const char *path, const char *pair_default);
+/* How --input lines are read (--input-format). */
+typedef enum input_format {
+    INPUT_AUTO = 0,  /* by extension: .jsonl, .ndjson, .json are JSONL, anything else (and -) SNIFF */
+    INPUT_JSONL = 1, /* every non-blank line is a JSON object {"text": ..., "text_pair": ...} */
+    INPUT_TEXT = 2,  /* every non-blank line is a text, as it is */
+    INPUT_SNIFF = 3, /* a line starting with '{' is a JSON object, any other line a text */
+} input_format;
+
+/* Collects inputs: positional TEXT arguments, then lines of --input FILE|- (read as fmt says; blank lines are
+ * skipped in every format). JSON strings may hold any code point, NUL included. On a malformed line prints
+ * "FILE:LINE: why" and returns false. An empty file adds nothing and is fine. */
+bool records_read(records *rs, const char *path, const char *pair_default, input_format fmt);
+/* Parses an --input-format value (auto, jsonl, text); false for anything else. */
+bool parse_input_format(const char *v, input_format *f);
 bool records_add(records *rs, const char *text, size_t len, const char *pair, size_t pair_len);
 /* The records as library inputs (borrowed pointers); NULL on OOM. */
 bertc_text *records_texts(const records *rs);
@@ -85,6 +94,9 @@ int cmd_train(int argc, char **argv);
 
 /* Monotonic clock in milliseconds. */
 double now_ms_cli(void);
+
+/* --help or -h: the command prints its usage on stdout and exits 0. */
+bool is_help(const char *arg);
 
 /* Prints "bertc: msg" to stderr. */
 void die_msg(const char *fmt, ...);

@@ -10,10 +10,12 @@ typedef struct common {
     model_opts mo;
     records rs;
     const char *input;
+    input_format input_format;
     const char *pair;
     int max_length;
     int truncation;
     int batch_size;
+    bool help; /* --help / -h: print the usage, exit 0 */
 } common;
 
 /* Parses the options every text command shares; returns 1 if consumed, 0 if unknown, -1 on error. */
@@ -41,6 +43,13 @@ static int common_opt(common *c, int argc, char **argv, int *i) {
         }
         return 1;
     }
+    if (!strcmp(a, "--input-format")) {
+        if (*i + 1 >= argc || !parse_input_format(argv[++*i], &c->input_format)) {
+            die_msg("--input-format must be auto, jsonl or text");
+            return -1;
+        }
+        return 1;
+    }
     if (!strcmp(a, "--no-truncation")) {
         c->truncation = 0;
         return 1;
@@ -59,6 +68,10 @@ static bool gather(common *c, int argc, char **argv, bool (*own)(void *, int, ch
         if (r < 0) return false;
         if (r) continue;
         if (own && own(ctx, argc, argv, &i)) continue;
+        if (is_help(argv[i])) {
+            c->help = true;
+            return true;
+        }
         if (argv[i][0] == '-' && argv[i][1] == '-') {
             if (!strcmp(argv[i], "--")) {
                 for (i++; i < argc; i++)
@@ -92,19 +105,55 @@ static bertc_encode_params encode_params(const common *c) {
     return ep;
 }
 
-/* Reads --input after the positional texts; errors set *code. */
+/* Reads --input after the positional texts; errors set *code. An empty --input file is no error: no output. */
 static bool finish_inputs(common *c, int *code) {
-    if (c->input && !records_read(&c->rs, c->input, c->pair)) {
+    if (c->input && !records_read(&c->rs, c->input, c->pair, c->input_format)) {
         *code = EXIT_INPUT;
         return false;
     }
-    if (c->rs.n == 0) {
+    if (c->rs.n == 0 && !c->input) {
         die_msg("no input: give TEXT arguments or --input FILE|-");
         *code = EXIT_USAGE;
         return false;
     }
     return true;
 }
+
+/* ---- usage ---- */
+
+#define INPUT_HELP                                                                                                   \
+    "Inputs: the TEXT arguments, then the lines of --input FILE (- is stdin); blank lines are skipped, an empty\n"  \
+    "file gives no output. --input-format jsonl: every line is a JSON object {\"text\": ..., \"text_pair\": ...};\n" \
+    "text: every line is a text; auto (default): jsonl for .jsonl, .ndjson and .json files, else a line starting\n" \
+    "with { is a JSON object and any other line a text.\n"                                                         \
+    "Common options: --threads N, --arch auto|distilbert|bert|roberta, --dtype fp32|fp16|bf16|int8, --revision R\n" \
+    "(bertc --help).\n"
+
+static const char classify_usage[] =
+    "usage: bertc classify [--model DIR] [--logits] [--all-scores] [--function softmax|sigmoid|none]\n"
+    "                      [--max-length N] [--no-truncation] [--batch-size N] [--pair TEXT]\n"
+    "                      [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
+    "Output: one JSON object per input, in input order: {\"label\", \"score\"} (--logits: \"logits\" in label-id\n"
+    "order; --all-scores: \"scores\" [{\"label\", \"score\"}...] sorted by score).\n" INPUT_HELP;
+
+static const char embed_usage[] =
+    "usage: bertc embed [--model DIR] [--pooling none|cls|mean|max|mean_sqrt_len|weightedmean|lasttoken|default]\n"
+    "                   [--normalize | --no-normalize] [--prompt TEXT | --prompt-name NAME] [--max-length N]\n"
+    "                   [--no-truncation] [--pair TEXT] [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
+    "Output: one JSON object per input, in input order: {\"shape\": [T, H], \"last_hidden_state\": [[...]]} or\n"
+    "{\"shape\": [D], \"pooling\", \"normalized\", \"embedding\": [...]}.\n" INPUT_HELP;
+
+static const char tokenize_usage[] =
+    "usage: bertc tokenize [--model DIR] [--pair TEXT] [--max-length N] [--no-truncation]\n"
+    "                      [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
+    "Output: one JSON object per input, in input order: {\"input_ids\", \"token_type_ids\", \"attention_mask\",\n"
+    "\"tokens\", \"offsets\"}; DIR may hold only tokenizer files.\n" INPUT_HELP;
+
+static const char info_usage[] =
+    "usage: bertc info [--model DIR|ORG/NAME] [--revision R] [--arch auto|distilbert|bert|roberta]\n"
+    "                  [--dtype fp32|fp16|bf16|int8] [--threads N]\n"
+    "Output: one JSON object: source, model_type, architecture, problem_type, parameters, bytes, dtype, compute,\n"
+    "isa, sizes, max_length, load_ms, labels.\n";
 
 /* ---------------------------------------------------------------------------------------------------- */
 
@@ -166,8 +215,13 @@ int cmd_classify(int argc, char **argv) {
         code = EXIT_USAGE;
         goto done;
     }
+    if (c.help) {
+        fputs(classify_usage, stdout);
+        goto done;
+    }
     if (!finish_inputs(&c, &code)) goto done;
     if (!(m = load_model(&c.mo, &code))) goto done;
+    if (c.rs.n == 0) goto done; /* an empty --input: no output */
     in = records_texts(&c.rs);
     out = calloc(c.rs.n, sizeof *out);
     if (!in || !out) {
@@ -283,6 +337,10 @@ int cmd_embed(int argc, char **argv) {
         code = EXIT_USAGE;
         goto done;
     }
+    if (c.help) {
+        fputs(embed_usage, stdout);
+        goto done;
+    }
     if (!finish_inputs(&c, &code)) goto done;
     if (!(m = load_model(&c.mo, &code))) goto done;
     o.p.encode = encode_params(&c);
@@ -339,6 +397,10 @@ int cmd_tokenize(int argc, char **argv) {
     bertc_tokenizer *tok_only = NULL;
     if (!gather(&c, argc, argv, NULL, NULL)) {
         code = EXIT_USAGE;
+        goto done;
+    }
+    if (c.help) {
+        fputs(tokenize_usage, stdout);
         goto done;
     }
     if (!finish_inputs(&c, &code)) goto done;
@@ -400,6 +462,7 @@ done:
 int cmd_info(int argc, char **argv) {
     model_opts mo = {0};
     for (int i = 2; i < argc; i++) {
+        if (is_help(argv[i])) return fputs(info_usage, stdout), EXIT_OK;
         int r = model_opt(&mo, argc, argv, &i);
         if (r < 0) return EXIT_USAGE;
         if (!r) {

@@ -73,8 +73,18 @@ bool resolve_model_dir(const char *model, const char *revision, char *dir, size_
     return true;
 }
 
+static const char pull_usage[] =
+    "usage: bertc pull MODEL_ID [--revision R]\n"
+    "Downloads the model (org/name) from $HF_ENDPOINT into the Hugging Face cache and prints its snapshot folder.\n";
+
+static const char cache_usage[] =
+    "usage: bertc cache list | bertc cache rm MODEL_ID\n"
+    "list: the cached model ids with their sizes and refs; rm: removes a model from the cache.\n";
+
 int cmd_pull(int argc, char **argv) {
     const char *id = NULL, *rev = NULL;
+    for (int i = 2; i < argc; i++)
+        if (is_help(argv[i])) return fputs(pull_usage, stdout), EXIT_OK;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--revision") && i + 1 < argc) rev = argv[++i];
         else if (argv[i][0] != '-' && !id) id = argv[i];
@@ -108,6 +118,8 @@ static int rm_cb(const char *path, const struct stat *sb, int type, struct FTW *
 }
 
 int cmd_cache(int argc, char **argv) {
+    for (int i = 2; i < argc; i++)
+        if (is_help(argv[i])) return fputs(cache_usage, stdout), EXIT_OK;
     bertc_hub_params p = bertc_hub_default_params();
     char root[4096];
     bertc_error err;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 double now_ms_cli(void) {
@@ -77,7 +78,27 @@ void records_free(records *rs) {
     memset(rs, 0, sizeof *rs);
 }
 
-bool records_read(records *rs, const char *path, const char *pair_default) {
+bool parse_input_format(const char *v, input_format *f) {
+    if (!strcmp(v, "auto")) *f = INPUT_AUTO;
+    else if (!strcmp(v, "jsonl")) *f = INPUT_JSONL;
+    else if (!strcmp(v, "text")) *f = INPUT_TEXT;
+    else return false;
+    return true;
+}
+
+bool is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
+
+static input_format format_of(const char *path, input_format fmt) {
+    if (fmt != INPUT_AUTO) return fmt;
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (dot && (!slash || dot > slash) &&
+        (!strcasecmp(dot, ".jsonl") || !strcasecmp(dot, ".ndjson") || !strcasecmp(dot, ".json")))
+        return INPUT_JSONL;
+    return INPUT_SNIFF;
+}
+
+bool records_read(records *rs, const char *path, const char *pair_default, input_format fmt) {
+    fmt = format_of(path, fmt);
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
     if (!f) {
         die_msg("cannot open %s: %s", path, strerror(errno));
@@ -99,8 +120,9 @@ bool records_read(records *rs, const char *path, const char *pair_default) {
         size_t k = 0;
         while (line[k] == ' ' || line[k] == '\t') k++;
         if (line[k] == 0) continue;
-        if (line[k] != '{') {
+        if (fmt == INPUT_TEXT || (fmt == INPUT_SNIFF && line[k] != '{')) {
             ok = records_add(rs, line, (size_t)len, pair_default, pair_default ? strlen(pair_default) : 0);
+            if (!ok) die_msg("out of memory");
             continue;
         }
         json_error_t jerr;

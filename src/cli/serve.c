@@ -113,7 +113,7 @@ int cmd_serve(int argc, char **argv) {
     long port = 3000, timeout = 30;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--help")) return fputs(serve_usage, stdout), EXIT_OK;
+        if (is_help(a)) return fputs(serve_usage, stdout), EXIT_OK;
         int r = model_opt(&mo, argc, argv, &i);
         if (r < 0) return EXIT_USAGE;
         if (r) continue;
