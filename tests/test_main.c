@@ -20,6 +20,8 @@ void tests_eval(void);
 void tests_serve(void);
 void tests_hub(void);
 void tests_train(void);
+void tests_cli_conventions(void);
+void tests_evalrun(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -66,7 +68,9 @@ int main(int argc, char **argv) {
     tests_model();
     tests_errors();
     tests_cli();
+    tests_cli_conventions();
     tests_eval();
+    tests_evalrun();
     tests_serve();
     tests_hub();
     tests_train();
