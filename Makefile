@@ -111,6 +111,7 @@ check:
 	$(MAKE) fuzz-smoke
 	$(MAKE) tokfuzz
 	$(MAKE) pytest
+	$(MAKE) pytest-spark
 	$(MAKE) install-check
 	BERTC_BIN=build/bertc build/test_bertc
 
@@ -130,6 +131,16 @@ pytest: $(BUILD)/libbertc.so $(BUILD)/bertc
 	  build/venv-py/bin/pip install -q pytest ./python && \
 	  cd build && BERTC_BIN=$(CURDIR)/$(BUILD)/bertc venv-py/bin/python -m pytest -q -p no:cacheprovider \
 	    ../python/tests/test_refs.py ../python/tests/test_api.py; fi
+
+# bertc inside PySpark in local mode (examples/spark_classify.py, python/tests/test_spark.py): SPARK_PYTHON has
+# pyspark, pandas, pyarrow, numpy and pytest, and Java is installed (CI makes build/venv-spark); else it says it skipped.
+SPARK_PYTHON ?=
+.PHONY: pytest-spark
+pytest-spark: $(BUILD)/libbertc.so $(BUILD)/bertc
+	@if [ -n "$(SPARK_PYTHON)" ]; then \
+	  PYTHONPATH=$(CURDIR)/python BERTC_LIBRARY=$(CURDIR)/$(BUILD)/libbertc.so BERTC_BIN=$(CURDIR)/$(BUILD)/bertc \
+	    BERTC_REQUIRE_SPARK=1 $(SPARK_PYTHON) -m pytest -q -p no:cacheprovider python/tests/test_spark.py; \
+	else echo "pytest-spark: skipped (SPARK_PYTHON not set)"; fi
 
 # `make install` into a scratch DESTDIR, then a program built with pkg-config against it runs.
 install-check: $(BUILD)/bertc $(BUILD)/libbertc.so

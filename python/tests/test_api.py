@@ -142,7 +142,8 @@ def test_pipeline_equals_cli(tmp_path):
     cli = [json.loads(line) for line in _run_cli("classify", "--input", str(f)).splitlines()]
     py = bertc.pipeline("sentiment-analysis")(texts)
     assert [c["label"] for c in cli] == [p["label"] for p in py]
-    assert max(abs(c["score"] - p["score"]) for c, p in zip(cli, py)) < 1e-8
+    # the logits are the same bits; the pipeline's softmax is transformers' numpy float32 one, the CLI's C: one ulp at most
+    assert max(abs(c["score"] - p["score"]) for c, p in zip(cli, py)) < 2e-7
 
 
 @pytest.mark.skipif(not os.access(BIN, os.X_OK), reason="build/bertc not built")
