@@ -22,6 +22,7 @@ void tests_hub(void);
 void tests_train(void);
 void tests_cli_conventions(void);
 void tests_evalrun(void);
+void tests_json(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -64,6 +65,7 @@ void run_test(const char *name, void (*fn)(void)) {
 int main(int argc, char **argv) {
     filter = argc > 1 ? argv[1] : NULL;
     tests_kernels();
+    tests_json();
     tests_tokenizer();
     tests_model();
     tests_errors();
