@@ -75,7 +75,9 @@ def main() -> None:
                                                            "huggingface_hub", "nvidia", "triton", "sympy",
                                                            "networkx", "regex")]
     pkg = os.path.dirname(bertc.__file__)
-    print(f"installed: bertc {du([pkg]) / 1e6:.1f} MB (libbertc.so with the embedded model), torch + transformers "
+    lib = os.path.realpath(bertc._lib._find_library())
+    size = du([pkg]) + (os.path.getsize(lib) if not lib.startswith(os.path.realpath(pkg)) else 0)
+    print(f"installed: bertc {size / 1e6:.1f} MB (libbertc.so with the embedded model), torch + transformers "
           f"and their dependencies {du(peers) / 1e9:.2f} GB ({len(peers)} folders in {site}); numpy "
           f"{du([os.path.dirname(np.__file__)]) / 1e6:.0f} MB for both")
 
