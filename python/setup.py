@@ -26,6 +26,8 @@ class BuildWithLibrary(build_py):
         dest = os.path.join(self.build_lib, "bertc", "libbertc.so")
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         shutil.copyfile(os.path.realpath(lib), dest)
+        if shutil.which("strip"):  # the wheel needs no debug info (3 MB of the 50; the rest is the embedded model)
+            subprocess.check_call(["strip", "--strip-debug", dest])
 
 
 class BinaryDistribution(Distribution):
