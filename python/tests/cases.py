@@ -3,6 +3,7 @@ run with transformers installed) and the live differential test (test_transforme
 from __future__ import annotations
 
 import copy
+import inspect
 import os
 from typing import Any
 
@@ -64,6 +65,30 @@ TOKENIZE_TEXTS = ["Hello, world! It's naïve.", "  multiple   spaces ", "日本�
 MODEL_NAMES = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-xlmr"]
 MODEL_TEXTS = ["a charming journey", "not good at all , really", "x"]
 
+# SST-2 dev through the default model, one sentence at a time as transformers' pipeline runs a list: the slow part
+# of run_transformers(), most of all on Debian's torch (reference BLAS). BERTC_LIVE_SST2=N runs only the first N
+# sentences in the live test (test_transformers_live.py compares bertc on the same prefix); unset, all 872. The
+# committed references (tools/make_python_refs.py) always run all of them.
+SST2_DEV = os.path.join(DATA, "sst2-dev.tsv")
+
+
+def sst2_dev_texts(limit: int | None = None) -> list[str]:
+    import csv
+    with open(SST2_DEV, encoding="utf-8") as f:
+        texts = [r[0] for r in list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]]
+    return texts if limit is None else texts[:limit]
+
+
+def sst2_live_limit() -> int | None:
+    """BERTC_LIVE_SST2: how many SST-2 dev sentences run_transformers() runs (unset or empty: all)."""
+    v = os.environ.get("BERTC_LIVE_SST2", "").strip()
+    if not v:
+        return None
+    n = int(v)
+    if n < 1:
+        raise ValueError(f"BERTC_LIVE_SST2={v!r}: want a count of sentences, at least 1")
+    return n
+
 
 def model_path(name: str) -> str:
     return DEFAULT_MODEL if name == "default" else os.path.join(DATA, name)
@@ -82,14 +107,35 @@ def to_plain(x: Any) -> Any:
     return x
 
 
-def run_transformers() -> dict[str, Any]:
+def _accepts(model: Any, key: str) -> bool:
+    """Whether model.forward() takes the input key: transformers 5's forward()s take **kwargs (and drop what they
+    don't use); 4's name each input they take."""
+    params = inspect.signature(model.forward).parameters
+    return key in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _fit_inputs(p: Any) -> Any:
+    """The pipeline p, its tokenizer made to return only what its model takes. tiny-distilbert's tokenizer_config.json
+    names BertTokenizer (transformers 5 maps DistilBERT to it), which returns token_type_ids; transformers 5's
+    DistilBERT forward() takes and drops them, 4's has no such argument and raises TypeError. Leaving them out is the
+    same computation; a no-op on transformers 5."""
+    if not _accepts(p.model, "token_type_ids"):
+        p.tokenizer.model_input_names = [n for n in p.tokenizer.model_input_names if n != "token_type_ids"]
+    return p
+
+
+def run_transformers(sst2_limit: int | None = None) -> dict[str, Any]:
     """Every case through transformers (the reference), in float32 as bertc computes (transformers 5 would
-    otherwise compute an fp16 checkpoint such as the default model in fp16)."""
+    otherwise compute an fp16 checkpoint such as the default model in fp16); of SST-2 dev, the first sst2_limit
+    sentences (None: all)."""
     import numpy as np
     import torch
     import transformers
     from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
+    # float32 is asked for as `dtype` where transformers has it (4.56 on, which deprecates `torch_dtype`), else as
+    # `torch_dtype` (4.45's pipeline() hands an unknown `dtype` on to the tokenizer, which raises TypeError)
+    f32 = {"dtype" if "dtype" in inspect.signature(pipeline).parameters else "torch_dtype": torch.float32}
     torch.manual_seed(0)
     out: dict[str, Any] = {"versions": {"transformers": transformers.__version__, "torch": torch.__version__}}
     try:
@@ -100,13 +146,13 @@ def run_transformers() -> dict[str, Any]:
     cls: list[Any] = []
     for name in PIPELINE_MODELS:
         for init, inputs, call in CLASSIFY_CASES:
-            p = pipeline("text-classification", model=model_path(name), dtype=torch.float32, **init)
+            p = _fit_inputs(pipeline("text-classification", model=model_path(name), **f32, **init))
             cls.append({"model": name, "init": init, "inputs": inputs, "call": call, "output": p(inputs, **copy.deepcopy(call))})
     out["text_classification"] = cls
     fe: list[Any] = []
     for name in FEATURE_MODELS:
         for init, inputs, call in FEATURE_CASES:
-            p = pipeline("feature-extraction", model=model_path(name), dtype=torch.float32, **init)
+            p = _fit_inputs(pipeline("feature-extraction", model=model_path(name), **f32, **init))
             fe.append({"model": name, "init": init, "inputs": inputs, "call": call, "output": p(inputs, **copy.deepcopy(call))})
     out["feature_extraction"] = fe
     toks: list[Any] = []
@@ -127,21 +173,18 @@ def run_transformers() -> dict[str, Any]:
         tok = AutoTokenizer.from_pretrained(model_path(name))
         enc = tok(MODEL_TEXTS, padding=True, return_tensors="pt")
         with torch.no_grad():
-            base = AutoModel.from_pretrained(model_path(name), dtype=torch.float32).eval()
-            hs = base(**enc).last_hidden_state.numpy()
-            head = AutoModelForSequenceClassification.from_pretrained(model_path(name), dtype=torch.float32).eval()
-            logits = head(**enc).logits.numpy()
+            base = AutoModel.from_pretrained(model_path(name), **f32).eval()
+            hs = base(**{k: v for k, v in enc.items() if _accepts(base, k)}).last_hidden_state.numpy()
+            head = AutoModelForSequenceClassification.from_pretrained(model_path(name), **f32).eval()
+            logits = head(**{k: v for k, v in enc.items() if _accepts(head, k)}).logits.numpy()
         mask = enc["attention_mask"].numpy().astype(bool)
         models.append({"model": name, "texts": MODEL_TEXTS, "input_ids": enc["input_ids"].tolist(),
                        "logits": logits.tolist(),
                        "hidden": [hs[b][mask[b]].tolist() for b in range(len(MODEL_TEXTS))]})
     out["models"] = models
     # SST-2 dev through the default model's pipeline: the labels and scores bertc must match within 1e-6
-    import csv
-    with open(os.path.join(DATA, "sst2-dev.tsv"), encoding="utf-8") as f:
-        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
-    texts = [r[0] for r in rows]
-    p = pipeline("sentiment-analysis", model=DEFAULT_MODEL, dtype=torch.float32)
+    texts = sst2_dev_texts(sst2_limit)
+    p = _fit_inputs(pipeline("sentiment-analysis", model=DEFAULT_MODEL, **f32))
     res = p(texts)
     out["sst2_dev"] = [[r["label"], r["score"]] for r in res]
     _ = np
