@@ -63,6 +63,12 @@ $(BUILD)/src/kernels/%_avx512.o: src/kernels/%_avx512.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX512_FLAGS) -MMD -MP -c -o $@ $<
 
+# bf16 compute: vdpbf16ps / vcvtneps2bf16 (AVX512-BF16), picked at run time by cpuid.
+AVX512BF16_FLAGS := $(AVX512_FLAGS) -mavx512bf16
+$(BUILD)/src/kernels/%_avx512bf16.o: src/kernels/%_avx512bf16.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AVX512BF16_FLAGS) -MMD -MP -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -84,7 +90,7 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 build-fuzz/libbertc.a: $(LIB_SRC) src/embedded.S $(EMBED)
 	@mkdir -p build-fuzz/obj
 	@for f in $(LIB_SRC); do \
-	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; *_avx512.c) x="$(AVX512_FLAGS)";; esac; \
+	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; *_avx512.c) x="$(AVX512_FLAGS)";; *_avx512bf16.c) x="$(AVX512BF16_FLAGS)";; esac; \
 	  $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $$x -c $$f -o build-fuzz/obj/$$(echo $$f | tr / _).o || exit 1; done
 	$(FUZZ_CC) -c -o build-fuzz/obj/embedded.o src/embedded.S
 	$(AR) rcs $@ build-fuzz/obj/*.o

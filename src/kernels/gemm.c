@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 bool cpu_has_avx2_fma(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -36,6 +39,24 @@ bool cpu_has_avx512(void) {
     return false;
 #endif
 }
+
+bool cpu_has_avx512bf16(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    static int cached = -1;
+    if (cached < 0) {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        /* cpuid leaf 7 subleaf 1, EAX bit 5: AVX512_BF16 (vcvtne2ps2bf16, vcvtneps2bf16, vdpbf16ps); zmm state
+         * saving by the OS is part of cpu_has_avx512() */
+        bool bf16 = __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1);
+        cached = bf16 && cpu_has_avx512() && !getenv("BERTC_NO_AVX512BF16");
+    }
+    return cached;
+#else
+    return false;
+#endif
+}
+
+const char *bf16_tier(void) { return cpu_has_avx512bf16() ? "avx512bf16" : "portable"; }
 
 bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K) {
     memset(pl, 0, sizeof *pl);
@@ -129,6 +150,35 @@ bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int 
     return true;
 }
 
+bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int N, int K) {
+    memset(pl, 0, sizeof *pl);
+    int np = (N + GEMM_NR - 1) / GEMM_NR, K2 = (K + 1) / 2;
+    size_t n = (size_t)np * (size_t)K2 * GEMM_NR * 2;
+    pl->wb = aligned_alloc(64, (n * sizeof(uint16_t) + 63) / 64 * 64);
+    pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
+    if (!pl->wb || !pl->bias) {
+        linear_free(pl);
+        return false;
+    }
+    for (int p = 0; p < np; p++)
+        for (int kk = 0; kk < K2; kk++) {
+            uint16_t *dst = pl->wb + ((size_t)p * K2 + kk) * GEMM_NR * 2;
+            for (int j = 0; j < GEMM_NR; j++) {
+                int nn = p * GEMM_NR + j;
+                for (int i = 0; i < 2; i++) {
+                    int k = 2 * kk + i;
+                    dst[2 * j + i] = nn < N && k < K ? weight_from_float(W[(size_t)nn * K + k], WEIGHT_BF16) : 0;
+                }
+            }
+        }
+    if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
+    pl->N = N;
+    pl->K = K;
+    pl->K2 = K2;
+    pl->wtype = WEIGHT_BF16;
+    return true;
+}
+
 bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K) {
     memset(pl, 0, sizeof *pl);
     int np = (N + GEMM_NR - 1) / GEMM_NR, K4 = (K + 3) / 4 * 4;
@@ -172,6 +222,7 @@ void linear_free(packed_linear *pl) {
     free(pl->wscale);
     free(pl->colsum);
     free(pl->bias);
+    free(pl->wb);
     memset(pl, 0, sizeof *pl);
 }
 
@@ -200,6 +251,54 @@ static void gemm_panel_ref(float *y, const float *x, const packed_linear *pl, in
                                                                : weight_to_float(hp[(size_t)k * GEMM_NR + j], pl->wtype));
             memcpy(y + (size_t)m * N + p * GEMM_NR, acc, (size_t)nc * sizeof(float));
         }
+    }
+}
+
+/* bf16 compute, portable: xh [M, 2 K2] holds x rounded to bf16 (nearest even, as weight_from_float), zero-padded.
+ * Each output is one fp32 sum from the bias, pair after pair, the odd element of a pair first, as Intel's
+ * vdpbf16ps pseudo-code orders it; the products of two bf16 are exact in fp32, so only the sums round. */
+void gemm_panel_bf16_ref(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1) {
+    int N = pl->N, K2 = pl->K2;
+    for (int p = p0; p < p1; p++) {
+        const uint16_t *wp = pl->wb + (size_t)p * K2 * GEMM_NR * 2;
+        int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
+        for (int m = 0; m < M; m++) {
+            float acc[GEMM_NR];
+            memcpy(acc, pl->bias + p * GEMM_NR, sizeof acc);
+            const uint16_t *xr = xh + (size_t)m * K2 * 2;
+            for (int kk = 0; kk < K2; kk++) {
+                float x0 = weight_to_float(xr[2 * kk], WEIGHT_BF16), x1 = weight_to_float(xr[2 * kk + 1], WEIGHT_BF16);
+                const uint16_t *wk = wp + (size_t)kk * GEMM_NR * 2;
+                for (int j = 0; j < GEMM_NR; j++) {
+                    acc[j] += x1 * weight_to_float(wk[2 * j + 1], WEIGHT_BF16);
+                    acc[j] += x0 * weight_to_float(wk[2 * j], WEIGHT_BF16);
+                }
+            }
+            memcpy(y + (size_t)m * N + p * GEMM_NR, acc, (size_t)nc * sizeof(float));
+        }
+    }
+}
+
+typedef struct bf16_pack_job {
+    uint32_t *xp; /* AVX512-BF16: blocks of rows */
+    uint16_t *xh; /* portable: rows */
+    const float *x;
+    int M, K, nb;
+} bf16_pack_job;
+
+static void bf16_pack_task(void *ctx, int task, int n_tasks) {
+    bf16_pack_job *q = ctx;
+    if (q->xp) {
+        pack_rows_bf16_avx512(q->xp, q->x, q->M, q->K, (int)((long)q->nb * task / n_tasks),
+                              (int)((long)q->nb * (task + 1) / n_tasks));
+        return;
+    }
+    int m0 = (int)((long)q->M * task / n_tasks), m1 = (int)((long)q->M * (task + 1) / n_tasks), Kp = (q->K + 1) / 2 * 2;
+    for (int m = m0; m < m1; m++) {
+        uint16_t *d = q->xh + (size_t)m * Kp;
+        const float *r = q->x + (size_t)m * q->K;
+        for (int k = 0; k < q->K; k++) d[k] = weight_from_float(r[k], WEIGHT_BF16);
+        if (Kp > q->K) d[q->K] = 0;
     }
 }
 
@@ -287,20 +386,26 @@ typedef struct gemm_job {
     int M;
     enum epilogue act;
     int n_panels;
+    const uint32_t *xb; /* bf16 compute on AVX512-BF16: x rounded and packed in blocks of rows */
+    const uint16_t *xh; /* bf16 compute, portable: x rounded, row by row */
 } gemm_job;
 
 static void gemm_task(void *ctx, int task, int n_tasks) {
     gemm_job *j = ctx;
     /* The AVX-512 kernels take panels in pairs (tasks get whole pairs) and apply GELU and the residual in
      * registers; other epilogues, and every epilogue of the other tiers, run in the pass below. */
-    bool wide = j->xp || (j->xq && cpu_has_avx512());
+    bool wide = j->xp || j->xb || (j->xq && cpu_has_avx512());
     bool fused = wide && (j->act == EPI_NONE || j->act == EPI_GELU);
     gemm_epilogue e = {fused && j->act == EPI_GELU, fused ? j->residual : NULL};
     int unit = wide ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
     int p0 = unit * (int)((long)nu * task / n_tasks), p1 = unit * (int)((long)nu * (task + 1) / n_tasks);
     if (p1 > j->n_panels) p1 = j->n_panels;
     if (p0 >= p1) return;
-    if (j->xq) {
+    if (j->xb) {
+        gemm_panel_bf16_avx512(j->y, j->xb, j->pl, j->M, p0, p1, &e);
+    } else if (j->xh) {
+        gemm_panel_bf16_ref(j->y, j->xh, j->pl, j->M, p0, p1);
+    } else if (j->xq) {
         if (cpu_has_avx512()) gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, &e);
         else if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
         else gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
@@ -337,10 +442,25 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
 void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
                     const float *residual) {
     if (M <= 0) return;
-    gemm_job j = {y, x, NULL, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR};
+    gemm_job j = {y, x, NULL, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR, NULL, NULL};
     uint8_t *xq = NULL;
     float *sx = NULL;
-    if (pl->wq) {
+    if (pl->wb) {
+        /* bf16 compute: x rounded to bf16 once per call, split across the pool, for all the tasks to read */
+        bool vec = cpu_has_avx512bf16();
+        int nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
+        size_t size = vec ? (size_t)nb * GEMM_AVX512_MR * pl->K2 * sizeof(uint32_t) : (size_t)M * pl->K2 * 2 * sizeof(uint16_t);
+        void *buf;
+        if (!scratch_take(SCRATCH_PACK, &size, &buf, 1)) { /* out of memory: the output is marked unusable */
+            for (size_t i = 0; i < (size_t)M * pl->N; i++) y[i] = NAN;
+            return;
+        }
+        bf16_pack_job bj = {vec ? buf : NULL, vec ? NULL : buf, x, M, pl->K, nb};
+        int units = vec ? nb : M;
+        threadpool_run(tp, bf16_pack_task, &bj, threadpool_size(tp) > 1 && units >= 2 ? threadpool_size(tp) : 1);
+        if (vec) j.xb = buf;
+        else j.xh = buf;
+    } else if (pl->wq) {
         size_t sizes[2] = {(size_t)M * pl->K4, (size_t)M * sizeof(float)};
         void *part[2];
         if (!scratch_take(SCRATCH_INT8, sizes, part, 2)) { /* out of memory: the output is marked unusable */

@@ -38,6 +38,11 @@ typedef struct packed_linear {
     float *wscale;
     int32_t *colsum;
     int K4;
+    /* bf16 compute (w, wh, wq == NULL then): weights rounded to bf16 (nearest even) once at pack time, in k pairs
+     * for vdpbf16ps: wb[((p * K2 + kk) * NR + j) * 2 + i] = bf16(W[p*NR + j][2 kk + i]), zero-padded (K2 =
+     * (K + 1) / 2). Activations are rounded to bf16 per call; products are accumulated in fp32. */
+    uint16_t *wb;
+    int K2;
 } packed_linear;
 
 /* Packs W [N, K] (row-major) and bias (may be NULL). Returns false on OOM. */
@@ -49,6 +54,11 @@ void linear_repack(packed_linear *pl, const float *W, const float *bias);
 bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K);
 /* 16-bit storage (WEIGHT_F16 or WEIGHT_BF16, rounded to nearest even): half the memory and traffic. */
 bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int N, int K, int wtype);
+/* bf16 compute: matmul inputs (these weights, and the activations at run time) rounded to bf16, fp32 sums. */
+bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int N, int K);
+/* Its portable panels p0..p1 (the spec of the vector tier): xh [M, 2 K2] is x rounded by weight_from_float (bf16),
+ * zero-padded; y = bias + the pairs' products summed in fp32, in k order, each pair's odd element first. */
+void gemm_panel_bf16_ref(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1);
 void linear_free(packed_linear *pl);
 /* Where panel p's k row kb starts (bytes: fp32 or 16-bit storage), and how many 64-byte lines k rows take. */
 static inline const char *linear_weights(const packed_linear *pl, int p, int kb) {
@@ -102,6 +112,12 @@ bool cpu_has_avx2_fma(void);
 /* AVX-512 F/BW/VL with VNNI (and the OS saving zmm state); false when BERTC_NO_AVX512 or BERTC_NO_AVX2 is set. */
 bool cpu_has_avx512(void);
 
+/* AVX512-BF16 (cpuid leaf 7 subleaf 1 EAX bit 5) on top of cpu_has_avx512(); false when BERTC_NO_AVX512BF16 (or
+ * BERTC_NO_AVX512 / BERTC_NO_AVX2) is set: bf16 compute then takes the portable path. */
+bool cpu_has_avx512bf16(void);
+/* The tier bf16 compute runs on here: "avx512bf16" or "portable". */
+const char *bf16_tier(void);
+
 /* ---- per-thread scratch (kernels/scratch.c): n regions of the given byte sizes, 64-byte aligned, valid until
  * the same thread takes the same slot again. False on OOM. ---- */
 enum { SCRATCH_ACTIVATIONS = 0, SCRATCH_INT8 = 1, SCRATCH_PACK = 2, SCRATCH_SLOTS = 3 };
@@ -144,5 +160,14 @@ void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const 
 void attention_head_avx512(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 /* gelu_avx2's function on 16 lanes (the same bits). */
 void gelu_avx512(float *v, int n, const float *residual);
+
+/* AVX512-BF16 entry points (kernels/gemm_avx512bf16.c), only called when cpu_has_avx512bf16(). x is first rounded
+ * to bf16 (vcvtneps2bf16: nearest even; denormal inputs read as zero) and packed in blocks of 12 rows, k pairs
+ * major (row 12 b + i, pair kk at xp[(12 b) K2 + 12 kk + i], a uint32 holding bf16 x[2kk] low, x[2kk+1] high;
+ * missing rows and the odd K's last half are zeros); b0..b1 are the blocks to pack. */
+void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int b0, int b1);
+/* Panels p0..p1 of y = x W^T + b with vdpbf16ps (fp32 sums), epi applied as gemm_panel_avx512 does. */
+void gemm_panel_bf16_avx512(float *y, const uint32_t *xp, const packed_linear *pl, int M, int p0, int p1,
+                            const gemm_epilogue *epi);
 
 #endif
