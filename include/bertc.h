@@ -144,10 +144,22 @@ typedef enum bertc_dtype {
     BERTC_DTYPE_BF16 = 3, /* the same with bf16 storage (exact for a bf16 checkpoint) */
 } bertc_dtype;
 
+/* The arithmetic of the encoder's matmuls (bertc_model_params.compute). */
+typedef enum bertc_compute {
+    BERTC_COMPUTE_FP32 = 0, /* fp32 inputs, fp32 sums (default) */
+    BERTC_COMPUTE_BF16 = 1, /* inputs (activations and weights) rounded to bf16, nearest even; fp32 sums; everything
+                               else (embeddings, attention, softmax, LayerNorm, GELU, the classifier head) in fp32,
+                               as oneDNN and torch autocast do. The weights are held in bf16 (half of fp32's
+                               memory). Needs dtype fp32 or bf16 (the same bf16 weights either way); fp16 and int8
+                               are refused (BERTC_ERR_INVALID_ARG). AVX512-BF16 kernels where the CPU has them
+                               (BERTC_NO_AVX512BF16=1 forces the portable path, same rounding) */
+} bertc_compute;
+
 typedef struct bertc_model_params {
     bertc_arch arch;   /* explicit class; a mismatch with config.json is BERTC_ERR_ARCH naming both */
     int n_threads;     /* 0: all online CPUs */
     bertc_dtype dtype; /* compute type of the encoder's matmuls (default fp32) */
+    bertc_compute compute; /* the matmuls' arithmetic (default fp32); see bertc_compute */
 } bertc_model_params;
 
 bertc_model_params bertc_model_default_params(void);
@@ -171,6 +183,9 @@ typedef struct bertc_model_info {
     double load_ms;
     const char *source; /* folder, or "embedded:minilm-sst2" */
     const char *isa;    /* the SIMD tier the kernels picked on this CPU: "avx512", "avx2" or "portable" */
+    bertc_compute compute_mode; /* the params' compute: fp32 or bf16 arithmetic in the encoder's matmuls */
+    const char *compute_isa;    /* the tier of the encoder's matmuls: isa for fp32 compute; "avx512bf16" or
+                                   "portable" for bf16 */
 } bertc_model_info;
 
 void bertc_model_get_info(const bertc_model *m, bertc_model_info *info);

@@ -63,7 +63,7 @@ class Text(Structure):
 
 
 class ModelParams(Structure):
-    _fields_ = [("arch", c_int), ("n_threads", c_int), ("dtype", c_int)]
+    _fields_ = [("arch", c_int), ("n_threads", c_int), ("dtype", c_int), ("compute", c_int)]
 
 
 class ModelInfo(Structure):
@@ -71,7 +71,8 @@ class ModelInfo(Structure):
                 ("n_labels", c_int), ("hidden", c_int), ("layers", c_int), ("heads", c_int),
                 ("intermediate", c_int), ("vocab_size", c_int), ("max_positions", c_int), ("max_length", c_int),
                 ("n_params", c_uint64), ("weight_bytes", c_uint64), ("dtype", c_char_p), ("compute", c_int),
-                ("load_ms", c_double), ("source", c_char_p), ("isa", c_char_p)]
+                ("load_ms", c_double), ("source", c_char_p), ("isa", c_char_p), ("compute_mode", c_int),
+                ("compute_isa", c_char_p)]
 
 
 class ClassifyParams(Structure):

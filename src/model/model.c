@@ -19,7 +19,7 @@ extern const char bertc_emb_config[], bertc_emb_tokenizer[], bertc_emb_tokenizer
 extern const uint8_t bertc_emb_weights[], bertc_emb_weights_end[];
 
 bertc_model_params bertc_model_default_params(void) {
-    bertc_model_params p = {BERTC_ARCH_AUTO, 0, BERTC_DTYPE_FP32};
+    bertc_model_params p = {BERTC_ARCH_AUTO, 0, BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32};
     return p;
 }
 
@@ -201,6 +201,7 @@ typedef struct binder {
     bertc_error *err;
     bertc_status s;
     int int8;  /* pack linears in int8 */
+    int bf16c; /* pack linears for bf16 compute */
     int wtype; /* otherwise: enum weight_type of their storage */
     bool transient; /* the next get() is a linear weight about to be packed: widen it into the reused buffer */
 } binder;
@@ -297,7 +298,8 @@ static void release_mapped(const bertc_model *m, const void *p, size_t bytes) {
 
 static void pack(binder *b, packed_linear *pl, const float *W, const float *bias, int N, int K) {
     if (b->s) return;
-    bool ok = b->int8 ? linear_pack_int8(pl, W, bias, N, K)
+    bool ok = b->bf16c ? linear_pack_bf16(pl, W, bias, N, K)
+              : b->int8 ? linear_pack_int8(pl, W, bias, N, K)
               : b->wtype ? linear_pack_half(pl, W, bias, N, K, b->wtype)
                          : linear_pack(pl, W, bias, N, K);
     if (!ok) b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory packing weights");
@@ -322,7 +324,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     const model_config *c = &m->cfg;
     int H = c->hidden, I = c->intermediate;
     binder b = {m, c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.",
-                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8,
+                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8, m->compute_mode == BERTC_COMPUTE_BF16,
                 m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32, false};
     m->word = get(&b, "embeddings.word_embeddings.weight", c->vocab_size, H);
     m->pos = get(&b, "embeddings.position_embeddings.weight", c->max_positions, H);
@@ -406,6 +408,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     if (wants_head) {
         binder hb = b;
         hb.int8 = 0; /* the classifier head stays fp32: two small matmuls on one row per text */
+        hb.bf16c = 0;
         hb.wtype = WEIGHT_F32;
         hb.prefix = c->arch == BERTC_ARCH_BERT ? "bert." : ""; /* the pooler lives in the base model */
         bind_linear(&hb, &m->head_dense, dense, H, H);
@@ -465,6 +468,18 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     if (m) m->compute = params->dtype >= BERTC_DTYPE_FP32 && params->dtype <= BERTC_DTYPE_BF16 ? params->dtype : BERTC_DTYPE_FP32;
     if (!m) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     bertc_status s;
+    if (params->compute != BERTC_COMPUTE_FP32 && params->compute != BERTC_COMPUTE_BF16) {
+        s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "unknown compute %d (fp32 0, bf16 1)", (int)params->compute);
+        goto fail;
+    }
+    m->compute_mode = params->compute;
+    if (m->compute_mode == BERTC_COMPUTE_BF16 && m->compute != BERTC_DTYPE_FP32 && m->compute != BERTC_DTYPE_BF16) {
+        /* bf16 compute rounds the weights to bf16 itself: fp16 storage would round them twice, int8 is another
+         * arithmetic altogether */
+        s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "compute bf16 needs dtype fp32 or bf16 (the weights are held in bf16), "
+                       "not %s", m->compute == BERTC_DTYPE_INT8 ? "int8" : "fp16");
+        goto fail;
+    }
     bool embedded = !dir || !*dir;
     char *cfg_txt = NULL;
     if (embedded) {
@@ -557,6 +572,8 @@ void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
     info->isa = cpu_has_avx512() ? "avx512" : cpu_has_avx2_fma() ? "avx2" : "portable";
     info->load_ms = m->load_ms;
     info->source = m->source;
+    info->compute_mode = m->compute_mode;
+    info->compute_isa = m->compute_mode == BERTC_COMPUTE_BF16 ? bf16_tier() : info->isa;
 }
 
 const bertc_tokenizer *bertc_model_tokenizer(const bertc_model *m) { return m ? m->tok : NULL; }

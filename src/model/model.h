@@ -53,6 +53,7 @@ struct bertc_model {
     uint64_t n_params;
     const char *dtype;
     bertc_dtype compute; /* fp32 or int8 matmuls in the encoder */
+    bertc_compute compute_mode; /* fp32 or bf16 arithmetic in them (bf16: linears packed by linear_pack_bf16) */
     double load_ms;
     char source[512];
     /* sentence-transformers folder */
