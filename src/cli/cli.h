@@ -67,6 +67,7 @@ typedef struct model_opts {
     bertc_arch arch;
     const char *revision;
     bertc_dtype dtype;
+    bertc_compute compute; /* --compute fp32|bf16 */
 } model_opts;
 
 /* A folder for --model: itself when it is a directory, else the cached (or downloaded) snapshot of the model
@@ -79,6 +80,8 @@ bool dir_has_weights(const char *dir);
 /* --dtype values: fp32 (float32), fp16 (float16), bf16 (bfloat16), int8; false for anything else. */
 bool parse_dtype(const char *v, bertc_dtype *d);
 const char *dtype_name(bertc_dtype d);
+/* --compute values: fp32, bf16; false for anything else. */
+bool parse_compute(const char *v, bertc_compute *c);
 int model_opt(model_opts *o, int argc, char **argv, int *i);
 /* Loads the model or prints the error; returns NULL on failure and sets *code. */
 bertc_model *load_model(const model_opts *o, int *code);

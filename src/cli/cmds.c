@@ -126,8 +126,8 @@ static bool finish_inputs(common *c, int *code) {
     "file gives no output. --input-format jsonl: every line is a JSON object {\"text\": ..., \"text_pair\": ...};\n" \
     "text: every line is a text; auto (default): jsonl for .jsonl, .ndjson and .json files, else a line starting\n" \
     "with { is a JSON object and any other line a text.\n"                                                         \
-    "Common options: --threads N, --arch auto|distilbert|bert|roberta, --dtype fp32|fp16|bf16|int8, --revision R\n" \
-    "(bertc --help).\n"
+    "Common options: --threads N, --arch auto|distilbert|bert|roberta, --dtype fp32|fp16|bf16|int8, --compute fp32|bf16,\n" \
+    "--revision R (bertc --help).\n"
 
 static const char classify_usage[] =
     "usage: bertc classify [--model DIR] [--logits] [--all-scores] [--function softmax|sigmoid|none]\n"
@@ -151,9 +151,9 @@ static const char tokenize_usage[] =
 
 static const char info_usage[] =
     "usage: bertc info [--model DIR|ORG/NAME] [--revision R] [--arch auto|distilbert|bert|roberta]\n"
-    "                  [--dtype fp32|fp16|bf16|int8] [--threads N]\n"
+    "                  [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--threads N]\n"
     "Output: one JSON object: source, model_type, architecture, problem_type, parameters, bytes, dtype, compute,\n"
-    "isa, sizes, max_length, load_ms, labels.\n";
+    "isa, compute_mode (fp32|bf16), compute_isa (the matmuls' tier), sizes, max_length, load_ms, labels.\n";
 
 /* ---------------------------------------------------------------------------------------------------- */
 
@@ -484,10 +484,10 @@ int cmd_info(int argc, char **argv) {
     printf(", \"architecture\": ");
     json_str(stdout, in.architecture);
     printf(", \"problem_type\": \"%s\", \"parameters\": %llu, \"bytes\": %llu, \"dtype\": \"%s\", \"compute\": \"%s\", "
-           "\"isa\": \"%s\", \"hidden_size\": %d, \"layers\": %d, \"heads\": %d, \"intermediate_size\": %d, \"vocab_size\": %d, "
+           "\"isa\": \"%s\", \"compute_mode\": \"%s\", \"compute_isa\": \"%s\", \"hidden_size\": %d, \"layers\": %d, \"heads\": %d, \"intermediate_size\": %d, \"vocab_size\": %d, "
            "\"max_position_embeddings\": %d, \"max_length\": %d, \"load_ms\": %.1f, \"labels\": [",
            problems[in.problem], (unsigned long long)in.n_params, (unsigned long long)in.weight_bytes, in.dtype,
-           dtype_name(in.compute), in.isa, in.hidden,
+           dtype_name(in.compute), in.isa, in.compute_mode == BERTC_COMPUTE_BF16 ? "bf16" : "fp32", in.compute_isa, in.hidden,
            in.layers, in.heads, in.intermediate, in.vocab_size, in.max_positions, in.max_length, in.load_ms);
     for (int k = 0; k < in.n_labels; k++) {
         if (k) fputs(", ", stdout);

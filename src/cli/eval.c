@@ -172,7 +172,7 @@ static const char eval_usage[] =
     "                  [--format tsv|csv|jsonl] [--positive-label L] [--threshold T] [--train FILE]\n"
     "                  [--train-sample N] [--json OUT] [--report OUT.html] [--markdown OUT.md]\n"
     "                  [--predictions OUT.jsonl] [--bootstrap N] [--seed S] [--min-precision P] [--min-recall R]\n"
-    "                  [--batch-size N] [--threads N] [--quiet]\n";
+    "                  [--batch-size N] [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--quiet]\n";
 
 int cmd_eval(int argc, char **argv) {
     model_opts mo = {0};

@@ -198,8 +198,23 @@ const char *dtype_name(bertc_dtype d) {
     return "fp32";
 }
 
+bool parse_compute(const char *v, bertc_compute *c) {
+    if (!strcmp(v, "fp32") || !strcmp(v, "float32")) *c = BERTC_COMPUTE_FP32;
+    else if (!strcmp(v, "bf16") || !strcmp(v, "bfloat16")) *c = BERTC_COMPUTE_BF16;
+    else return false;
+    return true;
+}
+
 int model_opt(model_opts *o, int argc, char **argv, int *i) {
     const char *a = argv[*i];
+    if (!strcmp(a, "--compute")) {
+        const char *v = *i + 1 < argc ? argv[++*i] : "";
+        if (!parse_compute(v, &o->compute)) {
+            die_msg("--compute must be fp32 or bf16");
+            return -1;
+        }
+        return 1;
+    }
     if (!strcmp(a, "--dtype")) {
         const char *v = *i + 1 < argc ? argv[++*i] : "";
         if (!parse_dtype(v, &o->dtype)) {
@@ -260,6 +275,7 @@ bertc_model *load_model(const model_opts *o, int *code) {
     p.arch = o->arch;
     p.n_threads = o->threads;
     p.dtype = o->dtype;
+    p.compute = o->compute;
     bertc_model *m = NULL;
     bertc_error err;
     char dir[4096];

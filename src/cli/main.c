@@ -31,6 +31,8 @@ static const char usage[] =
     "common options: --threads N, --arch auto|distilbert|bert|roberta (refuse a checkpoint of another type),\n"
     "--dtype fp32|fp16|bf16|int8 (encoder weights: fp32; 16-bit storage computed in fp32, half the memory;\n"
     "int8 weights and dynamic int8 activations),\n"
+    "--compute fp32|bf16 (bf16: the encoder's matmul inputs rounded to bf16, fp32 sums, weights held in bf16; with\n"
+    "--dtype fp32 or bf16 only; AVX512-BF16 kernels when the CPU has them, BERTC_NO_AVX512BF16=1 the portable path),\n"
     "--model DIR|ORG/NAME with --revision R: a folder, or a model id from the Hugging Face cache (downloaded from\n"
     "$HF_ENDPOINT when missing; HF_HUB_OFFLINE=1 never downloads)\n"
     "Without --model, the embedded sentiment model is used: minilm-sst2, all-MiniLM-L6-v2 fine-tuned on SST-2 by\n"

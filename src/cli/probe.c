@@ -144,7 +144,8 @@ static void compare_stage(bertc_eval_stage stage, size_t n, size_t of, void *ctx
 
 static const char compare_usage[] =
     "usage: bertc compare --model A --model B [--model C ...] --data FILE [--latency-samples N] [--batch-size N]\n"
-    "                     [--threads N] [--json OUT] [--markdown OUT.md] [--seed S]\n"
+    "                     [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--json OUT]\n"
+    "                     [--markdown OUT.md] [--seed S]\n"
     "--model embedded is the built-in minilm-sst2.\n";
 
 int cmd_compare(int argc, char **argv) {
@@ -152,6 +153,7 @@ int cmd_compare(int argc, char **argv) {
     int nm = 0, threads = 0, batch = 32, lat_n = 50;
     uint64_t seed = 0;
     bertc_dtype dtype = BERTC_DTYPE_FP32;
+    bertc_compute compute = BERTC_COMPUTE_FP32;
     bertc_dataset_params dp = bertc_dataset_default_params();
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -172,6 +174,7 @@ int cmd_compare(int argc, char **argv) {
         else if (!strcmp(a, "--json")) json = v;
         else if (!strcmp(a, "--markdown")) markdown = v;
         else if (!strcmp(a, "--dtype") && parse_dtype(v, &dtype)) continue;
+        else if (!strcmp(a, "--compute") && parse_compute(v, &compute)) continue;
         else if (!strcmp(a, "--text-column")) dp.text_column = v;
         else if (!strcmp(a, "--label-column")) dp.label_column = v;
         else if (!strcmp(a, "--threads") || !strcmp(a, "--batch-size") || !strcmp(a, "--latency-samples") ||
@@ -215,7 +218,7 @@ int cmd_compare(int argc, char **argv) {
     }
     int code = EXIT_OK;
     for (int k = 0; k < nm; k++) {
-        model_opts mo = {strcmp(dirs[k], "embedded") ? dirs[k] : NULL, threads, BERTC_ARCH_AUTO, NULL, dtype};
+        model_opts mo = {strcmp(dirs[k], "embedded") ? dirs[k] : NULL, threads, BERTC_ARCH_AUTO, NULL, dtype, compute};
         bertc_model *m = load_model(&mo, &code);
         if (!m) goto done;
         bertc_model_info info;

@@ -685,12 +685,14 @@ static void handle_info(server *s, reply *r) {
         type = json_pack("{s:{s:s}}", "embedding", "pooling", bertc_pooling_name(s->m, s->cfg.pooling, pn, sizeof pn));
     }
     reply_json(r, 200,
-               json_pack("{s:s,s:n,s:s,s:o,s:i,s:i,s:i,s:n,s:i,s:b,s:i,s:s,s:s,s:s}", "model_id", s->model_id, "model_sha",
+               json_pack("{s:s,s:n,s:s,s:o,s:i,s:i,s:i,s:n,s:i,s:b,s:i,s:s,s:s,s:s,s:s,s:s}", "model_id", s->model_id, "model_sha",
                          "model_dtype", compute_dtype(&s->info), "model_type", type, "max_concurrent_requests",
                          s->cfg.max_concurrent, "max_input_length", s->max_input, "max_batch_tokens",
                          s->cfg.max_batch_tokens, "max_batch_requests", "max_client_batch_size",
                          s->cfg.max_client_batch, "auto_truncate", s->cfg.auto_truncate, "tokenization_workers", 1,
-                         "version", BERTC_VERSION, "server", "bertc", "model_architecture", s->info.model_type));
+                         "version", BERTC_VERSION, "server", "bertc", "model_architecture", s->info.model_type, "compute_mode",
+                         s->info.compute_mode == BERTC_COMPUTE_BF16 ? "bf16" : "fp32", "compute_isa",
+                         s->info.compute_isa ? s->info.compute_isa : ""));
 }
 
 static void handle_health(server *s, reply *r) {
