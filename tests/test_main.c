@@ -23,6 +23,7 @@ void tests_train(void);
 void tests_cli_conventions(void);
 void tests_evalrun(void);
 void tests_json(void);
+void tests_bf16(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -65,6 +66,7 @@ void run_test(const char *name, void (*fn)(void)) {
 int main(int argc, char **argv) {
     filter = argc > 1 ? argv[1] : NULL;
     tests_kernels();
+    tests_bf16();
     tests_json();
     tests_tokenizer();
     tests_model();
