@@ -13,18 +13,43 @@ imported on first use.
 """
 from __future__ import annotations
 
-from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, BertcValueError
-from ._model import AutoModel, AutoModelForSequenceClassification, BertcConfig, BertcModel, ModelOutput
-from ._pipeline import FeatureExtractionPipeline, Pipeline, TextClassificationPipeline, pipeline
-from ._tokenizer import AutoTokenizer, BatchEncoding, BertcTokenizer
-from ._eval import evaluate
-from ._train import train
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AutoModel", "AutoModelForSequenceClassification", "AutoTokenizer", "BatchEncoding", "BertcConfig",
-    "BertcError", "BertcInterrupted", "BertcMemoryError", "BertcModel", "BertcOSError", "BertcTokenizer",
-    "BertcValueError", "FeatureExtractionPipeline", "ModelOutput", "Pipeline", "TextClassificationPipeline",
-    "evaluate", "pipeline", "train", "__version__",
-]
+# Names load on first use (PEP 562), so `import bertc` costs next to nothing; libbertc.so is mapped by the first
+# name that needs it.
+_WHERE = {
+    "BertcError": "_lib", "BertcInterrupted": "_lib", "BertcMemoryError": "_lib", "BertcOSError": "_lib",
+    "BertcValueError": "_lib",
+    "AutoModel": "_model", "AutoModelForSequenceClassification": "_model", "BertcConfig": "_model",
+    "BertcModel": "_model", "ModelOutput": "_model",
+    "FeatureExtractionPipeline": "_pipeline", "Pipeline": "_pipeline", "TextClassificationPipeline": "_pipeline",
+    "pipeline": "_pipeline",
+    "AutoTokenizer": "_tokenizer", "BatchEncoding": "_tokenizer", "BertcTokenizer": "_tokenizer",
+    "evaluate": "_eval", "train": "_train",
+}
+
+__all__ = sorted(_WHERE) + ["__version__"]
+
+if TYPE_CHECKING:
+    from ._eval import evaluate
+    from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, BertcValueError
+    from ._model import AutoModel, AutoModelForSequenceClassification, BertcConfig, BertcModel, ModelOutput
+    from ._pipeline import FeatureExtractionPipeline, Pipeline, TextClassificationPipeline, pipeline
+    from ._tokenizer import AutoTokenizer, BatchEncoding, BertcTokenizer
+    from ._train import train
+
+
+def __getattr__(name: str) -> Any:
+    mod = _WHERE.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'bertc' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{mod}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -118,9 +118,9 @@ class BertcModel:
         self.tokenizer = BertcTokenizer(lib.bertc_model_tokenizer(self._h), self, tcfg, self.config.model_type)
         self.tokenizer.name_or_path = self.name_or_path
 
-    def __del__(self) -> None:
+    def __del__(self, _free_fn: Any = lib.bertc_model_free) -> None:  # bound now: at exit `lib` may be gone
         if self._h:
-            lib.bertc_model_free(self._h)
+            _free_fn(self._h)
             self._h = 0
 
     def __repr__(self) -> str:

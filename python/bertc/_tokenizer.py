@@ -111,9 +111,9 @@ class BertcTokenizer:
     _h = 0
     name_or_path = ""
 
-    def __del__(self) -> None:
+    def __del__(self, _free_fn: Any = lib.bertc_tokenizer_free) -> None:  # bound now: at exit `lib` may be gone
         if self._free and self._h:
-            lib.bertc_tokenizer_free(self._h)
+            _free_fn(self._h)
             self._h = 0
 
     def __repr__(self) -> str:
