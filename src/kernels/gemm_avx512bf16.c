@@ -19,7 +19,7 @@
 
 #define MR GEMM_AVX512_MR
 #ifndef KC2
-#define KC2 256 /* k pairs per block: 512 k */
+#define KC2 384 /* k pairs per block: 768 k, as gemm_avx512.c's KC */
 #endif
 #ifndef MC
 #define MC 192
