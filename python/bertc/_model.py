@@ -17,6 +17,7 @@ __all__ = ["AutoModel", "AutoModelForSequenceClassification", "BertcModel", "Mod
 
 _DTYPES = {None: 0, "float32": 0, "fp32": 0, "float": 0, "auto": 0, "int8": 1, "qint8": 1, "float16": 2, "fp16": 2,
            "half": 2, "bfloat16": 3, "bf16": 3}
+_COMPUTE = {None: 0, "fp32": 0, "float32": 0, "bf16": 1, "bfloat16": 1}
 _ARCHS = {None: 0, "auto": 0, "distilbert": 1, "bert": 2, "roberta": 3}
 _PROBLEMS = {0: None, 1: "single_label_classification", 2: "multi_label_classification", 3: "regression"}
 POOLINGS = {"none": 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4, "weightedmean": 5, "lasttoken": 6,
@@ -89,9 +90,12 @@ class BertcModel:
     _h = 0
 
     def __init__(self, path: str | None, dtype: Any = None, threads: int | None = None,
-                 arch: str | None = None) -> None:
+                 arch: str | None = None, compute: str | None = None) -> None:
         p = lib.bertc_model_default_params()
         p.dtype = dtype_code(dtype)
+        if compute not in _COMPUTE:
+            raise ValueError(f"compute {compute!r}: fp32 or bf16 (bf16: matmul inputs rounded to bf16, fp32 sums)")
+        p.compute = _COMPUTE[compute]
         if threads is not None:
             if int(threads) < 0:
                 raise ValueError("threads must be >= 0 (0: all cores)")
@@ -133,7 +137,13 @@ class BertcModel:
 
     @property
     def dtype(self) -> str:
+        """What the encoder's weights are held in."""
         return {0: "float32", 1: "int8", 2: "float16", 3: "bfloat16"}[int(self.info.compute)]
+
+    @property
+    def compute(self) -> str:
+        """What its matmuls compute in: "fp32", or "bf16" (inputs rounded to bf16, fp32 sums)."""
+        return "bf16" if int(self.info.compute_mode) == 1 else "fp32"
 
     # ---- transformers' forward: model(**tokenizer(..., return_tensors="np")) ----------------------------------
     def _encodings(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> tuple[Any, list[Any], Any]:
@@ -260,14 +270,14 @@ class BertcModel:
 
 
 def load_model(model: str | os.PathLike[str] | None, dtype: Any = None, threads: int | None = None,
-               revision: str | None = None, arch: str | None = None) -> BertcModel:
+               revision: str | None = None, arch: str | None = None, compute: str | None = None) -> BertcModel:
     path = None
     if model is not None and os.fspath(model) != "":
         path = os.fspath(model)
         if not os.path.isdir(path):
             from ._hub import snapshot
             path = snapshot(path, revision=revision)
-    return BertcModel(path, dtype=dtype, threads=threads, arch=arch)
+    return BertcModel(path, dtype=dtype, threads=threads, arch=arch, compute=compute)
 
 
 class _HeadModel(BertcModel):
@@ -284,9 +294,9 @@ class AutoModel:
     @staticmethod
     def from_pretrained(pretrained_model_name_or_path: str | os.PathLike[str] | None = None, *, dtype: Any = None,
                         torch_dtype: Any = None, threads: int | None = None, revision: str | None = None,
-                        **kwargs: Any) -> BertcModel:
+                        compute: str | None = None, **kwargs: Any) -> BertcModel:
         return load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads,
-                          revision)
+                          revision, compute=compute)
 
 
 class AutoModelForSequenceClassification:
@@ -300,8 +310,9 @@ class AutoModelForSequenceClassification:
     @staticmethod
     def from_pretrained(pretrained_model_name_or_path: str | os.PathLike[str] | None = None, *, dtype: Any = None,
                         torch_dtype: Any = None, threads: int | None = None, revision: str | None = None,
-                        **kwargs: Any) -> BertcModel:
-        m = load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads, revision)
+                        compute: str | None = None, **kwargs: Any) -> BertcModel:
+        m = load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads, revision,
+                       compute=compute)
         if not m.has_head:
             raise _lib.BertcValueError(f"{m.name_or_path}: the checkpoint has no sequence-classification head "
                                        "(load it with AutoModel)", "architecture mismatch", 5)

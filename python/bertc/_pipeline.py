@@ -181,10 +181,11 @@ _TASKS: dict[str, type[Pipeline]] = {
 def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel | None = None,
              tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
              batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
-             **kwargs: Any) -> Any:
+             compute: str | None = None, **kwargs: Any) -> Any:
     """transformers' ``pipeline(task, model=...)`` on bertc. ``model``: a folder, a Hugging Face model id (from
     the cache, downloaded when missing), a loaded model, or None for the embedded default sentiment model.
-    ``dtype``: "float32" (default), "float16", "bfloat16" or "int8"; ``threads``: compute threads (default: all
+    ``dtype``: "float32" (default), "float16", "bfloat16" or "int8" (weight storage); ``compute``: "fp32" (default)
+    or "bf16" (matmul inputs rounded to bf16, fp32 sums); ``threads``: compute threads (default: all
     cores). Other keyword arguments are the task's call parameters, as defaults (``top_k``,
     ``function_to_apply``, ``truncation``, ``max_length``, ...)."""
     if device not in (None, "cpu", -1):
@@ -192,7 +193,7 @@ def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel
     if tokenizer is not None and not isinstance(tokenizer, str) and tokenizer is not getattr(model, "tokenizer", None):
         raise ValueError("bertc pipelines use the model folder's own tokenizer")
     m = model if isinstance(model, BertcModel) else load_model(
-        model, dtype if dtype is not None else torch_dtype, threads, revision)
+        model, dtype if dtype is not None else torch_dtype, threads, revision, compute=compute)
     if task is None:
         task = "text-classification" if m.has_head else "feature-extraction"
     if task not in _TASKS:

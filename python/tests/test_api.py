@@ -67,6 +67,15 @@ def test_dtype_and_threads():
         got = p(texts, top_k=None)
         assert [r[0]["label"] for r in got] == [r[0]["label"] for r in base]
         assert abs(got[0][0]["score"] - base[0][0]["score"]) < 0.05
+    bf = bertc.pipeline("sentiment-analysis", compute="bf16")
+    assert bf.model.compute == "bf16" and bf.model.dtype == "float32"
+    got = bf(texts, top_k=None)
+    assert [r[0]["label"] for r in got] == [r[0]["label"] for r in base]
+    assert abs(got[0][0]["score"] - base[0][0]["score"]) < 0.01
+    with pytest.raises(ValueError, match="compute"):
+        bertc.pipeline("sentiment-analysis", compute="fp8")
+    with pytest.raises(bertc.BertcValueError):
+        bertc.pipeline("sentiment-analysis", compute="bf16", dtype="int8")
 
 
 def test_one_model_many_threads():
