@@ -118,6 +118,7 @@ check:
 	$(MAKE) tokfuzz
 	$(MAKE) pytest
 	$(MAKE) pytest-spark
+	$(MAKE) pytest-torch
 	$(MAKE) install-check
 	BERTC_BIN=build/bertc build/test_bertc
 
@@ -147,6 +148,16 @@ pytest-spark: $(BUILD)/libbertc.so $(BUILD)/bertc
 	  PYTHONPATH=$(CURDIR)/python BERTC_LIBRARY=$(CURDIR)/$(BUILD)/libbertc.so BERTC_BIN=$(CURDIR)/$(BUILD)/bertc \
 	    BERTC_REQUIRE_SPARK=1 $(SPARK_PYTHON) -m pytest -q -p no:cacheprovider python/tests/test_spark.py; \
 	else echo "pytest-spark: skipped (SPARK_PYTHON not set)"; fi
+
+# The differential test against transformers itself (python/tests/test_transformers_live.py): TORCH_PYTHON has torch
+# and transformers (CI: .ci/torch-venv.sh, Debian's torch 1.13 with transformers 4.45); else it says it skipped.
+TORCH_PYTHON ?=
+.PHONY: pytest-torch
+pytest-torch: $(BUILD)/libbertc.so $(BUILD)/bertc
+	@if [ -n "$(TORCH_PYTHON)" ]; then \
+	  PYTHONPATH=$(CURDIR)/python BERTC_LIBRARY=$(CURDIR)/$(BUILD)/libbertc.so BERTC_BIN=$(CURDIR)/$(BUILD)/bertc \
+	    BERTC_REQUIRE_TORCH=1 $(TORCH_PYTHON) -m pytest -q -p no:cacheprovider python/tests/test_transformers_live.py; \
+	else echo "pytest-torch: skipped (TORCH_PYTHON not set)"; fi
 
 # `make install` into a scratch DESTDIR, then a program built with pkg-config against it runs.
 install-check: $(BUILD)/bertc $(BUILD)/libbertc.so
