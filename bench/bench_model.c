@@ -2,7 +2,7 @@
  * bench_model.c — end-to-end classification figures for one model: bertc_classify over the SST-2 dev sentences
  * (tokenization included) in batches of B, T threads. Prints one JSON line like the peers' scripts: seconds
  * (the loop only), load_s, sentences/s, tokens/s, p50/p95 per batch, GFLOP/s and peak RSS.
- *   build/bench_model MODEL_DIR DEV.tsv BATCH THREADS [fp32|fp16|bf16|int8]
+ *   build/bench_model MODEL_DIR DEV.tsv BATCH THREADS [fp32|fp16|bf16|int8|bf16c]   (bf16c: --compute bf16)
  */
 #include "bertc.h"
 
@@ -58,6 +58,7 @@ int main(int argc, char **argv) {
     static const char *const dtypes[] = {"fp32", "int8", "fp16", "bf16"};
     for (int k = 0; argc > 5 && k < 4; k++)
         if (!strcmp(argv[5], dtypes[k])) mp.dtype = (bertc_dtype)k;
+    if (argc > 5 && !strcmp(argv[5], "bf16c")) mp.compute = BERTC_COMPUTE_BF16;
     bertc_model *m;
     bertc_error err;
     double t0 = now();
@@ -98,7 +99,8 @@ int main(int argc, char **argv) {
     printf("{\"tool\": \"bertc%s%s\", \"isa\": \"%s\", \"model\": \"%s\", \"batch\": %d, \"threads\": %d, \"sentences\": %zu, \"tokens\": %ld, "
            "\"seconds\": %.3f, \"load_s\": %.3f, \"sentences_per_s\": %.2f, \"tokens_per_s\": %.0f, "
            "\"p50_batch_ms\": %.2f, \"p95_batch_ms\": %.2f, \"gflops\": %.1f, \"peak_rss_mb\": %.0f, \"file_mb\": %.0f}\n",
-           mp.dtype ? " " : "", mp.dtype ? dtypes[mp.dtype] : "", info.isa, strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1], bs, th, n, tokens, dt, load, n / dt, tokens / dt,
+           mp.dtype || mp.compute ? " " : "", mp.compute ? "bf16 compute" : mp.dtype ? dtypes[mp.dtype] : "",
+           mp.compute ? info.compute_isa : info.isa, strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1], bs, th, n, tokens, dt, load, n / dt, tokens / dt,
            lat[nb / 2], lat[(size_t)(0.95 * (double)(nb - 1) + 0.5)], flop / dt / 1e9, ru.ru_maxrss / 1024.0,
            info.weight_bytes / 1e6);
     bertc_model_free(m);

@@ -32,6 +32,8 @@ for arch in $MODELS; do
     for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th | tee -a "$OUT"; done
     for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th int8 | tee -a "$OUT"; done
     [ $th = 2 ] && for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th fp16 | tee -a "$OUT"; done
+    # bf16 compute (matmul inputs in bf16, fp32 sums): AVX512-BF16 where the CPU has it, else the portable path
+    [ $th = 2 ] && for b in 1 32; do build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th bf16c | tee -a "$OUT"; done
     # the AVX2 tier on the same machine, where the CPU also has AVX-512 (what an AVX2-only CPU would run)
     if [ $th = 2 ] && grep -qw avx512f /proc/cpuinfo; then
       for b in 1 32; do BERTC_NO_AVX512=1 build/bench_model "$ck" "$SH/data/sst2/dev.tsv" $b $th | sed 's/"tool": "bertc"/"tool": "bertc avx2"/' | tee -a "$OUT"; done
