@@ -24,6 +24,7 @@ void tests_cli_conventions(void);
 void tests_evalrun(void);
 void tests_json(void);
 void tests_bf16(void);
+void tests_zeroshot(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -67,6 +68,7 @@ int main(int argc, char **argv) {
     filter = argc > 1 ? argv[1] : NULL;
     tests_kernels();
     tests_bf16();
+    tests_zeroshot();
     tests_json();
     tests_tokenizer();
     tests_model();

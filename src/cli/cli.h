@@ -87,6 +87,7 @@ int model_opt(model_opts *o, int argc, char **argv, int *i);
 bertc_model *load_model(const model_opts *o, int *code);
 
 int cmd_classify(int argc, char **argv);
+int cmd_zero_shot(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);

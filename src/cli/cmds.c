@@ -497,3 +497,152 @@ int cmd_info(int argc, char **argv) {
     bertc_model_free(m);
     return fflush(stdout) ? EXIT_OUTPUT : EXIT_OK;
 }
+
+/* ---------------------------------------------------------------------------------------------------- */
+
+static const char zero_shot_usage[] =
+    "usage: bertc zero-shot --labels \"L1,L2,...\" [--template \"This example is {}.\"] [--multi-label]\n"
+    "                       [--model DIR] [--max-length N] [--batch-size N]\n"
+    "                       [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
+    "transformers' zero-shot-classification pipeline on an NLI *ForSequenceClassification model: each label fills the\n"
+    "template's {} as the hypothesis of a (text, hypothesis) pair, truncated only_first; the entailment label is the\n"
+    "config's first label starting with \"entail\" (else the last). Scores: the softmax of the entailment logits across\n"
+    "the labels; --multi-label (or a single label): each label's softmax over [contradiction, entailment].\n"
+    "--labels is split on commas, each label stripped, empty ones dropped (as transformers splits a string).\n"
+    "Output: one JSON object per input, in input order: {\"sequence\", \"labels\", \"scores\"}, sorted by score.\n"
+    INPUT_HELP;
+
+typedef struct zero_shot_opts {
+    const char *labels, *tmpl;
+    int multi_label;
+    int bad;
+} zero_shot_opts;
+
+static bool zero_shot_own(void *ctx, int argc, char **argv, int *i) {
+    zero_shot_opts *o = ctx;
+    const char *a = argv[*i];
+    if (!strcmp(a, "--multi-label")) return (o->multi_label = 1) != 0;
+    if (!strcmp(a, "--labels") || !strcmp(a, "--template")) {
+        if (*i + 1 >= argc) {
+            o->bad = 1;
+            return true;
+        }
+        if (a[2] == 'l') o->labels = argv[++*i];
+        else o->tmpl = argv[++*i];
+        return true;
+    }
+    return false;
+}
+
+/* transformers' _parse_labels: split on ",", strip (Python's str.strip: ASCII and Unicode whitespace; here the ASCII
+ * whitespace), drop empty labels. Returns the count; *out and *buf are malloc'ed. */
+static size_t split_labels(const char *s, char ***out, char **buf) {
+    size_t n = 1;
+    for (const char *p = s; *p; p++) n += *p == ',';
+    char **v = calloc(n, sizeof *v);
+    char *b = strdup(s);
+    size_t k = 0;
+    if (!v || !b) {
+        free(v);
+        free(b);
+        *out = NULL;
+        *buf = NULL;
+        return 0;
+    }
+    char *p = b;
+    for (;;) {
+        char *e = strchr(p, ',');
+        if (e) *e = 0;
+        char *q = p, *r = p + strlen(p);
+        while (*q && strchr(" \t\n\r\f\v", *q)) q++;
+        while (r > q && strchr(" \t\n\r\f\v", r[-1])) *--r = 0;
+        if (*q) v[k++] = q;
+        if (!e) break;
+        p = e + 1;
+    }
+    *out = v;
+    *buf = b;
+    return k;
+}
+
+int cmd_zero_shot(int argc, char **argv) {
+    common c;
+    common_init(&c);
+    zero_shot_opts o = {NULL, NULL, 0, 0};
+    int code = EXIT_OK;
+    bertc_model *m = NULL;
+    char **labels = NULL, *lbuf = NULL;
+    if (!gather(&c, argc, argv, zero_shot_own, &o) || o.bad) {
+        if (o.bad) die_msg("--labels and --template need a value");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (c.help) {
+        fputs(zero_shot_usage, stdout);
+        goto done;
+    }
+    if (!o.labels) {
+        die_msg("zero-shot needs --labels \"L1,L2,...\"");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    size_t nl = split_labels(o.labels, &labels, &lbuf);
+    if (!labels) {
+        die_msg("out of memory");
+        code = EXIT_INTERNAL;
+        goto done;
+    }
+    if (nl == 0) {
+        die_msg("--labels: you must include at least one label");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (c.pair) {
+        die_msg("zero-shot: --pair does not apply (the hypotheses are the second texts)");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (!finish_inputs(&c, &code)) goto done;
+    if (!(m = load_model(&c.mo, &code))) goto done;
+    bertc_zero_shot_params p = bertc_zero_shot_default_params();
+    p.hypothesis_template = o.tmpl;
+    p.multi_label = o.multi_label;
+    p.classify.encode.truncation = c.truncation;
+    p.classify.encode.max_length = c.max_length;
+    p.classify.batch_size = c.batch_size;
+    for (size_t i = 0; i < c.rs.n; i++) {
+        bertc_zero_shot_result r;
+        bertc_error err;
+        bertc_status s = bertc_zero_shot(m, c.rs.r[i].text, c.rs.r[i].len, (const char *const *)labels, nl, &p, &r, &err);
+        if (s) {
+            fflush(stdout);
+            die_msg("%s", err.message);
+            code = s == BERTC_ERR_INVALID_ARG ? EXIT_USAGE : exit_code_for(s);
+            goto done;
+        }
+        fputs("{\"sequence\": ", stdout);
+        json_str(stdout, c.rs.r[i].text);
+        fputs(", \"labels\": [", stdout);
+        for (size_t k = 0; k < r.n_labels; k++) {
+            if (k) fputs(", ", stdout);
+            json_str(stdout, labels[r.order[k]]);
+        }
+        fputs("], \"scores\": [", stdout);
+        for (size_t k = 0; k < r.n_labels; k++) {
+            if (k) fputs(", ", stdout);
+            json_float(stdout, r.scores[k]);
+        }
+        fputs("]}\n", stdout);
+        bertc_zero_shot_result_free(&r);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        die_msg("cannot write output");
+        code = EXIT_OUTPUT;
+    }
+done:
+    free(labels);
+    free(lbuf);
+    bertc_model_free(m);
+    records_free(&c.rs);
+    return code;
+}

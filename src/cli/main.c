@@ -12,6 +12,8 @@ static const char usage[] =
     "  bertc classify [--model DIR] [--logits] [--all-scores] [--function softmax|sigmoid|none]\n"
     "                 [--max-length N] [--no-truncation] [--batch-size N] [--pair TEXT] [--input FILE|-]\n"
     "                 [--input-format auto|jsonl|text] [TEXT ...]\n"
+    "  bertc zero-shot --labels \"L1,L2,...\" [--template \"... {} ...\"] [--multi-label] [--model DIR]\n"
+    "                 [--input FILE|-] [--input-format F] [TEXT ...]   (NLI models; bertc zero-shot --help)\n"
     "  bertc embed    [--model DIR] [--pooling none|cls|mean] [--input FILE|-] [--input-format F] [TEXT ...]\n"
     "  bertc tokenize [--model DIR] [--pair TEXT] [--max-length N] [--no-truncation] [--input FILE|-]\n"
     "                 [--input-format F] [TEXT ...]\n"
@@ -56,6 +58,7 @@ int main(int argc, char **argv) {
     }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "classify")) return cmd_classify(argc, argv);
+    if (!strcmp(cmd, "zero-shot")) return cmd_zero_shot(argc, argv);
     if (!strcmp(cmd, "embed")) return cmd_embed(argc, argv);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc, argv);
     if (!strcmp(cmd, "info")) return cmd_info(argc, argv);
