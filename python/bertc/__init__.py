@@ -26,7 +26,7 @@ _WHERE = {
     "AutoModel": "_model", "AutoModelForSequenceClassification": "_model", "BertcConfig": "_model",
     "BertcModel": "_model", "ModelOutput": "_model",
     "FeatureExtractionPipeline": "_pipeline", "Pipeline": "_pipeline", "TextClassificationPipeline": "_pipeline",
-    "pipeline": "_pipeline",
+    "ZeroShotClassificationPipeline": "_pipeline", "pipeline": "_pipeline",
     "AutoTokenizer": "_tokenizer", "BatchEncoding": "_tokenizer", "BertcTokenizer": "_tokenizer",
     "evaluate": "_eval", "train": "_train",
 }
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from ._eval import evaluate
     from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, BertcValueError
     from ._model import AutoModel, AutoModelForSequenceClassification, BertcConfig, BertcModel, ModelOutput
-    from ._pipeline import FeatureExtractionPipeline, Pipeline, TextClassificationPipeline, pipeline
+    from ._pipeline import (FeatureExtractionPipeline, Pipeline, TextClassificationPipeline,
+                            ZeroShotClassificationPipeline, pipeline)
     from ._tokenizer import AutoTokenizer, BatchEncoding, BertcTokenizer
     from ._train import train
 

@@ -93,6 +93,15 @@ class EmbedParams(Structure):
                 ("prompt_name", c_char_p)]
 
 
+class ZeroShotParams(Structure):
+    _fields_ = [("hypothesis_template", c_char_p), ("multi_label", c_int), ("classify", ClassifyParams)]
+
+
+class ZeroShotResult(Structure):
+    _fields_ = [("n_labels", c_size_t), ("order", POINTER(c_size_t)), ("scores", POINTER(c_float)),
+                ("logits", POINTER(c_float)), ("entailment_id", c_int), ("contradiction_id", c_int)]
+
+
 def _find_library() -> str:
     env = os.environ.get("BERTC_LIBRARY")
     if env:
@@ -140,6 +149,10 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bertc_embed": (c_int, [c_void_p, P(Text), c_size_t, P(EncodeParams), c_int, P(Embedding), P(Error)]),
         "bertc_embed_ex": (c_int, [c_void_p, P(Text), c_size_t, P(EmbedParams), P(Embedding), P(Error)]),
         "bertc_embedding_free": (None, [P(Embedding), c_size_t]),
+        "bertc_zero_shot_default_params": (ZeroShotParams, []),
+        "bertc_zero_shot": (c_int, [c_void_p, c_char_p, c_size_t, P(c_char_p), c_size_t, P(ZeroShotParams),
+                                    P(ZeroShotResult), P(Error)]),
+        "bertc_zero_shot_result_free": (None, [P(ZeroShotResult)]),
         "bertc_forward": (c_int, [c_void_p, P(Encoding), c_size_t, P(c_float), P(c_float), P(Error)]),
     }
     for name, (res, args) in sigs.items():

@@ -7,7 +7,8 @@ from typing import Any, Iterable, Union
 
 from ._model import BertcModel, load_model
 
-__all__ = ["pipeline", "Pipeline", "TextClassificationPipeline", "FeatureExtractionPipeline"]
+__all__ = ["pipeline", "Pipeline", "TextClassificationPipeline", "FeatureExtractionPipeline",
+           "ZeroShotClassificationPipeline"]
 
 Input = Union[str, dict, list]  # type: ignore[type-arg]
 _FUNCTIONS = ("default", "sigmoid", "softmax", "none")
@@ -171,10 +172,79 @@ class FeatureExtractionPipeline(Pipeline):
         return out[0] if single else out
 
 
+class ZeroShotClassificationPipeline(Pipeline):
+    """``pipeline("zero-shot-classification")`` on an NLI *ForSequenceClassification checkpoint, as transformers'
+    ZeroShotClassificationPipeline: ``pipe(text, candidate_labels=[...] or "a, b", hypothesis_template="This example
+    is {}.", multi_label=False)`` (the labels may also be the second positional argument) gives ``{"sequence",
+    "labels", "scores"}`` sorted by score; a list of texts gives a list. Each label fills the template's ``{}`` as the
+    hypothesis of a (text, hypothesis) pair truncated "only_first"; the scores are the softmax of the entailment
+    logits across labels, or with ``multi_label`` (or one label) each label's softmax over [contradiction,
+    entailment], in float32 as transformers' numpy computes them (libbertc's bertc_zero_shot)."""
+
+    task = "zero-shot-classification"
+
+    def _sanitize(self, candidate_labels: Any = None, hypothesis_template: str | None = None,
+                  multi_label: bool | None = None, batch_size: int | None = None,
+                  **kwargs: Any) -> dict[str, Any]:
+        if kwargs:
+            raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+        out: dict[str, Any] = {}
+        if candidate_labels is not None:
+            if isinstance(candidate_labels, str):
+                candidate_labels = [lb.strip() for lb in candidate_labels.split(",") if lb.strip()]
+            out["candidate_labels"] = list(candidate_labels)
+        if hypothesis_template is not None:
+            out["hypothesis_template"] = hypothesis_template
+        if multi_label is not None:
+            out["multi_label"] = bool(multi_label)
+        if batch_size is not None:
+            out["batch_size"] = batch_size
+        return out
+
+    def __call__(self, sequences: str | list[str], *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and "candidate_labels" not in kwargs:
+            kwargs["candidate_labels"] = args[0]
+        elif args:
+            raise ValueError(f"Unable to understand extra arguments {args}")
+        params = dict(self._defaults)
+        params.update(self._sanitize(**kwargs))
+        labels = params.get("candidate_labels") or []
+        template = params.get("hypothesis_template", "This example is {}.")
+        if isinstance(sequences, str):
+            if len(labels) == 0 or len(sequences) == 0:
+                raise ValueError("You must include at least one label and at least one sequence.")
+            return self._run(sequences, labels, template, params)
+        return [self(s, **params) for s in sequences]
+
+    def _run(self, text: str, labels: list[str], template: str, params: dict[str, Any]) -> dict[str, Any]:
+        import ctypes
+        from . import _lib
+        p = _lib.lib.bertc_zero_shot_default_params()
+        tb = template.encode("utf-8", "surrogatepass")
+        p.hypothesis_template = tb
+        p.multi_label = 1 if params.get("multi_label") else 0
+        p.classify.batch_size = max(1, int(params.get("batch_size") or self.batch_size or 32))
+        enc = [str(lb).encode("utf-8", "surrogatepass") for lb in labels]
+        arr = (ctypes.c_char_p * len(enc))(*enc)
+        a = text.encode("utf-8", "surrogatepass")
+        res = _lib.ZeroShotResult()
+        err = _lib.Error()
+        _lib.check(_lib.lib.bertc_zero_shot(self.model._h, a, len(a), arr, len(enc), ctypes.byref(p),
+                                            ctypes.byref(res), ctypes.byref(err)), err)
+        try:
+            n = int(res.n_labels)
+            order = [int(res.order[i]) for i in range(n)]
+            scores = [float(res.scores[i]) for i in range(n)]
+        finally:
+            _lib.lib.bertc_zero_shot_result_free(ctypes.byref(res))
+        return {"sequence": text, "labels": [labels[i] for i in order], "scores": scores}
+
+
 _TASKS: dict[str, type[Pipeline]] = {
     "text-classification": TextClassificationPipeline,
     "sentiment-analysis": TextClassificationPipeline,
     "feature-extraction": FeatureExtractionPipeline,
+    "zero-shot-classification": ZeroShotClassificationPipeline,
 }
 
 
@@ -199,6 +269,6 @@ def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel
     if task not in _TASKS:
         raise KeyError(f"Unknown task {task}, available tasks are {sorted(_TASKS)}")
     cls = _TASKS[task]
-    if cls is TextClassificationPipeline and not m.has_head:
+    if cls in (TextClassificationPipeline, ZeroShotClassificationPipeline) and not m.has_head:
         raise ValueError(f"{m.name_or_path}: {task} needs a checkpoint with a sequence-classification head")
     return cls(m, batch_size=batch_size, **kwargs)
