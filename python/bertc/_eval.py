@@ -12,7 +12,7 @@ from typing import Any
 from . import _lib
 from ._lib import lib
 from ._model import BertcModel, load_model
-from ._train import _FORMATS, DatasetParams
+from ._train import DatasetParams, require_files, set_dataset_params
 
 __all__ = ["evaluate"]
 
@@ -73,19 +73,12 @@ def evaluate(model: str | os.PathLike[str] | BertcModel | None = None, data: str
     CLI's options of the same names do."""
     if data is None:
         raise ValueError("evaluate() needs data: a labeled dataset file")
-    for f in (data, train):
-        if f is not None and not os.path.isfile(f):
-            raise FileNotFoundError(2, "no such dataset file", os.fspath(f))
+    require_files(data, train)
     m = model if isinstance(model, BertcModel) else load_model(model, dtype, threads)
     p = lib.bertc_eval_default_params()
     p.data = os.fsencode(data)
     p.train = os.fsencode(train) if train is not None else None
-    if data_format not in _FORMATS:
-        raise ValueError(f"data_format {data_format!r}: one of auto, tsv, csv, jsonl")
-    p.dataset.format = _FORMATS[data_format]
-    p.dataset.text_column = text_column.encode() if text_column else None
-    p.dataset.pair_column = pair_column.encode() if pair_column else None
-    p.dataset.label_column = label_column.encode() if label_column is not None else None
+    set_dataset_params(p.dataset, data_format, text_column, pair_column, label_column)
     if positive_label is not None:
         p.positive_label = str(positive_label).encode()
     p.threshold = math.nan if threshold is None else float(threshold)

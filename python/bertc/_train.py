@@ -66,6 +66,24 @@ def _path(p: Any) -> bytes | None:
     return os.fsencode(p) if p is not None else None
 
 
+def require_files(*paths: Any) -> None:
+    """FileNotFoundError for a dataset file that is not there (libbertc would call it an input error)."""
+    for f in paths:
+        if f is not None and not os.path.isfile(f):
+            raise FileNotFoundError(2, "no such dataset file", os.fspath(f))
+
+
+def set_dataset_params(d: DatasetParams, data_format: str | None, text_column: str | None,
+                       pair_column: str | None, label_column: str | None) -> None:
+    """The columns and format of bertc_dataset_params, as evaluate() and train() take them."""
+    if data_format not in _FORMATS:
+        raise ValueError(f"data_format {data_format!r}: one of auto, tsv, csv, jsonl")
+    d.format = _FORMATS[data_format]
+    d.text_column = text_column.encode() if text_column else None
+    d.pair_column = pair_column.encode() if pair_column else None
+    d.label_column = label_column.encode() if label_column is not None else None
+
+
 def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_dir: str | os.PathLike[str],
           validation: str | os.PathLike[str] | None = None, *, labels: str | list[str] | None = None,
           problem_type: str | None = None, text_column: str | None = None, pair_column: str | None = None,
@@ -82,17 +100,10 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
     Returns the final entry ``bertc train`` prints (train_runtime, train_loss, ...) with ``log_history`` (every
     log and evaluation entry) and ``warnings``. ``callback`` receives each event as a dict. Ctrl-C saves a
     checkpoint and raises BertcInterrupted; a diverged run raises BertcValueError."""
-    for f in (train, validation):
-        if f is not None and not os.path.isfile(f):
-            raise FileNotFoundError(2, "no such dataset file", os.fspath(f))
+    require_files(train, validation)
     p = lib.bertc_train_default_params()
     p.model, p.train, p.validation, p.output_dir = _path(model), _path(train), _path(validation), _path(output_dir)
-    if data_format not in _FORMATS:
-        raise ValueError(f"data_format {data_format!r}: one of auto, tsv, csv, jsonl")
-    p.data.format = _FORMATS[data_format]
-    p.data.text_column = text_column.encode() if text_column else None
-    p.data.pair_column = pair_column.encode() if pair_column else None
-    p.data.label_column = label_column.encode() if label_column is not None else None
+    set_dataset_params(p.data, data_format, text_column, pair_column, label_column)
     if labels is not None:
         p.labels = (",".join(labels) if not isinstance(labels, str) else labels).encode()
     if problem_type not in _PROBLEMS:
