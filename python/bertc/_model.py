@@ -220,6 +220,14 @@ class BertcModel:
                 arr[i].pair, arr[i].pair_len = b, len(b)
         return arr, keep
 
+    def _encode_params(self, truncation: Any, max_length: int | None) -> _lib.EncodeParams:
+        """The tokenizer's parameters for a model call: without truncation the bound is the model's positions, so a
+        longer input is an error, as in transformers."""
+        p = self.tokenizer._params(True, truncation, max_length)
+        if p.truncation == 0:
+            p.max_length = 0
+        return p
+
     def logits(self, texts: Sequence[tuple[str, str | None]], truncation: Any = None, max_length: int | None = None,
                batch_size: int = 32) -> np.ndarray:
         """[n, num_labels] float32 logits of texts (with optional pairs)."""
@@ -227,9 +235,7 @@ class BertcModel:
         if not self.has_head:
             raise ValueError(f"{self.name_or_path}: the checkpoint has no classification head")
         p = lib.bertc_classify_default_params()
-        p.encode = self.tokenizer._params(True, truncation, max_length)
-        if p.encode.truncation == 0:
-            p.encode.max_length = 0  # the model's positions: a longer input is an error, as in transformers
+        p.encode = self._encode_params(truncation, max_length)
         p.function = 3
         p.batch_size = max(1, int(batch_size))
         n, L = len(texts), self.config.num_labels
@@ -254,9 +260,7 @@ class BertcModel:
         import numpy as np
         if pooling not in POOLINGS:
             raise ValueError(f"pooling {pooling!r}: one of {', '.join(POOLINGS)}")
-        ep = self.tokenizer._params(True, truncation, max_length)
-        if ep.truncation == 0:
-            ep.max_length = 0
+        ep = self._encode_params(truncation, max_length)
         n = len(texts)
         arr, _keep = self._texts(texts)
         outs = (_lib.Embedding * max(n, 1))()
