@@ -114,6 +114,8 @@ bertc_status bertc_decode(const bertc_tokenizer *tok, const int32_t *ids, size_t
 const char *bertc_tokenizer_id_to_token(const bertc_tokenizer *tok, int32_t id);
 int bertc_tokenizer_vocab_size(const bertc_tokenizer *tok);
 int bertc_tokenizer_pad_id(const bertc_tokenizer *tok);
+/* The id of the mask token (tokenizer_config.json's mask_token, else [MASK] / <mask>), or -1 when it has none. */
+int bertc_tokenizer_mask_id(const bertc_tokenizer *tok);
 int bertc_tokenizer_max_length(const bertc_tokenizer *tok);
 
 /* ------------------------------------------------------------------------------------------------------ */
@@ -155,6 +157,18 @@ typedef enum bertc_compute {
                                (BERTC_NO_AVX512BF16=1 forces the portable path, same rounding) */
 } bertc_compute;
 
+/* The task head of a checkpoint, from architectures[0] of config.json (*ForSequenceClassification, ...). */
+typedef enum bertc_head {
+    BERTC_HEAD_NONE = 0,                    /* a bare encoder: features only */
+    BERTC_HEAD_SEQUENCE_CLASSIFICATION = 1, /* bertc_classify, bertc_zero_shot */
+    BERTC_HEAD_TOKEN_CLASSIFICATION = 2,    /* bertc_token_classify */
+    BERTC_HEAD_QUESTION_ANSWERING = 3,      /* bertc_question_answer */
+    BERTC_HEAD_MASKED_LM = 4,               /* bertc_fill_mask (*ForMaskedLM, BertForPreTraining) */
+} bertc_head;
+
+/* "sequence-classification", "token-classification", "question-answering", "masked-lm" or "none". */
+const char *bertc_head_name(bertc_head h);
+
 typedef struct bertc_model_params {
     bertc_arch arch;   /* explicit class; a mismatch with config.json is BERTC_ERR_ARCH naming both */
     int n_threads;     /* 0: all online CPUs */
@@ -186,6 +200,7 @@ typedef struct bertc_model_info {
     bertc_compute compute_mode; /* the params' compute: fp32 or bf16 arithmetic in the encoder's matmuls */
     const char *compute_isa;    /* the tier of the encoder's matmuls: isa for fp32 compute; "avx512bf16" or
                                    "portable" for bf16 */
+    bertc_head head;            /* the task head that was loaded */
 } bertc_model_info;
 
 void bertc_model_get_info(const bertc_model *m, bertc_model_info *info);
@@ -349,6 +364,110 @@ bertc_status bertc_zero_shot(const bertc_model *m, const char *text, size_t len,
                              size_t n_labels, const bertc_zero_shot_params *p, bertc_zero_shot_result *out,
                              bertc_error *err);
 void bertc_zero_shot_result_free(bertc_zero_shot_result *r);
+
+/* ------------------------------------------------------------------------------------------------------ */
+/* Token classification, question answering, fill-mask                                                   */
+/* ------------------------------------------------------------------------------------------------------ */
+
+/* Per-token logits of a token-classification (n_labels per token) or question-answering (start, end per token)
+ * head for already-encoded inputs: out receives sum(n_tokens) rows, sequence after sequence. */
+bertc_status bertc_token_logits(const bertc_model *m, const bertc_encoding *encs, size_t n, float *out,
+                                bertc_error *err);
+
+/* Masked-LM logits: out receives n_rows * vocab_size floats, one row per (input, position) pair: rows[2*i] is the
+ * input index, rows[2*i+1] the token position in it. */
+bertc_status bertc_mlm_logits(const bertc_model *m, const bertc_encoding *encs, size_t n, const int32_t *rows,
+                              size_t n_rows, float *out, bertc_error *err);
+
+/* transformers' TokenClassificationPipeline ("ner"). */
+typedef enum bertc_aggregation {
+    BERTC_AGGREGATE_NONE = 0,    /* one entity per token */
+    BERTC_AGGREGATE_SIMPLE = 1,  /* B-/I- runs of a type grouped, score their mean */
+    BERTC_AGGREGATE_FIRST = 2,   /* words take their first sub-token's label */
+    BERTC_AGGREGATE_AVERAGE = 3, /* words take the label of their sub-tokens' mean scores */
+    BERTC_AGGREGATE_MAX = 4,     /* words take their highest-scoring sub-token's label */
+} bertc_aggregation;
+
+typedef struct bertc_token_class_params {
+    bertc_aggregation aggregation;
+    const char *const *ignore_labels; /* NULL (default): {"O"}; with n_ignore 0 and non-NULL: none ignored */
+    size_t n_ignore;
+    bertc_encode_params encode;
+} bertc_token_class_params;
+
+bertc_token_class_params bertc_token_class_default_params(void);
+
+typedef struct bertc_token_entity {
+    const char *label; /* the label ("entity", with aggregation none) or the group ("entity_group"): borrowed */
+    float score;
+    int index;        /* token index in the encoding (aggregation none), else -1 */
+    char *word;       /* the tokens' text as the tokenizer's decoder gives it */
+    int start, end;   /* [start, end) in code points of the text; -1 when the token has no offsets */
+} bertc_token_entity;
+
+typedef struct bertc_token_class_result {
+    size_t n;
+    bertc_token_entity *entities;
+} bertc_token_class_result;
+
+bertc_status bertc_token_classify(const bertc_model *m, const char *text, size_t len, const bertc_token_class_params *p,
+                                  bertc_token_class_result *out, bertc_error *err);
+void bertc_token_class_result_free(bertc_token_class_result *r);
+
+/* transformers' QuestionAnsweringPipeline. */
+typedef struct bertc_qa_params {
+    int top_k;                    /* answers (default 1) */
+    int doc_stride;               /* tokens shared by consecutive windows of a long context (default 128) */
+    int max_seq_len;              /* tokens per window, question included (default 384, capped by the model) */
+    int max_question_len;         /* (default 64) */
+    int max_answer_len;           /* tokens (default 15) */
+    int handle_impossible_answer; /* 1: the empty answer ([CLS]) competes (default 0) */
+    int align_to_words;           /* 1 (default): answers widen to whole words */
+} bertc_qa_params;
+
+bertc_qa_params bertc_qa_default_params(void);
+
+typedef struct bertc_answer {
+    float score;
+    int start, end; /* [start, end) in code points of the context */
+    char *answer;   /* the context's text in that span (UTF-8) */
+} bertc_answer;
+
+typedef struct bertc_qa_result {
+    size_t n;
+    bertc_answer *answers; /* best first */
+} bertc_qa_result;
+
+bertc_status bertc_question_answer(const bertc_model *m, const char *question, size_t qlen, const char *context,
+                                   size_t clen, const bertc_qa_params *p, bertc_qa_result *out, bertc_error *err);
+void bertc_qa_result_free(bertc_qa_result *r);
+
+/* transformers' FillMaskPipeline: every mask token of the text is predicted. */
+typedef struct bertc_fill_mask_params {
+    int top_k;                  /* candidates per mask (default 5) */
+    const char *const *targets; /* NULL: the whole vocabulary; else only these words (each its first token) */
+    size_t n_targets;
+    bertc_encode_params encode;
+} bertc_fill_mask_params;
+
+bertc_fill_mask_params bertc_fill_mask_default_params(void);
+
+typedef struct bertc_mask_candidate {
+    float score;
+    int32_t token;
+    char *token_str; /* the token decoded */
+    char *sequence;  /* the text decoded with this token in the mask's place (special tokens dropped) */
+} bertc_mask_candidate;
+
+typedef struct bertc_fill_mask_result {
+    size_t n_masks;
+    size_t k;                         /* candidates per mask */
+    bertc_mask_candidate *candidates; /* n_masks * k, mask after mask, best first */
+} bertc_fill_mask_result;
+
+bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len, const bertc_fill_mask_params *p,
+                             bertc_fill_mask_result *out, bertc_error *err);
+void bertc_fill_mask_result_free(bertc_fill_mask_result *r);
 
 #ifdef __cplusplus
 }

@@ -88,6 +88,9 @@ bertc_model *load_model(const model_opts *o, int *code);
 
 int cmd_classify(int argc, char **argv);
 int cmd_zero_shot(int argc, char **argv);
+int cmd_ner(int argc, char **argv);
+int cmd_qa(int argc, char **argv);
+int cmd_fill_mask(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -646,3 +646,319 @@ done:
     records_free(&c.rs);
     return code;
 }
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* token classification, question answering, fill-mask                                                 */
+
+/* an integer option value in [lo, hi], or false after the message */
+static bool int_value(const char *opt, const char *v, long lo, long hi, int *out) {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < lo || n > hi) {
+        die_msg("%s must be a number from %ld to %ld", opt, lo, hi);
+        return false;
+    }
+    *out = (int)n;
+    return true;
+}
+
+static int status_exit(bertc_status s) { return s == BERTC_ERR_INVALID_ARG ? EXIT_USAGE : exit_code_for(s); }
+
+static bool write_done(int *code) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        die_msg("cannot write output");
+        *code = EXIT_OUTPUT;
+        return false;
+    }
+    return true;
+}
+
+static const char ner_usage[] =
+    "usage: bertc ner [--aggregation none|simple|first|average|max] [--ignore-labels \"O,...\"]\n"
+    "                 [--model DIR] [--max-length N] [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
+    "transformers' token-classification (\"ner\") pipeline on a *ForTokenClassification model. --aggregation (the\n"
+    "pipeline's aggregation_strategy, default none): none gives one entity per token; simple groups B-/I- runs of one\n"
+    "type; first, average and max first join sub-tokens into words (the word's label from its first token, the mean of\n"
+    "its tokens' scores, or its best token). --ignore-labels: labels (or groups) left out, comma-separated (default O;\n"
+    "\"\" keeps every label). The alias `bertc token-classification` is the same command.\n"
+    "Output: one JSON array per input, in input order: {\"entity\", \"score\", \"index\", \"word\", \"start\", \"end\"}\n"
+    "per token, or {\"entity_group\", \"score\", \"word\", \"start\", \"end\"} when aggregated; start and end are\n"
+    "character (code point) offsets into the text.\n" INPUT_HELP;
+
+typedef struct task_opts {
+    const char *aggregation, *ignore, *targets, *question, *context;
+    int top_k, doc_stride, max_seq_len, max_question_len, max_answer_len, impossible, no_align;
+    int bad;
+} task_opts;
+
+static bool task_own(void *ctx, int argc, char **argv, int *i) {
+    task_opts *o = ctx;
+    const char *a = argv[*i];
+    if (!strcmp(a, "--handle-impossible-answer")) return (o->impossible = 1) != 0;
+    if (!strcmp(a, "--no-align-to-words")) return (o->no_align = 1) != 0;
+    static const char *const strs[] = {"--aggregation", "--ignore-labels", "--targets", "--question", "--context"};
+    static const char *const ints[] = {"--top-k", "--doc-stride", "--max-seq-len", "--max-question-len", "--max-answer-len"};
+    for (int k = 0; k < 5; k++) {
+        bool s = !strcmp(a, strs[k]), n = !strcmp(a, ints[k]);
+        if (!s && !n) continue;
+        if (*i + 1 >= argc) {
+            die_msg("%s needs a value", a);
+            o->bad = 1;
+            return true;
+        }
+        const char *v = argv[++*i];
+        if (s) {
+            const char **dst[] = {&o->aggregation, &o->ignore, &o->targets, &o->question, &o->context};
+            *dst[k] = v;
+        } else {
+            int *dst[] = {&o->top_k, &o->doc_stride, &o->max_seq_len, &o->max_question_len, &o->max_answer_len};
+            if (!int_value(a, v, 1, 1 << 20, dst[k])) o->bad = 1;
+        }
+        return true;
+    }
+    return false;
+}
+
+/* the texts of the inputs, the usage on --help; false when the command is done (code set) */
+static bool task_inputs(common *c, task_opts *o, int argc, char **argv, const char *usage, int *code) {
+    if (!gather(c, argc, argv, task_own, o) || o->bad) {
+        *code = EXIT_USAGE;
+        return false;
+    }
+    if (c->help) {
+        fputs(usage, stdout);
+        return false;
+    }
+    return true;
+}
+
+static void print_entities(const bertc_token_class_result *r, bool grouped) {
+    fputc('[', stdout);
+    for (size_t k = 0; k < r->n; k++) {
+        const bertc_token_entity *e = &r->entities[k];
+        fputs(k ? ", {" : "{", stdout);
+        fputs(grouped ? "\"entity_group\": " : "\"entity\": ", stdout);
+        json_str(stdout, e->label);
+        fputs(", \"score\": ", stdout);
+        json_float(stdout, e->score);
+        if (!grouped) printf(", \"index\": %d", e->index);
+        fputs(", \"word\": ", stdout);
+        json_str(stdout, e->word);
+        printf(", \"start\": %d, \"end\": %d}", e->start, e->end);
+    }
+    fputs("]\n", stdout);
+}
+
+int cmd_ner(int argc, char **argv) {
+    common c;
+    common_init(&c);
+    task_opts o;
+    memset(&o, 0, sizeof o);
+    int code = EXIT_OK;
+    bertc_model *m = NULL;
+    char **ign = NULL, *ibuf = NULL;
+    if (!task_inputs(&c, &o, argc, argv, ner_usage, &code)) goto done;
+    bertc_token_class_params p = bertc_token_class_default_params();
+    static const char *const aggs[] = {"none", "simple", "first", "average", "max"};
+    if (o.aggregation) {
+        int k = 0;
+        while (k < 5 && strcasecmp(o.aggregation, aggs[k]) != 0) k++;
+        if (k == 5) {
+            die_msg("--aggregation must be none, simple, first, average or max");
+            code = EXIT_USAGE;
+            goto done;
+        }
+        p.aggregation = (bertc_aggregation)k;
+    }
+    if (o.ignore) {
+        p.n_ignore = split_labels(o.ignore, &ign, &ibuf);
+        if (!ign) {
+            die_msg("out of memory");
+            code = EXIT_INTERNAL;
+            goto done;
+        }
+        p.ignore_labels = (const char *const *)ign;
+    }
+    if (c.pair) {
+        die_msg("ner: --pair does not apply");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (!finish_inputs(&c, &code)) goto done;
+    if (!(m = load_model(&c.mo, &code))) goto done;
+    p.encode = encode_params(&c);
+    for (size_t i = 0; i < c.rs.n; i++) {
+        bertc_token_class_result r;
+        bertc_error err;
+        bertc_status s = bertc_token_classify(m, c.rs.r[i].text, c.rs.r[i].len, &p, &r, &err);
+        if (s) {
+            fflush(stdout);
+            die_msg("input %zu: %s", i, err.message);
+            code = status_exit(s);
+            goto done;
+        }
+        print_entities(&r, p.aggregation != BERTC_AGGREGATE_NONE);
+        bertc_token_class_result_free(&r);
+    }
+    write_done(&code);
+done:
+    free(ign);
+    free(ibuf);
+    bertc_model_free(m);
+    records_free(&c.rs);
+    return code;
+}
+
+static const char qa_usage[] =
+    "usage: bertc qa --context TEXT [--question Q] [--top-k N] [--doc-stride N] [--max-seq-len N]\n"
+    "                [--max-question-len N] [--max-answer-len N] [--handle-impossible-answer] [--no-align-to-words]\n"
+    "                [--model DIR] [--input FILE|-] [--input-format auto|jsonl|text] [QUESTION ...]\n"
+    "transformers' question-answering pipeline on a *ForQuestionAnswering model: each question is paired with the\n"
+    "context (question first, the context truncated only_second into windows of --max-seq-len tokens, default\n"
+    "min(384, the model's), overlapping by --doc-stride, default min(max_seq_len / 2, 128)), and the best spans of\n"
+    "at most --max-answer-len tokens (default 15) are returned, widened to whole words unless --no-align-to-words.\n"
+    "--handle-impossible-answer lets the empty answer compete. JSONL input lines are {\"question\", \"context\"}\n"
+    "(or {\"text\", \"text_pair\"}). The alias `bertc question-answering` is the same command.\n"
+    "Output: one JSON value per question, in input order: {\"score\", \"start\", \"end\", \"answer\"} when one answer\n"
+    "comes back, else an array of them, best first (as the pipeline returns them); start and end are character\n"
+    "offsets into the context.\n" INPUT_HELP;
+
+int cmd_qa(int argc, char **argv) {
+    common c;
+    common_init(&c);
+    task_opts o;
+    memset(&o, 0, sizeof o);
+    int code = EXIT_OK;
+    bertc_model *m = NULL;
+    if (!task_inputs(&c, &o, argc, argv, qa_usage, &code)) goto done;
+    if (c.pair || (o.question && !o.context)) {
+        die_msg("qa: give the context with --context (and questions as TEXT, --question or --input)");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (o.question && !records_add(&c.rs, o.question, strlen(o.question), NULL, 0)) {
+        die_msg("out of memory");
+        code = EXIT_INTERNAL;
+        goto done;
+    }
+    if (!finish_inputs(&c, &code)) goto done;
+    for (size_t i = 0; i < c.rs.n; i++)
+        if (!c.rs.r[i].pair && !o.context) {
+            die_msg("input %zu has no context: give --context or JSONL {\"question\", \"context\"}", i);
+            code = EXIT_INPUT;
+            goto done;
+        }
+    if (!(m = load_model(&c.mo, &code))) goto done;
+    bertc_qa_params p = bertc_qa_default_params();
+    if (o.top_k) p.top_k = o.top_k;
+    if (o.doc_stride) p.doc_stride = o.doc_stride;
+    if (o.max_seq_len) p.max_seq_len = o.max_seq_len;
+    if (o.max_question_len) p.max_question_len = o.max_question_len;
+    if (o.max_answer_len) p.max_answer_len = o.max_answer_len;
+    p.handle_impossible_answer = o.impossible;
+    p.align_to_words = !o.no_align;
+    for (size_t i = 0; i < c.rs.n; i++) {
+        bertc_qa_result r;
+        bertc_error err;
+        const record *rc = &c.rs.r[i];
+        const char *ctx = rc->pair ? rc->pair : o.context;
+        size_t cl = rc->pair ? rc->pair_len : strlen(o.context);
+        bertc_status s = bertc_question_answer(m, rc->text, rc->len, ctx, cl, &p, &r, &err);
+        if (s) {
+            fflush(stdout);
+            die_msg("input %zu: %s", i, err.message);
+            code = status_exit(s);
+            goto done;
+        }
+        if (r.n != 1) fputc('[', stdout);
+        for (size_t k = 0; k < r.n; k++) {
+            fputs(k ? ", {\"score\": " : "{\"score\": ", stdout);
+            json_float(stdout, r.answers[k].score);
+            printf(", \"start\": %d, \"end\": %d, \"answer\": ", r.answers[k].start, r.answers[k].end);
+            json_str(stdout, r.answers[k].answer);
+            fputc('}', stdout);
+        }
+        fputs(r.n != 1 ? "]\n" : "\n", stdout);
+        bertc_qa_result_free(&r);
+    }
+    write_done(&code);
+done:
+    bertc_model_free(m);
+    records_free(&c.rs);
+    return code;
+}
+
+static const char fill_mask_usage[] =
+    "usage: bertc fill-mask [--top-k N] [--targets \"w1,w2,...\"] [--model DIR] [--max-length N]\n"
+    "                       [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
+    "transformers' fill-mask pipeline on a *ForMaskedLM model: every mask token of the text ([MASK], <mask>: the\n"
+    "tokenizer's) gets the --top-k (default 5) most likely tokens, or only those of --targets (each target its vocab\n"
+    "token, else the first token it tokenizes to).\n"
+    "Output: one JSON array per input, in input order, of {\"score\", \"token\", \"token_str\", \"sequence\"}; with\n"
+    "several masks, an array of such arrays, one per mask (and the sequences keep the special tokens, as the pipeline\n"
+    "does).\n" INPUT_HELP;
+
+int cmd_fill_mask(int argc, char **argv) {
+    common c;
+    common_init(&c);
+    task_opts o;
+    memset(&o, 0, sizeof o);
+    int code = EXIT_OK;
+    bertc_model *m = NULL;
+    char **tg = NULL, *tbuf = NULL;
+    if (!task_inputs(&c, &o, argc, argv, fill_mask_usage, &code)) goto done;
+    bertc_fill_mask_params p = bertc_fill_mask_default_params();
+    if (o.top_k) p.top_k = o.top_k;
+    if (o.targets) {
+        p.n_targets = split_labels(o.targets, &tg, &tbuf);
+        if (!tg) {
+            die_msg("out of memory");
+            code = EXIT_INTERNAL;
+            goto done;
+        }
+        p.targets = (const char *const *)tg;
+    }
+    if (c.pair) {
+        die_msg("fill-mask: --pair does not apply");
+        code = EXIT_USAGE;
+        goto done;
+    }
+    if (!finish_inputs(&c, &code)) goto done;
+    if (!(m = load_model(&c.mo, &code))) goto done;
+    p.encode = encode_params(&c);
+    for (size_t i = 0; i < c.rs.n; i++) {
+        bertc_fill_mask_result r;
+        bertc_error err;
+        bertc_status s = bertc_fill_mask(m, c.rs.r[i].text, c.rs.r[i].len, &p, &r, &err);
+        if (s) {
+            fflush(stdout);
+            die_msg("input %zu: %s", i, err.message);
+            code = status_exit(s);
+            goto done;
+        }
+        if (r.n_masks > 1) fputc('[', stdout);
+        for (size_t k = 0; k < r.n_masks; k++) {
+            fputs(k ? ", [" : "[", stdout);
+            for (size_t j = 0; j < r.k; j++) {
+                const bertc_mask_candidate *mc = &r.candidates[k * r.k + j];
+                fputs(j ? ", {\"score\": " : "{\"score\": ", stdout);
+                json_float(stdout, mc->score);
+                printf(", \"token\": %d, \"token_str\": ", (int)mc->token);
+                json_str(stdout, mc->token_str);
+                fputs(", \"sequence\": ", stdout);
+                json_str(stdout, mc->sequence);
+                fputc('}', stdout);
+            }
+            fputc(']', stdout);
+        }
+        fputs(r.n_masks > 1 ? "]\n" : "\n", stdout);
+        bertc_fill_mask_result_free(&r);
+    }
+    write_done(&code);
+done:
+    free(tg);
+    free(tbuf);
+    bertc_model_free(m);
+    records_free(&c.rs);
+    return code;
+}

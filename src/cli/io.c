@@ -128,6 +128,10 @@ bool records_read(records *rs, const char *path, const char *pair_default, input
         json_error_t jerr;
         json_t *j = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &jerr);
         json_t *t = json_object_get(j, "text"), *p = json_object_get(j, "text_pair");
+        if (!t && json_is_string(json_object_get(j, "question"))) { /* question answering: {"question", "context"} */
+            t = json_object_get(j, "question");
+            p = json_object_get(j, "context");
+        }
         if (!j || !json_is_object(j)) {
             die_msg("%s:%ld: not a JSON object (%s)", path, lineno, j ? "other JSON value" : jerr.text);
             ok = false;

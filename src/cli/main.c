@@ -14,6 +14,11 @@ static const char usage[] =
     "                 [--input-format auto|jsonl|text] [TEXT ...]\n"
     "  bertc zero-shot --labels \"L1,L2,...\" [--template \"... {} ...\"] [--multi-label] [--model DIR]\n"
     "                 [--input FILE|-] [--input-format F] [TEXT ...]   (NLI models; bertc zero-shot --help)\n"
+    "  bertc ner [--aggregation none|simple|first|average|max] [--ignore-labels L,...] [--model DIR] [TEXT ...]\n"
+    "                 (token classification; bertc ner --help)\n"
+    "  bertc qa --context TEXT [--top-k N] [--handle-impossible-answer] [--model DIR] [QUESTION ...]\n"
+    "                 (extractive question answering; bertc qa --help)\n"
+    "  bertc fill-mask [--top-k N] [--targets w1,w2] [--model DIR] [TEXT ...]   (masked LMs; bertc fill-mask --help)\n"
     "  bertc embed    [--model DIR] [--pooling none|cls|mean] [--input FILE|-] [--input-format F] [TEXT ...]\n"
     "  bertc tokenize [--model DIR] [--pair TEXT] [--max-length N] [--no-truncation] [--input FILE|-]\n"
     "                 [--input-format F] [TEXT ...]\n"
@@ -59,6 +64,9 @@ int main(int argc, char **argv) {
     const char *cmd = argv[1];
     if (!strcmp(cmd, "classify")) return cmd_classify(argc, argv);
     if (!strcmp(cmd, "zero-shot")) return cmd_zero_shot(argc, argv);
+    if (!strcmp(cmd, "ner") || !strcmp(cmd, "token-classification")) return cmd_ner(argc, argv);
+    if (!strcmp(cmd, "qa") || !strcmp(cmd, "question-answering")) return cmd_qa(argc, argv);
+    if (!strcmp(cmd, "fill-mask")) return cmd_fill_mask(argc, argv);
     if (!strcmp(cmd, "embed")) return cmd_embed(argc, argv);
     if (!strcmp(cmd, "tokenize")) return cmd_tokenize(argc, argv);
     if (!strcmp(cmd, "info")) return cmd_info(argc, argv);

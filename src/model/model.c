@@ -94,6 +94,7 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
                        what, mt);
         goto done;
     }
+    c->tie_word_embeddings = jbool(j, "tie_word_embeddings", 1);
     c->vocab_size = cfg_int(j, "vocab_size", 30522);
     c->max_positions = cfg_int(j, "max_position_embeddings", 512);
     c->pad_token_id = cfg_int(j, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0);
@@ -401,15 +402,21 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     free(qkv_b);
     if (b.s) return b.s;
     /* head */
-    bool wants_head = strstr(c->architecture, "ForSequenceClassification") != NULL;
-    const char *dense = c->arch == BERTC_ARCH_DISTILBERT ? "pre_classifier" : c->arch == BERTC_ARCH_BERT ? "pooler.dense"
-                                                                                                   : "classifier.dense";
-    const char *outp = c->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj" : "classifier";
-    if (wants_head) {
-        binder hb = b;
-        hb.int8 = 0; /* the classifier head stays fp32: two small matmuls on one row per text */
-        hb.bf16c = 0;
-        hb.wtype = WEIGHT_F32;
+    const char *an = c->architecture;
+    m->head = strstr(an, "ForSequenceClassification") ? BERTC_HEAD_SEQUENCE_CLASSIFICATION
+              : strstr(an, "ForTokenClassification")   ? BERTC_HEAD_TOKEN_CLASSIFICATION
+              : strstr(an, "ForQuestionAnswering")     ? BERTC_HEAD_QUESTION_ANSWERING
+              : strstr(an, "ForMaskedLM") || strstr(an, "ForPreTraining") ? BERTC_HEAD_MASKED_LM
+                                                                           : BERTC_HEAD_NONE;
+    binder hb = b;
+    hb.int8 = 0; /* heads stay fp32: small matmuls (one row per text, or a few labels per token) */
+    hb.bf16c = 0;
+    hb.wtype = WEIGHT_F32;
+    hb.prefix = "";
+    if (m->head == BERTC_HEAD_SEQUENCE_CLASSIFICATION) {
+        const char *dense = c->arch == BERTC_ARCH_DISTILBERT ? "pre_classifier" : c->arch == BERTC_ARCH_BERT ? "pooler.dense"
+                                                                                                       : "classifier.dense";
+        const char *outp = c->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj" : "classifier";
         hb.prefix = c->arch == BERTC_ARCH_BERT ? "bert." : ""; /* the pooler lives in the base model */
         bind_linear(&hb, &m->head_dense, dense, H, H);
         hb.prefix = "";
@@ -417,6 +424,55 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
         if (hb.s) return hb.s;
         m->has_head = true;
         m->head_act = c->arch == BERTC_ARCH_DISTILBERT ? EPI_RELU : EPI_TANH;
+    } else if (m->head == BERTC_HEAD_TOKEN_CLASSIFICATION || m->head == BERTC_HEAD_QUESTION_ANSWERING) {
+        bool qa = m->head == BERTC_HEAD_QUESTION_ANSWERING;
+        bind_linear(&hb, &m->tok_out, qa ? "qa_outputs" : "classifier", qa ? 2 : c->n_labels, H);
+        if (hb.s) return hb.s;
+        m->cfg.problem = BERTC_PROBLEM_NONE;
+    } else if (m->head == BERTC_HEAD_MASKED_LM) {
+        /* DistilBertForMaskedLM: vocab_transform, activation, vocab_layer_norm, vocab_projector;
+         * BertForMaskedLM: cls.predictions.transform.{dense, LayerNorm}, decoder, bias; RobertaForMaskedLM:
+         * lm_head.{dense, layer_norm, decoder, bias} with gelu. A folder whose architectures name a masked LM but
+         * whose weights lack the head (some sentence-transformers exports) loads as a bare encoder. */
+        const char *dense = c->arch == BERTC_ARCH_DISTILBERT ? "vocab_transform"
+                            : c->arch == BERTC_ARCH_BERT     ? "cls.predictions.transform.dense"
+                                                             : "lm_head.dense";
+        char wn[128];
+        snprintf(wn, sizeof wn, "%s.weight", dense);
+        if (tensor_set_find(&m->ts, wn)) {
+            const char *ln = c->arch == BERTC_ARCH_DISTILBERT ? "vocab_layer_norm"
+                             : c->arch == BERTC_ARCH_BERT     ? "cls.predictions.transform.LayerNorm"
+                                                              : "lm_head.layer_norm";
+            const char *dec = c->arch == BERTC_ARCH_DISTILBERT ? "vocab_projector"
+                              : c->arch == BERTC_ARCH_BERT     ? "cls.predictions.decoder"
+                                                               : "lm_head.decoder";
+            const char *bias = c->arch == BERTC_ARCH_DISTILBERT ? "vocab_projector.bias"
+                               : c->arch == BERTC_ARCH_BERT     ? "cls.predictions.bias"
+                                                                : "lm_head.bias";
+            bind_linear(&hb, &m->mlm_dense, dense, H, H);
+            char n[160];
+            snprintf(n, sizeof n, "%s.weight", ln);
+            m->mlm_ln_g = get(&hb, n, H, 0);
+            snprintf(n, sizeof n, "%s.bias", ln);
+            m->mlm_ln_b = get(&hb, n, H, 0);
+            snprintf(n, sizeof n, "%s.weight", dec);
+            if (c->tie_word_embeddings) {
+                m->mlm_dec = m->word; /* tied, as transformers ties them (a saved copy is ignored) */
+                tensor_info *t = (tensor_info *)tensor_set_find(&m->ts, n);
+                if (t) t->used = true;
+            } else {
+                m->mlm_dec = get(&hb, n, c->vocab_size, H);
+            }
+            if (!tensor_set_find(&m->ts, bias)) { /* newer BERT / RoBERTa saves: the decoder's own bias */
+                snprintf(n, sizeof n, "%s.bias", dec);
+                bias = n;
+            }
+            m->mlm_bias = get(&hb, bias, c->vocab_size, 0);
+            if (hb.s) return hb.s;
+            m->mlm_act = c->arch == BERTC_ARCH_ROBERTA ? EPI_GELU : c->act;
+            m->has_mlm = true;
+        }
+        m->cfg.problem = BERTC_PROBLEM_NONE;
     } else {
         m->cfg.problem = BERTC_PROBLEM_NONE;
     }
@@ -448,6 +504,8 @@ void bertc_model_free(bertc_model *m) {
     }
     linear_free(&m->head_dense);
     linear_free(&m->head_out);
+    linear_free(&m->tok_out);
+    linear_free(&m->mlm_dense);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     model_config_free(&m->cfg);
@@ -574,6 +632,18 @@ void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
     info->source = m->source;
     info->compute_mode = m->compute_mode;
     info->compute_isa = m->compute_mode == BERTC_COMPUTE_BF16 ? bf16_tier() : info->isa;
+    info->head = m->head == BERTC_HEAD_MASKED_LM && !m->has_mlm ? BERTC_HEAD_NONE : m->head;
+    if (info->head == BERTC_HEAD_TOKEN_CLASSIFICATION) info->n_labels = m->cfg.n_labels;
+}
+
+const char *bertc_head_name(bertc_head h) {
+    switch (h) {
+    case BERTC_HEAD_SEQUENCE_CLASSIFICATION: return "sequence-classification";
+    case BERTC_HEAD_TOKEN_CLASSIFICATION: return "token-classification";
+    case BERTC_HEAD_QUESTION_ANSWERING: return "question-answering";
+    case BERTC_HEAD_MASKED_LM: return "masked-lm";
+    default: return "none";
+    }
 }
 
 const bertc_tokenizer *bertc_model_tokenizer(const bertc_model *m) { return m ? m->tok : NULL; }

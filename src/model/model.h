@@ -31,6 +31,7 @@ typedef struct model_config {
     bool problem_explicit; /* problem_type was in config.json (else inferred from num_labels) */
     int n_labels;
     char **labels; /* n_labels names */
+    bool tie_word_embeddings; /* the masked-LM decoder is the word embedding matrix (config default true) */
 } model_config;
 
 struct bertc_model {
@@ -41,10 +42,19 @@ struct bertc_model {
     /* embeddings */
     const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
     layer_w *layer;
-    /* head: dense (H→H) + act, then out (H→L) */
+    /* sequence classification head: dense (H→H) + act, then out (H→L) */
     bool has_head;
     packed_linear head_dense, head_out;
     enum epilogue head_act;
+    /* the head config.json's architectures[0] names; token classification and QA use tok_out (H→L, H→2) on every
+     * token; the masked-LM head is mlm_dense + mlm_act + LayerNorm, then the decoder (V×H, the word embeddings when
+     * tied) plus mlm_bias, run on the masked rows only */
+    bertc_head head;
+    packed_linear tok_out;
+    bool has_mlm;
+    packed_linear mlm_dense;
+    enum epilogue mlm_act;
+    const float *mlm_ln_g, *mlm_ln_b, *mlm_dec, *mlm_bias;
     /* fp32 copies made from F16/BF16/unaligned tensors, freed with the model */
     float **owned;
     int n_owned;
@@ -74,5 +84,9 @@ void model_config_free(model_config *c);
  * LayerNorm output, same shape; logits: n x n_labels. */
 bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden, float *emb,
                            float *logits, bertc_error *err);
+
+/* Per-token head outputs: token classification (n_labels per token) or question answering (start, end per token),
+ * sum(T) rows. */
+bertc_status model_token_logits(const bertc_model *m, const bertc_encoding *encs, size_t n, float *out, bertc_error *err);
 
 #endif

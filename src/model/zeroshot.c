@@ -66,28 +66,6 @@ static bertc_status format_template(const char *t, const char *label, char **out
     return BERTC_OK;
 }
 
-/* numpy's pairwise sum of float32 (numpy/_core/src/umath/loops_utils.h.src), so the sums round as numpy's do. */
-static float np_pairwise_sum(const float *a, size_t n) {
-    if (n < 8) {
-        float r = 0.f;
-        for (size_t i = 0; i < n; i++) r += a[i];
-        return r;
-    }
-    if (n <= 128) {
-        float r[8];
-        for (int j = 0; j < 8; j++) r[j] = a[j];
-        size_t i;
-        for (i = 8; i < n - (n % 8); i += 8)
-            for (int j = 0; j < 8; j++) r[j] += a[i + j];
-        float res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-        for (; i < n; i++) res += a[i];
-        return res;
-    }
-    size_t n2 = n / 2;
-    n2 -= n2 % 8;
-    return np_pairwise_sum(a, n2) + np_pairwise_sum(a + n2, n - n2);
-}
-
 /* exp(x) / sum(exp(x)) in float32 into y (n values); the max is subtracted first only where an exp overflows. */
 static void np_softmax(const float *x, float *y, size_t n) {
     int finite = 1;
@@ -100,7 +78,7 @@ static void np_softmax(const float *x, float *y, size_t n) {
         for (size_t i = 1; i < n; i++) if (x[i] > mx) mx = x[i];
         for (size_t i = 0; i < n; i++) y[i] = expf(x[i] - mx);
     }
-    float s = np_pairwise_sum(y, n);
+    float s = np_sum_f32(y, n);
     for (size_t i = 0; i < n; i++) y[i] = y[i] / s;
 }
 

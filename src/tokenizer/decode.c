@@ -332,13 +332,53 @@ static bertc_status run_decoder(const bertc_tokenizer *t, const dec_op *d, strli
     return ok ? BERTC_OK : bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
 }
 
-bertc_status bertc_decode(const bertc_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **out,
-                          size_t *out_len, bertc_error *err) {
-    if (!t || (!ids && n) || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_decode: NULL argument");
+static bertc_status decoder_check(const bertc_tokenizer *t, bertc_error *err) {
     if (t->dec_unsupported[0])
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: decoder %s is not supported (supported: WordPiece, "
                           "ByteLevel, Metaspace, BPEDecoder, Replace, Fuse, Strip, ByteFallback, Sequence)",
                           t->dec_unsupported);
+    return BERTC_OK;
+}
+
+/* Runs the decoder chain over l (consumed) into *out. */
+static bertc_status decode_list(const bertc_tokenizer *t, strlist *l, char **out, size_t *out_len, bertc_error *err) {
+    bertc_status s = BERTC_OK;
+    for (int k = 0; k < t->n_dec && !s && l->n; k++) s = run_decoder(t, &t->dec[k], l, err);
+    sbuf b = {0};
+    for (size_t i = 0; i < l->n && !s; i++) {
+        if (i && !t->n_dec) sb_add(&b, " ", 1);
+        sb_add(&b, l->s[i], l->len[i]);
+    }
+    sl_free(l);
+    if (!s && !b.p) sb_add(&b, "", 0);
+    if (!s && b.oom) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    if (s) {
+        free(b.p);
+        return s;
+    }
+    *out = b.p;
+    if (out_len) *out_len = b.n;
+    return BERTC_OK;
+}
+
+bertc_status tokenizer_decode_tokens(const bertc_tokenizer *t, const char *const *toks, const size_t *lens, size_t n,
+                                     char **out, size_t *out_len, bertc_error *err) {
+    bertc_status s = decoder_check(t, err);
+    if (s) return s;
+    strlist l = {0};
+    for (size_t i = 0; i < n; i++)
+        if (!sl_push(&l, toks[i], lens[i])) {
+            sl_free(&l);
+            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        }
+    return decode_list(t, &l, out, out_len, err);
+}
+
+bertc_status bertc_decode(const bertc_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **out,
+                          size_t *out_len, bertc_error *err) {
+    if (!t || (!ids && n) || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_decode: NULL argument");
+    bertc_status s = decoder_check(t, err);
+    if (s) return s;
     strlist l = {0};
     for (size_t i = 0; i < n; i++) {
         if (ids[i] < 0 || ids[i] >= t->vocab_size || !t->id_to_tok[ids[i]]) {
@@ -352,21 +392,5 @@ bertc_status bertc_decode(const bertc_tokenizer *t, const int32_t *ids, size_t n
             return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         }
     }
-    bertc_status s = BERTC_OK;
-    for (int k = 0; k < t->n_dec && !s && l.n; k++) s = run_decoder(t, &t->dec[k], &l, err);
-    sbuf b = {0};
-    for (size_t i = 0; i < l.n && !s; i++) {
-        if (i && !t->n_dec) sb_add(&b, " ", 1);
-        sb_add(&b, l.s[i], l.len[i]);
-    }
-    sl_free(&l);
-    if (!s && !b.p) sb_add(&b, "", 0);
-    if (!s && b.oom) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    if (s) {
-        free(b.p);
-        return s;
-    }
-    *out = b.p;
-    if (out_len) *out_len = b.n;
-    return BERTC_OK;
+    return decode_list(t, &l, out, out_len, err);
 }

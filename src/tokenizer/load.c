@@ -91,6 +91,17 @@ const char *bertc_tokenizer_id_to_token(const bertc_tokenizer *t, int32_t id) {
 }
 int bertc_tokenizer_vocab_size(const bertc_tokenizer *t) { return t ? t->vocab_size : 0; }
 int bertc_tokenizer_pad_id(const bertc_tokenizer *t) { return t ? t->pad_id : 0; }
+
+int bertc_tokenizer_mask_id(const bertc_tokenizer *t) {
+    if (!t) return -1;
+    /* tokenizer_config.json's mask_token, else the class default transformers' tokenizers have: [MASK] for
+     * WordPiece (BertTokenizer), <mask> for the others (RobertaTokenizer, XLMRobertaTokenizer) */
+    const char *mt = t->mask_token[0] ? t->mask_token : t->kind == TOK_WORDPIECE ? "[MASK]" : "<mask>";
+    for (int i = 0; i < t->n_added; i++)
+        if (!strcmp(t->added[i].content, mt)) return t->added[i].id;
+    int32_t id = strmap_get(&t->vocab, mt, strlen(mt));
+    return id >= 0 ? id : -1;
+}
 int bertc_tokenizer_max_length(const bertc_tokenizer *t) { return t ? tokenizer_default_max_length(t) : 0; }
 
 /* GPT-2's bytes_to_unicode: printable bytes map to themselves, the rest to U+0100 onward. */
@@ -495,6 +506,9 @@ static bertc_status parse_tokenizer_config(bertc_tokenizer *t, const char *text,
     if (s) return s;
     double mml = jnum(c, "model_max_length", 0); /* transformers writes 1e30 (VERY_LARGE_INTEGER) for "no limit" */
     if (mml > 0 && mml < 1e9) t->model_max_length = (int)mml;
+    const json_t *mt = json_object_get(c, "mask_token"); /* a string, or an AddedToken {"content": ...} */
+    const char *ms = json_is_string(mt) ? json_string_value(mt) : jstr(mt, "content");
+    if (ms && strlen(ms) < sizeof t->mask_token) snprintf(t->mask_token, sizeof t->mask_token, "%s", ms);
     json_decref(c);
     return BERTC_OK;
 }

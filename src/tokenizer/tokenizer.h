@@ -187,8 +187,12 @@ struct bertc_tokenizer {
     int trunc_strategy;   /* BERTC_TRUNCATE_* (0: longest_first) */
     bool pad_from_json;   /* the padding section named the pad id */
     int max_length_cap; /* set by the model from max_position_embeddings (0: none) */
+    char mask_token[64]; /* tokenizer_config.json's mask_token ("": none given) */
 };
 
+/* The decoder chain over token strings (transformers' convert_tokens_to_string of a fast tokenizer). */
+bertc_status tokenizer_decode_tokens(const bertc_tokenizer *t, const char *const *toks, const size_t *lens, size_t n,
+                                     char **out, size_t *out_len, bertc_error *err);
 bertc_status pipeline_parse(bertc_tokenizer *t, const json_t *normalizer, const json_t *pre, bertc_error *err);
 bertc_status unigram_parse(bertc_tokenizer *t, const json_t *model, bertc_error *err);
 void pipeline_free(bertc_tokenizer *t);
