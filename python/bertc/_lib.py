@@ -72,7 +72,7 @@ class ModelInfo(Structure):
                 ("intermediate", c_int), ("vocab_size", c_int), ("max_positions", c_int), ("max_length", c_int),
                 ("n_params", c_uint64), ("weight_bytes", c_uint64), ("dtype", c_char_p), ("compute", c_int),
                 ("load_ms", c_double), ("source", c_char_p), ("isa", c_char_p), ("compute_mode", c_int),
-                ("compute_isa", c_char_p)]
+                ("compute_isa", c_char_p), ("head", c_int)]
 
 
 class ClassifyParams(Structure):
@@ -100,6 +100,45 @@ class ZeroShotParams(Structure):
 class ZeroShotResult(Structure):
     _fields_ = [("n_labels", c_size_t), ("order", POINTER(c_size_t)), ("scores", POINTER(c_float)),
                 ("logits", POINTER(c_float)), ("entailment_id", c_int), ("contradiction_id", c_int)]
+
+
+class TokenClassParams(Structure):
+    _fields_ = [("aggregation", c_int), ("ignore_labels", POINTER(c_char_p)), ("n_ignore", c_size_t),
+                ("encode", EncodeParams)]
+
+
+class TokenEntity(Structure):
+    _fields_ = [("label", c_char_p), ("score", c_float), ("index", c_int), ("word", c_char_p), ("start", c_int),
+                ("end", c_int)]
+
+
+class TokenClassResult(Structure):
+    _fields_ = [("n", c_size_t), ("entities", POINTER(TokenEntity))]
+
+
+class QAParams(Structure):
+    _fields_ = [("top_k", c_int), ("doc_stride", c_int), ("max_seq_len", c_int), ("max_question_len", c_int),
+                ("max_answer_len", c_int), ("handle_impossible_answer", c_int), ("align_to_words", c_int)]
+
+
+class Answer(Structure):
+    _fields_ = [("score", c_float), ("start", c_int), ("end", c_int), ("answer", c_char_p)]
+
+
+class QAResult(Structure):
+    _fields_ = [("n", c_size_t), ("answers", POINTER(Answer))]
+
+
+class FillMaskParams(Structure):
+    _fields_ = [("top_k", c_int), ("targets", POINTER(c_char_p)), ("n_targets", c_size_t), ("encode", EncodeParams)]
+
+
+class MaskCandidate(Structure):
+    _fields_ = [("score", c_float), ("token", c_int32), ("token_str", c_char_p), ("sequence", c_char_p)]
+
+
+class FillMaskResult(Structure):
+    _fields_ = [("n_masks", c_size_t), ("k", c_size_t), ("candidates", POINTER(MaskCandidate))]
 
 
 def _find_library() -> str:
@@ -153,6 +192,19 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bertc_zero_shot": (c_int, [c_void_p, c_char_p, c_size_t, P(c_char_p), c_size_t, P(ZeroShotParams),
                                     P(ZeroShotResult), P(Error)]),
         "bertc_zero_shot_result_free": (None, [P(ZeroShotResult)]),
+        "bertc_head_name": (c_char_p, [c_int]),
+        "bertc_tokenizer_mask_id": (c_int, [c_void_p]),
+        "bertc_token_class_default_params": (TokenClassParams, []),
+        "bertc_token_classify": (c_int, [c_void_p, c_char_p, c_size_t, P(TokenClassParams), P(TokenClassResult),
+                                         P(Error)]),
+        "bertc_token_class_result_free": (None, [P(TokenClassResult)]),
+        "bertc_qa_default_params": (QAParams, []),
+        "bertc_question_answer": (c_int, [c_void_p, c_char_p, c_size_t, c_char_p, c_size_t, P(QAParams), P(QAResult),
+                                          P(Error)]),
+        "bertc_qa_result_free": (None, [P(QAResult)]),
+        "bertc_fill_mask_default_params": (FillMaskParams, []),
+        "bertc_fill_mask": (c_int, [c_void_p, c_char_p, c_size_t, P(FillMaskParams), P(FillMaskResult), P(Error)]),
+        "bertc_fill_mask_result_free": (None, [P(FillMaskResult)]),
         "bertc_forward": (c_int, [c_void_p, P(Encoding), c_size_t, P(c_float), P(c_float), P(Error)]),
     }
     for name, (res, args) in sigs.items():

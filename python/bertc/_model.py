@@ -111,7 +111,7 @@ class BertcModel:
         info = _lib.ModelInfo()
         lib.bertc_model_get_info(self._h, ctypes.byref(info))
         self.info = info
-        labels = [lib.bertc_model_label(self._h, i).decode() for i in range(info.n_labels)] if info.problem else []
+        labels = [lib.bertc_model_label(self._h, i).decode() for i in range(info.n_labels)]
         raw = _read_json(os.path.join(path, "config.json")) if path else {}
         self.config = BertcConfig(info, labels, raw)
         self.name_or_path: str = path or (info.source or b"").decode()
@@ -134,6 +134,12 @@ class BertcModel:
     @property
     def has_head(self) -> bool:
         return int(self.info.problem) != 0
+
+    @property
+    def head(self) -> str:
+        """The task head that was loaded: "sequence-classification", "token-classification", "question-answering",
+        "masked-lm" or "none"."""
+        return (lib.bertc_head_name(int(self.info.head)) or b"none").decode()
 
     @property
     def dtype(self) -> str:

@@ -8,7 +8,8 @@ from typing import Any, Iterable, Union
 from ._model import BertcModel, load_model
 
 __all__ = ["pipeline", "Pipeline", "TextClassificationPipeline", "FeatureExtractionPipeline",
-           "ZeroShotClassificationPipeline"]
+           "ZeroShotClassificationPipeline", "TokenClassificationPipeline", "QuestionAnsweringPipeline",
+           "FillMaskPipeline"]
 
 Input = Union[str, dict, list]  # type: ignore[type-arg]
 _FUNCTIONS = ("default", "sigmoid", "softmax", "none")
@@ -240,12 +241,240 @@ class ZeroShotClassificationPipeline(Pipeline):
         return {"sequence": text, "labels": [labels[i] for i in order], "scores": scores}
 
 
+def _no_extra(kwargs: dict[str, Any]) -> None:
+    if kwargs:
+        raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
+
+
+def _strings(xs: list[str]) -> tuple[Any, list[bytes]]:
+    import ctypes
+    enc = [str(x).encode("utf-8", "surrogatepass") for x in xs]
+    return (ctypes.c_char_p * max(1, len(enc)))(*enc), enc
+
+
+def _text(b: bytes | None) -> str:
+    return (b or b"").decode("utf-8", "surrogateescape")
+
+
+_AGGREGATIONS = ("none", "simple", "first", "average", "max")
+
+
+class TokenClassificationPipeline(Pipeline):
+    """``pipeline("token-classification")`` / ``"ner"`` on a *ForTokenClassification checkpoint, as transformers'
+    TokenClassificationPipeline: ``pipe(text, aggregation_strategy="none", ignore_labels=["O"])`` gives a list of
+    ``{"entity", "score", "index", "word", "start", "end"}`` per token, or with an aggregation strategy ("simple",
+    "first", "average", "max") ``{"entity_group", "score", "word", "start", "end"}`` per group; a list of texts gives a
+    list of lists. start and end are character offsets into the text (libbertc's bertc_token_classify)."""
+
+    task = "token-classification"
+
+    def _sanitize(self, aggregation_strategy: Any = None, ignore_labels: list[str] | None = None,
+                  batch_size: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        _no_extra(kwargs)
+        out: dict[str, Any] = {}
+        if aggregation_strategy is not None:
+            a = str(getattr(aggregation_strategy, "value", aggregation_strategy)).lower()
+            if a not in _AGGREGATIONS:
+                raise ValueError(f"aggregation_strategy {aggregation_strategy!r}: one of {', '.join(_AGGREGATIONS)}")
+            out["aggregation_strategy"] = a
+        if ignore_labels is not None:
+            out["ignore_labels"] = list(ignore_labels)
+        return out
+
+    def __call__(self, inputs: str | list[str], **kwargs: Any) -> Any:
+        params = dict(self._defaults)
+        params.update(self._sanitize(**kwargs))
+        if isinstance(inputs, str):
+            return self._run(inputs, params)
+        return [self._run(x, params) for x in inputs]
+
+    def _run(self, text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        import ctypes
+        from . import _lib
+        p = _lib.lib.bertc_token_class_default_params()
+        agg = params.get("aggregation_strategy", "none")
+        p.aggregation = _AGGREGATIONS.index(agg)
+        keep: Any = None
+        if "ignore_labels" in params:
+            arr, keep = _strings(params["ignore_labels"])
+            p.ignore_labels = arr
+            p.n_ignore = len(keep)
+        a = text.encode("utf-8", "surrogatepass")
+        res = _lib.TokenClassResult()
+        err = _lib.Error()
+        _lib.check(_lib.lib.bertc_token_classify(self.model._h, a, len(a), ctypes.byref(p), ctypes.byref(res),
+                                                 ctypes.byref(err)), err)
+        out: list[dict[str, Any]] = []
+        try:
+            for i in range(int(res.n)):
+                e = res.entities[i]
+                if agg == "none":
+                    out.append({"entity": _text(e.label), "score": float(e.score), "index": int(e.index),
+                                "word": _text(e.word), "start": int(e.start), "end": int(e.end)})
+                else:
+                    out.append({"entity_group": _text(e.label), "score": float(e.score), "word": _text(e.word),
+                                "start": int(e.start), "end": int(e.end)})
+        finally:
+            _lib.lib.bertc_token_class_result_free(ctypes.byref(res))
+        del keep
+        return out
+
+
+class QuestionAnsweringPipeline(Pipeline):
+    """``pipeline("question-answering")`` on a *ForQuestionAnswering checkpoint, as transformers 4.x's
+    QuestionAnsweringPipeline: ``pipe(question=..., context=...)``, ``pipe({"question": ..., "context": ...})``, a
+    list of such dicts, or lists of questions and contexts; parameters top_k (1), doc_stride (min(max_seq_len / 2,
+    128)), max_seq_len (min(384, the model's)), max_question_len (64), max_answer_len (15),
+    handle_impossible_answer (False) and align_to_words (True). One answer comes back as ``{"score", "start", "end",
+    "answer"}``, several as a list, best first (libbertc's bertc_question_answer)."""
+
+    task = "question-answering"
+    _INTS = ("top_k", "doc_stride", "max_seq_len", "max_question_len", "max_answer_len")
+
+    def _sanitize(self, top_k: int | None = None, doc_stride: int | None = None, max_seq_len: int | None = None,
+                  max_question_len: int | None = None, max_answer_len: int | None = None,
+                  handle_impossible_answer: bool | None = None, align_to_words: bool | None = None,
+                  batch_size: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        _no_extra(kwargs)
+        vals = dict(top_k=top_k, doc_stride=doc_stride, max_seq_len=max_seq_len, max_question_len=max_question_len,
+                    max_answer_len=max_answer_len)
+        out: dict[str, Any] = {k: int(v) for k, v in vals.items() if v is not None}
+        if out.get("top_k", 1) < 1:
+            raise ValueError(f"top_k parameter should be >= 1 (got {out['top_k']})")
+        if out.get("max_answer_len", 1) < 1:
+            raise ValueError(f"max_answer_len parameter should be >= 1 (got {out['max_answer_len']})")
+        if handle_impossible_answer is not None:
+            out["handle_impossible_answer"] = bool(handle_impossible_answer)
+        if align_to_words is not None:
+            out["align_to_words"] = bool(align_to_words)
+        return out
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        q, c = kwargs.pop("question", None), kwargs.pop("context", None)
+        for key in ("X", "data"):
+            if key in kwargs:
+                args = (kwargs.pop(key),)
+        if q is None and c is None and len(args) == 2:
+            q, c = args
+            args = ()
+        params = dict(self._defaults)
+        params.update(self._sanitize(**kwargs))
+        if q is not None or c is not None:
+            if q is None or c is None:
+                raise ValueError("question and context are both needed")
+            if isinstance(q, list) != isinstance(c, list):
+                if isinstance(q, list):
+                    c = [c] * len(q)
+                else:
+                    q = [q] * len(c)
+            if isinstance(q, list):
+                if len(q) != len(c):
+                    raise ValueError("Questions and contexts don't have the same lengths")
+                return [self._run(a, b, params) for a, b in zip(q, c)]
+            return self._run(q, c, params)
+        if len(args) != 1:
+            raise ValueError("give question= and context=, a {\"question\", \"context\"} dict, or a list of them")
+        x = args[0]
+        items = x if isinstance(x, list) else [x]
+        for it in items:
+            if not isinstance(it, dict) or "question" not in it or "context" not in it:
+                raise KeyError("You need to provide a dictionary with keys {question:..., context:...}")
+        res = [self._run(it["question"], it["context"], params) for it in items]
+        return res if isinstance(x, list) and len(res) > 1 else res[0]
+
+    def _run(self, question: str, context: str, params: dict[str, Any]) -> Any:
+        import ctypes
+        from . import _lib
+        if not question:
+            raise ValueError("`question` cannot be empty")
+        if not context:
+            raise ValueError("`context` cannot be empty")
+        p = _lib.lib.bertc_qa_default_params()
+        for k in self._INTS:
+            if k in params:
+                setattr(p, k, params[k])
+        p.handle_impossible_answer = 1 if params.get("handle_impossible_answer") else 0
+        p.align_to_words = 0 if params.get("align_to_words") is False else 1
+        a, b = question.encode("utf-8", "surrogatepass"), context.encode("utf-8", "surrogatepass")
+        res = _lib.QAResult()
+        err = _lib.Error()
+        _lib.check(_lib.lib.bertc_question_answer(self.model._h, a, len(a), b, len(b), ctypes.byref(p),
+                                                  ctypes.byref(res), ctypes.byref(err)), err)
+        try:
+            out = [{"score": float(res.answers[i].score), "start": int(res.answers[i].start),
+                    "end": int(res.answers[i].end), "answer": _text(res.answers[i].answer)} for i in range(int(res.n))]
+        finally:
+            _lib.lib.bertc_qa_result_free(ctypes.byref(res))
+        return out[0] if len(out) == 1 else out
+
+
+class FillMaskPipeline(Pipeline):
+    """``pipeline("fill-mask")`` on a *ForMaskedLM checkpoint, as transformers' FillMaskPipeline: ``pipe(text,
+    top_k=5, targets=None)`` gives the top_k ``{"score", "token", "token_str", "sequence"}`` for the text's mask
+    token, a list of such lists with several masks, and a list of results for a list of texts (libbertc's
+    bertc_fill_mask)."""
+
+    task = "fill-mask"
+
+    def _sanitize(self, top_k: int | None = None, targets: str | list[str] | None = None,
+                  batch_size: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        _no_extra(kwargs)
+        out: dict[str, Any] = {}
+        if top_k is not None:
+            out["top_k"] = int(top_k)
+        if targets is not None:
+            out["targets"] = [targets] if isinstance(targets, str) else list(targets)
+        return out
+
+    def __call__(self, inputs: str | list[str], **kwargs: Any) -> Any:
+        params = dict(self._defaults)
+        params.update(self._sanitize(**kwargs))
+        if isinstance(inputs, str):
+            return self._run(inputs, params)
+        out = [self._run(x, params) for x in inputs]
+        return out[0] if len(out) == 1 else out
+
+    def _run(self, text: str, params: dict[str, Any]) -> Any:
+        import ctypes
+        from . import _lib
+        p = _lib.lib.bertc_fill_mask_default_params()
+        if "top_k" in params:
+            p.top_k = params["top_k"]
+        keep: Any = None
+        if "targets" in params:
+            arr, keep = _strings(params["targets"])
+            p.targets = arr
+            p.n_targets = len(keep)
+        a = text.encode("utf-8", "surrogatepass")
+        res = _lib.FillMaskResult()
+        err = _lib.Error()
+        _lib.check(_lib.lib.bertc_fill_mask(self.model._h, a, len(a), ctypes.byref(p), ctypes.byref(res),
+                                            ctypes.byref(err)), err)
+        try:
+            k = int(res.k)
+            rows = [[{"score": float(c.score), "token": int(c.token), "token_str": _text(c.token_str),
+                      "sequence": _text(c.sequence)}
+                     for c in (res.candidates[m * k + j] for j in range(k))] for m in range(int(res.n_masks))]
+        finally:
+            _lib.lib.bertc_fill_mask_result_free(ctypes.byref(res))
+        del keep
+        return rows[0] if len(rows) == 1 else rows
+
+
 _TASKS: dict[str, type[Pipeline]] = {
     "text-classification": TextClassificationPipeline,
     "sentiment-analysis": TextClassificationPipeline,
     "feature-extraction": FeatureExtractionPipeline,
     "zero-shot-classification": ZeroShotClassificationPipeline,
+    "token-classification": TokenClassificationPipeline,
+    "ner": TokenClassificationPipeline,
+    "question-answering": QuestionAnsweringPipeline,
+    "fill-mask": FillMaskPipeline,
 }
+_HEAD_TASK = {"sequence-classification": "text-classification", "token-classification": "token-classification",
+              "question-answering": "question-answering", "masked-lm": "fill-mask", "none": "feature-extraction"}
+_TASK_HEAD = {TokenClassificationPipeline: "token-classification", QuestionAnsweringPipeline: "question-answering",
+              FillMaskPipeline: "masked-lm"}
 
 
 def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel | None = None,
@@ -265,10 +494,12 @@ def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel
     m = model if isinstance(model, BertcModel) else load_model(
         model, dtype if dtype is not None else torch_dtype, threads, revision, compute=compute)
     if task is None:
-        task = "text-classification" if m.has_head else "feature-extraction"
+        task = _HEAD_TASK.get(m.head, "feature-extraction")
     if task not in _TASKS:
         raise KeyError(f"Unknown task {task}, available tasks are {sorted(_TASKS)}")
     cls = _TASKS[task]
     if cls in (TextClassificationPipeline, ZeroShotClassificationPipeline) and not m.has_head:
         raise ValueError(f"{m.name_or_path}: {task} needs a checkpoint with a sequence-classification head")
+    if cls in _TASK_HEAD and m.head != _TASK_HEAD[cls]:
+        raise ValueError(f"{m.name_or_path}: {task} needs a checkpoint with a {_TASK_HEAD[cls]} head (it has: {m.head})")
     return cls(m, batch_size=batch_size, **kwargs)
