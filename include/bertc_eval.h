@@ -330,6 +330,92 @@ bertc_status bertc_train_report_render(const char *log_history_json, const char 
                                        const char *start, const char *const *warnings, int n_warnings, char **out,
                                        size_t *len, bertc_error *err);
 
+/* ---- Task metrics: seqeval and SQuAD ----------------------------------------------------------------- */
+/*
+ * Entity-level metrics of token-classification (NER) models as seqeval 1.2.2 computes them in its default mode
+ * (seqeval.metrics precision_score / recall_score / f1_score / classification_report without mode="strict"), and
+ * extractive question answering as the official SQuAD evaluate-v1.1.py and evaluate-v2.0.py score it.
+ */
+
+/* One entity as seqeval.metrics.sequence_labeling.get_entities gives it: the sentences are read as one sequence,
+ * each followed by an "O", so token j of sentence i is at offset (len_0 + 1) + ... + (len_{i-1} + 1) + j. */
+typedef struct bertc_seqeval_entity {
+    char *type;        /* the tag's type ("PER" of B-PER; "_" for a tag without one, e.g. "B" or "I") */
+    size_t start, end; /* offsets of the first and the last token, inclusive */
+} bertc_seqeval_entity;
+
+typedef struct bertc_seqeval_params {
+    int suffix;        /* 0 (default): tags are PREFIX-TYPE (B-PER); 1: TYPE-SUFFIX (PER-B), as suffix=True */
+    int zero_division; /* a ratio whose denominator is 0: 0 (default; seqeval's "warn" and 0) or 1 */
+} bertc_seqeval_params;
+
+typedef struct bertc_seqeval_scores {
+    const char *type; /* the entity type; NULL for the averages */
+    double precision, recall, f1;
+    long support;   /* gold entities (of the type, or all for the averages) */
+    long predicted; /* predicted entities */
+    long correct;   /* predicted entities equal to a gold one: same type, same first and last token */
+} bertc_seqeval_scores;
+
+typedef struct bertc_seqeval {
+    size_t n_types;
+    bertc_seqeval_scores *types;  /* per type, sorted by name (code point order), as classification_report */
+    bertc_seqeval_scores micro;   /* what precision_score / recall_score / f1_score return (average="micro") */
+    bertc_seqeval_scores macro;   /* NaN when there is no entity at all (numpy's mean of nothing) */
+    bertc_seqeval_scores weighted; /* by support; with no gold entity: (p, zd, p) with p = zd when nothing is
+                                      predicted, else 0 (zd = zero_division), as seqeval returns it */
+} bertc_seqeval;
+
+bertc_seqeval_params bertc_seqeval_default_params(void);
+/* gold[i] / pred[i] hold the gold_len[i] / pred_len[i] tag strings (UTF-8) of sentence i, i < n (n >= 1).
+ * BERTC_ERR_INPUT when a sentence's lengths differ ("sentence I: N gold tags but M predicted"), for an empty
+ * tag or invalid UTF-8; BERTC_ERR_INVALID_ARG for NULL arguments or n == 0. p may be NULL (the defaults).
+ * *out is freed with bertc_seqeval_free. */
+bertc_status bertc_seqeval_compute(size_t n, const char *const *const *gold, const size_t *gold_len,
+                                   const char *const *const *pred, const size_t *pred_len,
+                                   const bertc_seqeval_params *p, bertc_seqeval **out, bertc_error *err);
+void bertc_seqeval_free(bertc_seqeval *s);
+
+/* The entities of n sentences (get_entities of the list of lists), in seqeval's order (by last token). suffix as
+ * in bertc_seqeval_params. *out (NULL when none) is freed with bertc_seqeval_entities_free. Errors as above. */
+bertc_status bertc_seqeval_entities(size_t n, const char *const *const *tags, const size_t *len, int suffix,
+                                    bertc_seqeval_entity **out, size_t *n_out, bertc_error *err);
+void bertc_seqeval_entities_free(bertc_seqeval_entity *e, size_t n);
+
+typedef enum bertc_squad_version {
+    BERTC_SQUAD_V1 = 1, /* evaluate-v1.1.py: exact_match and f1 */
+    BERTC_SQUAD_V2 = 2  /* evaluate-v2.0.py (no na_prob file): exact, f1, total and the HasAns / NoAns split */
+} bertc_squad_version;
+
+typedef struct bertc_squad_question {
+    const char *prediction;       /* UTF-8, NUL-terminated; "" predicts "no answer" (v2) */
+    const char *const *answers;   /* the gold answers' texts */
+    size_t n_answers;             /* v1.1: at least 1; v2: 0 for an unanswerable question */
+} bertc_squad_question;
+
+typedef struct bertc_squad {
+    bertc_squad_version version;
+    size_t total;
+    double exact, f1; /* percentages (v1.1's exact_match and f1; v2's exact and f1) */
+    /* v2: questions with answers (n_answers > 0) and without; the percentages are NaN when the total is 0 (the
+     * script leaves those keys out). v1.1: totals 0, percentages NaN. */
+    size_t has_ans_total, no_ans_total;
+    double has_ans_exact, has_ans_f1, no_ans_exact, no_ans_f1;
+    double *question_exact, *question_f1; /* per question, in [0, 1]: the max over its gold answers */
+} bertc_squad;
+
+/* Scores n >= 1 questions. BERTC_ERR_INPUT for invalid UTF-8 or (v1.1) a question without answers;
+ * BERTC_ERR_INVALID_ARG for NULL arguments, n == 0 or another version. *out is freed with bertc_squad_free. */
+bertc_status bertc_squad_compute(bertc_squad_version v, const bertc_squad_question *q, size_t n, bertc_squad **out,
+                                 bertc_error *err);
+void bertc_squad_free(bertc_squad *s);
+
+/* normalize_answer (the same in both scripts): Python's str.lower, ASCII punctuation (string.punctuation) removed,
+ * the words a / an / the removed (re's \b: Unicode letters and numbers are word characters), whitespace (str.split's:
+ * Unicode spaces) collapsed to single spaces. *out is malloc'ed, NUL-terminated (free with bertc_free); len may be
+ * NULL. BERTC_ERR_INPUT for invalid UTF-8. */
+bertc_status bertc_squad_normalize(const char *s, size_t len, char **out, size_t *out_len, bertc_error *err);
+
 #ifdef __cplusplus
 }
 #endif
