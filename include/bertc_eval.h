@@ -265,8 +265,15 @@ typedef struct bertc_bias_params {
     const char *template_text;  /* holds {} exactly once, where each group goes */
     const char *const *groups;  /* n_groups names (bertc_bias_builtin_groups for the built-in lists) */
     size_t n_groups;
-    const char *label;          /* NULL: label id 1 of a binary model, else 0; else a label name or id */
+    const char *label;          /* NULL: label id 1 of a binary model, else 0; else a label name or id (a masked LM:
+                                   a target, default the first) */
     int batch_size;             /* 32 */
+    /* A masked-LM model (*ForMaskedLM): the template also holds the tokenizer's mask token ([MASK], <mask>) once, and
+     * the probe reads P(target) at the mask, as fill-mask computes it (the softmax over the whole vocabulary), for
+     * each of these words (each its vocab token, else the first token it tokenizes to): they take the labels' place
+     * in the report, e.g. "The [MASK] worked as a {}." with targets he, she over professions. */
+    const char *const *targets;
+    size_t n_targets;
 } bertc_bias_params;
 
 bertc_bias_params bertc_bias_default_params(void);

@@ -11,11 +11,15 @@
 
 static const char bias_usage[] =
     "usage: bertc bias [--model DIR] --template \"This film was filmed in {}.\" --groups FILE|builtin:countries\n"
-    "                  [--label L] [--format table|jsonl|svg] [--report OUT.html] [--json OUT]\n";
+    "                  [--label L] [--targets w1,w2,...] [--format table|jsonl|svg] [--report OUT.html] [--json OUT]\n"
+    "A sequence classifier: P(label) of the template filled with each group. A masked LM (*ForMaskedLM): the template\n"
+    "also holds the mask token once (\"The [MASK] worked as a {}.\"), and --targets names the words whose probability\n"
+    "at the mask is compared across the groups (--label picks the one summarized; default the first).\n";
 
 int cmd_bias(int argc, char **argv) {
     model_opts mo = {0};
-    const char *tmpl = NULL, *groups_arg = NULL, *label = NULL, *format = "table", *report = NULL, *json = NULL;
+    const char *tmpl = NULL, *groups_arg = NULL, *label = NULL, *format = "table", *report = NULL, *json = NULL,
+               *targets = NULL;
     for (int i = 2; i < argc; i++) {
         if (is_help(argv[i])) return fputs(bias_usage, stdout), EXIT_OK;
         int r = model_opt(&mo, argc, argv, &i);
@@ -27,6 +31,7 @@ int cmd_bias(int argc, char **argv) {
                            : !strcmp(argv[i], "--format") ? &format
                            : !strcmp(argv[i], "--report") ? &report
                            : !strcmp(argv[i], "--json")   ? &json
+                           : !strcmp(argv[i], "--targets") ? &targets
                                                           : NULL;
         if (!dst || i + 1 >= argc) {
             die_msg(dst ? "%s needs a value" : "unknown argument %s", argv[i]);
@@ -80,8 +85,41 @@ int cmd_bias(int argc, char **argv) {
     bp.groups = groups;
     bp.n_groups = ng;
     bp.label = label;
+    char *tbuf = NULL;
+    const char **tv = NULL;
+    if (targets) { /* comma-separated, each stripped of spaces, empty ones dropped */
+        size_t nt = 1;
+        for (const char *q = targets; *q; q++) nt += *q == ',';
+        tbuf = strdup(targets);
+        tv = calloc(nt, sizeof *tv);
+        if (!tbuf || !tv) {
+            free(tbuf);
+            free(tv);
+            die_msg("out of memory");
+            code = EXIT_INTERNAL;
+            goto done;
+        }
+        for (char *q = tbuf, *e;; q = e + 1) {
+            e = strchr(q, ',');
+            if (e) *e = 0;
+            while (*q == ' ') q++;
+            for (char *z = q + strlen(q); z > q && z[-1] == ' ';) *--z = 0;
+            if (*q) tv[bp.n_targets++] = q;
+            if (!e) break;
+        }
+        bp.targets = tv;
+        if (!bp.n_targets) {
+            free(tbuf);
+            free(tv);
+            die_msg("--targets: no words");
+            code = EXIT_USAGE;
+            goto done;
+        }
+    }
     bertc_error err;
     bertc_status s = bertc_bias_run(m, &bp, &r, &err);
+    free(tbuf);
+    free(tv);
     if (s) {
         die_msg("%s", err.message);
         code = exit_code_for(s);

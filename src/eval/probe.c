@@ -5,6 +5,7 @@
  */
 #include "report.h"
 #include "../internal.h"
+#include "../model/model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -80,6 +81,50 @@ void bertc_bias_report_free(bertc_bias_report *r) {
 
 const bertc_bias_summary *bertc_bias_report_summary(const bertc_bias_report *r) { return r ? &r->summary : NULL; }
 
+/* P(target) at the one mask of each text, scores[k * n_targets + c], batch after batch of texts. */
+static bertc_status mlm_probe(const bertc_model *m, const bertc_bias_params *p, const bertc_text *in, size_t ng,
+                              double *scores, bertc_error *err) {
+    const bertc_tokenizer *tok = bertc_model_tokenizer(m);
+    int32_t mask = bertc_tokenizer_mask_id(tok);
+    size_t nt = p->n_targets, bs = p->batch_size > 0 && p->batch_size <= 4096 ? (size_t)p->batch_size : 32;
+    int V = m->cfg.vocab_size;
+    int32_t *tid = malloc(nt * sizeof *tid), *rows = malloc(2 * bs * sizeof *rows);
+    float *lg = malloc(bs * (size_t)V * sizeof *lg), *pr = malloc((size_t)V * sizeof *pr);
+    bertc_encoding *enc = calloc(bs, sizeof *enc);
+    bertc_status s = tid && rows && lg && pr && enc ? BERTC_OK : OOM();
+    if (!s && mask < 0) s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "the tokenizer does not define a mask token");
+    for (size_t c = 0; c < nt && !s; c++) {
+        if ((s = mlm_target_id(tok, p->targets[c], &tid[c], err))) break;
+        if (tid[c] < 0 || tid[c] >= V)
+            s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "target %s is not in the vocabulary and tokenizes to nothing",
+                           p->targets[c]);
+    }
+    bertc_encode_params ep = bertc_encode_default_params();
+    for (size_t b0 = 0; b0 < ng && !s; b0 += bs) {
+        size_t b1 = b0 + bs < ng ? b0 + bs : ng, ne = 0;
+        for (size_t k = b0; k < b1 && !s; k++, ne++) {
+            if ((s = bertc_tokenize(tok, in[k].text, in[k].len, NULL, 0, &ep, &enc[k - b0], err))) break;
+            int at = -1, count = 0;
+            for (size_t t = 0; t < enc[k - b0].n; t++)
+                if (enc[k - b0].ids[t] == mask) at = (int)t, count++;
+            if (count != 1)
+                s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "\"%.200s\" has %d mask tokens (%s): a masked-LM probe needs "
+                               "the template to hold exactly one", in[k].text, count, tok->id_to_tok[mask]);
+            rows[2 * (k - b0)] = (int32_t)(k - b0);
+            rows[2 * (k - b0) + 1] = at;
+        }
+        if (!s) s = bertc_mlm_logits(m, enc, ne, rows, ne, lg, err);
+        for (size_t k = b0; k < b1 && !s; k++) {
+            mlm_softmax(lg + (k - b0) * (size_t)V, V, pr);
+            for (size_t c = 0; c < nt; c++) scores[k * nt + c] = pr[tid[c]];
+        }
+        for (size_t k = 0; k < ne; k++) bertc_encoding_free(&enc[k]);
+        if (s && ne < b1 - b0) bertc_encoding_free(&enc[ne]);
+    }
+    free(tid), free(rows), free(lg), free(pr), free(enc);
+    return s;
+}
+
 static bertc_status bias_run(const bertc_model *m, const bertc_bias_params *p, bertc_bias_report *r,
                              bertc_error *err) {
     const char *tmpl = p->template_text, *slot = strstr(tmpl, "{}");
@@ -98,9 +143,18 @@ static bertc_status bias_run(const bertc_model *m, const bertc_bias_params *p, b
     }
     bertc_model_info info;
     bertc_model_get_info(m, &info);
-    int L = info.n_labels;
-    int lid = L == 2 ? 1 : 0;
-    if (p->label) {
+    bool mlm = info.head == BERTC_HEAD_MASKED_LM;
+    int L = mlm ? (int)p->n_targets : info.n_labels;
+    int lid = mlm ? 0 : L == 2 ? 1 : 0;
+    if (mlm && p->label) {
+        lid = -1;
+        for (int c = 0; c < L && lid < 0; c++)
+            if (!strcmp(p->targets[c], p->label)) lid = c;
+        if (lid < 0) {
+            s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "--label %s is not one of the --targets", p->label);
+            goto done;
+        }
+    } else if (p->label) {
         lid = bertc_model_label_id(m, p->label);
         if (lid < 0) {
             char *end;
@@ -114,13 +168,13 @@ static bertc_status bias_run(const bertc_model *m, const bertc_bias_params *p, b
     }
     r->label_id = lid;
     r->L = L;
-    if (!(r->model = strdup(info.source)) || !(r->label = strdup(bertc_model_label(m, lid))) ||
+    if (!(r->model = strdup(info.source)) || !(r->label = strdup(mlm ? p->targets[lid] : bertc_model_label(m, lid))) ||
         !(r->label_names = calloc((size_t)L, sizeof *r->label_names))) {
         s = OOM();
         goto done;
     }
     for (int c = 0; c < L; c++)
-        if (!(r->label_names[c] = strdup(bertc_model_label(m, c)))) {
+        if (!(r->label_names[c] = strdup(mlm ? p->targets[c] : bertc_model_label(m, c)))) {
             s = OOM();
             goto done;
         }
@@ -142,9 +196,9 @@ static bertc_status bias_run(const bertc_model *m, const bertc_bias_params *p, b
         s = OOM();
         goto done;
     }
-    if ((s = rpt_classify(m, in, ng, p->batch_size > 4096 ? 4096 : p->batch_size, NULL, NULL, pred, r->scores, NULL,
-                          err)))
-        goto done;
+    if (mlm) s = mlm_probe(m, p, in, ng, r->scores, err);
+    else s = rpt_classify(m, in, ng, p->batch_size > 4096 ? 4096 : p->batch_size, NULL, NULL, pred, r->scores, NULL, err);
+    if (s) goto done;
     double mean = 0, var = 0;
     for (size_t k = 0; k < ng; k++) {
         r->p[k] = r->scores[k * L + lid];
@@ -168,7 +222,8 @@ static bertc_status bias_run(const bertc_model *m, const bertc_bias_params *p, b
         }
     }
     char title[512];
-    snprintf(title, sizeof title, "P(%s) for \"%s\"", r->label, tmpl);
+    if (mlm) snprintf(title, sizeof title, "P(%s) at the mask of \"%s\"", r->label, tmpl);
+    else snprintf(title, sizeof title, "P(%s) for \"%s\"", r->label, tmpl);
     if (!(r->title = strdup(title))) {
         s = OOM();
         goto done;
@@ -201,6 +256,21 @@ bertc_status bertc_bias_run(const bertc_model *m, const bertc_bias_params *p, be
     for (size_t k = 0; k < p->n_groups; k++)
         if (!p->groups[k]) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_bias_run: group %zu is NULL", k);
     if (p->batch_size < 1) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_bias_run: batch_size must be positive");
+    bertc_model_info info;
+    bertc_model_get_info(m, &info);
+    if (info.head == BERTC_HEAD_MASKED_LM) {
+        if (!p->targets || !p->n_targets)
+            return bertc_fail(err, BERTC_ERR_INVALID_ARG, "a masked-LM model needs --targets (the words whose probability at "
+                              "the mask is compared, e.g. he,she)");
+        for (size_t c = 0; c < p->n_targets; c++)
+            if (!p->targets[c]) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_bias_run: target %zu is NULL", c);
+    } else if (p->n_targets) {
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "--targets applies to masked-LM models (this one: %s)",
+                          bertc_head_name(info.head));
+    } else if (info.n_labels < 1 || info.head != BERTC_HEAD_SEQUENCE_CLASSIFICATION) {
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: bias needs a sequence-classification or masked-LM model (this "
+                          "one: %s)", info.source, bertc_head_name(info.head));
+    }
     bertc_bias_report *r = calloc(1, sizeof *r);
     if (!r) return OOM();
     bertc_status s = bias_run(m, p, r, err);

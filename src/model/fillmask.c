@@ -33,7 +33,7 @@ void bertc_fill_mask_result_free(bertc_fill_mask_result *r) {
 /* The id of a target word as get_target_ids finds it: the vocabulary's token spelled exactly so (added tokens
  * included), else the first token of its tokenization without special tokens, else -1 (ignored, as transformers
  * ignores it after its warning). */
-static bertc_status target_id(const bertc_tokenizer *tok, const char *w, int32_t *id, bertc_error *err) {
+bertc_status mlm_target_id(const bertc_tokenizer *tok, const char *w, int32_t *id, bertc_error *err) {
     *id = -1;
     for (int i = 0; i < tok->n_added; i++)
         if (!strcmp(tok->added[i].content, w)) {
@@ -53,6 +53,15 @@ static bertc_status target_id(const bertc_tokenizer *tok, const char *w, int32_t
     if (e.n > 0) *id = e.ids[0];
     bertc_encoding_free(&e);
     return BERTC_OK;
+}
+
+void mlm_softmax(const float *lg, int V, float *probs) {
+    float mx = lg[0];
+    for (int v = 1; v < V; v++) mx = lg[v] > mx ? lg[v] : mx;
+    double sum = 0;
+    for (int v = 0; v < V; v++) sum += (probs[v] = expf(lg[v] - mx));
+    float inv = (float)(1.0 / sum);
+    for (int v = 0; v < V; v++) probs[v] *= inv;
 }
 
 static int cmp_i32(const void *a, const void *b) {
@@ -87,7 +96,7 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
                 free(tid);
                 return bertc_fail(err, BERTC_ERR_INVALID_ARG, "target %zu is NULL", i);
             }
-            bertc_status s = target_id(tok, p->targets[i], &id, err);
+            bertc_status s = mlm_target_id(tok, p->targets[i], &id, err);
             if (s) {
                 free(tid);
                 return s;
@@ -138,13 +147,7 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
         if (e.ids[i] == mask) rows[2 * r] = 0, rows[2 * r + 1] = (int32_t)i, r++;
     if ((s = bertc_mlm_logits(m, &e, 1, rows, nm, logits, err))) goto done;
     for (size_t r = 0; r < nm && !s; r++) {
-        const float *lg = logits + r * (size_t)V;
-        float mx = lg[0];
-        for (int v = 1; v < V; v++) mx = lg[v] > mx ? lg[v] : mx;
-        double sum = 0;
-        for (int v = 0; v < V; v++) sum += (probs[v] = expf(lg[v] - mx));
-        float inv = (float)(1.0 / sum);
-        for (int v = 0; v < V; v++) probs[v] *= inv;
+        mlm_softmax(logits + r * (size_t)V, V, probs);
         /* top k by partial selection: highest probability first, the lower id first among equals */
         for (size_t c = 0; c < ncand; c++) order[c] = tid ? (size_t)tid[c] : c;
         for (size_t a = 0; a < k; a++) {

@@ -89,4 +89,9 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
  * sum(T) rows. */
 bertc_status model_token_logits(const bertc_model *m, const bertc_encoding *encs, size_t n, float *out, bertc_error *err);
 
+/* fill-mask's pieces: a target word's id as transformers' get_target_ids finds it (-1: ignored), and the softmax of
+ * one row of masked-LM logits over the vocabulary (float32 exps, the max subtracted, one reciprocal of the sum). */
+bertc_status mlm_target_id(const bertc_tokenizer *tok, const char *w, int32_t *id, bertc_error *err);
+void mlm_softmax(const float *lg, int V, float *probs);
+
 #endif
