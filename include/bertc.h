@@ -414,7 +414,7 @@ bertc_status bertc_token_classify(const bertc_model *m, const char *text, size_t
                                   bertc_token_class_result *out, bertc_error *err);
 void bertc_token_class_result_free(bertc_token_class_result *r);
 
-/* transformers' QuestionAnsweringPipeline. */
+/* transformers' QuestionAnsweringPipeline, as its last release with the pipeline (5.2) computes it. */
 typedef struct bertc_qa_params {
     int top_k;                    /* answers (default 1) */
     int doc_stride;               /* tokens shared by consecutive windows of a long context (default 128) */
@@ -428,7 +428,7 @@ typedef struct bertc_qa_params {
 bertc_qa_params bertc_qa_default_params(void);
 
 typedef struct bertc_answer {
-    float score;
+    double score;   /* a float32 span score, or the sum of those of the spans giving the same text */
     int start, end; /* [start, end) in code points of the context */
     char *answer;   /* the context's text in that span (UTF-8) */
 } bertc_answer;

@@ -27,6 +27,8 @@ _WHERE = {
     "BertcModel": "_model", "ModelOutput": "_model",
     "FeatureExtractionPipeline": "_pipeline", "Pipeline": "_pipeline", "TextClassificationPipeline": "_pipeline",
     "ZeroShotClassificationPipeline": "_pipeline", "pipeline": "_pipeline",
+    "TokenClassificationPipeline": "_pipeline", "QuestionAnsweringPipeline": "_pipeline",
+    "FillMaskPipeline": "_pipeline",
     "AutoTokenizer": "_tokenizer", "BatchEncoding": "_tokenizer", "BertcTokenizer": "_tokenizer",
     "evaluate": "_eval", "train": "_train",
 }
@@ -37,8 +39,9 @@ if TYPE_CHECKING:
     from ._eval import evaluate
     from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, BertcValueError
     from ._model import AutoModel, AutoModelForSequenceClassification, BertcConfig, BertcModel, ModelOutput
-    from ._pipeline import (FeatureExtractionPipeline, Pipeline, TextClassificationPipeline,
-                            ZeroShotClassificationPipeline, pipeline)
+    from ._pipeline import (FeatureExtractionPipeline, FillMaskPipeline, Pipeline, QuestionAnsweringPipeline,
+                            TextClassificationPipeline, TokenClassificationPipeline, ZeroShotClassificationPipeline,
+                            pipeline)
     from ._tokenizer import AutoTokenizer, BatchEncoding, BertcTokenizer
     from ._train import train
 

@@ -122,7 +122,7 @@ class QAParams(Structure):
 
 
 class Answer(Structure):
-    _fields_ = [("score", c_float), ("start", c_int), ("end", c_int), ("answer", c_char_p)]
+    _fields_ = [("score", c_double), ("start", c_int), ("end", c_int), ("answer", c_char_p)]
 
 
 class QAResult(Structure):

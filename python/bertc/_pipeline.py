@@ -286,7 +286,10 @@ class TokenClassificationPipeline(Pipeline):
         params.update(self._sanitize(**kwargs))
         if isinstance(inputs, str):
             return self._run(inputs, params)
-        return [self._run(x, params) for x in inputs]
+        items = list(inputs)
+        if not items:
+            raise ValueError("At least one input is required.")
+        return [self._run(x, params) for x in items]
 
     def _run(self, text: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         import ctypes

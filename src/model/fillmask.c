@@ -64,9 +64,60 @@ void mlm_softmax(const float *lg, int V, float *probs) {
     for (int v = 0; v < V; v++) probs[v] *= inv;
 }
 
-static int cmp_i32(const void *a, const void *b) {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
+/* CPython's set of small non-negative ints (hash = value): the order list(set(ids)) iterates them in, which is the
+ * order transformers puts the targets in and so the order torch.topk leaves equal scores in. Objects/setobject.c:
+ * a table of 8 slots to start, probing i = (5 i + 1 + perturb) & mask with perturb >>= 5 (no linear probes in tables
+ * under 10 slots, 9 otherwise), resized to the smallest power of 2 above 4 x used once fill x 5 >= mask x 3. */
+static void set_insert(int64_t *tab, size_t mask, int32_t key) {
+    size_t perturb = (size_t)key, i = (size_t)key & mask;
+    for (;;) {
+        size_t probes = i + 9 <= mask ? 9 : 0;
+        for (size_t j = i;; j++) {
+            if (tab[j] < 0) {
+                tab[j] = key;
+                return;
+            }
+            if (tab[j] == key) return;
+            if (!probes--) break;
+        }
+        perturb >>= 5;
+        i = (i * 5 + 1 + perturb) & mask;
+    }
+}
+
+static bool py_set_order(int32_t *ids, size_t *n) {
+    size_t cap = 8, used = 0;
+    int64_t *tab = malloc(cap * sizeof *tab);
+    if (!tab) return false;
+    for (size_t k = 0; k < cap; k++) tab[k] = -1;
+    for (size_t i = 0; i < *n; i++) {
+        bool dup = false;
+        for (size_t k = 0; k < cap && !dup; k++) dup = tab[k] == ids[i];
+        if (dup) continue;
+        set_insert(tab, cap - 1, ids[i]);
+        used++;
+        if (used * 5 >= (cap - 1) * 3) {
+            size_t nc = 8;
+            while (nc <= used * 4) nc <<= 1;
+            int64_t *nt = malloc(nc * sizeof *nt);
+            if (!nt) {
+                free(tab);
+                return false;
+            }
+            for (size_t k = 0; k < nc; k++) nt[k] = -1;
+            for (size_t k = 0; k < cap; k++)
+                if (tab[k] >= 0) set_insert(nt, nc - 1, (int32_t)tab[k]);
+            free(tab);
+            tab = nt;
+            cap = nc;
+        }
+    }
+    size_t o = 0;
+    for (size_t k = 0; k < cap; k++)
+        if (tab[k] >= 0) ids[o++] = (int32_t)tab[k];
+    *n = o;
+    free(tab);
+    return true;
 }
 
 bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len, const bertc_fill_mask_params *p,
@@ -84,7 +135,7 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
     int32_t mask = bertc_tokenizer_mask_id(tok);
     if (mask < 0) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "the tokenizer does not define a mask token");
     const int V = m->cfg.vocab_size;
-    /* targets: their ids, duplicates merged (transformers' list(set(...))), in id order */
+    /* targets: their ids, duplicates merged, in the order transformers' list(set(...)) gives them */
     int32_t *tid = NULL;
     size_t nt = 0;
     if (p->targets) {
@@ -103,11 +154,10 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
             }
             if (id >= 0 && id < V) tid[nt++] = id;
         }
-        qsort(tid, nt, sizeof *tid, cmp_i32);
-        size_t u = 0;
-        for (size_t i = 0; i < nt; i++)
-            if (!u || tid[u - 1] != tid[i]) tid[u++] = tid[i];
-        nt = u;
+        if (!py_set_order(tid, &nt)) {
+            free(tid);
+            return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        }
         if (!nt) {
             free(tid);
             return bertc_fail(err, BERTC_ERR_INVALID_ARG, "at least one target must be provided when passed (no target is in "
@@ -115,6 +165,10 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
         }
     }
     size_t ncand = tid ? nt : (size_t)V;
+    if (!tid && (size_t)p->top_k > ncand) { /* torch.topk's "selected index k out of range"; with targets it is capped */
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "top_k %d is more than the %zu tokens of the vocabulary", p->top_k,
+                          ncand);
+    }
     size_t k = (size_t)p->top_k < ncand ? (size_t)p->top_k : ncand;
     bertc_encoding e;
     bertc_status s = bertc_tokenize(tok, text, len, NULL, 0, &p->encode, &e, err);
@@ -148,17 +202,18 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
     if ((s = bertc_mlm_logits(m, &e, 1, rows, nm, logits, err))) goto done;
     for (size_t r = 0; r < nm && !s; r++) {
         mlm_softmax(logits + r * (size_t)V, V, probs);
-        /* top k by partial selection: highest probability first, the lower id first among equals */
+        /* top k by partial selection: highest probability first; among equals the earlier candidate (the targets'
+         * order, else the lower id) */
         for (size_t c = 0; c < ncand; c++) order[c] = tid ? (size_t)tid[c] : c;
         for (size_t a = 0; a < k; a++) {
             size_t best = a;
             for (size_t c = a + 1; c < ncand; c++) {
                 float pc = probs[order[c]], pb = probs[order[best]];
-                if (pc > pb || (pc == pb && order[c] < order[best])) best = c;
+                if (pc > pb || (pc == pb && !tid && order[c] < order[best])) best = c;
             }
-            size_t t = order[a];
-            order[a] = order[best];
-            order[best] = t;
+            size_t t = order[best]; /* moved to the front, the rest keeping their order */
+            memmove(order + a + 1, order + a, (best - a) * sizeof *order);
+            order[a] = t;
         }
         for (size_t a = 0; a < k && !s; a++) {
             bertc_mask_candidate *mc = &out->candidates[r * k + a];

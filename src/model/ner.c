@@ -149,7 +149,7 @@ bertc_status bertc_token_classify(const bertc_model *m, const char *text, size_t
     /* gather_pre_entities */
     bool word_aware = (tok->kind == TOK_WORDPIECE && tok->prefix_len) || (tok->kind == TOK_BPE && tok->bpe_prefix[0]);
     for (size_t t = 0; t < e.n; t++) {
-        if (e.special[t]) continue;
+        if (e.sequence[t] == 255) continue; /* the special tokens the template added (special_tokens_mask); [UNK] and added tokens of the text stay */
         pre_ent *q = &pe[np++];
         int32_t id = e.ids[t];
         q->word = tok->id_to_tok[id];

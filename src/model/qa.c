@@ -8,13 +8,16 @@
  *    -10000, a float32 softmax each, the null score [CLS] x [CLS] kept aside for handle_impossible_answer, then [CLS]
  *    zeroed; span (i, j) scores start_i * end_j for i <= j < i + max_answer_len; the top_k spans whose ends are context
  *    tokens.
- *  - Answers: the span widened to whole words (align_to_words), in code points of the context, from every window,
- *    the null answer added when asked, sorted by score (stable), top_k kept.
+ *  - Answers (transformers 5.x, the last to have the pipeline: 5.2): per window the best top_k spans (2 top_k + 10 with
+ *    align_to_words, since several spans may widen to the same words), each widened to whole words, in code points of
+ *    the context; a span whose text equals an earlier answer's, ignoring case, adds its score to that answer; then the
+ *    null answer when asked, everything sorted by score (stable), top_k kept.
  */
 #include "model.h"
 
 #include <limits.h>
 #include <math.h>
+#include <utf8proc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,7 +79,9 @@ static bertc_status context_words(const bertc_tokenizer *t, const char *ctx, siz
         }
         for (size_t i = 0; i < c->n; i++) {
             int s = c->offsets[2 * i], e = c->offsets[2 * i + 1];
-            int at = e > s ? e - 1 : s;
+            /* the token's last character; a whitespace token trimmed to nothing (trim_offsets) stood for the one just
+             * before its (empty) offsets */
+            int at = e > s ? e - 1 : s - 1;
             if (at < 0) at = 0;
             if ((size_t)at >= n) at = n ? (int)n - 1 : 0;
             word[i] = n ? piece[(size_t)at + pre] : (int32_t)i;
@@ -96,6 +101,40 @@ static bertc_status context_words(const bertc_tokenizer *t, const char *ctx, siz
         word[i] = w;
     }
     return BERTC_OK;
+}
+
+/* Python's a.lower() == b.lower() for two UTF-8 strings, code point by code point (utf8proc's lower-case mapping) */
+static bool same_lower(const char *a, const char *b) {
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    while (*x && *y) {
+        int32_t c1, c2;
+        x += utf8_decode(x, &c1);
+        y += utf8_decode(y, &c2);
+        if (c1 != c2 && utf8proc_tolower(c1) != utf8proc_tolower(c2)) return false;
+    }
+    return !*x && !*y;
+}
+
+/* the context's code points [start, end) as a new string */
+static char *span_text(const char *context, size_t clen, int start, int end) {
+    size_t b0 = 0, bs = clen, be = clen;
+    for (int cpi = 0;; cpi++) {
+        if (cpi == start) bs = b0;
+        if (cpi == end) {
+            be = b0;
+            break;
+        }
+        if (b0 >= clen) break;
+        int32_t ch;
+        b0 += (size_t)utf8_decode((const unsigned char *)context + b0, &ch);
+    }
+    if (bs > clen) bs = clen;
+    if (be < bs) be = bs;
+    char *t = malloc(be - bs + 1);
+    if (!t) return NULL;
+    memcpy(t, context + bs, be - bs);
+    t[be - bs] = 0;
+    return t;
 }
 
 typedef struct cand {
@@ -120,6 +159,8 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s has no question-answering head (%s)", m->source,
                           m->cfg.architecture[0] ? m->cfg.architecture : m->cfg.model_type);
     if (p->top_k < 1) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "top_k parameter should be >= 1 (got %d)", p->top_k);
+    if (!qlen) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "`question` cannot be empty");
+    if (!clen) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "`context` cannot be empty");
     if (p->max_answer_len < 1)
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "max_answer_len parameter should be >= 1 (got %d)", p->max_answer_len);
     const bertc_tokenizer *t = m->tok;
@@ -264,7 +305,7 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
         st[0] = en[0] = 0.0f;
         /* spans: i <= j <= i + max_answer_len - 1; the best top_k of them (all T*T when fewer), then those whose start
          * and end are context tokens (or position 0) */
-        size_t L = (size_t)p->max_answer_len, nc = 0, k = (size_t)p->top_k;
+        size_t L = (size_t)p->max_answer_len, nc = 0, k = (size_t)p->top_k * (p->align_to_words ? 2 : 1) + (p->align_to_words ? 10 : 0);
         free(cands);
         cands = malloc(T * (L < T ? L : T) * sizeof *cands + sizeof *cands);
         if (!cands) {
@@ -299,17 +340,30 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
                 cs = e->offsets[2 * si];
                 ce = e->offsets[2 * ei + 1];
             }
+            char *txt = span_text(context, clen, cs, ce);
+            if (!txt) {
+                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            size_t same = 0;
+            while (same < n_ans && !same_lower(ans[same].answer, txt)) same++;
+            if (same < n_ans) { /* the same answer again (another span, another window): the scores add up */
+                ans[same].score += (double)cands[r].score;
+                free(txt);
+                continue;
+            }
             if (n_ans == cap_ans) {
                 size_t nca = cap_ans ? cap_ans * 2 : 8;
                 bertc_answer *na = realloc(ans, nca * sizeof *na);
                 if (!na) {
+                    free(txt);
                     s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
                     break;
                 }
                 ans = na;
                 cap_ans = nca;
             }
-            ans[n_ans++] = (bertc_answer){cands[r].score, cs, ce, NULL};
+            ans[n_ans++] = (bertc_answer){(double)cands[r].score, cs, ce, txt};
         }
     }
     if (s) goto done;
@@ -320,7 +374,12 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
             goto done;
         }
         ans = na;
-        ans[n_ans++] = (bertc_answer){(float)min_null, 0, 0, NULL};
+        char *empty = calloc(1, 1);
+        if (!empty) {
+            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        ans[n_ans++] = (bertc_answer){min_null, 0, 0, empty};
     }
     /* sorted by score, highest first, stable (Python's sorted) */
     for (size_t i = 1; i < n_ans; i++) {
@@ -332,37 +391,13 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
         }
         ans[j] = x;
     }
+    for (size_t i = (size_t)p->top_k; i < n_ans; i++) free(ans[i].answer);
     if (n_ans > (size_t)p->top_k) n_ans = (size_t)p->top_k;
-    /* the answers' text: the context's code points [start, end) */
-    for (size_t i = 0; i < n_ans && !s; i++) {
-        size_t b0 = 0, cpi = 0, bs = clen, be = clen;
-        for (; b0 <= clen; cpi++) {
-            if ((int)cpi == ans[i].start) bs = b0;
-            if ((int)cpi == ans[i].end) {
-                be = b0;
-                break;
-            }
-            if (b0 == clen) break;
-            int32_t ch;
-            b0 += (size_t)utf8_decode((const unsigned char *)context + b0, &ch);
-        }
-        if (be < bs) be = bs;
-        ans[i].answer = malloc(be - bs + 1);
-        if (!ans[i].answer) {
-            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-            break;
-        }
-        memcpy(ans[i].answer, context + bs, be - bs);
-        ans[i].answer[be - bs] = 0;
-    }
-    if (!s) {
-        out->n = n_ans;
-        out->answers = ans;
-        ans = NULL;
-    } else {
-        for (size_t i = 0; i < n_ans; i++) free(ans[i].answer);
-    }
+    out->n = n_ans;
+    out->answers = ans;
+    ans = NULL;
 done:
+    for (size_t i = 0; ans && i < n_ans; i++) free(ans[i].answer);
     free(ans);
     free(cands);
     free(logits);
