@@ -25,6 +25,7 @@ void tests_evalrun(void);
 void tests_json(void);
 void tests_bf16(void);
 void tests_zeroshot(void);
+void tests_pipelines(void);
 void tests_task_metrics(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
@@ -70,6 +71,7 @@ int main(int argc, char **argv) {
     tests_kernels();
     tests_bf16();
     tests_zeroshot();
+    tests_pipelines();
     tests_json();
     tests_tokenizer();
     tests_model();
