@@ -393,6 +393,9 @@ typedef struct bertc_token_class_params {
     const char *const *ignore_labels; /* NULL (default): {"O"}; with n_ignore 0 and non-NULL: none ignored */
     size_t n_ignore;
     bertc_encode_params encode;
+    int stride; /* 0 (default): one window, truncated; > 0: a long text runs in chunks of max_length tokens overlapping
+                   by stride tokens, entities of overlapping chunks resolved as the pipeline's stride does (needs an
+                   aggregation other than none) */
 } bertc_token_class_params;
 
 bertc_token_class_params bertc_token_class_default_params(void);

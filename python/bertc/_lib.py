@@ -104,7 +104,7 @@ class ZeroShotResult(Structure):
 
 class TokenClassParams(Structure):
     _fields_ = [("aggregation", c_int), ("ignore_labels", POINTER(c_char_p)), ("n_ignore", c_size_t),
-                ("encode", EncodeParams)]
+                ("encode", EncodeParams), ("stride", c_int)]
 
 
 class TokenEntity(Structure):

@@ -269,9 +269,11 @@ class TokenClassificationPipeline(Pipeline):
     task = "token-classification"
 
     def _sanitize(self, aggregation_strategy: Any = None, ignore_labels: list[str] | None = None,
-                  batch_size: int | None = None, **kwargs: Any) -> dict[str, Any]:
+                  stride: int | None = None, batch_size: int | None = None, **kwargs: Any) -> dict[str, Any]:
         _no_extra(kwargs)
         out: dict[str, Any] = {}
+        if stride is not None:
+            out["stride"] = int(stride)
         if aggregation_strategy is not None:
             a = str(getattr(aggregation_strategy, "value", aggregation_strategy)).lower()
             if a not in _AGGREGATIONS:
@@ -297,6 +299,7 @@ class TokenClassificationPipeline(Pipeline):
         p = _lib.lib.bertc_token_class_default_params()
         agg = params.get("aggregation_strategy", "none")
         p.aggregation = _AGGREGATIONS.index(agg)
+        p.stride = params.get("stride", 0)
         keep: Any = None
         if "ignore_labels" in params:
             arr, keep = _strings(params["ignore_labels"])
@@ -337,8 +340,8 @@ class QuestionAnsweringPipeline(Pipeline):
     def _sanitize(self, top_k: int | None = None, doc_stride: int | None = None, max_seq_len: int | None = None,
                   max_question_len: int | None = None, max_answer_len: int | None = None,
                   handle_impossible_answer: bool | None = None, align_to_words: bool | None = None,
-                  batch_size: int | None = None, **kwargs: Any) -> dict[str, Any]:
-        _no_extra(kwargs)
+                  padding: Any = None, batch_size: int | None = None, **kwargs: Any) -> dict[str, Any]:
+        _no_extra(kwargs)  # padding: accepted and moot (bertc never pads: the same scores)
         vals = dict(top_k=top_k, doc_stride=doc_stride, max_seq_len=max_seq_len, max_question_len=max_question_len,
                     max_answer_len=max_answer_len)
         out: dict[str, Any] = {k: int(v) for k, v in vals.items() if v is not None}

@@ -18,8 +18,7 @@ with open(os.path.join(cases.DATA, "pipelines.ref.json"), encoding="utf-8") as f
     REFS = json.load(f)
 CASES = REFS["cases"]
 # call parameters bertc does not take (the case is listed, and skipped by name)
-UNSUPPORTED = {"stride": "token classification over overlapping chunks of a long text",
-               "is_split_into_words": "pre-split words as input", "padding": "padding (bertc never pads)"}
+UNSUPPORTED = {"is_split_into_words": "pre-split words as input"}
 _PIPES: dict[tuple[str, str], Any] = {}
 
 

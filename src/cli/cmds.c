@@ -674,20 +674,22 @@ static bool write_done(int *code) {
 }
 
 static const char ner_usage[] =
-    "usage: bertc ner [--aggregation none|simple|first|average|max] [--ignore-labels \"O,...\"]\n"
+    "usage: bertc ner [--aggregation none|simple|first|average|max] [--ignore-labels \"O,...\"] [--stride N]\n"
     "                 [--model DIR] [--max-length N] [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
     "transformers' token-classification (\"ner\") pipeline on a *ForTokenClassification model. --aggregation (the\n"
     "pipeline's aggregation_strategy, default none): none gives one entity per token; simple groups B-/I- runs of one\n"
     "type; first, average and max first join sub-tokens into words (the word's label from its first token, the mean of\n"
     "its tokens' scores, or its best token). --ignore-labels: labels (or groups) left out, comma-separated (default O;\n"
-    "\"\" keeps every label). The alias `bertc token-classification` is the same command.\n"
+    "\"\" keeps every label). --stride N: a text longer than the model's positions runs in chunks overlapping by N\n"
+    "tokens (with an aggregation other than none), else it is truncated. The alias `bertc token-classification` is the\n"
+    "same command.\n"
     "Output: one JSON array per input, in input order: {\"entity\", \"score\", \"index\", \"word\", \"start\", \"end\"}\n"
     "per token, or {\"entity_group\", \"score\", \"word\", \"start\", \"end\"} when aggregated; start and end are\n"
     "character (code point) offsets into the text.\n" INPUT_HELP;
 
 typedef struct task_opts {
     const char *aggregation, *ignore, *targets, *question, *context;
-    int top_k, doc_stride, max_seq_len, max_question_len, max_answer_len, impossible, no_align;
+    int top_k, doc_stride, max_seq_len, max_question_len, max_answer_len, impossible, no_align, stride;
     int bad;
 } task_opts;
 
@@ -696,6 +698,14 @@ static bool task_own(void *ctx, int argc, char **argv, int *i) {
     const char *a = argv[*i];
     if (!strcmp(a, "--handle-impossible-answer")) return (o->impossible = 1) != 0;
     if (!strcmp(a, "--no-align-to-words")) return (o->no_align = 1) != 0;
+    if (!strcmp(a, "--stride")) {
+        if (*i + 1 >= argc || !int_value(a, argv[*i + 1], 1, 1 << 20, &o->stride)) {
+            if (*i + 1 >= argc) die_msg("--stride needs a value");
+            o->bad = 1;
+        }
+        ++*i;
+        return true;
+    }
     static const char *const strs[] = {"--aggregation", "--ignore-labels", "--targets", "--question", "--context"};
     static const char *const ints[] = {"--top-k", "--doc-stride", "--max-seq-len", "--max-question-len", "--max-answer-len"};
     for (int k = 0; k < 5; k++) {
@@ -787,6 +797,7 @@ int cmd_ner(int argc, char **argv) {
     if (!finish_inputs(&c, &code)) goto done;
     if (!(m = load_model(&c.mo, &code))) goto done;
     p.encode = encode_params(&c);
+    p.stride = o.stride;
     for (size_t i = 0; i < c.rs.n; i++) {
         bertc_token_class_result r;
         bertc_error err;

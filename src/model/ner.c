@@ -12,6 +12,7 @@
  */
 #include "model.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ bertc_token_class_params bertc_token_class_default_params(void) {
     p.ignore_labels = NULL;
     p.n_ignore = 0;
     p.encode = bertc_encode_default_params();
+    p.stride = 0;
     return p;
 }
 
@@ -103,30 +105,22 @@ static bertc_status push(bertc_token_class_result *r, size_t *cap, const bertc_t
     return BERTC_OK;
 }
 
-bertc_status bertc_token_classify(const bertc_model *m, const char *text, size_t len, const bertc_token_class_params *p,
-                                  bertc_token_class_result *out, bertc_error *err) {
-    if (!m || !text || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_token_classify: NULL argument");
-    memset(out, 0, sizeof *out);
-    bertc_token_class_params dp = bertc_token_class_default_params();
-    if (!p) p = &dp;
-    if (m->head != BERTC_HEAD_TOKEN_CLASSIFICATION)
-        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s has no token-classification head (%s)", m->source,
-                          m->cfg.architecture[0] ? m->cfg.architecture : m->cfg.model_type);
-    if (p->aggregation < BERTC_AGGREGATE_NONE || p->aggregation > BERTC_AGGREGATE_MAX)
-        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "unknown aggregation strategy %d", (int)p->aggregation);
-    if (p->n_ignore && !p->ignore_labels) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_token_classify: NULL ignore_labels");
+/* One encoding (the whole text, or one chunk of it) through the head and the aggregation; its entities are appended
+ * to out (capacity *cap). */
+static bertc_status classify_encoding(const bertc_model *m, const char *text, size_t len, const bertc_encoding *ep,
+                                      const bertc_token_class_params *p, bertc_token_class_result *out, size_t *capp,
+                                      bertc_error *err) {
     const bertc_tokenizer *tok = m->tok;
     const int L = m->cfg.n_labels;
-    bertc_encoding e;
-    bertc_status s = bertc_tokenize(tok, text, len, NULL, 0, &p->encode, &e, err);
-    if (s) return s;
+    const bertc_encoding e = *ep;
+    bertc_status s = BERTC_OK;
     /* the text's code points, to slice it as Python slices the sentence */
     size_t ncp = 0;
     int32_t *cps = malloc((len + 1) * sizeof *cps);
     size_t *cpb = malloc((len + 2) * sizeof *cpb); /* byte offset of each code point, and the end */
     float *logits = malloc((e.n ? e.n : 1) * (size_t)L * sizeof *logits);
     pre_ent *pe = calloc(e.n ? e.n : 1, sizeof *pe);
-    size_t cap = 0, np = 0;
+    size_t cap = *capp, np = 0;
     if (!cps || !cpb || !logits || !pe) {
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         goto done;
@@ -257,12 +251,144 @@ bertc_status bertc_token_classify(const bertc_model *m, const char *text, size_t
         a = b;
     }
 done:
+    *capp = cap;
     for (size_t i = 0; pe && i < np; i++) free(pe[i].owned);
-    if (s) bertc_token_class_result_free(out);
-    bertc_encoding_free(&e);
     free(cps);
     free(cpb);
     free(logits);
     free(pe);
+    return s;
+}
+
+/* aggregate_overlapping_entities: sorted by start (stably), an entity starting inside the previous one replaces it
+ * when it is longer, or as long and more confident; the rest are dropped. */
+static void merge_overlapping(bertc_token_class_result *r) {
+    if (r->n < 2) return;
+    for (size_t i = 1; i < r->n; i++) { /* a stable sort by start (chunks add entities nearly in order) */
+        bertc_token_entity x = r->entities[i];
+        size_t j = i;
+        while (j > 0 && r->entities[j - 1].start > x.start) {
+            r->entities[j] = r->entities[j - 1];
+            j--;
+        }
+        r->entities[j] = x;
+    }
+    size_t o = 0;
+    bertc_token_entity prev = r->entities[0];
+    for (size_t i = 1; i < r->n; i++) {
+        bertc_token_entity e = r->entities[i];
+        if (prev.start <= e.start && e.start < prev.end) {
+            int cl = e.end - e.start, pl = prev.end - prev.start;
+            if (cl > pl || (cl == pl && e.score > prev.score)) {
+                free(prev.word);
+                prev = e;
+            } else {
+                free(e.word);
+            }
+        } else {
+            r->entities[o++] = prev; /* o < i: nothing unread is overwritten */
+            prev = e;
+        }
+    }
+    r->entities[o++] = prev;
+    r->n = o;
+}
+
+bertc_status bertc_token_classify(const bertc_model *m, const char *text, size_t len, const bertc_token_class_params *p,
+                                  bertc_token_class_result *out, bertc_error *err) {
+    if (!m || !text || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_token_classify: NULL argument");
+    memset(out, 0, sizeof *out);
+    bertc_token_class_params dp = bertc_token_class_default_params();
+    if (!p) p = &dp;
+    if (m->head != BERTC_HEAD_TOKEN_CLASSIFICATION)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s has no token-classification head (%s)", m->source,
+                          m->cfg.architecture[0] ? m->cfg.architecture : m->cfg.model_type);
+    if (p->aggregation < BERTC_AGGREGATE_NONE || p->aggregation > BERTC_AGGREGATE_MAX)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "unknown aggregation strategy %d", (int)p->aggregation);
+    if (p->n_ignore && !p->ignore_labels) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_token_classify: NULL ignore_labels");
+    const bertc_tokenizer *tok = m->tok;
+    int max_len = p->encode.max_length > 0 ? p->encode.max_length : tokenizer_default_max_length(tok);
+    if (p->stride < 0) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "stride must not be negative (got %d)", p->stride);
+    if (p->stride && p->stride >= max_len)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "`stride` must be less than `tokenizer.model_max_length` (%d)", max_len);
+    if (p->stride && p->aggregation == BERTC_AGGREGATE_NONE)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "`stride` was provided to process all the text but aggregation_strategy "
+                          "is none: choose simple, first, average or max");
+    size_t cap = 0;
+    bertc_encoding e;
+    bertc_status s;
+    if (!p->stride) {
+        if ((s = bertc_tokenize(tok, text, len, NULL, 0, &p->encode, &e, err))) return s;
+        s = classify_encoding(m, text, len, &e, p, out, &cap, err);
+        bertc_encoding_free(&e);
+        if (s) bertc_token_class_result_free(out);
+        return s;
+    }
+    /* stride: the text in chunks of max_length tokens (special tokens included), each starting stride tokens before
+     * the previous ended, as tokenizers' overflowing tokens are cut; entities of all chunks, overlaps resolved */
+    bertc_encode_params ep = p->encode;
+    ep.add_special_tokens = 0;
+    ep.truncation = 0;
+    ep.max_length = INT_MAX;
+    if ((s = bertc_tokenize(tok, text, len, NULL, 0, &ep, &e, err))) return s;
+    const tmpl_item *tm = tok->has_post && p->encode.add_special_tokens ? tok->tsingle : NULL;
+    int n_tm = tm ? tok->n_tsingle : 0;
+    size_t n_added = 0;
+    for (int k = 0; k < n_tm; k++) n_added += tm[k].seq < 0 ? (size_t)tm[k].n_ids : 0;
+    size_t keep = e.n, step = e.n ? e.n : 1, n_chunks = 1;
+    if (e.n + n_added > (size_t)max_len) {
+        if ((size_t)max_len <= n_added) {
+            bertc_encoding_free(&e);
+            return bertc_fail(err, BERTC_ERR_INVALID_ARG, "max_length %d leaves no room beside the special tokens", max_len);
+        }
+        keep = (size_t)max_len - n_added;
+        if ((size_t)p->stride >= keep) {
+            bertc_encoding_free(&e);
+            return bertc_fail(err, BERTC_ERR_INVALID_ARG, "stride %d must be less than the %zu tokens a chunk holds beside the "
+                              "special tokens", p->stride, keep);
+        }
+        step = keep - (size_t)p->stride;
+        n_chunks = 0;
+        for (size_t a = 0;; a += step) {
+            n_chunks++;
+            if (a + keep >= e.n) break;
+        }
+    }
+    size_t nmax = keep + n_added;
+    bertc_encoding c = {0};
+    c.ids = malloc(nmax * sizeof *c.ids);
+    c.type_ids = malloc(nmax * sizeof *c.type_ids);
+    c.attention_mask = malloc(nmax * sizeof *c.attention_mask);
+    c.offsets = malloc(2 * nmax * sizeof *c.offsets);
+    c.special = malloc(nmax);
+    c.sequence = malloc(nmax);
+    s = c.ids && c.type_ids && c.attention_mask && c.offsets && c.special && c.sequence
+            ? BERTC_OK
+            : bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    for (size_t w = 0; w < n_chunks && !s; w++) {
+        size_t a = w * step, b = a + keep < e.n ? a + keep : e.n, k = 0;
+#define EMIT(id_, type_, s_, e_, sp_, seq_)                                                                           \
+    do {                                                                                                             \
+        c.ids[k] = (id_), c.type_ids[k] = (type_), c.attention_mask[k] = 1, c.offsets[2 * k] = (s_);                  \
+        c.offsets[2 * k + 1] = (e_), c.special[k] = (sp_), c.sequence[k] = (seq_), k++;                              \
+    } while (0)
+        if (n_tm) {
+            for (int it = 0; it < n_tm; it++) {
+                if (tm[it].seq < 0)
+                    for (int j = 0; j < tm[it].n_ids; j++) EMIT(tm[it].ids[j], tm[it].type_id, 0, 0, 1, 255);
+                else
+                    for (size_t i = a; i < b; i++) EMIT(e.ids[i], tm[it].type_id, e.offsets[2 * i], e.offsets[2 * i + 1], e.special[i], 0);
+            }
+        } else {
+            for (size_t i = a; i < b; i++) EMIT(e.ids[i], 0, e.offsets[2 * i], e.offsets[2 * i + 1], e.special[i], 0);
+        }
+#undef EMIT
+        c.n = k;
+        s = classify_encoding(m, text, len, &c, p, out, &cap, err);
+    }
+    bertc_encoding_free(&c);
+    bertc_encoding_free(&e);
+    if (!s && n_chunks > 1) merge_overlapping(out);
+    if (s) bertc_token_class_result_free(out);
     return s;
 }
