@@ -152,7 +152,7 @@ static const char tokenize_usage[] =
 static const char info_usage[] =
     "usage: bertc info [--model DIR|ORG/NAME] [--revision R] [--arch auto|distilbert|bert|roberta]\n"
     "                  [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--threads N]\n"
-    "Output: one JSON object: source, model_type, architecture, problem_type, parameters, bytes, dtype, compute,\n"
+    "Output: one JSON object: source, model_type, architecture, head, problem_type, parameters, bytes, dtype, compute,\n"
     "isa, compute_mode (fp32|bf16), compute_isa (the matmuls' tier), sizes, max_length, load_ms, labels.\n";
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -483,6 +483,7 @@ int cmd_info(int argc, char **argv) {
     json_str(stdout, in.model_type);
     printf(", \"architecture\": ");
     json_str(stdout, in.architecture);
+    printf(", \"head\": \"%s\"", bertc_head_name(in.head));
     printf(", \"problem_type\": \"%s\", \"parameters\": %llu, \"bytes\": %llu, \"dtype\": \"%s\", \"compute\": \"%s\", "
            "\"isa\": \"%s\", \"compute_mode\": \"%s\", \"compute_isa\": \"%s\", \"hidden_size\": %d, \"layers\": %d, \"heads\": %d, \"intermediate_size\": %d, \"vocab_size\": %d, "
            "\"max_position_embeddings\": %d, \"max_length\": %d, \"load_ms\": %.1f, \"labels\": [",
