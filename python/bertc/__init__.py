@@ -24,6 +24,8 @@ _WHERE = {
     "BertcError": "_lib", "BertcInterrupted": "_lib", "BertcMemoryError": "_lib", "BertcOSError": "_lib",
     "BertcValueError": "_lib",
     "AutoModel": "_model", "AutoModelForSequenceClassification": "_model", "BertcConfig": "_model",
+    "AutoModelForTokenClassification": "_model", "AutoModelForQuestionAnswering": "_model",
+    "AutoModelForMaskedLM": "_model",
     "BertcModel": "_model", "ModelOutput": "_model",
     "FeatureExtractionPipeline": "_pipeline", "Pipeline": "_pipeline", "TextClassificationPipeline": "_pipeline",
     "ZeroShotClassificationPipeline": "_pipeline", "pipeline": "_pipeline",
@@ -38,7 +40,9 @@ __all__ = sorted(_WHERE) + ["__version__"]
 if TYPE_CHECKING:
     from ._eval import evaluate
     from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, BertcValueError
-    from ._model import AutoModel, AutoModelForSequenceClassification, BertcConfig, BertcModel, ModelOutput
+    from ._model import (AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering,
+                         AutoModelForSequenceClassification, AutoModelForTokenClassification, BertcConfig, BertcModel,
+                         ModelOutput)
     from ._pipeline import (FeatureExtractionPipeline, FillMaskPipeline, Pipeline, QuestionAnsweringPipeline,
                             TextClassificationPipeline, TokenClassificationPipeline, ZeroShotClassificationPipeline,
                             pipeline)

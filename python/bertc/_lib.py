@@ -193,6 +193,8 @@ def _declare(lib: ctypes.CDLL) -> None:
                                     P(ZeroShotResult), P(Error)]),
         "bertc_zero_shot_result_free": (None, [P(ZeroShotResult)]),
         "bertc_head_name": (c_char_p, [c_int]),
+        "bertc_token_logits": (c_int, [c_void_p, P(Encoding), c_size_t, P(c_float), P(Error)]),
+        "bertc_mlm_logits": (c_int, [c_void_p, P(Encoding), c_size_t, P(c_int32), c_size_t, P(c_float), P(Error)]),
         "bertc_tokenizer_mask_id": (c_int, [c_void_p]),
         "bertc_token_class_default_params": (TokenClassParams, []),
         "bertc_token_classify": (c_int, [c_void_p, c_char_p, c_size_t, P(TokenClassParams), P(TokenClassResult),

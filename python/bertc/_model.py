@@ -295,6 +295,104 @@ class _HeadModel(BertcModel):
     _want_logits = True
 
 
+class _TokenHeadModel(BertcModel):
+    """A token-classification or question-answering checkpoint: ``logits`` [B, T, num_labels], or ``start_logits`` and
+    ``end_logits`` [B, T]; zeros at padded positions."""
+
+    def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None,
+                **kwargs: Any) -> ModelOutput:
+        import numpy as np
+        encs, _keep, lens = self._encodings(input_ids, attention_mask, token_type_ids)
+        B, T = len(lens), int(np.asarray(input_ids).shape[-1])
+        qa = self.head == "question-answering"
+        W = 2 if qa else self.config.num_labels
+        flat = np.empty((max(int(lens.sum()), 1), W), np.float32)
+        err = _lib.Error()
+        _lib.check(lib.bertc_token_logits(self._h, encs, B, flat.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                          ctypes.byref(err)), err)
+        full = _unflatten(flat, lens, T)
+        out = ModelOutput()
+        if qa:
+            out["start_logits"], out["end_logits"] = full[..., 0].copy(), full[..., 1].copy()
+        else:
+            out["logits"] = full
+        return out
+
+    __call__ = forward
+
+
+class _MaskedLMModel(BertcModel):
+    """A masked-LM checkpoint: ``logits`` [B, T, vocab_size] at every position (zeros at padded ones)."""
+
+    def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None,
+                **kwargs: Any) -> ModelOutput:
+        import numpy as np
+        encs, _keep, lens = self._encodings(input_ids, attention_mask, token_type_ids)
+        B, T = len(lens), int(np.asarray(input_ids).shape[-1])
+        rows = np.array([(b, t) for b in range(B) for t in range(int(lens[b]))], np.int32).reshape(-1, 2)
+        V = int(self.info.vocab_size)
+        flat = np.empty((max(len(rows), 1), V), np.float32)
+        err = _lib.Error()
+        _lib.check(lib.bertc_mlm_logits(self._h, encs, B, rows.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)), len(rows),
+                                        flat.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), ctypes.byref(err)), err)
+        out = ModelOutput()
+        out["logits"] = _unflatten(flat, lens, T)
+        return out
+
+    __call__ = forward
+
+
+def _unflatten(flat: Any, lens: Any, T: int) -> Any:
+    import numpy as np
+    full = np.zeros((len(lens), T, flat.shape[1]), np.float32)
+    o = 0
+    for b, n in enumerate(lens):
+        full[b, :int(n)] = flat[o:o + int(n)]
+        o += int(n)
+    return full
+
+
+def _with_head(head: str, cls: type[BertcModel], what: str) -> Any:
+    def from_pretrained(pretrained_model_name_or_path: str | os.PathLike[str] | None = None, *, dtype: Any = None,
+                        torch_dtype: Any = None, threads: int | None = None, revision: str | None = None,
+                        compute: str | None = None, **kwargs: Any) -> BertcModel:
+        m = load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads, revision,
+                       compute=compute)
+        if m.head != head:
+            raise _lib.BertcValueError(f"{m.name_or_path}: the checkpoint has no {head} head (it has: {m.head}); "
+                                       f"{what} does not add random weights", "architecture mismatch", 5)
+        m.__class__ = cls
+        return m
+    return staticmethod(from_pretrained)
+
+
+class AutoModelForTokenClassification:
+    """``AutoModelForTokenClassification.from_pretrained(folder_or_id)``: ``model(**inputs).logits`` [B, T, L]."""
+
+    def __init__(self) -> None:
+        raise OSError("use AutoModelForTokenClassification.from_pretrained(...)")
+
+    from_pretrained = _with_head("token-classification", _TokenHeadModel, "AutoModelForTokenClassification")
+
+
+class AutoModelForQuestionAnswering:
+    """``AutoModelForQuestionAnswering.from_pretrained(folder_or_id)``: ``start_logits`` and ``end_logits`` [B, T]."""
+
+    def __init__(self) -> None:
+        raise OSError("use AutoModelForQuestionAnswering.from_pretrained(...)")
+
+    from_pretrained = _with_head("question-answering", _TokenHeadModel, "AutoModelForQuestionAnswering")
+
+
+class AutoModelForMaskedLM:
+    """``AutoModelForMaskedLM.from_pretrained(folder_or_id)``: ``model(**inputs).logits`` [B, T, vocab_size]."""
+
+    def __init__(self) -> None:
+        raise OSError("use AutoModelForMaskedLM.from_pretrained(...)")
+
+    from_pretrained = _with_head("masked-lm", _MaskedLMModel, "AutoModelForMaskedLM")
+
+
 class AutoModel:
     """``AutoModel.from_pretrained(folder_or_id)``: the encoder; ``model(**inputs).last_hidden_state``."""
 

@@ -100,3 +100,33 @@ def test_wrong_head() -> None:
         bertc.pipeline("fill-mask", model=cases.model_path("tiny-bert"))
     with pytest.raises(TypeError):
         pipe("fill-mask", "tiny-mlm-bert")("x [MASK]", bogus=1)
+
+
+def test_auto_models_match_raw_logits() -> None:
+    import numpy as np
+    for r in REFS["raw"]:
+        name, task = r["model"], r["task"]
+        path = cases.model_path(name)
+        if task == "token-classification":
+            m = bertc.AutoModelForTokenClassification.from_pretrained(path)
+            for it in r["items"]:
+                out = m(input_ids=np.array([it["input_ids"]]))
+                np.testing.assert_allclose(out.logits[0], np.array(it["logits"]), atol=1e-4)
+        elif task == "question-answering":
+            m = bertc.AutoModelForQuestionAnswering.from_pretrained(path)
+            for it in r["items"]:
+                for w in it["windows"]:
+                    kw = {"input_ids": np.array([w["input_ids"]])}
+                    if "token_type_ids" in w and "distilbert" not in name:
+                        kw["token_type_ids"] = np.array([w["token_type_ids"]])
+                    out = m(**kw)
+                    np.testing.assert_allclose(out.start_logits[0], np.array(w["start_logits"]), atol=1e-4)
+                    np.testing.assert_allclose(out.end_logits[0], np.array(w["end_logits"]), atol=1e-4)
+        else:
+            m = bertc.AutoModelForMaskedLM.from_pretrained(path)
+            for it in r["items"]:
+                out = m(input_ids=np.array([it["input_ids"]]))
+                for mk in it["masks"]:
+                    np.testing.assert_allclose(out.logits[0, mk["index"], :50], np.array(mk["logits_0_49"]), atol=1e-4)
+    with pytest.raises(ValueError, match="no masked-lm head"):
+        bertc.AutoModelForMaskedLM.from_pretrained(cases.model_path("tiny-ner-bert"))
