@@ -423,6 +423,146 @@ void bertc_squad_free(bertc_squad *s);
  * NULL. BERTC_ERR_INPUT for invalid UTF-8. */
 bertc_status bertc_squad_normalize(const char *s, size_t len, char **out, size_t *out_len, bertc_error *err);
 
+/* ---- Evaluating token-classification and QA models ----------------------------------------------------------- */
+/*
+ * What `bertc eval` runs for a model with a token-classification or question-answering head (bertc_model_info.head):
+ * NER datasets scored with seqeval (as Hugging Face evaluate's "seqeval" metric reports it) and SQuAD-style datasets
+ * scored with the official SQuAD scripts (evaluate's "squad" / "squad_v2"). The parsers take outside input: every
+ * malformed line is BERTC_ERR_INPUT with "FILE:LINE: why" (SQuAD JSON: "FILE: data[i].paragraphs[j]...: why", or the
+ * line and column of a syntax error), never a crash.
+ */
+
+typedef enum bertc_task_data_format {
+    BERTC_TASK_DATA_AUTO = 0,  /* NER: .conll / .iob / .bio / .txt are CoNLL, .jsonl / .json / .ndjson JSON lines,
+                                  else sniffed (a first non-blank character '{' is JSON lines, else CoNLL). QA: a file
+                                  that is one JSON object with a "data" array is SQuAD JSON, else JSON lines */
+    BERTC_TASK_DATA_JSONL = 1, /* NER: {"tokens": [...], "ner_tags": [...]}; QA: {"id"?, "question", "context",
+                                  "answers": {"text": [...], "answer_start": [...]}} (Hugging Face squad / squad_v2) */
+    BERTC_TASK_DATA_CONLL = 2, /* NER only: "token ... tag" per line (whitespace-separated, the tag last); blank
+                                  lines and -DOCSTART- lines end a sentence */
+    BERTC_TASK_DATA_SQUAD = 3  /* QA only: the official SQuAD JSON {"data": [{"paragraphs": [{"context", "qas": [{"id",
+                                  "question", "answers": [{"text", "answer_start"}], "is_impossible"?}]}]}]} */
+} bertc_task_data_format;
+
+/* One NER sentence: n words with their gold tags (both UTF-8, NUL-terminated). */
+typedef struct bertc_ner_sentence {
+    size_t n;
+    char **words;
+    char **tags;
+    long line; /* 1-based line where the sentence starts */
+} bertc_ner_sentence;
+
+typedef struct bertc_ner_dataset {
+    size_t n;
+    bertc_ner_sentence *s;
+    bertc_task_data_format format; /* JSONL or CONLL, as read */
+    char *name;
+} bertc_ner_dataset;
+
+typedef struct bertc_ner_data_params {
+    bertc_task_data_format format;
+    const char *tokens_column; /* JSON lines: NULL: "tokens" */
+    const char *tags_column;   /* JSON lines: NULL: "ner_tags" */
+    const char *const *labels; /* integer tags (conll2003's ClassLabel ids) are these names in id order; NULL: an
+                                  integer tag is kept as its decimal text */
+    int n_labels;
+} bertc_ner_data_params;
+
+bertc_ner_data_params bertc_ner_data_default_params(void);
+/* Errors (BERTC_ERR_INPUT, "FILE:LINE: why"): bad JSON, a missing or non-array column, a word or tag that is not
+ * a string (tags: or an integer), an integer tag out of range of labels, tags and tokens of different lengths, an
+ * empty tag, invalid UTF-8, a CoNLL line with one column only; no sentence at all. */
+bertc_status bertc_ner_data_parse(const char *data, size_t len, const char *name, const bertc_ner_data_params *p,
+                                  bertc_ner_dataset **out, bertc_error *err);
+bertc_status bertc_ner_data_read(const char *path, const bertc_ner_data_params *p, bertc_ner_dataset **out,
+                                 bertc_error *err);
+void bertc_ner_data_free(bertc_ner_dataset *d);
+
+/* One question with its context and gold answers (an unanswerable question has none). */
+typedef struct bertc_qa_example {
+    char *id;           /* as written (a JSON integer id as its decimal text); absent: the 0-based index */
+    char *question;     /* UTF-8, NUL-terminated */
+    size_t question_len;
+    char *context;
+    size_t context_len;
+    size_t n_answers;
+    char **answers;     /* the gold texts */
+    long *answer_start; /* as written (-1 when absent) */
+    long line;          /* JSON lines: the line; SQuAD JSON: 0 */
+} bertc_qa_example;
+
+typedef struct bertc_qa_dataset {
+    size_t n;
+    bertc_qa_example *ex;
+    size_t n_unanswerable; /* questions without answers */
+    bertc_task_data_format format; /* JSONL or SQUAD, as read */
+    char *name;
+} bertc_qa_dataset;
+
+/* format: AUTO, JSONL or SQUAD. Errors (BERTC_ERR_INPUT): bad JSON, a missing or mistyped question / context /
+ * answers / id, answers' text and answer_start of different lengths, an empty question, invalid UTF-8; none at all. */
+bertc_status bertc_qa_data_parse(const char *data, size_t len, const char *name, bertc_task_data_format format,
+                                 bertc_qa_dataset **out, bertc_error *err);
+bertc_status bertc_qa_data_read(const char *path, bertc_task_data_format format, bertc_qa_dataset **out,
+                                bertc_error *err);
+void bertc_qa_data_free(bertc_qa_dataset *d);
+
+typedef struct bertc_task_eval_params {
+    const char *data;                /* the dataset file (bertc_task_eval_run) */
+    bertc_task_data_format format;   /* AUTO */
+    const char *tokens_column;       /* NER JSON lines (NULL: "tokens") */
+    const char *tags_column;         /* NER JSON lines (NULL: "ner_tags") */
+    int batch_size;                  /* NER: sentences per forward pass (default 32, at most 4096) */
+    bertc_encode_params encode;      /* NER: the space-joined words' tokenization (default: truncated to the model) */
+    int squad_version;               /* 0 (default): 2 when any question is unanswerable, else 1; or 1 / 2 */
+    int handle_impossible;           /* -1 (default): on when the data has unanswerable questions; 0 off; 1 on */
+    bertc_qa_params qa;              /* the QA pipeline's windows and spans (top_k and handle_impossible_answer are
+                                        set from the above) */
+    bertc_eval_progress progress;    /* after each batch (NER) or question (QA); NULL: none */
+    void *progress_ctx;
+} bertc_task_eval_params;
+
+bertc_task_eval_params bertc_task_eval_default_params(void);
+
+typedef struct bertc_task_report bertc_task_report;
+
+/* NER: each sentence's words joined with single spaces, tokenized (p->encode), the head's logits for batches of
+ * p->batch_size sentences (bertc_token_logits); a word takes the argmax label of its first sub-token (the first
+ * non-special token whose code-point offsets overlap the word; Hugging Face run_ner's label_all_tokens=False); a word
+ * with no token (cut by truncation, or empty) is predicted "O" and counted in truncated_words. Then seqeval over the
+ * gold and predicted tags. BERTC_ERR_UNSUPPORTED when the model has no token-classification head. */
+bertc_status bertc_ner_eval(const bertc_model *m, const bertc_ner_dataset *d, const bertc_task_eval_params *p,
+                            bertc_task_report **out, bertc_error *err);
+/* QA: each question through bertc_question_answer (top_k 1), the best answer's text ("" for none) scored against
+ * the gold texts with bertc_squad_compute. BERTC_ERR_UNSUPPORTED without a question-answering head; BERTC_ERR_INPUT
+ * ("FILE:LINE: ...") for an unanswerable question under v1.1 or when the pipeline refuses a question. */
+bertc_status bertc_qa_eval(const bertc_model *m, const bertc_qa_dataset *d, const bertc_task_eval_params *p,
+                           bertc_task_report **out, bertc_error *err);
+/* Reads p->data with the parser of the model's head (labels for integer NER tags: the model's) and runs the above. */
+bertc_status bertc_task_eval_run(const bertc_model *m, const bertc_task_eval_params *p, bertc_task_report **out,
+                                 bertc_error *err);
+
+/* JSON: {"task", "model", "data", "format", "counts": {...}, "metrics": evaluate's dict, ...} (NER adds
+ * "classification_report" with seqeval's "micro avg" / "macro avg" / "weighted avg" rows; QA adds "squad_version",
+ * "handle_impossible_answer"), ending in a newline; NaN is null. TERMINAL: a short summary. PREDICTIONS: one JSON
+ * line per sentence {"line", "words", "gold", "pred", "no_token"} or per question {"id", "line", "prediction",
+ * "score", "answers", "exact", "f1"}. Other formats: BERTC_ERR_INVALID_ARG. */
+bertc_status bertc_task_report_render(const bertc_task_report *r, bertc_report_format f, char **out, size_t *len,
+                                      bertc_error *err);
+/* BERTC_HEAD_TOKEN_CLASSIFICATION or BERTC_HEAD_QUESTION_ANSWERING. */
+bertc_head bertc_task_report_task(const bertc_task_report *r);
+/* The scores (borrowed): the seqeval of a NER report / the SQuAD scores of a QA report, NULL for the other task. */
+const bertc_seqeval *bertc_task_report_seqeval(const bertc_task_report *r);
+const bertc_squad *bertc_task_report_squad(const bertc_task_report *r);
+/* NER: token-level accuracy over all words, the word count and the words without a token. */
+double bertc_task_report_accuracy(const bertc_task_report *r);
+size_t bertc_task_report_words(const bertc_task_report *r, size_t *no_token);
+/* NER: sentence i's predicted tags (borrowed; *n gets their count); NULL when out of range or a QA report. */
+const char *const *bertc_task_report_tags(const bertc_task_report *r, size_t i, size_t *n);
+/* QA: question i's predicted text ("" for no answer) and its score; NULL when out of range or a NER report. */
+const char *bertc_task_report_answer(const bertc_task_report *r, size_t i, double *score);
+void bertc_task_report_free(bertc_task_report *r);
+
 #ifdef __cplusplus
 }
 #endif

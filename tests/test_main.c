@@ -27,6 +27,7 @@ void tests_bf16(void);
 void tests_zeroshot(void);
 void tests_pipelines(void);
 void tests_task_metrics(void);
+void tests_taskeval(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -81,6 +82,7 @@ int main(int argc, char **argv) {
     tests_eval();
     tests_evalrun();
     tests_task_metrics();
+    tests_taskeval();
     tests_serve();
     tests_hub();
     tests_train();

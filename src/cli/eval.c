@@ -5,6 +5,7 @@
 #include "eval.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,12 +168,264 @@ static void eval_stage(bertc_eval_stage stage, size_t n, size_t of, void *ctx) {
     cli_bar_start(&u->bar, u->draw);
 }
 
+/* ---- eval of token-classification and question-answering models ---- */
+
+typedef struct task_opts {
+    bertc_task_data_format format;
+    const char *format_opt; /* the --format given when it names a task format (or tsv/csv, which none takes) */
+    const char *task_opt;   /* the last QA / NER-only option given, for the message when the model has no use for it */
+    int squad_version;      /* 0: auto */
+    int impossible;         /* -1: auto */
+    int max_length;         /* NER: 0, the model's */
+    int doc_stride, max_seq_len, max_question_len, max_answer_len; /* QA: 0, the pipeline's defaults */
+    bool ner_only, qa_only; /* which task the given options belong to */
+    /* from cmd_eval */
+    const char *data, *train;
+    bertc_dataset_params dp;
+    int batch;
+    const out_opts *out;
+} task_opts;
+
+static void task_init(task_opts *t) {
+    memset(t, 0, sizeof *t);
+    t->impossible = -1;
+}
+
+/* --squad-version, --max-length, --doc-stride, --max-seq-len, --max-question-len, --max-answer-len. */
+static int task_opt(task_opts *t, int argc, char **argv, int *i) {
+    static const char *const ints[] = {"--squad-version", "--max-length",       "--doc-stride",
+                                       "--max-seq-len",   "--max-question-len", "--max-answer-len"};
+    const char *a = argv[*i];
+    size_t k = 0;
+    while (k < sizeof ints / sizeof *ints && strcmp(a, ints[k])) k++;
+    if (k == sizeof ints / sizeof *ints) return 0;
+    if (*i + 1 >= argc) {
+        die_msg("%s needs a value", a);
+        return -1;
+    }
+    const char *v = argv[++*i];
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (k == 0) {
+        if (*end || (n != 1 && n != 2)) {
+            die_msg("--squad-version must be 1 or 2");
+            return -1;
+        }
+        t->squad_version = (int)n;
+    } else {
+        if (*end || n < 1 || n > 1000000) {
+            die_msg("%s must be a positive number", a);
+            return -1;
+        }
+        int *dst[] = {NULL, &t->max_length, &t->doc_stride, &t->max_seq_len, &t->max_question_len, &t->max_answer_len};
+        *dst[k] = (int)n;
+    }
+    t->task_opt = a;
+    if (k == 1) t->ner_only = true;
+    else t->qa_only = true;
+    return 1;
+}
+
+/* Whether the options given suit a model with head h; prints why not. */
+static bool task_opts_fit(const task_opts *t, int h) {
+    const char *why = NULL;
+    if (h != BERTC_HEAD_TOKEN_CLASSIFICATION && h != BERTC_HEAD_QUESTION_ANSWERING) {
+        if (t->task_opt) why = t->task_opt;
+        else if (t->format_opt && strcmp(t->format_opt, "--format tsv/csv")) why = t->format_opt;
+        if (why) die_msg("%s applies to token-classification and question-answering models; this one has a %s head",
+                         why, bertc_head_name((bertc_head)h));
+        return !why;
+    }
+    const out_opts *o = t->out;
+    if (t->train) why = "--train";
+    else if (t->dp.pair_column) why = "--pair-column";
+    else if (o->positive) why = "--positive-label";
+    else if (!isnan(o->threshold)) why = "--threshold";
+    else if (o->report) why = "--report";
+    else if (o->markdown) why = "--markdown";
+    else if (t->format_opt && !strcmp(t->format_opt, "--format tsv/csv")) why = "--format tsv/csv";
+    if (why) {
+        die_msg("%s applies to sequence-classification models; this one has a %s head", why,
+                bertc_head_name((bertc_head)h));
+        return false;
+    }
+    if (h == BERTC_HEAD_TOKEN_CLASSIFICATION && (t->qa_only || t->format == BERTC_TASK_DATA_SQUAD)) {
+        die_msg("%s applies to question-answering models; this one has a token-classification head",
+                t->qa_only ? t->task_opt : "--format squad");
+        return false;
+    }
+    if (h == BERTC_HEAD_QUESTION_ANSWERING) {
+        if (t->ner_only || t->format == BERTC_TASK_DATA_CONLL) why = t->ner_only ? t->task_opt : "--format conll";
+        else if (t->dp.text_column) why = "--text-column";
+        else if (t->dp.label_column) why = "--label-column";
+        if (why) {
+            die_msg("%s applies to token-classification (and sequence-classification) models; this one has a "
+                    "question-answering head", why);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The head named by architectures[0] of DIR/config.json when --model is a local folder (none: the embedded
+ * sentiment model), -1 when that cannot be told without resolving a model id. */
+static int peek_head(const char *model) {
+    if (!model || !*model) return BERTC_HEAD_SEQUENCE_CLASSIFICATION;
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/config.json", model) >= sizeof path) return -1;
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    fclose(f);
+    json_error_t je;
+    json_t *c = json_load_file(path, 0, &je);
+    const char *a = json_string_value(json_array_get(json_object_get(c, "architectures"), 0));
+    int h = BERTC_HEAD_SEQUENCE_CLASSIFICATION; /* or whatever the loader makes of it: the classic path says */
+    size_t n = a ? strlen(a) : 0;
+    if (n >= 22 && !strcmp(a + n - 22, "ForTokenClassification")) h = BERTC_HEAD_TOKEN_CLASSIFICATION;
+    else if (n >= 20 && !strcmp(a + n - 20, "ForQuestionAnswering")) h = BERTC_HEAD_QUESTION_ANSWERING;
+    json_decref(c);
+    return h;
+}
+
+/* The data parses as NER or QA data (then a model id's head decides what the file is). */
+static bool looks_like_task_data(const char *path, const task_opts *t) {
+    bertc_error err;
+    bertc_qa_dataset *q = NULL;
+    bertc_ner_dataset *n = NULL;
+    bertc_ner_data_params np = bertc_ner_data_default_params();
+    np.format = t->format == BERTC_TASK_DATA_SQUAD ? BERTC_TASK_DATA_AUTO : t->format;
+    np.tokens_column = t->dp.text_column;
+    np.tags_column = t->dp.label_column;
+    bool ok = (t->format != BERTC_TASK_DATA_CONLL && bertc_qa_data_read(path, t->format, &q, &err) == BERTC_OK) ||
+              (t->format != BERTC_TASK_DATA_SQUAD && bertc_ner_data_read(path, &np, &n, &err) == BERTC_OK);
+    bertc_qa_data_free(q);
+    bertc_ner_data_free(n);
+    return ok;
+}
+
+/* `bertc eval` of a token-classification or question-answering model (m: loaded already, else loaded here). */
+static int eval_task(const model_opts *mo, bertc_model *m, task_opts *t) {
+    int code = EXIT_OK;
+    const out_opts *o = t->out;
+    bertc_task_report *r = NULL;
+    bertc_ner_dataset *nd = NULL;
+    bertc_qa_dataset *qd = NULL;
+    char *text = NULL;
+    bertc_error err;
+    if (!m && !(m = load_model(mo, &code))) return code;
+    bertc_model_info info;
+    bertc_model_get_info(m, &info);
+    if (!task_opts_fit(t, info.head)) {
+        bertc_model_free(m);
+        return EXIT_USAGE;
+    }
+    bool ner = info.head == BERTC_HEAD_TOKEN_CLASSIFICATION;
+    bertc_status s;
+    size_t n;
+    if (ner) {
+        const char **labels = calloc((size_t)info.n_labels + 1, sizeof *labels);
+        if (!labels) {
+            bertc_model_free(m);
+            die_msg("out of memory");
+            return EXIT_INTERNAL;
+        }
+        for (int k = 0; k < info.n_labels; k++) labels[k] = bertc_model_label(m, k);
+        bertc_ner_data_params np = {t->format, t->dp.text_column, t->dp.label_column, labels, info.n_labels};
+        s = bertc_ner_data_read(t->data, &np, &nd, &err);
+        free(labels);
+        n = nd ? nd->n : 0;
+    } else {
+        s = bertc_qa_data_read(t->data, t->format, &qd, &err);
+        n = qd ? qd->n : 0;
+    }
+    if (s) {
+        die_msg("%s", err.message);
+        code = exit_code_for(s);
+        goto done;
+    }
+    eval_ui ui = {{0, false}, isatty(2) && !o->quiet, o->quiet != 0, info.source, t->data};
+    if (!o->quiet)
+        fprintf(stderr, "evaluating %s on %s (%zu %s)\n", info.source, t->data, n, ner ? "sentences" : "questions");
+    cli_bar_start(&ui.bar, ui.draw);
+    bertc_task_eval_params tp = bertc_task_eval_default_params();
+    tp.data = t->data;
+    tp.format = t->format;
+    tp.batch_size = t->batch;
+    if (t->max_length) tp.encode.max_length = t->max_length;
+    tp.squad_version = t->squad_version;
+    tp.handle_impossible = t->impossible;
+    if (t->doc_stride) tp.qa.doc_stride = t->doc_stride;
+    if (t->max_seq_len) tp.qa.max_seq_len = t->max_seq_len;
+    if (t->max_question_len) tp.qa.max_question_len = t->max_question_len;
+    if (t->max_answer_len) tp.qa.max_answer_len = t->max_answer_len;
+    tp.progress = ui.draw ? eval_progress : NULL;
+    tp.progress_ctx = &ui;
+    s = ner ? bertc_ner_eval(m, nd, &tp, &r, &err) : bertc_qa_eval(m, qd, &tp, &r, &err);
+    if (s) {
+        cli_bar_abort(&ui.bar);
+        die_msg("%s", err.message);
+        code = exit_code_for(s);
+        goto done;
+    }
+    size_t len;
+    if (o->predictions) {
+        if (bertc_task_report_render(r, BERTC_REPORT_PREDICTIONS, &text, &len, &err)) {
+            die_msg("%s", err.message);
+            code = EXIT_OUTPUT;
+            goto done;
+        }
+        if (!write_text(o->predictions, text, len, true)) {
+            code = EXIT_OUTPUT;
+            goto done;
+        }
+        bertc_free(text);
+        text = NULL;
+    }
+    bool json_stdout = o->json && !strcmp(o->json, "-");
+    if (!o->quiet) {
+        if (bertc_task_report_render(r, BERTC_REPORT_TERMINAL, &text, &len, &err)) {
+            die_msg("%s", err.message);
+            code = EXIT_OUTPUT;
+            goto done;
+        }
+        fwrite(text, 1, len, json_stdout ? stderr : stdout);
+        bertc_free(text);
+        text = NULL;
+    }
+    if (o->json) {
+        if (bertc_task_report_render(r, BERTC_REPORT_JSON, &text, &len, &err)) {
+            die_msg("%s", err.message);
+            code = EXIT_OUTPUT;
+            goto done;
+        }
+        if (!write_text(o->json, text, len, true)) code = EXIT_OUTPUT;
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) code = EXIT_OUTPUT;
+done:
+    bertc_free(text);
+    bertc_task_report_free(r);
+    bertc_ner_data_free(nd);
+    bertc_qa_data_free(qd);
+    bertc_model_free(m);
+    return code;
+}
+
 static const char eval_usage[] =
     "usage: bertc eval [--model DIR] --data FILE [--text-column C] [--label-column C] [--pair-column C]\n"
-    "                  [--format tsv|csv|jsonl] [--positive-label L] [--threshold T] [--train FILE]\n"
+    "                  [--format tsv|csv|jsonl|conll|squad] [--positive-label L] [--threshold T] [--train FILE]\n"
     "                  [--train-sample N] [--json OUT] [--report OUT.html] [--markdown OUT.md]\n"
     "                  [--predictions OUT.jsonl] [--bootstrap N] [--seed S] [--min-precision P] [--min-recall R]\n"
-    "                  [--batch-size N] [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--quiet]\n";
+    "                  [--batch-size N] [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--quiet]\n"
+    "The task follows the model's head. Sequence classification: FILE is TSV, CSV or JSON lines with a text\n"
+    "(+ pair) and a label column. Token classification (NER): FILE is JSON lines {\"tokens\": [...],\n"
+    "\"ner_tags\": [...]} (tags as names or label ids; --text-column / --label-column rename the two) or CoNLL\n"
+    "(--format conll: \"TOKEN ... TAG\" per line, blank or -DOCSTART- lines between sentences); each word takes\n"
+    "its first sub-token's label, seqeval scores the entities ([--max-length N] tokens per sentence).\n"
+    "Question answering: FILE is JSON lines {\"id\", \"question\", \"context\", \"answers\": {\"text\": [...],\n"
+    "\"answer_start\": [...]}} or the official SQuAD JSON (--format squad); scored as SQuAD v1.1, or v2.0 when a\n"
+    "question has no answer ([--squad-version 1|2]; v2.0 lets the empty answer compete: [--handle-impossible-answer]\n"
+    "[--no-handle-impossible-answer] force it) [--doc-stride N] [--max-seq-len N] [--max-question-len N]\n"
+    "[--max-answer-len N]. --json, --predictions, --batch-size and --quiet apply to every task.\n";
 
 int cmd_eval(int argc, char **argv) {
     model_opts mo = {0};
@@ -182,6 +435,8 @@ int cmd_eval(int argc, char **argv) {
     const char *data = NULL, *train = NULL;
     int batch = 32;
     long sample = 1000;
+    task_opts to;
+    task_init(&to);
     for (int i = 2; i < argc; i++) {
         if (is_help(argv[i])) return fputs(eval_usage, stdout), EXIT_OK;
         int r = model_opt(&mo, argc, argv, &i);
@@ -189,6 +444,14 @@ int cmd_eval(int argc, char **argv) {
         if (r < 0) return EXIT_USAGE;
         if (r) continue;
         const char *a = argv[i];
+        if (!strcmp(a, "--handle-impossible-answer") || !strcmp(a, "--no-handle-impossible-answer")) {
+            to.impossible = a[2] == 'h';
+            to.task_opt = a;
+            continue;
+        }
+        int tr = task_opt(&to, argc, argv, &i);
+        if (tr < 0) return EXIT_USAGE;
+        if (tr) continue;
         static const char *const own[] = {"--data",        "--text-column", "--label-column", "--pair-column",
                                           "--train",       "--predictions", "--batch-size",   "--train-sample",
                                           "--format"};
@@ -227,10 +490,14 @@ int cmd_eval(int argc, char **argv) {
             if (!strcmp(v, "tsv")) dp.format = BERTC_DATA_TSV;
             else if (!strcmp(v, "csv")) dp.format = BERTC_DATA_CSV;
             else if (!strcmp(v, "jsonl")) dp.format = BERTC_DATA_JSONL;
+            else if (!strcmp(v, "conll")) to.format = BERTC_TASK_DATA_CONLL, to.format_opt = "--format conll";
+            else if (!strcmp(v, "squad")) to.format = BERTC_TASK_DATA_SQUAD, to.format_opt = "--format squad";
             else {
-                die_msg("--format must be tsv, csv or jsonl");
+                die_msg("--format must be tsv, csv, jsonl, conll or squad");
                 return EXIT_USAGE;
             }
+            if (dp.format == BERTC_DATA_JSONL) to.format = BERTC_TASK_DATA_JSONL;
+            if (dp.format == BERTC_DATA_TSV || dp.format == BERTC_DATA_CSV) to.format_opt = "--format tsv/csv";
             break;
         }
     }
@@ -243,6 +510,17 @@ int cmd_eval(int argc, char **argv) {
         die_msg("eval needs labels: --label-column cannot be empty");
         return EXIT_USAGE;
     }
+    /* The task follows the model's head: a local folder's config.json says it before anything is read, so that a
+     * sequence-classification model keeps its order (dataset errors first, then the model's). */
+    int hint = peek_head(mo.model);
+    to.data = data;
+    to.dp = dp;
+    to.train = train;
+    to.batch = batch;
+    to.out = &o;
+    if (hint == BERTC_HEAD_TOKEN_CLASSIFICATION || hint == BERTC_HEAD_QUESTION_ANSWERING)
+        return eval_task(&mo, NULL, &to);
+    if (hint >= 0 && !task_opts_fit(&to, hint)) return EXIT_USAGE;
     int code = EXIT_OK;
     bertc_dataset *d = NULL, *td = NULL;
     bertc_model *m = NULL;
@@ -250,6 +528,18 @@ int cmd_eval(int argc, char **argv) {
     char *text = NULL;
     bertc_error err;
     if (bertc_dataset_read(data, &dp, &d, &err) || (train && bertc_dataset_read(train, &dp, &td, &err))) {
+        /* a model id (not a folder) with NER or QA data: the model's head decides */
+        if (hint < 0 && !td && looks_like_task_data(data, &to)) {
+            bertc_error saved = err;
+            if (!(m = load_model(&mo, &code))) goto done;
+            bertc_model_info mi;
+            bertc_model_get_info(m, &mi);
+            if (mi.head == BERTC_HEAD_TOKEN_CLASSIFICATION || mi.head == BERTC_HEAD_QUESTION_ANSWERING) {
+                bertc_dataset_free(d);
+                return eval_task(&mo, m, &to);
+            }
+            err = saved;
+        }
         die_msg("%s", err.message);
         code = EXIT_INPUT;
         goto done;
@@ -257,6 +547,15 @@ int cmd_eval(int argc, char **argv) {
     if (!(m = load_model(&mo, &code))) goto done;
     bertc_model_info info;
     bertc_model_get_info(m, &info);
+    if (info.head == BERTC_HEAD_TOKEN_CLASSIFICATION || info.head == BERTC_HEAD_QUESTION_ANSWERING) {
+        bertc_dataset_free(d);
+        bertc_dataset_free(td);
+        return eval_task(&mo, m, &to);
+    }
+    if (hint < 0 && !task_opts_fit(&to, info.head)) {
+        code = EXIT_USAGE;
+        goto done;
+    }
     eval_ui ui = {{0, false}, isatty(2) && !o.quiet, o.quiet != 0, info.source, data};
     bertc_eval_params ep = bertc_eval_default_params();
     ep.data = data;
