@@ -12,8 +12,8 @@ mapping of run_ner itself (tokenizer(words, is_split_into_words=True).word_ids()
 Metrics: Hugging Face evaluate's "seqeval" compute(), transcribed (classification_report(output_dict=True) without
 its averages, then overall_* from "micro avg" and accuracy_score), plus classification_report's averages.
 
-QA (/usr/bin/python3: Debian's torch with transformers 4.45.2, which still has the question-answering pipeline;
-QA_PYTHON overrides it): pipeline("question-answering")(question=..., context=..., top_k=1,
+QA (QA_PYTHON, default /tmp/venv-qa/bin/python: transformers 5.2.0, the last release with the question-answering
+pipeline, made as tools/make_pipeline_fixtures.py's docstring says; the committed refs were made with it): pipeline("question-answering")(question=..., context=..., top_k=1,
 handle_impossible_answer=...) per question, run by this script in that interpreter (--qa-worker). Scores: the
 official SQuAD evaluate-v1.1.py / evaluate-v2.0.py as tools/make_task_metric_refs.py transcribes them.
 
@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 TD = os.path.join(ROOT, "tests", "data")
 OUT = os.path.join(TD, "taskeval", "refs.json")
-QA_PYTHON = os.environ.get("QA_PYTHON", "/usr/bin/python3")
+QA_PYTHON = os.environ.get("QA_PYTHON", "/tmp/venv-qa/bin/python")
 
 NER_MODELS = ["tiny-ner-bert", "tiny-ner-distilbert", "tiny-ner-roberta"]
 QA_MODELS = ["tiny-qa-bert", "tiny-qa-distilbert", "tiny-qa-roberta"]
@@ -60,8 +60,8 @@ def qa_worker():
         if name not in pipes:
             pipes[name] = pipeline("question-answering", model=spec["models"][name], device=-1)
             if pipes[name].model.config.model_type == "distilbert":
-                # tok-bert's tokenizer (BertTokenizerFast) also returns token_type_ids, which 4.45's DistilBERT
-                # refuses; DistilBERT has no token types, so dropping them changes nothing
+                # tok-bert's tokenizer (BertTokenizerFast) also returns token_type_ids, which DistilBERT's forward
+                # refuses in 4.x; DistilBERT has no token types, so dropping them changes nothing
                 pipes[name].tokenizer.model_input_names = ["input_ids", "attention_mask"]
         res = []
         for q in items:
