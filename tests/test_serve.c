@@ -216,6 +216,13 @@ static void t_routes(void) {
         {"GET", "/predict", NULL, 405, "takes POST"},
         {"POST", "/info", "{}", 405, "takes GET"},
         {"GET", "/nope", NULL, 404, "no route"},
+        /* bertc's pipeline routes on a sequence classifier */
+        {"POST", "/ner", "{\"inputs\": \"a\"}", 424, "has a sequence-classification head (use /predict)"},
+        {"POST", "/token-classification", "{\"inputs\": \"a\"}", 424, "token-classification head"},
+        {"POST", "/qa", "{\"question\": \"q\", \"context\": \"c\"}", 424, "question-answering head"},
+        {"POST", "/question-answering", "{}", 424, "\"error_type\":\"Backend\""},
+        {"POST", "/fill-mask", "{\"inputs\": \"[MASK]\"}", 424, "masked-lm head"},
+        {"GET", "/fill-mask", NULL, 405, "takes POST"},
     };
     for (size_t i = 0; i < sizeof errs / sizeof *errs; i++) {
         st = http(s.port, errs[i].method, errs[i].path, errs[i].body, &b);
@@ -486,7 +493,8 @@ static void t_tei_routes(void) {
     json_t *doc = st == 200 ? json_loads(b, 0, NULL) : NULL;
     json_t *paths = json_object_get(doc, "paths");
     static const char *const routes[] = {"/", "/predict", "/embed", "/embed_all", "/rerank", "/similarity", "/tokenize",
-                                         "/decode", "/v1/embeddings", "/info", "/health", "/metrics"};
+                                         "/decode", "/v1/embeddings", "/info", "/health", "/metrics", "/ner",
+                                         "/token-classification", "/qa", "/question-answering", "/fill-mask"};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         CHECK(json_object_get(paths, routes[i]), "openapi.json lacks %s", routes[i]);
     json_decref(doc);
@@ -717,6 +725,347 @@ static void t_real_clients(void) {
     }
 }
 
+
+/* ---- bertc's own routes: /ner, /qa, /fill-mask give what `bertc ner / qa / fill-mask` print ---- */
+
+/* JSON values equal as the CLI and the server write them: the same keys in the same order, numbers equal as float32
+ * (the CLI writes %.9g, so 1 may come as an integer there and 1.0 here). */
+static bool same_json(const json_t *a, const json_t *b) {
+    if (json_is_number(a) && json_is_number(b)) return (float)json_number_value(a) == (float)json_number_value(b);
+    if (json_typeof(a) != json_typeof(b)) return false;
+    if (json_is_array(a)) {
+        if (json_array_size(a) != json_array_size(b)) return false;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!same_json(json_array_get(a, i), json_array_get(b, i))) return false;
+        return true;
+    }
+    if (json_is_object(a)) {
+        if (json_object_size(a) != json_object_size(b)) return false;
+        void *ia = json_object_iter((json_t *)a), *ib = json_object_iter((json_t *)b);
+        for (; ia && ib; ia = json_object_iter_next((json_t *)a, ia), ib = json_object_iter_next((json_t *)b, ib))
+            if (strcmp(json_object_iter_key(ia), json_object_iter_key(ib)) ||
+                !same_json(json_object_iter_value(ia), json_object_iter_value(ib)))
+                return false;
+        return !ia && !ib;
+    }
+    return json_equal((json_t *)a, (json_t *)b);
+}
+
+/* The CLI's output (one JSON value a line): the single value when list is false, else the lines as a list. */
+static json_t *cli_json(const char *cmd, bool list) {
+    static char out[1 << 18];
+    if (run_cli(cmd, out, sizeof out) != 0) return NULL;
+    json_t *all = json_array();
+    for (char *line = out, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (!nl) break;
+        *nl = 0;
+        json_t *v = json_loads(line, JSON_DECODE_ANY, NULL);
+        if (!v) {
+            json_decref(all);
+            return NULL;
+        }
+        json_array_append_new(all, v);
+    }
+    if (list) return all;
+    json_t *one = json_array_size(all) == 1 ? json_incref(json_array_get(all, 0)) : NULL;
+    json_decref(all);
+    return one;
+}
+
+/* POST path body must answer 200 with what the CLI prints for cmd. */
+static void same_as_cli(int port, const char *path, const char *body, const char *cmd, bool list) {
+    char *b;
+    int st = http(port, "POST", path, body, &b);
+    json_t *got = b ? json_loads(b, JSON_DECODE_ANY, NULL) : NULL, *want = cli_json(cmd, list);
+    CHECK(st == 200 && got && want && same_json(got, want), "%s %s: %d %.300s\n    cli (%s): %.300s", path, body, st, b,
+          cmd, want ? json_dumps(want, JSON_COMPACT) : "(no output)");
+    json_decref(got);
+    json_decref(want);
+    free(b);
+}
+
+/* POST path body must answer status with error_type type (and the message containing msg, when not NULL). */
+static void error_is(int port, const char *path, const char *body, int status, const char *type, const char *msg) {
+    char *b;
+    int st = http(port, "POST", path, body, &b);
+    json_t *j = b ? json_loads(b, 0, NULL) : NULL;
+    const char *t = json_string_value(json_object_get(j, "error_type")), *e = json_string_value(json_object_get(j, "error"));
+    CHECK(st == status && t && !strcmp(t, type) && e && (!msg || strstr(e, msg)), "%s %.200s: want %d %s, got %d %s", path,
+          body, status, type, st, b);
+    json_decref(j);
+    free(b);
+}
+
+static bool metrics_have(int port, const char *what) {
+    char *m;
+    http(port, "GET", "/metrics", NULL, &m);
+    bool ok = m && strstr(m, what);
+    free(m);
+    return ok;
+}
+
+typedef struct task_client {
+    int port, bad;
+    const char *path, *body, *want;
+} task_client;
+
+static void *task_client_main(void *p) {
+    task_client *a = p;
+    for (int i = 0; i < 6; i++) {
+        char *b;
+        int st = http(a->port, "POST", a->path, a->body, &b);
+        if (st != 200 || !b || strcmp(b, a->want)) a->bad++;
+        free(b);
+    }
+    return NULL;
+}
+
+/* 6 clients x 6 requests of path body at once: every answer as the lone one's (the batcher runs them in turn). */
+static void task_concurrent(int port, const char *path, const char *body) {
+    char *want;
+    int st = http(port, "POST", path, body, &want);
+    CHECK(st == 200, "%s lone request: %d", path, st);
+    pthread_t th[6];
+    task_client a[6];
+    for (int i = 0; i < 6; i++) {
+        a[i] = (task_client){port, 0, path, body, want ? want : ""};
+        pthread_create(&th[i], NULL, task_client_main, &a[i]);
+    }
+    int bad = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+        bad += a[i].bad;
+    }
+    CHECK(bad == 0, "%s: %d concurrent answers differ from the lone one", path, bad);
+    free(want);
+}
+
+#define NER_T1 "John Smith lives in New York and works for Acme Corporation."
+#define NER_T2 "Angela Merkel visited Paris."
+
+static void t_ner_route(void) {
+    static const char *const models[] = {"tiny-ner-bert", "tiny-ner-roberta", "tiny-ner-distilbert"};
+    for (int mi = 0; mi < 3; mi++) {
+        char args[256], cmd[1024];
+        snprintf(args, sizeof args, "--model " TD "%s", models[mi]);
+        srv s;
+        if (!srv_start(&s, args)) {
+            CHECK(0, "server did not start on %s", models[mi]);
+            continue;
+        }
+        snprintf(cmd, sizeof cmd, "@ ner --model " TD "%s '" NER_T1 "'", models[mi]);
+        same_as_cli(s.port, "/ner", "{\"inputs\": \"" NER_T1 "\"}", cmd, false);
+        same_as_cli(s.port, "/", "{\"inputs\": \"" NER_T1 "\"}", cmd, false); /* POST / on a token classifier */
+        snprintf(cmd, sizeof cmd, "@ ner --aggregation simple --model " TD "%s '" NER_T1 "' '" NER_T2 "'", models[mi]);
+        same_as_cli(s.port, "/token-classification",
+                    "{\"inputs\": [\"" NER_T1 "\", \"" NER_T2 "\"], \"parameters\": {\"aggregation_strategy\": \"simple\"}}",
+                    cmd, true);
+        if (mi > 0) {
+            CHECK(srv_stop(&s) == 0, "%s stopped (exit 0)", models[mi]);
+            continue;
+        }
+        /* the parameters at the top level too; every strategy; ignore_labels */
+        static const char *const aggs[] = {"none", "first", "average", "max"};
+        for (int k = 0; k < 4; k++) {
+            char body[512];
+            snprintf(body, sizeof body, "{\"inputs\": \"" NER_T1 "\", \"aggregation_strategy\": \"%s\", \"ignore_labels\": []}",
+                     aggs[k]);
+            snprintf(cmd, sizeof cmd, "@ ner --aggregation %s --ignore-labels '' --model " TD "%s '" NER_T1 "'", aggs[k],
+                     models[mi]);
+            same_as_cli(s.port, "/ner", body, cmd, false);
+        }
+        snprintf(cmd, sizeof cmd, "@ ner --aggregation first --ignore-labels O,MISC --model " TD "%s '" NER_T2 "'",
+                 models[mi]);
+        same_as_cli(s.port, "/ner",
+                    "{\"inputs\": [\"" NER_T2 "\"], \"parameters\": {\"aggregation_strategy\": \"FIRST\", \"ignore_labels\": "
+                    "[\"O\", \"MISC\"]}}",
+                    cmd, true);
+        /* truncation: over the 512 tokens, 413 unless truncate (then as the CLI, which truncates) */
+        size_t cap = 16 * 1024;
+        char *big = malloc(cap);
+        size_t o = (size_t)snprintf(big, cap, "{\"inputs\": \"");
+        for (int k = 0; k < 700; k++) o += (size_t)snprintf(big + o, cap - o, "word ");
+        snprintf(big + o, cap - o, "\"}");
+        error_is(s.port, "/ner", big, 413, "Validation", "must have less than 512 tokens");
+        snprintf(big + o, cap - o, "\", \"parameters\": {\"truncate\": true}}");
+        char *b;
+        int st = http(s.port, "POST", "/ner", big, &b);
+        json_t *j = b ? json_loads(b, 0, NULL) : NULL;
+        CHECK(st == 200 && json_is_array(j), "truncated ner: %d", st);
+        json_decref(j);
+        free(b);
+        free(big);
+        /* errors */
+        error_is(s.port, "/ner", "{\"inputs\": \"x\", \"parameters\": {\"aggregation_strategy\": \"longest\"}}", 422,
+                 "Validation", "aggregation_strategy");
+        error_is(s.port, "/ner", "{\"inputs\": \"x\", \"aggregation_strategy\": 1}", 422, "Validation", "aggregation_strategy");
+        error_is(s.port, "/ner", "{\"inputs\": \"x\", \"ignore_labels\": \"O\"}", 422, "Validation", "ignore_labels");
+        error_is(s.port, "/ner", "{\"inputs\": \"x\", \"ignore_labels\": [\"O\", 3]}", 422, "Validation", "ignore_labels");
+        error_is(s.port, "/ner", "{\"inputs\": \"x\", \"parameters\": [1]}", 422, "Validation", "`parameters`");
+        error_is(s.port, "/ner", "{\"inputs\": \"x\", \"truncate\": \"yes\"}", 422, "Validation", "`truncate`");
+        error_is(s.port, "/ner", "{\"inputs\": []}", 400, "Empty", NULL);
+        error_is(s.port, "/ner", "{\"inputs\": 3}", 422, "Validation", NULL);
+        error_is(s.port, "/ner", "{\"inputs\": [\"a\", 3]}", 422, "Validation", NULL);
+        error_is(s.port, "/ner", "{\"text\": \"a\"}", 422, "Validation", "inputs");
+        error_is(s.port, "/ner", "{\"inputs\": \"a\\ud800\"}", 400, "Validation", "malformed JSON");
+        error_is(s.port, "/ner", "{\"inputs\": [\"1\",\"2\",\"3\",\"4\",\"5\",\"6\",\"7\",\"8\",\"9\",\"10\",\"11\",\"12\",\"13\","
+                 "\"14\",\"15\",\"16\",\"17\",\"18\",\"19\",\"20\",\"21\",\"22\",\"23\",\"24\",\"25\",\"26\",\"27\",\"28\",\"29\",\"30\","
+                 "\"31\",\"32\",\"33\"]}", 413, "Validation", "batch size");
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"c\"}", 424, "Backend", "question-answering head");
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"[MASK]\"}", 424, "Backend", "masked-lm head");
+        error_is(s.port, "/predict", "{\"inputs\": \"x\"}", 424, "Backend", "use /ner");
+        char *b2;
+        st = http(s.port, "GET", "/ner", NULL, &b2);
+        CHECK(st == 405, "GET /ner: %d", st);
+        free(b2);
+        task_concurrent(s.port, "/ner", "{\"inputs\": [\"" NER_T1 "\", \"" NER_T2 "\"], \"aggregation_strategy\": \"average\"}");
+        CHECK(metrics_have(s.port, "bertc_requests_total{route=\"/ner\",status=\"200\"}") &&
+                  metrics_have(s.port, "bertc_requests_total{route=\"/ner\",status=\"422\"}") &&
+                  metrics_have(s.port, "bertc_request_duration_seconds_count{route=\"/fill-mask\"}"),
+              "/metrics counts the new routes");
+        st = http(s.port, "GET", "/health", NULL, &b2);
+        CHECK(st == 200, "health on a token classifier: %d", st);
+        free(b2);
+        CHECK(srv_stop(&s) == 0, "stopped");
+    }
+}
+
+#define QA_C "John Smith lives in New York. He works at Acme Corporation as an engineer since 2010."
+#define QA_Q1 "Where does John live?"
+#define QA_Q2 "What is his job?"
+
+static void t_qa_route(void) {
+    static const char *const models[] = {"tiny-qa-bert", "tiny-qa-roberta", "tiny-qa-distilbert"};
+    for (int mi = 0; mi < 3; mi++) {
+        char args[256], cmd[1024];
+        snprintf(args, sizeof args, "--model " TD "%s", models[mi]);
+        srv s;
+        if (!srv_start(&s, args)) {
+            CHECK(0, "server did not start on %s", models[mi]);
+            continue;
+        }
+        snprintf(cmd, sizeof cmd, "@ qa --model " TD "%s --context '" QA_C "' '" QA_Q1 "'", models[mi]);
+        same_as_cli(s.port, "/qa", "{\"question\": \"" QA_Q1 "\", \"context\": \"" QA_C "\"}", cmd, false);
+        same_as_cli(s.port, "/", "{\"inputs\": {\"question\": \"" QA_Q1 "\", \"context\": \"" QA_C "\"}}", cmd, false);
+        snprintf(cmd, sizeof cmd, "@ qa --top-k 3 --model " TD "%s --context '" QA_C "' '" QA_Q1 "' '" QA_Q2 "'", models[mi]);
+        same_as_cli(s.port, "/question-answering",
+                    "{\"inputs\": [{\"question\": \"" QA_Q1 "\", \"context\": \"" QA_C "\"}, {\"question\": \"" QA_Q2
+                    "\", \"context\": \"" QA_C "\"}], \"parameters\": {\"top_k\": 3}}",
+                    cmd, true);
+        if (mi > 0) {
+            CHECK(srv_stop(&s) == 0, "%s stopped (exit 0)", models[mi]);
+            continue;
+        }
+        snprintf(cmd, sizeof cmd, "@ qa --top-k 2 --handle-impossible-answer --no-align-to-words --max-answer-len 4 "
+                 "--model " TD "%s --context '" QA_C "' '" QA_Q2 "'", models[mi]);
+        same_as_cli(s.port, "/qa",
+                    "{\"inputs\": {\"question\": \"" QA_Q2 "\", \"context\": \"" QA_C "\"}, \"parameters\": {\"top_k\": 2, "
+                    "\"handle_impossible_answer\": true, \"align_to_words\": false, \"max_answer_len\": 4}}",
+                    cmd, false);
+        /* windows: a short max_seq_len with a stride (top-level parameters) */
+        snprintf(cmd, sizeof cmd, "@ qa --max-seq-len 24 --doc-stride 6 --max-question-len 8 --top-k 4 --model " TD
+                 "%s --context '" QA_C " " QA_C "' '" QA_Q1 "'", models[mi]);
+        same_as_cli(s.port, "/qa",
+                    "{\"question\": \"" QA_Q1 "\", \"context\": \"" QA_C " " QA_C "\", \"max_seq_len\": 24, \"doc_stride\": 6, "
+                    "\"max_question_len\": 8, \"top_k\": 4}",
+                    cmd, false);
+        /* the token budget counts every window: 3000 one-token words are 3000 tokens alone, 1500 windows of 16 at
+           max_seq_len 16 and doc_stride 10 (over --max-batch-tokens 16384) */
+        size_t cap = 32 * 1024;
+        char *big = malloc(cap);
+        size_t o = (size_t)snprintf(big, cap, "{\"question\": \"a\", \"context\": \"");
+        for (int k = 0; k < 3000; k++) o += (size_t)snprintf(big + o, cap - o, "a ");
+        snprintf(big + o, cap - o, "\"}");
+        char *b;
+        int st = http(s.port, "POST", "/qa", big, &b);
+        CHECK(st == 200, "long context: %d %.200s", st, b);
+        free(b);
+        snprintf(big + o, cap - o, "\", \"max_seq_len\": 16, \"doc_stride\": 10}");
+        error_is(s.port, "/qa", big, 413, "Validation", "max-batch-tokens");
+        free(big);
+        /* errors */
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"c\", \"top_k\": 0}", 422, "Validation", "`top_k`");
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"c\", \"parameters\": {\"top_k\": \"3\"}}", 422,
+                 "Validation", "`top_k`");
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"c\", \"handle_impossible_answer\": 1}", 422,
+                 "Validation", "handle_impossible_answer");
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"c\", \"align_to_words\": \"no\"}", 422, "Validation",
+                 "align_to_words");
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"c\", \"max_seq_len\": 4096}", 422, "Validation",
+                 "max_seq_len");
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"" QA_C "\", \"max_seq_len\": 12, \"doc_stride\": 11}",
+                 422, "Validation", "doc_stride");
+        error_is(s.port, "/qa", "{\"question\": \"q\"}", 422, "Validation", "context");
+        error_is(s.port, "/qa", "{\"inputs\": {\"question\": \"q\", \"context\": 3}}", 422, "Validation", "context");
+        error_is(s.port, "/qa", "{\"inputs\": \"q\"}", 422, "Validation", "inputs");
+        error_is(s.port, "/qa", "{\"inputs\": [{\"question\": \"q\", \"context\": \"c\"}, 3]}", 422, "Validation", NULL);
+        error_is(s.port, "/qa", "{\"inputs\": []}", 400, "Empty", NULL);
+        error_is(s.port, "/qa", "{\"question\": \"\", \"context\": \"c\"}", 400, "Empty", "`question` cannot be empty");
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"\"}", 400, "Empty", "`context` cannot be empty");
+        error_is(s.port, "/qa", "{}", 422, "Validation", "inputs");
+        error_is(s.port, "/ner", "{\"inputs\": \"x\"}", 424, "Backend", "token-classification head");
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"x\"}", 424, "Backend", "use /qa");
+        task_concurrent(s.port, "/qa", "{\"question\": \"" QA_Q2 "\", \"context\": \"" QA_C "\", \"top_k\": 2}");
+        CHECK(metrics_have(s.port, "bertc_requests_total{route=\"/qa\",status=\"200\"}") &&
+                  metrics_have(s.port, "bertc_requests_total{route=\"/qa\",status=\"413\"}"),
+              "/metrics counts /qa");
+        CHECK(srv_stop(&s) == 0, "stopped");
+    }
+}
+
+static void t_fill_mask_route(void) {
+    static const char *const models[] = {"tiny-mlm-bert", "tiny-mlm-roberta", "tiny-mlm-distilbert"};
+    static const char *const masks[] = {"[MASK]", "<mask>", "[MASK]"};
+    for (int mi = 0; mi < 3; mi++) {
+        char args[256], cmd[1024], body[1024], t1[128], t2[128];
+        snprintf(args, sizeof args, "--model " TD "%s", models[mi]);
+        snprintf(t1, sizeof t1, "Paris is the %s of France.", masks[mi]);
+        snprintf(t2, sizeof t2, "The %s sat on the %s.", masks[mi], masks[mi]);
+        srv s;
+        if (!srv_start(&s, args)) {
+            CHECK(0, "server did not start on %s", models[mi]);
+            continue;
+        }
+        snprintf(cmd, sizeof cmd, "@ fill-mask --model " TD "%s '%s'", models[mi], t1);
+        snprintf(body, sizeof body, "{\"inputs\": \"%s\"}", t1);
+        same_as_cli(s.port, "/fill-mask", body, cmd, false);
+        same_as_cli(s.port, "/", body, cmd, false);
+        snprintf(cmd, sizeof cmd, "@ fill-mask --top-k 3 --model " TD "%s '%s' '%s'", models[mi], t1, t2);
+        snprintf(body, sizeof body, "{\"inputs\": [\"%s\", \"%s\"], \"parameters\": {\"top_k\": 3}}", t1, t2);
+        same_as_cli(s.port, "/fill-mask", body, cmd, true);
+        snprintf(cmd, sizeof cmd, "@ fill-mask --targets 'capital,city,town' --model " TD "%s '%s'", models[mi], t1);
+        snprintf(body, sizeof body, "{\"inputs\": \"%s\", \"targets\": [\"capital\", \"city\", \"town\"]}", t1);
+        same_as_cli(s.port, "/fill-mask", body, cmd, false);
+        if (mi > 0) {
+            CHECK(srv_stop(&s) == 0, "%s stopped (exit 0)", models[mi]);
+            continue;
+        }
+        snprintf(cmd, sizeof cmd, "@ fill-mask --targets capital --top-k 2 --model " TD "%s '%s'", models[mi], t2);
+        snprintf(body, sizeof body, "{\"inputs\": \"%s\", \"parameters\": {\"targets\": \"capital\", \"top_k\": 2}}", t2);
+        same_as_cli(s.port, "/fill-mask", body, cmd, false);
+        /* errors */
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"no mask here\"}", 422, "Validation", "no mask token");
+        error_is(s.port, "/fill-mask", "{\"inputs\": [\"[MASK] one\", \"none\"]}", 422, "Validation", "input 1: no mask");
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"[MASK]\", \"top_k\": 0}", 422, "Validation", "`top_k`");
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"[MASK]\", \"top_k\": 2.5}", 422, "Validation", "`top_k`");
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"[MASK]\", \"targets\": 5}", 422, "Validation", "targets");
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"[MASK]\", \"targets\": []}", 422, "Validation", "target");
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"[MASK]\", \"truncation_direction\": \"up\"}", 422, "Validation",
+                 "truncation_direction");
+        error_is(s.port, "/fill-mask", "{\"inputs\": []}", 400, "Empty", NULL);
+        error_is(s.port, "/fill-mask", "{\"inputs\": \"[MASK]\"", 400, "Validation", "malformed JSON");
+        error_is(s.port, "/ner", "{\"inputs\": \"x\"}", 424, "Backend", "masked-lm head (use /fill-mask)");
+        error_is(s.port, "/qa", "{\"question\": \"q\", \"context\": \"c\"}", 424, "Backend", NULL);
+        snprintf(body, sizeof body, "{\"inputs\": [\"%s\", \"%s\"]}", t1, t2);
+        task_concurrent(s.port, "/fill-mask", body);
+        CHECK(metrics_have(s.port, "bertc_requests_total{route=\"/fill-mask\",status=\"200\"}") &&
+                  metrics_have(s.port, "bertc_requests_total{route=\"/fill-mask\",status=\"422\"}"),
+              "/metrics counts /fill-mask");
+        CHECK(srv_stop(&s) == 0, "stopped");
+    }
+}
+
 void tests_serve(void) {
     run_test("serve/routes_and_errors", t_routes);
     run_test("serve/concurrency_and_faults", t_concurrency_limits);
@@ -724,4 +1073,7 @@ void tests_serve(void) {
     run_test("serve/ipv6", t_ipv6);
     run_test("serve/tei_routes", t_tei_routes);
     run_test("serve/real_clients", t_real_clients);
+    run_test("serve/ner", t_ner_route);
+    run_test("serve/qa", t_qa_route);
+    run_test("serve/fill_mask", t_fill_mask_route);
 }

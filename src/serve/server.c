@@ -12,18 +12,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
     R_PREDICT, R_EMBED, R_TOKENIZE, R_ROOT, R_RERANK, R_SIMILARITY, R_EMBED_ALL, R_DECODE, R_OPENAI, /* POST */
+    R_NER, R_QA, R_FILL_MASK,                                      /* POST: bertc's own (transformers' pipelines) */
     R_INFO, R_HEALTH, R_METRICS, R_OPENAPI, R_DOCS,                                                 /* GET */
     R_OTHER, N_ROUTES
 };
-#define LAST_POST R_OPENAI
+#define LAST_POST R_FILL_MASK
 static const char *const route_names[N_ROUTES] = {"/predict", "/embed", "/tokenize", "/", "/rerank", "/similarity",
-                                                  "/embed_all", "/decode", "/v1/embeddings", "/info", "/health",
-                                                  "/metrics", "/openapi.json", "/docs", "other"};
+                                                  "/embed_all", "/decode", "/v1/embeddings", "/ner", "/qa",
+                                                  "/fill-mask", "/info", "/health", "/metrics", "/openapi.json",
+                                                  "/docs", "other"};
 
-enum { K_PREDICT, K_EMBED, K_EMBED_ALL };
+/* K_NER, K_QA and K_FILL_MASK (the pipelines: their own parameters per request) run one job per batch, one library
+ * call per input, in the batcher thread like the others: the same queue, limits and metrics. */
+enum { K_PREDICT, K_EMBED, K_EMBED_ALL, K_NER, K_QA, K_FILL_MASK };
 
 typedef struct job {
     int kind;
@@ -35,6 +40,12 @@ typedef struct job {
     /* results */
     bertc_classification *cls;
     bertc_embedding *emb;
+    /* the pipelines: parameters, and one result per input (bertc_token_class_result, bertc_qa_result or
+       bertc_fill_mask_result; QA inputs are question = text, context = pair) */
+    bertc_token_class_params ner;
+    bertc_qa_params qa;
+    bertc_fill_mask_params fm;
+    void *task;
     bertc_status st;
     char err[512];
     int done;
@@ -83,19 +94,61 @@ server_config server_default_config(void) {
 static void job_free_results(job *j) {
     if (j->cls) bertc_classification_free(j->cls, j->n);
     if (j->emb) bertc_embedding_free(j->emb, j->n);
+    for (size_t i = 0; j->task && i < j->n; i++) {
+        if (j->kind == K_NER) bertc_token_class_result_free((bertc_token_class_result *)j->task + i);
+        else if (j->kind == K_QA) bertc_qa_result_free((bertc_qa_result *)j->task + i);
+        else bertc_fill_mask_result_free((bertc_fill_mask_result *)j->task + i);
+    }
     free(j->cls);
     free(j->emb);
+    free(j->task);
     j->cls = NULL;
     j->emb = NULL;
+    j->task = NULL;
 }
 
 static bool compatible(const job *a, const job *b) {
-    return a->kind == b->kind && a->raw == b->raw && a->left == b->left &&
-           (a->prompt_name == b->prompt_name || (a->prompt_name && b->prompt_name && !strcmp(a->prompt_name, b->prompt_name)));
+    return a == b || (a->kind == b->kind && a->kind < K_NER && a->raw == b->raw && a->left == b->left &&
+           (a->prompt_name == b->prompt_name || (a->prompt_name && b->prompt_name && !strcmp(a->prompt_name, b->prompt_name))));
+}
+
+/* A pipeline job: the library's call per input, with the request's parameters (the first failure ends it). */
+static void run_task(server *s, job *j) {
+    size_t sz = j->kind == K_NER  ? sizeof(bertc_token_class_result)
+                : j->kind == K_QA ? sizeof(bertc_qa_result)
+                                  : sizeof(bertc_fill_mask_result);
+    j->task = calloc(j->n ? j->n : 1, sz);
+    if (!j->task) {
+        j->st = BERTC_ERR_NOMEM;
+        snprintf(j->err, sizeof j->err, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < j->n; i++) {
+        const bertc_text *t = &j->in[i];
+        bertc_error err;
+        bertc_status st;
+        if (j->kind == K_NER)
+            st = bertc_token_classify(s->m, t->text, t->len, &j->ner, (bertc_token_class_result *)j->task + i, &err);
+        else if (j->kind == K_QA)
+            st = bertc_question_answer(s->m, t->text, t->len, t->pair, t->pair_len, &j->qa, (bertc_qa_result *)j->task + i,
+                                       &err);
+        else st = bertc_fill_mask(s->m, t->text, t->len, &j->fm, (bertc_fill_mask_result *)j->task + i, &err);
+        if (st) {
+            j->st = st;
+            if (j->n > 1) snprintf(j->err, sizeof j->err, "input %zu: %.480s", i, err.message);
+            else snprintf(j->err, sizeof j->err, "%s", err.message);
+            job_free_results(j);
+            return;
+        }
+    }
 }
 
 /* Runs one batch of compatible jobs as one library call; results are split back per job. */
 static void run_batch(server *s, job **jobs, int nj) {
+    if (jobs[0]->kind >= K_NER) { /* never batched with another (compatible) */
+        run_task(s, jobs[0]);
+        return;
+    }
     size_t n = 0;
     for (int k = 0; k < nj; k++) n += jobs[k]->n;
     bertc_text *in = malloc(n * sizeof *in);
@@ -434,7 +487,9 @@ static bool submit(server *s, job *j, reply *r) {
     while (!j->done) pthread_cond_wait(&s->cv_done, &s->mu);
     pthread_mutex_unlock(&s->mu);
     if (j->st) {
-        reply_error(r, 424, "Backend", "Inference failed: %s", j->err);
+        if (j->kind >= K_NER && (j->st == BERTC_ERR_INPUT || j->st == BERTC_ERR_INVALID_ARG)) /* the request's fault */
+            reply_error(r, 422, "Validation", "Input validation error: %s", j->err);
+        else reply_error(r, 424, "Backend", "Inference failed: %s", j->err);
         return false;
     }
     return true;
@@ -501,6 +556,18 @@ static json_t *vec_json(const float *v, int n, int normalize, int b64) {
     free(b);
     free(o);
     return res ? res : json_null();
+}
+
+/* The route of a task head, and whether the model has no other head than a sequence classifier's (or none). */
+static const char *head_route(bertc_head h) {
+    return h == BERTC_HEAD_TOKEN_CLASSIFICATION ? "/ner"
+           : h == BERTC_HEAD_QUESTION_ANSWERING ? "/qa"
+           : h == BERTC_HEAD_MASKED_LM          ? "/fill-mask"
+           : h == BERTC_HEAD_NONE               ? "/embed"
+                                                : "/predict";
+}
+static bool seq_head(const server *s) {
+    return s->info.head == BERTC_HEAD_SEQUENCE_CLASSIFICATION || s->info.head == BERTC_HEAD_NONE;
 }
 
 static void handle_infer(server *s, int route, json_t *req, reply *r) {
@@ -604,9 +671,12 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
         reply_json(r, 200, out);
         goto done;
     }
-    if (route == R_PREDICT && (s->info.problem == BERTC_PROBLEM_NONE || s->info.n_labels < 1)) {
-        reply_error(r, 424, "Backend", "`/predict` needs a classification head; %s is a base model (use /embed)",
-                    s->model_id);
+    if (route == R_PREDICT && (s->info.problem == BERTC_PROBLEM_NONE || s->info.n_labels < 1 || !seq_head(s))) {
+        if (seq_head(s))
+            reply_error(r, 424, "Backend", "`/predict` needs a classification head; %s is a base model (use /embed)",
+                        s->model_id);
+        else reply_error(r, 424, "Backend", "`/predict` needs a sequence-classification head; %s has a %s head (use %s)",
+                         s->model_id, bertc_head_name(s->info.head), head_route(s->info.head));
         goto done;
     }
     long tokens;
@@ -782,6 +852,8 @@ static int route_of(const char *path) {
     if (!strcmp(path, "/embeddings")) return R_OPENAI;
     if (!strcmp(path, "/api-doc/openapi.json")) return R_OPENAPI; /* where TEI serves it */
     if (!strcmp(path, "/ping")) return R_HEALTH;
+    if (!strcmp(path, "/token-classification")) return R_NER; /* the pipelines' task names */
+    if (!strcmp(path, "/question-answering")) return R_QA;
     return R_OTHER;
 }
 
@@ -863,7 +935,9 @@ static double cosine(const float *a, const float *b, int n) {
     return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : 0.0;
 }
 
-static bool is_reranker(const server *s) { return s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels == 1; }
+static bool is_reranker(const server *s) {
+    return s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels == 1 && seq_head(s);
+}
 
 /* /rerank: {"query", "texts", "raw_scores", "return_text", "truncate"} -> [{"index", "score", "text"?}] by score */
 static void handle_rerank(server *s, json_t *req, reply *r) {
@@ -1120,6 +1194,382 @@ done:
     free(l.in);
 }
 
+/* ---- bertc's own routes: transformers' token-classification, question-answering and fill-mask pipelines ---- */
+
+/* A pipeline parameter: parameters.key (the Inference API's place), else the top-level key (as TEI takes its own);
+ * NULL when absent or null. */
+static json_t *param(json_t *req, const char *key) {
+    json_t *v = json_object_get(json_object_get(req, "parameters"), key);
+    if (!v || json_is_null(v)) v = json_object_get(req, key);
+    return v && !json_is_null(v) ? v : NULL;
+}
+
+/* `parameters`, when given, must be an object. */
+static bool params_ok(json_t *req, reply *r) {
+    json_t *p = json_object_get(req, "parameters");
+    if (p && !json_is_null(p) && !json_is_object(p)) {
+        reply_error(r, 422, "Validation", "`parameters` must be an object");
+        return false;
+    }
+    return true;
+}
+
+static bool param_bool(json_t *req, const char *key, int *out, reply *r) {
+    json_t *v = param(req, key);
+    if (!v) return true;
+    if (!json_is_boolean(v)) {
+        reply_error(r, 422, "Validation", "`%s` must be a boolean", key);
+        return false;
+    }
+    *out = json_is_true(v);
+    return true;
+}
+
+/* an integer parameter in [1, 1 << 20] (as the CLI's options), else *out untouched */
+static bool param_int(json_t *req, const char *key, int *out, reply *r) {
+    json_t *v = param(req, key);
+    if (!v) return true;
+    if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 1 << 20) {
+        reply_error(r, 422, "Validation", "`%s` must be an integer from 1 to %d", key, 1 << 20);
+        return false;
+    }
+    *out = (int)json_integer_value(v);
+    return true;
+}
+
+/* A list of strings (or one string, when one_ok) as borrowed pointers into the request; *n 0 and a non-NULL list for
+ * []. false after the reply. */
+static bool param_strings(json_t *req, const char *key, bool one_ok, const char ***out, size_t *n, reply *r) {
+    json_t *v = param(req, key);
+    *out = NULL;
+    *n = 0;
+    if (!v) return true;
+    if (!json_is_array(v) && !(one_ok && json_is_string(v))) {
+        reply_error(r, 422, "Validation", "`%s` must be a list of strings%s", key, one_ok ? " or a string" : "");
+        return false;
+    }
+    size_t k = json_is_array(v) ? json_array_size(v) : 1;
+    *out = calloc(k ? k : 1, sizeof **out);
+    if (!*out) {
+        reply_error(r, 424, "Backend", "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < k; i++) {
+        json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
+        if (!json_is_string(e)) {
+            free(*out);
+            *out = NULL;
+            reply_error(r, 422, "Validation", "`%s` must be a list of strings%s", key, one_ok ? " or a string" : "");
+            return false;
+        }
+        (*out)[i] = json_string_value(e);
+    }
+    *n = k;
+    return true;
+}
+
+/* truncate / truncation_direction, from parameters or the top level */
+static bool task_trunc(server *s, json_t *req, int *truncate, int *left, reply *r) {
+    *truncate = s->cfg.auto_truncate;
+    *left = 0;
+    if (!param_bool(req, "truncate", truncate, r)) return false;
+    if (s->cfg.auto_truncate) *truncate = 1;
+    json_t *dir = param(req, "truncation_direction");
+    if (dir) {
+        const char *d = json_string_value(dir);
+        if (d && (!strcmp(d, "left") || !strcmp(d, "Left"))) *left = 1;
+        else if (!d || (strcmp(d, "right") && strcmp(d, "Right"))) {
+            reply_error(r, 422, "Validation", "`truncation_direction` must be \"right\" or \"left\"");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* 424 unless the model has the head the route needs (as /predict refuses a model without a classifier) */
+static bool need_head(server *s, bertc_head h, const char *route, const char *cls, reply *r) {
+    if (s->info.head == h) return true;
+    if (s->info.head == BERTC_HEAD_NONE)
+        reply_error(r, 424, "Backend", "`%s` needs a %s head (a *%s checkpoint); %s is a base model (use /embed)", route,
+                    bertc_head_name(h), cls, s->model_id);
+    else
+        reply_error(r, 424, "Backend", "`%s` needs a %s head (a *%s checkpoint); %s has a %s head (use %s)", route,
+                    bertc_head_name(h), cls, s->model_id, bertc_head_name(s->info.head), head_route(s->info.head));
+    return false;
+}
+
+static json_t *num_json(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+/* the library's strings are UTF-8 (decoders are lossy, as tokenizers' are); null if one were not */
+static json_t *str_json(const char *v) {
+    json_t *j = v ? json_string(v) : NULL;
+    return j ? j : json_null();
+}
+
+/* as `bertc ner` prints it */
+static json_t *entities_json(const bertc_token_class_result *res, bool grouped) {
+    json_t *a = json_array();
+    for (size_t k = 0; k < res->n; k++) {
+        const bertc_token_entity *e = &res->entities[k];
+        json_t *o = json_object();
+        json_object_set_new(o, grouped ? "entity_group" : "entity", str_json(e->label));
+        json_object_set_new(o, "score", num_json(e->score));
+        if (!grouped) json_object_set_new(o, "index", json_integer(e->index));
+        json_object_set_new(o, "word", str_json(e->word));
+        json_object_set_new(o, "start", json_integer(e->start));
+        json_object_set_new(o, "end", json_integer(e->end));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+/* /ner (/token-classification): {"inputs": string | [string], "parameters": {"aggregation_strategy",
+ * "ignore_labels"}, "truncate", "truncation_direction"} -> entities (a list of lists for a list) */
+static void handle_ner(server *s, json_t *req, reply *r) {
+    input_list l = {NULL, 0, 0};
+    job j;
+    memset(&j, 0, sizeof j);
+    const char **ign = NULL;
+    size_t n_ign = 0;
+    int truncate, left;
+    long tokens;
+    if (!need_head(s, BERTC_HEAD_TOKEN_CLASSIFICATION, "/ner", "ForTokenClassification", r) || !params_ok(req, r)) return;
+    j.ner = bertc_token_class_default_params();
+    json_t *agg = param(req, "aggregation_strategy");
+    if (agg) {
+        static const char *const aggs[] = {"none", "simple", "first", "average", "max"};
+        int k = 0;
+        while (json_is_string(agg) && k < 5 && strcasecmp(json_string_value(agg), aggs[k])) k++;
+        if (!json_is_string(agg) || k == 5) {
+            reply_error(r, 422, "Validation",
+                        "`aggregation_strategy` must be \"none\", \"simple\", \"first\", \"average\" or \"max\"");
+            return;
+        }
+        j.ner.aggregation = (bertc_aggregation)k;
+    }
+    if (!param_strings(req, "ignore_labels", false, &ign, &n_ign, r)) return;
+    if (ign) {
+        j.ner.ignore_labels = ign;
+        j.ner.n_ignore = n_ign;
+    }
+    if (!task_trunc(s, req, &truncate, &left, r)) goto done;
+    if (!texts_of(s, json_object_get(req, "inputs"), &l, r)) goto done;
+    if (!validate_lengths(s, &l, truncate, left, &tokens, r)) goto done;
+    j.ner.encode.truncation = 1; /* lengths were checked above */
+    j.ner.encode.truncate_left = left;
+    j.kind = K_NER;
+    j.n = l.n;
+    j.in = l.in;
+    j.tokens = tokens;
+    if (!submit(s, &j, r)) goto done;
+    {
+        bool grouped = j.ner.aggregation != BERTC_AGGREGATE_NONE;
+        const bertc_token_class_result *res = j.task;
+        json_t *out = l.single ? NULL : json_array();
+        for (size_t i = 0; i < l.n; i++) {
+            json_t *e = entities_json(&res[i], grouped);
+            if (l.single) out = e;
+            else json_array_append_new(out, e);
+        }
+        reply_json(r, 200, out);
+    }
+done:
+    job_free_results(&j);
+    free(l.in);
+    free(ign);
+}
+
+/* The QA inputs: {"inputs": {"question", "context"} | [{...}, ...]}, or "question" and "context" at the top level;
+ * question as text, context as pair. */
+static bool qa_inputs(server *s, json_t *req, input_list *l, reply *r) {
+    size_t cap = (size_t)s->cfg.max_client_batch;
+    json_t *in = json_object_get(req, "inputs");
+    l->n = 0;
+    l->single = !json_is_array(in);
+    if (!in && !json_object_get(req, "question") && !json_object_get(req, "context")) {
+        reply_error(r, 422, "Validation", "missing field `inputs` (or `question` and `context`)");
+        return false;
+    }
+    if (in && !json_is_object(in) && !json_is_array(in)) {
+        reply_error(r, 422, "Validation",
+                    "Input validation error: `inputs` must be {\"question\": string, \"context\": string} or a list of them");
+        return false;
+    }
+    size_t n = json_is_array(in) ? json_array_size(in) : 1;
+    if (n == 0) {
+        reply_error(r, 400, "Empty", "Input validation error: `inputs` cannot be empty");
+        return false;
+    }
+    if (n > cap) {
+        reply_error(r, 413, "Validation", "Input validation error: batch size %zu > maximum allowed batch size %d", n,
+                    s->cfg.max_client_batch);
+        return false;
+    }
+    l->in = calloc(n, sizeof(bertc_text));
+    if (!l->in) {
+        reply_error(r, 424, "Backend", "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *item = json_is_array(in) ? json_array_get(in, i) : in ? in : req;
+        json_t *q = json_object_get(item, "question"), *c = json_object_get(item, "context");
+        if (!json_is_string(q) || !json_is_string(c)) {
+            reply_error(r, 422, "Validation", "Input validation error: %s must have a string `question` and a string "
+                        "`context`", in ? "each input" : "the request");
+            return false;
+        }
+        if (!json_string_length(q) || !json_string_length(c)) { /* as the pipeline's argument handler refuses them */
+            reply_error(r, 400, "Empty", "Input validation error: `%s` cannot be empty",
+                        json_string_length(q) ? "context" : "question");
+            return false;
+        }
+        add_input(l, n, q, c);
+    }
+    return true;
+}
+
+/* The tokens the pipeline will compute for a question and its context: every window of max_seq_len over the context
+ * (the library's windowing, for the batch token budget). */
+static bool qa_tokens(server *s, const input_list *l, const bertc_qa_params *p, long *tokens, reply *r) {
+    *tokens = 0;
+    int cap = bertc_tokenizer_max_length(s->tok);
+    long max_seq = p->max_seq_len > 0 ? p->max_seq_len : cap < 384 ? cap : 384;
+    long stride = p->doc_stride > 0 ? p->doc_stride : max_seq / 2 < 128 ? max_seq / 2 : 128;
+    for (size_t i = 0; i < l->n; i++) {
+        bertc_encode_params ep = bertc_encode_default_params();
+        ep.truncation = 0;
+        ep.max_length = 1 << 30;
+        bertc_encoding e;
+        bertc_error err;
+        if (bertc_tokenize(s->tok, l->in[i].text, l->in[i].len, l->in[i].pair, l->in[i].pair_len, &ep, &e, &err)) {
+            reply_error(r, 422, "Tokenizer", "Tokenization error: %s", err.message);
+            return false;
+        }
+        long cn = 0, total = (long)e.n;
+        for (size_t k = 0; k < e.n; k++) cn += e.sequence[k] == 1;
+        bertc_encoding_free(&e);
+        long t = total;
+        if (total > max_seq && cn > total - max_seq) {
+            long keep = cn - (total - max_seq), step = keep - stride;
+            if (step > 0) t = (1 + (cn - keep + step - 1) / step) * max_seq;
+        }
+        *tokens += t;
+    }
+    if (*tokens > s->cfg.max_batch_tokens) {
+        reply_error(r, 413, "Validation",
+                    "Input validation error: the request has %ld tokens, more than --max-batch-tokens %d", *tokens,
+                    s->cfg.max_batch_tokens);
+        return false;
+    }
+    return true;
+}
+
+/* /qa (/question-answering): {"question", "context", "top_k", ...} or {"inputs": {"question", "context"} | [...],
+ * "parameters": {...}} -> an answer object when one answer comes back, else a list (a list of those for a list) */
+static void handle_qa(server *s, json_t *req, reply *r) {
+    input_list l = {NULL, 0, 0};
+    job j;
+    memset(&j, 0, sizeof j);
+    long tokens;
+    if (!need_head(s, BERTC_HEAD_QUESTION_ANSWERING, "/qa", "ForQuestionAnswering", r) || !params_ok(req, r)) return;
+    j.qa = bertc_qa_default_params();
+    int impossible = 0, align = 1;
+    if (!param_int(req, "top_k", &j.qa.top_k, r) || !param_int(req, "doc_stride", &j.qa.doc_stride, r) ||
+        !param_int(req, "max_seq_len", &j.qa.max_seq_len, r) ||
+        !param_int(req, "max_question_len", &j.qa.max_question_len, r) ||
+        !param_int(req, "max_answer_len", &j.qa.max_answer_len, r) ||
+        !param_bool(req, "handle_impossible_answer", &impossible, r) || !param_bool(req, "align_to_words", &align, r))
+        return;
+    j.qa.handle_impossible_answer = impossible;
+    j.qa.align_to_words = align;
+    if (!qa_inputs(s, req, &l, r) || !qa_tokens(s, &l, &j.qa, &tokens, r)) goto done;
+    j.kind = K_QA;
+    j.n = l.n;
+    j.in = l.in;
+    j.tokens = tokens;
+    if (!submit(s, &j, r)) goto done;
+    {
+        const bertc_qa_result *res = j.task;
+        json_t *out = l.single ? NULL : json_array();
+        for (size_t i = 0; i < l.n; i++) {
+            json_t *v = res[i].n == 1 ? NULL : json_array();
+            for (size_t k = 0; k < res[i].n; k++) {
+                const bertc_answer *a = &res[i].answers[k];
+                json_t *o = json_object();
+                json_object_set_new(o, "score", num_json(a->score));
+                json_object_set_new(o, "start", json_integer(a->start));
+                json_object_set_new(o, "end", json_integer(a->end));
+                json_object_set_new(o, "answer", str_json(a->answer));
+                if (res[i].n == 1) v = o;
+                else json_array_append_new(v, o);
+            }
+            if (l.single) out = v;
+            else json_array_append_new(out, v);
+        }
+        reply_json(r, 200, out);
+    }
+done:
+    job_free_results(&j);
+    free(l.in);
+}
+
+/* /fill-mask: {"inputs": string | [string], "parameters": {"top_k", "targets"}, "truncate", "truncation_direction"} ->
+ * per input the candidates of its mask, or a list of such lists (one per mask) when it has several */
+static void handle_fill_mask(server *s, json_t *req, reply *r) {
+    input_list l = {NULL, 0, 0};
+    job j;
+    memset(&j, 0, sizeof j);
+    const char **tg = NULL;
+    size_t n_tg = 0;
+    int truncate, left;
+    long tokens;
+    if (!need_head(s, BERTC_HEAD_MASKED_LM, "/fill-mask", "ForMaskedLM", r) || !params_ok(req, r)) return;
+    j.fm = bertc_fill_mask_default_params();
+    if (!param_int(req, "top_k", &j.fm.top_k, r) || !param_strings(req, "targets", true, &tg, &n_tg, r)) return;
+    if (tg) {
+        j.fm.targets = tg;
+        j.fm.n_targets = n_tg;
+    }
+    if (!task_trunc(s, req, &truncate, &left, r)) goto done;
+    if (!texts_of(s, json_object_get(req, "inputs"), &l, r)) goto done;
+    if (!validate_lengths(s, &l, truncate, left, &tokens, r)) goto done;
+    j.fm.encode.truncation = 1; /* lengths were checked above */
+    j.fm.encode.truncate_left = left;
+    j.kind = K_FILL_MASK;
+    j.n = l.n;
+    j.in = l.in;
+    j.tokens = tokens;
+    if (!submit(s, &j, r)) goto done;
+    {
+        const bertc_fill_mask_result *res = j.task;
+        json_t *out = l.single ? NULL : json_array();
+        for (size_t i = 0; i < l.n; i++) {
+            json_t *v = res[i].n_masks > 1 ? json_array() : NULL;
+            for (size_t m = 0; m < res[i].n_masks; m++) {
+                json_t *c = json_array();
+                for (size_t k = 0; k < res[i].k; k++) {
+                    const bertc_mask_candidate *mc = &res[i].candidates[m * res[i].k + k];
+                    json_t *o = json_object();
+                    json_object_set_new(o, "score", num_json(mc->score));
+                    json_object_set_new(o, "token", json_integer(mc->token));
+                    json_object_set_new(o, "token_str", str_json(mc->token_str));
+                    json_object_set_new(o, "sequence", str_json(mc->sequence));
+                    json_array_append_new(c, o);
+                }
+                if (v) json_array_append_new(v, c);
+                else v = c;
+            }
+            if (!v) v = json_array();
+            if (l.single) out = v;
+            else json_array_append_new(out, v);
+        }
+        reply_json(r, 200, out);
+    }
+done:
+    job_free_results(&j);
+    free(l.in);
+    free(tg);
+}
+
 #include "openapi.inc"
 
 static void handle_openapi(server *s, reply *r, bool html) {
@@ -1129,7 +1579,8 @@ static void handle_openapi(server *s, reply *r, bool html) {
         r->type = "text/html; charset=utf-8";
         r->body = strdup("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>bertc serve API</title></head><body>"
                          "<h1>bertc serve</h1><p>text-embeddings-inference's API: POST / /predict /embed /embed_all "
-                         "/rerank /similarity /tokenize /decode /v1/embeddings; GET /info /health /metrics. The OpenAPI "
+                         "/rerank /similarity /tokenize /decode /v1/embeddings; GET /info /health /metrics. bertc's own "
+                         "(transformers' pipelines): POST /ner /qa /fill-mask. The OpenAPI "
                          "document: <a href=\"/openapi.json\">/openapi.json</a>.</p></body></html>\n");
     } else {
         r->type = "application/json";
@@ -1138,10 +1589,16 @@ static void handle_openapi(server *s, reply *r, bool html) {
 }
 
 /* POST /: what TEI answers there for the model's type (classifier: /predict; re-ranker: /rerank when the body has a
- * query, else /predict; embedding model: /embed, or /similarity for {"inputs": {"source_sentence", ...}}). */
+ * query, else /predict; embedding model: /embed, or /similarity for {"inputs": {"source_sentence", ...}}); a
+ * token-classification, question-answering or masked-LM model: /ner, /qa or /fill-mask. */
 static void handle_root(server *s, json_t *req, reply *r) {
     json_t *in = json_object_get(req, "inputs");
-    if (json_is_object(in) && json_object_get(in, "source_sentence")) handle_similarity(s, req, r);
+    /* a task head: its pipeline, as the Inference API answers for the model's task (a masked LM that is a
+       sentence-transformers folder stays an embedding model) */
+    if (s->info.head == BERTC_HEAD_TOKEN_CLASSIFICATION) handle_ner(s, req, r);
+    else if (s->info.head == BERTC_HEAD_QUESTION_ANSWERING) handle_qa(s, req, r);
+    else if (s->info.head == BERTC_HEAD_MASKED_LM && !bertc_model_st_config(s->m)->present) handle_fill_mask(s, req, r);
+    else if (json_is_object(in) && json_object_get(in, "source_sentence")) handle_similarity(s, req, r);
     else if (json_object_get(req, "query") && json_object_get(req, "texts")) handle_rerank(s, req, r);
     else if (s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels > 0) {
         r->nest = 1;
@@ -1162,7 +1619,8 @@ void server_handle(server *s, const char *method, const char *path, const char *
     pthread_mutex_unlock(&s->mu);
     if (route == R_OTHER) {
         reply_error(&r, 404, "Validation", "no route %s (routes: POST / /predict /embed /embed_all /rerank /similarity "
-                    "/tokenize /decode /v1/embeddings, GET /info /health /metrics /openapi.json /docs)", path);
+                    "/tokenize /decode /v1/embeddings /ner /qa /fill-mask, GET /info /health /metrics /openapi.json /docs)",
+                    path);
     } else if ((route <= LAST_POST && !post) || (route > LAST_POST && !get)) {
         reply_error(&r, 405, "Validation", "%s takes %s, not %s", path, route <= LAST_POST ? "POST" : "GET", method);
     } else if (route == R_OPENAPI || route == R_DOCS) {
@@ -1187,6 +1645,9 @@ void server_handle(server *s, const char *method, const char *path, const char *
         else if (route == R_EMBED_ALL) handle_embed_all(s, req, &r);
         else if (route == R_DECODE) handle_decode(s, req, &r);
         else if (route == R_OPENAI) handle_openai(s, req, &r);
+        else if (route == R_NER) handle_ner(s, req, &r);
+        else if (route == R_QA) handle_qa(s, req, &r);
+        else if (route == R_FILL_MASK) handle_fill_mask(s, req, &r);
         else handle_infer(s, route, req, &r);
         json_decref(req);
     }
