@@ -945,6 +945,13 @@ static void t_qa_route(void) {
             CHECK(0, "server did not start on %s", models[mi]);
             continue;
         }
+        if (mi == 0) { /* /info names the head and its route */
+            char *ib = NULL;
+            int ist = http(s.port, "GET", "/info", NULL, &ib);
+            CHECK(ist == 200 && ib && strstr(ib, "\"model_head\":\"question-answering\"") && strstr(ib, "\"task_route\":\"/qa\""),
+                  "/info: %d %s", ist, ib ? ib : "");
+            free(ib);
+        }
         snprintf(cmd, sizeof cmd, "@ qa --model " TD "%s --context '" QA_C "' '" QA_Q1 "'", models[mi]);
         same_as_cli(s.port, "/qa", "{\"question\": \"" QA_Q1 "\", \"context\": \"" QA_C "\"}", cmd, false);
         same_as_cli(s.port, "/", "{\"inputs\": {\"question\": \"" QA_Q1 "\", \"context\": \"" QA_C "\"}}", cmd, false);

@@ -102,7 +102,8 @@ static const char serve_usage[] =
     "                   [--max-concurrent-requests 512] [--max-client-batch-size 32] [--auto-truncate]\n"
     "                   [--payload-limit 2000000] [--client-timeout 30] [--pooling mean|cls|max|lasttoken|weightedmean|mean_sqrt_len] [--model-id NAME]\n"
     "                   [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16]\n"
-    "Routes as text-embeddings-inference: POST /predict /embed /tokenize, GET /info /health /metrics.\n"
+    "Routes as text-embeddings-inference: POST /predict /embed /tokenize, GET /info /health /metrics; and the\n"
+    "pipelines of the other heads: POST /ner (token classification), /qa (question answering), /fill-mask.\n"
     "--host: an IPv4 or IPv6 address (0.0.0.0 or :: for every interface).\n"
     "--port 0 picks a free port; the address is printed on stderr (\"listening on http://HOST:PORT\").\n";
 

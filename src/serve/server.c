@@ -754,7 +754,7 @@ static void handle_info(server *s, reply *r) {
         char pn[96];
         type = json_pack("{s:{s:s}}", "embedding", "pooling", bertc_pooling_name(s->m, s->cfg.pooling, pn, sizeof pn));
     }
-    reply_json(r, 200,
+    json_t *info =
                json_pack("{s:s,s:n,s:s,s:o,s:i,s:i,s:i,s:n,s:i,s:b,s:i,s:s,s:s,s:s,s:s,s:s}", "model_id", s->model_id, "model_sha",
                          "model_dtype", compute_dtype(&s->info), "model_type", type, "max_concurrent_requests",
                          s->cfg.max_concurrent, "max_input_length", s->max_input, "max_batch_tokens",
@@ -762,7 +762,15 @@ static void handle_info(server *s, reply *r) {
                          s->cfg.max_client_batch, "auto_truncate", s->cfg.auto_truncate, "tokenization_workers", 1,
                          "version", BERTC_VERSION, "server", "bertc", "model_architecture", s->info.model_type, "compute_mode",
                          s->info.compute_mode == BERTC_COMPUTE_BF16 ? "bf16" : "fp32", "compute_isa",
-                         s->info.compute_isa ? s->info.compute_isa : ""));
+                         s->info.compute_isa ? s->info.compute_isa : "");
+    /* which of bertc's own routes fits the checkpoint: the head and its route */
+    static const char *const head_route[] = {"/embed", "/predict", "/ner", "/qa", "/fill-mask"};
+    int h = (int)s->info.head;
+    if (info && h >= 0 && h <= 4) {
+        json_object_set_new(info, "model_head", json_string(bertc_head_name(s->info.head)));
+        json_object_set_new(info, "task_route", json_string(head_route[h]));
+    }
+    reply_json(r, 200, info);
 }
 
 static void handle_health(server *s, reply *r) {
