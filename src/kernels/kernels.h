@@ -104,7 +104,8 @@ void layernorm_pool(threadpool *tp, float *x, const float *g, const float *b, in
 void layernorm_avx2(float *x, const float *g, const float *b, int M, int C, float eps);
 
 /* Self-attention of one sequence: qkv [T, 3H] (q | k | v per row), out [T, H]; softmax(q k^T / sqrt(dh)) v
- * per head, for the first nq query rows (nq = T: all; 1: the first token's only); scratch holds T + 8 floats.
+ * per head, for the first nq query rows (nq = T: all; 1: the first token's only); scratch holds 4 (T + 8) floats
+ * (the AVX-512 tier scores four query rows at once).
  * Only the sequence's own T positions exist: nothing is padded. */
 void attention_head(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 

@@ -30,7 +30,7 @@ static void attn_task(void *p, int task, int n_tasks) {
     int s = task / j->heads, h = task % j->heads;
     size_t off = (size_t)j->seq_off[s];
     attention_head(j->ctx + off * j->H, j->qkv + off * 3 * j->H, j->seq_len[s], j->first_only ? 1 : j->seq_len[s], j->H,
-                   h, j->dh, j->scratch + (size_t)task * (j->max_T + 8));
+                   h, j->dh, j->scratch + (size_t)task * 4 * (j->max_T + 8));
 }
 
 bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out, float *emb_out,
@@ -58,7 +58,7 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
     /* All activations come from one per-thread arena that grows to the largest batch seen and is reused: no
      * allocation (and no fresh pages to fault in) per call once warm. Regions are 64-byte aligned. */
     size_t sizes[8] = {n * sizeof(int), n * sizeof(int), M * (size_t)H * 4, M * (size_t)3 * H * 4, M * (size_t)H * 4,
-                       M * (size_t)H * 4, M * (size_t)I * 4, n * (size_t)c->heads * (size_t)(max_T + 8) * 4};
+                       M * (size_t)H * 4, M * (size_t)I * 4, n * (size_t)c->heads * 4 * (size_t)(max_T + 8) * 4};
     void *part[8];
     if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 8)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
     int *seq_off = part[0], *seq_len = part[1];
