@@ -204,7 +204,7 @@ static void t_attention(void) {
         for (int b = 0; b < 3; b++) {
             int T = Ts[a], dh = dhs[b], H = 3 * dh;
             float *qkv = malloc(sizeof(float) * T * 3 * H), *out = malloc(sizeof(float) * T * H);
-            float *one = malloc(sizeof(float) * T * H), scratch[13 + 8];
+            float *one = malloc(sizeof(float) * T * H), scratch[4 * (13 + 8)]; /* attention_head: 4 (T + 8) floats */
             for (int i = 0; i < T * 3 * H; i++) qkv[i] = frand() * 2;
             for (int h = 0; h < 3; h++) {
                 attention_head(out, qkv, T, T, H, h, dh, scratch);
