@@ -49,15 +49,21 @@ entity groups (entity_group, word, start, end) in order; QA the answer (start, e
 order and their sequences; and the largest score difference over the matched items; also transformers batch 32
 against batch 1.
 
-Figures measured here (2026-12-02; 2 vCPUs AMD EPYC with AVX-512, heavily loaded by other work: load average 7.7
-at the start, 2-10 during the run; one run of this script with its defaults, 474 s in all; fp32 everywhere; seconds
-are the min of 3 interleaved runs of the whole call, the ratio that time over bertc python's):
+Figures measured here (2026-12-02, after the four-row attention kernel; 2 vCPUs AMD EPYC (Zen 5) with AVX-512,
+quiet machine (load average 1.2 at the start, 1.7 at the end); one run of this script with its defaults, 164 s in all;
+fp32 everywhere; seconds are the min of 3 interleaved runs of the whole call, the ratio that time over bertc
+python's):
 
 | task (inputs) | transformers b1 | transformers b32 | ORT fwd b1 | ORT fwd b32 | bertc python | bertc CLI | CLI 1 input |
 | --- | --- | --- | --- | --- | --- | --- | --- |
-| ner, BERT-base, 64 texts, 1,570 tokens | 3.68 s 3.83x | 2.79 s 2.90x | 1.45 s 1.50x | 1.31 s 1.36x | 0.96 s | 1.25 s 1.30x | 0.28 s |
-| qa, DistilBERT, 20 questions, 26 windows, 7,190 tokens (transformers 5.2.0) | 17.11 s 2.71x | 14.15 s 2.24x | 5.76 s 0.91x | 9.69 s 1.54x | 6.31 s | 6.20 s 0.98x | 0.38 s |
-| fill-mask, DistilBERT, 64 texts, 1,527 tokens | 3.84 s 4.82x | 2.54 s 3.19x | 1.19 s 1.50x | 1.18 s 1.48x | 0.80 s | 0.99 s 1.24x | 0.21 s |
+| ner, BERT-base, 64 texts, 1,570 tokens | 3.88 s 4.04x | 2.95 s 3.07x | 1.52 s 1.58x | 1.27 s 1.32x | 0.96 s | 1.18 s 1.23x | 0.25 s |
+| qa, DistilBERT, 20 questions, 26 windows, 7,190 tokens (transformers 5.2.0) | 4.04 s 2.16x | 5.54 s 2.96x | 1.90 s 1.01x | 3.45 s 1.84x | 1.87 s | 2.03 s 1.09x | 0.20 s |
+| fill-mask, DistilBERT, 64 texts, 1,527 tokens | 3.66 s 5.41x | 2.44 s 3.61x | 1.12 s 1.66x | 1.09 s 1.61x | 0.68 s | 0.80 s 1.18x | 0.16 s |
+
+On question answering's long windows (up to 384 tokens) the matmuls are 73% of bertc's time and run near this
+CPU's fp32 peak, as ONNX Runtime's do: bertc's whole pipeline (tokenization, windows, span search) takes what ORT's
+forward pass alone takes. An earlier run on a machine loaded by other work (load 2-10) gave the same ordering with
+seconds 1.5-4x larger (QA: bertc 6.31 s, ORT forward b1 5.76 s, before the attention change).
 
 Equality on those inputs, bertc (python and CLI alike) against transformers batch 1: ner 64/64 texts with the same
 entity groups, largest score difference 5.1e-7 (relative 2.8e-6); qa 20/20 same answers, 6.7e-10 (relative 2.2e-6);
