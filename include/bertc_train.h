@@ -86,6 +86,10 @@ typedef struct bertc_train_params {
     volatile const int *stop;    /* set (e.g. by a SIGINT handler) to save a checkpoint and stop */
     bertc_train_callback callback;
     void *callback_ctx;
+    int bf16;                    /* 1: bf16 mixed precision (TrainingArguments.bf16): the linears' matmuls (forward, input
+                                    and weight gradients) take bf16-rounded inputs with fp32 sums, as torch autocast
+                                    runs them; fp32 master weights, gradients and AdamW state; attention, softmax,
+                                    LayerNorm, GELU and the loss in fp32. The checkpoints saved are fp32. Default 0 */
 } bertc_train_params;
 
 bertc_train_params bertc_train_default_params(void);

@@ -81,7 +81,7 @@ static double rel_err(const float *a, const float *b, size_t n, double *norm) {
     return sqrt(d) / (sqrt(s) > 1e-30 ? sqrt(s) : 1e-30);
 }
 
-static void grad_case(const char *arch, const char *problem) {
+static void grad_case(const char *arch, const char *problem, bool bf16) {
     char path[256], fx[256];
     snprintf(path, sizeof path, TD "train/grad-%s-%s.safetensors", arch, problem);
     snprintf(fx, sizeof fx, TD "tiny-%s", arch);
@@ -109,6 +109,12 @@ static void grad_case(const char *arch, const char *problem) {
         CHECK(pi >= 0 && m->p[pi].n == numel(t), "%s: init tensor %s does not fit", path, t->name);
         if (pi >= 0 && m->p[pi].n == numel(t)) memcpy(m->w + m->p[pi].off, t->data, t->nbytes);
     }
+    m->bf16 = bf16; /* bf16 matmul inputs: compared with torch's fp32 gradients at bf16's precision */
+    /* DistilBERT's ReLU head: bf16 rounding flips a few near-zero pre-activations of the tiny model, which moves its
+     * gradients by up to 32% (with the forward matmuls in fp32 and the backward ones in bf16 it is within 1%, as
+     * BERT's and RoBERTa's smooth heads are with everything in bf16) */
+    const double tol_loss = bf16 ? 2e-2 : 1e-5, tol_logit = bf16 ? 5e-2 : 1e-4,
+                 tol_grad = !bf16 ? 1e-4 : !strcmp(arch, "distilbert") ? 0.35 : 3e-2;
     CHECK(tmodel_pack(m, &err) == BERTC_OK, "pack: %s", err.message);
     bertc_encoding enc[8];
     int n = ref_encodings(&r, enc, 8);
@@ -121,12 +127,12 @@ static void grad_case(const char *arch, const char *problem) {
     s = tmodel_step(m, enc, (size_t)n, &tl, true, 0, 1.0f, logits, &loss, &err);
     CHECK(s == BERTC_OK, "%s: step: %s", path, err.message);
     const tensor_info *rl = ref(&r, "loss");
-    if (rl) CHECK(fabs(loss - *(const float *)rl->data) <= 1e-5 * fmax(1, fabs(loss)), "%s: loss %.7f, torch %.7f", path, loss,
+    if (rl) CHECK(fabs(loss - *(const float *)rl->data) <= tol_loss * fmax(1, fabs(loss)), "%s: loss %.7f, torch %.7f", path, loss,
                   (double)*(const float *)rl->data);
     if (lg) {
         double worst = 0;
         for (size_t i = 0; i < numel(lg); i++) worst = fmax(worst, fabs(logits[i] - ((const float *)lg->data)[i]));
-        CHECK(worst <= 1e-4, "%s: logits differ by %g", path, worst);
+        CHECK(worst <= tol_logit, "%s: logits differ by %g", path, worst);
     }
     /* every parameter's gradient */
     int checked = 0;
@@ -164,7 +170,7 @@ static void grad_case(const char *arch, const char *problem) {
         if (strstr(p->name, "key.bias") || strstr(p->name, "k_lin.bias")) {
             double mx = 0;
             for (size_t k = 0; k < p->n; k++) mx = fmax(mx, fabs(g[k]));
-            CHECK(mx <= 1e-5, "%s: %s should be ~0, max %g", path, p->name, mx);
+            CHECK(mx <= (bf16 ? 1e-4 : 1e-5), "%s: %s should be ~0, max %g", path, p->name, mx);
             checked++;
             continue;
         }
@@ -172,11 +178,13 @@ static void grad_case(const char *arch, const char *problem) {
             worst = e;
             worst_name = p->name;
         }
-        CHECK(e <= 1e-4, "%s: gradient of %s: relative error %.3g (norm %.3g)", path, p->name, e, norm);
+        CHECK(e <= tol_grad, "%s%s: gradient of %s: relative error %.3g (norm %.3g)", path, bf16 ? " (bf16)" : "", p->name, e,
+              norm);
         checked++;
     }
     CHECK(checked == m->np, "%s: %d of %d gradients checked", path, checked, m->np);
-    if (getenv("BERTC_TEST_VERBOSE")) printf("  %s: loss %.6f, worst gradient %s %.2e\n", path, loss, worst_name, worst);
+    if (getenv("BERTC_TEST_VERBOSE"))
+        printf("  %s%s: loss %.6f, worst gradient %s %.2e\n", path, bf16 ? " bf16" : "", loss, worst_name, worst);
     tmodel_free(m);
     refs_close(&r);
 }
@@ -184,7 +192,16 @@ static void grad_case(const char *arch, const char *problem) {
 static void test_gradients(void) {
     static const char *const archs[] = {"distilbert", "bert", "roberta"}, *const probs[] = {"single", "multi", "regression"};
     for (int a = 0; a < 3; a++)
-        for (int p = 0; p < 3; p++) grad_case(archs[a], probs[p]);
+        for (int p = 0; p < 3; p++) grad_case(archs[a], probs[p], false);
+}
+
+/* bf16 mixed precision: the same step with every linear's matmuls on bf16 inputs (forward, dx and dW, which
+ * exercises the bf16 packings of W, W^T and the activations) lands within bf16's precision of torch's fp32
+ * gradients (BERT and RoBERTa: 1.1-2.4% relative, worst parameter); a wrong layout would be off by far more. */
+static void test_gradients_bf16(void) {
+    static const char *const archs[] = {"distilbert", "bert", "roberta"}, *const probs[] = {"single", "multi", "regression"};
+    for (int a = 0; a < 3; a++)
+        for (int q = 0; q < 3; q++) grad_case(archs[a], probs[q], true);
 }
 
 /* Central differences in double over a handful of parameters of the tiny BERT (dropout off). */
@@ -722,6 +739,7 @@ void tests_train(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/bertc-train-test-%d", (int)getpid());
     mkdir(tmpdir, 0755);
     run_test("train/gradients vs torch (3 archs x 3 losses)", test_gradients);
+    run_test("train/gradients bf16 (3 archs)", test_gradients_bf16);
     run_test("train/finite differences", test_finite_differences);
     run_test("train/adamw 5 steps vs torch", test_adamw_steps);
     run_test("train/saved folder = transformers", test_saved_folder);

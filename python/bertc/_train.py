@@ -41,7 +41,7 @@ class TrainParams(Structure):
                 ("early_stopping_patience", c_int), ("resume_from_checkpoint", c_char_p),
                 ("overwrite_output_dir", c_int), ("freeze_embeddings", c_int), ("n_threads", c_int),
                 ("max_steps", c_long), ("train_sample", c_int), ("overfit_gap", c_double),
-                ("stop", POINTER(c_int)), ("callback", CALLBACK), ("callback_ctx", c_void_p)]
+                ("stop", POINTER(c_int)), ("callback", CALLBACK), ("callback_ctx", c_void_p), ("bf16", c_int)]
 
 
 lib.bertc_train_default_params.restype = TrainParams
@@ -89,13 +89,14 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
           problem_type: str | None = None, text_column: str | None = None, pair_column: str | None = None,
           label_column: str | None = None, data_format: str | None = None, shuffle: bool = True,
           metric_for_best_model: str | None = None, resume_from_checkpoint: str | bool | None = None,
-          overwrite_output_dir: bool = False, freeze_embeddings: bool = False,
+          overwrite_output_dir: bool = False, freeze_embeddings: bool = False, bf16: bool = False,
           callback: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> dict[str, Any]:
     """Fine-tunes a checkpoint folder on a dataset file (TSV, CSV or JSON lines) and writes ``output_dir`` as
     ``save_pretrained`` does, as ``bertc train`` does. Options take TrainingArguments' names
     (``num_train_epochs``, ``learning_rate``, ``per_device_train_batch_size``, ``warmup_steps``,
     ``weight_decay``, ``lr_scheduler_type``, ``seed``, ``logging_steps``, ``eval_steps``, ``save_steps``,
-    ``max_steps``, ...) and bertc's (``max_length``, ``threads``, ``train_sample``, ``overfit_gap``).
+    ``max_steps``, ...) and bertc's (``max_length``, ``threads``, ``train_sample``, ``overfit_gap``); ``bf16=True``
+    is TrainingArguments' bf16 mixed precision.
 
     Returns the final entry ``bertc train`` prints (train_runtime, train_loss, ...) with ``log_history`` (every
     log and evaluation entry) and ``warnings``. ``callback`` receives each event as a dict. Ctrl-C saves a
@@ -111,6 +112,7 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
     p.problem = _PROBLEMS[problem_type]
     p.shuffle = int(bool(shuffle))
     p.overwrite_output_dir, p.freeze_embeddings = int(overwrite_output_dir), int(freeze_embeddings)
+    p.bf16 = int(bool(bf16))  # TrainingArguments(bf16=True): bf16 matmul inputs, fp32 sums and master weights
     if metric_for_best_model:
         p.metric_for_best_model = metric_for_best_model.encode()
     if resume_from_checkpoint:

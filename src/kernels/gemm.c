@@ -160,6 +160,16 @@ bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int 
         linear_free(pl);
         return false;
     }
+    pl->N = N;
+    pl->K = K;
+    pl->K2 = K2;
+    pl->wtype = WEIGHT_BF16;
+    linear_repack_bf16(pl, W, bias);
+    return true;
+}
+
+void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias) {
+    const int N = pl->N, K = pl->K, np = (N + GEMM_NR - 1) / GEMM_NR, K2 = pl->K2;
     for (int p = 0; p < np; p++)
         for (int kk = 0; kk < K2; kk++) {
             uint16_t *dst = pl->wb + ((size_t)p * K2 + kk) * GEMM_NR * 2;
@@ -172,11 +182,6 @@ bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int 
             }
         }
     if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
-    pl->N = N;
-    pl->K = K;
-    pl->K2 = K2;
-    pl->wtype = WEIGHT_BF16;
-    return true;
 }
 
 bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K) {

@@ -56,6 +56,8 @@ bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int 
 bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int N, int K, int wtype);
 /* bf16 compute: matmul inputs (these weights, and the activations at run time) rounded to bf16, fp32 sums. */
 bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int N, int K);
+/* New weights of the same shape into a bf16-compute pack (training re-packs after each optimizer step). */
+void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias);
 /* Its portable panels p0..p1 (the spec of the vector tier): xh [M, 2 K2] is x rounded by weight_from_float (bf16),
  * zero-padded; y = bias + the pairs' products summed in fp32, in k order, each pair's odd element first. */
 void gemm_panel_bf16_ref(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1);

@@ -372,6 +372,26 @@ static void add_into(threadpool *tp, float *dst, const float *src, size_t n) {
     threadpool_run(tp, add_task, &j, n >= 65536 ? 16 : 1);
 }
 
+/* x [M, K] as the bf16-compute "weights" of that GEMM (k pairs over M): wb[((p M2 + mm) NR + j) 2 + i] =
+ * bf16(x[2 mm + i][16 p + j]) */
+static void xpack_bf16_task(void *ctx, int task, int n_tasks) {
+    xpack_job *j = ctx;
+    int np = (j->K + GEMM_NR - 1) / GEMM_NR, M2 = (j->M + 1) / 2;
+    int p0 = (int)((long)np * task / n_tasks), p1 = (int)((long)np * (task + 1) / n_tasks);
+    uint16_t *wb = (uint16_t *)j->dst;
+    for (int p = p0; p < p1; p++)
+        for (int mm = 0; mm < M2; mm++) {
+            uint16_t *d = wb + ((size_t)p * M2 + mm) * GEMM_NR * 2;
+            for (int q = 0; q < GEMM_NR; q++) {
+                int col = p * GEMM_NR + q;
+                for (int i = 0; i < 2; i++) {
+                    int row = 2 * mm + i;
+                    d[2 * q + i] = col < j->K && row < j->M ? weight_from_float(j->x[(size_t)row * j->K + col], WEIGHT_BF16) : 0;
+                }
+            }
+        }
+}
+
 /* gW [N, K] += dy^T x, gb [N] += column sums of dy; dy [M, N], x [M, K]. */
 static void lin_dw(tmodel *m, float *gW, float *gb, const float *dy, const float *x, int M, int N, int K) {
     tacts *a = m->acts;
@@ -379,14 +399,20 @@ static void lin_dw(tmodel *m, float *gW, float *gb, const float *dy, const float
     threadpool_run(m->pool, tr_task, &tj, N >= 64 ? 16 : 1);
     xpack_job xj = {a->xpack, x, M, K};
     int np = (K + GEMM_NR - 1) / GEMM_NR;
-    threadpool_run(m->pool, xpack_task, &xj, np < 16 ? np : 16);
+    threadpool_run(m->pool, m->bf16 ? xpack_bf16_task : xpack_task, &xj, np < 16 ? np : 16);
     packed_linear pl;
     memset(&pl, 0, sizeof pl);
     pl.N = K;
     pl.K = M;
-    pl.w = a->xpack;
+    if (m->bf16) { /* the same buffer holds the bf16 pairs: np * ceil(M / 2) * 2 * NR halves fit in np * M * NR floats */
+        pl.wb = (uint16_t *)a->xpack;
+        pl.K2 = (M + 1) / 2;
+        pl.wtype = WEIGHT_BF16;
+    } else {
+        pl.w = a->xpack;
+        pl.wtype = WEIGHT_F32;
+    }
     pl.bias = a->zeros;
-    pl.wtype = WEIGHT_F32;
     linear_forward(m->pool, a->dw, a->dyt, &pl, N, EPI_NONE, NULL);
     add_into(m->pool, gW, a->dw, (size_t)N * K);
     if (gb) {

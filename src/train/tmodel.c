@@ -406,8 +406,48 @@ static bool pack_transposed(packed_linear *pl, const float *W, int N, int K) {
     return true;
 }
 
+/* W^T [K, N] in the bf16-compute layout (k pairs), straight from W [N, K]: wb[((p K2 + kk) NR + j) 2 + i] =
+ * bf16(W[2 kk + i][p NR + j]). Reuses pl's buffers when the shape is unchanged. */
+static bool pack_transposed_bf16(packed_linear *pl, const float *W, int N, int K) {
+    int Np = K, Kp = N, np = (Np + GEMM_NR - 1) / GEMM_NR, K2 = (Kp + 1) / 2;
+    if (!pl->wb || pl->N != Np || pl->K != Kp) {
+        linear_free(pl);
+        size_t n = (size_t)np * (size_t)K2 * GEMM_NR * 2;
+        pl->wb = aligned_alloc(64, (n * sizeof(uint16_t) + 63) / 64 * 64);
+        pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
+        if (!pl->wb || !pl->bias) {
+            linear_free(pl);
+            return false;
+        }
+        pl->N = Np;
+        pl->K = Kp;
+        pl->K2 = K2;
+        pl->wtype = WEIGHT_BF16;
+    }
+    for (int p = 0; p < np; p++)
+        for (int kk = 0; kk < K2; kk++) {
+            uint16_t *dst = pl->wb + ((size_t)p * K2 + kk) * GEMM_NR * 2;
+            for (int j = 0; j < GEMM_NR; j++) {
+                int col = p * GEMM_NR + j;
+                for (int i = 0; i < 2; i++) {
+                    int row = 2 * kk + i;
+                    dst[2 * j + i] = col < Np && row < Kp ? weight_from_float(W[(size_t)row * K + col], WEIGHT_BF16) : 0;
+                }
+            }
+        }
+    return true;
+}
+
 /* W [N, K] packed for y = x W^T + b, reusing buffers. */
-static bool pack_forward(packed_linear *pl, const float *W, const float *b, int N, int K) {
+static bool pack_forward(packed_linear *pl, const float *W, const float *b, int N, int K, bool bf16) {
+    if (bf16) {
+        if (!pl->wb || pl->N != N || pl->K != K) {
+            linear_free(pl);
+            return linear_pack_bf16(pl, W, b, N, K);
+        }
+        linear_repack_bf16(pl, W, b);
+        return true;
+    }
     if (!pl->w || pl->N != N || pl->K != K) {
         linear_free(pl);
         return linear_pack(pl, W, b, N, K);
@@ -420,7 +460,7 @@ typedef struct pack_one {
     packed_linear *pl;
     const float *W, *b;
     int N, K;
-    bool transposed;
+    bool transposed, bf16;
 } pack_one;
 
 typedef struct packall {
@@ -433,7 +473,8 @@ static void pack_task(void *ctx, int task, int n_tasks) {
     (void)n_tasks;
     packall *a = ctx;
     pack_one *j = &a->job[task];
-    bool ok = j->transposed ? pack_transposed(j->pl, j->W, j->N, j->K) : pack_forward(j->pl, j->W, j->b, j->N, j->K);
+    bool ok = j->transposed ? (j->bf16 ? pack_transposed_bf16(j->pl, j->W, j->N, j->K) : pack_transposed(j->pl, j->W, j->N, j->K))
+                            : pack_forward(j->pl, j->W, j->b, j->N, j->K, j->bf16);
     if (!ok) __atomic_store_n(&a->failed, 1, __ATOMIC_RELAXED);
 }
 
@@ -460,8 +501,8 @@ bertc_status tmodel_pack(tmodel *m, bertc_error *err) {
             N = k == 0 ? 3 * H : k == 2 ? I : H;
             K = k == 3 ? I : H;
         }
-        job[nj++] = (pack_one){&m->lin[i].fwd, m->w + wo, m->w + bo, N, K, false};
-        job[nj++] = (pack_one){&m->lin[i].bwd, m->w + wo, NULL, N, K, true};
+        job[nj++] = (pack_one){&m->lin[i].fwd, m->w + wo, m->w + bo, N, K, false, m->bf16};
+        job[nj++] = (pack_one){&m->lin[i].bwd, m->w + wo, NULL, N, K, true, m->bf16};
     }
     packall a = {job, nj, 0};
     threadpool_run(m->pool, pack_task, &a, nj);

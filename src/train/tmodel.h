@@ -56,6 +56,8 @@ typedef struct tmodel {
     float initializer_range;
     tlinear *lin; /* 4 per layer (qkv, out, ffn1, ffn2) + 2 for the head */
     bool packed;
+    bool bf16;    /* bf16 mixed precision: every linear's matmuls (forward, dx, dW) take bf16 inputs with fp32 sums, as
+                     torch autocast does; master weights, gradients and optimizer state stay fp32 */
     struct tacts *acts; /* activations kept for the backward pass, grown to the largest batch */
     char *config_json; /* the source config.json text, kept to write the saved config */
     /* the checkpoint's tokenizer files, read at load and written with every save: a source folder may be gone by then

@@ -1081,6 +1081,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
     tmodel_head hd = {prob, prob == BERTC_PROBLEM_REGRESSION ? (head_out ? head_out : 1) : t->labels.n, t->labels.v, p->seed, false};
     if ((s = tmodel_load(src, &hd, p->n_threads, &t->m, &fresh, err))) goto done;
     tmodel *m = t->m;
+    m->bf16 = p->bf16 != 0;
     if (fresh) {
         char msg[8192];
         snprintf(msg, sizeof msg, "Some weights of %s were not initialized from the model checkpoint at %s and are newly "
