@@ -168,19 +168,47 @@ bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int 
     return true;
 }
 
+void bf16_pair_rows(uint32_t *dst, const float *r0, const float *r1, int n) {
+    if (cpu_has_avx512bf16()) {
+        bf16_pair_rows_avx512(dst, r0, r1, n);
+        return;
+    }
+    for (int c = 0; c < n; c++)
+        dst[c] = weight_from_float(r0[c], WEIGHT_BF16) | (r1 ? (uint32_t)weight_from_float(r1[c], WEIGHT_BF16) << 16 : 0);
+}
+
+void bf16_row(uint16_t *dst, const float *src, int n) {
+    if (cpu_has_avx512bf16()) {
+        bf16_row_avx512(dst, src, n);
+        return;
+    }
+    for (int c = 0; c < n; c++) dst[c] = weight_from_float(src[c], WEIGHT_BF16);
+}
+
 void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias) {
     const int N = pl->N, K = pl->K, np = (N + GEMM_NR - 1) / GEMM_NR, K2 = pl->K2;
+    uint16_t *row = malloc((size_t)(2 * K2 + 16) * sizeof *row);
+    uint32_t *dst32 = (uint32_t *)pl->wb;
     for (int p = 0; p < np; p++)
-        for (int kk = 0; kk < K2; kk++) {
-            uint16_t *dst = pl->wb + ((size_t)p * K2 + kk) * GEMM_NR * 2;
-            for (int j = 0; j < GEMM_NR; j++) {
-                int nn = p * GEMM_NR + j;
-                for (int i = 0; i < 2; i++) {
-                    int k = 2 * kk + i;
-                    dst[2 * j + i] = nn < N && k < K ? weight_from_float(W[(size_t)nn * K + k], WEIGHT_BF16) : 0;
+        for (int j = 0; j < GEMM_NR; j++) {
+            int nn = p * GEMM_NR + j;
+            if (nn < N && row) { /* the row's k pairs, converted at once, then spread over the panel */
+                bf16_row(row, W + (size_t)nn * K, K);
+                if (K & 1) row[K] = 0;
+                const uint32_t *pairs = (const uint32_t *)row;
+                for (int kk = 0; kk < K2; kk++) dst32[((size_t)p * K2 + kk) * GEMM_NR + j] = pairs[kk];
+            } else {
+                for (int kk = 0; kk < K2; kk++) {
+                    uint32_t v = 0;
+                    if (nn < N) { /* no scratch row (out of memory): one element at a time */
+                        v = weight_from_float(W[(size_t)nn * K + 2 * kk], WEIGHT_BF16);
+                        if (2 * kk + 1 < K) v |= (uint32_t)weight_from_float(W[(size_t)nn * K + 2 * kk + 1], WEIGHT_BF16) << 16;
+                    }
+                    dst32[((size_t)p * K2 + kk) * GEMM_NR + j] = v;
                 }
             }
         }
+    free(row);
     if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
 }
 

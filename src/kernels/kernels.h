@@ -56,6 +56,10 @@ bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int 
 bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int N, int K, int wtype);
 /* bf16 compute: matmul inputs (these weights, and the activations at run time) rounded to bf16, fp32 sums. */
 bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int N, int K);
+/* dst[c] = bf16(r0[c]) | bf16(r1[c]) << 16 for c < n (r1 NULL: zero high halves): two rows' columns as the k pairs of
+ * the bf16 layouts; bf16_row: n floats to n bf16. Nearest even, as weight_from_float; AVX512-BF16 where present. */
+void bf16_pair_rows(uint32_t *dst, const float *r0, const float *r1, int n);
+void bf16_row(uint16_t *dst, const float *src, int n);
 /* New weights of the same shape into a bf16-compute pack (training re-packs after each optimizer step). */
 void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias);
 /* Its portable panels p0..p1 (the spec of the vector tier): xh [M, 2 K2] is x rounded by weight_from_float (bf16),
@@ -169,6 +173,8 @@ void gelu_avx512(float *v, int n, const float *residual);
  * major (row 12 b + i, pair kk at xp[(12 b) K2 + 12 kk + i], a uint32 holding bf16 x[2kk] low, x[2kk+1] high;
  * missing rows and the odd K's last half are zeros); b0..b1 are the blocks to pack. */
 void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int b0, int b1);
+void bf16_pair_rows_avx512(uint32_t *dst, const float *r0, const float *r1, int n);
+void bf16_row_avx512(uint16_t *dst, const float *src, int n);
 /* Panels p0..p1 of y = x W^T + b with vdpbf16ps (fp32 sums), epi applied as gemm_panel_avx512 does. */
 void gemm_panel_bf16_avx512(float *y, const uint32_t *xp, const packed_linear *pl, int M, int p0, int p1,
                             const gemm_epilogue *epi);

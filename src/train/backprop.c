@@ -378,18 +378,16 @@ static void xpack_bf16_task(void *ctx, int task, int n_tasks) {
     xpack_job *j = ctx;
     int np = (j->K + GEMM_NR - 1) / GEMM_NR, M2 = (j->M + 1) / 2;
     int p0 = (int)((long)np * task / n_tasks), p1 = (int)((long)np * (task + 1) / n_tasks);
-    uint16_t *wb = (uint16_t *)j->dst;
-    for (int p = p0; p < p1; p++)
+    uint32_t *wb = (uint32_t *)j->dst;
+    for (int p = p0; p < p1; p++) {
+        int n = j->K - p * GEMM_NR < GEMM_NR ? j->K - p * GEMM_NR : GEMM_NR;
         for (int mm = 0; mm < M2; mm++) {
-            uint16_t *d = wb + ((size_t)p * M2 + mm) * GEMM_NR * 2;
-            for (int q = 0; q < GEMM_NR; q++) {
-                int col = p * GEMM_NR + q;
-                for (int i = 0; i < 2; i++) {
-                    int row = 2 * mm + i;
-                    d[2 * q + i] = col < j->K && row < j->M ? weight_from_float(j->x[(size_t)row * j->K + col], WEIGHT_BF16) : 0;
-                }
-            }
+            uint32_t *d = wb + ((size_t)p * M2 + mm) * GEMM_NR;
+            const float *r0 = j->x + (size_t)(2 * mm) * j->K + p * GEMM_NR;
+            bf16_pair_rows(d, r0, 2 * mm + 1 < j->M ? r0 + j->K : NULL, n);
+            for (int q = n; q < GEMM_NR; q++) d[q] = 0;
         }
+    }
 }
 
 /* gW [N, K] += dy^T x, gb [N] += column sums of dy; dy [M, N], x [M, K]. */

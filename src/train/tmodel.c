@@ -424,17 +424,16 @@ static bool pack_transposed_bf16(packed_linear *pl, const float *W, int N, int K
         pl->K2 = K2;
         pl->wtype = WEIGHT_BF16;
     }
-    for (int p = 0; p < np; p++)
+    for (int p = 0; p < np; p++) {
+        int n = Np - p * GEMM_NR < GEMM_NR ? Np - p * GEMM_NR : GEMM_NR;
         for (int kk = 0; kk < K2; kk++) {
-            uint16_t *dst = pl->wb + ((size_t)p * K2 + kk) * GEMM_NR * 2;
-            for (int j = 0; j < GEMM_NR; j++) {
-                int col = p * GEMM_NR + j;
-                for (int i = 0; i < 2; i++) {
-                    int row = 2 * kk + i;
-                    dst[2 * j + i] = col < Np && row < Kp ? weight_from_float(W[(size_t)row * K + col], WEIGHT_BF16) : 0;
-                }
-            }
+            uint32_t *dst = (uint32_t *)pl->wb + ((size_t)p * K2 + kk) * GEMM_NR;
+            const float *r0 = W + (size_t)(2 * kk) * K + p * GEMM_NR;
+            const float *r1 = 2 * kk + 1 < Kp ? r0 + K : NULL;
+            bf16_pair_rows(dst, r0, r1, n);
+            for (int j = n; j < GEMM_NR; j++) dst[j] = 0;
         }
+    }
     return true;
 }
 
