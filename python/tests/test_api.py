@@ -174,6 +174,14 @@ def test_train_equals_cli(tmp_path):
     assert a == b
     with pytest.raises(TypeError):
         bertc.train(TINY, data, tmp_path / "x", no_such_option=1)
+    # bf16 mixed precision: the same as `bertc train --bf16`, close to the fp32 run, not equal to it
+    res16 = bertc.train(TINY, data, tmp_path / "py16", threads=1, bf16=True, **common)
+    out16 = _run_cli("train", "--model", TINY, "--train", data, "--output", str(tmp_path / "cli16"), "--max-steps", "4",
+                     "--batch-size", "8", "--logging-steps", "2", "--warmup-steps", "1", "--seed", "7", "--threads", "1",
+                     "--bf16", "--quiet")
+    assert json.loads(out16.strip().splitlines()[-1])["train_loss"] == res16["train_loss"]
+    assert res16["train_loss"] != res["train_loss"]
+    assert res16["train_loss"] == pytest.approx(res["train_loss"], rel=2e-2)
 
 
 @pytest.mark.skipif(not os.access(BIN, os.X_OK), reason="build/bertc not built")
