@@ -84,6 +84,8 @@ size_t utf8_validate(const char *s, size_t len);
 /* Decodes one code point at s (valid UTF-8 assumed); returns its length in bytes. */
 /* numpy's pairwise sum of float32 (add.reduce over a contiguous array): the same rounding as numpy's sums. */
 float np_sum_f32(const float *a, size_t n);
+/* numpy's softmax of float32 v in place, as the pipelines compute it: exp(v - max(v)) / its pairwise sum. */
+void np_softmax_f32(float *v, size_t n);
 
 static inline int utf8_decode(const unsigned char *s, int32_t *cp) {
     unsigned c = s[0];

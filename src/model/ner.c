@@ -133,13 +133,7 @@ static bertc_status classify_encoding(const bertc_model *m, const char *text, si
     cpb[ncp] = len;
     if ((s = model_token_logits(m, &e, 1, logits, err))) goto done;
     /* scores: numpy's softmax in float32 (max subtracted, exp, divided by the pairwise sum) */
-    for (size_t t = 0; t < e.n; t++) {
-        float *lg = logits + t * (size_t)L, mx = lg[0];
-        for (int k = 1; k < L; k++) mx = lg[k] > mx ? lg[k] : mx;
-        for (int k = 0; k < L; k++) lg[k] = expf(lg[k] - mx);
-        float sum = np_sum_f32(lg, (size_t)L);
-        for (int k = 0; k < L; k++) lg[k] = lg[k] / sum;
-    }
+    for (size_t t = 0; t < e.n; t++) np_softmax_f32(logits + t * (size_t)L, (size_t)L);
     /* gather_pre_entities */
     bool word_aware = (tok->kind == TOK_WORDPIECE && tok->prefix_len) || (tok->kind == TOK_BPE && tok->bpe_prefix[0]);
     for (size_t t = 0; t < e.n; t++) {
@@ -331,11 +325,9 @@ bertc_status bertc_token_classify(const bertc_model *m, const char *text, size_t
     ep.truncation = 0;
     ep.max_length = INT_MAX;
     if ((s = bertc_tokenize(tok, text, len, NULL, 0, &ep, &e, err))) return s;
-    const tmpl_item *tm = tok->has_post && p->encode.add_special_tokens ? tok->tsingle : NULL;
-    int n_tm = tm ? tok->n_tsingle : 0;
-    size_t n_added = 0;
-    for (int k = 0; k < n_tm; k++) n_added += tm[k].seq < 0 ? (size_t)tm[k].n_ids : 0;
-    size_t keep = e.n, step = e.n ? e.n : 1, n_chunks = 1;
+    const bool specials = p->encode.add_special_tokens != 0;
+    size_t n_added = specials ? tokenizer_added_count(tok, false) : 0;
+    size_t keep = e.n, step, n_chunks;
     if (e.n + n_added > (size_t)max_len) {
         if ((size_t)max_len <= n_added) {
             bertc_encoding_free(&e);
@@ -347,46 +339,16 @@ bertc_status bertc_token_classify(const bertc_model *m, const char *text, size_t
             return bertc_fail(err, BERTC_ERR_INVALID_ARG, "stride %d must be less than the %zu tokens a chunk holds beside the "
                               "special tokens", p->stride, keep);
         }
-        step = keep - (size_t)p->stride;
-        n_chunks = 0;
-        for (size_t a = 0;; a += step) {
-            n_chunks++;
-            if (a + keep >= e.n) break;
-        }
     }
-    size_t nmax = keep + n_added;
-    bertc_encoding c = {0};
-    c.ids = malloc(nmax * sizeof *c.ids);
-    c.type_ids = malloc(nmax * sizeof *c.type_ids);
-    c.attention_mask = malloc(nmax * sizeof *c.attention_mask);
-    c.offsets = malloc(2 * nmax * sizeof *c.offsets);
-    c.special = malloc(nmax);
-    c.sequence = malloc(nmax);
-    s = c.ids && c.type_ids && c.attention_mask && c.offsets && c.special && c.sequence
-            ? BERTC_OK
-            : bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    n_chunks = tokenizer_windows(e.n, keep, (size_t)p->stride, &step);
+    s = BERTC_OK;
     for (size_t w = 0; w < n_chunks && !s; w++) {
-        size_t a = w * step, b = a + keep < e.n ? a + keep : e.n, k = 0;
-#define EMIT(id_, type_, s_, e_, sp_, seq_)                                                                           \
-    do {                                                                                                             \
-        c.ids[k] = (id_), c.type_ids[k] = (type_), c.attention_mask[k] = 1, c.offsets[2 * k] = (s_);                  \
-        c.offsets[2 * k + 1] = (e_), c.special[k] = (sp_), c.sequence[k] = (seq_), k++;                              \
-    } while (0)
-        if (n_tm) {
-            for (int it = 0; it < n_tm; it++) {
-                if (tm[it].seq < 0)
-                    for (int j = 0; j < tm[it].n_ids; j++) EMIT(tm[it].ids[j], tm[it].type_id, 0, 0, 1, 255);
-                else
-                    for (size_t i = a; i < b; i++) EMIT(e.ids[i], tm[it].type_id, e.offsets[2 * i], e.offsets[2 * i + 1], e.special[i], 0);
-            }
-        } else {
-            for (size_t i = a; i < b; i++) EMIT(e.ids[i], 0, e.offsets[2 * i], e.offsets[2 * i + 1], e.special[i], 0);
-        }
-#undef EMIT
-        c.n = k;
+        size_t a = w * step, b = a + keep < e.n ? a + keep : e.n;
+        bertc_encoding c;
+        if ((s = tokenizer_emit_window(tok, specials, &e, a, b, NULL, 0, 0, &c, err))) break;
         s = classify_encoding(m, text, len, &c, p, out, &cap, err);
+        bertc_encoding_free(&c);
     }
-    bertc_encoding_free(&c);
     bertc_encoding_free(&e);
     if (!s && n_chunks > 1) merge_overlapping(out);
     if (s) bertc_token_class_result_free(out);

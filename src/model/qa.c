@@ -184,17 +184,10 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
         return s;
     }
     /* the pair template: [CLS] q [SEP] c [SEP] (BERT), <s> q </s></s> c </s> (RoBERTa), q c without one */
-    const tmpl_item *tm = t->has_post ? t->tpair : NULL;
-    int n_tm = t->has_post ? t->n_tpair : 0;
-    size_t n_added = 0;
-    int32_t cls = -1;
-    for (int k = 0; k < n_tm; k++)
-        if (tm[k].seq < 0) {
-            if (k == 0 && tm[k].n_ids) cls = tm[k].ids[0];
-            n_added += (size_t)tm[k].n_ids;
-        }
+    size_t n_added = tokenizer_added_count(t, true);
+    int32_t cls = t->has_post && t->n_tpair && t->tpair[0].seq < 0 && t->tpair[0].n_ids ? t->tpair[0].ids[0] : -1;
     /* the windows over the context's tokens */
-    size_t keep = c.n, n_win = 1, step = 0;
+    size_t keep = c.n, n_win, step;
     size_t total = q.n + c.n + n_added;
     int32_t *word = malloc((c.n ? c.n : 1) * sizeof *word);
     bertc_encoding *win = NULL;
@@ -220,13 +213,8 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
                            "(max_seq_len %d less the question and special tokens)", stride, keep, max_seq);
             goto done;
         }
-        step = keep - (size_t)stride;
-        n_win = 0;
-        for (size_t a = 0;; a += step) {
-            n_win++;
-            if (a + keep >= c.n) break;
-        }
     }
+    n_win = tokenizer_windows(c.n, keep, (size_t)stride, &step);
     if ((s = context_words(t, context, clen, &c, word, err))) goto done;
     win = calloc(n_win, sizeof *win);
     if (!win) {
@@ -236,40 +224,8 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
     size_t M = 0;
     for (size_t w = 0; w < n_win; w++) {
         size_t a = w * step, b = a + keep < c.n ? a + keep : c.n;
-        size_t n = q.n + (b - a) + n_added;
-        bertc_encoding *e = &win[w];
-        e->ids = malloc(n * sizeof *e->ids);
-        e->type_ids = malloc(n * sizeof *e->type_ids);
-        e->attention_mask = malloc(n * sizeof *e->attention_mask);
-        e->offsets = malloc(2 * n * sizeof *e->offsets);
-        e->special = malloc(n);
-        e->sequence = malloc(n);
-        if (!e->ids || !e->type_ids || !e->attention_mask || !e->offsets || !e->special || !e->sequence) {
-            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        size_t k = 0;
-#define EMIT(id_, type_, s_, e_, sp_, seq_)                                                                           \
-    do {                                                                                                             \
-        e->ids[k] = (id_), e->type_ids[k] = (type_), e->attention_mask[k] = 1, e->offsets[2 * k] = (s_);              \
-        e->offsets[2 * k + 1] = (e_), e->special[k] = (sp_), e->sequence[k] = (seq_), k++;                          \
-    } while (0)
-        if (n_tm) {
-            for (int it = 0; it < n_tm; it++) {
-                if (tm[it].seq < 0)
-                    for (int j = 0; j < tm[it].n_ids; j++) EMIT(tm[it].ids[j], tm[it].type_id, 0, 0, 1, 255);
-                else if (tm[it].seq == 0)
-                    for (size_t i = 0; i < q.n; i++) EMIT(q.ids[i], tm[it].type_id, q.offsets[2 * i], q.offsets[2 * i + 1], q.special[i], 0);
-                else
-                    for (size_t i = a; i < b; i++) EMIT(c.ids[i], tm[it].type_id, c.offsets[2 * i], c.offsets[2 * i + 1], c.special[i], 1);
-            }
-        } else {
-            for (size_t i = 0; i < q.n; i++) EMIT(q.ids[i], 0, q.offsets[2 * i], q.offsets[2 * i + 1], q.special[i], 0);
-            for (size_t i = a; i < b; i++) EMIT(c.ids[i], 1, c.offsets[2 * i], c.offsets[2 * i + 1], c.special[i], 1);
-        }
-#undef EMIT
-        e->n = k;
-        M += k;
+        if ((s = tokenizer_emit_window(t, true, &q, 0, q.n, &c, a, b, &win[w], err))) goto done;
+        M += win[w].n;
     }
     logits = malloc(M * 2 * sizeof *logits);
     st = malloc((size_t)max_seq * sizeof *st);
@@ -290,14 +246,8 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
             st[i] = ok ? lg[2 * i] : -10000.0f;
             en[i] = ok ? lg[2 * i + 1] : -10000.0f;
         }
-        float *v[2] = {st, en};
-        for (int h = 0; h < 2; h++) {
-            float mx = v[h][0];
-            for (size_t i = 1; i < T; i++) mx = v[h][i] > mx ? v[h][i] : mx;
-            for (size_t i = 0; i < T; i++) v[h][i] = expf(v[h][i] - mx);
-            float sum = np_sum_f32(v[h], T);
-            for (size_t i = 0; i < T; i++) v[h][i] = v[h][i] / sum;
-        }
+        np_softmax_f32(st, T);
+        np_softmax_f32(en, T);
         if (p->handle_impossible_answer) {
             float nul = st[0] * en[0];
             if ((double)nul < min_null) min_null = (double)nul;

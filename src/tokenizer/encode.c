@@ -1023,3 +1023,71 @@ done:
     free(sc.bpe.rk);
     return s;
 }
+
+size_t tokenizer_windows(size_t n, size_t keep, size_t stride, size_t *step) {
+    if (keep >= n) {
+        *step = keep ? keep : 1;
+        return 1;
+    }
+    *step = keep - stride;
+    size_t w = 0;
+    for (size_t a = 0;; a += *step) {
+        w++;
+        if (a + keep >= n) break;
+    }
+    return w;
+}
+
+size_t tokenizer_added_count(const bertc_tokenizer *t, bool pair) {
+    if (!t->has_post) return 0;
+    const tmpl_item *tm = pair ? t->tpair : t->tsingle;
+    int n_tm = pair ? t->n_tpair : t->n_tsingle;
+    size_t n = 0;
+    for (int k = 0; k < n_tm; k++) n += tm[k].seq < 0 ? (size_t)tm[k].n_ids : 0;
+    return n;
+}
+
+bertc_status tokenizer_emit_window(const bertc_tokenizer *t, bool specials, const bertc_encoding *a, size_t a0, size_t a1,
+                                   const bertc_encoding *b, size_t b0, size_t b1, bertc_encoding *out, bertc_error *err) {
+    memset(out, 0, sizeof *out);
+    const tmpl_item *tm = t->has_post && specials ? (b ? t->tpair : t->tsingle) : NULL;
+    int n_tm = tm ? (b ? t->n_tpair : t->n_tsingle) : 0;
+    size_t n = (a1 - a0) + (b ? b1 - b0 : 0) + (tm ? tokenizer_added_count(t, b != NULL) : 0);
+    out->ids = malloc((n ? n : 1) * sizeof *out->ids);
+    out->type_ids = malloc((n ? n : 1) * sizeof *out->type_ids);
+    out->attention_mask = malloc((n ? n : 1) * sizeof *out->attention_mask);
+    out->offsets = malloc((n ? n : 1) * 2 * sizeof *out->offsets);
+    out->special = malloc(n ? n : 1);
+    out->sequence = malloc(n ? n : 1);
+    if (!out->ids || !out->type_ids || !out->attention_mask || !out->offsets || !out->special || !out->sequence) {
+        bertc_encoding_free(out);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    }
+    size_t k = 0;
+#define EMIT_FROM(e_, i_, type_, seq_)                                                                                \
+    do {                                                                                                             \
+        out->ids[k] = (e_)->ids[i_], out->type_ids[k] = (type_), out->attention_mask[k] = 1;                         \
+        out->offsets[2 * k] = (e_)->offsets[2 * (i_)], out->offsets[2 * k + 1] = (e_)->offsets[2 * (i_) + 1];        \
+        out->special[k] = (e_)->special[i_], out->sequence[k] = (seq_), k++;                                         \
+    } while (0)
+    if (n_tm) {
+        for (int it = 0; it < n_tm; it++) {
+            if (tm[it].seq < 0) {
+                for (int j = 0; j < tm[it].n_ids; j++) {
+                    out->ids[k] = tm[it].ids[j], out->type_ids[k] = tm[it].type_id, out->attention_mask[k] = 1;
+                    out->offsets[2 * k] = out->offsets[2 * k + 1] = 0, out->special[k] = 1, out->sequence[k] = 255, k++;
+                }
+            } else if (tm[it].seq == 0) {
+                for (size_t i = a0; i < a1; i++) EMIT_FROM(a, i, tm[it].type_id, 0);
+            } else if (b) {
+                for (size_t i = b0; i < b1; i++) EMIT_FROM(b, i, tm[it].type_id, 1);
+            }
+        }
+    } else {
+        for (size_t i = a0; i < a1; i++) EMIT_FROM(a, i, 0, 0);
+        for (size_t i = b0; b && i < b1; i++) EMIT_FROM(b, i, 1, 1);
+    }
+#undef EMIT_FROM
+    out->n = k;
+    return BERTC_OK;
+}

@@ -190,6 +190,18 @@ struct bertc_tokenizer {
     char mask_token[64]; /* tokenizer_config.json's mask_token ("": none given) */
 };
 
+/* Overflowing windows as tokenizers' Encoding::truncate cuts them with a stride: windows of keep tokens over n, each
+ * starting stride tokens before the previous ended, until one reaches the end (keep > stride). Returns their count;
+ * *step is the distance between their starts (window w starts at w * step). */
+size_t tokenizer_windows(size_t n, size_t keep, size_t stride, size_t *step);
+/* The special tokens the post-processor adds to one sequence (pair false) or a pair; 0 without a post-processor. */
+size_t tokenizer_added_count(const bertc_tokenizer *t, bool pair);
+/* One window as the post-processor emits it: a's tokens [a0, a1) and, when b is not NULL, b's [b0, b1) through the
+ * template (special tokens when specials is set), with the type ids, offsets, special marks and sequence ids
+ * bertc_tokenize gives; no template: the tokens alone, b's with type id 1. a and b are encodings made without special
+ * tokens. Free out with bertc_encoding_free. */
+bertc_status tokenizer_emit_window(const bertc_tokenizer *t, bool specials, const bertc_encoding *a, size_t a0, size_t a1,
+                                   const bertc_encoding *b, size_t b0, size_t b1, bertc_encoding *out, bertc_error *err);
 /* The decoder chain over token strings (transformers' convert_tokens_to_string of a fast tokenizer). */
 bertc_status tokenizer_decode_tokens(const bertc_tokenizer *t, const char *const *toks, const size_t *lens, size_t n,
                                      char **out, size_t *out_len, bertc_error *err);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -316,3 +317,12 @@ float np_sum_f32(const float *a, size_t n) {
     return np_sum_f32(a, n2) + np_sum_f32(a + n2, n - n2);
 }
 
+
+void np_softmax_f32(float *v, size_t n) {
+    if (!n) return;
+    float mx = v[0];
+    for (size_t i = 1; i < n; i++) mx = v[i] > mx ? v[i] : mx;
+    for (size_t i = 0; i < n; i++) v[i] = expf(v[i] - mx);
+    float sum = np_sum_f32(v, n);
+    for (size_t i = 0; i < n; i++) v[i] = v[i] / sum;
+}
