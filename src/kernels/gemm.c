@@ -150,7 +150,7 @@ bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int 
     return true;
 }
 
-bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int N, int K) {
+bool linear_alloc_bf16(packed_linear *pl, int N, int K) {
     memset(pl, 0, sizeof *pl);
     int np = (N + GEMM_NR - 1) / GEMM_NR, K2 = (K + 1) / 2;
     size_t n = (size_t)np * (size_t)K2 * GEMM_NR * 2;
@@ -164,6 +164,11 @@ bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int 
     pl->K = K;
     pl->K2 = K2;
     pl->wtype = WEIGHT_BF16;
+    return true;
+}
+
+bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int N, int K) {
+    if (!linear_alloc_bf16(pl, N, K)) return false;
     linear_repack_bf16(pl, W, bias);
     return true;
 }

@@ -56,6 +56,8 @@ bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int 
 bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int N, int K, int wtype);
 /* bf16 compute: matmul inputs (these weights, and the activations at run time) rounded to bf16, fp32 sums. */
 bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int N, int K);
+/* The buffers of a bf16-compute pack of N x K (zero bias, weights unset), for packers of other layouts. */
+bool linear_alloc_bf16(packed_linear *pl, int N, int K);
 /* dst[c] = bf16(r0[c]) | bf16(r1[c]) << 16 for c < n (r1 NULL: zero high halves): two rows' columns as the k pairs of
  * the bf16 layouts; bf16_row: n floats to n bf16. Nearest even, as weight_from_float; AVX512-BF16 where present. */
 void bf16_pair_rows(uint32_t *dst, const float *r0, const float *r1, int n);

@@ -412,17 +412,7 @@ static bool pack_transposed_bf16(packed_linear *pl, const float *W, int N, int K
     int Np = K, Kp = N, np = (Np + GEMM_NR - 1) / GEMM_NR, K2 = (Kp + 1) / 2;
     if (!pl->wb || pl->N != Np || pl->K != Kp) {
         linear_free(pl);
-        size_t n = (size_t)np * (size_t)K2 * GEMM_NR * 2;
-        pl->wb = aligned_alloc(64, (n * sizeof(uint16_t) + 63) / 64 * 64);
-        pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
-        if (!pl->wb || !pl->bias) {
-            linear_free(pl);
-            return false;
-        }
-        pl->N = Np;
-        pl->K = Kp;
-        pl->K2 = K2;
-        pl->wtype = WEIGHT_BF16;
+        if (!linear_alloc_bf16(pl, Np, Kp)) return false;
     }
     for (int p = 0; p < np; p++) {
         int n = Np - p * GEMM_NR < GEMM_NR ? Np - p * GEMM_NR : GEMM_NR;
