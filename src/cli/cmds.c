@@ -730,8 +730,9 @@ static bool task_own(void *ctx, int argc, char **argv, int *i) {
     return false;
 }
 
-/* the texts of the inputs, the usage on --help; false when the command is done (code set) */
-static bool task_inputs(common *c, task_opts *o, int argc, char **argv, const char *usage, int *code) {
+/* the texts of the inputs, the usage on --help, --pair refused for cmd (NULL: the command checks it); false when the
+ * command is done (code set) */
+static bool task_inputs(common *c, task_opts *o, int argc, char **argv, const char *usage, const char *cmd, int *code) {
     if (!gather(c, argc, argv, task_own, o) || o->bad) {
         *code = EXIT_USAGE;
         return false;
@@ -740,7 +741,21 @@ static bool task_inputs(common *c, task_opts *o, int argc, char **argv, const ch
         fputs(usage, stdout);
         return false;
     }
+    if (cmd && c->pair) {
+        die_msg("%s: --pair does not apply", cmd);
+        *code = EXIT_USAGE;
+        return false;
+    }
     return true;
+}
+
+/* a comma-separated option value as split_labels splits it; false (message printed, code set) when out of memory */
+static bool list_opt(const char *v, char ***items, char **buf, size_t *n, int *code) {
+    *n = split_labels(v, items, buf);
+    if (*items) return true;
+    die_msg("out of memory");
+    *code = EXIT_INTERNAL;
+    return false;
 }
 
 static void print_entities(const bertc_token_class_result *r, bool grouped) {
@@ -768,7 +783,7 @@ int cmd_ner(int argc, char **argv) {
     int code = EXIT_OK;
     bertc_model *m = NULL;
     char **ign = NULL, *ibuf = NULL;
-    if (!task_inputs(&c, &o, argc, argv, ner_usage, &code)) goto done;
+    if (!task_inputs(&c, &o, argc, argv, ner_usage, "ner", &code)) goto done;
     bertc_token_class_params p = bertc_token_class_default_params();
     static const char *const aggs[] = {"none", "simple", "first", "average", "max"};
     if (o.aggregation) {
@@ -782,18 +797,8 @@ int cmd_ner(int argc, char **argv) {
         p.aggregation = (bertc_aggregation)k;
     }
     if (o.ignore) {
-        p.n_ignore = split_labels(o.ignore, &ign, &ibuf);
-        if (!ign) {
-            die_msg("out of memory");
-            code = EXIT_INTERNAL;
-            goto done;
-        }
+        if (!list_opt(o.ignore, &ign, &ibuf, &p.n_ignore, &code)) goto done;
         p.ignore_labels = (const char *const *)ign;
-    }
-    if (c.pair) {
-        die_msg("ner: --pair does not apply");
-        code = EXIT_USAGE;
-        goto done;
     }
     if (!finish_inputs(&c, &code)) goto done;
     if (!(m = load_model(&c.mo, &code))) goto done;
@@ -842,7 +847,7 @@ int cmd_qa(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     int code = EXIT_OK;
     bertc_model *m = NULL;
-    if (!task_inputs(&c, &o, argc, argv, qa_usage, &code)) goto done;
+    if (!task_inputs(&c, &o, argc, argv, qa_usage, NULL, &code)) goto done;
     if (c.pair || (o.question && !o.context)) {
         die_msg("qa: give the context with --context (and questions as TEXT, --question or --input)");
         code = EXIT_USAGE;
@@ -918,22 +923,12 @@ int cmd_fill_mask(int argc, char **argv) {
     int code = EXIT_OK;
     bertc_model *m = NULL;
     char **tg = NULL, *tbuf = NULL;
-    if (!task_inputs(&c, &o, argc, argv, fill_mask_usage, &code)) goto done;
+    if (!task_inputs(&c, &o, argc, argv, fill_mask_usage, "fill-mask", &code)) goto done;
     bertc_fill_mask_params p = bertc_fill_mask_default_params();
     if (o.top_k) p.top_k = o.top_k;
     if (o.targets) {
-        p.n_targets = split_labels(o.targets, &tg, &tbuf);
-        if (!tg) {
-            die_msg("out of memory");
-            code = EXIT_INTERNAL;
-            goto done;
-        }
+        if (!list_opt(o.targets, &tg, &tbuf, &p.n_targets, &code)) goto done;
         p.targets = (const char *const *)tg;
-    }
-    if (c.pair) {
-        die_msg("fill-mask: --pair does not apply");
-        code = EXIT_USAGE;
-        goto done;
     }
     if (!finish_inputs(&c, &code)) goto done;
     if (!(m = load_model(&c.mo, &code))) goto done;
