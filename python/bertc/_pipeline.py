@@ -225,8 +225,7 @@ class ZeroShotClassificationPipeline(Pipeline):
         p.hypothesis_template = tb
         p.multi_label = 1 if params.get("multi_label") else 0
         p.classify.batch_size = max(1, int(params.get("batch_size") or self.batch_size or 32))
-        enc = [str(lb).encode("utf-8", "surrogatepass") for lb in labels]
-        arr = (ctypes.c_char_p * len(enc))(*enc)
+        arr, enc = _strings(labels)
         a = text.encode("utf-8", "surrogatepass")
         res = _lib.ZeroShotResult()
         err = _lib.Error()
