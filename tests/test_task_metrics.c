@@ -16,18 +16,12 @@
 static json_t *refs;
 static bool refs_loaded;
 
-static json_t *load_refs(void) {
+static json_t *load_refs(void) { /* numbers as reals, as the project's jparse reads them */
     if (refs_loaded) return refs;
     refs_loaded = true;
-    char *txt;
-    size_t len;
-    bertc_error err;
-    if (read_file(TD "task-metrics.ref.json", &txt, &len, &err)) {
-        CHECK(0, "%s", err.message);
-        return NULL;
-    }
-    if (jparse(txt, len, "task-metrics.ref.json", &refs, &err)) CHECK(0, "%s", err.message);
-    free(txt);
+    json_error_t je;
+    refs = json_load_file(TD "task-metrics.ref.json", JSON_DECODE_INT_AS_REAL, &je);
+    CHECK(refs, "task-metrics.ref.json: %s", je.text);
     return refs;
 }
 

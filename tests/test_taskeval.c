@@ -17,20 +17,12 @@
 static json_t *refs;
 static bool refs_loaded;
 
-static json_t *load_refs(void) {
+static json_t *load_refs(void) { /* jansson's own reader: integers stay integers (jparse reads every number as a real) */
     if (refs_loaded) return refs;
     refs_loaded = true;
-    char *txt;
-    size_t len;
-    bertc_error err;
-    if (read_file(TE "refs.json", &txt, &len, &err)) {
-        CHECK(0, "%s", err.message);
-        return NULL;
-    }
     json_error_t je;
-    refs = json_loadb(txt, len, 0, &je);
+    refs = json_load_file(TE "refs.json", 0, &je);
     CHECK(refs, "refs.json: %s", je.text);
-    free(txt);
     return refs;
 }
 
