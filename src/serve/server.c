@@ -1330,6 +1330,23 @@ static json_t *entities_json(const bertc_token_class_result *res, bool grouped) 
     return a;
 }
 
+/* The "inputs" of /ner or /fill-mask, truncated or refused as TEI does (task_trunc), length-checked and run through
+ * the batcher as job kind `kind` with encode's truncation set to match; false (reply set) when it did not run. */
+static bool submit_texts(server *s, json_t *req, job *j, int kind, bertc_encode_params *encode, input_list *l, reply *r) {
+    int truncate, left;
+    long tokens;
+    if (!task_trunc(s, req, &truncate, &left, r) || !texts_of(s, json_object_get(req, "inputs"), l, r) ||
+        !validate_lengths(s, l, truncate, left, &tokens, r))
+        return false;
+    encode->truncation = 1; /* lengths were checked above */
+    encode->truncate_left = left;
+    j->kind = kind;
+    j->n = l->n;
+    j->in = l->in;
+    j->tokens = tokens;
+    return submit(s, j, r);
+}
+
 /* /ner (/token-classification): {"inputs": string | [string], "parameters": {"aggregation_strategy",
  * "ignore_labels"}, "truncate", "truncation_direction"} -> entities (a list of lists for a list) */
 static void handle_ner(server *s, json_t *req, reply *r) {
@@ -1338,8 +1355,6 @@ static void handle_ner(server *s, json_t *req, reply *r) {
     memset(&j, 0, sizeof j);
     const char **ign = NULL;
     size_t n_ign = 0;
-    int truncate, left;
-    long tokens;
     if (!need_head(s, BERTC_HEAD_TOKEN_CLASSIFICATION, "/ner", "ForTokenClassification", r) || !params_ok(req, r)) return;
     j.ner = bertc_token_class_default_params();
     json_t *agg = param(req, "aggregation_strategy");
@@ -1359,16 +1374,7 @@ static void handle_ner(server *s, json_t *req, reply *r) {
         j.ner.ignore_labels = ign;
         j.ner.n_ignore = n_ign;
     }
-    if (!task_trunc(s, req, &truncate, &left, r)) goto done;
-    if (!texts_of(s, json_object_get(req, "inputs"), &l, r)) goto done;
-    if (!validate_lengths(s, &l, truncate, left, &tokens, r)) goto done;
-    j.ner.encode.truncation = 1; /* lengths were checked above */
-    j.ner.encode.truncate_left = left;
-    j.kind = K_NER;
-    j.n = l.n;
-    j.in = l.in;
-    j.tokens = tokens;
-    if (!submit(s, &j, r)) goto done;
+    if (!submit_texts(s, req, &j, K_NER, &j.ner.encode, &l, r)) goto done;
     {
         bool grouped = j.ner.aggregation != BERTC_AGGREGATE_NONE;
         const bertc_token_class_result *res = j.task;
@@ -1528,8 +1534,6 @@ static void handle_fill_mask(server *s, json_t *req, reply *r) {
     memset(&j, 0, sizeof j);
     const char **tg = NULL;
     size_t n_tg = 0;
-    int truncate, left;
-    long tokens;
     if (!need_head(s, BERTC_HEAD_MASKED_LM, "/fill-mask", "ForMaskedLM", r) || !params_ok(req, r)) return;
     j.fm = bertc_fill_mask_default_params();
     if (!param_int(req, "top_k", &j.fm.top_k, r) || !param_strings(req, "targets", true, &tg, &n_tg, r)) return;
@@ -1537,16 +1541,7 @@ static void handle_fill_mask(server *s, json_t *req, reply *r) {
         j.fm.targets = tg;
         j.fm.n_targets = n_tg;
     }
-    if (!task_trunc(s, req, &truncate, &left, r)) goto done;
-    if (!texts_of(s, json_object_get(req, "inputs"), &l, r)) goto done;
-    if (!validate_lengths(s, &l, truncate, left, &tokens, r)) goto done;
-    j.fm.encode.truncation = 1; /* lengths were checked above */
-    j.fm.encode.truncate_left = left;
-    j.kind = K_FILL_MASK;
-    j.n = l.n;
-    j.in = l.in;
-    j.tokens = tokens;
-    if (!submit(s, &j, r)) goto done;
+    if (!submit_texts(s, req, &j, K_FILL_MASK, &j.fm.encode, &l, r)) goto done;
     {
         const bertc_fill_mask_result *res = j.task;
         json_t *out = l.single ? NULL : json_array();
