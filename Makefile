@@ -69,6 +69,13 @@ $(BUILD)/src/kernels/%_avx512bf16.o: src/kernels/%_avx512bf16.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(AVX512BF16_FLAGS) -MMD -MP -c -o $@ $<
 
+# The AMX tier: tile instructions (and AVX-512 for the code around them), picked at run time when the CPU and the
+# kernel allow the tile state. gemm_amxemu.c is the same code against the tile model, compiled like any other file.
+AMX_FLAGS := $(AVX512BF16_FLAGS) -mamx-tile -mamx-bf16 -mamx-int8
+$(BUILD)/src/kernels/%_amx.o: src/kernels/%_amx.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(AMX_FLAGS) -MMD -MP -c -o $@ $<
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -90,7 +97,7 @@ fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 build-fuzz/libbertc.a: $(LIB_SRC) src/embedded.S $(EMBED)
 	@mkdir -p build-fuzz/obj
 	@for f in $(LIB_SRC); do \
-	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; *_avx512.c) x="$(AVX512_FLAGS)";; *_avx512bf16.c) x="$(AVX512BF16_FLAGS)";; esac; \
+	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; *_avx512.c) x="$(AVX512_FLAGS)";; *_avx512bf16.c) x="$(AVX512BF16_FLAGS)";; *_amx.c) x="$(AMX_FLAGS)";; esac; \
 	  $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $$x -c $$f -o build-fuzz/obj/$$(echo $$f | tr / _).o || exit 1; done
 	$(FUZZ_CC) -c -o build-fuzz/obj/embedded.o src/embedded.S
 	$(AR) rcs $@ build-fuzz/obj/*.o

@@ -198,8 +198,10 @@ typedef struct bertc_model_info {
     const char *source; /* folder, or "embedded:minilm-sst2" */
     const char *isa;    /* the SIMD tier the kernels picked on this CPU: "avx512", "avx2" or "portable" */
     bertc_compute compute_mode; /* the params' compute: fp32 or bf16 arithmetic in the encoder's matmuls */
-    const char *compute_isa;    /* the tier of the encoder's matmuls: isa for fp32 compute; "avx512bf16" or
-                                   "portable" for bf16 */
+    const char *compute_isa;    /* the tier of the encoder's matmuls, chosen once per process by measuring this
+                                   CPU's candidates: isa for fp32 compute; for bf16 compute "amx", "avx512bf16",
+                                   "avx2" or "portable"; for int8 "amx", "avx512", "avx2" or "portable";
+                                   "amx-emulated" under BERTC_AMX=emulate */
     bertc_head head;            /* the task head that was loaded */
 } bertc_model_info;
 

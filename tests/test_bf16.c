@@ -48,8 +48,8 @@ static void t_bf16_rounding(void) {
     for (int i = 0; i < M * K; i++) x[i] = i < (int)(sizeof v / sizeof *v) ? v[i] : frand() * 100.0f;
     int K2 = (K + 1) / 2, nb = 2;
     uint32_t *xp = calloc((size_t)nb * GEMM_AVX512_MR * K2, sizeof *xp);
-    pack_rows_bf16_avx512(xp, x, M, K, 0, 1);
-    pack_rows_bf16_avx512(xp, x, M, K, 1, nb);
+    pack_rows_bf16_avx512(xp, x, M, K, K2, 0, 1);
+    pack_rows_bf16_avx512(xp, x, M, K, K2, 1, nb);
     int bad = 0;
     for (int b = 0; b < nb; b++)
         for (int kk = 0; kk < K2; kk++)
@@ -128,7 +128,7 @@ static void t_bf16_gemm_tiers(void) {
                 int M = c.M, N = c.N, K = c.K, np = (N + GEMM_NR - 1) / GEMM_NR;
                 packed_linear pl;
                 CHECK(linear_pack_bf16(&pl, c.W, c.bias, N, K), "pack");
-                CHECK(pl.wb && !pl.w && !pl.wh && !pl.wq && pl.K2 == (K + 1) / 2, "bf16 linear holds bf16 weights only");
+                CHECK(pl.wb && !pl.w && !pl.wh && !pl.wq && pl.K2 == bf16_pairs(K), "bf16 linear holds bf16 weights only");
                 float *yp = malloc(sizeof(float) * M * N), *yv = malloc(sizeof(float) * M * N);
                 run_portable(&c, &pl, yp);
                 for (int i = 0; i < M * N; i++) {
@@ -141,7 +141,7 @@ static void t_bf16_gemm_tiers(void) {
                 if (vec) {
                     int nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
                     uint32_t *xp = malloc(sizeof(uint32_t) * nb * GEMM_AVX512_MR * pl.K2);
-                    pack_rows_bf16_avx512(xp, c.x, M, K, 0, nb);
+                    pack_rows_bf16_avx512(xp, c.x, M, K, pl.K2, 0, nb);
                     /* the whole range, then split at an odd panel (a single panel, then pairs): the same bits */
                     gemm_panel_bf16_avx512(yv, xp, &pl, M, 0, np, NULL);
                     float *ys = malloc(sizeof(float) * M * N);
@@ -232,7 +232,8 @@ static void t_bf16_model(void) {
         bertc_model_info in;
         bertc_model_get_info(m, &in);
         CHECK(in.compute_mode == BERTC_COMPUTE_BF16, "info compute_mode %d", (int)in.compute_mode);
-        CHECK(!strcmp(in.compute_isa, cpu_has_avx512bf16() ? "avx512bf16" : "portable"), "compute_isa %s", in.compute_isa);
+        CHECK(!strcmp(in.compute_isa, bf16_tier_name(kernels_bf16_tier())) && bf16_tier_available(kernels_bf16_tier()),
+              "compute_isa %s", in.compute_isa);
         for (int l = 0; l < m->cfg.layers; l++) {
             const layer_w *L = &m->layer[l];
             const packed_linear *ls[4] = {&L->qkv, &L->out, &L->ffn1, &L->ffn2};

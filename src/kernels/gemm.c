@@ -56,8 +56,6 @@ bool cpu_has_avx512bf16(void) {
 #endif
 }
 
-const char *bf16_tier(void) { return cpu_has_avx512bf16() ? "avx512bf16" : "portable"; }
-
 bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K) {
     memset(pl, 0, sizeof *pl);
     int np = (N + GEMM_NR - 1) / GEMM_NR;
@@ -152,9 +150,10 @@ bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int 
 
 bool linear_alloc_bf16(packed_linear *pl, int N, int K) {
     memset(pl, 0, sizeof *pl);
-    int np = (N + GEMM_NR - 1) / GEMM_NR, K2 = (K + 1) / 2;
+    int np = (N + GEMM_NR - 1) / GEMM_NR, K2 = bf16_pairs(K);
     size_t n = (size_t)np * (size_t)K2 * GEMM_NR * 2;
     pl->wb = aligned_alloc(64, (n * sizeof(uint16_t) + 63) / 64 * 64);
+    if (pl->wb) memset(pl->wb, 0, n * sizeof(uint16_t)); /* the padding pairs stay zero */
     pl->bias = calloc((size_t)np * GEMM_NR, sizeof(float));
     if (!pl->wb || !pl->bias) {
         linear_free(pl);
@@ -199,13 +198,13 @@ void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias) {
             int nn = p * GEMM_NR + j;
             if (nn < N && row) { /* the row's k pairs, converted at once, then spread over the panel */
                 bf16_row(row, W + (size_t)nn * K, K);
-                if (K & 1) row[K] = 0;
+                for (int k = K; k < 2 * K2; k++) row[k] = 0;
                 const uint32_t *pairs = (const uint32_t *)row;
                 for (int kk = 0; kk < K2; kk++) dst32[((size_t)p * K2 + kk) * GEMM_NR + j] = pairs[kk];
             } else {
                 for (int kk = 0; kk < K2; kk++) {
                     uint32_t v = 0;
-                    if (nn < N) { /* no scratch row (out of memory): one element at a time */
+                    if (nn < N && 2 * kk < K) { /* no scratch row (out of memory): one element at a time */
                         v = weight_from_float(W[(size_t)nn * K + 2 * kk], WEIGHT_BF16);
                         if (2 * kk + 1 < K) v |= (uint32_t)weight_from_float(W[(size_t)nn * K + 2 * kk + 1], WEIGHT_BF16) << 16;
                     }
@@ -219,7 +218,7 @@ void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias) {
 
 bool linear_pack_int8(packed_linear *pl, const float *W, const float *bias, int N, int K) {
     memset(pl, 0, sizeof *pl);
-    int np = (N + GEMM_NR - 1) / GEMM_NR, K4 = (K + 3) / 4 * 4;
+    int np = (N + GEMM_NR - 1) / GEMM_NR, K4 = int8_depth(K);
     size_t n = (size_t)np * GEMM_NR * (size_t)K4;
     pl->wq = aligned_alloc(64, (n + 63) / 64 * 64);
     pl->wscale = calloc((size_t)np * GEMM_NR, sizeof(float));
@@ -318,25 +317,33 @@ void gemm_panel_bf16_ref(float *y, const uint16_t *xh, const packed_linear *pl, 
 }
 
 typedef struct bf16_pack_job {
-    uint32_t *xp; /* AVX512-BF16: blocks of rows */
-    uint16_t *xh; /* portable: rows */
+    void *dst;
     const float *x;
-    int M, K, nb;
+    int M, K, K2, tier, units;
 } bf16_pack_job;
 
+/* x rounded to bf16 for the tier's kernels: AVX512-BF16, blocks of 12 rows (pack_rows_bf16_avx512); AVX2, rows of
+ * 2 K2 floats holding bf16 values; portable and AMX, rows of 2 K2 bf16. Padding pairs are zero. */
 static void bf16_pack_task(void *ctx, int task, int n_tasks) {
     bf16_pack_job *q = ctx;
-    if (q->xp) {
-        pack_rows_bf16_avx512(q->xp, q->x, q->M, q->K, (int)((long)q->nb * task / n_tasks),
-                              (int)((long)q->nb * (task + 1) / n_tasks));
+    int u0 = (int)((long)q->units * task / n_tasks), u1 = (int)((long)q->units * (task + 1) / n_tasks);
+    if (q->tier == BF16_AVX512BF16) {
+        pack_rows_bf16_avx512(q->dst, q->x, q->M, q->K, q->K2, u0, u1);
         return;
     }
-    int m0 = (int)((long)q->M * task / n_tasks), m1 = (int)((long)q->M * (task + 1) / n_tasks), Kp = (q->K + 1) / 2 * 2;
-    for (int m = m0; m < m1; m++) {
-        uint16_t *d = q->xh + (size_t)m * Kp;
-        const float *r = q->x + (size_t)m * q->K;
-        for (int k = 0; k < q->K; k++) d[k] = weight_from_float(r[k], WEIGHT_BF16);
-        if (Kp > q->K) d[q->K] = 0;
+    const int Kp = 2 * q->K2;
+    for (int m = u0; m < u1; m++) {
+        if (q->tier == BF16_AVX2) {
+            bf16_round_rows_avx2((float *)q->dst + (size_t)m * Kp, m < q->M ? q->x + (size_t)m * q->K : NULL, q->K, Kp);
+            continue;
+        }
+        uint16_t *d = (uint16_t *)q->dst + (size_t)m * Kp;
+        int k = 0;
+        if (m < q->M) {
+            bf16_row(d, q->x + (size_t)m * q->K, q->K);
+            k = q->K;
+        }
+        for (; k < Kp; k++) d[k] = 0;
     }
 }
 
@@ -424,29 +431,39 @@ typedef struct gemm_job {
     int M;
     enum epilogue act;
     int n_panels;
-    const uint32_t *xb; /* bf16 compute on AVX512-BF16: x rounded and packed in blocks of rows */
-    const uint16_t *xh; /* bf16 compute, portable: x rounded, row by row */
+    const void *xb;    /* bf16 compute: x rounded and laid out for the tier (bf16_pack_task) */
+    int bf16_tier, int8_tier;
 } gemm_job;
 
 static void gemm_task(void *ctx, int task, int n_tasks) {
     gemm_job *j = ctx;
-    /* The AVX-512 kernels take panels in pairs (tasks get whole pairs) and apply GELU and the residual in
-     * registers; other epilogues, and every epilogue of the other tiers, run in the pass below. */
-    bool wide = j->xp || j->xb || (j->xq && cpu_has_avx512());
-    bool fused = wide && (j->act == EPI_NONE || j->act == EPI_GELU);
+    /* The AVX-512 and AMX kernels take panels in pairs (tasks get whole pairs); the AVX-512 ones apply GELU and the
+     * residual in registers; other epilogues, and every epilogue of the other tiers, run in the pass below. */
+    bool avx512 = j->xp || (j->xb && j->bf16_tier == BF16_AVX512BF16) || (j->xq && j->int8_tier == INT8_AVX512);
+    bool amx = (j->xb && (j->bf16_tier == BF16_AMX || j->bf16_tier == BF16_AMX_EMULATED)) ||
+               (j->xq && (j->int8_tier == INT8_AMX || j->int8_tier == INT8_AMX_EMULATED));
+    bool fused = avx512 && (j->act == EPI_NONE || j->act == EPI_GELU);
     gemm_epilogue e = {fused && j->act == EPI_GELU, fused ? j->residual : NULL};
-    int unit = wide ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
+    int unit = avx512 || amx ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
     int p0 = unit * (int)((long)nu * task / n_tasks), p1 = unit * (int)((long)nu * (task + 1) / n_tasks);
     if (p1 > j->n_panels) p1 = j->n_panels;
     if (p0 >= p1) return;
     if (j->xb) {
-        gemm_panel_bf16_avx512(j->y, j->xb, j->pl, j->M, p0, p1, &e);
-    } else if (j->xh) {
-        gemm_panel_bf16_ref(j->y, j->xh, j->pl, j->M, p0, p1);
+        switch (j->bf16_tier) {
+        case BF16_AMX: gemm_panel_bf16_amx(j->y, j->xb, j->pl, j->M, p0, p1); break;
+        case BF16_AMX_EMULATED: gemm_panel_bf16_amxemu(j->y, j->xb, j->pl, j->M, p0, p1); break;
+        case BF16_AVX512BF16: gemm_panel_bf16_avx512(j->y, j->xb, j->pl, j->M, p0, p1, &e); break;
+        case BF16_AVX2: gemm_panel_bf16_avx2(j->y, j->xb, j->pl, j->M, p0, p1); break;
+        default: gemm_panel_bf16_ref(j->y, j->xb, j->pl, j->M, p0, p1); break;
+        }
     } else if (j->xq) {
-        if (cpu_has_avx512()) gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, &e);
-        else if (cpu_has_avx2_fma()) gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
-        else gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1);
+        switch (j->int8_tier) {
+        case INT8_AMX: gemm_panel_int8_amx(j->y, j->xq, j->sx, j->pl, j->M, p0, p1); break;
+        case INT8_AMX_EMULATED: gemm_panel_int8_amxemu(j->y, j->xq, j->sx, j->pl, j->M, p0, p1); break;
+        case INT8_AVX512: gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, &e); break;
+        case INT8_AVX2: gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1); break;
+        default: gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1); break;
+        }
     } else if (j->xp) {
         gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1, &e);
     } else if (cpu_has_avx2_fma()) {
@@ -477,39 +494,47 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
     }
 }
 
-void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
-                    const float *residual) {
+static void mark_unusable(float *y, size_t n) { /* out of memory: the output is marked unusable */
+    for (size_t i = 0; i < n; i++) y[i] = NAN;
+}
+
+void linear_forward_on(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
+                       const float *residual, int bf16_tier_id, int int8_tier_id) {
     if (M <= 0) return;
-    gemm_job j = {y, x, NULL, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR, NULL, NULL};
-    uint8_t *xq = NULL;
-    float *sx = NULL;
+    gemm_job j = {y, x, NULL, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR, NULL, bf16_tier_id,
+                  int8_tier_id};
+    const int nt = threadpool_size(tp);
+    const int Mt = (M + 15) / 16 * 16; /* the AMX tiers read whole tiles of 16 rows: zero rows pad the last */
     if (pl->wb) {
         /* bf16 compute: x rounded to bf16 once per call, split across the pool, for all the tasks to read */
-        bool vec = cpu_has_avx512bf16();
-        int nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
-        size_t size = vec ? (size_t)nb * GEMM_AVX512_MR * pl->K2 * sizeof(uint32_t) : (size_t)M * pl->K2 * 2 * sizeof(uint16_t);
+        int tier = bf16_tier_id, K2 = pl->K2, nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
+        bool amx = tier == BF16_AMX || tier == BF16_AMX_EMULATED;
+        int units = tier == BF16_AVX512BF16 ? nb : amx ? Mt : M;
+        size_t size = tier == BF16_AVX512BF16 ? (size_t)nb * GEMM_AVX512_MR * K2 * sizeof(uint32_t)
+                      : tier == BF16_AVX2     ? (size_t)units * K2 * 2 * sizeof(float)
+                                              : (size_t)units * K2 * 2 * sizeof(uint16_t);
         void *buf;
-        if (!scratch_take(SCRATCH_PACK, &size, &buf, 1)) { /* out of memory: the output is marked unusable */
-            for (size_t i = 0; i < (size_t)M * pl->N; i++) y[i] = NAN;
+        if (!scratch_take(SCRATCH_PACK, &size, &buf, 1)) {
+            mark_unusable(y, (size_t)M * pl->N);
             return;
         }
-        bf16_pack_job bj = {vec ? buf : NULL, vec ? NULL : buf, x, M, pl->K, nb};
-        int units = vec ? nb : M;
-        threadpool_run(tp, bf16_pack_task, &bj, threadpool_size(tp) > 1 && units >= 2 ? threadpool_size(tp) : 1);
-        if (vec) j.xb = buf;
-        else j.xh = buf;
+        bf16_pack_job bj = {buf, x, M, pl->K, K2, tier, units};
+        threadpool_run(tp, bf16_pack_task, &bj, nt > 1 && units >= 2 ? nt : 1);
+        j.xb = buf;
     } else if (pl->wq) {
-        size_t sizes[2] = {(size_t)M * pl->K4, (size_t)M * sizeof(float)};
+        bool amx = int8_tier_id == INT8_AMX || int8_tier_id == INT8_AMX_EMULATED;
+        int rows = amx ? Mt : M;
+        size_t sizes[2] = {(size_t)rows * pl->K4, (size_t)M * sizeof(float)};
         void *part[2];
-        if (!scratch_take(SCRATCH_INT8, sizes, part, 2)) { /* out of memory: the output is marked unusable */
-            for (size_t i = 0; i < (size_t)M * pl->N; i++) y[i] = NAN;
+        if (!scratch_take(SCRATCH_INT8, sizes, part, 2)) {
+            mark_unusable(y, (size_t)M * pl->N);
             return;
         }
-        xq = part[0];
-        sx = part[1];
+        uint8_t *xq = part[0];
+        float *sx = part[1];
         quant_job qj = {xq, sx, x, M, pl->K, pl->K4};
-        int qt = threadpool_size(tp) > 1 && M >= 8 ? threadpool_size(tp) : 1;
-        threadpool_run(tp, quant_task, &qj, qt);
+        threadpool_run(tp, quant_task, &qj, nt > 1 && M >= 8 ? nt : 1);
+        if (rows > M) memset(xq + (size_t)M * pl->K4, 64, (size_t)(rows - M) * pl->K4);
         j.xq = xq;
         j.sx = sx;
     } else if (cpu_has_avx512()) {
@@ -519,12 +544,17 @@ void linear_forward(threadpool *tp, float *y, const float *x, const packed_linea
         float *xp;
         if (scratch_take(SCRATCH_PACK, &size, (void **)&xp, 1)) {
             pack_job pj = {xp, x, M, pl->K, nb};
-            threadpool_run(tp, pack_task, &pj, threadpool_size(tp) > 1 && nb >= 2 ? threadpool_size(tp) : 1);
+            threadpool_run(tp, pack_task, &pj, nt > 1 && nb >= 2 ? nt : 1);
             j.xp = xp;
         }
     }
-    int nt = threadpool_size(tp);
     int tasks = nt == 1 ? 1 : nt * 4;
     if (tasks > j.n_panels) tasks = j.n_panels;
     threadpool_run(tp, gemm_task, &j, tasks);
+}
+
+void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
+                    const float *residual) {
+    linear_forward_on(tp, y, x, pl, M, act, residual, pl->wb ? kernels_bf16_tier() : BF16_PORTABLE,
+                      pl->wq ? kernels_int8_tier() : INT8_PORTABLE);
 }

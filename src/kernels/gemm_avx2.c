@@ -523,3 +523,78 @@ void layernorm_avx2(float *x, const float *g, const float *b, int M, int C, floa
         for (; c < C; c++) r[c] = (r[c] - mean) * inv * g[c] + b[c];
     }
 }
+
+/* ---- bf16 compute on AVX2 + FMA, for CPUs where no bf16 dot-product unit beats the fp32 one ----
+ * The weights stay in the bf16 pair layout of linear_pack_bf16 (half the bytes of fp32); a 32-byte load holds the
+ * pairs of 8 outputs and widens to two vectors of fp32 (the even and the odd k) with a shift and a mask. x arrives
+ * rounded to bf16 values as floats. Per pair, the odd product then the even one are added by FMA: the products of
+ * two bf16 are exact in fp32, so each FMA rounds the same sum gemm_panel_bf16_ref rounds, in its order: the same
+ * bits. Four rows x one panel of 16 outputs in 8 accumulators. */
+static inline __attribute__((always_inline)) void bf16_rows(const int R, const float *xf, size_t ldx,
+                                                             const uint32_t *wp, int K2, const float *bias, float *y,
+                                                             int ldy, int nc) {
+    __m256 acc[4][2];
+    const __m256i hi = _mm256_set1_epi32((int)0xFFFF0000u);
+#pragma GCC unroll 4
+    for (int i = 0; i < R; i++) {
+        acc[i][0] = _mm256_loadu_ps(bias);
+        acc[i][1] = _mm256_loadu_ps(bias + 8);
+    }
+    for (int kk = 0; kk < K2; kk++) {
+        __m256i w0 = _mm256_load_si256((const __m256i *)(wp + (size_t)kk * 16));
+        __m256i w1 = _mm256_load_si256((const __m256i *)(wp + (size_t)kk * 16 + 8));
+        __m256 e0 = _mm256_castsi256_ps(_mm256_slli_epi32(w0, 16)), o0 = _mm256_castsi256_ps(_mm256_and_si256(w0, hi));
+        __m256 e1 = _mm256_castsi256_ps(_mm256_slli_epi32(w1, 16)), o1 = _mm256_castsi256_ps(_mm256_and_si256(w1, hi));
+#pragma GCC unroll 4
+        for (int i = 0; i < R; i++) {
+            __m256 xe = _mm256_broadcast_ss(xf + (size_t)i * ldx + 2 * kk);
+            __m256 xo = _mm256_broadcast_ss(xf + (size_t)i * ldx + 2 * kk + 1);
+            acc[i][0] = _mm256_fmadd_ps(xe, e0, _mm256_fmadd_ps(xo, o0, acc[i][0]));
+            acc[i][1] = _mm256_fmadd_ps(xe, e1, _mm256_fmadd_ps(xo, o1, acc[i][1]));
+        }
+    }
+    float tmp[16];
+    for (int i = 0; i < R; i++) {
+        float *dst = nc == 16 ? y + (size_t)i * ldy : tmp;
+        _mm256_storeu_ps(dst, acc[i][0]);
+        _mm256_storeu_ps(dst + 8, acc[i][1]);
+        if (nc < 16) memcpy(y + (size_t)i * ldy, tmp, (size_t)nc * sizeof(float));
+    }
+}
+
+void gemm_panel_bf16_avx2(float *y, const float *xf, const packed_linear *pl, int M, int p0, int p1) {
+    const int N = pl->N, K2 = pl->K2;
+    const size_t ldx = (size_t)K2 * 2;
+    for (int p = p0; p < p1; p++) {
+        const uint32_t *wp = (const uint32_t *)pl->wb + (size_t)p * K2 * GEMM_NR;
+        const float *bias = pl->bias + (size_t)p * GEMM_NR;
+        int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
+        float *yp = y + (size_t)p * GEMM_NR;
+        int m = 0;
+        for (; m + 4 <= M; m += 4) bf16_rows(4, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc);
+        switch (M - m) {
+        case 3: bf16_rows(3, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
+        case 2: bf16_rows(2, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
+        case 1: bf16_rows(1, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
+        default: break;
+        }
+    }
+}
+
+void bf16_round_rows_avx2(float *dst, const float *x, int K, int Kp) {
+    int k = 0;
+    if (x) {
+        const __m256i lsb = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7FFF), hi = _mm256_set1_epi32((int)0xFFFF0000u);
+        const __m256i absm = _mm256_set1_epi32(0x7FFFFFFF), inf = _mm256_set1_epi32(0x7F800000), quiet = _mm256_set1_epi32(0x400000);
+        for (; k + 8 <= K; k += 8) {
+            __m256i u = _mm256_loadu_si256((const __m256i *)(x + k));
+            /* nearest even: u + 0x7FFF + bit 16, high half kept; NaNs keep their high half, made quiet */
+            __m256i r = _mm256_and_si256(_mm256_add_epi32(_mm256_add_epi32(u, bias), _mm256_and_si256(_mm256_srli_epi32(u, 16), lsb)), hi);
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absm), inf);
+            __m256i q = _mm256_or_si256(_mm256_and_si256(u, hi), quiet);
+            _mm256_storeu_si256((__m256i *)(dst + k), _mm256_blendv_epi8(r, q, nan));
+        }
+        for (; k < K; k++) dst[k] = weight_to_float(weight_from_float(x[k], WEIGHT_BF16), WEIGHT_BF16);
+    }
+    for (; k < Kp; k++) dst[k] = 0.0f;
+}

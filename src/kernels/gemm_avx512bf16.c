@@ -35,8 +35,8 @@ static inline __m512i bf16_lanes(__m512 v) { /* 16 floats to bf16 in the low hal
     return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v));
 }
 
-void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int b0, int b1) {
-    const int K2 = (K + 1) / 2, full = K / 2;
+void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int K2, int b0, int b1) {
+    const int full = K / 2, used = (K + 1) / 2; /* pairs with both halves, with any; pairs past used are zeros */
     for (int b = b0; b < b1; b++) {
         int m = b * MR, mr = M - m < MR ? M - m : MR;
         uint32_t *dst = xp + (size_t)b * MR * K2;
@@ -46,7 +46,8 @@ void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int b0, i
             const __m512i idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                                    _mm512_set1_epi32(K));
             const float *src = x + (size_t)m * K;
-            for (int kk = 0; kk < K2; kk++) {
+            for (int kk = used; kk < K2; kk++) _mm512_mask_storeu_epi32(dst + (size_t)kk * MR, all, _mm512_setzero_si512());
+            for (int kk = 0; kk < used; kk++) {
                 __m512 e = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, src + 2 * kk, 4);
                 __m512 o = kk < full ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(), rows, idx, src + 2 * kk + 1, 4)
                                      : _mm512_setzero_ps();
@@ -57,7 +58,7 @@ void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int b0, i
             for (int kk = 0; kk < K2; kk++)
                 for (int i = 0; i < MR; i++) {
                     uint32_t v = 0;
-                    if (i < mr) {
+                    if (i < mr && kk < used) {
                         const float *r = x + (size_t)(m + i) * K;
                         v = weight_from_float(r[2 * kk], WEIGHT_BF16);
                         if (2 * kk + 1 < K) v |= (uint32_t)weight_from_float(r[2 * kk + 1], WEIGHT_BF16) << 16;

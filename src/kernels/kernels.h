@@ -33,17 +33,24 @@ typedef struct packed_linear {
     int wtype; /* enum weight_type of w / wh */
     float *bias; /* N entries (zeros when the layer has none) */
     /* int8 form (w == NULL then): per-output-channel symmetric weights, wq[((p * K4/4 + k4) * NR + j) * 4 + i] =
-     * round(W[p*NR + j][4 k4 + i] / wscale[n]) in [-127, 127]; colsum[n] = sum over k of the quantized row. */
+     * round(W[p*NR + j][4 k4 + i] / wscale[n]) in [-127, 127], zero past K (K4 = int8_depth(K): whole AMX tiles);
+     * colsum[n] = sum over k of the quantized row. */
     int8_t *wq;
     float *wscale;
     int32_t *colsum;
     int K4;
     /* bf16 compute (w, wh, wq == NULL then): weights rounded to bf16 (nearest even) once at pack time, in k pairs
-     * for vdpbf16ps: wb[((p * K2 + kk) * NR + j) * 2 + i] = bf16(W[p*NR + j][2 kk + i]), zero-padded (K2 =
-     * (K + 1) / 2). Activations are rounded to bf16 per call; products are accumulated in fp32. */
+     * for vdpbf16ps and tdpbf16ps: wb[((p * K2 + kk) * NR + j) * 2 + i] = bf16(W[p*NR + j][2 kk + i]), zero-padded
+     * (K2 = bf16_pairs(K): whole AMX tiles). Activations are rounded to bf16 per call; products are accumulated in
+     * fp32. */
     uint16_t *wb;
     int K2;
 } packed_linear;
+
+/* The padded depths of the bf16 and int8 packs: k pairs in multiples of 16, k in multiples of 64 (one AMX tile row
+ * of 64 bytes); the padding is zeros, which every tier sums exactly. */
+static inline int bf16_pairs(int K) { return ((K + 1) / 2 + 15) / 16 * 16; }
+static inline int int8_depth(int K) { return (K + 63) / 64 * 64; }
 
 /* Packs W [N, K] (row-major) and bias (may be NULL). Returns false on OOM. */
 bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K);
@@ -82,9 +89,13 @@ uint16_t weight_from_float(float f, int wtype);
 
 enum epilogue { EPI_NONE = 0, EPI_GELU = 1, EPI_RELU = 2, EPI_TANH = 3, EPI_GELU_TANH = 4 };
 
-/* y [M, N] = act(x [M, K] W^T + b) (+ residual [M, N] when not NULL, added after act). ldy = N. */
+/* y [M, N] = act(x [M, K] W^T + b) (+ residual [M, N] when not NULL, added after act). ldy = N. bf16 and int8
+ * packs run on this process's tiers (kernels_bf16_tier, kernels_int8_tier). */
 void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
                     const float *residual);
+/* The same on the given tiers (enum bf16_tier_id / int8_tier_id, which must be available here; tests, calibration). */
+void linear_forward_on(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
+                       const float *residual, int bf16_tier_id, int int8_tier_id);
 
 /* Reference (scalar, unpacked) version of the same, the spec for tests. */
 void linear_ref(float *y, const float *x, const float *W, const float *b, int M, int N, int K);
@@ -124,8 +135,35 @@ bool cpu_has_avx512(void);
 /* AVX512-BF16 (cpuid leaf 7 subleaf 1 EAX bit 5) on top of cpu_has_avx512(); false when BERTC_NO_AVX512BF16 (or
  * BERTC_NO_AVX512 / BERTC_NO_AVX2) is set: bf16 compute then takes the portable path. */
 bool cpu_has_avx512bf16(void);
-/* The tier bf16 compute runs on here: "avx512bf16" or "portable". */
+/* ---- tiers (kernels/tiers.c): which kernels bf16 compute and int8 run on, chosen once per process by measuring
+ * the candidates this CPU has on a GEMM of an encoder's shape (not by flag presence: vdpbf16ps is half the fp32 rate
+ * on Intel cores and full rate on AMD Zen 4/5), or forced by the environment:
+ *   BERTC_BF16_TIER / BERTC_INT8_TIER = a tier's name (one this CPU has; else the measured choice stands);
+ *   BERTC_NO_AMX=1 leaves the tile unit out; BERTC_AMX=emulate runs both on the AMX tier's code through the tile
+ *   model (amx_emu.c: slow, for tests and diagnosis on CPUs without AMX); BERTC_NO_AVX512BF16 / BERTC_NO_AVX512 /
+ *   BERTC_NO_AVX2 as before. ---- */
+enum bf16_tier_id { BF16_PORTABLE = 0, BF16_AVX2, BF16_AVX512BF16, BF16_AMX, BF16_AMX_EMULATED, BF16_TIERS };
+enum int8_tier_id { INT8_PORTABLE = 0, INT8_AVX2, INT8_AVX512, INT8_AMX, INT8_AMX_EMULATED, INT8_TIERS };
+/* AMX-TILE, AMX-BF16 and AMX-INT8 in cpuid, the tile state enabled in XCR0, and the kernel's permission for it
+ * (arch_prctl ARCH_REQ_XCOMP_PERM, asked once per process; refused by kernels before 5.16); false when BERTC_NO_AMX
+ * is set. */
+bool cpu_has_amx(void);
+bool bf16_tier_available(int tier);
+bool int8_tier_available(int tier);
+int kernels_bf16_tier(void);
+int kernels_int8_tier(void);
+const char *bf16_tier_name(int tier);
+const char *int8_tier_name(int tier);
+/* The tier bf16 compute runs on here ("amx", "avx512bf16", "avx2", "portable" or "amx-emulated"), and int8's. */
 const char *bf16_tier(void);
+const char *int8_tier(void);
+/* What the choice measured: GFLOP/s (bf16) and GOP/s (int8) of one thread on each candidate (0: not measured), and
+ * how it was made ("measured", "forced", "only"). */
+typedef struct tier_choice {
+    double bf16_rate[BF16_TIERS], int8_rate[INT8_TIERS];
+    const char *bf16_how, *int8_how;
+} tier_choice;
+const tier_choice *kernels_tier_choice(void);
 
 /* ---- per-thread scratch (kernels/scratch.c): n regions of the given byte sizes, 64-byte aligned, valid until
  * the same thread takes the same slot again. False on OOM. ---- */
@@ -173,12 +211,28 @@ void gelu_avx512(float *v, int n, const float *residual);
 /* AVX512-BF16 entry points (kernels/gemm_avx512bf16.c), only called when cpu_has_avx512bf16(). x is first rounded
  * to bf16 (vcvtneps2bf16: nearest even; denormal inputs read as zero) and packed in blocks of 12 rows, k pairs
  * major (row 12 b + i, pair kk at xp[(12 b) K2 + 12 kk + i], a uint32 holding bf16 x[2kk] low, x[2kk+1] high;
- * missing rows and the odd K's last half are zeros); b0..b1 are the blocks to pack. */
-void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int b0, int b1);
+ * missing rows, the odd K's last half and the pairs from (K + 1) / 2 to K2 are zeros); b0..b1 are the blocks to pack. */
+void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int K2, int b0, int b1);
 void bf16_pair_rows_avx512(uint32_t *dst, const float *r0, const float *r1, int n);
 void bf16_row_avx512(uint16_t *dst, const float *src, int n);
 /* Panels p0..p1 of y = x W^T + b with vdpbf16ps (fp32 sums), epi applied as gemm_panel_avx512 does. */
 void gemm_panel_bf16_avx512(float *y, const uint32_t *xp, const packed_linear *pl, int M, int p0, int p1,
                             const gemm_epilogue *epi);
+
+
+/* bf16 compute on AVX2 + FMA (gemm_avx2.c): xf [M, 2 K2] holds x rounded to bf16 values (as floats, zero-padded);
+ * each output is gemm_panel_bf16_ref's sum, with fused multiply-adds whose products are exact: the same bits. */
+void gemm_panel_bf16_avx2(float *y, const float *xf, const packed_linear *pl, int M, int p0, int p1);
+/* One row of K floats rounded to bf16 values (weight_from_float's rounding) into Kp floats, zeros past K; x NULL:
+ * all zeros. */
+void bf16_round_rows_avx2(float *dst, const float *x, int K, int Kp);
+
+/* The AMX tier (gemm_amx.c), natively (*_amx: only when cpu_has_amx()) and through the tile model (*_amxemu): xh
+ * [round16(M), 2 K2] bf16 rows, xq [round16(M), K4] u8 rows (zero point 64), the rows past M padding. */
+void gemm_panel_bf16_amx(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1);
+void gemm_panel_bf16_amxemu(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1);
+void gemm_panel_int8_amx(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1);
+void gemm_panel_int8_amxemu(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
+                            int p1);
 
 #endif

@@ -631,7 +631,8 @@ void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
     info->load_ms = m->load_ms;
     info->source = m->source;
     info->compute_mode = m->compute_mode;
-    info->compute_isa = m->compute_mode == BERTC_COMPUTE_BF16 ? bf16_tier() : info->isa;
+    info->compute_isa = m->compute_mode == BERTC_COMPUTE_BF16 ? bf16_tier() : m->compute == BERTC_DTYPE_INT8 ? int8_tier()
+                                                                                                     : info->isa;
     info->head = m->head == BERTC_HEAD_MASKED_LM && !m->has_mlm ? BERTC_HEAD_NONE : m->head;
     if (info->head == BERTC_HEAD_TOKEN_CLASSIFICATION) info->n_labels = m->cfg.n_labels;
 }

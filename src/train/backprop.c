@@ -121,7 +121,7 @@ static bool acts_reserve(tmodel *m, size_t M, size_t n, size_t P, int max_T) {
     a->dqkv = falloc(M * 3 * H);
     a->dyt = falloc(maxN * M);
     a->dw = falloc(wmax);
-    a->xpack = falloc(panels * M);
+    a->xpack = falloc(panels * (M > (size_t)bf16_pairs((int)M) ? M : (size_t)bf16_pairs((int)M))); /* fp32 or bf16 pairs */
     a->zeros = falloc(panels);
     a->att_scratch = falloc(att);
     a->seq_off = malloc(n * sizeof(int));
@@ -373,15 +373,16 @@ static void add_into(threadpool *tp, float *dst, const float *src, size_t n) {
 }
 
 /* x [M, K] as the bf16-compute "weights" of that GEMM (k pairs over M): wb[((p M2 + mm) NR + j) 2 + i] =
- * bf16(x[2 mm + i][16 p + j]) */
+ * bf16(x[2 mm + i][16 p + j]), M2 = bf16_pairs(M), the pairs past M zeros */
 static void xpack_bf16_task(void *ctx, int task, int n_tasks) {
     xpack_job *j = ctx;
-    int np = (j->K + GEMM_NR - 1) / GEMM_NR, M2 = (j->M + 1) / 2;
+    int np = (j->K + GEMM_NR - 1) / GEMM_NR, M2 = bf16_pairs(j->M), used = (j->M + 1) / 2;
     int p0 = (int)((long)np * task / n_tasks), p1 = (int)((long)np * (task + 1) / n_tasks);
     uint32_t *wb = (uint32_t *)j->dst;
     for (int p = p0; p < p1; p++) {
         int n = j->K - p * GEMM_NR < GEMM_NR ? j->K - p * GEMM_NR : GEMM_NR;
-        for (int mm = 0; mm < M2; mm++) {
+        memset(wb + ((size_t)p * M2 + used) * GEMM_NR, 0, (size_t)(M2 - used) * GEMM_NR * sizeof *wb);
+        for (int mm = 0; mm < used; mm++) {
             uint32_t *d = wb + ((size_t)p * M2 + mm) * GEMM_NR;
             const float *r0 = j->x + (size_t)(2 * mm) * j->K + p * GEMM_NR;
             bf16_pair_rows(d, r0, 2 * mm + 1 < j->M ? r0 + j->K : NULL, n);
@@ -402,9 +403,9 @@ static void lin_dw(tmodel *m, float *gW, float *gb, const float *dy, const float
     memset(&pl, 0, sizeof pl);
     pl.N = K;
     pl.K = M;
-    if (m->bf16) { /* the same buffer holds the bf16 pairs: np * ceil(M / 2) * 2 * NR halves fit in np * M * NR floats */
+    if (m->bf16) { /* the same buffer holds the bf16 pairs: np * bf16_pairs(M) * NR words (see acts_alloc) */
         pl.wb = (uint16_t *)a->xpack;
-        pl.K2 = (M + 1) / 2;
+        pl.K2 = bf16_pairs(M);
         pl.wtype = WEIGHT_BF16;
     } else {
         pl.w = a->xpack;

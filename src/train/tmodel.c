@@ -409,7 +409,7 @@ static bool pack_transposed(packed_linear *pl, const float *W, int N, int K) {
 /* W^T [K, N] in the bf16-compute layout (k pairs), straight from W [N, K]: wb[((p K2 + kk) NR + j) 2 + i] =
  * bf16(W[2 kk + i][p NR + j]). Reuses pl's buffers when the shape is unchanged. */
 static bool pack_transposed_bf16(packed_linear *pl, const float *W, int N, int K) {
-    int Np = K, Kp = N, np = (Np + GEMM_NR - 1) / GEMM_NR, K2 = (Kp + 1) / 2;
+    int Np = K, Kp = N, np = (Np + GEMM_NR - 1) / GEMM_NR, K2 = (Kp + 1) / 2; /* pairs past K2 stay zero */
     if (!pl->wb || pl->N != Np || pl->K != Kp) {
         linear_free(pl);
         if (!linear_alloc_bf16(pl, Np, Kp)) return false;
@@ -417,7 +417,7 @@ static bool pack_transposed_bf16(packed_linear *pl, const float *W, int N, int K
     for (int p = 0; p < np; p++) {
         int n = Np - p * GEMM_NR < GEMM_NR ? Np - p * GEMM_NR : GEMM_NR;
         for (int kk = 0; kk < K2; kk++) {
-            uint32_t *dst = (uint32_t *)pl->wb + ((size_t)p * K2 + kk) * GEMM_NR;
+            uint32_t *dst = (uint32_t *)pl->wb + ((size_t)p * pl->K2 + kk) * GEMM_NR;
             const float *r0 = W + (size_t)(2 * kk) * K + p * GEMM_NR;
             const float *r1 = 2 * kk + 1 < Kp ? r0 + K : NULL;
             bf16_pair_rows(dst, r0, r1, n);
