@@ -24,6 +24,7 @@ void tests_cli_conventions(void);
 void tests_evalrun(void);
 void tests_json(void);
 void tests_bf16(void);
+void tests_amx(void);
 void tests_zeroshot(void);
 void tests_pipelines(void);
 void tests_task_metrics(void);
@@ -71,6 +72,7 @@ int main(int argc, char **argv) {
     filter = argc > 1 ? argv[1] : NULL;
     tests_kernels();
     tests_bf16();
+    tests_amx();
     tests_zeroshot();
     tests_pipelines();
     tests_json();

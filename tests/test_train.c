@@ -204,6 +204,24 @@ static void test_gradients_bf16(void) {
         for (int q = 0; q < 3; q++) grad_case(archs[a], probs[q], true);
 }
 
+/* The same gradients with every bf16 matmul of the step (forward, input-gradient, weight-gradient) on the AMX tier,
+ * through the tile model where the CPU has no AMX, and natively where it has. */
+static void test_gradients_bf16_amx(void) {
+    static const char *const archs[] = {"distilbert", "bert", "roberta"};
+    int was = kernels_bf16_tier();
+    int tiers[2] = {BF16_AMX_EMULATED, cpu_has_amx() ? BF16_AMX : -1};
+    for (int t = 0; t < 2; t++) {
+        if (tiers[t] < 0) {
+            printf("  skipped the native AMX tier: %s\n", getenv("BERTC_NO_AMX") ? "BERTC_NO_AMX is set" : "this CPU has no AMX");
+            continue;
+        }
+        kernels_force_tiers(tiers[t], -1);
+        CHECK(kernels_bf16_tier() == tiers[t], "tier %s not taken", bf16_tier_name(tiers[t]));
+        for (int a = 0; a < 3; a++) grad_case(archs[a], "single", true);
+    }
+    kernels_force_tiers(was, -1);
+}
+
 /* Central differences in double over a handful of parameters of the tiny BERT (dropout off). */
 static void test_finite_differences(void) {
     tmodel_head hd = {BERTC_PROBLEM_SINGLE_LABEL, 2, NULL, 1, false};
@@ -740,6 +758,7 @@ void tests_train(void) {
     mkdir(tmpdir, 0755);
     run_test("train/gradients vs torch (3 archs x 3 losses)", test_gradients);
     run_test("train/gradients bf16 (3 archs)", test_gradients_bf16);
+    run_test("train/gradients bf16 on the AMX tier", test_gradients_bf16_amx);
     run_test("train/finite differences", test_finite_differences);
     run_test("train/adamw 5 steps vs torch", test_adamw_steps);
     run_test("train/saved folder = transformers", test_saved_folder);

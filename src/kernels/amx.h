@@ -55,6 +55,9 @@ unsigned long amx_emu_faults(void);
 #define T_ZERO(t) amx_emu_zero(t)
 #define T_DPBF16(c, a, b) amx_emu_dpbf16ps(c, a, b)
 #define T_DPBUSD(c, a, b) amx_emu_dpbusd(c, a, b)
+#define T_DPBSSD(c, a, b) amx_emu_dpbssd(c, a, b)
+#define T_DPBSUD(c, a, b) amx_emu_dpbsud(c, a, b)
+#define T_DPBUUD(c, a, b) amx_emu_dpbuud(c, a, b)
 #else
 #include <immintrin.h>
 #define T_CONFIG(c) _tile_loadconfig(c)
@@ -64,6 +67,9 @@ unsigned long amx_emu_faults(void);
 #define T_ZERO(t) _tile_zero(t)
 #define T_DPBF16(c, a, b) _tile_dpbf16ps(c, a, b)
 #define T_DPBUSD(c, a, b) _tile_dpbusd(c, a, b)
+#define T_DPBSSD(c, a, b) _tile_dpbssd(c, a, b)
+#define T_DPBSUD(c, a, b) _tile_dpbsud(c, a, b)
+#define T_DPBUUD(c, a, b) _tile_dpbuud(c, a, b)
 #endif
 
 #endif

@@ -146,3 +146,28 @@ void AMX_FN(gemm_panel_int8)(float *y, const uint8_t *xq, const float *sx, const
     }
     T_RELEASE();
 }
+
+/* One tile instruction on one case, as tests/data/amx/tile-vectors.bin records them: C (M x N 4-byte elements, row
+ * stride 4 N) += A (M x Kb bytes) . B (Kb / 4 rows x 4 N bytes), op 0 tdpbf16ps, 1 tdpbusd, 2 tdpbssd, 3 tdpbsud,
+ * 4 tdpbuud. M, N <= 16, Kb <= 64 and a multiple of 4. */
+void AMX_FN(amx_tile_op)(int op, int M, int N, int Kb, const void *A, const void *B, void *C) {
+    amx_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    cfg.rows[0] = (uint8_t)M, cfg.colsb[0] = (uint16_t)(4 * N);
+    cfg.rows[1] = (uint8_t)M, cfg.colsb[1] = (uint16_t)Kb;
+    cfg.rows[2] = (uint8_t)(Kb / 4), cfg.colsb[2] = (uint16_t)(4 * N);
+    T_CONFIG(&cfg);
+    T_LOAD(0, C, 4 * N);
+    T_LOAD(1, A, Kb);
+    T_LOAD(2, B, 4 * N);
+    switch (op) {
+    case 0: T_DPBF16(0, 1, 2); break;
+    case 1: T_DPBUSD(0, 1, 2); break;
+    case 2: T_DPBSSD(0, 1, 2); break;
+    case 3: T_DPBSUD(0, 1, 2); break;
+    default: T_DPBUUD(0, 1, 2); break;
+    }
+    T_STORE(0, C, 4 * N);
+    T_RELEASE();
+}

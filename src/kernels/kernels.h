@@ -164,6 +164,9 @@ typedef struct tier_choice {
     const char *bf16_how, *int8_how;
 } tier_choice;
 const tier_choice *kernels_tier_choice(void);
+/* Tests: run later calls on these tiers (-1: leave as is; an unavailable tier is ignored). Not thread-safe against
+ * GEMMs in flight. */
+void kernels_force_tiers(int bf16, int int8);
 
 /* ---- per-thread scratch (kernels/scratch.c): n regions of the given byte sizes, 64-byte aligned, valid until
  * the same thread takes the same slot again. False on OOM. ---- */
@@ -234,5 +237,8 @@ void gemm_panel_bf16_amxemu(float *y, const uint16_t *xh, const packed_linear *p
 void gemm_panel_int8_amx(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1);
 void gemm_panel_int8_amxemu(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
                             int p1);
+/* One tile instruction replayed on a recorded case (the tests' check of the model against the hardware). */
+void amx_tile_op_amx(int op, int M, int N, int Kb, const void *A, const void *B, void *C);
+void amx_tile_op_amxemu(int op, int M, int N, int Kb, const void *A, const void *B, void *C);
 
 #endif

@@ -205,3 +205,9 @@ const tier_choice *kernels_tier_choice(void) {
 
 const char *bf16_tier(void) { return bf16_tier_name(kernels_bf16_tier()); }
 const char *int8_tier(void) { return int8_tier_name(kernels_int8_tier()); }
+
+void kernels_force_tiers(int bf16, int int8) {
+    pthread_once(&once, choose);
+    if (bf16 >= 0 && bf16 < BF16_TIERS && bf16_tier_available(bf16)) chosen_bf16 = bf16;
+    if (int8 >= 0 && int8 < INT8_TIERS && int8_tier_available(int8)) chosen_int8 = int8;
+}
