@@ -119,6 +119,7 @@ static void t_bf16_gemm_tiers(void) {
         printf("  skipped the AVX512-BF16 tier: %s; portable tier only\n",
                getenv("BERTC_NO_AVX512BF16") ? "BERTC_NO_AVX512BF16 is set" : "this CPU has no AVX512-BF16");
     double worst_p = 0, worst_v = 0, worst_pv = 0; /* in units of the bound */
+    long avx2_checked = 0;
     long identical = 0, total = 0;
     for (int a = 0; a < 6; a++)
         for (int b = 0; b < 5; b++)
@@ -137,6 +138,15 @@ static void t_bf16_gemm_tiers(void) {
                     if (e > 1.0 && e < 1e30)
                         CHECK(0, "portable M %d N %d K %d [%d]: %.9g vs exact %.9g (bound %.3g)", M, N, K, i, yp[i],
                               c.exact[i], c.bound[i]);
+                }
+                if (cpu_has_avx2_fma()) { /* the AVX2 + FMA tier: the portable tier's bits */
+                    float *ya = malloc(sizeof(float) * M * N);
+                    linear_forward_on(NULL, ya, c.x, &pl, M, EPI_NONE, NULL, BF16_AVX2, INT8_PORTABLE);
+                    int diff = 0;
+                    for (int i = 0; i < M * N; i++) diff += memcmp(&ya[i], &yp[i], 4) != 0;
+                    CHECK(!diff, "avx2 M %d N %d K %d: %d outputs differ from the portable tier", M, N, K, diff);
+                    avx2_checked += M * N;
+                    free(ya);
                 }
                 if (vec) {
                     int nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
@@ -168,6 +178,8 @@ static void t_bf16_gemm_tiers(void) {
                 free(yv);
                 free_case(&c);
             }
+    if (avx2_checked) printf("  avx2 tier: %ld outputs, each the portable tier's bits\n", avx2_checked);
+    else printf("  skipped the AVX2 bf16 tier: no AVX2 + FMA here\n");
     printf("  worst error / bound: portable %.3f%s", worst_p, vec ? "" : "\n");
     if (vec)
         printf(", avx512bf16 %.3f; avx512bf16 vs portable %.3f of the bound, %ld of %ld outputs bit-identical\n", worst_v,
