@@ -529,35 +529,41 @@ void layernorm_avx2(float *x, const float *g, const float *b, int M, int C, floa
  * pairs of 8 outputs and widens to two vectors of fp32 (the even and the odd k) with a shift and a mask. x arrives
  * rounded to bf16 values as floats. Per pair, the odd product then the even one are added by FMA: the products of
  * two bf16 are exact in fp32, so each FMA rounds the same sum gemm_panel_bf16_ref rounds, in its order: the same
- * bits. Four rows x one panel of 16 outputs in 8 accumulators. */
+ * bits. Four rows x one panel of 16 outputs in 8 accumulators (4 registers of widened weights, 1 of x); rows in
+ * blocks of about 256 KiB of x, so that a block stays in L2 across the task's panels. */
 static inline __attribute__((always_inline)) void bf16_rows(const int R, const float *xf, size_t ldx,
                                                              const uint32_t *wp, int K2, const float *bias, float *y,
                                                              int ldy, int nc) {
-    __m256 acc[4][2];
-    const __m256i hi = _mm256_set1_epi32((int)0xFFFF0000u);
-#pragma GCC unroll 4
-    for (int i = 0; i < R; i++) {
-        acc[i][0] = _mm256_loadu_ps(bias);
-        acc[i][1] = _mm256_loadu_ps(bias + 8);
-    }
+    __m256 a00, a01, a10, a11, a20, a21, a30, a31; /* named, so that they stay in registers */
+    a00 = a10 = a20 = a30 = _mm256_loadu_ps(bias);
+    a01 = a11 = a21 = a31 = _mm256_loadu_ps(bias + 8);
+    const float *x0 = xf, *x1 = xf + ldx, *x2 = xf + 2 * ldx, *x3 = xf + 3 * ldx;
     for (int kk = 0; kk < K2; kk++) {
         __m256i w0 = _mm256_load_si256((const __m256i *)(wp + (size_t)kk * 16));
         __m256i w1 = _mm256_load_si256((const __m256i *)(wp + (size_t)kk * 16 + 8));
-        __m256 e0 = _mm256_castsi256_ps(_mm256_slli_epi32(w0, 16)), o0 = _mm256_castsi256_ps(_mm256_and_si256(w0, hi));
-        __m256 e1 = _mm256_castsi256_ps(_mm256_slli_epi32(w1, 16)), o1 = _mm256_castsi256_ps(_mm256_and_si256(w1, hi));
-#pragma GCC unroll 4
-        for (int i = 0; i < R; i++) {
-            __m256 xe = _mm256_broadcast_ss(xf + (size_t)i * ldx + 2 * kk);
-            __m256 xo = _mm256_broadcast_ss(xf + (size_t)i * ldx + 2 * kk + 1);
-            acc[i][0] = _mm256_fmadd_ps(xe, e0, _mm256_fmadd_ps(xo, o0, acc[i][0]));
-            acc[i][1] = _mm256_fmadd_ps(xe, e1, _mm256_fmadd_ps(xo, o1, acc[i][1]));
-        }
+        __m256 e0 = _mm256_castsi256_ps(_mm256_slli_epi32(w0, 16)), e1 = _mm256_castsi256_ps(_mm256_slli_epi32(w1, 16));
+        __m256 o0 = _mm256_castsi256_ps(_mm256_srli_epi32(_mm256_srli_epi32(w0, 16), 0));
+        __m256 o1 = _mm256_castsi256_ps(_mm256_srli_epi32(_mm256_srli_epi32(w1, 16), 0));
+        o0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(o0), 16));
+        o1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(o1), 16));
+#define ROW(i, xi)                                                                                                   \
+    if (R > i) {                                                                                                     \
+        __m256 xo = _mm256_broadcast_ss(xi + 2 * kk + 1);                                                           \
+        a##i##0 = _mm256_fmadd_ps(xo, o0, a##i##0);                                                                  \
+        a##i##1 = _mm256_fmadd_ps(xo, o1, a##i##1);                                                                  \
+        __m256 xe = _mm256_broadcast_ss(xi + 2 * kk);                                                               \
+        a##i##0 = _mm256_fmadd_ps(xe, e0, a##i##0);                                                                  \
+        a##i##1 = _mm256_fmadd_ps(xe, e1, a##i##1);                                                                  \
     }
+        ROW(0, x0) ROW(1, x1) ROW(2, x2) ROW(3, x3)
+#undef ROW
+    }
+    __m256 out[4][2] = {{a00, a01}, {a10, a11}, {a20, a21}, {a30, a31}};
     float tmp[16];
     for (int i = 0; i < R; i++) {
         float *dst = nc == 16 ? y + (size_t)i * ldy : tmp;
-        _mm256_storeu_ps(dst, acc[i][0]);
-        _mm256_storeu_ps(dst + 8, acc[i][1]);
+        _mm256_storeu_ps(dst, out[i][0]);
+        _mm256_storeu_ps(dst + 8, out[i][1]);
         if (nc < 16) memcpy(y + (size_t)i * ldy, tmp, (size_t)nc * sizeof(float));
     }
 }
@@ -565,18 +571,23 @@ static inline __attribute__((always_inline)) void bf16_rows(const int R, const f
 void gemm_panel_bf16_avx2(float *y, const float *xf, const packed_linear *pl, int M, int p0, int p1) {
     const int N = pl->N, K2 = pl->K2;
     const size_t ldx = (size_t)K2 * 2;
-    for (int p = p0; p < p1; p++) {
-        const uint32_t *wp = (const uint32_t *)pl->wb + (size_t)p * K2 * GEMM_NR;
-        const float *bias = pl->bias + (size_t)p * GEMM_NR;
-        int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
-        float *yp = y + (size_t)p * GEMM_NR;
-        int m = 0;
-        for (; m + 4 <= M; m += 4) bf16_rows(4, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc);
-        switch (M - m) {
-        case 3: bf16_rows(3, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
-        case 2: bf16_rows(2, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
-        case 1: bf16_rows(1, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
-        default: break;
+    int mc = (int)((256 * 1024 / sizeof(float)) / ldx) / 4 * 4;
+    if (mc < 4) mc = 4;
+    for (int mb = 0; mb < M; mb += mc) {
+        int me = M - mb < mc ? M : mb + mc;
+        for (int p = p0; p < p1; p++) {
+            const uint32_t *wp = (const uint32_t *)pl->wb + (size_t)p * K2 * GEMM_NR;
+            const float *bias = pl->bias + (size_t)p * GEMM_NR;
+            int nc = N - p * GEMM_NR < GEMM_NR ? N - p * GEMM_NR : GEMM_NR;
+            float *yp = y + (size_t)p * GEMM_NR;
+            int m = mb;
+            for (; m + 4 <= me; m += 4) bf16_rows(4, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc);
+            switch (me - m) {
+            case 3: bf16_rows(3, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
+            case 2: bf16_rows(2, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
+            case 1: bf16_rows(1, xf + (size_t)m * ldx, ldx, wp, K2, bias, yp + (size_t)m * N, N, nc); break;
+            default: break;
+            }
         }
     }
 }
