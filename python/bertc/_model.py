@@ -151,6 +151,13 @@ class BertcModel:
         """What its matmuls compute in: "fp32", or "bf16" (inputs rounded to bf16, fp32 sums)."""
         return "bf16" if int(self.info.compute_mode) == 1 else "fp32"
 
+    @property
+    def compute_isa(self) -> str:
+        """The kernel tier of the encoder's matmuls, chosen once per process by timing this CPU's candidates: for
+        bf16 compute "amx", "avx512bf16", "avx2" or "portable", for int8 "amx", "avx512", "avx2" or "portable",
+        "amx-emulated" under BERTC_AMX=emulate; for fp32 the SIMD tier ("avx512", "avx2", "portable")."""
+        return (self.info.compute_isa or b"").decode()
+
     # ---- transformers' forward: model(**tokenizer(..., return_tensors="np")) ----------------------------------
     def _encodings(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> tuple[Any, list[Any], Any]:
         import numpy as np

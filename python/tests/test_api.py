@@ -202,3 +202,33 @@ def test_evaluate_equals_cli(tmp_path):
         bertc.evaluate(data=data, positive_label="NEUTRAL")
     with pytest.raises(FileNotFoundError):
         bertc.evaluate(data=tmp_path / "missing.tsv")
+
+
+def test_kernel_tiers_amx_emulated():
+    """bf16 compute and int8 on the AMX tier's code through the tile model (BERTC_AMX=emulate), in a fresh process:
+    int8 logits equal this process's int8 tier's to the bit, bf16 within 0.05 of fp32."""
+    import json
+    import os
+    import subprocess
+    import sys
+    texts = ["a charming journey", "a dull , lifeless mess", "the cast is uniformly excellent and the plot clever"]
+    code = ("import json, sys, bertc\n"
+            "out = {}\n"
+            "for kw in ({'compute': 'bf16'}, {'dtype': 'int8'}):\n"
+            "    p = bertc.pipeline('sentiment-analysis', **kw)\n"
+            "    out[list(kw.values())[0]] = [p.model.compute_isa, p(json.loads(sys.argv[1]), top_k=None, function_to_apply='none')]\n"
+            "print(json.dumps(out))\n")
+    env = dict(os.environ, BERTC_AMX="emulate")
+    res = subprocess.run([sys.executable, "-c", code, json.dumps(texts)], env=env, capture_output=True, text=True,
+                         check=True)
+    emu = json.loads(res.stdout)
+    assert emu["bf16"][0] == "amx-emulated" and emu["int8"][0] == "amx-emulated"
+    here = bertc.pipeline("sentiment-analysis", dtype="int8")
+    assert here.model.compute_isa in ("amx", "avx512", "avx2", "portable")
+    want = here(texts, top_k=None, function_to_apply="none")
+    assert emu["int8"][1] == json.loads(json.dumps(want))
+    fp32 = bertc.pipeline("sentiment-analysis")(texts, top_k=None, function_to_apply="none")
+    for got_row, ref_row in zip(emu["bf16"][1], fp32):
+        ref = {r["label"]: r["score"] for r in ref_row}
+        for r in got_row:
+            assert abs(r["score"] - ref[r["label"]]) < 0.05
