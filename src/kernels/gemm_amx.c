@@ -40,50 +40,59 @@ static void config_tiles(void) {
 }
 
 /* C tiles 0 (rows 0-15, panel 0), 1 (rows 0-15, panel 1), 2 (rows 16-31, panel 0), 3 (rows 16-31, panel 1);
- * A tiles 4, 5; B tiles 6, 7. MT row tiles (1, 2) x NT panels (1, 2). */
-static inline __attribute__((always_inline)) void block_bf16(const int MT, const int NT, const char *a, size_t lda,
-                                                              const char *b0, const char *b1, int steps,
-                                                              const float *bias, float *cb) {
-    T_LOAD(0, bias, 0);
-    if (NT == 2) T_LOAD(1, bias + 16, 0);
-    if (MT == 2) T_LOAD(2, bias, 0);
-    if (MT == 2 && NT == 2) T_LOAD(3, bias + 16, 0);
+ * A tiles 4, 5; B tiles 6, 7. MT row tiles (1, 2) x NT panels (1, 2); BF16: tdpbf16ps from the bias rows (fp32 out),
+ * else tdpbusd from zero (int32 out). */
+#define DP(c, a, b)                                                                                                  \
+    do {                                                                                                             \
+        if (BF16) T_DPBF16(c, a, b);                                                                                 \
+        else T_DPBUSD(c, a, b);                                                                                      \
+    } while (0)
+static inline __attribute__((always_inline)) void block(const int BF16, const int MT, const int NT, const char *a,
+                                                         size_t lda, const char *b0, const char *b1, int steps,
+                                                         const float *bias, void *cb) {
+    if (BF16) {
+        T_LOAD(0, bias, 0);
+        if (NT == 2) T_LOAD(1, bias + 16, 0);
+        if (MT == 2) T_LOAD(2, bias, 0);
+        if (MT == 2 && NT == 2) T_LOAD(3, bias + 16, 0);
+    } else {
+        T_ZERO(0);
+        if (NT == 2) T_ZERO(1);
+        if (MT == 2) T_ZERO(2);
+        if (MT == 2 && NT == 2) T_ZERO(3);
+    }
     for (int s = 0; s < steps; s++) {
         T_LOAD(4, a + (size_t)s * 64, lda);
         if (MT == 2) T_LOAD(5, a + 16 * lda + (size_t)s * 64, lda);
         T_LOAD(6, b0 + (size_t)s * 1024, 64);
         if (NT == 2) T_LOAD(7, b1 + (size_t)s * 1024, 64);
-        T_DPBF16(0, 4, 6);
-        if (NT == 2) T_DPBF16(1, 4, 7);
-        if (MT == 2) T_DPBF16(2, 5, 6);
-        if (MT == 2 && NT == 2) T_DPBF16(3, 5, 7);
+        DP(0, 4, 6);
+        if (NT == 2) DP(1, 4, 7);
+        if (MT == 2) DP(2, 5, 6);
+        if (MT == 2 && NT == 2) DP(3, 5, 7);
     }
-    T_STORE(0, cb, 64);
-    if (NT == 2) T_STORE(1, cb + 256, 64);
-    if (MT == 2) T_STORE(2, cb + 512, 64);
-    if (MT == 2 && NT == 2) T_STORE(3, cb + 768, 64);
+    char *c = cb;
+    T_STORE(0, c, 64);
+    if (NT == 2) T_STORE(1, c + 1024, 64);
+    if (MT == 2) T_STORE(2, c + 2048, 64);
+    if (MT == 2 && NT == 2) T_STORE(3, c + 3072, 64);
 }
+#undef DP
 
-static inline __attribute__((always_inline)) void block_int8(const int MT, const int NT, const char *a, size_t lda,
-                                                              const char *b0, const char *b1, int steps, int32_t *cb) {
-    T_ZERO(0);
-    if (NT == 2) T_ZERO(1);
-    if (MT == 2) T_ZERO(2);
-    if (MT == 2 && NT == 2) T_ZERO(3);
-    for (int s = 0; s < steps; s++) {
-        T_LOAD(4, a + (size_t)s * 64, lda);
-        if (MT == 2) T_LOAD(5, a + 16 * lda + (size_t)s * 64, lda);
-        T_LOAD(6, b0 + (size_t)s * 1024, 64);
-        if (NT == 2) T_LOAD(7, b1 + (size_t)s * 1024, 64);
-        T_DPBUSD(0, 4, 6);
-        if (NT == 2) T_DPBUSD(1, 4, 7);
-        if (MT == 2) T_DPBUSD(2, 5, 6);
-        if (MT == 2 && NT == 2) T_DPBUSD(3, 5, 7);
+/* One 32 x 32 block (or its edge) into cb: four 16 x 16 tiles of 4-byte results, tile 2 i + j at cb + 1024 (2 i + j). */
+static void run_block(int bf16, int mt, int nt, const char *a, size_t lda, const char *b0, const char *b1, int steps,
+                      const float *bias, void *cb) {
+    if (bf16) {
+        if (mt == 2 && nt == 2) block(1, 2, 2, a, lda, b0, b1, steps, bias, cb);
+        else if (mt == 2) block(1, 2, 1, a, lda, b0, b1, steps, bias, cb);
+        else if (nt == 2) block(1, 1, 2, a, lda, b0, b1, steps, bias, cb);
+        else block(1, 1, 1, a, lda, b0, b1, steps, bias, cb);
+    } else {
+        if (mt == 2 && nt == 2) block(0, 2, 2, a, lda, b0, b1, steps, bias, cb);
+        else if (mt == 2) block(0, 2, 1, a, lda, b0, b1, steps, bias, cb);
+        else if (nt == 2) block(0, 1, 2, a, lda, b0, b1, steps, bias, cb);
+        else block(0, 1, 1, a, lda, b0, b1, steps, bias, cb);
     }
-    T_STORE(0, cb, 64);
-    if (NT == 2) T_STORE(1, cb + 256, 64);
-    if (MT == 2) T_STORE(2, cb + 512, 64);
-    if (MT == 2 && NT == 2) T_STORE(3, cb + 768, 64);
 }
 
 void AMX_FN(gemm_panel_bf16)(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1) {
@@ -98,10 +107,7 @@ void AMX_FN(gemm_panel_bf16)(float *y, const uint16_t *xh, const packed_linear *
         for (int m = 0; m < M; m += 32) {
             const int mt = M - m > 16 ? 2 : 1;
             const char *a = (const char *)xh + (size_t)m * lda;
-            if (mt == 2 && nt == 2) block_bf16(2, 2, a, lda, b0, b1, steps, bias, cb);
-            else if (mt == 2) block_bf16(2, 1, a, lda, b0, b1, steps, bias, cb);
-            else if (nt == 2) block_bf16(1, 2, a, lda, b0, b1, steps, bias, cb);
-            else block_bf16(1, 1, a, lda, b0, b1, steps, bias, cb);
+            run_block(1, mt, nt, a, lda, b0, b1, steps, bias, cb);
             for (int i = 0; i < mt; i++)
                 for (int j = 0; j < nt; j++) {
                     int c0 = (p + j) * GEMM_NR, nc = N - c0 < GEMM_NR ? N - c0 : GEMM_NR;
@@ -126,10 +132,7 @@ void AMX_FN(gemm_panel_int8)(float *y, const uint8_t *xq, const float *sx, const
         for (int m = 0; m < M; m += 32) {
             const int mt = M - m > 16 ? 2 : 1;
             const char *a = (const char *)xq + (size_t)m * lda;
-            if (mt == 2 && nt == 2) block_int8(2, 2, a, lda, b0, b1, steps, cb);
-            else if (mt == 2) block_int8(2, 1, a, lda, b0, b1, steps, cb);
-            else if (nt == 2) block_int8(1, 2, a, lda, b0, b1, steps, cb);
-            else block_int8(1, 1, a, lda, b0, b1, steps, cb);
+            run_block(0, mt, nt, a, lda, b0, b1, steps, NULL, cb);
             for (int i = 0; i < mt; i++)
                 for (int j = 0; j < nt; j++) {
                     int c0 = (p + j) * GEMM_NR, nc = N - c0 < GEMM_NR ? N - c0 : GEMM_NR;
