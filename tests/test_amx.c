@@ -307,6 +307,64 @@ static int logits_of(const char *out, double *v, int cap) {
     return n;
 }
 
+/* Attention of one head on tiles, against torch's bf16-autocast arithmetic evaluated in double (bf16 q, k, v;
+ * scores exact; softmax; p rounded to bf16): within a bf16 step of p on each term; and the fp32 head within 2e-2.
+ * Sequences from 1 to 70 tokens (edge key blocks and pairs), head sizes 16 to 96 (padded steps, two column groups),
+ * all query rows or the first only. */
+typedef bool (*attn_fn)(float *out, const float *qkv, int T, int nq, int H, int head, int dh);
+static void t_attention(void) {
+    static const int Ts[] = {1, 2, 15, 16, 17, 33, 70}, dhs[] = {16, 32, 64, 96};
+    attn_fn fns[2] = {attention_head_bf16_amxemu, cpu_has_amx() ? attention_head_bf16_amx : NULL};
+    double worst = 0, worst32 = 0;
+    for (int a = 0; a < 7; a++)
+        for (int b = 0; b < 4; b++)
+            for (int first = 0; first < 2; first++) {
+                int T = Ts[a], dh = dhs[b], heads = 2, H = heads * dh, nq = first ? 1 : T, head = 1;
+                float *qkv = malloc(sizeof(float) * T * 3 * H), *out = malloc(sizeof(float) * T * H),
+                      *o32 = malloc(sizeof(float) * T * H), *scr = malloc(sizeof(float) * 4 * (T + 8));
+                for (int i = 0; i < T * 3 * H; i++) qkv[i] = frand() * 2.0f;
+                attention_head(o32, qkv, T, nq, H, head, dh, scr);
+                for (int w = 0; w < 2; w++) {
+                    if (!fns[w]) continue;
+                    for (int i = 0; i < T * H; i++) out[i] = -7.0f;
+                    CHECK(fns[w](out, qkv, T, nq, H, head, dh), "scratch");
+                    for (int i = 0; i < nq; i++) {
+                        double sc[80], mx = -1e300, sum = 0;
+                        for (int j = 0; j < T; j++) {
+                            double d = 0;
+                            for (int e = 0; e < dh; e++)
+                                d += (double)bf16v(qkv[i * 3 * H + head * dh + e]) * bf16v(qkv[j * 3 * H + H + head * dh + e]);
+                            sc[j] = d / sqrt((double)dh);
+                            mx = fmax(mx, sc[j]);
+                        }
+                        for (int j = 0; j < T; j++) sum += sc[j] = exp(sc[j] - mx);
+                        for (int e = 0; e < dh; e++) {
+                            double want = 0, mag = 0;
+                            for (int j = 0; j < T; j++) {
+                                double pv = bf16v((float)(sc[j] / sum)), vv = bf16v(qkv[j * 3 * H + 2 * H + head * dh + e]);
+                                want += pv * vv;
+                                mag += fabs(pv * vv);
+                            }
+                            float got = out[i * H + head * dh + e];
+                            double err = fabs(got - want) / (ldexp(1.0, -7) * mag + 1e-6);
+                            worst = fmax(worst, err);
+                            if (err > 1.0) CHECK(0, "T %d dh %d row %d col %d: %.7g, want %.7g", T, dh, i, e, got, want);
+                            worst32 = fmax(worst32, fabs(got - o32[i * H + head * dh + e]));
+                        }
+                    }
+                    int touched = 0; /* other heads' columns and rows past nq are not written */
+                    for (int i = 0; i < T; i++)
+                        for (int c = 0; c < H; c++)
+                            if ((i >= nq || c < head * dh || c >= (head + 1) * dh) && out[i * H + c] != -7.0f) touched++;
+                    CHECK(!touched, "T %d dh %d: %d outputs outside the head written", T, dh, touched);
+                }
+                free(qkv), free(out), free(o32), free(scr);
+            }
+    CHECK(worst32 < 2e-2, "tile attention %.3g from the fp32 head", worst32);
+    printf("  worst error / (a bf16 step of the terms) %.3f; largest difference from the fp32 head %.2e%s\n", worst,
+           worst32, fns[1] ? " (model and native)" : "");
+}
+
 /* Whole models through the CLI with every matmul on the AMX tier's code (the tile model): int8 the same bits as
  * this CPU's own int8 tier; bf16 within 0.05 of fp32 (the issue's bar). */
 static void t_models(void) {
@@ -357,6 +415,7 @@ static void t_choice(void) {
     printf("  bf16 compute: %s (%s", bf16_tier_name(b), c->bf16_how);
     for (int t = 0; t < BF16_TIERS; t++)
         if (c->bf16_rate[t] > 0) printf("; %s %.1f GFLOP/s", bf16_tier_name(t), c->bf16_rate[t]);
+    if (c->fp32_rate > 0) printf("; fp32 %.1f GFLOP/s", c->fp32_rate);
     printf("); int8: %s (%s", int8_tier_name(i), c->int8_how);
     for (int t = 0; t < INT8_TIERS; t++)
         if (c->int8_rate[t] > 0) printf("; %s %.1f GOP/s", int8_tier_name(t), c->int8_rate[t]);
@@ -366,12 +425,52 @@ static void t_choice(void) {
     }
 }
 
+/* bf16 compute where no bf16 tier beats the fp32 kernels runs as fp32 (BERTC_BF16_TIER=fp32 forces what the
+ * measurement picks on such a CPU): fp32's logits to the bit, a name that says so, and training with --bf16 that
+ * trains in fp32 and says why. */
+static void t_fallback(void) {
+    static char a[65536], b[65536];
+    const char *texts = "'a gorgeous, witty, seductive movie.' 'the plot is nothing but boilerplate'";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "BERTC_BF16_TIER=fp32 @ classify --model " TD "tiny-bert --logits --compute bf16 %s", texts);
+    int r1 = run_cli(cmd, a, sizeof a);
+    snprintf(cmd, sizeof cmd, "@ classify --model " TD "tiny-bert --logits %s", texts);
+    int r2 = run_cli(cmd, b, sizeof b);
+    CHECK(r1 == 0 && r2 == 0 && !strcmp(a, b), "fp32 fallback differs from fp32:\n%s\n%s", a, b);
+    CHECK(run_cli("BERTC_BF16_TIER=fp32 @ info --compute bf16", a, sizeof a) == 0 && strstr(a, "\"compute_mode\": \"bf16\"") &&
+              strstr(a, "\"compute_isa\": \"fp32-"),
+          "fallback info: %s", a);
+    /* training: --bf16 under the fallback trains exactly as fp32 does, with a warning that says so */
+    const char *dir = "build/test-amx-fallback";
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    const char *common = "--model " TD "tiny-bert --train " TD "sst2-dev.tsv --max-steps 3 --batch-size 8 --logging-steps 1 "
+                         "--warmup-steps 1 --seed 7 --threads 1";
+    snprintf(cmd, sizeof cmd, "BERTC_BF16_TIER=fp32 @ train %s --bf16 --output %s/fb 2>&1", common, dir);
+    r1 = run_cli(cmd, a, sizeof a);
+    snprintf(cmd, sizeof cmd, "@ train %s --output %s/fp 2>/dev/null", common, dir);
+    r2 = run_cli(cmd, b, sizeof b);
+    CHECK(r1 == 0 && r2 == 0, "train: %d %d\n%s", r1, r2, a);
+    CHECK(strstr(a, "warning: bf16: no bf16 kernel tier is faster") && strstr(a, "trains in fp32"), "no fallback warning:\n%s", a);
+    const char *la = strrchr(a, '{'), *lb = strrchr(b, '{');
+    const char *ta = la ? strstr(la, "\"train_loss\"") : NULL, *tb = lb ? strstr(lb, "\"train_loss\"") : NULL;
+    CHECK(ta && tb && atof(strchr(ta, ':') + 1) == atof(strchr(tb, ':') + 1), "train_loss: %s | %s", ta ? ta : "-", tb ? tb : "-");
+    snprintf(cmd, sizeof cmd, "cmp -s %s/fb/model.safetensors %s/fp/model.safetensors", dir, dir);
+    CHECK(system(cmd) == 0, "the fallback's weights differ from fp32 training's");
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "%s", cmd);
+    /* the measured choice, unpinned: a tier of this CPU, or the fallback */
+    CHECK(run_cli("env -u BERTC_BF16_TIER @ info --compute bf16", a, sizeof a) == 0 && strstr(a, "\"compute_isa\": \""), "%s", a);
+}
+
 void tests_amx(void) {
     run_test("amx/hardware_vectors", t_hardware_vectors);
     run_test("amx/model_rules", t_model_rules);
     run_test("amx/bf16_gemm", t_bf16_gemm);
     run_test("amx/int8_gemm", t_int8_gemm);
     run_test("amx/linear_forward", t_linear_forward);
+    run_test("amx/attention", t_attention);
     run_test("amx/models", t_models);
     run_test("amx/tier_choice", t_choice);
+    run_test("amx/fallback", t_fallback);
 }

@@ -5,6 +5,8 @@
  */
 #include "test.h"
 
+#include "kernels/kernels.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -70,6 +72,14 @@ void run_test(const char *name, void (*fn)(void)) {
 
 int main(int argc, char **argv) {
     filter = argc > 1 ? argv[1] : NULL;
+    /* Every process of the suite runs bf16 compute on one tier: the one measured fastest here (never the fp32
+     * fallback, which amx/fallback tests on its own), pinned for the CLI subprocesses too, so that results compared
+     * across processes come from the same kernels. */
+    if (!getenv("BERTC_BF16_TIER") && !getenv("BERTC_AMX")) {
+        int t = kernels_bf16_tier();
+        kernels_force_tiers(t, -1);
+        setenv("BERTC_BF16_TIER", bf16_tier_name(t), 1);
+    }
     tests_kernels();
     tests_bf16();
     tests_amx();

@@ -180,8 +180,11 @@ def test_train_equals_cli(tmp_path):
                      "--batch-size", "8", "--logging-steps", "2", "--warmup-steps", "1", "--seed", "7", "--threads", "1",
                      "--bf16", "--quiet")
     assert json.loads(out16.strip().splitlines()[-1])["train_loss"] == res16["train_loss"]
-    assert res16["train_loss"] != res["train_loss"]
-    assert res16["train_loss"] == pytest.approx(res["train_loss"], rel=2e-2)
+    if bertc.pipeline("sentiment-analysis", model=TINY, compute="bf16").model.compute_isa.startswith("fp32-"):
+        assert res16["train_loss"] == res["train_loss"]  # no bf16 tier beats fp32 here: --bf16 trains in fp32
+    else:
+        assert res16["train_loss"] != res["train_loss"]
+        assert res16["train_loss"] == pytest.approx(res["train_loss"], rel=2e-2)
 
 
 @pytest.mark.skipif(not os.access(BIN, os.X_OK), reason="build/bertc not built")

@@ -20,6 +20,7 @@
 #include "kernels.h"
 #include "amx.h"
 
+#include <math.h>
 #include <string.h>
 
 #ifdef BERTC_AMX_EMULATED
@@ -173,4 +174,138 @@ void AMX_FN(amx_tile_op)(int op, int M, int N, int Kb, const void *A, const void
     }
     T_STORE(0, C, 4 * N);
     T_RELEASE();
+}
+
+/* ---- bf16 attention on tiles: one head of one sequence ----
+ * As torch's bf16 autocast computes it: S = bf16(q) bf16(k)^T with fp32 sums, scaled by 1 / sqrt(dh); softmax in
+ * fp32; out = bf16(p) bf16(v) with fp32 sums. Layouts, per call, in this thread's scratch:
+ *   Qb [16-row blocks of queries][dq] bf16 (dq = dh rounded up to 32: whole 16-pair steps, zero padded);
+ *   Kp [dq / 2 pairs][Tk] k pairs of each key (Tk = T rounded up to 32), a B tile per 16 keys and 16 pairs;
+ *   S  [queries][Tk] fp32 scores; P [queries][Tk] bf16 probabilities (zero past T);
+ *   Vp [Tk / 2 key pairs][dv] pairs of keys for each of the dv = dh rounded up to 16 output columns.
+ * Up to four C tiles at a time (4 key blocks of S, or 4 column blocks of out). */
+bool AMX_FN(attention_head_bf16)(float *out, const float *qkv, int T, int nq, int H, int head, int dh) {
+    const int ld = 3 * H, Tq = (nq + 15) / 16 * 16, Tk = (T + 31) / 32 * 32, dq = (dh + 31) / 32 * 32,
+              dv = (dh + 15) / 16 * 16;
+    size_t sizes[6] = {(size_t)Tq * dq * 2, (size_t)dq / 2 * Tk * 4, (size_t)Tq * Tk * 4, (size_t)Tq * Tk * 2,
+                       (size_t)Tk / 2 * dv * 4, 4 * 1024};
+    void *part[6];
+    if (!scratch_take(SCRATCH_ATTN, sizes, part, 6)) return false;
+    uint16_t *Qb = part[0], *P = part[3];
+    uint32_t *Kp = part[1], *Vp = part[4];
+    float *S = part[2], *cb = part[5];
+    const float *q = qkv + (size_t)head * dh, *k = qkv + H + (size_t)head * dh, *v = qkv + 2 * H + (size_t)head * dh;
+    for (int i = 0; i < Tq; i++)
+        for (int d = 0; d < dq; d++)
+            Qb[(size_t)i * dq + d] = i < nq && d < dh ? weight_from_float(q[(size_t)i * ld + d], WEIGHT_BF16) : 0;
+    for (int kk = 0; kk < dq / 2; kk++)
+        for (int j = 0; j < Tk; j++) {
+            uint32_t pr = 0;
+            if (j < T && 2 * kk < dh) {
+                pr = weight_from_float(k[(size_t)j * ld + 2 * kk], WEIGHT_BF16);
+                if (2 * kk + 1 < dh) pr |= (uint32_t)weight_from_float(k[(size_t)j * ld + 2 * kk + 1], WEIGHT_BF16) << 16;
+            }
+            Kp[(size_t)kk * Tk + j] = pr;
+        }
+    for (int jp = 0; jp < Tk / 2; jp++)
+        for (int d = 0; d < dv; d++) {
+            uint32_t pr = 0;
+            if (d < dh) {
+                if (2 * jp < T) pr = weight_from_float(v[(size_t)(2 * jp) * ld + d], WEIGHT_BF16);
+                if (2 * jp + 1 < T) pr |= (uint32_t)weight_from_float(v[(size_t)(2 * jp + 1) * ld + d], WEIGHT_BF16) << 16;
+            }
+            Vp[(size_t)jp * dv + d] = pr;
+        }
+    config_tiles();
+    /* S = Q K^T: per block of 16 queries, key blocks four at a time */
+    const size_t ldq = (size_t)dq * 2, ldk = (size_t)Tk * 4;
+    for (int qb = 0; qb < Tq; qb += 16)
+        for (int kb = 0; kb < Tk; kb += 64) {
+            int nc = (Tk - kb) / 16 < 4 ? (Tk - kb) / 16 : 4;
+            T_ZERO(0);
+            if (nc > 1) T_ZERO(1);
+            if (nc > 2) T_ZERO(2);
+            if (nc > 3) T_ZERO(3);
+            for (int st = 0; st < dq / 32; st++) {
+                T_LOAD(4, (const char *)(Qb + (size_t)qb * dq) + (size_t)st * 64, ldq);
+                const uint32_t *b = Kp + (size_t)st * 16 * Tk + kb;
+                T_LOAD(6, b, ldk);
+                T_DPBF16(0, 4, 6);
+                if (nc > 1) {
+                    T_LOAD(7, b + 16, ldk);
+                    T_DPBF16(1, 4, 7);
+                }
+                if (nc > 2) {
+                    T_LOAD(6, b + 32, ldk);
+                    T_DPBF16(2, 4, 6);
+                }
+                if (nc > 3) {
+                    T_LOAD(7, b + 48, ldk);
+                    T_DPBF16(3, 4, 7);
+                }
+            }
+            float *sb = S + (size_t)qb * Tk + kb;
+            T_STORE(0, sb, ldk);
+            if (nc > 1) T_STORE(1, sb + 16, ldk);
+            if (nc > 2) T_STORE(2, sb + 32, ldk);
+            if (nc > 3) T_STORE(3, sb + 48, ldk);
+        }
+    /* softmax of each query row in fp32 (max-subtracted, as the fp32 heads), rounded to bf16 for P V */
+    const float scale = 1.0f / sqrtf((float)dh);
+    for (int i = 0; i < Tq; i++) {
+        float *sr = S + (size_t)i * Tk;
+        uint16_t *pr = P + (size_t)i * Tk;
+        if (i >= nq) {
+            memset(pr, 0, (size_t)Tk * 2);
+            continue;
+        }
+        float mx = -INFINITY, sum = 0.0f;
+        for (int j = 0; j < T; j++) {
+            sr[j] *= scale;
+            if (sr[j] > mx) mx = sr[j];
+        }
+        for (int j = 0; j < T; j++) {
+            sr[j] = expf(sr[j] - mx);
+            sum += sr[j];
+        }
+        float inv = 1.0f / sum;
+        for (int j = 0; j < Tk; j++) pr[j] = j < T ? weight_from_float(sr[j] * inv, WEIGHT_BF16) : 0;
+    }
+    /* out = P V: per block of 16 queries, output columns four blocks of 16 at a time */
+    const size_t ldp = (size_t)Tk * 2, ldv = (size_t)dv * 4;
+    for (int qb = 0; qb < Tq; qb += 16)
+        for (int db = 0; db < dv; db += 64) {
+            int nc = (dv - db) / 16 < 4 ? (dv - db) / 16 : 4;
+            T_ZERO(0);
+            if (nc > 1) T_ZERO(1);
+            if (nc > 2) T_ZERO(2);
+            if (nc > 3) T_ZERO(3);
+            for (int st = 0; st < Tk / 32; st++) {
+                T_LOAD(4, (const char *)(P + (size_t)qb * Tk) + (size_t)st * 64, ldp);
+                const uint32_t *b = Vp + (size_t)st * 16 * dv + db;
+                T_LOAD(6, b, ldv);
+                T_DPBF16(0, 4, 6);
+                if (nc > 1) {
+                    T_LOAD(7, b + 16, ldv);
+                    T_DPBF16(1, 4, 7);
+                }
+                if (nc > 2) {
+                    T_LOAD(6, b + 32, ldv);
+                    T_DPBF16(2, 4, 6);
+                }
+                if (nc > 3) {
+                    T_LOAD(7, b + 48, ldv);
+                    T_DPBF16(3, 4, 7);
+                }
+            }
+            T_STORE(0, cb, 64);
+            if (nc > 1) T_STORE(1, cb + 256, 64);
+            if (nc > 2) T_STORE(2, cb + 512, 64);
+            if (nc > 3) T_STORE(3, cb + 768, 64);
+            for (int r = 0; r < 16 && qb + r < nq; r++)
+                for (int c = 0; c < nc * 16 && db + c < dh; c++)
+                    out[(size_t)(qb + r) * H + (size_t)head * dh + db + c] = cb[(c / 16) * 256 + r * 16 + c % 16];
+        }
+    T_RELEASE();
+    return true;
 }

@@ -154,13 +154,17 @@ int kernels_bf16_tier(void);
 int kernels_int8_tier(void);
 const char *bf16_tier_name(int tier);
 const char *int8_tier_name(int tier);
-/* The tier bf16 compute runs on here ("amx", "avx512bf16", "avx2", "portable" or "amx-emulated"), and int8's. */
+/* True when bf16 compute runs as fp32 here: the fp32 kernels measured more than 25% faster than every bf16 tier (or
+ * BERTC_BF16_TIER=fp32). Models then pack fp32 weights for --compute bf16, and training with bf16 trains in fp32. */
+bool bf16_compute_fallback(void);
+/* The tier bf16 compute runs on here ("amx", "avx512bf16", "avx2", "portable", "amx-emulated", or "fp32-avx512" /
+ * "fp32-avx2" / "fp32-portable" for the fp32 fallback), and int8's. */
 const char *bf16_tier(void);
 const char *int8_tier(void);
 /* What the choice measured: GFLOP/s (bf16) and GOP/s (int8) of one thread on each candidate (0: not measured), and
  * how it was made ("measured", "forced", "only"). */
 typedef struct tier_choice {
-    double bf16_rate[BF16_TIERS], int8_rate[INT8_TIERS];
+    double bf16_rate[BF16_TIERS], int8_rate[INT8_TIERS], fp32_rate;
     const char *bf16_how, *int8_how;
 } tier_choice;
 const tier_choice *kernels_tier_choice(void);
@@ -170,7 +174,7 @@ void kernels_force_tiers(int bf16, int int8);
 
 /* ---- per-thread scratch (kernels/scratch.c): n regions of the given byte sizes, 64-byte aligned, valid until
  * the same thread takes the same slot again. False on OOM. ---- */
-enum { SCRATCH_ACTIVATIONS = 0, SCRATCH_INT8 = 1, SCRATCH_PACK = 2, SCRATCH_SLOTS = 3 };
+enum { SCRATCH_ACTIVATIONS = 0, SCRATCH_INT8 = 1, SCRATCH_PACK = 2, SCRATCH_ATTN = 3, SCRATCH_SLOTS = 4 };
 bool scratch_take(int slot, const size_t *sizes, void **out, int n);
 
 /* AVX2 entry points (kernels/gemm_avx2.c), only called when cpu_has_avx2_fma(). */
@@ -237,6 +241,16 @@ void gemm_panel_bf16_amxemu(float *y, const uint16_t *xh, const packed_linear *p
 void gemm_panel_int8_amx(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1);
 void gemm_panel_int8_amxemu(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
                             int p1);
+/* bf16 attention of one head of one sequence on the AMX tier (attention_head's arguments, no scratch: it takes its
+ * own): S = bf16(q) bf16(k)^T in fp32, scaled, fp32 softmax, out = bf16(p) bf16(v) in fp32, as torch's bf16 autocast.
+ * False (nothing written) when its scratch cannot be had. */
+bool attention_head_bf16_amx(float *out, const float *qkv, int T, int nq, int H, int head, int dh);
+bool attention_head_bf16_amxemu(float *out, const float *qkv, int T, int nq, int H, int head, int dh);
+/* attention_head for a bf16-compute model: on the AMX tiers (bf16_tier_id), the tile head; else (or out of memory)
+ * the fp32 head. */
+void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                         int bf16_tier_id);
+
 /* One tile instruction replayed on a recorded case (the tests' check of the model against the hardware). */
 void amx_tile_op_amx(int op, int M, int N, int Kb, const void *A, const void *B, void *C);
 void amx_tile_op_amxemu(int op, int M, int N, int Kb, const void *A, const void *B, void *C);

@@ -55,6 +55,13 @@ void attention_head(float *out, const float *qkv, int T, int nq, int H, int head
     }
 }
 
+void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                         int bf16_tier_id) {
+    if (bf16_tier_id == BF16_AMX && attention_head_bf16_amx(out, qkv, T, nq, H, head, dh)) return;
+    if (bf16_tier_id == BF16_AMX_EMULATED && attention_head_bf16_amxemu(out, qkv, T, nq, H, head, dh)) return;
+    attention_head(out, qkv, T, nq, H, head, dh, scratch);
+}
+
 typedef struct ln_job {
     float *x;
     const float *g, *b;

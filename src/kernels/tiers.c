@@ -102,10 +102,12 @@ static double rate(packed_linear *pl, const float *x, float *y, int bt, int it) 
 
 static tier_choice choice;
 static int chosen_bf16 = -1, chosen_int8 = -1;
+static bool fallback; /* bf16 compute runs as fp32: no bf16 tier beat the fp32 kernels here */
 
 static int forced(const char *var, const char *const *names, int n, bool (*available)(int)) {
     const char *e = getenv(var);
     if (!e) return -1;
+    if (!strcmp(var, "BERTC_BF16_TIER") && !strcmp(e, "fp32")) return BF16_TIERS; /* the fp32 fallback, forced */
     for (int t = 0; t < n; t++)
         if (!strcmp(e, names[t]) && available(t)) return t;
     return -1;
@@ -134,22 +136,33 @@ static void choose(void) {
     int nb = 0, ni = 0;
     for (int t = BF16_AVX2; t <= BF16_AMX; t++) nb += bf16_cands[t] = bf16_tier_available(t);
     for (int t = INT8_AVX2; t <= INT8_AMX; t++) ni += int8_cands[t] = int8_tier_available(t);
-    if (fb < 0 && nb > 1) { /* several candidates: measure them */
+    /* Measure the candidates (and the fp32 kernels, which bf16 compute must beat) when bf16 is not forced, or int8
+     * has several candidates. */
+    if (fb < 0 || (fi < 0 && ni > 1)) {
         float *W = malloc(sizeof(float) * CAL_N * CAL_K), *x = malloc(sizeof(float) * CAL_M * CAL_K),
               *y = malloc(sizeof(float) * CAL_M * CAL_N);
-        packed_linear pb, pi;
-        bool okb = false, oki = false;
+        packed_linear pb, pi, pf;
+        bool okb = false, oki = false, okf = false;
         if (W && x && y) {
             uint32_t s = 12345;
             for (int i = 0; i < CAL_N * CAL_K; i++) W[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) * 0x1p-27f - 0.0625f;
             for (int i = 0; i < CAL_M * CAL_K; i++) x[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) * 0x1p-22f - 2.0f;
-            okb = linear_pack_bf16(&pb, W, NULL, CAL_N, CAL_K);
+            okb = fb < 0 && linear_pack_bf16(&pb, W, NULL, CAL_N, CAL_K);
             oki = fi < 0 && ni > 1 && linear_pack_int8(&pi, W, NULL, CAL_N, CAL_K);
+            if (okb && !nb) bf16_cands[BF16_PORTABLE] = true; /* no vector tier: the portable one against fp32 */
+            if (okb && !(okf = linear_pack(&pf, W, NULL, CAL_N, CAL_K))) {
+                linear_free(&pb);
+                okb = false;
+            }
         }
         for (int round = 0; round < 2; round++) { /* two rounds, the candidates interleaved; the better figure kept */
             for (int t = 0; okb && t < BF16_TIERS; t++) {
                 double r = bf16_cands[t] ? rate(&pb, x, y, t, INT8_PORTABLE) : 0;
                 if (r > choice.bf16_rate[t]) choice.bf16_rate[t] = r;
+            }
+            if (okb) {
+                double r = rate(&pf, x, y, BF16_PORTABLE, INT8_PORTABLE);
+                if (r > choice.fp32_rate) choice.fp32_rate = r;
             }
             for (int t = 0; oki && t < INT8_TIERS; t++) {
                 double r = int8_cands[t] ? rate(&pi, x, y, BF16_PORTABLE, t) : 0;
@@ -157,6 +170,7 @@ static void choose(void) {
             }
         }
         if (okb) linear_free(&pb);
+        if (okf) linear_free(&pf);
         if (oki) linear_free(&pi);
         free(W);
         free(x);
@@ -164,11 +178,20 @@ static void choose(void) {
         if (okb) choice.bf16_how = "measured";
         if (oki) choice.int8_how = "measured";
     }
-    if (fb >= 0) {
+    if (fb == BF16_TIERS) { /* BERTC_BF16_TIER=fp32 */
+        fallback = true;
+        chosen_bf16 = BF16_PORTABLE;
+        choice.bf16_how = "forced";
+    } else if (fb >= 0) {
         chosen_bf16 = fb;
         choice.bf16_how = "forced";
     } else if (!strcmp(choice.bf16_how, "measured")) {
         chosen_bf16 = fastest(choice.bf16_rate, BF16_TIERS);
+        /* bf16 compute exists to be faster: where the fp32 kernels beat every bf16 tier clearly (by 25%: Intel cores
+         * without AMX, whose vdpbf16ps runs at half the FMA rate, or AVX-512 CPUs whose only bf16 tier is AVX2), it
+         * runs as fp32 (exact products, no rounding of the inputs). Closer calls stay on bf16: a margin wider than
+         * the measurement's noise keeps the choice, and so the results, the same from one process to the next. */
+        fallback = choice.fp32_rate > 1.25 * choice.bf16_rate[chosen_bf16];
     } else { /* one candidate (or the measurement could not run): the widest this CPU has */
         chosen_bf16 = BF16_PORTABLE;
         for (int t = BF16_AVX2; t <= BF16_AMX; t++)
@@ -203,11 +226,23 @@ const tier_choice *kernels_tier_choice(void) {
     return &choice;
 }
 
-const char *bf16_tier(void) { return bf16_tier_name(kernels_bf16_tier()); }
+bool bf16_compute_fallback(void) {
+    pthread_once(&once, choose);
+    return fallback;
+}
+
+const char *bf16_tier(void) {
+    if (bf16_compute_fallback())
+        return cpu_has_avx512() ? "fp32-avx512" : cpu_has_avx2_fma() ? "fp32-avx2" : "fp32-portable";
+    return bf16_tier_name(kernels_bf16_tier());
+}
 const char *int8_tier(void) { return int8_tier_name(kernels_int8_tier()); }
 
 void kernels_force_tiers(int bf16, int int8) {
     pthread_once(&once, choose);
-    if (bf16 >= 0 && bf16 < BF16_TIERS && bf16_tier_available(bf16)) chosen_bf16 = bf16;
+    if (bf16 >= 0 && bf16 < BF16_TIERS && bf16_tier_available(bf16)) {
+        chosen_bf16 = bf16;
+        fallback = false;
+    }
     if (int8 >= 0 && int8 < INT8_TIERS && int8_tier_available(int8)) chosen_int8 = int8;
 }

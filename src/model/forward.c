@@ -22,6 +22,7 @@ typedef struct attn_job {
     int n_seq, heads, H, dh, max_T;
     float *scratch;
     bool first_only; /* only the first query row of each sequence (the classifier's last layer) */
+    int bf16_tier;   /* bf16 compute: the matmuls' tier (the AMX tiers run attention on tiles too); -1: fp32 */
 } attn_job;
 
 static void attn_task(void *p, int task, int n_tasks) {
@@ -29,8 +30,11 @@ static void attn_task(void *p, int task, int n_tasks) {
     attn_job *j = p;
     int s = task / j->heads, h = task % j->heads;
     size_t off = (size_t)j->seq_off[s];
-    attention_head(j->ctx + off * j->H, j->qkv + off * 3 * j->H, j->seq_len[s], j->first_only ? 1 : j->seq_len[s], j->H,
-                   h, j->dh, j->scratch + (size_t)task * 4 * (j->max_T + 8));
+    float *out = j->ctx + off * j->H, *scratch = j->scratch + (size_t)task * 4 * (j->max_T + 8);
+    const float *qkv = j->qkv + off * 3 * j->H;
+    int nq = j->first_only ? 1 : j->seq_len[s];
+    if (j->bf16_tier >= 0) attention_head_bf16(out, qkv, j->seq_len[s], nq, j->H, h, j->dh, scratch, j->bf16_tier);
+    else attention_head(out, qkv, j->seq_len[s], nq, j->H, h, j->dh, scratch);
 }
 
 bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out, float *emb_out,
@@ -92,7 +96,8 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
     }
     layernorm_pool(m->pool, x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
     if (emb_out) memcpy(emb_out, x, M * (size_t)H * sizeof(float));
-    attn_job aj = {ctx, qkv, seq_off, seq_len, (int)n, c->heads, H, H / c->heads, max_T, scratch, false};
+    attn_job aj = {ctx, qkv, seq_off, seq_len, (int)n, c->heads, H, H / c->heads, max_T, scratch, false,
+                   m->compute_mode == BERTC_COMPUTE_BF16 && m->layer[0].qkv.wb ? kernels_bf16_tier() : -1};
     /* Only the first token of each sequence reaches the classifier: when no hidden states are asked for, the
      * last layer runs attention for every token (keys and values need them) and the rest on n rows. Row-wise
      * operations, so the numbers are the same as the full computation's. */

@@ -325,7 +325,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     const model_config *c = &m->cfg;
     int H = c->hidden, I = c->intermediate;
     binder b = {m, c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.",
-                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8, m->compute_mode == BERTC_COMPUTE_BF16,
+                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8, m->compute_mode == BERTC_COMPUTE_BF16 && strncmp(m->compute_isa, "fp32-", 5) != 0,
                 m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32, false};
     m->word = get(&b, "embeddings.word_embeddings.weight", c->vocab_size, H);
     m->pos = get(&b, "embeddings.position_embeddings.weight", c->max_positions, H);
@@ -531,6 +531,13 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
         goto fail;
     }
     m->compute_mode = params->compute;
+    /* bf16 compute packs for the bf16 tiers, or as fp32 where no bf16 tier beats the fp32 kernels (the tier choice,
+     * measured once per process, happens here at the latest) */
+    m->compute_isa = m->compute_mode == BERTC_COMPUTE_BF16 ? bf16_tier()
+                     : m->compute == BERTC_DTYPE_INT8      ? int8_tier()
+                     : cpu_has_avx512()                    ? "avx512"
+                     : cpu_has_avx2_fma()                  ? "avx2"
+                                                           : "portable";
     if (m->compute_mode == BERTC_COMPUTE_BF16 && m->compute != BERTC_DTYPE_FP32 && m->compute != BERTC_DTYPE_BF16) {
         /* bf16 compute rounds the weights to bf16 itself: fp16 storage would round them twice, int8 is another
          * arithmetic altogether */
@@ -631,8 +638,7 @@ void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
     info->load_ms = m->load_ms;
     info->source = m->source;
     info->compute_mode = m->compute_mode;
-    info->compute_isa = m->compute_mode == BERTC_COMPUTE_BF16 ? bf16_tier() : m->compute == BERTC_DTYPE_INT8 ? int8_tier()
-                                                                                                     : info->isa;
+    info->compute_isa = m->compute_isa;
     info->head = m->head == BERTC_HEAD_MASKED_LM && !m->has_mlm ? BERTC_HEAD_NONE : m->head;
     if (info->head == BERTC_HEAD_TOKEN_CLASSIFICATION) info->n_labels = m->cfg.n_labels;
 }

@@ -64,6 +64,7 @@ struct bertc_model {
     const char *dtype;
     bertc_dtype compute; /* fp32 or int8 matmuls in the encoder */
     bertc_compute compute_mode; /* fp32 or bf16 arithmetic in them (bf16: linears packed by linear_pack_bf16) */
+    const char *compute_isa;    /* the matmuls' tier, fixed at load (bf16_tier(), int8_tier() or the SIMD tier) */
     double load_ms;
     char source[512];
     /* sentence-transformers folder */

@@ -1081,7 +1081,15 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
     tmodel_head hd = {prob, prob == BERTC_PROBLEM_REGRESSION ? (head_out ? head_out : 1) : t->labels.n, t->labels.v, p->seed, false};
     if ((s = tmodel_load(src, &hd, p->n_threads, &t->m, &fresh, err))) goto done;
     tmodel *m = t->m;
-    m->bf16 = p->bf16 != 0;
+    m->bf16 = p->bf16 != 0 && !bf16_compute_fallback();
+    if (p->bf16 && !m->bf16) {
+        const tier_choice *tc = kernels_tier_choice();
+        char msg[512];
+        snprintf(msg, sizeof msg, "bf16: no bf16 kernel tier is faster than the fp32 kernels on this CPU (%s; measured "
+                 "fp32 %.0f GFLOP/s against bf16 %s %.0f), so this run trains in fp32; BERTC_BF16_TIER=NAME forces a bf16 tier",
+                 bf16_tier(), tc->fp32_rate, bf16_tier_name(kernels_bf16_tier()), tc->bf16_rate[kernels_bf16_tier()]);
+        emit(t, BERTC_TRAIN_WARNING, msg, NULL, NULL, NULL);
+    }
     if (fresh) {
         char msg[8192];
         snprintf(msg, sizeof msg, "Some weights of %s were not initialized from the model checkpoint at %s and are newly "
