@@ -122,112 +122,132 @@ static int fastest(const double *r, int n) {
     return best;
 }
 
-static void choose(void) {
-    choice.bf16_how = choice.int8_how = "only";
+/* The calibration operands: a 768 x 768 linear and 64 rows of input, deterministic. */
+typedef struct cal_data {
+    float *W, *x, *y;
+} cal_data;
+
+static bool cal_init(cal_data *c) {
+    c->W = malloc(sizeof(float) * CAL_N * CAL_K);
+    c->x = malloc(sizeof(float) * CAL_M * CAL_K);
+    c->y = malloc(sizeof(float) * CAL_M * CAL_N);
+    if (!c->W || !c->x || !c->y) return false;
+    uint32_t s = 12345;
+    for (int i = 0; i < CAL_N * CAL_K; i++) c->W[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) * 0x1p-27f - 0.0625f;
+    for (int i = 0; i < CAL_M * CAL_K; i++) c->x[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) * 0x1p-22f - 2.0f;
+    return true;
+}
+
+static void cal_free(cal_data *c) {
+    free(c->W);
+    free(c->x);
+    free(c->y);
+}
+
+/* bf16 compute: the candidates this CPU has and the fp32 kernels, timed in two interleaved rounds (the better figure
+ * of each kept); the fastest candidate, or the fp32 fallback where fp32 wins clearly. */
+static void choose_bf16(void) {
+    choice.bf16_how = "only";
     if (amx_emulate()) {
         chosen_bf16 = BF16_AMX_EMULATED;
-        chosen_int8 = INT8_AMX_EMULATED;
-        choice.bf16_how = choice.int8_how = "forced";
+        choice.bf16_how = "forced";
         return;
     }
     int fb = forced("BERTC_BF16_TIER", bf16_names, BF16_TIERS, bf16_tier_available);
-    int fi = forced("BERTC_INT8_TIER", int8_names, INT8_TIERS, int8_tier_available);
-    bool bf16_cands[BF16_TIERS] = {false}, int8_cands[INT8_TIERS] = {false};
-    int nb = 0, ni = 0;
-    for (int t = BF16_AVX2; t <= BF16_AMX; t++) nb += bf16_cands[t] = bf16_tier_available(t);
-    for (int t = INT8_AVX2; t <= INT8_AMX; t++) ni += int8_cands[t] = int8_tier_available(t);
-    /* Measure the candidates (and the fp32 kernels, which bf16 compute must beat) when bf16 is not forced, or int8
-     * has several candidates. */
-    if (fb < 0 || (fi < 0 && ni > 1)) {
-        float *W = malloc(sizeof(float) * CAL_N * CAL_K), *x = malloc(sizeof(float) * CAL_M * CAL_K),
-              *y = malloc(sizeof(float) * CAL_M * CAL_N);
-        packed_linear pb, pi, pf;
-        bool okb = false, oki = false, okf = false;
-        if (W && x && y) {
-            uint32_t s = 12345;
-            for (int i = 0; i < CAL_N * CAL_K; i++) W[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) * 0x1p-27f - 0.0625f;
-            for (int i = 0; i < CAL_M * CAL_K; i++) x[i] = (float)((s = s * 1664525u + 1013904223u) >> 8) * 0x1p-22f - 2.0f;
-            okb = fb < 0 && linear_pack_bf16(&pb, W, NULL, CAL_N, CAL_K);
-            oki = fi < 0 && ni > 1 && linear_pack_int8(&pi, W, NULL, CAL_N, CAL_K);
-            if (okb && !nb) bf16_cands[BF16_PORTABLE] = true; /* no vector tier: the portable one against fp32 */
-            if (okb && !(okf = linear_pack(&pf, W, NULL, CAL_N, CAL_K))) {
-                linear_free(&pb);
-                okb = false;
-            }
-        }
-        for (int round = 0; round < 2; round++) { /* two rounds, the candidates interleaved; the better figure kept */
-            for (int t = 0; okb && t < BF16_TIERS; t++) {
-                double r = bf16_cands[t] ? rate(&pb, x, y, t, INT8_PORTABLE) : 0;
-                if (r > choice.bf16_rate[t]) choice.bf16_rate[t] = r;
-            }
-            if (okb) {
-                double r = rate(&pf, x, y, BF16_PORTABLE, INT8_PORTABLE);
+    if (fb >= 0) {
+        fallback = fb == BF16_TIERS; /* BERTC_BF16_TIER=fp32 */
+        chosen_bf16 = fallback ? BF16_PORTABLE : fb;
+        choice.bf16_how = "forced";
+        return;
+    }
+    bool cands[BF16_TIERS] = {false};
+    int n = 0;
+    chosen_bf16 = BF16_PORTABLE; /* unless measured: the widest tier this CPU has */
+    for (int t = BF16_AVX2; t <= BF16_AMX; t++)
+        if ((cands[t] = bf16_tier_available(t))) chosen_bf16 = t, n++;
+    if (!n) cands[BF16_PORTABLE] = true; /* no vector tier: the portable one, against fp32 */
+    cal_data c;
+    packed_linear pb, pf;
+    if (cal_init(&c) && linear_pack_bf16(&pb, c.W, NULL, CAL_N, CAL_K)) {
+        if (linear_pack(&pf, c.W, NULL, CAL_N, CAL_K)) {
+            for (int round = 0; round < 2; round++) {
+                for (int t = 0; t < BF16_TIERS; t++) {
+                    double r = cands[t] ? rate(&pb, c.x, c.y, t, INT8_PORTABLE) : 0;
+                    if (r > choice.bf16_rate[t]) choice.bf16_rate[t] = r;
+                }
+                double r = rate(&pf, c.x, c.y, BF16_PORTABLE, INT8_PORTABLE);
                 if (r > choice.fp32_rate) choice.fp32_rate = r;
             }
-            for (int t = 0; oki && t < INT8_TIERS; t++) {
-                double r = int8_cands[t] ? rate(&pi, x, y, BF16_PORTABLE, t) : 0;
-                if (r > choice.int8_rate[t]) choice.int8_rate[t] = r;
-            }
+            chosen_bf16 = fastest(choice.bf16_rate, BF16_TIERS);
+            choice.bf16_how = "measured";
+            /* bf16 compute exists to be faster: where the fp32 kernels beat every bf16 tier clearly (by 25%: Intel
+             * cores without AMX, whose vdpbf16ps runs at half the FMA rate, or AVX-512 CPUs whose only bf16 tier is
+             * AVX2), it runs as fp32 (exact products, no rounding of the inputs). Closer calls stay on bf16: a margin
+             * wider than the measurement's noise keeps the choice, and so the results, the same from one process to
+             * the next. */
+            fallback = choice.fp32_rate > 1.25 * choice.bf16_rate[chosen_bf16];
+            linear_free(&pf);
         }
-        if (okb) linear_free(&pb);
-        if (okf) linear_free(&pf);
-        if (oki) linear_free(&pi);
-        free(W);
-        free(x);
-        free(y);
-        if (okb) choice.bf16_how = "measured";
-        if (oki) choice.int8_how = "measured";
+        linear_free(&pb);
     }
-    if (fb == BF16_TIERS) { /* BERTC_BF16_TIER=fp32 */
-        fallback = true;
-        chosen_bf16 = BF16_PORTABLE;
-        choice.bf16_how = "forced";
-    } else if (fb >= 0) {
-        chosen_bf16 = fb;
-        choice.bf16_how = "forced";
-    } else if (!strcmp(choice.bf16_how, "measured")) {
-        chosen_bf16 = fastest(choice.bf16_rate, BF16_TIERS);
-        /* bf16 compute exists to be faster: where the fp32 kernels beat every bf16 tier clearly (by 25%: Intel cores
-         * without AMX, whose vdpbf16ps runs at half the FMA rate, or AVX-512 CPUs whose only bf16 tier is AVX2), it
-         * runs as fp32 (exact products, no rounding of the inputs). Closer calls stay on bf16: a margin wider than
-         * the measurement's noise keeps the choice, and so the results, the same from one process to the next. */
-        fallback = choice.fp32_rate > 1.25 * choice.bf16_rate[chosen_bf16];
-    } else { /* one candidate (or the measurement could not run): the widest this CPU has */
-        chosen_bf16 = BF16_PORTABLE;
-        for (int t = BF16_AVX2; t <= BF16_AMX; t++)
-            if (bf16_cands[t]) chosen_bf16 = t;
+    cal_free(&c);
+}
+
+/* int8: every tier gives the same bits, so only speed decides; timed where there are several candidates. */
+static void choose_int8(void) {
+    choice.int8_how = "only";
+    if (amx_emulate()) {
+        chosen_int8 = INT8_AMX_EMULATED;
+        choice.int8_how = "forced";
+        return;
     }
+    int fi = forced("BERTC_INT8_TIER", int8_names, INT8_TIERS, int8_tier_available);
     if (fi >= 0) {
         chosen_int8 = fi;
         choice.int8_how = "forced";
-    } else if (!strcmp(choice.int8_how, "measured")) {
-        chosen_int8 = fastest(choice.int8_rate, INT8_TIERS);
-    } else {
-        chosen_int8 = INT8_PORTABLE;
-        for (int t = INT8_AVX2; t <= INT8_AMX; t++)
-            if (int8_cands[t]) chosen_int8 = t;
+        return;
     }
+    bool cands[INT8_TIERS] = {false};
+    int n = 0;
+    chosen_int8 = INT8_PORTABLE;
+    for (int t = INT8_AVX2; t <= INT8_AMX; t++)
+        if ((cands[t] = int8_tier_available(t))) chosen_int8 = t, n++;
+    if (n < 2) return;
+    cal_data c;
+    packed_linear pi;
+    if (cal_init(&c) && linear_pack_int8(&pi, c.W, NULL, CAL_N, CAL_K)) {
+        for (int round = 0; round < 2; round++)
+            for (int t = 0; t < INT8_TIERS; t++) {
+                double r = cands[t] ? rate(&pi, c.x, c.y, BF16_PORTABLE, t) : 0;
+                if (r > choice.int8_rate[t]) choice.int8_rate[t] = r;
+            }
+        chosen_int8 = fastest(choice.int8_rate, INT8_TIERS);
+        choice.int8_how = "measured";
+        linear_free(&pi);
+    }
+    cal_free(&c);
 }
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
+static pthread_once_t once_bf16 = PTHREAD_ONCE_INIT, once_int8 = PTHREAD_ONCE_INIT;
 
 int kernels_bf16_tier(void) {
-    pthread_once(&once, choose);
+    pthread_once(&once_bf16, choose_bf16);
     return chosen_bf16;
 }
 
 int kernels_int8_tier(void) {
-    pthread_once(&once, choose);
+    pthread_once(&once_int8, choose_int8);
     return chosen_int8;
 }
 
 const tier_choice *kernels_tier_choice(void) {
-    pthread_once(&once, choose);
+    pthread_once(&once_bf16, choose_bf16);
+    pthread_once(&once_int8, choose_int8);
     return &choice;
 }
 
 bool bf16_compute_fallback(void) {
-    pthread_once(&once, choose);
+    pthread_once(&once_bf16, choose_bf16);
     return fallback;
 }
 
@@ -239,7 +259,7 @@ const char *bf16_tier(void) {
 const char *int8_tier(void) { return int8_tier_name(kernels_int8_tier()); }
 
 void kernels_force_tiers(int bf16, int int8) {
-    pthread_once(&once, choose);
+    kernels_tier_choice();
     if (bf16 >= 0 && bf16 < BF16_TIERS && bf16_tier_available(bf16)) {
         chosen_bf16 = bf16;
         fallback = false;
