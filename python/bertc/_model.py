@@ -154,7 +154,8 @@ class BertcModel:
     @property
     def compute_isa(self) -> str:
         """The kernel tier of the encoder's matmuls, chosen once per process by timing this CPU's candidates: for
-        bf16 compute "amx", "avx512bf16", "avx2" or "portable", for int8 "amx", "avx512", "avx2" or "portable",
+        bf16 compute "amx", "avx512bf16", "avx2" or "portable" ("fp32-avx512" / "fp32-avx2" where no bf16 tier beats
+        the fp32 kernels and bf16 compute runs as fp32), for int8 "amx", "avx512", "avx2" or "portable",
         "amx-emulated" under BERTC_AMX=emulate; for fp32 the SIMD tier ("avx512", "avx2", "portable")."""
         return (self.info.compute_isa or b"").decode()
 
