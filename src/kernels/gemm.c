@@ -440,8 +440,7 @@ static void gemm_task(void *ctx, int task, int n_tasks) {
     /* The AVX-512 and AMX kernels take panels in pairs (tasks get whole pairs); the AVX-512 ones apply GELU and the
      * residual in registers; other epilogues, and every epilogue of the other tiers, run in the pass below. */
     bool avx512 = j->xp || (j->xb && j->bf16_tier == BF16_AVX512BF16) || (j->xq && j->int8_tier == INT8_AVX512);
-    bool amx = (j->xb && (j->bf16_tier == BF16_AMX || j->bf16_tier == BF16_AMX_EMULATED)) ||
-               (j->xq && (j->int8_tier == INT8_AMX || j->int8_tier == INT8_AMX_EMULATED));
+    bool amx = (j->xb && bf16_tier_is_amx(j->bf16_tier)) || (j->xq && int8_tier_is_amx(j->int8_tier));
     bool fused = avx512 && (j->act == EPI_NONE || j->act == EPI_GELU);
     gemm_epilogue e = {fused && j->act == EPI_GELU, fused ? j->residual : NULL};
     int unit = avx512 || amx ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
@@ -508,8 +507,7 @@ void linear_forward_on(threadpool *tp, float *y, const float *x, const packed_li
     if (pl->wb) {
         /* bf16 compute: x rounded to bf16 once per call, split across the pool, for all the tasks to read */
         int tier = bf16_tier_id, K2 = pl->K2, nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
-        bool amx = tier == BF16_AMX || tier == BF16_AMX_EMULATED;
-        int units = tier == BF16_AVX512BF16 ? nb : amx ? Mt : M;
+        int units = tier == BF16_AVX512BF16 ? nb : bf16_tier_is_amx(tier) ? Mt : M;
         size_t size = tier == BF16_AVX512BF16 ? (size_t)nb * GEMM_AVX512_MR * K2 * sizeof(uint32_t)
                       : tier == BF16_AVX2     ? (size_t)units * K2 * 2 * sizeof(float)
                                               : (size_t)units * K2 * 2 * sizeof(uint16_t);
@@ -522,8 +520,7 @@ void linear_forward_on(threadpool *tp, float *y, const float *x, const packed_li
         threadpool_run(tp, bf16_pack_task, &bj, nt > 1 && units >= 2 ? nt : 1);
         j.xb = buf;
     } else if (pl->wq) {
-        bool amx = int8_tier_id == INT8_AMX || int8_tier_id == INT8_AMX_EMULATED;
-        int rows = amx ? Mt : M;
+        int rows = int8_tier_is_amx(int8_tier_id) ? Mt : M;
         size_t sizes[2] = {(size_t)rows * pl->K4, (size_t)M * sizeof(float)};
         void *part[2];
         if (!scratch_take(SCRATCH_INT8, sizes, part, 2)) {

@@ -183,12 +183,46 @@ void AMX_FN(amx_tile_op)(int op, int M, int N, int Kb, const void *A, const void
  *   Kp [dq / 2 pairs][Tk] k pairs of each key (Tk = T rounded up to 32), a B tile per 16 keys and 16 pairs;
  *   S  [queries][Tk] fp32 scores; P [queries][Tk] bf16 probabilities (zero past T);
  *   Vp [Tk / 2 key pairs][dv] pairs of keys for each of the dv = dh rounded up to 16 output columns.
- * Up to four C tiles at a time (4 key blocks of S, or 4 column blocks of out). */
+ * Up to four C tiles at a time (tile_group: 4 key blocks of S, or 4 column blocks of out, the latter through cb,
+ * 16 rows x 64 columns). */
+/* nc (1..4) C tiles side by side: C[c] = A . B[c] over steps of 16 pairs. A: 16 rows from a (row stride lda bytes),
+ * 64 bytes per step; B[c]: 16 pair-rows from b + 16 c words (row stride ldb bytes), the next step 16 rows further;
+ * C[c] stored as 16 rows of 16 floats at d + 16 c (row stride ldd bytes). */
+static void tile_group(int nc, const char *a, size_t lda, int steps, const uint32_t *b, size_t ldb, float *d,
+                       size_t ldd) {
+    T_ZERO(0);
+    if (nc > 1) T_ZERO(1);
+    if (nc > 2) T_ZERO(2);
+    if (nc > 3) T_ZERO(3);
+    for (int st = 0; st < steps; st++) {
+        const uint32_t *bs = (const uint32_t *)((const char *)b + (size_t)st * 16 * ldb);
+        T_LOAD(4, a + (size_t)st * 64, lda);
+        T_LOAD(6, bs, ldb);
+        T_DPBF16(0, 4, 6);
+        if (nc > 1) {
+            T_LOAD(7, bs + 16, ldb);
+            T_DPBF16(1, 4, 7);
+        }
+        if (nc > 2) {
+            T_LOAD(6, bs + 32, ldb);
+            T_DPBF16(2, 4, 6);
+        }
+        if (nc > 3) {
+            T_LOAD(7, bs + 48, ldb);
+            T_DPBF16(3, 4, 7);
+        }
+    }
+    T_STORE(0, d, ldd);
+    if (nc > 1) T_STORE(1, d + 16, ldd);
+    if (nc > 2) T_STORE(2, d + 32, ldd);
+    if (nc > 3) T_STORE(3, d + 48, ldd);
+}
+
 bool AMX_FN(attention_head_bf16)(float *out, const float *qkv, int T, int nq, int H, int head, int dh) {
     const int ld = 3 * H, Tq = (nq + 15) / 16 * 16, Tk = (T + 31) / 32 * 32, dq = (dh + 31) / 32 * 32,
               dv = (dh + 15) / 16 * 16;
     size_t sizes[6] = {(size_t)Tq * dq * 2, (size_t)dq / 2 * Tk * 4, (size_t)Tq * Tk * 4, (size_t)Tq * Tk * 2,
-                       (size_t)Tk / 2 * dv * 4, 4 * 1024};
+                       (size_t)Tk / 2 * dv * 4, 16 * 64 * sizeof(float)};
     void *part[6];
     if (!scratch_take(SCRATCH_ATTN, sizes, part, 6)) return false;
     uint16_t *Qb = part[0], *P = part[3];
@@ -220,36 +254,9 @@ bool AMX_FN(attention_head_bf16)(float *out, const float *qkv, int T, int nq, in
     /* S = Q K^T: per block of 16 queries, key blocks four at a time */
     const size_t ldq = (size_t)dq * 2, ldk = (size_t)Tk * 4;
     for (int qb = 0; qb < Tq; qb += 16)
-        for (int kb = 0; kb < Tk; kb += 64) {
-            int nc = (Tk - kb) / 16 < 4 ? (Tk - kb) / 16 : 4;
-            T_ZERO(0);
-            if (nc > 1) T_ZERO(1);
-            if (nc > 2) T_ZERO(2);
-            if (nc > 3) T_ZERO(3);
-            for (int st = 0; st < dq / 32; st++) {
-                T_LOAD(4, (const char *)(Qb + (size_t)qb * dq) + (size_t)st * 64, ldq);
-                const uint32_t *b = Kp + (size_t)st * 16 * Tk + kb;
-                T_LOAD(6, b, ldk);
-                T_DPBF16(0, 4, 6);
-                if (nc > 1) {
-                    T_LOAD(7, b + 16, ldk);
-                    T_DPBF16(1, 4, 7);
-                }
-                if (nc > 2) {
-                    T_LOAD(6, b + 32, ldk);
-                    T_DPBF16(2, 4, 6);
-                }
-                if (nc > 3) {
-                    T_LOAD(7, b + 48, ldk);
-                    T_DPBF16(3, 4, 7);
-                }
-            }
-            float *sb = S + (size_t)qb * Tk + kb;
-            T_STORE(0, sb, ldk);
-            if (nc > 1) T_STORE(1, sb + 16, ldk);
-            if (nc > 2) T_STORE(2, sb + 32, ldk);
-            if (nc > 3) T_STORE(3, sb + 48, ldk);
-        }
+        for (int kb = 0; kb < Tk; kb += 64)
+            tile_group((Tk - kb) / 16 < 4 ? (Tk - kb) / 16 : 4, (const char *)(Qb + (size_t)qb * dq), ldq, dq / 32,
+                       Kp + kb, ldk, S + (size_t)qb * Tk + kb, ldk);
     /* softmax of each query row in fp32 (max-subtracted, as the fp32 heads), rounded to bf16 for P V */
     const float scale = 1.0f / sqrtf((float)dh);
     for (int i = 0; i < Tq; i++) {
@@ -276,35 +283,10 @@ bool AMX_FN(attention_head_bf16)(float *out, const float *qkv, int T, int nq, in
     for (int qb = 0; qb < Tq; qb += 16)
         for (int db = 0; db < dv; db += 64) {
             int nc = (dv - db) / 16 < 4 ? (dv - db) / 16 : 4;
-            T_ZERO(0);
-            if (nc > 1) T_ZERO(1);
-            if (nc > 2) T_ZERO(2);
-            if (nc > 3) T_ZERO(3);
-            for (int st = 0; st < Tk / 32; st++) {
-                T_LOAD(4, (const char *)(P + (size_t)qb * Tk) + (size_t)st * 64, ldp);
-                const uint32_t *b = Vp + (size_t)st * 16 * dv + db;
-                T_LOAD(6, b, ldv);
-                T_DPBF16(0, 4, 6);
-                if (nc > 1) {
-                    T_LOAD(7, b + 16, ldv);
-                    T_DPBF16(1, 4, 7);
-                }
-                if (nc > 2) {
-                    T_LOAD(6, b + 32, ldv);
-                    T_DPBF16(2, 4, 6);
-                }
-                if (nc > 3) {
-                    T_LOAD(7, b + 48, ldv);
-                    T_DPBF16(3, 4, 7);
-                }
-            }
-            T_STORE(0, cb, 64);
-            if (nc > 1) T_STORE(1, cb + 256, 64);
-            if (nc > 2) T_STORE(2, cb + 512, 64);
-            if (nc > 3) T_STORE(3, cb + 768, 64);
+            tile_group(nc, (const char *)(P + (size_t)qb * Tk), ldp, Tk / 32, Vp + db, ldv, cb, 64 * 4);
             for (int r = 0; r < 16 && qb + r < nq; r++)
                 for (int c = 0; c < nc * 16 && db + c < dh; c++)
-                    out[(size_t)(qb + r) * H + (size_t)head * dh + db + c] = cb[(c / 16) * 256 + r * 16 + c % 16];
+                    out[(size_t)(qb + r) * H + (size_t)head * dh + db + c] = cb[r * 64 + c];
         }
     T_RELEASE();
     return true;

@@ -526,7 +526,7 @@ void layernorm_avx2(float *x, const float *g, const float *b, int M, int C, floa
 
 /* ---- bf16 compute on AVX2 + FMA, for CPUs where no bf16 dot-product unit beats the fp32 one ----
  * The weights stay in the bf16 pair layout of linear_pack_bf16 (half the bytes of fp32); a 32-byte load holds the
- * pairs of 8 outputs and widens to two vectors of fp32 (the even and the odd k) with a shift and a mask. x arrives
+ * pairs of 8 outputs and widens to two vectors of fp32 (the even and the odd k) with shifts. x arrives
  * rounded to bf16 values as floats. Per pair, the odd product then the even one are added by FMA: the products of
  * two bf16 are exact in fp32, so each FMA rounds the same sum gemm_panel_bf16_ref rounds, in its order: the same
  * bits. Four rows x one panel of 16 outputs in 8 accumulators (4 registers of widened weights, 1 of x); rows in
@@ -542,10 +542,9 @@ static inline __attribute__((always_inline)) void bf16_rows(const int R, const f
         __m256i w0 = _mm256_load_si256((const __m256i *)(wp + (size_t)kk * 16));
         __m256i w1 = _mm256_load_si256((const __m256i *)(wp + (size_t)kk * 16 + 8));
         __m256 e0 = _mm256_castsi256_ps(_mm256_slli_epi32(w0, 16)), e1 = _mm256_castsi256_ps(_mm256_slli_epi32(w1, 16));
-        __m256 o0 = _mm256_castsi256_ps(_mm256_srli_epi32(_mm256_srli_epi32(w0, 16), 0));
-        __m256 o1 = _mm256_castsi256_ps(_mm256_srli_epi32(_mm256_srli_epi32(w1, 16), 0));
-        o0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(o0), 16));
-        o1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(o1), 16));
+        /* the odd k: the high halves, low halves cleared (two shifts: no mask register to hold) */
+        __m256 o0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(w0, 16), 16));
+        __m256 o1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_srli_epi32(w1, 16), 16));
 #define ROW(i, xi)                                                                                                   \
     if (R > i) {                                                                                                     \
         __m256 xo = _mm256_broadcast_ss(xi + 2 * kk + 1);                                                           \

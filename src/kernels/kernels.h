@@ -148,6 +148,10 @@ enum int8_tier_id { INT8_PORTABLE = 0, INT8_AVX2, INT8_AVX512, INT8_AMX, INT8_AM
  * (arch_prctl ARCH_REQ_XCOMP_PERM, asked once per process; refused by kernels before 5.16); false when BERTC_NO_AMX
  * is set. */
 bool cpu_has_amx(void);
+/* The SIMD tier of the fp32 kernels here: "avx512", "avx2" or "portable". */
+static inline const char *simd_isa(void) { return cpu_has_avx512() ? "avx512" : cpu_has_avx2_fma() ? "avx2" : "portable"; }
+static inline bool bf16_tier_is_amx(int t) { return t == BF16_AMX || t == BF16_AMX_EMULATED; }
+static inline bool int8_tier_is_amx(int t) { return t == INT8_AMX || t == INT8_AMX_EMULATED; }
 bool bf16_tier_available(int tier);
 bool int8_tier_available(int tier);
 int kernels_bf16_tier(void);

@@ -325,7 +325,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     const model_config *c = &m->cfg;
     int H = c->hidden, I = c->intermediate;
     binder b = {m, c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.",
-                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8, m->compute_mode == BERTC_COMPUTE_BF16 && strncmp(m->compute_isa, "fp32-", 5) != 0,
+                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8, m->compute_mode == BERTC_COMPUTE_BF16 && !bf16_compute_fallback(),
                 m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32, false};
     m->word = get(&b, "embeddings.word_embeddings.weight", c->vocab_size, H);
     m->pos = get(&b, "embeddings.position_embeddings.weight", c->max_positions, H);
@@ -535,9 +535,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
      * measured once per process, happens here at the latest) */
     m->compute_isa = m->compute_mode == BERTC_COMPUTE_BF16 ? bf16_tier()
                      : m->compute == BERTC_DTYPE_INT8      ? int8_tier()
-                     : cpu_has_avx512()                    ? "avx512"
-                     : cpu_has_avx2_fma()                  ? "avx2"
-                                                           : "portable";
+                                                           : simd_isa();
     if (m->compute_mode == BERTC_COMPUTE_BF16 && m->compute != BERTC_DTYPE_FP32 && m->compute != BERTC_DTYPE_BF16) {
         /* bf16 compute rounds the weights to bf16 itself: fp16 storage would round them twice, int8 is another
          * arithmetic altogether */
@@ -634,7 +632,7 @@ void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
     info->weight_bytes = m->ts.file_bytes;
     info->dtype = m->dtype;
     info->compute = m->compute;
-    info->isa = cpu_has_avx512() ? "avx512" : cpu_has_avx2_fma() ? "avx2" : "portable";
+    info->isa = simd_isa();
     info->load_ms = m->load_ms;
     info->source = m->source;
     info->compute_mode = m->compute_mode;
