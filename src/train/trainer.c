@@ -1084,10 +1084,15 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
     m->bf16 = p->bf16 != 0 && !bf16_compute_fallback();
     if (p->bf16 && !m->bf16) {
         const tier_choice *tc = kernels_tier_choice();
+        int bt = kernels_bf16_tier();
+        char reason[160];
+        if (!strcmp(tc->bf16_how, "measured"))
+            snprintf(reason, sizeof reason, "measured fp32 %.0f GFLOP/s against bf16 %s %.0f", tc->fp32_rate, bf16_tier_name(bt),
+                     tc->bf16_rate[bt]);
+        else snprintf(reason, sizeof reason, "BERTC_BF16_TIER=fp32");
         char msg[512];
-        snprintf(msg, sizeof msg, "bf16: no bf16 kernel tier is faster than the fp32 kernels on this CPU (%s; measured "
-                 "fp32 %.0f GFLOP/s against bf16 %s %.0f), so this run trains in fp32; BERTC_BF16_TIER=NAME forces a bf16 tier",
-                 bf16_tier(), tc->fp32_rate, bf16_tier_name(kernels_bf16_tier()), tc->bf16_rate[kernels_bf16_tier()]);
+        snprintf(msg, sizeof msg, "bf16: no bf16 kernel tier is faster than the fp32 kernels on this CPU (%s; %s), so this "
+                 "run trains in fp32; BERTC_BF16_TIER=NAME forces a bf16 tier", bf16_tier(), reason);
         emit(t, BERTC_TRAIN_WARNING, msg, NULL, NULL, NULL);
     }
     if (fresh) {
