@@ -22,6 +22,11 @@ void tests_eval(void);
 void tests_serve(void);
 void tests_hub(void);
 void tests_train(void);
+void tests_hostile_tok(void);
+void tests_hostile_load(void);
+void tests_hostile_serve(void);
+void tests_durable(void);
+void tests_faults(void);
 void tests_cli_conventions(void);
 void tests_evalrun(void);
 void tests_json(void);
@@ -98,6 +103,11 @@ int main(int argc, char **argv) {
     tests_serve();
     tests_hub();
     tests_train();
+    tests_hostile_tok();
+    tests_hostile_load();
+    tests_hostile_serve();
+    tests_durable();
+    tests_faults();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }
