@@ -50,8 +50,13 @@ shared: $(BUILD)/libbertc.so
 $(BUILD)/bertc: $(CLI_OBJ) $(BUILD)/libbertc.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDSAN) $(LDLIBS)
 
-$(BUILD)/test_bertc: $(TEST_SRC) tests/test.h $(BUILD)/libbertc.a
-	$(CC) $(CFLAGS) -Isrc -o $@ $(TEST_SRC) $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
+# The suite's allocations pass tests/faultinj.c (allocation-failure injection, tests/test_faults.c).
+FI_WRAP := $(foreach f,malloc calloc realloc strdup strndup posix_memalign aligned_alloc,-Wl,--wrap=$(f))
+# build/bertc-fi: the CLI with the same wrappers, for the CLI's sweeps (BERTC_FAIL_ALLOC=N).
+$(BUILD)/bertc-fi: $(CLI_OBJ) $(BUILD)/libbertc.a tests/faultinj.c tests/faultinj.h
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) tests/faultinj.c $(BUILD)/libbertc.a $(FI_WRAP) $(LDSAN) $(LDLIBS)
+$(BUILD)/test_bertc: $(TEST_SRC) tests/test.h tests/faultinj.h $(BUILD)/libbertc.a $(BUILD)/bertc-fi
+	$(CC) $(CFLAGS) -Isrc -o $@ $(TEST_SRC) $(BUILD)/libbertc.a $(FI_WRAP) $(LDSAN) $(LDLIBS)
 
 # AVX2/FMA kernels are compiled for that ISA and picked at run time by CPU feature.
 $(BUILD)/src/kernels/%_avx2.o: src/kernels/%_avx2.c

@@ -1,4 +1,321 @@
-/* test_faults.c — issue 28 (being written) */
+/*
+ * test_faults.c — allocation-failure sweeps (tests/faultinj.c): each path runs once to count its allocations, then
+ * again with the Nth allocation failing, for N over that count (every N when BERTC_FAULT_SWEEP=0, `make
+ * faultsweep`; else about BERTC_FAULT_SWEEP values of N, 150 by default, always the first 40). Each failed run must
+ * end in BERTC_ERR_NOMEM with a message naming out of memory (or succeed with the unfailed run's exact output), and
+ * leave nothing allocated (LeakSanitizer under the ASan build). A crash fails the suite outright.
+ */
+#include "faultinj.h"
 #include "test.h"
 
-void tests_faults(void) {}
+#include "bertc_train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct path {
+    const char *name;
+    /* runs the path; *same: the outputs equal the reference (set by the first, unfailed run) */
+    bertc_status (*run)(struct path *p, bertc_error *err, bool *same);
+    const char *dir;
+    float ref[64];
+    int n_ref;
+    bool have_ref;
+} path;
+
+static bool same_floats(path *p, const float *v, int n) {
+    if (!p->have_ref) {
+        if (n > 64) n = 64;
+        memcpy(p->ref, v, (size_t)n * sizeof *v);
+        p->n_ref = n;
+        p->have_ref = true;
+        return true;
+    }
+    if (n > 64) n = 64;
+    return n == p->n_ref && !memcmp(p->ref, v, (size_t)n * sizeof *v);
+}
+
+static const char *texts[] = {"a gripping , funny and moving film .", "it 's a dull , lifeless mess ."};
+
+static bertc_model_params one_thread(void) {
+    bertc_model_params mp = bertc_model_default_params();
+    mp.n_threads = 1;
+    return mp;
+}
+
+static bertc_status run_classify(path *p, bertc_error *err, bool *same) {
+    bertc_model_params mp = one_thread();
+    bertc_model *m = NULL;
+    bertc_status s = bertc_model_load(p->dir, &mp, &m, err);
+    if (s) return s;
+    bertc_text in[2] = {{texts[0], strlen(texts[0]), NULL, 0}, {texts[1], strlen(texts[1]), NULL, 0}};
+    bertc_classify_params cp = bertc_classify_default_params();
+    bertc_classification out[2];
+    s = bertc_classify(m, in, 2, &cp, out, err);
+    if (!s) {
+        float v[16];
+        int k = 0;
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < out[i].n_labels && k < 16; j++) v[k++] = out[i].logits[j];
+        *same = same_floats(p, v, k);
+        bertc_classification_free(out, 2);
+    }
+    bertc_model_free(m);
+    return s;
+}
+
+static bertc_status run_embed(path *p, bertc_error *err, bool *same) {
+    bertc_model_params mp = one_thread();
+    bertc_model *m = NULL;
+    bertc_status s = bertc_model_load(p->dir, &mp, &m, err);
+    if (s) return s;
+    bertc_text in[2] = {{texts[0], strlen(texts[0]), NULL, 0}, {texts[1], strlen(texts[1]), NULL, 0}};
+    bertc_embedding out[2];
+    bertc_embed_params ep = bertc_embed_default_params();
+    s = bertc_embed_ex(m, in, 2, &ep, out, err);
+    if (!s) {
+        float v[64];
+        int k = 0;
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < out[i].rows * out[i].hidden && k < 64; j++) v[k++] = out[i].data[j];
+        *same = same_floats(p, v, k);
+        bertc_embedding_free(out, 2);
+    }
+    bertc_model_free(m);
+    return s;
+}
+
+static bertc_status run_tokenize(path *p, bertc_error *err, bool *same) {
+    bertc_tokenizer *t = NULL;
+    bertc_status s = bertc_tokenizer_load(p->dir, &t, err);
+    if (s) return s;
+    const char *text = "Héllo wörld, it's   a \"tokenizer\" test: 12345 ünïcödé 日本語 ok?";
+    bertc_encode_params ep = bertc_encode_default_params();
+    bertc_encoding e;
+    s = bertc_tokenize(t, text, strlen(text), "and a pair", 10, &ep, &e, err);
+    if (!s) {
+        char *dec = NULL;
+        size_t dl = 0;
+        s = bertc_decode(t, e.ids, e.n, 1, &dec, &dl, err);
+        if (!s) {
+            float v[64];
+            int k = 0;
+            for (size_t i = 0; i < e.n && k < 63; i++) v[k++] = (float)e.ids[i];
+            v[k++] = (float)dl;
+            *same = same_floats(p, v, k);
+            free(dec);
+        }
+        bertc_encoding_free(&e);
+    }
+    bertc_tokenizer_free(t);
+    return s;
+}
+
+static char fdir[256];
+
+static bertc_status run_train(path *p, bertc_error *err, bool *same) {
+    char data[320], out[320];
+    snprintf(data, sizeof data, "%s/train4.tsv", fdir);
+    snprintf(out, sizeof out, "%s/out", fdir);
+    bertc_train_params tp = bertc_train_default_params();
+    tp.model = p->dir;
+    tp.train = data;
+    tp.output_dir = out;
+    tp.batch_size = 2;
+    tp.max_steps = 1;
+    tp.warmup_steps = 0;
+    tp.learning_rate = 1e-3;
+    tp.train_sample = 0;
+    tp.n_threads = 1;
+    tp.overwrite_output_dir = 1;
+    tp.shuffle = 0;
+    bertc_status s = bertc_train(&tp, err);
+    if (!s) {
+        /* the trained model's logits are the output */
+        bertc_model_params mp = one_thread();
+        bertc_model *m = NULL;
+        fi_arm(0, false); /* checking the result is not part of the sweep */
+        bertc_error e2;
+        bertc_status s2 = bertc_model_load(out, &mp, &m, &e2);
+        *same = false;
+        if (!s2) {
+            bertc_text in[1] = {{texts[0], strlen(texts[0]), NULL, 0}};
+            bertc_classify_params cp = bertc_classify_default_params();
+            bertc_classification c[1];
+            if (!bertc_classify(m, in, 1, &cp, c, &e2)) {
+                *same = same_floats(p, c[0].logits, c[0].n_labels);
+                bertc_classification_free(c, 1);
+            }
+            bertc_model_free(m);
+        }
+    }
+    return s;
+}
+
+static long sweep_size(void) {
+    const char *e = getenv("BERTC_FAULT_SWEEP");
+    return e ? atol(e) : 150;
+}
+
+static void sweep(path *p) {
+    bertc_error err;
+    bool same = false;
+    fi_arm(0, false);
+    bertc_status s = p->run(p, &err, &same);
+    long total = fi_count();
+    fi_disarm();
+    CHECK(s == BERTC_OK, "%s: the unfailed run: %s", p->name, err.message);
+    if (s) return;
+    long want = sweep_size(), stride = want > 40 && total > want ? (total - 40) / (want - 40) : 1;
+    if (want <= 0) stride = 1;
+    long tried = 0, nomem = 0, survived = 0;
+    for (int persistent = 0; persistent < 2; persistent++) {
+        for (long nth = 1 + persistent; nth <= total; nth += nth <= 40 ? 1 : stride) {
+            memset(&err, 0, sizeof err);
+            same = false;
+            fi_arm(nth, persistent);
+            s = p->run(p, &err, &same);
+            long failed = fi_disarm();
+            if (!failed) break;
+            tried++;
+            if (s == BERTC_OK) {
+                survived++;
+                CHECK(same, "%s: allocation %ld failed, the run succeeded with other outputs", p->name, nth);
+            } else {
+                nomem++;
+                CHECK(s == BERTC_ERR_NOMEM && strstr(err.message, "out of memory"),
+                      "%s: allocation %ld%s failed: status %s, \"%s\"", p->name, nth, persistent ? "+" : "",
+                      bertc_status_str(s), err.message);
+            }
+        }
+    }
+    printf("  %s: %ld allocations, %ld failure points tried: %ld out of memory, %ld recovered\n", p->name, total,
+           tried, nomem, survived);
+}
+
+static void t_classify(void) {
+    path p = {.name = "classify", .run = run_classify, .dir = TD "tiny-distilbert"};
+    sweep(&p);
+    path q = {.name = "classify-roberta", .run = run_classify, .dir = TD "tiny-roberta"};
+    sweep(&q);
+}
+
+static void t_embed(void) {
+    path p = {.name = "embed", .run = run_embed, .dir = TD "st/mean_norm"};
+    sweep(&p);
+}
+
+static void t_tokenize(void) {
+    const char *dirs[] = {TD "tok-bert", TD "tok-roberta", TD "tok-xlmr"};
+    for (int i = 0; i < 3; i++) {
+        path p = {.name = dirs[i] + strlen(TD), .run = run_tokenize, .dir = dirs[i]};
+        sweep(&p);
+    }
+}
+
+static void t_train_step(void) {
+    snprintf(fdir, sizeof fdir, "/tmp/bertc-faults-%d", (int)getpid());
+    char cmd[600], data[320];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", fdir, fdir);
+    if (system(cmd) != 0) return;
+    snprintf(data, sizeof data, "%s/train4.tsv", fdir);
+    FILE *f = fopen(data, "w");
+    if (!f) return;
+    fprintf(f, "sentence\tlabel\na gripping , funny film .\t1\na dull , lifeless mess .\t0\n"
+               "moving and warm .\t1\ntedious and flat .\t0\n");
+    fclose(f);
+    path p = {.name = "train-step", .run = run_train, .dir = TD "tiny-distilbert"};
+    sweep(&p);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", fdir);
+    if (system(cmd) != 0) printf("  could not remove %s\n", fdir);
+}
+
+
+/* ---- the CLI: build/bertc-fi (BUILD's bertc linked with the wrappers) ---- */
+
+static char *slurp(const char *file) {
+    FILE *f = fopen(file, "rb");
+    if (!f) return NULL;
+    char *b = calloc(1, 1 << 16);
+    if (b) {
+        size_t n = fread(b, 1, (1 << 16) - 1, f);
+        b[n] = 0;
+    }
+    fclose(f);
+    return b;
+}
+
+/* runs bertc-fi ARGS with BERTC_FAIL_ALLOC=spec; returns its exit status (-1: killed by a signal), stdout and
+ * stderr in files under dir */
+static int run_fi(const char *bin, const char *dir, const char *spec, const char *args) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "BERTC_FAIL_ALLOC=%s BERTC_FAIL_ALLOC_COUNT=%s/count ASAN_OPTIONS=exitcode=86:detect_leaks=1 "
+             "UBSAN_OPTIONS=exitcode=87 %s %s >%s/out 2>%s/err",
+             spec, dir, bin, args, dir, dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void cli_sweep(const char *name, const char *args) {
+    const char *b = getenv("BERTC_BIN");
+    char bin[512], dir[256];
+    snprintf(bin, sizeof bin, "%s-fi", b && *b ? b : "build/bertc");
+    if (access(bin, X_OK)) {
+        CHECK(0, "%s is missing (make builds it beside bertc)", bin);
+        return;
+    }
+    snprintf(dir, sizeof dir, "/tmp/bertc-fi-%d", (int)getpid());
+    char mk[300];
+    snprintf(mk, sizeof mk, "mkdir -p %s", dir);
+    if (system(mk)) return;
+    int rc = run_fi(bin, dir, "0", args);
+    char fp[300];
+    snprintf(fp, sizeof fp, "%s/out", dir);
+    char *ref = slurp(fp);
+    snprintf(fp, sizeof fp, "%s/count", dir);
+    char *cnt = slurp(fp);
+    long total = cnt ? atol(cnt) : 0;
+    free(cnt);
+    CHECK(rc == 0 && ref && total > 0, "%s: the unfailed run exited %d", name, rc);
+    long want = sweep_size() / 5, stride = want > 10 && total > want ? (total - 10) / (want - 10) : 1;
+    if (want <= 0) stride = 1;
+    long tried = 0;
+    for (long nth = 1; rc == 0 && ref && nth <= total; nth += nth <= 10 ? 1 : stride) {
+        char spec[32];
+        snprintf(spec, sizeof spec, "%ld%s", nth, tried % 2 ? "+" : "");
+        int r = run_fi(bin, dir, spec, args);
+        snprintf(fp, sizeof fp, "%s/out", dir);
+        char *out = slurp(fp);
+        snprintf(fp, sizeof fp, "%s/err", dir);
+        char *er = slurp(fp);
+        tried++;
+        if (r == 0) CHECK(out && !strcmp(out, ref), "%s: allocation %s failed, exit 0 with other output", name, spec);
+        else
+            CHECK(r == 1 && er && strstr(er, "out of memory"), "%s: allocation %s failed: exit %d, stderr: %.300s",
+                  name, spec, r, er ? er : "");
+        free(out);
+        free(er);
+    }
+    printf("  cli %s: %ld allocations, %ld failure points tried\n", name, total, tried);
+    free(ref);
+    snprintf(mk, sizeof mk, "rm -rf %s", dir);
+    if (system(mk)) printf("  could not remove %s\n", dir);
+}
+
+static void t_cli(void) {
+    cli_sweep("classify", "classify --threads 1 --model " TD "tiny-distilbert 'a gripping film .' 'a dull mess .'");
+    cli_sweep("embed", "embed --threads 1 --model " TD "st/mean_norm 'a gripping film .'");
+    cli_sweep("tokenize", "tokenize --model " TD "tok-roberta 'Héllo wörld, a test'");
+}
+
+void tests_faults(void) {
+    run_test("faults/classify", t_classify);
+    run_test("faults/embed", t_embed);
+    run_test("faults/tokenize", t_tokenize);
+    run_test("faults/train_step", t_train_step);
+    run_test("faults/cli", t_cli);
+}

@@ -1,0 +1,19 @@
+/*
+ * faultinj.h — allocation-failure injection for the suite, SQLite's way: the test binary is linked with
+ * -Wl,--wrap for malloc, calloc, realloc, strdup, strndup, posix_memalign and aligned_alloc, so every allocation made
+ * by libbertc's code passes a counter (jansson's too: src/io/json.c routes them through libbertc's malloc). Armed with N, the Nth
+ * allocation fails (once, or every one from N on when persistent); disarmed, the wrappers only forward.
+ */
+#ifndef BERTC_FAULTINJ_H
+#define BERTC_FAULTINJ_H
+
+#include <stdbool.h>
+
+/* Counts allocations from now; the nth (1-based) fails, and with persistent every later one too. */
+void fi_arm(long nth, bool persistent);
+/* Stops failing; returns how many allocations were failed since fi_arm (0: the run never reached the nth). */
+long fi_disarm(void);
+/* Allocations counted since the last fi_arm (armed or not). */
+long fi_count(void);
+
+#endif
