@@ -108,4 +108,11 @@ bool is_help(const char *arg);
 /* Prints "bertc: msg" to stderr. */
 void die_msg(const char *fmt, ...);
 
+/* The CLI's own allocations (records, output buffers): on failure they print "bertc: out of memory" and exit 1
+ * (EXIT_INTERNAL), as the exit codes promise; the library's allocations fail with BERTC_ERR_NOMEM instead. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+
 #endif

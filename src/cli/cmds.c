@@ -86,7 +86,7 @@ static bool gather(common *c, int argc, char **argv, bool (*own)(void *, int, ch
     /* --pair applies to every positional text */
     if (c->pair)
         for (size_t k = 0; k < c->rs.n; k++) {
-            if (!(c->rs.r[k].pair = strdup(c->pair))) return false;
+            if (!(c->rs.r[k].pair = xstrdup(c->pair))) return false;
             c->rs.r[k].pair_len = strlen(c->pair);
         }
     return true;
@@ -223,7 +223,7 @@ int cmd_classify(int argc, char **argv) {
     if (!(m = load_model(&c.mo, &code))) goto done;
     if (c.rs.n == 0) goto done; /* an empty --input: no output */
     in = records_texts(&c.rs);
-    out = calloc(c.rs.n, sizeof *out);
+    out = xcalloc(c.rs.n, sizeof *out);
     if (!in || !out) {
         die_msg("out of memory");
         code = EXIT_INTERNAL;
@@ -240,7 +240,7 @@ int cmd_classify(int argc, char **argv) {
         code = exit_code_for(s) == EXIT_MODEL ? EXIT_MODEL : exit_code_for(s);
         goto done;
     }
-    int *idx = malloc((size_t)out[0].n_labels * sizeof *idx);
+    int *idx = xmalloc((size_t)out[0].n_labels * sizeof *idx);
     for (size_t i = 0; i < c.rs.n && idx; i++) {
         const bertc_classification *r = &out[i];
         fputs("{\"label\": ", stdout);
@@ -411,9 +411,10 @@ int cmd_tokenize(int argc, char **argv) {
     if (c.mo.model && *c.mo.model && resolve_model_dir(c.mo.model, c.mo.revision, dir, sizeof dir, &code) &&
         !dir_has_weights(dir)) {
         bertc_error err;
-        if (bertc_tokenizer_load(dir, &tok_only, &err)) {
+        bertc_status ts = bertc_tokenizer_load(dir, &tok_only, &err);
+        if (ts) {
             die_msg("cannot load tokenizer %s: %s", c.mo.model, err.message);
-            code = EXIT_MODEL;
+            code = exit_code_for(ts);
             goto done;
         }
         t = tok_only;
@@ -540,8 +541,8 @@ static bool zero_shot_own(void *ctx, int argc, char **argv, int *i) {
 static size_t split_labels(const char *s, char ***out, char **buf) {
     size_t n = 1;
     for (const char *p = s; *p; p++) n += *p == ',';
-    char **v = calloc(n, sizeof *v);
-    char *b = strdup(s);
+    char **v = xcalloc(n, sizeof *v);
+    char *b = xstrdup(s);
     size_t k = 0;
     if (!v || !b) {
         free(v);

@@ -323,7 +323,7 @@ static int eval_task(const model_opts *mo, bertc_model *m, task_opts *t) {
     bertc_status s;
     size_t n;
     if (ner) {
-        const char **labels = calloc((size_t)info.n_labels + 1, sizeof *labels);
+        const char **labels = xcalloc((size_t)info.n_labels + 1, sizeof *labels);
         if (!labels) {
             bertc_model_free(m);
             die_msg("out of memory");
@@ -629,8 +629,8 @@ int cmd_metrics(int argc, char **argv) {
         return EXIT_USAGE;
     }
     /* --labels L0,L1,...: the names in id order (empty names are skipped) */
-    char *copy = labels_arg ? strdup(labels_arg) : NULL, *save = NULL;
-    const char **names = labels_arg ? calloc(strlen(labels_arg) / 2 + 1, sizeof *names) : NULL;
+    char *copy = labels_arg ? xstrdup(labels_arg) : NULL, *save = NULL;
+    const char **names = labels_arg ? xcalloc(strlen(labels_arg) / 2 + 1, sizeof *names) : NULL;
     int L = 0;
     if (labels_arg && (!copy || !names)) {
         free(copy), free(names);

@@ -28,6 +28,36 @@ void die_msg(const char *fmt, ...) {
     va_end(ap);
 }
 
+static _Noreturn void out_of_memory(void) {
+    fflush(stdout);
+    fputs("bertc: out of memory\n", stderr);
+    exit(EXIT_INTERNAL);
+}
+
+void *xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) out_of_memory();
+    return p;
+}
+
+void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) out_of_memory();
+    return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+    void *q = realloc(p, n ? n : 1);
+    if (!q) out_of_memory();
+    return q;
+}
+
+char *xstrdup(const char *s) {
+    char *d = strdup(s);
+    if (!d) out_of_memory();
+    return d;
+}
+
 int exit_code_for(bertc_status s) {
     switch (s) {
     case BERTC_OK: return EXIT_OK;
@@ -44,7 +74,7 @@ int exit_code_for(bertc_status s) {
 }
 
 static char *memdup0(const char *s, size_t n) {
-    char *d = malloc(n + 1);
+    char *d = xmalloc(n + 1);
     if (d) {
         memcpy(d, s, n);
         d[n] = 0;
@@ -55,7 +85,7 @@ static char *memdup0(const char *s, size_t n) {
 bool records_add(records *rs, const char *text, size_t len, const char *pair, size_t pair_len) {
     if (rs->n == rs->cap) {
         size_t nc = rs->cap ? rs->cap * 2 : 64;
-        record *nr = realloc(rs->r, nc * sizeof *nr);
+        record *nr = xrealloc(rs->r, nc * sizeof *nr);
         if (!nr) return false;
         rs->r = nr;
         rs->cap = nc;
@@ -127,6 +157,8 @@ bool records_read(records *rs, const char *path, const char *pair_default, input
         }
         json_error_t jerr;
         json_t *j = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &jerr);
+        /* jansson fails for lack of memory with its error unset, or says so */
+        if (!j && (!jerr.text[0] || json_error_code(&jerr) == json_error_out_of_memory)) out_of_memory();
         json_t *t = json_object_get(j, "text"), *p = json_object_get(j, "text_pair");
         if (!t && json_is_string(json_object_get(j, "question"))) { /* question answering: {"question", "context"} */
             t = json_object_get(j, "question");
@@ -156,6 +188,10 @@ bool records_read(records *rs, const char *path, const char *pair_default, input
 }
 
 void json_str(FILE *f, const char *s) {
+    if (!s) { /* no string: JSON's null, never a crash */
+        fputs("null", f);
+        return;
+    }
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
@@ -294,7 +330,7 @@ bertc_model *load_model(const model_opts *o, int *code) {
 }
 
 bertc_text *records_texts(const records *rs) {
-    bertc_text *in = malloc((rs->n ? rs->n : 1) * sizeof *in);
+    bertc_text *in = xmalloc((rs->n ? rs->n : 1) * sizeof *in);
     if (!in) return NULL;
     for (size_t i = 0; i < rs->n; i++) {
         in[i].text = rs->r[i].text;

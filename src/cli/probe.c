@@ -69,7 +69,7 @@ int cmd_bias(int argc, char **argv) {
             records_free(&rs);
             return EXIT_INPUT;
         }
-        if (!(from_file = malloc(ng * sizeof *from_file))) {
+        if (!(from_file = xmalloc(ng * sizeof *from_file))) {
             die_msg("out of memory");
             records_free(&rs);
             return EXIT_INTERNAL;
@@ -90,8 +90,8 @@ int cmd_bias(int argc, char **argv) {
     if (targets) { /* comma-separated, each stripped of spaces, empty ones dropped */
         size_t nt = 1;
         for (const char *q = targets; *q; q++) nt += *q == ',';
-        tbuf = strdup(targets);
-        tv = calloc(nt, sizeof *tv);
+        tbuf = xstrdup(targets);
+        tv = xcalloc(nt, sizeof *tv);
         if (!tbuf || !tv) {
             free(tbuf);
             free(tv);
