@@ -92,6 +92,12 @@ $(BUILD)/src/embedded.o: src/embedded.S $(EMBED)
 test: all
 	BERTC_BIN=$(BUILD)/bertc $(BUILD)/test_bertc
 
+# Every allocation of each faults/* path failed in turn (the suite tries about 100 per path), under ASan + UBSan.
+.PHONY: faultsweep
+faultsweep:
+	$(MAKE) SAN=1 all
+	BERTC_FAULT_SWEEP=0 BERTC_BIN=build-san/bertc ASAN_OPTIONS=detect_leaks=1 build-san/test_bertc faults/
+
 # ---- fuzzing: libFuzzer targets over every parser of outside input (clang) ----
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -pthread -fsanitize=address,undefined
@@ -110,14 +116,30 @@ build-fuzz/libbertc.a: $(LIB_SRC) src/embedded.S $(EMBED)
 build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libbertc.a
 	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libbertc.a $(LDLIBS)
 
-# Runs each target for FUZZ_SECONDS from its seed corpus (a copy: the committed seeds stay as they are).
+# Runs each target for FUZZ_SECONDS from its seed corpus (a copy: the committed seeds stay as they are), inputs up to
+# FUZZ_MAX_LEN bytes: large enough for the deep-nesting, long-word and overflowing-shape seeds. The committed seeds
+# include every input that once crashed a parser, so each run replays them first.
+FUZZ_MAX_LEN ?= 131072
 fuzz-smoke: fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  rm -rf build-fuzz/corpus-$$t && cp -r fuzz/corpus/$$t build-fuzz/corpus-$$t && \
 	  echo "fuzz $$t: $(FUZZ_SECONDS) s" && \
-	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -print_final_stats=0 \
-	     build-fuzz/corpus-$$t 2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
-	  tail -n 1 build-fuzz/fuzz_$$t.log; done
+	  build-fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=$(FUZZ_MAX_LEN) -timeout=25 -rss_limit_mb=4096 \
+	     -print_final_stats=1 build-fuzz/corpus-$$t 2>build-fuzz/fuzz_$$t.log || { tail -40 build-fuzz/fuzz_$$t.log; exit 1; }; \
+	  grep -h 'stat::number_of_executed_units' build-fuzz/fuzz_$$t.log | sed 's/^/  /'; done
+
+# The nightly-style run: FUZZ_RUNS executions of each target (10^6 by default), corpus kept in build-fuzz/long-*;
+# a crash stops it with the reproducer's path. Prints the executions and the time each target took.
+FUZZ_RUNS ?= 1000000
+.PHONY: fuzz-long
+fuzz-long: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build-fuzz/long-$$t && cp -rn fuzz/corpus/$$t/. build-fuzz/long-$$t/ && \
+	  s=$$(date +%s); \
+	  build-fuzz/fuzz_$$t -runs=$(FUZZ_RUNS) -max_len=$(FUZZ_MAX_LEN) -timeout=25 -rss_limit_mb=4096 -print_final_stats=1 \
+	     -artifact_prefix=build-fuzz/$$t- build-fuzz/long-$$t 2>build-fuzz/long_$$t.log || { tail -40 build-fuzz/long_$$t.log; exit 1; }; \
+	  echo "fuzz $$t: $$(grep -h 'stat::number_of_executed_units' build-fuzz/long_$$t.log | awk '{print $$2}') executions in $$(( $$(date +%s) - s )) s"; \
+	done
 
 # The whole suite, as CI runs it: warnings as errors, ASan+UBSan build and tests, fuzz smoke, plain tests last.
 # The HTML report test needs Debian's chromium here (elsewhere it says it skipped).

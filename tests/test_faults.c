@@ -1,7 +1,7 @@
 /*
  * test_faults.c — allocation-failure sweeps (tests/faultinj.c): each path runs once to count its allocations, then
  * again with the Nth allocation failing, for N over that count (every N when BERTC_FAULT_SWEEP=0, `make
- * faultsweep`; else about BERTC_FAULT_SWEEP values of N, 150 by default, always the first 40). Each failed run must
+ * faultsweep`; else about BERTC_FAULT_SWEEP values of N, 100 by default, always the first 40). Each failed run must
  * end in BERTC_ERR_NOMEM with a message naming out of memory (or succeed with the unfailed run's exact output), and
  * leave nothing allocated (LeakSanitizer under the ASan build). A crash fails the suite outright.
  */
@@ -157,7 +157,7 @@ static bertc_status run_train(path *p, bertc_error *err, bool *same) {
 
 static long sweep_size(void) {
     const char *e = getenv("BERTC_FAULT_SWEEP");
-    return e ? atol(e) : 150;
+    return e ? atol(e) : 100;
 }
 
 static void sweep(path *p) {
