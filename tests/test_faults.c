@@ -1,13 +1,14 @@
 /*
  * test_faults.c — allocation-failure sweeps (tests/faultinj.c): each path runs once to count its allocations, then
  * again with the Nth allocation failing, for N over that count (every N when BERTC_FAULT_SWEEP=0, `make
- * faultsweep`; else about BERTC_FAULT_SWEEP values of N, 100 by default, always the first 40). Each failed run must
+ * faultsweep`; else about BERTC_FAULT_SWEEP values of N, 60 by default, always the first 40). Each failed run must
  * end in BERTC_ERR_NOMEM with a message naming out of memory (or succeed with the unfailed run's exact output), and
  * leave nothing allocated (LeakSanitizer under the ASan build). A crash fails the suite outright.
  */
 #include "faultinj.h"
 #include "test.h"
 
+#include "bertc_eval.h"
 #include "bertc_train.h"
 
 #include <math.h>
@@ -25,6 +26,8 @@ typedef struct path {
     int n_ref;
     bool have_ref;
 } path;
+
+static void sweep(path *p);
 
 static bool same_floats(path *p, const float *v, int n) {
     if (!p->have_ref) {
@@ -114,6 +117,98 @@ static bertc_status run_tokenize(path *p, bertc_error *err, bool *same) {
     return s;
 }
 
+static bertc_status run_dataset(path *p, bertc_error *err, bool *same) {
+    static const char jsonl[] = "{\"text\": \"a gripping film\", \"label\": \"POSITIVE\"}\n"
+                                "{\"text\": \"a dull mess\", \"label\": 0}\n"
+                                "{\"text\": \"caf\\u00e9 \\\"quoted\\\"\", \"label\": \"NEGATIVE\"}\n";
+    static const char tsv[] = "sentence\tlabel\nit 's warm\t1\n\"quoted\" text\t0\n";
+    bertc_dataset_params dp = bertc_dataset_default_params();
+    bertc_dataset *a = NULL, *b = NULL;
+    bertc_status s = bertc_dataset_parse(jsonl, sizeof jsonl - 1, "d.jsonl", &dp, &a, err);
+    if (!s) s = bertc_dataset_parse(tsv, sizeof tsv - 1, "d.tsv", &dp, &b, err);
+    if (!s) {
+        float v[64];
+        int k = 0;
+        for (size_t i = 0; i < a->n && k < 60; i++) {
+            v[k++] = (float)a->ex[i].len;
+            v[k++] = (float)strlen(a->ex[i].label);
+        }
+        for (size_t i = 0; i < b->n && k < 60; i++) v[k++] = (float)b->ex[i].len;
+        v[k++] = (float)(a->n * 10 + b->n);
+        *same = same_floats(p, v, k);
+    }
+    bertc_dataset_free(a);
+    bertc_dataset_free(b);
+    return s;
+}
+
+static void t_dataset(void) {
+    path p = {.name = "dataset", .run = run_dataset};
+    sweep(&p);
+}
+
+/* the three pipelines: entities (simple aggregation), answers, mask candidates */
+static bertc_status run_pipelines(path *p, bertc_error *err, bool *same) {
+    bertc_model_params mp = one_thread();
+    bertc_model *ner = NULL, *qa = NULL, *mlm = NULL;
+    bertc_status s = bertc_model_load(TD "tiny-ner-bert", &mp, &ner, err);
+    if (!s) s = bertc_model_load(TD "tiny-qa-bert", &mp, &qa, err);
+    if (!s) s = bertc_model_load(TD "tiny-mlm-bert", &mp, &mlm, err);
+    float v[64];
+    int k = 0;
+    if (!s) {
+        const char *t = "Hugging Face Inc. is a company based in New York City.";
+        bertc_token_class_params tp = bertc_token_class_default_params();
+        tp.aggregation = BERTC_AGGREGATE_SIMPLE;
+        bertc_token_class_result r;
+        s = bertc_token_classify(ner, t, strlen(t), &tp, &r, err);
+        if (!s) {
+            for (size_t i = 0; i < r.n && k < 20; i++) {
+                v[k++] = r.entities[i].score;
+                v[k++] = (float)strlen(r.entities[i].word);
+            }
+            bertc_token_class_result_free(&r);
+        }
+    }
+    if (!s) {
+        const char *q = "Where is the company based?", *c = "Hugging Face Inc. is a company based in New York City.";
+        bertc_qa_params qp = bertc_qa_default_params();
+        qp.top_k = 3;
+        bertc_qa_result r;
+        s = bertc_question_answer(qa, q, strlen(q), c, strlen(c), &qp, &r, err);
+        if (!s) {
+            for (size_t i = 0; i < r.n && k < 40; i++) {
+                v[k++] = (float)r.answers[i].score;
+                v[k++] = (float)strlen(r.answers[i].answer);
+            }
+            bertc_qa_result_free(&r);
+        }
+    }
+    if (!s) {
+        const char *t = "The capital of France is [MASK].";
+        bertc_fill_mask_params fp = bertc_fill_mask_default_params();
+        bertc_fill_mask_result r;
+        s = bertc_fill_mask(mlm, t, strlen(t), &fp, &r, err);
+        if (!s) {
+            for (size_t i = 0; i < r.n_masks * r.k && k < 64; i++) {
+                v[k++] = r.candidates[i].score;
+                if (k < 64) v[k++] = (float)strlen(r.candidates[i].sequence);
+            }
+            bertc_fill_mask_result_free(&r);
+        }
+    }
+    if (!s) *same = same_floats(p, v, k);
+    bertc_model_free(ner);
+    bertc_model_free(qa);
+    bertc_model_free(mlm);
+    return s;
+}
+
+static void t_pipelines(void) {
+    path p = {.name = "pipelines", .run = run_pipelines};
+    sweep(&p);
+}
+
 static char fdir[256];
 
 static bertc_status run_train(path *p, bertc_error *err, bool *same) {
@@ -137,7 +232,7 @@ static bertc_status run_train(path *p, bertc_error *err, bool *same) {
         /* the trained model's logits are the output */
         bertc_model_params mp = one_thread();
         bertc_model *m = NULL;
-        fi_arm(0, false); /* checking the result is not part of the sweep */
+        fi_suspend(); /* checking the result is not part of the sweep */
         bertc_error e2;
         bertc_status s2 = bertc_model_load(out, &mp, &m, &e2);
         *same = false;
@@ -157,7 +252,7 @@ static bertc_status run_train(path *p, bertc_error *err, bool *same) {
 
 static long sweep_size(void) {
     const char *e = getenv("BERTC_FAULT_SWEEP");
-    return e ? atol(e) : 100;
+    return e ? atol(e) : 60;
 }
 
 static void sweep(path *p) {
@@ -316,6 +411,8 @@ void tests_faults(void) {
     run_test("faults/classify", t_classify);
     run_test("faults/embed", t_embed);
     run_test("faults/tokenize", t_tokenize);
+    run_test("faults/dataset", t_dataset);
+    run_test("faults/pipelines", t_pipelines);
     run_test("faults/train_step", t_train_step);
     run_test("faults/cli", t_cli);
 }
