@@ -46,6 +46,8 @@ typedef enum bertc_status {
     BERTC_ERR_NOMEM = 7,       /* out of memory */
     BERTC_ERR_INTERRUPTED = 8, /* stopped on request (SIGINT while training: a checkpoint was saved first) */
     BERTC_ERR_DIVERGED = 9,    /* training produced a non-finite loss or gradient (the last good checkpoint is kept) */
+    BERTC_ERR_OUTPUT = 10,     /* an output could not be written (disk full, read-only folder, I/O error): nothing
+                                  half-written is left in its place */
 } bertc_status;
 
 /* Detail of the last failure of a call; message is one line, NUL-terminated. */

@@ -29,7 +29,8 @@ class BertcValueError(BertcError, ValueError):
 
 
 class BertcOSError(BertcError, OSError):
-    """A file could not be opened, read, mapped or written (BERTC_ERR_IO)."""
+    """A file could not be opened, read, mapped or written (BERTC_ERR_IO; BERTC_ERR_OUTPUT: an output could not be
+    written, e.g. a full disk or a read-only folder)."""
 
 
 class BertcMemoryError(BertcError, MemoryError):
@@ -40,7 +41,7 @@ class BertcInterrupted(BertcError, KeyboardInterrupt):
     """Training stopped on request after saving a checkpoint (BERTC_ERR_INTERRUPTED)."""
 
 
-BERTC_ERR_IO, BERTC_ERR_NOMEM, BERTC_ERR_INTERRUPTED = 2, 7, 8
+BERTC_ERR_IO, BERTC_ERR_NOMEM, BERTC_ERR_INTERRUPTED, BERTC_ERR_OUTPUT = 2, 7, 8, 10
 
 
 class Error(Structure):
@@ -223,7 +224,7 @@ def raise_error(status: int, err: Error) -> NoReturn:
     msg = err.message.decode("utf-8", "replace")
     name = (lib.bertc_status_str(status) or b"error").decode()
     cls: type[BertcError] = BertcValueError
-    if status == BERTC_ERR_IO:
+    if status in (BERTC_ERR_IO, BERTC_ERR_OUTPUT):
         cls = BertcOSError
     elif status == BERTC_ERR_NOMEM:
         cls = BertcMemoryError

@@ -8,7 +8,10 @@
 
 #include "bertc_train.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <libgen.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -39,7 +42,8 @@ static const char train_usage[] =
     "with fp32 sums; weights, gradients and optimizer state stay fp32 (AVX512-BF16 where the CPU has it).\n"
     "Defaults are the SST-2 model card's recipe (lr 1e-5, batch 32, warmup 600, max length 128, 3 epochs).\n"
     "stdout: one JSON object per log_history entry; stderr: progress and warnings.\n"
-    "exit codes: 0 ok, 2 usage, 3 model error, 4 input error, 5 output error, 6 diverged (non-finite loss),\n"
+    "exit codes: 0 ok, 2 usage, 3 model error, 4 input error, 5 output error (disk full, read-only --output or\n"
+    "--report: checked before training starts), 6 diverged (non-finite loss),\n"
     "130 interrupted (a checkpoint was saved: continue with --resume-from-checkpoint latest)\n";
 
 typedef struct cli_state {
@@ -111,6 +115,61 @@ static void on_event(const bertc_train_event *e, void *ctx) {
         if (!c->quiet) fprintf(stderr, "%ssaved %s\n", c->tty ? "\r\033[K" : "", e->message);
         break;
     }
+}
+
+/* The report as the library writes its outputs: a temporary beside it, fsync'ed, renamed over, the folder
+ * fsync'ed. errno is kept on failure. */
+static bool write_report(const char *path, const char *data, size_t len) {
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return false;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            int e = w < 0 ? errno : ENOSPC;
+            close(fd);
+            unlink(tmp);
+            errno = e;
+            return false;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return false;
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return true;
+}
+
+/* --report's folder must take a file before training starts, not after an hour of it. */
+static bool report_writable(const char *path) {
+    char tmp[4200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return false;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    bool ok = write(fd, "x", 1) == 1;
+    int e = errno;
+    close(fd);
+    unlink(tmp);
+    errno = ok ? 0 : e;
+    return ok;
 }
 
 static bool num_arg(const char *v, double *out) {
@@ -221,6 +280,10 @@ int cmd_train(int argc, char **argv) {
         die_msg("train: --batch-size, --gradient-accumulation-steps and --max-length must be positive");
         return EXIT_USAGE;
     }
+    if (report && !report_writable(report)) {
+        die_msg("train: cannot write --report %s: %s", report, strerror(errno));
+        return EXIT_OUTPUT;
+    }
     char dir[4096];
     int code = 0;
     if (p.resume_from_checkpoint) {
@@ -249,7 +312,7 @@ int cmd_train(int argc, char **argv) {
     int rc = EXIT_OK;
     if (s) {
         die_msg("train: %s", err.message);
-        rc = exit_code_for(s);
+        rc = s == BERTC_ERR_OUTPUT ? EXIT_OUTPUT : exit_code_for(s);
     }
     if (report) {
         /* the whole log_history when the run wrote it (a resumed run's includes the steps before the resume) */
@@ -262,27 +325,16 @@ int cmd_train(int argc, char **argv) {
             c.entries = json_incref(hist);
         }
         json_decref(st);
-        char tmp[4200], *hist_text = json_dumps(c.entries, JSON_COMPACT), *html = NULL;
+        char *hist_text = json_dumps(c.entries, JSON_COMPACT), *html = NULL;
         size_t len = 0;
         bertc_error rerr;
         if (!hist_text || bertc_train_report_render(hist_text, model, p.output_dir, c.start,
                                                     (const char *const *)c.warnings, c.n_warnings, &html, &len, &rerr)) {
             die_msg("cannot write %s: %s", report, hist_text ? rerr.message : "out of memory");
             if (!rc) rc = EXIT_OUTPUT;
-        } else {
-            snprintf(tmp, sizeof tmp, "%s.tmp-%ld", report, (long)getpid());
-            FILE *f = fopen(tmp, "w");
-            if (!f) {
-                die_msg("cannot write %s", report);
-                if (!rc) rc = EXIT_OUTPUT;
-            } else {
-                bool ok = fwrite(html, 1, len, f) == len;
-                if (fclose(f) != 0 || !ok || rename(tmp, report) != 0) {
-                    unlink(tmp);
-                    die_msg("cannot write %s", report);
-                    if (!rc) rc = EXIT_OUTPUT;
-                }
-            }
+        } else if (!write_report(report, html, len)) {
+            die_msg("cannot write %s: %s", report, strerror(errno));
+            if (!rc) rc = EXIT_OUTPUT;
         }
         free(hist_text);
         bertc_free(html);

@@ -1,9 +1,12 @@
 /*
  * st_write.c — writing safetensors files and other outputs so that nothing is ever half-written: the data go
  * to a temporary file beside the target, which is flushed to disk and renamed over the target only when
- * whole (rename is atomic within a file system). A failed write removes the temporary file.
+ * whole (rename is atomic within a file system), then the folder is flushed too (util/durable.c). A failed
+ * write removes the temporary file and is BERTC_ERR_OUTPUT.
  */
 #include "tensors.h"
+
+#include "../util/durable.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,59 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct afile {
-    char tmp[4200];
-    const char *path;
-    int fd;
-} afile;
-
-static bertc_status aopen(afile *f, const char *path, bertc_error *err) {
-    f->path = path;
-    if (snprintf(f->tmp, sizeof f->tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof f->tmp)
-        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long: %.200s", path);
-    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (f->fd < 0) return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", f->tmp, strerror(errno));
-    return BERTC_OK;
-}
-
-static bertc_status awrite(afile *f, const void *data, size_t len, bertc_error *err) {
-    const char *p = data;
-    while (len) {
-        ssize_t w = write(f->fd, p, len > (1u << 30) ? (1u << 30) : len);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            int e = errno;
-            close(f->fd);
-            unlink(f->tmp);
-            return bertc_fail(err, BERTC_ERR_IO, "cannot write %s: %s (nothing was replaced)", f->path,
-                              w < 0 ? strerror(e) : "short write");
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return BERTC_OK;
-}
-
-static bertc_status aclose(afile *f, bertc_error *err) {
-    if (fsync(f->fd) != 0 || close(f->fd) != 0) {
-        int e = errno;
-        unlink(f->tmp);
-        return bertc_fail(err, BERTC_ERR_IO, "cannot write %s: %s (nothing was replaced)", f->path, strerror(e));
-    }
-    if (rename(f->tmp, f->path) != 0) {
-        int e = errno;
-        unlink(f->tmp);
-        return bertc_fail(err, BERTC_ERR_IO, "cannot rename %s to %s: %s", f->tmp, f->path, strerror(e));
-    }
-    return BERTC_OK;
-}
-
 bertc_status write_file_atomic(const char *path, const void *data, size_t len, bertc_error *err) {
-    afile f;
-    bertc_status s = aopen(&f, path, err);
-    if (s) return s;
-    if ((s = awrite(&f, data, len, err))) return s;
-    return aclose(&f, err);
+    return atomic_write(path, data, len, err);
 }
 
 bertc_status copy_file_atomic(const char *src, const char *dst, bertc_error *err) {
@@ -106,10 +58,10 @@ bertc_status safetensors_write(const char *path, const st_entry *e, int n, bertc
     memset(hb + 8 + hl, ' ', padded - hl);
     free(hs);
     afile f;
-    bertc_status s = aopen(&f, path, err);
-    if (!s) s = awrite(&f, hb, 8 + padded, err);
+    bertc_status s = afile_open(&f, path, err);
+    if (!s) s = afile_write(&f, hb, 8 + padded, err);
     free(hb);
-    for (int i = 0; i < n && !s; i++) s = awrite(&f, e[i].data, e[i].nbytes, err);
-    if (!s) s = aclose(&f, err);
+    for (int i = 0; i < n && !s; i++) s = afile_write(&f, e[i].data, e[i].nbytes, err);
+    if (!s) s = afile_commit(&f, err);
     return s;
 }

@@ -15,6 +15,7 @@
  * go on exactly (weights, Adam moments, step, position in the epoch, the loss being accumulated).
  */
 #include "../io/tensors.h"
+#include "../util/durable.h"
 #include "bertc_train.h"
 #include "tmodel.h"
 
@@ -631,24 +632,10 @@ static double metric_value(const trainer *t, const eval_out *e) {
 
 /* ---- checkpoints ---- */
 
-static bertc_status mkdir_p(const char *dir, bertc_error *err) {
-    if (!make_dirs(dir)) return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
-    return BERTC_OK;
-}
-
-static int rm_rf(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) return unlink(path);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char sub[4400];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        rm_rf(sub);
-    }
-    closedir(d);
-    return rmdir(path);
-}
+/* Checkpoints and the final model are written as util/durable.h says: a checkpoint is built in
+ * checkpoint-N.tmp-PID, each file fsync'ed, and put in place whole (rename, or an atomic exchange with an older
+ * checkpoint-N, which a resume of a finished run re-saves); a removed checkpoint is renamed aside first. So a
+ * checkpoint-N folder is always whole, and resume checks it anyway (checkpoint_whole). */
 
 static json_t *state_json(const trainer *t) {
     const bertc_train_params *p = t->p;
@@ -697,9 +684,7 @@ static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_e
     const tmodel *m = t->m;
     char final[4200], tmp[4300], path[4400];
     snprintf(final, sizeof final, "%s/checkpoint-%ld", t->out, t->step);
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", final, (long)getpid());
-    rm_rf(tmp);
-    bertc_status s = mkdir_p(tmp, err);
+    bertc_status s = adir_begin(final, tmp, sizeof tmp, err);
     if (s) return s;
     if ((s = tmodel_save(m, tmp, err))) goto fail;
     {
@@ -753,15 +738,12 @@ static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_e
         json_decref(rng);
         if (s) goto fail;
     }
-    rm_rf(final);
-    if (rename(tmp, final) != 0) {
-        s = bertc_fail(err, BERTC_ERR_IO, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
-        goto fail;
-    }
+    /* trainer_state.json, scheduler.json and rng_state.json were written last; the folder goes in whole */
+    if ((s = adir_commit(tmp, final, err))) return s;
     snprintf(saved, cap, "%s", final);
     return BERTC_OK;
 fail:
-    rm_rf(tmp);
+    adir_abort(tmp);
     return s;
 }
 
@@ -788,8 +770,8 @@ static int list_checkpoints(const char *dir, long *steps, int cap) {
     return n;
 }
 
-static void rotate_checkpoints(trainer *t) {
-    if (t->p->save_total_limit <= 0) return;
+static bertc_status rotate_checkpoints(trainer *t, bertc_error *err) {
+    if (t->p->save_total_limit <= 0) return BERTC_OK;
     long steps[4096];
     int n = list_checkpoints(t->out, steps, 4096);
     int excess = n - t->p->save_total_limit;
@@ -797,9 +779,11 @@ static void rotate_checkpoints(trainer *t) {
         char path[4200];
         snprintf(path, sizeof path, "%s/checkpoint-%ld", t->out, steps[i]);
         if (t->have_best && !strcmp(path, t->best_ckpt)) continue; /* the best is kept, as Trainer keeps it */
-        rm_rf(path);
+        bertc_status s = durable_remove(path, err);
+        if (s) return s;
         excess--;
     }
+    return BERTC_OK;
 }
 
 static bertc_status checkpoint(trainer *t, bertc_error *err) {
@@ -807,11 +791,75 @@ static bertc_status checkpoint(trainer *t, bertc_error *err) {
     bertc_status s = save_checkpoint(t, saved, sizeof saved, err);
     if (s) return s;
     emit(t, BERTC_TRAIN_SAVE, saved, NULL, NULL, NULL);
-    rotate_checkpoints(t);
-    return BERTC_OK;
+    return rotate_checkpoints(t, err);
 }
 
 /* ---- resume ---- */
+
+/* Whether dir holds a whole checkpoint (of global step `step` when step >= 0): every file a resume reads is
+ * there and parses (the JSON files, both safetensors headers against their sizes, the tokenizer), and
+ * trainer_state.json names the step. `why` says what is wrong otherwise. A folder that looks whole and is not
+ * (from an older bertc that removed before renaming, a copy cut short, a full disk) is never resumed from. */
+static bool checkpoint_whole(const char *dir, long step, char *why, size_t cap) {
+    static const char *const jsons[] = {"config.json", "trainer_state.json", "scheduler.json", "rng_state.json"};
+    static const char *const sts[] = {"model.safetensors", "optimizer.safetensors"};
+    char path[4400];
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(why, cap, "not a folder");
+        return false;
+    }
+    for (size_t i = 0; i < sizeof jsons / sizeof *jsons; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, jsons[i]);
+        json_error_t je;
+        json_t *j = json_load_file(path, 0, &je);
+        if (!j) {
+            snprintf(why, cap, "%s: %s", jsons[i], file_exists(path) ? je.text : "missing");
+            return false;
+        }
+        bool obj = json_is_object(j);
+        long gs = (long)json_integer_value(json_object_get(j, "global_step"));
+        json_decref(j);
+        if (!obj) {
+            snprintf(why, cap, "%s is not a JSON object", jsons[i]);
+            return false;
+        }
+        if (i == 1 && step >= 0 && gs != step) {
+            snprintf(why, cap, "trainer_state.json says step %ld", gs);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < sizeof sts / sizeof *sts; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, sts[i]);
+        mapped_file f;
+        bertc_error e2;
+        if (!file_exists(path)) {
+            snprintf(why, cap, "%s: missing", sts[i]);
+            return false;
+        }
+        if (map_file(path, &f, &e2)) {
+            snprintf(why, cap, "%.200s", e2.message);
+            return false;
+        }
+        tensor_set ts = {0};
+        bertc_status s = safetensors_parse(&ts, f.data, f.size, path, &e2);
+        bool empty = !s && ts.n == 0;
+        tensor_set_free(&ts);
+        unmap_file(&f);
+        if (s || empty) {
+            snprintf(why, cap, "%.200s", s ? e2.message : "no tensors");
+            return false;
+        }
+    }
+    bertc_tokenizer *tok = NULL;
+    bertc_error e3;
+    if (bertc_tokenizer_load(dir, &tok, &e3)) {
+        snprintf(why, cap, "tokenizer: %.200s", e3.message);
+        return false;
+    }
+    bertc_tokenizer_free(tok);
+    return true;
+}
 static bertc_status load_optimizer(trainer *t, const char *dir, bertc_error *err) {
     char path[8800];
     snprintf(path, sizeof path, "%s/optimizer.safetensors", dir);
@@ -951,7 +999,11 @@ static bertc_status run_eval(trainer *t, bool *stop_early, bertc_error *err) {
     return BERTC_OK;
 }
 
+/* Before any training: stale temporaries of dead runs removed, the folder proved writable (a read-only or full
+ * folder is an error now, not at the first checkpoint), and with --overwrite-output-dir the old checkpoints
+ * removed (each renamed aside first). */
 static bertc_status prepare_output(const bertc_train_params *p, bertc_error *err) {
+    durable_sweep(p->output_dir);
     DIR *d = opendir(p->output_dir);
     if (d) {
         struct dirent *e;
@@ -962,17 +1014,19 @@ static bertc_status prepare_output(const bertc_train_params *p, bertc_error *err
         if (!empty && !p->overwrite_output_dir && !p->resume_from_checkpoint)
             return bertc_fail(err, BERTC_ERR_INVALID_ARG, "output folder %s exists and is not empty: use "
                               "--overwrite-output-dir, or --resume-from-checkpoint to continue", p->output_dir);
-        if (!empty && p->overwrite_output_dir && !p->resume_from_checkpoint) {
-            long steps[4096];
-            int n = list_checkpoints(p->output_dir, steps, 4096);
-            for (int i = 0; i < n; i++) {
-                char path[4200];
-                snprintf(path, sizeof path, "%s/checkpoint-%ld", p->output_dir, steps[i]);
-                rm_rf(path);
-            }
+    }
+    bertc_status s = check_writable(p->output_dir, err);
+    if (s) return s;
+    if (p->overwrite_output_dir && !p->resume_from_checkpoint) {
+        long steps[4096];
+        int n = list_checkpoints(p->output_dir, steps, 4096);
+        for (int i = 0; i < n && !s; i++) {
+            char path[4200];
+            snprintf(path, sizeof path, "%s/checkpoint-%ld", p->output_dir, steps[i]);
+            s = durable_remove(path, err);
         }
     }
-    return mkdir_p(p->output_dir, err);
+    return s;
 }
 
 bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
@@ -1006,21 +1060,37 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
     char resume_dir[4300] = "";
     /* where from */
     const char *src = p->model;
+    if ((s = prepare_output(p, err))) goto done;
     if (p->resume_from_checkpoint) {
+        char why[300];
         if (!strcmp(p->resume_from_checkpoint, "latest")) {
+            /* the newest whole checkpoint; an incomplete one is skipped with a warning */
             long steps[4096];
-            int n = list_checkpoints(p->output_dir, steps, 4096);
-            if (!n) {
-                s = bertc_fail(err, BERTC_ERR_IO, "no checkpoint-N folder in %s to resume from", p->output_dir);
+            int n = list_checkpoints(p->output_dir, steps, 4096), skipped = 0;
+            for (int i = n - 1; i >= 0 && !resume_dir[0]; i--) {
+                char dir[4300];
+                snprintf(dir, sizeof dir, "%s/checkpoint-%ld", p->output_dir, steps[i]);
+                if (checkpoint_whole(dir, steps[i], why, sizeof why)) snprintf(resume_dir, sizeof resume_dir, "%s", dir);
+                else {
+                    warnf(t, "skipping %s: it is incomplete (%s)", dir, why);
+                    skipped++;
+                }
+            }
+            if (!resume_dir[0]) {
+                s = skipped ? bertc_fail(err, BERTC_ERR_IO, "no whole checkpoint-N folder in %s to resume from (%d incomplete "
+                                         "ones skipped)", p->output_dir, skipped)
+                            : bertc_fail(err, BERTC_ERR_IO, "no checkpoint-N folder in %s to resume from", p->output_dir);
                 goto done;
             }
-            snprintf(resume_dir, sizeof resume_dir, "%s/checkpoint-%ld", p->output_dir, steps[n - 1]);
         } else {
             snprintf(resume_dir, sizeof resume_dir, "%s", p->resume_from_checkpoint);
+            if (!checkpoint_whole(resume_dir, -1, why, sizeof why)) {
+                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a whole checkpoint: %s", resume_dir, why);
+                goto done;
+            }
         }
         src = resume_dir;
     }
-    if ((s = prepare_output(p, err))) goto done;
     /* data */
     if ((s = bertc_dataset_read(p->train, &p->data, &dtrain, err))) goto done;
     if (dtrain->n == 0) {
@@ -1333,14 +1403,24 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
         char from[8700] = "";
         if (t->have_best && t->best_ckpt[0]) snprintf(from, sizeof from, "%s", t->best_ckpt);
         else snprintf(from, sizeof from, "%s/checkpoint-%ld", t->out, t->step);
+        /* The output folder is not replaced whole (it holds the checkpoints): its config.json and
+         * trainer_state.json go first, so that until the weights, the tokenizer, then config.json and last
+         * trainer_state.json are back, it does not look like a model; each file atomic. */
+        static const char *const marks[] = {"trainer_state.json", "config.json"};
+        for (size_t i = 0; i < 2 && !s; i++) {
+            char b2[4400];
+            snprintf(b2, sizeof b2, "%s/%s", t->out, marks[i]);
+            if (dio_unlink(b2) != 0 && errno != ENOENT) s = output_fail(err, errno, "cannot remove", b2);
+        }
+        if (!s && dio_fsync_dir(t->out) != 0) s = output_fail(err, errno, "cannot sync", t->out);
         static const char *const files[] = {"model.safetensors", "config.json"};
         for (size_t i = 0; i < 2 && !s; i++) {
             char a[8800], b2[4400];
             snprintf(a, sizeof a, "%s/%s", from, files[i]);
             snprintf(b2, sizeof b2, "%s/%s", t->out, files[i]);
             s = copy_file_atomic(a, b2, err);
+            if (!s && i == 0) s = tmodel_save_tokenizer(t->m, t->out, err);
         }
-        if (!s) s = tmodel_save_tokenizer(t->m, t->out, err);
         if (!s) {
             json_t *st = state_json(t);
             char path[8800];

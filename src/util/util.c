@@ -26,6 +26,7 @@ const char *bertc_status_str(bertc_status s) {
     case BERTC_ERR_NOMEM: return "out of memory";
     case BERTC_ERR_INTERRUPTED: return "interrupted";
     case BERTC_ERR_DIVERGED: return "diverged";
+    case BERTC_ERR_OUTPUT: return "output error";
     }
     return "unknown status";
 }
