@@ -228,11 +228,13 @@ static bertc_status run_decoder(const bertc_tokenizer *t, const dec_op *d, strli
                 nc++;
             }
             if (ok) bo[nc] = l->len[i];
-            if (ok && !tregex_find_all(d->re, cp, nc, ml_emit, &m)) {
+            const char *why = NULL;
+            if (ok && !tregex_find_all(d->re, cp, nc, ml_emit, &m, &why)) {
                 free(cp);
                 free(bo);
                 free(m.a);
-                return bertc_fail(err, BERTC_ERR_INPUT, "tokenizer: the Replace decoder's pattern ran out of steps");
+                return bertc_fail(err, strcmp(why, "out of memory") ? BERTC_ERR_INPUT : BERTC_ERR_NOMEM,
+                                  "tokenizer: Replace decoder: %s", why);
             }
             sbuf b = {0};
             size_t last = 0;

@@ -508,9 +508,11 @@ static bertc_status run_norm(const norm_op *op, nbuf *b, nctx *x, int32_t seg, b
     case NO_REPLACE: {
         match_list m = {0};
         if (!b->n) break;
-        if (!tregex_find_all(op->re, b->cp, b->n, ml_emit, &m)) {
+        const char *why;
+        if (!tregex_find_all(op->re, b->cp, b->n, ml_emit, &m, &why)) {
             free(m.a);
-            return bertc_fail(err, BERTC_ERR_INPUT, "tokenizer: Replace pattern ran out of steps on this input");
+            return bertc_fail(err, strcmp(why, "out of memory") ? BERTC_ERR_INPUT : BERTC_ERR_NOMEM,
+                              "tokenizer: Replace normalizer: %s", why);
         }
         ok = replace_matches(b, x, &m, op->content, op->clen, seg);
         free(m.a);
@@ -748,10 +750,12 @@ static bertc_status run_pre(const pre_op *op, pieces *in, pieces *out, int32_t u
             break;
         case PT_SPLIT:
             m.n = 0;
-            if (!tregex_find_all(op->re, src->cp + a, b - a, ml_emit, &m)) {
+            const char *why;
+            if (!tregex_find_all(op->re, src->cp + a, b - a, ml_emit, &m, &why)) {
                 free(m.a);
                 nb_free(&tmp);
-                return bertc_fail(err, BERTC_ERR_INPUT, "tokenizer: Split pattern ran out of steps on this input");
+                return bertc_fail(err, strcmp(why, "out of memory") ? BERTC_ERR_INPUT : BERTC_ERR_NOMEM,
+                                  "tokenizer: Split pre-tokenizer: %s", why);
             }
             ok = split_by(out, src, a, b, &m, op->behavior, op->invert);
             break;

@@ -1,11 +1,21 @@
 /*
- * regex.c — the patterns of tokenizer.json's Split pre-tokenizer and Replace normalizer, matched as tokenizers
- * does it: Oniguruma (Ruby syntax) through onig's find_iter, over code points. A backtracking matcher, as
+ * regex.c — the patterns of tokenizer.json's Split pre-tokenizer and Replace normalizer / decoder, matched as
+ * tokenizers does it: Oniguruma (Ruby syntax) through onig's find_iter, over code points. A backtracking matcher, as
  * Oniguruma is (leftmost match, alternatives in order, greedy or lazy quantifiers), with Oniguruma's classes
  * from unicode.h. Supported: literals and escapes, . ^ $ (line anchors), [...] sets with ranges and classes,
  * \s \S \d \D \w \W \p{L} \p{N} \p{P} (and \P{..}), groups (...) (?:...), lookahead (?=...) (?!...),
  * alternation, * + ? {m} {m,} {m,n} and their lazy forms. Anything else is refused by name when the tokenizer
- * loads. Matching has a step budget, so a pathological pattern fails the call instead of hanging it.
+ * loads.
+ *
+ * Why not libonig itself: Debian's libonig (6.9.8) has older Unicode data than the Oniguruma the tokenizers crate
+ * embeds (onig_sys 69.9, Unicode 15.1 and later), so \w and \p{..} disagree with tokenizers on letters assigned
+ * since (U+1E4D0, U+2EBF0, U+31350, ...); the classes here come from the crate's own tables (unicode.h).
+ *
+ * Bounded on any pattern and text: the parser refuses groups nested deeper than RX_MAX_DEPTH (its recursion is
+ * per group level, a few KB of stack in all); the matcher is iterative, its backtracking on a heap stack of at
+ * most 4 entries per character (plus 2^20), a greedy loop over one character kept as a single entry; and a
+ * search has a step budget (2*10^7 + 2000 per character), so a pathological pattern fails the call instead of
+ * hanging it or exhausting memory.
  */
 #include "tokenizer.h"
 #include "unicode.h"
@@ -13,7 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { RX_CHAR, RX_ANY, RX_SET, RX_BOL, RX_EOL, RX_ALT, RX_REP, RX_LOOK, RX_ACCEPT, RX_EMPTY };
+/* RX_LACCEPT ends a lookahead's body, RX_ACCEPT the pattern */
+enum { RX_CHAR, RX_ANY, RX_SET, RX_BOL, RX_EOL, RX_ALT, RX_REP, RX_LOOK, RX_ACCEPT, RX_LACCEPT, RX_EMPTY };
+
+/* the deepest nesting of groups: the parser recurses once per level (a few hundred bytes of stack each);
+ * Oniguruma refuses past 4096, no real pattern comes near either */
+#define RX_MAX_DEPTH 256
 
 /* a class item: a range, or a property (negated or not) */
 typedef struct rx_item {
@@ -28,10 +43,10 @@ struct rx_node {
     rx_node *next;
     int32_t c;
     rx_item *items;
-    int n_items;
+    int n_items, cap_items;
     bool neg;          /* RX_SET: [^...]; RX_LOOK: (?!...) */
     rx_node **alts;    /* RX_ALT: branch heads (each ends in a link to next) */
-    int n_alts;
+    int n_alts, cap_alts;
     rx_node *body;     /* RX_REP, RX_LOOK */
     int min, max;      /* RX_REP; max -1: unbounded */
     bool lazy;
@@ -49,6 +64,7 @@ typedef struct rx_parser {
     const char *p, *end;
     tregex *re;
     const char *err;
+    int depth; /* groups open */
 } rx_parser;
 
 static rx_node *rx_new(rx_parser *ps, int kind) {
@@ -173,9 +189,14 @@ static int rx_escape(rx_parser *ps, rx_item *it, int32_t *lit, bool in_set) {
 }
 
 static bool rx_push_item(rx_node *n, rx_item it) {
-    rx_item *a = realloc(n->items, (size_t)(n->n_items + 1) * sizeof *a);
-    if (!a) return false;
-    n->items = a;
+    if (n->n_items == n->cap_items) {
+        if (n->cap_items > (1 << 28)) return false;
+        int nc = n->cap_items ? 2 * n->cap_items : 4;
+        rx_item *a = realloc(n->items, (size_t)nc * sizeof *a);
+        if (!a) return false;
+        n->items = a;
+        n->cap_items = nc;
+    }
     n->items[n->n_items++] = it;
     return true;
 }
@@ -257,6 +278,10 @@ static bool rx_atom(rx_parser *ps, frag *out) {
                 return false;
             }
         }
+        if (++ps->depth > RX_MAX_DEPTH) {
+            ps->err = "groups nested deeper than 256 levels";
+            return false;
+        }
         frag inner;
         if (!rx_alt(ps, &inner)) return false;
         if (ps->p >= ps->end || *ps->p != ')') {
@@ -264,12 +289,13 @@ static bool rx_atom(rx_parser *ps, frag *out) {
             return false;
         }
         ps->p++;
+        ps->depth--;
         if (!look) {
             *out = inner;
             return true;
         }
         n = rx_new(ps, RX_LOOK);
-        rx_node *acc = rx_new(ps, RX_ACCEPT);
+        rx_node *acc = rx_new(ps, RX_LACCEPT);
         if (!n || !acc) return false;
         inner.last->next = acc;
         n->body = inner.first;
@@ -401,9 +427,14 @@ static bool rx_alt(rx_parser *ps, frag *out) {
     rx_node *alt = rx_new(ps, RX_ALT), *join = rx_new(ps, RX_EMPTY);
     if (!alt || !join) return false;
     for (;;) {
-        rx_node **a = realloc(alt->alts, (size_t)(alt->n_alts + 1) * sizeof *a);
-        if (!a) return false;
-        alt->alts = a;
+        if (alt->n_alts == alt->cap_alts) {
+            if (alt->cap_alts > (1 << 28)) return false;
+            int nc = alt->cap_alts ? 2 * alt->cap_alts : 4;
+            rx_node **a = realloc(alt->alts, (size_t)nc * sizeof *a);
+            if (!a) return false;
+            alt->alts = a;
+            alt->cap_alts = nc;
+        }
         alt->alts[alt->n_alts++] = f.first;
         f.last->next = join;
         if (ps->p >= ps->end || *ps->p != '|') break;
@@ -436,7 +467,7 @@ tregex *tregex_compile(const char *pat, size_t len, bool literal, const char **w
         *why = "out of memory";
         return NULL;
     }
-    rx_parser ps = {pat, pat + len, re, NULL};
+    rx_parser ps = {pat, pat + len, re, NULL, 0};
     frag f;
     if (literal) {
         f.first = f.last = NULL;
@@ -463,7 +494,23 @@ tregex *tregex_compile(const char *pat, size_t len, bool literal, const char **w
     return re;
 }
 
-/* ---- matching ---- */
+/* ---- matching: an iterative backtracking machine ---- */
+
+/* A backtracking entry: a choice not taken yet, a loop's state to restore, or a lookahead's start. */
+enum {
+    BT_ALT,   /* try alternative aux of node n at pos (and push the next one) */
+    BT_MORE,  /* loop n: one more iteration at pos */
+    BT_LEAVE, /* loop n: leave it at pos */
+    BT_STAR,  /* greedy loop n over one character from pos: leave after aux characters (then aux - 1, ...) */
+    BT_UNDO,  /* loop n: its count back to aux, its iteration start back to pos */
+    BT_LOOK,  /* lookahead n started at pos */
+};
+
+typedef struct rx_bt {
+    const rx_node *n;
+    size_t pos, aux;
+    int kind;
+} rx_bt;
 
 typedef struct rx_run {
     const int32_t *s;
@@ -471,7 +518,9 @@ typedef struct rx_run {
     long budget;
     size_t end;        /* where the accepted match ended */
     size_t *loop_pos;  /* per repetition: where its current iteration started */
-    int *loop_count;
+    size_t *loop_count;
+    rx_bt *stk;
+    size_t sp, cap, max;
 } rx_run;
 
 static bool item_has(const rx_item *it, int32_t c) {
@@ -485,99 +534,193 @@ static bool set_has(const rx_node *n, int32_t c) {
     return n->neg ? !in : in;
 }
 
-static int rx_match(rx_run *r, const rx_node *n, size_t pos);
-
-/* one more iteration of a repetition, or leave it, in the quantifier's order */
-static int rx_rep(rx_run *r, const rx_node *n, size_t pos) {
-    int id = n->loop_id, cnt = r->loop_count[id];
-    size_t saved_pos = r->loop_pos[id];
-    bool can_more = (n->max < 0 || cnt < n->max) && !(cnt > n->min && pos == saved_pos); /* no empty loops */
-    bool can_leave = cnt >= n->min;
-    for (int pass = 0; pass < 2; pass++) {
-        bool more = (pass == 0) != n->lazy;
-        if (more && can_more) {
-            r->loop_count[id] = cnt + 1;
-            r->loop_pos[id] = pos;
-            int m = rx_match(r, n->body, pos);
-            r->loop_count[id] = cnt;
-            r->loop_pos[id] = saved_pos;
-            if (m) return m;
-        } else if (!more && can_leave) {
-            /* leaving resets the counter for an enclosing loop's next entry */
-            r->loop_count[id] = 0;
-            int m = rx_match(r, n->next, pos);
-            r->loop_count[id] = cnt;
-            if (m) return m;
-        }
+/* 1: pushed, -1: over the stack's bound or out of memory */
+static int bt_push(rx_run *r, int kind, const rx_node *n, size_t pos, size_t aux) {
+    if (r->sp == r->cap) {
+        if (r->cap >= r->max) return -1;
+        size_t nc = r->cap ? 2 * r->cap : 256;
+        if (nc > r->max) nc = r->max;
+        rx_bt *a = realloc(r->stk, nc * sizeof *a);
+        if (!a) return -1;
+        r->stk = a;
+        r->cap = nc;
     }
-    return 0;
+    r->stk[r->sp++] = (rx_bt){n, pos, aux, kind};
+    return 1;
 }
 
-/* 1: matched (r->end set), 0: no match here, -1: budget exhausted */
+/* one character matched by a consuming node (RX_CHAR, RX_ANY, RX_SET) at pos */
+static bool rx_char_ok(rx_run *r, const rx_node *n, size_t pos) {
+    if (pos >= r->n) return false;
+    int32_t c = r->s[pos];
+    if (n->kind == RX_CHAR) return c == n->c;
+    if (n->kind == RX_ANY) return c != '\n';
+    r->budget -= n->n_items;
+    return set_has(n, c);
+}
+
+/* Takes an option of loop n at pos (the loop's count and iteration start as before it, saved for backtracking):
+ * one more iteration, or leaving it (which resets the count for an enclosing loop's next entry). */
+static int rx_rep_take(rx_run *r, const rx_node *n, size_t pos, bool more, const rx_node **next) {
+    int id = n->loop_id;
+    if (bt_push(r, BT_UNDO, n, r->loop_pos[id], r->loop_count[id]) < 0) return -1;
+    if (more) {
+        r->loop_count[id]++;
+        r->loop_pos[id] = pos;
+        *next = n->body;
+    } else {
+        r->loop_count[id] = 0;
+        *next = n->next;
+    }
+    return 1;
+}
+
+static bool rx_single(const rx_node *n) {
+    const rx_node *b = n->body;
+    return !n->lazy && b->next == n && (b->kind == RX_CHAR || b->kind == RX_ANY || b->kind == RX_SET);
+}
+
+/* Matches from pos as Oniguruma does (the first match in backtracking order). 1: matched (r->end set),
+ * 0: no match here, -1: budget or stack bound exhausted. Loop counts are all 0 before and after. */
 static int rx_match(rx_run *r, const rx_node *n, size_t pos) {
+    r->sp = 0;
     for (;;) {
+        bool ok = true;
         if (--r->budget < 0) return -1;
         switch (n->kind) {
         case RX_ACCEPT:
             r->end = pos;
+            while (r->sp) { /* the loops' state back to the start */
+                rx_bt b = r->stk[--r->sp];
+                if (b.kind == BT_UNDO) {
+                    r->loop_count[b.n->loop_id] = b.aux;
+                    r->loop_pos[b.n->loop_id] = b.pos;
+                }
+            }
             return 1;
+        case RX_LACCEPT: { /* the lookahead's body matched: drop its choices, back to where it started */
+            rx_bt b;
+            for (;;) {
+                b = r->stk[--r->sp];
+                if (b.kind == BT_LOOK) break;
+                if (b.kind == BT_UNDO) {
+                    r->loop_count[b.n->loop_id] = b.aux;
+                    r->loop_pos[b.n->loop_id] = b.pos;
+                }
+            }
+            if (b.n->neg) ok = false;
+            else {
+                n = b.n->next;
+                pos = b.pos;
+            }
+            break;
+        }
         case RX_EMPTY:
             n = n->next;
-            continue;
+            break;
         case RX_CHAR:
-            if (pos >= r->n || r->s[pos] != n->c) return 0;
-            pos++;
-            n = n->next;
-            continue;
         case RX_ANY:
-            if (pos >= r->n || r->s[pos] == '\n') return 0;
-            pos++;
-            n = n->next;
-            continue;
         case RX_SET:
-            if (pos >= r->n || !set_has(n, r->s[pos])) return 0;
-            pos++;
-            n = n->next;
-            continue;
-        case RX_BOL:
-            if (pos != 0 && r->s[pos - 1] != '\n') return 0;
-            n = n->next;
-            continue;
-        case RX_EOL:
-            if (pos != r->n && r->s[pos] != '\n') return 0;
-            n = n->next;
-            continue;
-        case RX_ALT:
-            for (int i = 0; i < n->n_alts; i++) {
-                int m = rx_match(r, n->alts[i], pos);
-                if (m) return m;
+            if (rx_char_ok(r, n, pos)) {
+                pos++;
+                n = n->next;
+            } else {
+                ok = false;
             }
-            return 0;
-        case RX_REP:
-            return rx_rep(r, n, pos);
-        case RX_LOOK: {
-            size_t save = r->end;
-            int m = rx_match(r, n->body, pos);
-            if (m < 0) return m;
-            r->end = save;
-            if ((m == 1) == n->neg) return 0;
-            n = n->next;
-            continue;
+            break;
+        case RX_BOL: /* Oniguruma's ^: not at the end of the text, even after a newline */
+            if (pos != 0 && (r->s[pos - 1] != '\n' || pos == r->n)) ok = false;
+            else n = n->next;
+            break;
+        case RX_EOL:
+            if (pos != r->n && r->s[pos] != '\n') ok = false;
+            else n = n->next;
+            break;
+        case RX_ALT:
+            if (n->n_alts > 1 && bt_push(r, BT_ALT, n, pos, 1) < 0) return -1;
+            n = n->alts[0];
+            break;
+        case RX_LOOK:
+            if (bt_push(r, BT_LOOK, n, pos, 0) < 0) return -1;
+            n = n->body;
+            break;
+        case RX_REP: {
+            int id = n->loop_id;
+            size_t cnt = r->loop_count[id];
+            if (cnt == 0 && rx_single(n)) {
+                /* a greedy loop over one character: as many as it takes, then give back one at a time */
+                size_t k = 0, mx = n->max < 0 ? SIZE_MAX : (size_t)n->max;
+                while (k < mx && rx_char_ok(r, n->body, pos + k)) {
+                    k++;
+                    if (--r->budget < 0) return -1;
+                }
+                if (k < (size_t)n->min) {
+                    ok = false;
+                    break;
+                }
+                if (k > (size_t)n->min && bt_push(r, BT_STAR, n, pos, k - 1) < 0) return -1;
+                pos += k;
+                n = n->next;
+                break;
+            }
+            bool can_more = (n->max < 0 || cnt < (size_t)n->max) && !(cnt > (size_t)n->min && pos == r->loop_pos[id]);
+            bool can_leave = cnt >= (size_t)n->min;
+            bool first_more = !n->lazy;
+            bool first_ok = first_more ? can_more : can_leave, second_ok = first_more ? can_leave : can_more;
+            if (!first_ok && !second_ok) {
+                ok = false;
+                break;
+            }
+            if (first_ok && second_ok && bt_push(r, first_more ? BT_LEAVE : BT_MORE, n, pos, 0) < 0) return -1;
+            if (rx_rep_take(r, n, pos, first_ok ? first_more : !first_more, &n) < 0) return -1;
+            break;
         }
         }
-        return 0;
+        if (ok) continue;
+        /* backtrack to the latest choice */
+        for (;;) {
+            if (!r->sp) return 0;
+            rx_bt b = r->stk[--r->sp];
+            if (b.kind == BT_UNDO) {
+                r->loop_count[b.n->loop_id] = b.aux;
+                r->loop_pos[b.n->loop_id] = b.pos;
+                continue;
+            }
+            if (b.kind == BT_LOOK) {
+                if (!b.n->neg) continue; /* (?=...) failed: so does what led here */
+                n = b.n->next;           /* (?!...) holds */
+                pos = b.pos;
+                break;
+            }
+            if (--r->budget < 0) return -1;
+            pos = b.pos;
+            if (b.kind == BT_ALT) {
+                if (b.aux + 1 < (size_t)b.n->n_alts && bt_push(r, BT_ALT, b.n, pos, b.aux + 1) < 0) return -1;
+                n = b.n->alts[b.aux];
+            } else if (b.kind == BT_STAR) {
+                if (b.aux > (size_t)b.n->min && bt_push(r, BT_STAR, b.n, pos, b.aux - 1) < 0) return -1;
+                pos += b.aux;
+                n = b.n->next;
+            } else if (rx_rep_take(r, b.n, pos, b.kind == BT_MORE, &n) < 0) {
+                return -1;
+            }
+            break;
+        }
     }
 }
 
 /* onig's find_iter over s[0..n): non-overlapping matches, an empty match right after the previous one skipped.
- * Calls emit(start, end) for each; returns false when the step budget ran out or memory did. */
+ * Calls emit(start, end) for each; returns false, *why saying why, when the step budget or the backtracking
+ * stack's bound ran out, memory did, or emit failed. */
 bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t),
-                     void *ctx) {
-    rx_run r = {s, n, 20000000L + 2000L * (long)n, 0, NULL, NULL};
+                     void *ctx, const char **why) {
+    rx_run r = {s, n, 20000000L + 2000L * (long)(n < 1000000000 ? n : 1000000000), 0, NULL, NULL, NULL, 0, 0, 0};
+    r.max = n < ((size_t)1 << 40) ? 4 * n + ((size_t)1 << 20) : (size_t)1 << 42;
     size_t nl = re->n_loops ? (size_t)re->n_loops : 1;
     r.loop_pos = calloc(nl, sizeof *r.loop_pos);
     r.loop_count = calloc(nl, sizeof *r.loop_count);
     bool ok = r.loop_pos && r.loop_count;
+    *why = "out of memory";
     size_t last_end = 0, last_match_end = 0;
     bool have_last = false;
     while (ok && last_end <= n) {
@@ -587,7 +730,11 @@ bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(
             m = rx_match(&r, re->head, st);
             if (m) break;
         }
-        if (m < 0) ok = false;
+        if (m < 0) {
+            ok = false;
+            if (r.budget < 0) *why = "the pattern ran out of steps on this input";
+            else if (r.cap >= r.max) *why = "the pattern backtracks too deep on this input";
+        }
         if (m <= 0) break;
         size_t e = r.end;
         if (e == st && have_last && e == last_match_end) {
@@ -599,6 +746,7 @@ bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(
         if (!emit(ctx, st, e)) ok = false;
         if (e == n && st == e) break;
     }
+    free(r.stk);
     free(r.loop_pos);
     free(r.loop_count);
     return ok;

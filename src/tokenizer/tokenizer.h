@@ -38,7 +38,9 @@ void pieces_free(pieces *p);
 typedef struct tregex tregex;
 tregex *tregex_compile(const char *pat, size_t len, bool literal, const char **why);
 void tregex_free(tregex *re);
-bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t), void *ctx);
+/* onig's find_iter: emit(start, end) in code point indices per match; false (*why set) when the search failed */
+bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t), void *ctx,
+                     const char **why);
 
 /* pattern matches as (start, end) pairs of code point indices; ml_emit is tregex_find_all's emit for it */
 typedef struct match_list {

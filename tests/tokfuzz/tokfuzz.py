@@ -88,6 +88,21 @@ CONFIGS = {
             {"type": "Split", "pattern": {"String": " "}, "behavior": "Removed", "invert": False},
             {"type": "Split", "pattern": {"Regex": "[^\\s\\w]+"}, "behavior": "Contiguous", "invert": True},
             {"type": "CharDelimiterSplit", "delimiter": "-"}, {"type": "Digits", "individual_digits": False}]}]]},
+    # the pattern matcher (regex.c) on its own: lookahead, lazy and counted loops, nested loops, empty branches,
+    # anchors, classes and their negations, in Split and in Replace
+    "bert-regex": {"base": "tok-bert", "set": [
+        [["normalizer"], {"type": "Sequence", "normalizers": [
+            {"type": "Replace", "pattern": {"Regex": "(?:\\s)\\s+(?=\\S)|\\p{N}{3,}?"}, "content": " # "},
+            {"type": "Replace", "pattern": {"Regex": "^\\W*|[^\\x00-\\x7f\\p{L}]{2}$"}, "content": "~"}]}],
+        [["pre_tokenizer"], {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": "^\\s*\\w{1,3}|\\d{2,}?|(?:[aeiou][^aeiou\\s]){2}"},
+             "behavior": "Isolated", "invert": False},
+            {"type": "Split", "pattern": {"Regex": "\\p{L}+(?!\\p{N})|(?:x|xy|)+z|.$"}, "behavior": "MergedWithNext",
+             "invert": False},
+            {"type": "Split", "pattern": {"Regex": "(?:(?:e|n)*?[^\\S\\n]|\\P{L}{2})+?|(?=[#~])"},
+             "behavior": "Contiguous", "invert": True},
+            {"type": "Split", "pattern": {"Regex": "(?:\\w(?!\\w)|[\\p{P}\\d]+?(?=\\w)){1,2}|\\s"},
+             "behavior": "Removed", "invert": False}]}]]},
     "bert-prepend-metaspace": {"base": "tok-bert", "set": [
         [["normalizer"], {"type": "Sequence", "normalizers": [{"type": "NFKD"}, {"type": "Prepend", "prepend": "x"},
                                                             {"type": "BertNormalizer", "clean_text": True,
