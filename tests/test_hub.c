@@ -33,7 +33,7 @@ static hub_file files[] = {
 #define N_FILES (sizeof files / sizeof *files)
 
 static int break_next_cdn; /* the next /cdn transfer stops half way */
-static int range_requests, requests;
+static int range_requests, requests, slow_gets;
 
 static void sha256_hex(const char *d, size_t n, char out[65]) {
     unsigned char md[32];
@@ -56,6 +56,16 @@ static ssize_t half_reader(void *cls, uint64_t pos, char *buf, size_t max) {
     return (ssize_t)n;
 }
 
+/* the slow CDN: 64 KB every 15 ms (about 1 s for the tiny model's weights) */
+static ssize_t slow_reader(void *cls, uint64_t pos, char *buf, size_t max) {
+    const hub_file *f = cls;
+    if (pos >= f->len) return MHD_CONTENT_READER_END_OF_STREAM;
+    usleep(15000);
+    size_t n = f->len - pos < max ? f->len - pos : max;
+    memcpy(buf, f->data + pos, n);
+    return (ssize_t)n;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *body, size_t len,
                              const char *const *headers) {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -68,6 +78,21 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *b
 static enum MHD_Result hub_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                    const char *version, const char *upload, size_t *upload_size, void **con_cls) {
     __sync_fetch_and_add(&requests, 1);
+    if (!strncmp(url, "/evil/", 6)) { /* a CDN that redirects to a local file */
+        const char *h[] = {"Location", "file:///etc/hostname", NULL};
+        return reply(c, 302, "", 0, h);
+    }
+    if (!strncmp(url, "/slowcdn/", 9)) {
+        for (size_t i = 0; i < N_FILES; i++) {
+            if (strcmp(files[i].sha, url + 9)) continue;
+            if (!strcmp(method, "GET")) __sync_fetch_and_add(&slow_gets, 1);
+            struct MHD_Response *r = MHD_create_response_from_callback(files[i].len, 65536, slow_reader, &files[i], NULL);
+            enum MHD_Result ret = MHD_queue_response(c, 200, r);
+            MHD_destroy_response(r);
+            return ret;
+        }
+        return reply(c, 404, "", 0, NULL);
+    }
     if (!strncmp(url, "/cdn/", 5)) {
         for (size_t i = 0; i < N_FILES; i++) {
             if (strcmp(files[i].sha, url + 5)) continue;
@@ -99,8 +124,12 @@ static enum MHD_Result hub_handler(void *cls, struct MHD_Connection *c, const ch
     if (sscanf(url, "/%63[^/]/%63[^/]/resolve/%63[^/]/%127s", org, name, rev, file) != 4)
         return reply(c, 404, "", 0, NULL);
     const char *notfound[] = {"X-Error-Code", "RepositoryNotFound", NULL};
-    if (strcmp(org, "test-org") || (strcmp(name, "tiny-model") && strcmp(name, "private-model")))
-        return reply(c, 404, "Repository not found", 20, notfound);
+    static const char *const repos[] = {"tiny-model", "private-model", "evil-redirect", "evil-chain", "dot-etag",
+                                        "dot-commit", "slow-model"};
+    bool known = false;
+    for (size_t i = 0; i < sizeof repos / sizeof *repos; i++) known = known || !strcmp(name, repos[i]);
+    if (strcmp(org, "test-org") || !known) return reply(c, 404, "Repository not found", 20, notfound);
+    const char *commit = strcmp(name, "dot-commit") ? COMMIT : ".";
     if (!strcmp(name, "private-model")) {
         const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
         const char *gated[] = {"X-Error-Code", "GatedRepo", NULL};
@@ -114,17 +143,24 @@ static enum MHD_Result hub_handler(void *cls, struct MHD_Connection *c, const ch
         snprintf(size, sizeof size, "%zu", files[i].len);
         if (files[i].lfs) { /* as the hub: a redirect to the CDN, the sha256 in X-Linked-Etag */
             snprintf(etag, sizeof etag, "\"%s\"", files[i].sha);
-            snprintf(loc, sizeof loc, "/cdn/%s", files[i].sha);
+            if (!strcmp(name, "evil-redirect") || !strcmp(name, "evil-chain")) /* not a sha256: nothing to check it by */
+                snprintf(etag, sizeof etag, "\"%.40s\"", files[i].sha);
+            if (!strcmp(name, "dot-etag")) snprintf(etag, sizeof etag, "\".\"");
+            snprintf(loc, sizeof loc, "/%s/%s", !strcmp(name, "evil-chain") ? "evil" : !strcmp(name, "slow-model") ? "slowcdn" : "cdn",
+                     files[i].sha);
             char abs[256];
             const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_DAEMON);
             const union MHD_DaemonInfo *di = MHD_get_daemon_info(ci->daemon, MHD_DAEMON_INFO_BIND_PORT);
             snprintf(abs, sizeof abs, "http://127.0.0.1:%u%s", di->port, loc);
-            const char *h[] = {"X-Repo-Commit", COMMIT, "X-Linked-Etag", etag, "X-Linked-Size", size, "Location", abs,
+            if (!strcmp(name, "evil-redirect")) snprintf(abs, sizeof abs, "file:///etc/hostname");
+            const char *h[] = {"X-Repo-Commit", commit, "X-Linked-Etag", etag, "X-Linked-Size", size, "Location", abs,
                                "ETag", "\"not-the-sha\"", NULL};
+            if (!strncmp(name, "evil-", 5)) h[4] = "X-No-Size", h[5] = "1"; /* no size to check the local file by */
             return reply(c, 302, "", 0, h);
         }
         snprintf(etag, sizeof etag, "\"%.40s\"", files[i].sha); /* a git blob id, as the hub gives for small files */
-        const char *h[] = {"X-Repo-Commit", COMMIT, "ETag", etag, NULL};
+        if (!strcmp(name, "dot-etag")) snprintf(etag, sizeof etag, "\".\"");
+        const char *h[] = {"X-Repo-Commit", commit, "ETag", etag, NULL};
         if (!strcmp(method, "HEAD")) {
             struct MHD_Response *r = MHD_create_response_from_buffer(files[i].len, files[i].data, MHD_RESPMEM_PERSISTENT);
             for (int k = 0; h[k]; k += 2) MHD_add_response_header(r, h[k], h[k + 1]);
@@ -290,7 +326,115 @@ static void t_hub_foreign_cache(void) {
           "model id shapes");
 }
 
+static void load_files(void) {
+    for (size_t i = 0; i < N_FILES; i++) {
+        if (!files[i].data) {
+            CHECK(!read_file(files[i].path, &files[i].data, &files[i].len, NULL), "read %s", files[i].path);
+            sha256_hex(files[i].data, files[i].len, files[i].sha);
+        }
+    }
+}
+
+/* Every blob in the cache is whole (its sha256 is its name, or starts with it for the mimic's git blob ids), and
+ * every snapshot entry links to a blob that is there. */
+static bool cache_whole(const char *repo_dir, char *why, size_t cap) {
+    char cmd[1024], o[1 << 14];
+    snprintf(cmd, sizeof cmd, "cd %s 2>/dev/null || exit 0; for f in blobs/*; do [ -e \"$f\" ] || continue; case $f in "
+             "*.incomplete) continue;; esac; h=$(sha256sum < $f | cut -c1-64); n=${f#blobs/}; "
+             "case $h in $n*) ;; *) echo \"bad blob $f\";; esac; done; for l in snapshots/*/*; do [ -L \"$l\" ] || continue; "
+             "[ -f \"$l\" ] || echo \"dangling $l\"; done", repo_dir);
+    run_cli(cmd, o, sizeof o);
+    snprintf(why, cap, "%s", o);
+    return !o[0];
+}
+
+/* A hub that redirects to file:// (directly, or from its CDN), an ETag or a commit of ".": refused, no blob made
+ * of a local file; two pulls of one repo at once: the second waits on huggingface_hub's lock and finds the blob. */
+static void t_hub_hostile(void) {
+    load_files();
+    int port = 0;
+    struct MHD_Daemon *d = hub_start(&port);
+    CHECK(d != NULL, "mimic hub started");
+    if (!d) return;
+    char env[256], out[1 << 14], cmd[2048], why[1 << 14];
+    snprintf(env, sizeof env, "HF_HUB_CACHE=build/t-hub2 HF_ENDPOINT=http://127.0.0.1:%d HF_TOKEN= HF_HUB_OFFLINE=", port);
+    run_cli("rm -rf build/t-hub2", out, sizeof out);
+    char host[256] = "";
+    FILE *hf = fopen("/etc/hostname", "r");
+    if (hf) {
+        if (!fgets(host, sizeof host, hf)) host[0] = 0;
+        fclose(hf);
+    }
+    static const char *const evil[] = {"evil-redirect", "evil-chain"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s @ pull test-org/%s 2>&1", env, evil[k]);
+        int rc = run_cli(cmd, out, sizeof out);
+        CHECK(rc == 3 && (strstr(out, "only http and https") || strstr(out, "Unsupported protocol") ||
+                          strstr(out, "not supported")),
+              "%s: rc %d %s", evil[k], rc, out);
+        snprintf(cmd, sizeof cmd, "cat build/t-hub2/models--test-org--%s/blobs/* 2>/dev/null | head -c 300; ls "
+                 "build/t-hub2/models--test-org--%s/snapshots/*/model.safetensors 2>/dev/null", evil[k], evil[k]);
+        run_cli(cmd, out, sizeof out);
+        CHECK(!(host[0] && strstr(out, host)) && !strstr(out, "model.safetensors"), "%s: a local file became a blob: %s",
+              evil[k], out);
+    }
+    static const char *const dots[] = {"dot-etag", "dot-commit"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(cmd, sizeof cmd, "%s @ pull test-org/%s 2>&1", env, dots[k]);
+        int rc = run_cli(cmd, out, sizeof out);
+        CHECK(rc == 3 && strstr(out, k ? "is not a commit id" : "is not a hash"), "%s: rc %d %s", dots[k], rc, out);
+        snprintf(cmd, sizeof cmd, "ls -a build/t-hub2/models--test-org--%s/snapshots build/t-hub2/models--test-org--%s/blobs "
+                 "2>/dev/null | grep -v '^\\.*$' | grep -v ':$'", dots[k], dots[k]);
+        run_cli(cmd, out, sizeof out);
+        CHECK(!out[0], "%s: the cache holds %s", dots[k], out);
+    }
+    /* two pulls at once */
+    slow_gets = 0;
+    snprintf(cmd, sizeof cmd, "(%s @ pull test-org/slow-model >/dev/null 2>&1; echo a=$?) & (sleep 0.2; %s @ pull "
+             "test-org/slow-model >/dev/null 2>&1; echo b=$?) & wait", env, env);
+    run_cli(cmd, out, sizeof out);
+    CHECK(strstr(out, "a=0") && strstr(out, "b=0"), "concurrent pulls: %s", out);
+    CHECK(slow_gets == 1, "the weights were downloaded %d times: the second pull should wait and find the blob", slow_gets);
+    char lock[512];
+    snprintf(lock, sizeof lock, "build/t-hub2/.locks/models--test-org--slow-model/%s.lock", files[1].sha);
+    CHECK(access(lock, F_OK) == 0, "no lock file %s (huggingface_hub's path)", lock);
+    CHECK(cache_whole("build/t-hub2/models--test-org--slow-model", why, sizeof why), "after concurrent pulls: %s", why);
+    MHD_stop_daemon(d);
+}
+
+/* The download path under the test-only I/O fault hook: every failed write, fsync or rename is exit 5, the cache
+ * never holds a partial blob or a dangling link, and the next pull completes it. */
+static void t_hub_io_faults(void) {
+    load_files();
+    int port = 0;
+    struct MHD_Daemon *d = hub_start(&port);
+    CHECK(d != NULL, "mimic hub started");
+    if (!d) return;
+    char env[256], out[1 << 14], cmd[2048], why[1 << 14];
+    snprintf(env, sizeof env, "HF_HUB_CACHE=build/t-hub3 HF_ENDPOINT=http://127.0.0.1:%d HF_TOKEN= HF_HUB_OFFLINE=", port);
+    const char *repo = "build/t-hub3/models--test-org--tiny-model";
+    int failures = 0, rc = 0;
+    long n = 1;
+    for (; n < 2000; n += n < 40 ? 1 : 37) {
+        snprintf(cmd, sizeof cmd, "rm -rf build/t-hub3; BERTC_TEST_IO_FAULT=%ld:%s %s @ pull test-org/tiny-model 2>&1", n,
+                 n % 2 ? "ENOSPC" : "EIO", env);
+        rc = run_cli(cmd, out, sizeof out);
+        if (rc == 0) break;
+        failures++;
+        CHECK(rc == 5 && strstr(out, n % 2 ? "No space left on device" : "Input/output error"), "fault at I/O call %ld: rc %d %s",
+              n, rc, out);
+        CHECK(cache_whole(repo, why, sizeof why), "fault at I/O call %ld: %s", n, why);
+        snprintf(cmd, sizeof cmd, "%s @ pull test-org/tiny-model 2>&1", env);
+        int rc2 = run_cli(cmd, out, sizeof out);
+        CHECK(rc2 == 0 && cache_whole(repo, why, sizeof why), "after a fault at I/O call %ld: rc %d %s %s", n, rc2, out, why);
+    }
+    CHECK(rc == 0 && failures > 30, "the sweep reached a clean pull after %d failures (at call %ld)", failures, n);
+    MHD_stop_daemon(d);
+}
+
 void tests_hub(void) {
     run_test("hub/download_resume_offline", t_hub_download_resume_offline);
+    run_test("hub/hostile hub: file:// redirects, bad ETag and commit, concurrent pulls", t_hub_hostile);
+    run_test("hub/I/O faults while downloading", t_hub_io_faults);
     run_test("hub/foreign_cache_and_env", t_hub_foreign_cache);
 }

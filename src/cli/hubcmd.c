@@ -65,9 +65,10 @@ bool resolve_model_dir(const char *model, const char *revision, char *dir, size_
         p.progress_ctx = &b;
     }
     bertc_error err;
-    if (bertc_hub_snapshot(model, &p, dir, cap, &err)) {
+    bertc_status s = bertc_hub_snapshot(model, &p, dir, cap, &err);
+    if (s) {
         die_msg("cannot load model %s: %s", model, err.message);
-        *code = EXIT_MODEL;
+        *code = s == BERTC_ERR_OUTPUT ? EXIT_OUTPUT : EXIT_MODEL; /* the cache could not be written: disk full, read-only */
         return false;
     }
     return true;

@@ -2,6 +2,12 @@
  * hub.c — model ids resolved as huggingface_hub resolves them (see bertc_hub.h): metadata from a HEAD request on
  * {endpoint}/{repo}/resolve/{revision}/{file} (relative redirects followed, the CDN's absolute one kept as the
  * download address; X-Repo-Commit, X-Linked-Etag or ETag, X-Linked-Size or Content-Length), then the blob.
+ * Only http and https are spoken, redirects included (libcurl's protocol lists); the commit must be 40 hex digits
+ * and the ETag, normalized as huggingface_hub does (W/ and quotes stripped), a plausible hash, before either
+ * names a path. A blob is fetched under huggingface_hub's lock (flock on <cache>/.locks/<repo folder>/<etag>.lock),
+ * so two processes, Python's included, never write it at once: the second waits and finds it. Every file
+ * written to the cache is fsync'ed and renamed into place, its folder fsync'ed (util/durable.h); a write that
+ * fails is BERTC_ERR_OUTPUT.
  */
 #include "bertc_hub.h"
 
@@ -16,8 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "../util/durable.h"
 
 #define PATH_CAP 4096
 
@@ -78,6 +88,38 @@ static bool is_hex(const char *s, size_t n) {
     return true;
 }
 
+/* A commit id as huggingface_hub's REGEX_COMMIT_HASH: 40 lowercase hex digits. */
+static bool is_commit(const char *s) {
+    if (strlen(s) != 40) return false;
+    for (size_t i = 0; i < 40; i++)
+        if (!(s[i] >= '0' && s[i] <= '9') && !(s[i] >= 'a' && s[i] <= 'f')) return false;
+    return true;
+}
+
+/* A normalized ETag that may name a blob: a plausible hash (the hub's are a 40-hex git blob id or a 64-hex
+ * sha256; proxies' md5 or sha-like ids pass too): 16 to 128 of [0-9A-Za-z_-], so never "", ".", ".." or a path. */
+static bool is_etag(const char *s) {
+    size_t n = strlen(s);
+    if (n < 16 || n > 128) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_') return false;
+    return true;
+}
+
+/* libcurl speaks http and https only, redirects included (a hub answering Location: file:///etc/... must not
+ * make a cache blob of a local file). */
+static void http_only(CURL *c) {
+#if LIBCURL_VERSION_NUM >= 0x075500 /* 7.85.0: the _STR options; the bitmask ones are deprecated there */
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+}
+
+static bool http_url(const char *u) { return !strncasecmp(u, "http://", 7) || !strncasecmp(u, "https://", 8); }
+
 /* ---- HTTP ---- */
 
 typedef struct meta {
@@ -89,7 +131,8 @@ typedef struct meta {
 typedef struct hub {
     const bertc_hub_params *p;
     const char *repo, *rev;
-    char endpoint[1024], token[1024], repo_dir[PATH_CAP];
+    char endpoint[1024], token[1024], repo_dir[PATH_CAP], locks_dir[PATH_CAP];
+    char pinned[128]; /* the commit the first file came from: the others are asked for at it, as snapshot_download does */
     CURL *curl;
     struct curl_slist *auth;
 } hub;
@@ -128,7 +171,7 @@ static size_t header_cb(char *buf, size_t sz, size_t n, void *ud) {
 static size_t discard_cb(char *buf, size_t sz, size_t n, void *ud) { return sz * n; }
 
 static void hub_url(const hub *h, const char *file, char *out, size_t cap) {
-    pathf(out, cap, "%s/%s/resolve/%s/%s", h->endpoint, h->repo, h->rev, file);
+    pathf(out, cap, "%s/%s/resolve/%s/%s", h->endpoint, h->repo, h->pinned[0] ? h->pinned : h->rev, file);
 }
 
 /* HEAD with relative redirects followed (a renamed repo); an absolute one is the download address. */
@@ -138,6 +181,7 @@ static bertc_status head(hub *h, const char *file, meta *m, bertc_error *err) {
     for (int hop = 0; hop < 5; hop++) {
         memset(m, 0, sizeof *m);
         curl_easy_reset(h->curl);
+        http_only(h->curl);
         curl_easy_setopt(h->curl, CURLOPT_URL, url);
         curl_easy_setopt(h->curl, CURLOPT_NOBODY, 1L);
         curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, header_cb);
@@ -163,18 +207,21 @@ static bertc_status head(hub *h, const char *file, meta *m, bertc_error *err) {
             pathf(url, sizeof url, "%s%s", base, m->location);
             continue;
         }
+        if (m->status >= 300 && m->status < 400 && m->location[0] && !http_url(m->location))
+            return bertc_fail(err, BERTC_ERR_FORMAT, "%s/%s: the hub redirected to \"%.200s\": only http and https are "
+                              "followed", h->repo, file, m->location);
         return BERTC_OK;
     }
     return bertc_fail(err, BERTC_ERR_IO, "too many redirects for %s/%s", h->repo, file);
 }
 
 typedef struct dl {
-    FILE *f;
+    int fd; /* opened with O_APPEND */
     hub *h;
     const char *file;
     uint64_t offset, total;
     int checked;
-    bool restart;
+    int werr; /* errno of a failed write: the cache could not be written */
 } dl;
 
 static size_t write_cb(char *buf, size_t sz, size_t n, void *ud) {
@@ -184,11 +231,18 @@ static size_t write_cb(char *buf, size_t sz, size_t n, void *ud) {
         long code = 0;
         curl_easy_getinfo(d->h->curl, CURLINFO_RESPONSE_CODE, &code);
         if (d->offset && code == 200) { /* the server ignored the Range: start over */
-            if (ftruncate(fileno(d->f), 0) || fseek(d->f, 0, SEEK_SET)) return 0;
+            if (ftruncate(d->fd, 0)) {
+                d->werr = errno;
+                return 0;
+            }
             d->offset = 0;
         }
     }
-    return fwrite(buf, sz, n, d->f) * sz;
+    if (dio_write_all(d->fd, buf, sz * n) != 0) {
+        d->werr = errno;
+        return 0;
+    }
+    return sz * n;
 }
 
 static int progress_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow) {
@@ -219,15 +273,19 @@ static bertc_status download(hub *h, const char *file, const meta *m, const char
     pathf(part, sizeof part, "%s.incomplete", blob);
     if (m->location[0] && m->status >= 300 && m->status < 400) pathf(url, sizeof url, "%s", m->location);
     else hub_url(h, file, url, sizeof url);
+    if (!http_url(url))
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s/%s: refusing to download from \"%.200s\": only http and https",
+                          h->repo, file, url);
     struct stat st;
     uint64_t have = stat(part, &st) == 0 ? (uint64_t)st.st_size : 0;
     if (m->size && have > m->size) have = 0;
-    FILE *f = fopen(part, have ? "ab" : "wb");
-    if (!f) return bertc_fail(err, BERTC_ERR_IO, "cannot write %s: %s", part, strerror(errno));
-    dl d = {f, h, file, have, m->size, 0, false};
+    int fd = dio_open_write(part, O_WRONLY | O_CREAT | O_APPEND | (have ? 0 : O_TRUNC), 0644);
+    if (fd < 0) return output_fail(err, errno, "cannot write", part);
+    dl d = {fd, h, file, have, m->size, 0, 0};
     meta rm;
     memset(&rm, 0, sizeof rm);
     curl_easy_reset(h->curl);
+    http_only(h->curl);
     curl_easy_setopt(h->curl, CURLOPT_URL, url);
     curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 1L);
     curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, write_cb);
@@ -244,14 +302,21 @@ static bertc_status download(hub *h, const char *file, const meta *m, const char
     curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, progress_cb);
     curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, &d);
-    if (have) curl_easy_setopt(h->curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)have);
+    char range[48];
+    pathf(range, sizeof range, "%llu-", (unsigned long long)have);
+    /* a Range header, not CURLOPT_RESUME_FROM (which fails on a server that ignores it): a 200 starts over */
+    if (have) curl_easy_setopt(h->curl, CURLOPT_RANGE, range);
     CURLcode rc = curl_easy_perform(h->curl);
-    bool closed = fclose(f) == 0;
+    int synced = !d.werr ? dio_fsync(fd) : 0, serr = errno; /* what came stays on disk for a resume too */
+    bool closed = close(fd) == 0;
+    if (d.werr || synced != 0)
+        return bertc_fail(err, BERTC_ERR_OUTPUT, "cannot write %s: %s (what was written is kept; the next run resumes it)",
+                          part, strerror(d.werr ? d.werr : serr));
     if (rc != CURLE_OK)
         return bertc_fail(err, BERTC_ERR_IO,
                           "download of %s/%s interrupted: %s (%s kept; the next run resumes it)", h->repo, file,
                           curl_easy_strerror(rc), part);
-    if (!closed) return bertc_fail(err, BERTC_ERR_IO, "cannot write %s", part);
+    if (!closed) return output_fail(err, errno, "cannot write", part);
     if (stat(part, &st) != 0 || (m->size && (uint64_t)st.st_size != m->size))
         return bertc_fail(err, BERTC_ERR_IO, "download of %s/%s is incomplete: %lld of %llu bytes", h->repo, file,
                           (long long)st.st_size, (unsigned long long)m->size);
@@ -265,7 +330,8 @@ static bertc_status download(hub *h, const char *file, const meta *m, const char
                               file, hex, m->etag);
         }
     }
-    if (rename(part, blob)) return bertc_fail(err, BERTC_ERR_IO, "cannot rename %s: %s", part, strerror(errno));
+    if (dio_rename(part, blob)) return output_fail(err, errno, "cannot rename", part);
+    if (dio_fsync_parent(blob)) return output_fail(err, errno, "cannot sync the folder of", blob);
     return BERTC_OK;
 }
 
@@ -275,10 +341,15 @@ static bertc_status write_ref(hub *h, const char *commit, bertc_error *err) {
     pathf(path, sizeof path, "%s/refs/%s", h->repo_dir, h->rev);
     pathf(dir, sizeof dir, "%s", path);
     *strrchr(dir, '/') = 0;
-    if (!make_dirs(dir)) return bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(commit, f) < 0 || fclose(f)) return bertc_fail(err, BERTC_ERR_IO, "cannot write %s", path);
-    return BERTC_OK;
+    if (!dio_mkdirs(dir)) return output_fail(err, errno, "cannot create", dir);
+    char *old = NULL;
+    size_t ol = 0;
+    if (!read_file(path, &old, &ol, NULL) && ol == strlen(commit) && !memcmp(old, commit, ol)) {
+        free(old);
+        return BERTC_OK; /* already so */
+    }
+    free(old);
+    return atomic_write(path, commit, strlen(commit), err);
 }
 
 /* A file the hub says is not in the revision: an empty .no_exist/<commit>/<file>, as huggingface_hub records it
@@ -320,36 +391,68 @@ static int fetch(hub *h, const char *file, bool optional, char *commit, bertc_er
         bertc_fail(err, BERTC_ERR_IO, "%s/%s: HTTP %ld from %s", h->repo, file, m.status, h->endpoint);
         return -1;
     }
-    if (!m.commit[0] || !m.etag[0] || strchr(m.etag, '/') || strstr(m.etag, "..") || strchr(m.commit, '/') ||
-        strstr(m.commit, "..")) {
+    if (!m.commit[0] || !m.etag[0]) {
         bertc_fail(err, BERTC_ERR_FORMAT, "%s/%s: the hub's answer lacks X-Repo-Commit or ETag", h->repo, file);
+        return -1;
+    }
+    if (!is_commit(m.commit)) {
+        bertc_fail(err, BERTC_ERR_FORMAT, "%s/%s: the hub's commit \"%.80s\" is not a commit id (40 hex digits)", h->repo,
+                   file, m.commit);
+        return -1;
+    }
+    if (!is_etag(m.etag)) {
+        bertc_fail(err, BERTC_ERR_FORMAT, "%s/%s: the hub's ETag \"%.80s\" is not a hash (16-128 letters, digits, - or _)",
+                   h->repo, file, m.etag);
+        return -1;
+    }
+    if (commit[0] && strcmp(commit, m.commit)) {
+        bertc_fail(err, BERTC_ERR_FORMAT, "%s/%s: the hub answered for commit %s, the other files for %s (the revision "
+                   "moved during the download: run again)", h->repo, file, m.commit, commit);
         return -1;
     }
     if (!commit[0]) {
         pathf(commit, 128, "%s", m.commit);
+        pathf(h->pinned, sizeof h->pinned, "%s", m.commit);
         if (write_ref(h, commit, err)) return -1;
     }
-    char blob[PATH_CAP + 256], link[PATH_CAP + 512], dir[PATH_CAP + 256], target[512];
+    char blob[PATH_CAP + 256], link[PATH_CAP + 512], dir[PATH_CAP + 256], target[512], lock[PATH_CAP + 256];
     pathf(dir, sizeof dir, "%s/blobs", h->repo_dir);
     pathf(blob, sizeof blob, "%s/%s", dir, m.etag);
-    if (!make_dirs(dir)) {
-        bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
+    if (!dio_mkdirs(dir)) {
+        output_fail(err, errno, "cannot create", dir);
         return -1;
     }
-    if (access(blob, F_OK) != 0 && download(h, file, &m, blob, err)) return -1;
+    /* huggingface_hub's lock for this blob; best effort where the cache takes no lock file or flock */
+    int lfd = -1;
+    pathf(lock, sizeof lock, "%s/%s.lock", h->locks_dir, m.etag);
+    if (make_dirs(h->locks_dir) && (lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0664)) >= 0)
+        while (flock(lfd, LOCK_EX) != 0 && errno == EINTR) {
+        }
+    int r = 1;
+    if (access(blob, F_OK) != 0 && download(h, file, &m, blob, err)) r = -1;
     pathf(dir, sizeof dir, "%s/snapshots/%s", h->repo_dir, commit);
-    if (!make_dirs(dir)) {
-        bertc_fail(err, BERTC_ERR_IO, "cannot create %s: %s", dir, strerror(errno));
-        return -1;
-    }
     pathf(link, sizeof link, "%s/%s", dir, file);
     pathf(target, sizeof target, "../../blobs/%s", m.etag);
-    unlink(link);
-    if (symlink(target, link)) {
-        bertc_fail(err, BERTC_ERR_IO, "cannot link %s: %s", link, strerror(errno));
-        return -1;
+    char have[512];
+    ssize_t hl = r > 0 ? readlink(link, have, sizeof have - 1) : -1;
+    if (hl >= 0) have[hl] = 0;
+    if (r > 0 && !(hl >= 0 && !strcmp(have, target))) {
+        /* the snapshot entry: a link made beside it and renamed over, so that it is never missing or half-made */
+        char tmp[PATH_CAP + 600];
+        pathf(tmp, sizeof tmp, "%s.tmp-%ld", link, (long)getpid());
+        unlink(tmp);
+        if (!dio_mkdirs(dir)) r = -1, output_fail(err, errno, "cannot create", dir);
+        else if (dio_symlink(target, tmp) || dio_rename(tmp, link)) {
+            r = -1;
+            output_fail(err, errno, "cannot link", link);
+            unlink(tmp);
+        } else if (dio_fsync_dir(dir)) {
+            r = -1;
+            output_fail(err, errno, "cannot sync", dir);
+        }
     }
-    return 1;
+    if (lfd >= 0) close(lfd); /* releases the lock */
+    return r;
 }
 
 /* The shard files named by an index.json already in the snapshot. */
@@ -377,8 +480,10 @@ static int shards_of(const char *snapshot, const char *index, char ***out) {
     return n;
 }
 
+static bertc_status fetch_status(const bertc_error *err) { return err && err->status ? err->status : BERTC_ERR_IO; }
+
 static bertc_status fetch_all(hub *h, char *commit, bertc_error *err) {
-    if (fetch(h, "config.json", false, commit, err) < 0) return BERTC_ERR_IO;
+    if (fetch(h, "config.json", false, commit, err) < 0) return fetch_status(err);
     char snapshot[PATH_CAP + 256];
     pathf(snapshot, sizeof snapshot, "%s/snapshots/%s", h->repo_dir, commit);
     static const char *const single[] = {"model.safetensors", "pytorch_model.bin"};
@@ -386,19 +491,19 @@ static bertc_status fetch_all(hub *h, char *commit, bertc_error *err) {
     int got = 0;
     for (int k = 0; k < 2 && !got; k++) {
         int r = fetch(h, single[k], true, commit, err);
-        if (r < 0) return BERTC_ERR_IO;
+        if (r < 0) return fetch_status(err);
         if (r > 0) {
             got = 1;
             break;
         }
         r = fetch(h, index[k], true, commit, err);
-        if (r < 0) return BERTC_ERR_IO;
+        if (r < 0) return fetch_status(err);
         if (r == 0) continue;
         char **shards;
         int ns = shards_of(snapshot, index[k], &shards);
         bertc_status s = ns ? BERTC_OK : bertc_fail(err, BERTC_ERR_FORMAT, "%s/%s names no shards", h->repo, index[k]);
         for (int i = 0; i < ns; i++) {
-            if (!s && fetch(h, shards[i], false, commit, err) < 0) s = BERTC_ERR_IO;
+            if (!s && fetch(h, shards[i], false, commit, err) < 0) s = fetch_status(err);
             free(shards[i]);
         }
         free(shards);
@@ -409,12 +514,12 @@ static bertc_status fetch_all(hub *h, char *commit, bertc_error *err) {
         return bertc_fail(err, BERTC_ERR_IO, "%s (revision %s) has no weights bertc can read (model.safetensors, "
                           "sharded safetensors or pytorch_model.bin)", h->repo, h->rev);
     int tj = fetch(h, "tokenizer.json", true, commit, err);
-    if (tj < 0) return BERTC_ERR_IO;
+    if (tj < 0) return fetch_status(err);
     static const char *const extra[] = {"tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "vocab.json",
                                         "merges.txt"};
     for (size_t k = 0; k < sizeof extra / sizeof *extra; k++) {
         if (tj > 0 && k >= 2) break; /* vocab files only when there is no tokenizer.json */
-        if (fetch(h, extra[k], true, commit, err) < 0) return BERTC_ERR_IO;
+        if (fetch(h, extra[k], true, commit, err) < 0) return fetch_status(err);
     }
     return BERTC_OK;
 }
@@ -431,7 +536,7 @@ static bool cached_snapshot(const hub *h, char *dir, size_t cap) {
         if (!fgets(commit, sizeof commit, f)) commit[0] = 0;
         fclose(f);
         commit[strcspn(commit, "\r\n ")] = 0;
-        if (!commit[0] || strchr(commit, '/')) return false;
+        if (!is_commit(commit)) return false;
     }
     char cfg[PATH_CAP + 512];
     pathf(cfg, sizeof cfg, "%s/snapshots/%s/config.json", h->repo_dir, commit);
@@ -443,6 +548,8 @@ static bool cached_snapshot(const hub *h, char *dir, size_t cap) {
 bertc_status bertc_hub_snapshot(const char *repo_id, const bertc_hub_params *pp, char *dir, size_t cap,
                                 bertc_error *err) {
     bertc_hub_params p = pp ? *pp : bertc_hub_default_params();
+    bertc_error local;
+    if (!err) err = &local; /* the status of a failed fetch is read back from it */
     if (!bertc_hub_is_model_id(repo_id))
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "\"%s\" is neither a folder nor a model id (org/name)", repo_id);
     hub h;
@@ -463,7 +570,9 @@ bertc_status bertc_hub_snapshot(const char *repo_id, const bertc_hub_params *pp,
             q[0] = q[1] = '-';
             break;
         }
-    if (!pathf(h.repo_dir, sizeof h.repo_dir, "%s/%s", root, folder)) return bertc_fail(err, BERTC_ERR_IO, "path too long");
+    if (!pathf(h.repo_dir, sizeof h.repo_dir, "%s/%s", root, folder) ||
+        !pathf(h.locks_dir, sizeof h.locks_dir, "%s/.locks/%s", root, folder))
+        return bertc_fail(err, BERTC_ERR_IO, "path too long");
     int offline = p.offline >= 0 ? p.offline : env_true("HF_HUB_OFFLINE") || env_true("TRANSFORMERS_OFFLINE");
     if (offline) {
         if (cached_snapshot(&h, dir, cap)) return BERTC_OK;
