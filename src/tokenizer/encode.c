@@ -306,30 +306,46 @@ static bool wordpiece_segment(const bertc_tokenizer *t, wp_state *w, const unsig
 
 /* ---- byte-level BPE ---- */
 
+/* a candidate merge of tokenizers' Word::merge_all queue: rank << 32 | position, and the merged id */
+typedef struct bpe_cand {
+    uint64_t key;
+    int32_t id;
+} bpe_cand;
+
 typedef struct bpe_scratch {
     int32_t *sym, *ss, *se;
-    uint64_t *rk; /* rank << 32 | merged id of each adjacent pair, UINT64_MAX when none */
+    uint32_t *prev, *next; /* the symbol list while merging (BPE_NONE: none) */
+    bpe_cand *heap;        /* 3 per symbol: the first pairs, then at most two per merge */
     size_t cap;
     nbuf cps; /* the segment's code points, the prefix space included */
 } bpe_scratch;
 
+#define BPE_NONE UINT32_MAX
+
 /* room for n symbols in the BPE scratch */
 static bool bpe_reserve(bpe_scratch *sc, size_t n) {
     if (n <= sc->cap) return true;
+    if (n >= ((size_t)1 << 31) / 2) return false; /* positions are 32 bits */
     size_t nc = n * 2;
-        uint64_t *r = realloc(sc->rk, nc * sizeof *r);
-        if (!r) return false;
-        sc->rk = r;
-        int32_t *x = realloc(sc->sym, nc * sizeof *x);
-        if (!x) return false;
-        sc->sym = x;
-        x = realloc(sc->ss, nc * sizeof *x);
-        if (!x) return false;
-        sc->ss = x;
-        x = realloc(sc->se, nc * sizeof *x);
-        if (!x) return false;
-        sc->se = x;
-        sc->cap = nc;
+    bpe_cand *h = realloc(sc->heap, 3 * nc * sizeof *h);
+    if (!h) return false;
+    sc->heap = h;
+    int32_t *x = realloc(sc->sym, nc * sizeof *x);
+    if (!x) return false;
+    sc->sym = x;
+    x = realloc(sc->ss, nc * sizeof *x);
+    if (!x) return false;
+    sc->ss = x;
+    x = realloc(sc->se, nc * sizeof *x);
+    if (!x) return false;
+    sc->se = x;
+    uint32_t *u = realloc(sc->prev, nc * sizeof *u);
+    if (!u) return false;
+    sc->prev = u;
+    u = realloc(sc->next, nc * sizeof *u);
+    if (!u) return false;
+    sc->next = u;
+    sc->cap = nc;
     return true;
 }
 
@@ -338,31 +354,78 @@ static inline uint64_t pair_rank(const bertc_tokenizer *t, int32_t a, int32_t b)
     return pairmap_get(&t->merges, ((uint64_t)(uint32_t)a << 32) | (uint32_t)b, &v) ? v : UINT64_MAX;
 }
 
-/* Merges sc's n symbols by rank, leftmost first among equals (tokenizers' Word::merge_all); each adjacent pair
- * is looked up once and again only when a merge changes it. ss/se follow the symbols. Returns the new count. */
-static size_t bpe_merge(const bertc_tokenizer *t, bpe_scratch *sc, size_t n) {
-    uint64_t *rk = sc->rk;
-    for (size_t i = 0; i + 1 < n; i++) rk[i] = pair_rank(t, sc->sym[i], sc->sym[i + 1]);
-    while (n > 1) {
-        uint64_t best = UINT64_MAX;
-        size_t bi = 0;
-        for (size_t i = 0; i + 1 < n; i++)
-            if ((rk[i] >> 32) < (best >> 32)) {
-                best = rk[i];
-                bi = i;
-            }
-        if (best == UINT64_MAX) break;
-        sc->sym[bi] = (int32_t)(uint32_t)best;
-        sc->se[bi] = sc->se[bi + 1];
-        memmove(sc->sym + bi + 1, sc->sym + bi + 2, (n - bi - 2) * sizeof *sc->sym);
-        memmove(sc->ss + bi + 1, sc->ss + bi + 2, (n - bi - 2) * sizeof *sc->ss);
-        memmove(sc->se + bi + 1, sc->se + bi + 2, (n - bi - 2) * sizeof *sc->se);
-        if (bi + 2 < n) memmove(rk + bi + 1, rk + bi + 2, (n - bi - 2) * sizeof *rk);
-        n--;
-        if (bi > 0) rk[bi - 1] = pair_rank(t, sc->sym[bi - 1], sc->sym[bi]);
-        if (bi + 1 < n) rk[bi] = pair_rank(t, sc->sym[bi], sc->sym[bi + 1]);
+/* a min-heap on key (rank, then position) */
+static void heap_push(bpe_cand *h, size_t *n, uint64_t key, int32_t id) {
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h[p].key <= key) break;
+        h[i] = h[p];
+        i = p;
     }
-    return n;
+    h[i].key = key;
+    h[i].id = id;
+}
+
+static bpe_cand heap_pop(bpe_cand *h, size_t *n) {
+    bpe_cand top = h[0], last = h[--*n];
+    size_t i = 0, m = *n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= m) break;
+        if (c + 1 < m && h[c + 1].key < h[c].key) c++;
+        if (last.key <= h[c].key) break;
+        h[i] = h[c];
+        i = c;
+    }
+    if (m) h[i] = last;
+    return top;
+}
+
+/* a candidate for the pair starting at symbol i, when the merges have it */
+static inline void bpe_candidate(const bertc_tokenizer *t, bpe_scratch *sc, size_t *hn, uint32_t i, uint32_t j) {
+    uint64_t v = pair_rank(t, sc->sym[i], sc->sym[j]);
+    if (v != UINT64_MAX) heap_push(sc->heap, hn, (v >> 32) << 32 | i, (int32_t)(uint32_t)v);
+}
+
+/* Merges sc's n symbols as tokenizers' Word::merge_all does (without dropout): a queue of candidate merges by
+ * (rank, position); a popped candidate whose left symbol is gone, is last, or whose pair no longer merges into the
+ * candidate's id is skipped; a merge queues the pairs it forms with its neighbours. O(n log n) in the symbols.
+ * ss/se follow the symbols. Returns the new count. */
+static size_t bpe_merge(const bertc_tokenizer *t, bpe_scratch *sc, size_t n) {
+    if (n < 2) return n;
+    int32_t *sym = sc->sym;
+    uint32_t *prev = sc->prev, *next = sc->next;
+    size_t hn = 0;
+    for (size_t i = 0; i < n; i++) {
+        prev[i] = i ? (uint32_t)(i - 1) : BPE_NONE;
+        next[i] = i + 1 < n ? (uint32_t)(i + 1) : BPE_NONE;
+    }
+    for (size_t i = 0; i + 1 < n; i++) bpe_candidate(t, sc, &hn, (uint32_t)i, (uint32_t)(i + 1));
+    /* a removed symbol: sym -1 is never a token's id, and prev/next of it are not read again */
+    while (hn) {
+        bpe_cand top = heap_pop(sc->heap, &hn);
+        uint32_t pos = (uint32_t)top.key, right = next[pos];
+        if (sym[pos] < 0 || right == BPE_NONE) continue;
+        uint64_t v = pair_rank(t, sym[pos], sym[right]);
+        if (v == UINT64_MAX || (int32_t)(uint32_t)v != top.id) continue;
+        sym[pos] = top.id;
+        sc->se[pos] = sc->se[right];
+        next[pos] = next[right];
+        sym[right] = -1;
+        if (next[right] != BPE_NONE) prev[next[right]] = pos;
+        if (prev[pos] != BPE_NONE) bpe_candidate(t, sc, &hn, prev[pos], pos);
+        if (next[pos] != BPE_NONE) bpe_candidate(t, sc, &hn, pos, next[pos]);
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (sym[i] < 0) continue;
+        sym[k] = sym[i];
+        sc->ss[k] = sc->ss[i];
+        sc->se[k] = sc->se[i];
+        k++;
+    }
+    return k;
 }
 
 /* BPE over the UTF-8 bytes of code points [ci, cj) of sc->cps, each byte aligned to its character's span. */
@@ -529,6 +592,7 @@ static bool bpe_chars_piece(const bertc_tokenizer *t, bpe_scratch *sc, const nbu
     /* byte ranges to the original spans of the characters holding their first and last bytes */
     size_t nbytes = 0;
     for (size_t i = a; i < b; i++) nbytes += (size_t)utf8_len(cps->cp[i]);
+    size_t ci = a, cb = 0; /* the character holding byte rs: token starts only grow, so the walk goes on */
     for (size_t k = 0; k < n; k++) {
         size_t rs = (size_t)sc->ss[k], re = (size_t)sc->se[k];
         if (re > nbytes) {
@@ -551,7 +615,6 @@ static bool bpe_chars_piece(const bertc_tokenizer *t, bpe_scratch *sc, const nbu
             out->end[out->n - 1] = ce;
             continue;
         }
-        size_t ci = a, cb = 0;
         while (ci + 1 < b && cb + (size_t)utf8_len(cps->cp[ci]) <= rs) cb += (size_t)utf8_len(cps->cp[ci++]);
         size_t cj = ci, cjb = cb;
         while (cj + 1 < b && cjb + (size_t)utf8_len(cps->cp[cj]) < re) cjb += (size_t)utf8_len(cps->cp[cj++]);
@@ -1020,7 +1083,9 @@ done:
     nb_free(&sc.seg);
     pieces_free(&sc.pcs);
     unigram_scratch_free(&sc.uni);
-    free(sc.bpe.rk);
+    free(sc.bpe.heap);
+    free(sc.bpe.prev);
+    free(sc.bpe.next);
     return s;
 }
 
