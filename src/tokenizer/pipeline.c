@@ -886,9 +886,11 @@ bool unigram_piece(const bertc_tokenizer *t, const nbuf *cps, size_t a, size_t b
         else if (c0 >= 0xC0) ml = 2;
         double base = u->score[st];
         bool single = false;
+        uint32_t h = BERTC_FNV_INIT; /* the hash of [st, e), one byte more each step */
         for (size_t e = st + 1; e <= nb && e - st <= maxk; e++) {
+            h = bertc_fnv_step(h, (unsigned char)u->s[e - 1]);
             if (e < nb && ((unsigned char)u->s[e] & 0xC0) == 0x80) continue;
-            int32_t id = strmap_get(&t->vocab, u->s + st, e - st);
+            int32_t id = strmap_get_hashed(&t->vocab, u->s + st, e - st, bertc_hash_finish(h));
             if (id < 0) continue;
             double cand = t->scores[id] + base;
             if (u->from[e] < 0 || cand > u->score[e]) {
