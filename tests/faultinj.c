@@ -53,6 +53,8 @@ void fi_arm(long nth, bool persistent) {
     atomic_store(&fi_at, nth);
 }
 
+void fi_suspend(void) { atomic_store(&fi_at, 0); }
+
 long fi_disarm(void) {
     atomic_store(&fi_at, 0);
     return atomic_load(&fi_failed);

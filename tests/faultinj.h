@@ -11,6 +11,8 @@
 
 /* Counts allocations from now; the nth (1-based) fails, and with persistent every later one too. */
 void fi_arm(long nth, bool persistent);
+/* Stops failing (for checking a result inside a run); fi_disarm still reports the failures made before. */
+void fi_suspend(void);
 /* Stops failing; returns how many allocations were failed since fi_arm (0: the run never reached the nth). */
 long fi_disarm(void);
 /* Allocations counted since the last fi_arm (armed or not). */
