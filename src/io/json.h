@@ -20,8 +20,26 @@
  *   1000000000000000019884624838656) is read as the double it is rather than refused. For reading values, not for
  *   rewriting the file: its integers would be written back as reals.
  * - An object key given twice keeps its last value, as Python's json and serde_json keep it.
- * On failure *out is NULL and err says "<what> is not valid JSON: <why> (line L, column C)". */
+ * On failure *out is NULL and err says "<what> is not valid JSON: <why> (line L, column C)", or BERTC_ERR_NOMEM
+ * "out of memory reading <what>" when an allocation failed. */
 bertc_status jparse(const char *text, size_t len, const char *what, json_t **out, bertc_error *err);
+
+/* As jparse, but integers stay integers (json_is_integer) so that 32 and 32.0 can be told apart, as Python's json
+ * tells them apart for transformers' configs. When some integer is beyond int64 the text is read as jparse reads
+ * it and *exact is false (every number a real). */
+bertc_status jparse_exact(const char *text, size_t len, const char *what, json_t **out, bool *exact, bertc_error *err);
+
+/* Whether a jansson load that returned NULL with error *je failed for lack of memory (jansson reports it so, or
+ * leaves its error unset: every other failure sets a message). */
+static inline int json_error_is_oom(const json_error_t *je) {
+    return !je->text[0] || json_error_code(je) == json_error_out_of_memory;
+}
+
+/* json_loadb for the other readers of outside JSON (dataset lines, requests, predictions): NULL with *oom set when an
+ * allocation failed (jansson may even return a tree with a byte missing then), NULL with *oom clear and *je set when
+ * the text is not JSON. Safe under allocation failure as jparse is (see json.c): the first failed allocation ends
+ * the parse and frees what it allocated. */
+json_t *jload(const char *text, size_t len, size_t flags, json_error_t *je, int *oom);
 
 /* Member k of object o; each is the default (or NULL) when o is not an object, or k is absent or of another type. */
 static inline const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
