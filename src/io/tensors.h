@@ -24,14 +24,23 @@ typedef struct tensor_set {
     tensor_info *t;
     int n, cap;
     mapped_file *files;
-    int n_files;
+    int n_files, cap_files;
     uint64_t file_bytes;
+    /* lookup by name in O(log n): the indices of t[0 .. n_sorted) in name order (tensor_set_index); tensors added
+     * after the last tensor_set_index are searched one by one */
+    int *sorted;
+    int n_sorted;
+    /* contiguous copies of the strided tensors of a torch checkpoint, freed with the set */
+    void **copies;
+    int n_copies;
 } tensor_set;
 
 void tensor_set_free(tensor_set *ts);
 const tensor_info *tensor_set_find(const tensor_set *ts, const char *name);
-/* Appends a copy of *ti under a copy of name; a name already present is a format error naming it. */
+/* Appends a copy of *ti under a copy of name (duplicates are found by tensor_set_index). */
 bertc_status tensor_set_add(tensor_set *ts, const tensor_info *ti, const char *name, const char *what, bertc_error *err);
+/* Sorts every name for tensor_set_find; a name present twice is a format error naming it. The parsers call it. */
+bertc_status tensor_set_index(tensor_set *ts, const char *what, bertc_error *err);
 
 /* Parses one safetensors image (header + data) and appends its tensors; `what` names it in errors. */
 bertc_status safetensors_parse(tensor_set *ts, const uint8_t *data, size_t size, const char *what, bertc_error *err);

@@ -154,6 +154,7 @@ static int persistent(unpickler *u, int pid) {
     if (dt < 0) return fail(u, BERTC_ERR_UNSUPPORTED, "unsupported storage class ", u->v[t->items[1]].s);
     int key = t->items[2];
     int64_t numel = u->v[t->items[4]].i;
+    if (numel < 0) return fail(u, BERTC_ERR_FORMAT, "storage with a negative element count", NULL);
     int st = newval(u, PK_STORAGE);
     if (st < 0) return -1;
     u->v[st].s = strdup(u->v[key].s);
@@ -390,9 +391,30 @@ static void unpickler_free(unpickler *u) {
 /* Storage bytes for a key: zip entry or legacy offset; returns false when absent. */
 typedef bool (*storage_lookup)(void *ctx, const char *key, const uint8_t **data, size_t *size);
 
-/* Turns the state dict's tensors into tensor_info entries. */
-static bertc_status collect_tensors(tensor_set *ts, unpickler *u, int root, storage_lookup look, void *ctx) {
+/* Copies a strided view (every offset checked by the caller) into contiguous dst, row-major. */
+static void gather(uint8_t *dst, const uint8_t *src, int nd, const int64_t *shape, const int64_t *stride,
+                   uint64_t numel, size_t es) {
+    int64_t idx[8] = {0};
+    uint64_t off = 0; /* element offset in src */
+    for (uint64_t e = 0; e < numel; e++) {
+        memcpy(dst + e * es, src + off * es, es);
+        for (int d = nd - 1; d >= 0; d--) {
+            off += (uint64_t)stride[d];
+            if (++idx[d] < shape[d]) break;
+            off -= (uint64_t)stride[d] * (uint64_t)shape[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* Turns the state dict's tensors into tensor_info entries. As torch.load builds each one (storage, storage offset,
+ * size, stride) every product and sum is checked for overflow and the whole extent against the storage, and the
+ * storage against the bytes the file holds for it. Strided views (a saved transpose) are copied contiguous, as
+ * load_state_dict copies them into the parameters; their copies may not outgrow the file. */
+static bertc_status collect_tensors(tensor_set *ts, unpickler *u, int root, storage_lookup look, void *ctx,
+                                    size_t file_size) {
     pval *d = &u->v[root];
+    uint64_t copied = 0;
     if (d->kind != PK_DICT) return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: the pickle is not a state dict", u->what);
     for (int k = 0; k + 1 < d->n; k += 2) {
         pval *key = &u->v[d->items[k]], *t = &u->v[d->items[k + 1]];
@@ -402,33 +424,74 @@ static bertc_status collect_tensors(tensor_set *ts, unpickler *u, int root, stor
         tensor_info ti;
         memset(&ti, 0, sizeof ti);
         if (shape->n > 8 || stride->n != shape->n)
-            return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s has a bad shape", u->what, key->s);
+            return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s has a bad shape (%d dimensions, %d strides)",
+                              u->what, key->s, shape->n, stride->n);
         ti.ndim = shape->n;
-        uint64_t numel = 1;
-        int64_t expect = 1;
+        int64_t strides[8];
+        uint64_t numel = 1, last = 0, expect = 1;
+        bool contiguous = true, overflow = false, empty = false;
         for (int q = shape->n - 1; q >= 0; q--) {
             pval *dim = &u->v[shape->items[q]], *sd = &u->v[stride->items[q]];
-            if (dim->kind != PK_INT || sd->kind != PK_INT || dim->i < 0 || dim->i > (1ll << 40))
-                return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s has a bad shape", u->what, key->s);
+            if (dim->kind != PK_INT || sd->kind != PK_INT || dim->i < 0 || sd->i < 0)
+                return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s has a bad shape or stride (not "
+                                  "non-negative integers)", u->what, key->s);
             ti.shape[q] = dim->i;
-            if (dim->i != 1 && sd->i != expect)
-                return bertc_fail(u->err, BERTC_ERR_UNSUPPORTED, "%s: tensor %.100s is not contiguous", u->what, key->s);
-            expect *= dim->i;
-            numel *= (uint64_t)dim->i;
-            if (numel > (1ull << 40)) return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s too large", u->what, key->s);
+            strides[q] = sd->i;
+            empty |= dim->i == 0;
+            if (dim->i != 1 && (uint64_t)sd->i != expect) contiguous = false;
+            overflow |= __builtin_mul_overflow(expect, (uint64_t)dim->i, &expect);
+            overflow |= __builtin_mul_overflow(numel, (uint64_t)dim->i, &numel);
+            uint64_t reach;
+            if (dim->i > 0) {
+                overflow |= __builtin_mul_overflow((uint64_t)(dim->i - 1), (uint64_t)sd->i, &reach);
+                overflow |= __builtin_add_overflow(last, reach, &last);
+            }
         }
+        if (empty) {
+            numel = 0;
+            overflow = false; /* an empty tensor reads nothing, whatever its other sizes */
+            contiguous = true;
+            last = 0;
+        }
+        uint64_t nbytes;
+        if (overflow || __builtin_mul_overflow(numel, (uint64_t)st->esize, &nbytes))
+            return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s: shape overflows", u->what, key->s);
         const uint8_t *data;
         size_t size;
         if (!look(ctx, st->s, &data, &size))
             return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: storage %.40s of tensor %.100s is missing (truncated file?)",
                               u->what, st->s, key->s);
-        if (t->i < 0 || (uint64_t)t->i + numel > (uint64_t)st->i || (uint64_t)st->i * st->esize > size)
-            return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s lies outside its storage (truncated file?)",
-                              u->what, key->s);
+        uint64_t sbytes, end;
+        if (st->i < 0 || __builtin_mul_overflow((uint64_t)st->i, (uint64_t)st->esize, &sbytes) || sbytes > size)
+            return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: storage %.40s of tensor %.100s declares %lld elements of %zu "
+                              "bytes but the file holds %zu bytes for it (truncated file?)", u->what, st->s, key->s,
+                              (long long)st->i, st->esize, size);
+        /* the elements read are offset .. offset + last: all inside the storage's st->i elements */
+        if (t->i < 0 || __builtin_add_overflow((uint64_t)t->i, last, &end) ||
+            (numel ? end >= (uint64_t)st->i : (uint64_t)t->i > (uint64_t)st->i))
+            return bertc_fail(u->err, BERTC_ERR_FORMAT, "%s: tensor %.100s lies outside its storage (storage offset %lld, "
+                              "storage of %lld elements; truncated file?)", u->what, key->s, (long long)t->i,
+                              (long long)st->i);
         ti.dtype = (enum st_dtype)st->dtype;
         ti.dtype_name = st->dtname;
         ti.data = data + (size_t)t->i * st->esize;
-        ti.nbytes = (size_t)numel * st->esize;
+        ti.nbytes = (size_t)nbytes;
+        if (!contiguous) {
+            if (nbytes > file_size || copied + nbytes > file_size)
+                return bertc_fail(u->err, BERTC_ERR_UNSUPPORTED, "%s: tensor %.100s is a strided view larger than the "
+                                  "file (expanded tensors are not supported)", u->what, key->s);
+            if (ts->n_copies % 16 == 0) {
+                void **nc = realloc(ts->copies, (size_t)(ts->n_copies + 16) * sizeof *nc);
+                if (!nc) return bertc_fail(u->err, BERTC_ERR_NOMEM, "out of memory");
+                ts->copies = nc;
+            }
+            uint8_t *c = malloc(nbytes ? (size_t)nbytes : 1);
+            if (!c) return bertc_fail(u->err, BERTC_ERR_NOMEM, "out of memory");
+            ts->copies[ts->n_copies++] = c;
+            gather(c, ti.data, ti.ndim, ti.shape, strides, numel, st->esize);
+            ti.data = c;
+            copied += nbytes;
+        }
         bertc_status s = tensor_set_add(ts, &ti, key->s, u->what, u->err);
         if (s) return s;
     }
@@ -445,20 +508,30 @@ typedef struct zip_entry {
 typedef struct zip_dir {
     zip_entry *e;
     int n;
-    char prefix[256]; /* "archive/" */
+    zip_entry **by_name; /* the entries sorted by name (first in the directory first among equal names) */
+    char prefix[256];    /* "archive/" */
 } zip_dir;
+
+static int cmp_entry(const void *a, const void *b) {
+    const zip_entry *x = *(zip_entry *const *)a, *y = *(zip_entry *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x > y) - (x < y);
+}
 
 static bool zip_lookup(void *ctx, const char *key, const uint8_t **data, size_t *size) {
     zip_dir *z = ctx;
     char want[600];
     snprintf(want, sizeof want, "%sdata/%s", z->prefix, key);
-    for (int i = 0; i < z->n; i++)
-        if (!strcmp(z->e[i].name, want)) {
-            *data = z->e[i].data;
-            *size = z->e[i].size;
-            return true;
-        }
-    return false;
+    int lo = 0, hi = z->n; /* the first entry whose name is >= want */
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (strcmp(z->by_name[mid]->name, want) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == z->n || strcmp(z->by_name[lo]->name, want)) return false;
+    *data = z->by_name[lo]->data;
+    *size = z->by_name[lo]->size;
+    return true;
 }
 
 static bertc_status zip_read(zip_dir *z, const uint8_t *d, size_t size, const char *what, bertc_error *err) {
@@ -481,10 +554,11 @@ static bertc_status zip_read(zip_dir *z, const uint8_t *d, size_t size, const ch
         cd_size = rd_le(d + z64 + 40, 8);
         cd_off = rd_le(d + z64 + 48, 8);
     }
-    if (cd_off > size || cd_size > size - cd_off || count > 1000000)
+    if (cd_off > size || cd_size > size - cd_off || count > cd_size / 46)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: zip directory outside the file (truncated?)", what);
     z->e = calloc(count ? count : 1, sizeof *z->e);
-    if (!z->e) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    z->by_name = calloc(count ? count : 1, sizeof *z->by_name);
+    if (!z->e || !z->by_name) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     size_t p = cd_off, end = cd_off + cd_size;
     for (uint64_t i = 0; i < count; i++) {
         if (p + 46 > end || rd_le(d + p, 4) != 0x02014b50) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: corrupt zip directory", what);
@@ -518,26 +592,48 @@ static bertc_status zip_read(zip_dir *z, const uint8_t *d, size_t size, const ch
         e->size = (size_t)usize;
         p += 46 + nlen + xlen + clen;
     }
+    for (int i = 0; i < z->n; i++) z->by_name[i] = &z->e[i];
+    qsort(z->by_name, (size_t)z->n, sizeof *z->by_name, cmp_entry);
     return BERTC_OK;
 }
 
 /* ---- legacy stream ---- */
+typedef struct legacy_storage {
+    const char *key;
+    const uint8_t *data;
+    size_t size, esize;
+    int order; /* position in the file (or among the pickle's storages) */
+} legacy_storage;
+
 typedef struct legacy_dir {
-    char **keys;
-    const uint8_t **data;
-    size_t *size;
+    legacy_storage *st; /* sorted by key, then order */
     int n;
 } legacy_dir;
 
+static int cmp_storage(const void *a, const void *b) {
+    const legacy_storage *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+/* The first storage named key in a sorted array, or NULL. */
+static const legacy_storage *storage_find(const legacy_storage *v, int n, const char *key) {
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (strcmp(v[mid].key, key) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && !strcmp(v[lo].key, key) ? &v[lo] : NULL;
+}
+
 static bool legacy_lookup(void *ctx, const char *key, const uint8_t **data, size_t *size) {
     legacy_dir *l = ctx;
-    for (int i = 0; i < l->n; i++)
-        if (!strcmp(l->keys[i], key)) {
-            *data = l->data[i];
-            *size = l->size[i];
-            return true;
-        }
-    return false;
+    const legacy_storage *f = storage_find(l->st, l->n, key);
+    if (!f) return false;
+    *data = f->data;
+    *size = f->size;
+    return true;
 }
 
 bertc_status torchbin_parse(tensor_set *ts, const uint8_t *data, size_t size, const char *what, bertc_error *err) {
@@ -551,6 +647,7 @@ bertc_status torchbin_parse(tensor_set *ts, const uint8_t *data, size_t size, co
         memset(&z, 0, sizeof z);
         if ((s = zip_read(&z, data, size, what, err))) {
             free(z.e);
+            free(z.by_name);
             return s;
         }
         const zip_entry *pkl = NULL;
@@ -569,9 +666,11 @@ bertc_status torchbin_parse(tensor_set *ts, const uint8_t *data, size_t size, co
             u.end = pkl->data + pkl->size;
             int root = unpickle(&u);
             if (root < 0) s = u.s ? u.s : bertc_fail(err, BERTC_ERR_FORMAT, "%s: bad pickle", what);
-            else s = collect_tensors(ts, &u, root, zip_lookup, &z);
+            else s = collect_tensors(ts, &u, root, zip_lookup, &z, size);
+            if (!s) s = tensor_set_index(ts, what, err);
         }
         free(z.e);
+        free(z.by_name);
         unpickler_free(&u);
         return s;
     }
@@ -598,13 +697,20 @@ bertc_status torchbin_parse(tensor_set *ts, const uint8_t *data, size_t size, co
         unpickler_free(&u);
         return s;
     }
-    /* storages follow in key order: u64 element count, then the bytes; element size from the storage type */
+    /* storages follow in key order: u64 element count, then the bytes; element size from the storage type (the
+     * pickle's storages, sorted by key, so that each key is found in O(log n)) */
     legacy_dir l = {0};
-    int nk = u.v[keys].n;
-    l.keys = calloc((size_t)(nk ? nk : 1), sizeof *l.keys);
-    l.data = calloc((size_t)(nk ? nk : 1), sizeof *l.data);
-    l.size = calloc((size_t)(nk ? nk : 1), sizeof *l.size);
-    if (!l.keys || !l.data || !l.size) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    int nk = u.v[keys].n, ns = 0;
+    for (int v = 0; v < u.nv; v++) ns += u.v[v].kind == PK_STORAGE;
+    legacy_storage *types = malloc((size_t)(ns ? ns : 1) * sizeof *types);
+    l.st = malloc((size_t)(nk ? nk : 1) * sizeof *l.st);
+    if (!types || !l.st) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    if (!s) {
+        ns = 0;
+        for (int v = 0; v < u.nv; v++)
+            if (u.v[v].kind == PK_STORAGE) types[ns] = (legacy_storage){u.v[v].s, NULL, 0, u.v[v].esize, ns}, ns++;
+        qsort(types, (size_t)ns, sizeof *types, cmp_storage);
+    }
     const uint8_t *p = u.p;
     for (int i = 0; i < nk && !s; i++) {
         pval *k = &u.v[u.v[keys].items[i]];
@@ -612,9 +718,8 @@ bertc_status torchbin_parse(tensor_set *ts, const uint8_t *data, size_t size, co
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: storage key is not a string", what);
             break;
         }
-        size_t es = 0;
-        for (int v = 0; v < u.nv; v++)
-            if (u.v[v].kind == PK_STORAGE && !strcmp(u.v[v].s, k->s)) es = u.v[v].esize;
+        const legacy_storage *ty = storage_find(types, ns, k->s);
+        size_t es = ty ? ty->esize : 0;
         if (!es) {
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: storage %.40s is listed but never used", what, k->s);
             break;
@@ -629,16 +734,17 @@ bertc_status torchbin_parse(tensor_set *ts, const uint8_t *data, size_t size, co
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: storage %.40s runs past the end (truncated file?)", what, k->s);
             break;
         }
-        l.keys[i] = k->s;
-        l.data[i] = p;
-        l.size[i] = (size_t)cnt * es;
+        l.st[i] = (legacy_storage){k->s, p, (size_t)cnt * es, es, i};
         l.n = i + 1;
-        p += l.size[i];
+        p += l.st[i].size;
     }
-    if (!s) s = collect_tensors(ts, &u, root, legacy_lookup, &l);
-    free(l.keys);
-    free(l.data);
-    free(l.size);
+    if (!s) {
+        qsort(l.st, (size_t)l.n, sizeof *l.st, cmp_storage);
+        s = collect_tensors(ts, &u, root, legacy_lookup, &l, size);
+    }
+    if (!s) s = tensor_set_index(ts, what, err);
+    free(types);
+    free(l.st);
     unpickler_free(&u);
     return s;
 }
