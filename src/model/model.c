@@ -32,10 +32,45 @@ static const char *arch_name(bertc_arch a) {
     }
 }
 
-/* an int field of config.json; -1 (refused by the range checks) beyond +-2e9 */
-static int cfg_int(const json_t *c, const char *k, int dflt) {
-    double d = jnum(c, k, dflt);
-    return d > 2e9 || d < -2e9 ? -1 : (int)d;
+/* The fields of config.json are read as transformers reads them: each size goes into torch modules (nn.Linear,
+ * nn.Embedding) that refuse anything but an int, so a size written 32.5, 32.0 or "32" is refused here, naming the
+ * field and its value, and so is every size beyond bertc's bounds before anything is allocated. */
+typedef struct cfg_reader {
+    const json_t *j;
+    const char *what;
+    bool exact; /* the text's integers are integers (else every number is a real: whole ones are accepted) */
+    bertc_error *err;
+} cfg_reader;
+
+static void cfg_show(const json_t *v, char *buf, size_t cap) {
+    if (json_is_integer(v)) snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (d == (double)(long long)d && d > -1e15 && d < 1e15) snprintf(buf, cap, "%.1f", d); /* 32.0 */
+        else snprintf(buf, cap, "%.16g", d);
+    }
+    else if (json_is_string(v)) snprintf(buf, cap, "\"%.40s\"", json_string_value(v));
+    else snprintf(buf, cap, "%s", json_is_null(v) ? "null" : json_is_boolean(v) ? (json_is_true(v) ? "true" : "false")
+                                 : json_is_array(v) ? "an array" : "an object");
+}
+
+/* Integer field k in [lo, hi] (dflt when absent; when null too if null_ok). */
+static bertc_status cfg_intv(const cfg_reader *r, const char *k, int dflt, int lo, int hi, bool null_ok, int *out) {
+    const json_t *v = json_object_get(r->j, k);
+    if (!v || (null_ok && json_is_null(v))) {
+        *out = dflt;
+        return BERTC_OK;
+    }
+    char shown[64];
+    cfg_show(v, shown, sizeof shown);
+    double d = json_number_value(v);
+    bool integral = json_is_integer(v) || (!r->exact && json_is_real(v) && d == (double)(long long)d);
+    if (!integral)
+        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: %s %s is not an integer", r->what, k, shown);
+    if (d < lo || d > hi)
+        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: %s %s out of range (%d .. %d)", r->what, k, shown, lo, hi);
+    *out = (int)d;
+    return BERTC_OK;
 }
 
 static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *err) {
@@ -49,13 +84,16 @@ static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *er
 
 bertc_status model_config_parse(model_config *c, const char *text, const char *what, bertc_error *err) {
     json_t *j;
-    bertc_status s = jparse(text, strlen(text), what, &j, err);
+    bool exact;
+    bertc_status s = jparse_exact(text, strlen(text), what, &j, &exact, err);
     if (s) return s;
     if (!json_is_object(j)) {
         json_decref(j);
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a JSON object", what);
     }
+    cfg_reader r = {j, what, exact, err};
     const char *mt = jstr(j, "model_type");
+    const char *khid, *kheads;
     if (!mt) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s has no model_type", what);
         goto done;
@@ -65,10 +103,13 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
     if (a0) snprintf(c->architecture, sizeof c->architecture, "%s", a0);
     if (!strcmp(mt, "distilbert")) {
         c->arch = BERTC_ARCH_DISTILBERT;
-        c->hidden = cfg_int(j, "dim", 768);
-        c->layers = cfg_int(j, "n_layers", 6);
-        c->heads = cfg_int(j, "n_heads", 12);
-        c->intermediate = cfg_int(j, "hidden_dim", 3072);
+        khid = "dim";
+        kheads = "n_heads";
+        if ((s = cfg_intv(&r, "dim", 768, 1, 65536, false, &c->hidden)) ||
+            (s = cfg_intv(&r, "n_layers", 6, 1, 1000, false, &c->layers)) ||
+            (s = cfg_intv(&r, "n_heads", 12, 1, 65536, false, &c->heads)) ||
+            (s = cfg_intv(&r, "hidden_dim", 3072, 1, 1 << 20, false, &c->intermediate)))
+            goto done;
         c->type_vocab_size = 0;
         c->ln_eps = 1e-12f;
         if ((s = parse_act(jstr(j, "activation"), &c->act, err))) goto done;
@@ -76,12 +117,26 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
         /* XLM-RoBERTa is RoBERTa's architecture (transformers' XLMRobertaModel, base_model_prefix "roberta")
          * with a SentencePiece Unigram tokenizer */
         c->arch = mt[0] == 'b' ? BERTC_ARCH_BERT : BERTC_ARCH_ROBERTA;
-        c->hidden = cfg_int(j, "hidden_size", 768);
-        c->layers = cfg_int(j, "num_hidden_layers", 12);
-        c->heads = cfg_int(j, "num_attention_heads", 12);
-        c->intermediate = cfg_int(j, "intermediate_size", 3072);
-        c->type_vocab_size = cfg_int(j, "type_vocab_size", 2);
-        c->ln_eps = (float)jnum(j, "layer_norm_eps", 1e-12f);
+        khid = "hidden_size";
+        kheads = "num_attention_heads";
+        /* type_vocab_size >= 1: the embeddings add token type 0's row to every token (an empty table fails in
+         * transformers' forward) */
+        if ((s = cfg_intv(&r, "hidden_size", 768, 1, 65536, false, &c->hidden)) ||
+            (s = cfg_intv(&r, "num_hidden_layers", 12, 1, 1000, false, &c->layers)) ||
+            (s = cfg_intv(&r, "num_attention_heads", 12, 1, 65536, false, &c->heads)) ||
+            (s = cfg_intv(&r, "intermediate_size", 3072, 1, 1 << 20, false, &c->intermediate)) ||
+            (s = cfg_intv(&r, "type_vocab_size", 2, 1, 1024, false, &c->type_vocab_size)))
+            goto done;
+        const json_t *eps = json_object_get(j, "layer_norm_eps");
+        double e = json_number_value(eps);
+        if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
+            char shown[64];
+            cfg_show(eps, shown, sizeof shown);
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, "
+                           "above float32's smallest)", what, shown);
+            goto done;
+        }
+        c->ln_eps = eps ? (float)e : 1e-12f;
         if ((s = parse_act(jstr(j, "hidden_act"), &c->act, err))) goto done;
         const char *pet = jstr(j, "position_embedding_type");
         if (pet && strcmp(pet, "absolute") != 0) {
@@ -95,29 +150,37 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
         goto done;
     }
     c->tie_word_embeddings = jbool(j, "tie_word_embeddings", 1);
-    c->vocab_size = cfg_int(j, "vocab_size", 30522);
-    c->max_positions = cfg_int(j, "max_position_embeddings", 512);
-    c->pad_token_id = cfg_int(j, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0);
-    if (c->hidden <= 0 || c->hidden > 65536 || c->heads <= 0 || c->hidden % c->heads != 0 || c->layers <= 0 ||
-        c->layers > 1000 || c->intermediate <= 0 || c->intermediate > 1 << 20 || c->vocab_size <= 0 ||
-        c->vocab_size > 1 << 24 || c->max_positions <= 0 || c->max_positions > 1 << 20 || c->type_vocab_size < 0 ||
-        c->type_vocab_size > 1024 || !(c->ln_eps > 0 && c->ln_eps < 1)) {
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: sizes out of range (hidden %d, heads %d, layers %d, intermediate %d, "
-                       "vocab %d, positions %d, layer_norm_eps %g)", what, c->hidden, c->heads, c->layers,
-                       c->intermediate, c->vocab_size, c->max_positions, (double)c->ln_eps);
+    if ((s = cfg_intv(&r, "vocab_size", 30522, 1, 1 << 24, false, &c->vocab_size)) ||
+        (s = cfg_intv(&r, "max_position_embeddings", 512, 1, 1 << 20, false, &c->max_positions)) ||
+        (s = cfg_intv(&r, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0, -(1 << 24), 1 << 24, true,
+                      &c->pad_token_id)))
+        goto done;
+    if (c->hidden % c->heads != 0) { /* transformers raises the same ValueError */
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s %d out of range: %s %d is not a multiple of the number of "
+                       "attention heads", what, kheads, c->heads, khid, c->hidden);
+        goto done;
+    }
+    /* nn.Embedding(vocab_size, H, padding_idx=pad_token_id) asserts -vocab_size <= padding_idx < vocab_size */
+    if (c->pad_token_id < -c->vocab_size || c->pad_token_id >= c->vocab_size) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d out of range for vocab_size %d", what, c->pad_token_id,
+                       c->vocab_size);
         goto done;
     }
     if (c->arch == BERTC_ARCH_ROBERTA && (c->pad_token_id < 0 || c->pad_token_id + 2 > c->max_positions)) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d leaves no positions", what, c->pad_token_id);
         goto done;
     }
-    /* labels */
+    /* labels: id2label wins over num_labels (transformers warns and overwrites num_labels) */
     json_t *id2label = json_object_get(j, "id2label");
-    int nl = cfg_int(j, "num_labels", -1);
-    if (json_is_object(id2label)) nl = (int)json_object_size(id2label);
-    if (nl < 0) nl = 2;
-    if (nl > 100000) {
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %d labels", what, nl);
+    int nl;
+    if (json_is_object(id2label)) {
+        nl = (int)(json_object_size(id2label) > 100000 ? 100001 : json_object_size(id2label));
+        if (nl > 100000) {
+            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label has %zu labels (at most 100000)", what,
+                           json_object_size(id2label));
+            goto done;
+        }
+    } else if ((s = cfg_intv(&r, "num_labels", 2, 0, 100000, true, &nl))) {
         goto done;
     }
     c->n_labels = nl;
@@ -141,13 +204,19 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
                            key, nl - 1);
             goto done;
         }
-        c->labels[id] = strdup(json_string_value(e));
+        if (!(c->labels[id] = strdup(json_string_value(e)))) {
+            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            goto done;
+        }
     }
     for (int i = 0; i < nl; i++)
         if (!c->labels[i]) {
             char buf[32];
             snprintf(buf, sizeof buf, "LABEL_%d", i);
-            c->labels[i] = strdup(buf);
+            if (!(c->labels[i] = strdup(buf))) {
+                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+                goto done;
+            }
         }
     const char *pt = jstr(j, "problem_type");
     c->problem_explicit = pt != NULL;
@@ -335,12 +404,9 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     m->emb_ln_b = get(&b, "embeddings.LayerNorm.bias", H, 0);
     m->layer = calloc((size_t)c->layers, sizeof *m->layer);
     if (!m->layer) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    float *qkv_w = malloc((size_t)3 * H * H * sizeof(float)), *qkv_b = malloc((size_t)3 * H * sizeof(float));
-    if (!qkv_w || !qkv_b) {
-        free(qkv_w);
-        free(qkv_b);
-        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    }
+    /* allocated once the first query weight has been found with its [H, H] shape: a config.json's sizes alone never
+     * decide an allocation of this size, the file holds as many weights */
+    float *qkv_w = NULL, *qkv_b = NULL;
     for (int l = 0; l < c->layers && !b.s; l++) {
         layer_w *L = &m->layer[l];
         char n[160];
@@ -356,6 +422,14 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
             b.transient = false;
             const float *bb = get(&b, bn, H, 0);
             if (b.s) break;
+            if (!qkv_w) {
+                qkv_w = malloc((size_t)3 * H * H * sizeof(float));
+                qkv_b = malloc((size_t)3 * H * sizeof(float));
+                if (!qkv_w || !qkv_b) {
+                    b.s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+                    break;
+                }
+            }
             memcpy(qkv_w + (size_t)k * H * H, W, (size_t)H * H * sizeof(float));
             release_mapped(m, W, (size_t)H * H * sizeof(float));
             disown(m, W);
