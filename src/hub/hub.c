@@ -442,7 +442,7 @@ static int fetch(hub *h, const char *file, bool optional, char *commit, bertc_er
         pathf(tmp, sizeof tmp, "%s.tmp-%ld", link, (long)getpid());
         unlink(tmp);
         if (!dio_mkdirs(dir)) r = -1, output_fail(err, errno, "cannot create", dir);
-        else if (dio_symlink(target, tmp) || dio_rename(tmp, link)) {
+        else if ((durable_sweep(dir), dio_symlink(target, tmp)) || dio_rename(tmp, link)) { /* links of killed runs go */
             r = -1;
             output_fail(err, errno, "cannot link", link);
             unlink(tmp);
