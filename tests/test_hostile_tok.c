@@ -7,6 +7,7 @@
  * tokenizers' Tokenizer.from_file on the same tokenizer.json).
  */
 #include "test.h"
+#include "tokenizer/tokenizer.h"
 
 #include <jansson.h>
 #include <pthread.h>
@@ -15,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static char tmpdir[256];
 
@@ -392,6 +394,80 @@ static void cli_split_regex(void) {
     bertc_tokenizer_free(t);
 }
 
+/* ---- the matcher against tokenizers: tests/tokfuzz's bert-regex configuration (lookahead, lazy, counted and
+ * nested loops, empty branches, anchors and classes in Split and Replace), 1000 cases written by
+ * `tokfuzz.py --write-refs tests/data/hostile-tok --config bert-regex -n 1000 --seed 1` ---- */
+
+static bool ints_equal(const int32_t *v, size_t n, json_t *arr) {
+    if (!json_is_array(arr) || json_array_size(arr) != n) return false;
+    for (size_t i = 0; i < n; i++)
+        if (json_integer_value(json_array_get(arr, i)) != v[i]) return false;
+    return true;
+}
+
+static void regex_references(void) {
+    gzFile f = gzopen(TD "hostile-tok/bert-regex.jsonl.gz", "rb");
+    CHECK(f != NULL, "cannot open bert-regex.jsonl.gz");
+    if (!f) return;
+    static char line[1 << 16];
+    json_error_t je;
+    json_t *hdr = gzgets(f, line, sizeof line) ? json_loads(line, 0, &je) : NULL, *base = NULL;
+    char path[300];
+    snprintf(path, sizeof path, TD "%s/tokenizer.json", hdr ? json_string_value(json_object_get(hdr, "base")) : "");
+    if (hdr) base = json_load_file(path, 0, &je);
+    CHECK(hdr && base && !json_object_get(hdr, "add"), "bad header or base %s", path);
+    bertc_tokenizer *t = NULL;
+    if (base) {
+        size_t i;
+        json_t *edit;
+        json_array_foreach(json_object_get(hdr, "set"), i, edit) { /* [[key, ...], value] */
+            json_t *keys = json_array_get(edit, 0), *o = base;
+            size_t nk = json_array_size(keys);
+            for (size_t k = 0; k + 1 < nk; k++) o = json_object_get(o, json_string_value(json_array_get(keys, k)));
+            json_object_set(o, json_string_value(json_array_get(keys, nk - 1)), json_array_get(edit, 1));
+        }
+        char *text = json_dumps(base, JSON_COMPACT);
+        bertc_error err;
+        bertc_status s = text ? tokenizer_load_mem(text, NULL, NULL, NULL, NULL, &t, &err) : BERTC_ERR_NOMEM;
+        CHECK(s == BERTC_OK, "load: %s", s ? err.message : "");
+        free(text);
+    }
+    size_t n = 0, bad = 0;
+    while (t && gzgets(f, line, sizeof line)) {
+        json_t *j = json_loads(line, 0, &je), *a = json_object_get(j, "a"), *b = json_object_get(j, "b");
+        CHECK(j != NULL, "bad line %zu", n + 2);
+        if (!j) break;
+        bertc_encode_params p = bertc_encode_default_params();
+        int ml = (int)json_integer_value(json_object_get(j, "max_length"));
+        p.max_length = ml ? ml : 1 << 30;
+        p.truncate_left = json_is_true(json_object_get(j, "left"));
+        bertc_encoding e;
+        bertc_error err;
+        bool ok = bertc_tokenize(t, json_string_value(a), json_string_length(a), b ? json_string_value(b) : NULL,
+                                 b ? json_string_length(b) : 0, &p, &e, &err) == BERTC_OK;
+        if (ok) {
+            json_t *dec = json_object_get(j, "decoded");
+            char *d = NULL;
+            size_t dl = 0;
+            ok = ints_equal(e.ids, e.n, json_object_get(j, "ids")) &&
+                 ints_equal(e.type_ids, e.n, json_object_get(j, "type_ids")) &&
+                 ints_equal(e.offsets, 2 * e.n, json_object_get(j, "offsets")) &&
+                 bertc_decode(t, e.ids, e.n, 1, &d, &dl, &err) == BERTC_OK && dl == json_string_length(dec) &&
+                 !memcmp(d, json_string_value(dec), dl);
+            free(d);
+            bertc_encoding_free(&e);
+        }
+        if (!ok && bad++ < 3) printf("  mismatch: %.160s\n", line);
+        json_decref(j);
+        n++;
+    }
+    CHECK(n == 1000 && bad == 0, "%zu of %zu cases differ from tokenizers", bad, n);
+    bertc_tokenizer_free(t);
+    json_decref(base);
+    json_decref(hdr);
+    gzclose(f);
+}
+
 void tests_hostile_tok(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/bertc-hostile-tok-XXXXXX");
     if (!mkdtemp(tmpdir)) {
@@ -406,6 +482,7 @@ void tests_hostile_tok(void) {
     run_test("hostile_tok/pathological_patterns_fail", pathological_patterns_fail);
     run_test("hostile_tok/long_words_models", long_words_models);
     run_test("hostile_tok/cli_split_regex", cli_split_regex);
+    run_test("hostile_tok/regex_references", regex_references);
     char cmd[400];
     for (int k = 0; k < 4; k++) {
         free(deep[k]);

@@ -14,7 +14,7 @@
  * Bounded on any pattern and text: the parser refuses groups nested deeper than RX_MAX_DEPTH (its recursion is
  * per group level, a few KB of stack in all); the matcher is iterative, its backtracking on a heap stack of at
  * most 4 entries per character (plus 2^20), a greedy loop over one character kept as a single entry; and a
- * search has a step budget (2*10^7 + 256 per character), so a pathological pattern fails the call instead of
+ * search has a step budget (2*10^6 + 256 per character), so a pathological pattern fails the call instead of
  * hanging it or exhausting memory.
  */
 #include "tokenizer.h"
@@ -714,7 +714,7 @@ static int rx_match(rx_run *r, const rx_node *n, size_t pos) {
  * stack's bound ran out, memory did, or emit failed. */
 bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t),
                      void *ctx, const char **why) {
-    rx_run r = {s, n, 20000000L + 256L * (long)(n < 1000000000 ? n : 1000000000), 0, NULL, NULL, NULL, 0, 0, 0};
+    rx_run r = {s, n, 2000000L + 256L * (long)(n < 1000000000 ? n : 1000000000), 0, NULL, NULL, NULL, 0, 0, 0};
     r.max = n < ((size_t)1 << 40) ? 4 * n + ((size_t)1 << 20) : (size_t)1 << 42;
     size_t nl = re->n_loops ? (size_t)re->n_loops : 1;
     r.loop_pos = calloc(nl, sizeof *r.loop_pos);
