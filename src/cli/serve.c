@@ -1,7 +1,12 @@
 /*
- * serve.c — `bertc serve`: libmicrohttpd in front of src/serve/server.c. One thread per connection (each waits
- * for the batcher), a body limit, client timeouts, and a graceful stop on SIGTERM/SIGINT: stop accepting,
- * let in-flight requests finish, exit 0.
+ * serve.c — `bertc serve`: libmicrohttpd in front of src/serve/server.c. One event-loop thread (epoll) reads every
+ * connection, so idle and half-sent connections cost a socket and a little memory, no thread: the connection budget
+ * is the file-descriptor limit (raised to its hard limit), and --client-timeout drops a connection idle or stalled
+ * mid-request. A request whose body is in goes to server_begin (answered at once when cheap: /health, /metrics,
+ * /info, 413, 429, 503), else its connection is suspended and the request handed to the server's workers, which
+ * resume it with the answer. The workers poll the socket to learn when a client has left. SIGTERM/SIGINT: stop
+ * accepting (what waits in the listen backlog is still answered, 503), let in-flight requests finish for
+ * --shutdown-grace seconds, then cancel the rest (503 at the next sequence boundary), send every answer, exit 0.
  */
 #include "cli.h"
 
@@ -9,25 +14,41 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
-
-typedef struct conn {
-    char *body;
-    size_t len, cap;
-    int too_large;
-} conn;
 
 typedef struct ctx {
     server *srv;
     size_t limit;
+    atomic_int active;       /* requests whose headers are in and whose answer is not yet sent */
+    _Atomic double last_start; /* when the latest of them started (ms) */
 } ctx;
+
+enum { READING, WAITING, ANSWERED };
+
+typedef struct conn {
+    ctx *x;
+    struct MHD_Connection *c;
+    int fd;
+    char *body;
+    size_t len, cap;
+    int too_large;
+    int state; /* ANSWERED: the workers' answer below, to queue when MHD calls on_request again (resumed) */
+    int status;
+    char *out;
+    size_t out_len;
+    const char *type;
+} conn;
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *body, size_t len, const char *type) {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
@@ -41,6 +62,25 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, int status, char *bo
     return ret;
 }
 
+/* A worker's answer: kept, and the connection resumed (MHD then calls on_request, which sends it). */
+static void on_done(void *arg, int status, char *body, size_t len, const char *type) {
+    conn *k = arg;
+    k->status = status;
+    k->out = body;
+    k->out_len = len;
+    k->type = type;
+    k->state = ANSWERED;
+    MHD_resume_connection(k->c);
+}
+
+/* The client has closed its end (or the connection broke); bytes of a next request do not count as leaving. */
+static bool on_gone(void *arg) {
+    conn *k = arg;
+    char b;
+    ssize_t n = recv(k->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
     ctx *x = cls;
@@ -52,6 +92,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!k) {
         if (!(k = calloc(1, sizeof *k))) return MHD_NO;
         *con_cls = k;
+        k->x = x;
+        k->c = c;
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k->fd = ci ? ci->connect_fd : -1;
+        atomic_fetch_add(&x->active, 1);
+        x->last_start = now_ms_cli();
         /* a declared body over the limit is refused before it is read */
         const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         if (cl && strtoull(cl, NULL, 10) > x->limit) {
@@ -60,6 +106,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         return MHD_YES;
     }
+    if (k->state == ANSWERED) {
+        k->state = READING;
+        out = k->out;
+        k->out = NULL;
+        if (k->status == 499) { /* the client left: nothing to send */
+            free(out);
+            return MHD_NO;
+        }
+        return send_reply(c, k->status, out, k->out_len, k->type);
+    }
+    if (k->state == WAITING) return MHD_YES;
     if (*upload_size) {
         if (!k->too_large) {
             if (k->len + *upload_size > x->limit) {
@@ -83,15 +140,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    if (k->too_large) server_too_large(x->srv, url, &status, &out, &out_len, &type);
-    else server_handle(x->srv, method, url, k->body, k->len, &status, &out, &out_len, &type);
-    return send_reply(c, status, out, out_len, type);
+    if (k->too_large) {
+        server_too_large(x->srv, url, &status, &out, &out_len, &type);
+        return send_reply(c, status, out, out_len, type);
+    }
+    server_req *rq;
+    if (server_begin(x->srv, method, url, k->len, &rq, &status, &out, &out_len, &type))
+        return send_reply(c, status, out, out_len, type);
+    /* the heavy part on the server's workers; this thread goes on with the other connections */
+    k->state = WAITING;
+    MHD_suspend_connection(c);
+    char *body = k->body;
+    size_t len = k->len;
+    k->body = NULL;
+    k->len = k->cap = 0;
+    server_enqueue(x->srv, rq, body, len, on_done, on_gone, k);
+    return MHD_YES;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
     conn *k = *con_cls;
     if (k) {
+        atomic_fetch_sub(&k->x->active, 1);
         free(k->body);
+        free(k->out);
         free(k);
         *con_cls = NULL;
     }
@@ -101,17 +173,20 @@ static const char serve_usage[] =
     "usage: bertc serve [--model DIR] [--host 127.0.0.1] [--port 3000] [--max-batch-tokens 16384]\n"
     "                   [--max-concurrent-requests 512] [--max-client-batch-size 32] [--auto-truncate]\n"
     "                   [--payload-limit 2000000] [--client-timeout 30] [--pooling mean|cls|max|lasttoken|weightedmean|mean_sqrt_len] [--model-id NAME]\n"
-    "                   [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16]\n"
+    "                   [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--shutdown-grace 5]\n"
     "Routes as text-embeddings-inference: POST /predict /embed /tokenize, GET /info /health /metrics; and the\n"
     "pipelines of the other heads: POST /ner (token classification), /qa (question answering), /fill-mask.\n"
     "--host: an IPv4 or IPv6 address (0.0.0.0 or :: for every interface).\n"
-    "--port 0 picks a free port; the address is printed on stderr (\"listening on http://HOST:PORT\").\n";
+    "--port 0 picks a free port; the address is printed on stderr (\"listening on http://HOST:PORT\").\n"
+    "--threads N: CPU for everything a request costs (parsing, tokenization, the model). --client-timeout S: a\n"
+    "connection idle or stalled mid-request that long is closed. --shutdown-grace S: on SIGTERM, in-flight requests\n"
+    "get S seconds to finish, then the rest are answered 503.\n";
 
 int cmd_serve(int argc, char **argv) {
     model_opts mo = {0};
     server_config cfg = server_default_config();
     const char *host = "127.0.0.1";
-    long port = 3000, timeout = 30;
+    long port = 3000, timeout = 30, grace = 5;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (is_help(a)) return fputs(serve_usage, stdout), EXIT_OK;
@@ -151,7 +226,7 @@ int cmd_serve(int argc, char **argv) {
         }
         char *end;
         long n = strtol(v, &end, 10);
-        long lo = !strcmp(a, "--port") ? 0 : 1;
+        long lo = !strcmp(a, "--port") || !strcmp(a, "--shutdown-grace") ? 0 : 1;
         if (*end || n < lo || n > 1000000000L) {
             die_msg("%s needs a number (got %s)", a, v);
             return EXIT_USAGE;
@@ -162,6 +237,7 @@ int cmd_serve(int argc, char **argv) {
         else if (!strcmp(a, "--max-client-batch-size")) cfg.max_client_batch = (int)(n > 100000 ? 100000 : n);
         else if (!strcmp(a, "--payload-limit")) cfg.payload_limit = (size_t)n;
         else if (!strcmp(a, "--client-timeout")) timeout = n;
+        else if (!strcmp(a, "--shutdown-grace")) grace = n;
         else {
             die_msg("unknown option %s", a);
             fputs(serve_usage, stderr);
@@ -189,6 +265,7 @@ int cmd_serve(int argc, char **argv) {
     bertc_model *m = load_model(&mo, &code);
     if (!m) return code;
     bertc_error err;
+    cfg.threads = mo.threads;
     server *srv = server_new(m, &cfg, &err);
     if (!srv) {
         die_msg("%s", err.message);
@@ -202,16 +279,26 @@ int cmd_serve(int argc, char **argv) {
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* one malloc arena per core, not per connection thread: RSS stays flat under many clients */
+    /* one malloc arena per core, not per worker thread: RSS stays flat under many clients */
     mallopt(M_ARENA_MAX, 2);
-    ctx x = {srv, cfg.payload_limit};
+    /* the connection budget: every descriptor the system allows, less a reserve for the model's files and ours */
+    struct rlimit rl;
+    unsigned max_conn = 1024;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        if (rl.rlim_cur < rl.rlim_max) {
+            rl.rlim_cur = rl.rlim_max;
+            setrlimit(RLIMIT_NOFILE, &rl);
+            getrlimit(RLIMIT_NOFILE, &rl);
+        }
+        if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < 1000000) max_conn = rl.rlim_cur > 192 ? (unsigned)rl.rlim_cur - 128 : 64;
+        else max_conn = 1000000;
+    }
+    ctx x = {srv, cfg.payload_limit, 0, 0};
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ITC | MHD_USE_POLL | ipv6, 0, NULL,
-        NULL,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | ipv6, 0, NULL, NULL,
         on_request, &x, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)timeout, MHD_OPTION_CONNECTION_LIMIT, (unsigned)(cfg.max_concurrent + 64),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1 << 20),
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        (unsigned)timeout, MHD_OPTION_CONNECTION_LIMIT, max_conn, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
     if (!d) {
         die_msg("cannot listen on %s:%ld: %s", host, port, strerror(errno));
         server_free(srv);
@@ -225,14 +312,37 @@ int cmd_serve(int argc, char **argv) {
     fflush(stderr);
     int sig = 0;
     sigwait(&sigs, &sig);
-    /* graceful stop: refuse new connections, let in-flight requests finish, then close */
-    fprintf(stderr, "bertc serve: %s, finishing in-flight requests\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    /* graceful stop: no new connections; every request already in gets an answer (done, or 503) */
+    fprintf(stderr, "bertc serve: %s, finishing in-flight requests (up to %lds)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+            grace);
+    server_drain(srv); /* new requests (open keep-alive connections) get 503 from here */
     MHD_socket ls = MHD_quiesce_daemon(d);
-    if (ls != MHD_INVALID_SOCKET) close(ls);
-    /* requests already queued or running finish; new ones on open keep-alive connections get 503 */
-    server_drain(srv);
     double t0 = now_ms_cli();
-    while (server_in_flight(srv) > 0 && now_ms_cli() - t0 < 30000) usleep(5000);
+    if (ls != MHD_INVALID_SOCKET) {
+        /* connections the kernel completed but MHD had not yet accepted: taken in, so that they get a 503 rather
+           than a reset */
+        fcntl(ls, F_SETFL, fcntl(ls, F_GETFL) | O_NONBLOCK);
+        for (int i = 0; i < 4096; i++) {
+            struct sockaddr_storage sa;
+            socklen_t sl = sizeof sa;
+            int fd = accept4(ls, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) break;
+            MHD_add_connection(d, fd, (struct sockaddr *)&sa, sl);
+            x.last_start = now_ms_cli();
+        }
+        close(ls);
+    }
+    while (server_in_flight(srv) > 0 && now_ms_cli() - t0 < grace * 1000.0) usleep(5000);
+    int left = server_in_flight(srv);
+    if (left > 0) {
+        fprintf(stderr, "bertc serve: %d request%s cancelled (503)\n", left, left == 1 ? "" : "s");
+        server_abort(srv); /* queued ones at once, running ones at their next sequence boundary */
+        while (server_in_flight(srv) > 0 && now_ms_cli() - t0 < grace * 1000.0 + 30000) usleep(5000);
+    }
+    /* the answers out: wait for every started request to be sent (and for connections just taken from the backlog
+       to bring theirs), a few seconds at most for clients that do not read */
+    double t1 = now_ms_cli();
+    while ((atomic_load(&x.active) > 0 || now_ms_cli() - x.last_start < 100) && now_ms_cli() - t1 < 3000) usleep(5000);
     MHD_stop_daemon(d);
     server_free(srv);
     fprintf(stderr, "bertc serve: stopped\n");

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 enum {
     R_PREDICT, R_EMBED, R_TOKENIZE, R_ROOT, R_RERANK, R_SIMILARITY, R_EMBED_ALL, R_DECODE, R_OPENAI, /* POST */
@@ -46,11 +47,26 @@ typedef struct job {
     bertc_qa_params qa;
     bertc_fill_mask_params fm;
     void *task;
+    int *ntok;        /* tokens per input (the batcher's chunks), NULL: spread evenly */
+    server_req *rq;   /* the request it serves (its client may leave), NULL for server_handle's */
+    int cancel;       /* 1: its client left; 2: the server is shutting down (server_abort) */
     bertc_status st;
     char err[512];
     int done;
     struct job *next;
 } job;
+
+/* A request admitted by server_begin, waiting for a worker or being handled by one. */
+struct server_req {
+    int route;
+    char *body;
+    size_t len;
+    double t0;
+    server_done_fn done;
+    server_gone_fn gone;
+    void *arg;
+    struct server_req *next;
+};
 
 #define N_LAT 14
 static const double lat_bounds[N_LAT - 1] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -73,7 +89,16 @@ struct server {
     pthread_cond_t cv_work, cv_done;
     pthread_t batcher;
     job *head, *tail;
-    int queued, running, in_flight, stopping, draining, failed;
+    int queued, running, in_flight, stopping, draining, aborting, failed;
+    /* the workers: admitted requests wait in pending (FIFO); threads are started as needed up to max_workers */
+    server_req *pending, *pending_tail;
+    pthread_cond_t cv_req;
+    pthread_t *workers;
+    int n_workers, max_workers, idle_workers, quit;
+    /* the CPU budget: `slots` slots, one per worker at work, all of them for a batch (which waits first in line) */
+    pthread_mutex_t cpu_mu;
+    pthread_cond_t cv_cpu;
+    int slots, slots_used, batch_waiting;
     /* metrics */
     status_count counts[64];
     int n_counts;
@@ -85,8 +110,43 @@ struct server {
 };
 
 server_config server_default_config(void) {
-    server_config c = {NULL, 16384, 512, 32, 0, 2000000, BERTC_POOL_DEFAULT};
+    server_config c = {NULL, 16384, 512, 32, 0, 2000000, BERTC_POOL_DEFAULT, 0};
     return c;
+}
+
+/* ---- the CPU budget ---- */
+
+static void cpu_take(server *s, int k) {
+    pthread_mutex_lock(&s->cpu_mu);
+    if (k >= s->slots) {
+        k = s->slots;
+        s->batch_waiting++;
+        while (s->slots_used + k > s->slots) pthread_cond_wait(&s->cv_cpu, &s->cpu_mu);
+        s->batch_waiting--;
+    } else {
+        while (s->slots_used + k > s->slots || s->batch_waiting) pthread_cond_wait(&s->cv_cpu, &s->cpu_mu);
+    }
+    s->slots_used += k;
+    pthread_mutex_unlock(&s->cpu_mu);
+}
+
+static void cpu_give(server *s, int k) {
+    pthread_mutex_lock(&s->cpu_mu);
+    s->slots_used -= k < s->slots ? k : s->slots;
+    pthread_cond_broadcast(&s->cv_cpu);
+    pthread_mutex_unlock(&s->cpu_mu);
+}
+
+/* The request the calling worker is handling (NULL in server_handle's inline work and the batcher). */
+static _Thread_local server_req *cur_rq;
+
+/* 2 when the server is shutting down (server_abort), 1 when rq's client has left, else 0. */
+static int cancelled(server *s, server_req *rq) {
+    pthread_mutex_lock(&s->mu);
+    int a = s->aborting;
+    pthread_mutex_unlock(&s->mu);
+    if (a) return 2;
+    return rq && rq->gone && rq->gone(rq->arg) ? 1 : 0;
 }
 
 /* ---- the batcher ---- */
@@ -102,6 +162,8 @@ static void job_free_results(job *j) {
     free(j->cls);
     free(j->emb);
     free(j->task);
+    free(j->ntok);
+    j->ntok = NULL;
     j->cls = NULL;
     j->emb = NULL;
     j->task = NULL;
@@ -127,12 +189,18 @@ static void run_task(server *s, job *j) {
         const bertc_text *t = &j->in[i];
         bertc_error err;
         bertc_status st;
+        if (i && (j->cancel = cancelled(s, j->rq))) { /* between inputs: shutting down, or the client left */
+            job_free_results(j);
+            return;
+        }
+        cpu_take(s, s->slots);
         if (j->kind == K_NER)
             st = bertc_token_classify(s->m, t->text, t->len, &j->ner, (bertc_token_class_result *)j->task + i, &err);
         else if (j->kind == K_QA)
             st = bertc_question_answer(s->m, t->text, t->len, t->pair, t->pair_len, &j->qa, (bertc_qa_result *)j->task + i,
                                        &err);
         else st = bertc_fill_mask(s->m, t->text, t->len, &j->fm, (bertc_fill_mask_result *)j->task + i, &err);
+        cpu_give(s, s->slots);
         if (st) {
             j->st = st;
             if (j->n > 1) snprintf(j->err, sizeof j->err, "input %zu: %.480s", i, err.message);
@@ -143,70 +211,100 @@ static void run_task(server *s, job *j) {
     }
 }
 
-/* Runs one batch of compatible jobs as one library call; results are split back per job. */
+/* Runs one batch of compatible jobs: their inputs in chunks of up to CHUNK_TOKENS tokens, one library call each under
+ * the whole CPU budget. Between chunks, a job whose client left is dropped, and server_abort stops the batch. Batches
+ * are packed without padding, so the chunking does not change any result. */
+#define CHUNK_TOKENS 1024
 static void run_batch(server *s, job **jobs, int nj) {
     if (jobs[0]->kind >= K_NER) { /* never batched with another (compatible) */
         run_task(s, jobs[0]);
         return;
     }
+    bool classify = jobs[0]->kind == K_PREDICT;
     size_t n = 0;
-    for (int k = 0; k < nj; k++) n += jobs[k]->n;
-    bertc_text *in = malloc(n * sizeof *in);
-    bertc_classification *cls = NULL;
-    bertc_embedding *emb = NULL;
-    bertc_error err;
-    bertc_status st = BERTC_OK;
-    if (!in) st = bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory");
-    size_t o = 0;
-    for (int k = 0; in && k < nj; k++) {
-        memcpy(in + o, jobs[k]->in, jobs[k]->n * sizeof *in);
-        o += jobs[k]->n;
-    }
-    bertc_encode_params ep = bertc_encode_default_params();
-    ep.truncation = 1; /* lengths were checked when the request came in */
-    ep.truncate_left = jobs[0]->left;
-    if (!st && jobs[0]->kind == K_PREDICT) {
-        cls = calloc(n, sizeof *cls);
-        bertc_classify_params cp = bertc_classify_default_params();
-        cp.encode = ep;
-        cp.function = jobs[0]->raw ? BERTC_FUNCTION_NONE : BERTC_FUNCTION_DEFAULT;
-        cp.batch_size = 64;
-        st = cls ? bertc_classify(s->m, in, n, &cp, cls, &err) : bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory");
-        if (st) free(cls), cls = NULL;
-    } else if (!st) {
-        emb = calloc(n, sizeof *emb);
-        bertc_embed_params xp = bertc_embed_default_params();
-        xp.encode = ep;
-        xp.pooling = jobs[0]->kind == K_EMBED_ALL ? BERTC_POOL_NONE : s->cfg.pooling;
-        xp.normalize = 0; /* per request, below */
-        xp.prompt_name = jobs[0]->prompt_name;
-        st = emb ? bertc_embed_ex(s->m, in, n, &xp, emb, &err) : bertc_fail(&err, BERTC_ERR_NOMEM, "out of memory");
-        if (st) free(emb), emb = NULL;
-    }
-    free(in);
-    o = 0;
     for (int k = 0; k < nj; k++) {
         job *j = jobs[k];
-        j->st = st;
-        if (st) {
-            snprintf(j->err, sizeof j->err, "%s", err.message);
-            continue;
-        }
-        if (cls) {
-            j->cls = malloc(j->n * sizeof *j->cls);
-            if (j->cls) memcpy(j->cls, cls + o, j->n * sizeof *cls);
-        } else {
-            j->emb = malloc(j->n * sizeof *j->emb);
-            if (j->emb) memcpy(j->emb, emb + o, j->n * sizeof *emb);
-        }
-        if ((cls && !j->cls) || (emb && !j->emb)) { /* OOM: free this job's share here */
-            if (cls) bertc_classification_free(cls + o, j->n);
-            if (emb) bertc_embedding_free(emb + o, j->n);
+        n += j->n;
+        if (classify) j->cls = calloc(j->n ? j->n : 1, sizeof *j->cls);
+        else j->emb = calloc(j->n ? j->n : 1, sizeof *j->emb);
+        if (!j->cls && !j->emb) {
             j->st = BERTC_ERR_NOMEM;
             snprintf(j->err, sizeof j->err, "out of memory");
         }
-        o += j->n;
     }
+    bertc_text *in = malloc((n ? n : 1) * sizeof *in);
+    job **owner = malloc((n ? n : 1) * sizeof *owner);
+    size_t *at = malloc((n ? n : 1) * sizeof *at);
+    bertc_classification *cls = classify ? calloc(n ? n : 1, sizeof *cls) : NULL;
+    bertc_embedding *emb = classify ? NULL : calloc(n ? n : 1, sizeof *emb);
+    bertc_encode_params ep = bertc_encode_default_params();
+    ep.truncation = 1; /* lengths were checked when the request came in */
+    ep.truncate_left = jobs[0]->left;
+    int k = 0;
+    size_t i = 0; /* the next input: job k's input i */
+    while (k < nj) {
+        if (!in || !owner || !at || (!cls && !emb)) {
+            for (; k < nj; k++)
+                if (!jobs[k]->st) {
+                    jobs[k]->st = BERTC_ERR_NOMEM;
+                    snprintf(jobs[k]->err, sizeof jobs[k]->err, "out of memory");
+                }
+            break;
+        }
+        /* the next chunk, from the jobs still wanted */
+        size_t m = 0;
+        long tokens = 0;
+        int ab = cancelled(s, NULL);
+        for (int q = k; q < nj; q++)
+            if (!jobs[q]->cancel && !jobs[q]->st) jobs[q]->cancel = ab ? ab : cancelled(s, jobs[q]->rq);
+        while (k < nj) {
+            job *j = jobs[k];
+            if (i >= j->n || j->cancel || j->st) {
+                k++;
+                i = 0;
+                continue;
+            }
+            long t = j->ntok ? j->ntok[i] : j->tokens / (long)(j->n ? j->n : 1);
+            if (m && tokens + t > CHUNK_TOKENS) break;
+            in[m] = j->in[i];
+            owner[m] = j;
+            at[m++] = i++;
+            tokens += t;
+        }
+        if (!m) break;
+        bertc_error err;
+        bertc_status st;
+        cpu_take(s, s->slots);
+        if (classify) {
+            bertc_classify_params cp = bertc_classify_default_params();
+            cp.encode = ep;
+            cp.function = jobs[0]->raw ? BERTC_FUNCTION_NONE : BERTC_FUNCTION_DEFAULT;
+            cp.batch_size = 64;
+            st = bertc_classify(s->m, in, m, &cp, cls, &err);
+        } else {
+            bertc_embed_params xp = bertc_embed_default_params();
+            xp.encode = ep;
+            xp.pooling = jobs[0]->kind == K_EMBED_ALL ? BERTC_POOL_NONE : s->cfg.pooling;
+            xp.normalize = 0; /* per request, when answering */
+            xp.prompt_name = jobs[0]->prompt_name;
+            st = bertc_embed_ex(s->m, in, m, &xp, emb, &err);
+        }
+        cpu_give(s, s->slots);
+        for (size_t q = 0; q < m; q++) {
+            job *j = owner[q];
+            if (st && !j->st) {
+                j->st = st;
+                snprintf(j->err, sizeof j->err, "%s", err.message);
+            } else if (!st && classify) {
+                j->cls[at[q]] = cls[q]; /* the job owns the result's arrays now */
+            } else if (!st) {
+                j->emb[at[q]] = emb[q];
+            }
+        }
+    }
+    free(in);
+    free(owner);
+    free(at);
     free(cls);
     free(emb);
 }
@@ -218,6 +316,17 @@ static void *batcher_main(void *arg) {
     for (;;) {
         while (!s->head && !s->stopping) pthread_cond_wait(&s->cv_work, &s->mu);
         if (!s->head) break;
+        /* a queued job is dropped here, before any work, when its client has left or the server is stopping */
+        job *h = s->head;
+        if (s->aborting || (h->rq && h->rq->gone && h->rq->gone(h->rq->arg))) {
+            s->head = h->next;
+            if (!s->head) s->tail = NULL;
+            s->queued--;
+            h->cancel = s->aborting ? 2 : 1;
+            h->done = 1;
+            pthread_cond_broadcast(&s->cv_done);
+            continue;
+        }
         int nj = 0;
         long tokens = 0;
         job *first = s->head;
@@ -237,8 +346,11 @@ static void *batcher_main(void *arg) {
         size_t inputs = 0;
         for (int k = 0; k < nj; k++) {
             batch[k]->done = 1;
+            if (batch[k]->cancel) continue;
             inputs += batch[k]->n;
+            /* /health reports the last inference: a failure for want of memory makes it 503 until one succeeds */
             if (batch[k]->st == BERTC_ERR_NOMEM) s->failed = 1;
+            else if (!batch[k]->st) s->failed = 0;
         }
         s->running -= nj;
         s->batches++;
@@ -270,12 +382,22 @@ server *server_new(bertc_model *m, const server_config *c, bertc_error *err) {
     s->model_id = strdup(s->cfg.model_id ? s->cfg.model_id : s->info.source);
     s->cfg.model_id = s->model_id;
     s->max_input = s->info.max_length;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    s->slots = s->cfg.threads > 0 ? s->cfg.threads : cpus > 0 ? (int)cpus : 1;
+    /* workers wait on the batcher without a CPU slot: enough of them for wide batches, started as needed */
+    s->max_workers = s->cfg.max_concurrent < 64 ? s->cfg.max_concurrent : 64;
+    if (s->max_workers < s->slots) s->max_workers = s->slots;
+    s->workers = calloc((size_t)s->max_workers, sizeof *s->workers);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->cpu_mu, NULL);
     pthread_cond_init(&s->cv_work, NULL);
     pthread_cond_init(&s->cv_done, NULL);
-    if (!s->model_id || pthread_create(&s->batcher, NULL, batcher_main, s)) {
+    pthread_cond_init(&s->cv_req, NULL);
+    pthread_cond_init(&s->cv_cpu, NULL);
+    if (!s->model_id || !s->workers || pthread_create(&s->batcher, NULL, batcher_main, s)) {
         bertc_fail(err, BERTC_ERR_NOMEM, "cannot start the batcher thread");
         free(s->model_id);
+        free(s->workers);
         free(s);
         return NULL;
     }
@@ -295,16 +417,32 @@ void server_drain(server *s) {
     pthread_mutex_unlock(&s->mu);
 }
 
+void server_abort(server *s) {
+    pthread_mutex_lock(&s->mu);
+    s->draining = s->aborting = 1;
+    pthread_cond_broadcast(&s->cv_work); /* the batcher answers what is queued */
+    pthread_mutex_unlock(&s->mu);
+}
+
 void server_free(server *s) {
     if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->quit = 1;
+    pthread_cond_broadcast(&s->cv_req);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->n_workers; i++) pthread_join(s->workers[i], NULL); /* they answer what is pending first */
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
     pthread_cond_broadcast(&s->cv_work);
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->batcher, NULL);
+    free(s->workers);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->cpu_mu);
     pthread_cond_destroy(&s->cv_work);
     pthread_cond_destroy(&s->cv_done);
+    pthread_cond_destroy(&s->cv_req);
+    pthread_cond_destroy(&s->cv_cpu);
     bertc_model_free(s->m);
     free(s->model_id);
     free(s);
@@ -424,10 +562,30 @@ static bool get_bool(json_t *o, const char *key, int def, int *out, const char *
     return true;
 }
 
-/* Tokenizes each input to check its length (and count tokens for the batch budget). */
-static bool validate_lengths(server *s, input_list *l, int truncate, int left, long *tokens, reply *r) {
+/* The answer for work cancelled (cancelled()'s code): 503 while shutting down, 499 for a client that left (nothing
+ * is sent; the status is for /metrics). */
+static void reply_cancelled(reply *r, int why) {
+    if (why == 2) reply_error(r, 503, "Unhealthy", "the server is shutting down");
+    else reply_error(r, 499, "Validation", "the client closed the connection");
+}
+
+/* Whether the current request's work stops here (the reply then set). */
+static bool stop_here(server *s, reply *r) {
+    int why = cancelled(s, cur_rq);
+    if (why) reply_cancelled(r, why);
+    return why != 0;
+}
+
+/* Tokenizes each input to check its length (and count tokens for the batch budget and, in *ntok when not NULL,
+ * per input for the batcher's chunks). */
+static bool validate_lengths(server *s, input_list *l, int truncate, int left, long *tokens, int **ntok, reply *r) {
     *tokens = 0;
+    if (ntok && !(*ntok = calloc(l->n ? l->n : 1, sizeof **ntok))) {
+        reply_error(r, 424, "Backend", "out of memory");
+        return false;
+    }
     for (size_t i = 0; i < l->n; i++) {
+        if (stop_here(s, r)) return false;
         bertc_encode_params ep = bertc_encode_default_params();
         ep.truncation = truncate;
         ep.truncate_left = left;
@@ -453,6 +611,7 @@ static bool validate_lengths(server *s, input_list *l, int truncate, int left, l
             return false;
         }
         *tokens += (long)e.n;
+        if (ntok) (*ntok)[i] = (int)e.n;
         bertc_encoding_free(&e);
     }
     if (*tokens > s->cfg.max_batch_tokens) {
@@ -464,28 +623,33 @@ static bool validate_lengths(server *s, input_list *l, int truncate, int left, l
     return true;
 }
 
-/* Queues a job and waits for the batcher. false (with the reply set) when the queue is full or work failed. */
+/* Queues a job and waits for the batcher (without a CPU slot). false (with the reply set) when the work was
+ * cancelled or failed. (Admission, 429, happened in server_begin, before any work.) */
 static bool submit(server *s, job *j, reply *r) {
     pthread_mutex_lock(&s->mu);
-    if (s->draining || s->stopping) {
+    if (s->aborting || s->stopping) {
         pthread_mutex_unlock(&s->mu);
         reply_error(r, 503, "Unhealthy", "the server is shutting down");
         return false;
     }
-    if (s->queued + s->running >= s->cfg.max_concurrent) {
-        pthread_mutex_unlock(&s->mu);
-        reply_error(r, 429, "Overloaded", "Model is overloaded: %d requests queued or running (--max-concurrent-requests)",
-                    s->cfg.max_concurrent);
-        return false;
-    }
+    j->rq = cur_rq;
     j->next = NULL;
     if (s->tail) s->tail->next = j;
     else s->head = j;
     s->tail = j;
     s->queued++;
     pthread_cond_signal(&s->cv_work);
+    pthread_mutex_unlock(&s->mu);
+    cpu_give(s, 1);
+    pthread_mutex_lock(&s->mu);
     while (!j->done) pthread_cond_wait(&s->cv_done, &s->mu);
     pthread_mutex_unlock(&s->mu);
+    cpu_take(s, 1);
+    if (j->cancel) {
+        job_free_results(j);
+        reply_cancelled(r, j->cancel);
+        return false;
+    }
     if (j->st) {
         if (j->kind >= K_NER && (j->st == BERTC_ERR_INPUT || j->st == BERTC_ERR_INVALID_ARG)) /* the request's fault */
             reply_error(r, 422, "Validation", "Input validation error: %s", j->err);
@@ -633,6 +797,10 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
     if (route == R_TOKENIZE) {
         json_t *out = json_array();
         for (size_t i = 0; i < l.n; i++) {
+            if (stop_here(s, r)) {
+                json_decref(out);
+                goto done;
+            }
             bertc_encode_params ep = bertc_encode_default_params();
             ep.add_special_tokens = add_special;
             ep.truncation = 0;
@@ -680,7 +848,7 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
         goto done;
     }
     long tokens;
-    if (!validate_lengths(s, &l, truncate, left, &tokens, r)) goto done;
+    if (!validate_lengths(s, &l, truncate, left, &tokens, &j.ntok, r)) goto done;
     j.kind = route == R_PREDICT ? K_PREDICT : K_EMBED;
     j.raw = raw;
     j.normalize = normalize;
@@ -773,15 +941,9 @@ static void handle_info(server *s, reply *r) {
     reply_json(r, 200, info);
 }
 
+/* /health while the last inference failed (server_begin answers 200 at once otherwise): like TEI's check of an
+ * unhealthy backend, a real (tiny) inference through the queue; its success makes the server healthy again. */
 static void handle_health(server *s, reply *r) {
-    pthread_mutex_lock(&s->mu);
-    int bad = s->draining || s->stopping || s->failed;
-    pthread_mutex_unlock(&s->mu);
-    if (bad) {
-        reply_error(r, 503, "Unhealthy", "%s", s->failed ? "inference failed (out of memory)" : "shutting down");
-        return;
-    }
-    /* like TEI, a real (tiny) inference through the queue */
     bertc_text t = {"health", 6, NULL, 0};
     job j;
     memset(&j, 0, sizeof j);
@@ -795,7 +957,7 @@ static void handle_health(server *s, reply *r) {
         r->body = strdup("");
     } else if (r->status == 424) {
         free(r->body);
-        reply_error(r, 503, "Unhealthy", "health inference failed");
+        reply_error(r, 503, "Unhealthy", "health inference failed: %s", j.err);
     }
     job_free_results(&j);
 }
@@ -922,7 +1084,7 @@ static bool trunc_opts(server *s, json_t *req, int *truncate, int *left, reply *
 /* The texts of l through the batcher as one job. */
 static bool run_job(server *s, int kind, input_list *l, int truncate, int left, int raw, job *j, reply *r) {
     long tokens;
-    if (!validate_lengths(s, l, truncate, left, &tokens, r)) return false;
+    if (!validate_lengths(s, l, truncate, left, &tokens, &j->ntok, r)) return false;
     j->kind = kind;
     j->raw = raw;
     j->normalize = 1;
@@ -1128,9 +1290,18 @@ static void handle_decode(server *s, json_t *req, reply *r) {
     }
     bool batch = json_is_array(json_array_get(ids, 0));
     size_t nb = batch ? json_array_size(ids) : 1;
+    if (nb > (size_t)s->cfg.max_client_batch) { /* as TEI's /decode */
+        reply_error(r, 413, "Validation", "Input validation error: batch size %zu > maximum allowed batch size %d", nb,
+                    s->cfg.max_client_batch);
+        return;
+    }
     json_t *out = json_array();
     for (size_t b = 0; b < nb; b++) {
         json_t *one = batch ? json_array_get(ids, b) : ids;
+        if (stop_here(s, r)) {
+            json_decref(out);
+            return;
+        }
         size_t n = json_array_size(one);
         int32_t *v = malloc((n ? n : 1) * sizeof *v);
         bool ok = v && json_is_array(one);
@@ -1336,7 +1507,7 @@ static bool submit_texts(server *s, json_t *req, job *j, int kind, bertc_encode_
     int truncate, left;
     long tokens;
     if (!task_trunc(s, req, &truncate, &left, r) || !texts_of(s, json_object_get(req, "inputs"), l, r) ||
-        !validate_lengths(s, l, truncate, left, &tokens, r))
+        !validate_lengths(s, l, truncate, left, &tokens, NULL, r))
         return false;
     encode->truncation = 1; /* lengths were checked above */
     encode->truncate_left = left;
@@ -1449,6 +1620,7 @@ static bool qa_tokens(server *s, const input_list *l, const bertc_qa_params *p, 
     long max_seq = p->max_seq_len > 0 ? p->max_seq_len : cap < 384 ? cap : 384;
     long stride = p->doc_stride > 0 ? p->doc_stride : max_seq / 2 < 128 ? max_seq / 2 : 128;
     for (size_t i = 0; i < l->n; i++) {
+        if (stop_here(s, r)) return false;
         bertc_encode_params ep = bertc_encode_default_params();
         ep.truncation = 0;
         ep.max_length = 1 << 30;
@@ -1610,15 +1782,21 @@ static void handle_root(server *s, json_t *req, reply *r) {
     else handle_infer(s, R_EMBED, req, r);
 }
 
-void server_handle(server *s, const char *method, const char *path, const char *body, size_t len, int *status,
-                   char **body_out, size_t *body_len, const char **content_type) {
+/* The route of a request, GET / as TEI's health check. */
+static int route_for(const char *method, const char *path) {
+    int route = route_of(path);
+    return route == R_ROOT && !strcmp(method, "GET") ? R_HEALTH : route;
+}
+
+int server_begin(server *s, const char *method, const char *path, size_t len, server_req **rq, int *status,
+                 char **body_out, size_t *body_len, const char **content_type) {
     double t0 = now_ms();
     reply r = {0, NULL, NULL, 0, 0};
-    int route = route_of(path);
+    int route = route_for(method, path);
     bool post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
-    if (route == R_ROOT && get) route = R_HEALTH; /* GET / is TEI's health check */
+    *rq = NULL;
     pthread_mutex_lock(&s->mu);
-    s->in_flight++;
+    int draining = s->draining || s->stopping, failed = s->failed, full = s->in_flight >= s->cfg.max_concurrent;
     pthread_mutex_unlock(&s->mu);
     if (route == R_OTHER) {
         reply_error(&r, 404, "Validation", "no route %s (routes: POST / /predict /embed /embed_all /rerank /similarity "
@@ -1630,32 +1808,154 @@ void server_handle(server *s, const char *method, const char *path, const char *
         handle_openapi(s, &r, route == R_DOCS);
     } else if (route == R_INFO) {
         handle_info(s, &r);
-    } else if (route == R_HEALTH) {
-        handle_health(s, &r);
     } else if (route == R_METRICS) {
         handle_metrics(s, &r);
+    } else if (route == R_HEALTH && (draining || (failed && full))) {
+        reply_error(&r, 503, "Unhealthy", "%s", draining ? "shutting down" : "inference failed (out of memory)");
+    } else if (route == R_HEALTH && !failed) {
+        r.status = 200; /* the batcher runs and the last inference succeeded */
+        r.type = "text/plain";
+        r.body = strdup("");
+    } else if (draining) {
+        reply_error(&r, 503, "Unhealthy", "the server is shutting down");
     } else if (len > s->cfg.payload_limit) {
         reply_error(&r, 413, "Validation", "Input validation error: the request body is larger than the %zu-byte limit",
                     s->cfg.payload_limit);
+    } else if (full) { /* TEI's permit, taken before any parsing or tokenization */
+        reply_error(&r, 429, "Overloaded", "Model is overloaded: %d requests in (--max-concurrent-requests)",
+                    s->cfg.max_concurrent);
+    } else {
+        server_req *q = calloc(1, sizeof *q);
+        if (!q) {
+            reply_error(&r, 424, "Backend", "out of memory");
+        } else {
+            q->route = route;
+            q->t0 = t0;
+            pthread_mutex_lock(&s->mu);
+            s->in_flight++;
+            pthread_mutex_unlock(&s->mu);
+            *rq = q;
+            return 0;
+        }
+    }
+    finish(s, &r, route, t0, status, body_out, body_len, content_type);
+    return 1;
+}
+
+/* The work of an admitted request, on the calling thread, under one CPU slot (given back while it waits for the
+ * batcher). */
+static void process(server *s, server_req *q, const char *body, size_t len, reply *r) {
+    int route = q->route;
+    cur_rq = q;
+    cpu_take(s, 1);
+    if (stop_here(s, r)) {
+        /* dropped before it started */
+    } else if (route == R_HEALTH) {
+        handle_health(s, r);
     } else {
         json_error_t je;
         json_t *req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
-        if (!req) reply_error(&r, 400, "Validation", "malformed JSON: %s (line %d, column %d)", je.text, je.line, je.column);
-        else if (!json_is_object(req)) reply_error(&r, 422, "Validation", "the request body must be a JSON object");
-        else if (route == R_ROOT) handle_root(s, req, &r);
-        else if (route == R_RERANK) handle_rerank(s, req, &r);
-        else if (route == R_SIMILARITY) handle_similarity(s, req, &r);
-        else if (route == R_EMBED_ALL) handle_embed_all(s, req, &r);
-        else if (route == R_DECODE) handle_decode(s, req, &r);
-        else if (route == R_OPENAI) handle_openai(s, req, &r);
-        else if (route == R_NER) handle_ner(s, req, &r);
-        else if (route == R_QA) handle_qa(s, req, &r);
-        else if (route == R_FILL_MASK) handle_fill_mask(s, req, &r);
-        else handle_infer(s, route, req, &r);
+        if (!req) reply_error(r, 400, "Validation", "malformed JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+        else if (!json_is_object(req)) reply_error(r, 422, "Validation", "the request body must be a JSON object");
+        else if (route == R_ROOT) handle_root(s, req, r);
+        else if (route == R_RERANK) handle_rerank(s, req, r);
+        else if (route == R_SIMILARITY) handle_similarity(s, req, r);
+        else if (route == R_EMBED_ALL) handle_embed_all(s, req, r);
+        else if (route == R_DECODE) handle_decode(s, req, r);
+        else if (route == R_OPENAI) handle_openai(s, req, r);
+        else if (route == R_NER) handle_ner(s, req, r);
+        else if (route == R_QA) handle_qa(s, req, r);
+        else if (route == R_FILL_MASK) handle_fill_mask(s, req, r);
+        else handle_infer(s, route, req, r);
         json_decref(req);
     }
-    finish(s, &r, route, t0, status, body_out, body_len, content_type);
+    cpu_give(s, 1);
+    cur_rq = NULL;
+}
+
+/* Answers q (finish) and forgets it. */
+static void end_request(server *s, server_req *q, reply *r, int *status, char **body_out, size_t *body_len,
+                        const char **content_type) {
+    finish(s, r, q->route, q->t0, status, body_out, body_len, content_type);
     pthread_mutex_lock(&s->mu);
     s->in_flight--;
     pthread_mutex_unlock(&s->mu);
+    free(q->body);
+    free(q);
+}
+
+static void *worker_main(void *arg) {
+    server *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->pending && !s->quit) pthread_cond_wait(&s->cv_req, &s->mu);
+        if (!s->pending) break;
+        server_req *q = s->pending;
+        s->pending = q->next;
+        if (!s->pending) s->pending_tail = NULL;
+        s->idle_workers--;
+        pthread_mutex_unlock(&s->mu);
+        reply r = {0, NULL, NULL, 0, 0};
+        process(s, q, q->body, q->len, &r);
+        server_done_fn done = q->done;
+        void *done_arg = q->arg;
+        int status;
+        char *out;
+        size_t out_len;
+        const char *type;
+        end_request(s, q, &r, &status, &out, &out_len, &type);
+        done(done_arg, status, out, out_len, type);
+        pthread_mutex_lock(&s->mu);
+        s->idle_workers++;
+    }
+    s->idle_workers--;
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+void server_enqueue(server *s, server_req *q, char *body, size_t len, server_done_fn done, server_gone_fn gone,
+                    void *arg) {
+    q->body = body;
+    q->len = len;
+    q->done = done;
+    q->gone = gone;
+    q->arg = arg;
+    q->next = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->pending_tail) s->pending_tail->next = q;
+    else s->pending = q;
+    s->pending_tail = q;
+    /* one more worker when none is free (they wait on the batcher without a CPU slot) */
+    int queued = 0;
+    for (server_req *p = s->pending; p; p = p->next) queued++;
+    if (queued > s->idle_workers && s->n_workers < s->max_workers &&
+        !pthread_create(&s->workers[s->n_workers], NULL, worker_main, s)) {
+        s->n_workers++;
+        s->idle_workers++;
+    }
+    pthread_cond_signal(&s->cv_req);
+    bool none = s->n_workers == 0;
+    pthread_mutex_unlock(&s->mu);
+    if (none) { /* not even one thread could start: answer here */
+        reply r = {0, NULL, NULL, 0, 0};
+        reply_error(&r, 503, "Unhealthy", "cannot start a worker thread");
+        pthread_mutex_lock(&s->mu);
+        if (s->pending == q) s->pending = s->pending_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+        int status;
+        char *out;
+        size_t out_len;
+        const char *type;
+        end_request(s, q, &r, &status, &out, &out_len, &type);
+        done(arg, status, out, out_len, type);
+    }
+}
+
+void server_handle(server *s, const char *method, const char *path, const char *body, size_t len, int *status,
+                   char **body_out, size_t *body_len, const char **content_type) {
+    server_req *q;
+    if (server_begin(s, method, path, len, &q, status, body_out, body_len, content_type)) return;
+    reply r = {0, NULL, NULL, 0, 0};
+    process(s, q, body, len, &r);
+    end_request(s, q, &r, status, body_out, body_len, content_type);
 }
