@@ -629,4 +629,8 @@ void hub_fuzz_headers(const char *data, size_t len) {
         i = e + 1;
     }
     if (strlen(m.etag) >= sizeof m.etag || strlen(m.commit) >= sizeof m.commit) abort();
+    /* what the validators let through can only name a file in blobs/ or snapshots/ */
+    if (is_etag(m.etag) && (strchr(m.etag, '/') || strchr(m.etag, '.') || strlen(m.etag) > 128)) abort();
+    if (is_commit(m.commit) && (strchr(m.commit, '/') || strchr(m.commit, '.'))) abort();
+    if (m.location[0] && http_url(m.location) && m.location[0] != 'h' && m.location[0] != 'H') abort();
 }
