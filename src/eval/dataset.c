@@ -4,6 +4,7 @@
  */
 #include "bertc_eval.h"
 #include "../internal.h"
+#include "../io/json.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -331,7 +332,9 @@ static bertc_status parse_jsonl(parser *ps, const char *data, size_t len, const 
             continue;
         }
         json_error_t je;
-        json_t *j = json_loadb(data + i, e - i, JSON_ALLOW_NUL, &je);
+        int oom;
+        json_t *j = jload(data + i, e - i, JSON_ALLOW_NUL, &je, &oom);
+        if (oom) return bertc_fail(ps->err, BERTC_ERR_NOMEM, "out of memory reading %s", ps->name);
         if (!j || !json_is_object(j)) {
             bertc_status st = bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:%ld: not a JSON object (%s)", ps->name, line,
                                          j ? "another JSON value" : je.text);

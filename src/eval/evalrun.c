@@ -5,6 +5,7 @@
  */
 #include "report.h"
 #include "../internal.h"
+#include "../io/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -463,7 +464,12 @@ static bertc_status predictions_parse(const char *data, size_t len, const char *
         while (k < ll && strchr(" \t\r\n", line[k])) k++; /* (strchr finds the terminator: a NUL byte is blank too) */
         if (k == ll) continue;
         json_error_t je;
-        json_t *j = json_loadb(line, ll, 0, &je);
+        int oom;
+        json_t *j = jload(line, ll, 0, &je, &oom);
+        if (oom) {
+            s = OOM();
+            goto done;
+        }
         const char *why = NULL;
         json_t *g = NULL, *pv = NULL, *sv = NULL, *t = NULL;
         if (!json_is_object(j)) why = j ? "not a JSON object" : je.text;

@@ -7,6 +7,7 @@
  */
 #include "bertc_eval.h"
 #include "../internal.h"
+#include "../io/json.h"
 #include "report.h"
 
 #include <jansson.h>
@@ -180,9 +181,11 @@ static bertc_status ner_jsonl(ner_parser *ps, const char *data, size_t len) {
         while (k < e && (data[k] == ' ' || data[k] == '\t' || data[k] == '\r')) k++;
         if (k < e) {
             json_error_t je;
-            json_t *j = json_loadb(data + i, e - i, 0, &je);
-            bertc_status st = j ? ner_jsonl_line(ps, line, j)
-                                : bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:%ld: not a JSON object (%s)", ps->name,
+            int oom;
+            json_t *j = jload(data + i, e - i, 0, &je, &oom);
+            bertc_status st = j     ? ner_jsonl_line(ps, line, j)
+                              : oom ? bertc_fail(ps->err, BERTC_ERR_NOMEM, "out of memory reading %s", ps->name)
+                                    : bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:%ld: not a JSON object (%s)", ps->name,
                                              line, je.text);
             json_decref(j);
             if (st) return st;
@@ -451,9 +454,12 @@ static bertc_status qa_jsonl(qa_parser *ps, const char *data, size_t len) {
         if (k < e) {
             snprintf(ps->where, sizeof ps->where, "%s:%ld", ps->name, line);
             json_error_t je;
-            json_t *j = json_loadb(data + i, e - i, 0, &je);
+            int oom;
+            json_t *j = jload(data + i, e - i, 0, &je, &oom);
             bertc_status st;
-            if (!j || !json_is_object(j)) {
+            if (oom) {
+                st = bertc_fail(ps->err, BERTC_ERR_NOMEM, "out of memory reading %s", ps->name);
+            } else if (!j || !json_is_object(j)) {
                 char why[200];
                 snprintf(why, sizeof why, "not a JSON object (%s)", j ? "another JSON value" : je.text);
                 st = qa_fail(ps, why);
@@ -471,7 +477,9 @@ static bertc_status qa_jsonl(qa_parser *ps, const char *data, size_t len) {
 
 static bertc_status qa_squad(qa_parser *ps, const char *data, size_t len) {
     json_error_t je;
-    json_t *root = json_loadb(data, len, 0, &je);
+    int oom;
+    json_t *root = jload(data, len, 0, &je, &oom);
+    if (oom) return bertc_fail(ps->err, BERTC_ERR_NOMEM, "out of memory reading %s", ps->name);
     if (!root)
         return bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:%d: not valid JSON: %s (column %d)", ps->name, je.line, je.text,
                           je.column);

@@ -4,6 +4,7 @@
  */
 #include "report.h"
 #include "../internal.h"
+#include "../io/json.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -173,7 +174,9 @@ bertc_status bertc_train_report_render(const char *log_history_json, const char 
     if (!log_history_json || n_warnings < 0 || (n_warnings && !warnings))
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_train_report_render: no log_history or bad warnings");
     json_error_t je;
-    json_t *entries = json_loads(log_history_json, 0, &je);
+    int oom;
+    json_t *entries = jload(log_history_json, strlen(log_history_json), 0, &je, &oom);
+    if (oom) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory reading the log history");
     if (!json_is_array(entries)) {
         json_decref(entries);
         return bertc_fail(err, BERTC_ERR_INPUT, "log_history: %s", entries ? "not a JSON array" : je.text);
