@@ -387,12 +387,18 @@ static void t_exit_codes(void) {
     pf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s/out " TRAIN_ARGS " 2>&1", data, out);
     int rc = run_cli(cmd, o, sizeof o);
     CHECK(rc == 5 && strstr(o, "Not a directory"), "output under a file: rc %d %s", rc, o);
-    /* --report where no file can be made: exit 5 before training (the output folder is not even made) */
+    /* --report where no file can be made: exit 5 before training (the output folder is not even made); a missing
+     * folder for it is made, as the output folder is */
     pf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s/r " TRAIN_ARGS
-             " --report %s/nodir/r.html 2>&1; echo rc=$?; test -d %s/r && echo TRAINED", data, tmpdir, tmpdir, tmpdir);
+             " --report %s/r.html 2>&1; echo rc=$?; test -d %s/r && echo TRAINED", data, tmpdir, out, tmpdir);
     rc = run_cli(cmd, o, sizeof o);
-    CHECK(strstr(o, "rc=5") && strstr(o, "cannot write --report") && strstr(o, "No such file") && !strstr(o, "TRAINED"),
+    CHECK(strstr(o, "rc=5") && strstr(o, "cannot write --report") && strstr(o, "Not a directory") && !strstr(o, "TRAINED"),
           "report: %s", o);
+    pf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s/r2 " TRAIN_ARGS
+             " --report %s/new/dir/r.html >/dev/null 2>&1; echo rc=$?; test -s %s/new/dir/r.html && echo REPORT", data, tmpdir,
+       tmpdir, tmpdir);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(strstr(o, "rc=0") && strstr(o, "REPORT"), "report in a new folder: %s", o);
     /* the test-only fault hook: ENOSPC at the first checkpoint's weights is exit 5 with the reason */
     pf(cmd, sizeof cmd, "rm -rf %s/hook; BERTC_TEST_IO_FAULT=30:ENOSPC @ train --model " TD "tiny-distilbert --train %s "
              "--output %s/hook " TRAIN_ARGS " 2>&1 >/dev/null; echo rc=$?; echo \"ls: $(ls -a %s/hook | tr '\\n' ' ')\"", tmpdir,

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -155,12 +156,22 @@ static bool write_report(const char *path, const char *data, size_t len) {
     return true;
 }
 
-/* --report's folder must take a file before training starts, not after an hour of it. */
+/* --report's folder must take a file before training starts, not after an hour of it; it is made when missing
+ * (as the output folder is). */
 static bool report_writable(const char *path) {
     char tmp[4200];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid()) >= (int)sizeof tmp) {
         errno = ENAMETOOLONG;
         return false;
+    }
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *q = dir + 1, *last = strrchr(dir, '/'); last && q <= last; q++) {
+        if (*q != '/') continue;
+        char c = *q;
+        *q = 0;
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) return false;
+        *q = c;
     }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0) return false;
