@@ -1,7 +1,8 @@
 /*
  * test_faults.c — allocation-failure sweeps (tests/faultinj.c): each path runs once to count its allocations, then
  * again with the Nth allocation failing, for N over that count (every N when BERTC_FAULT_SWEEP=0, `make
- * faultsweep`; else about BERTC_FAULT_SWEEP values of N, 60 by default, always the first 40). Each failed run must
+ * faultsweep`; else the first 40, about BERTC_FAULT_SWEEP more (60 by default) spread evenly, and the first allocation of
+ * every allocation site the run reached, so every place that allocates fails at least once). Each failed run must
  * end in BERTC_ERR_NOMEM with a message naming out of memory (or succeed with the unfailed run's exact output), and
  * leave nothing allocated (LeakSanitizer under the ASan build). A crash fails the suite outright.
  */
@@ -255,26 +256,63 @@ static long sweep_size(void) {
     return e ? atol(e) : 60;
 }
 
+static int cmp_long(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* The allocations to fail: the first 40, about `want` more spread evenly, and (sites != NULL) the first allocation
+ * of every allocation site, so each place that allocates is failed at least once. Sorted, unique. */
+static long *failure_points(long total, long want, const long *sites, long n_sites, long *n) {
+    long cap = 40 + (want > 0 ? want : total) + n_sites + 1, k = 0;
+    long *v = malloc((size_t)cap * sizeof *v);
+    if (!v) return NULL;
+    const char *only = getenv("BERTC_FAULT_ONLY"); /* one point, to look at it (with BERTC_FAULT_BACKTRACE=1) */
+    if (only) {
+        v[0] = atol(only);
+        *n = 1;
+        return v;
+    }
+    for (long i = 1; i <= total && i <= 40; i++) v[k++] = i;
+    if (want <= 0) {
+        for (long i = 41; i <= total; i++) v[k++] = i;
+    } else {
+        long stride = total > 40 + want ? (total - 40) / want : 1;
+        for (long i = 41; i <= total && k < 40 + want; i += stride) v[k++] = i;
+    }
+    for (long i = 0; i < n_sites; i++) v[k++] = sites[i];
+    qsort(v, (size_t)k, sizeof *v, cmp_long);
+    long u = 0;
+    for (long i = 0; i < k; i++)
+        if (!u || v[i] != v[u - 1]) v[u++] = v[i];
+    *n = u;
+    return v;
+}
+
 static void sweep(path *p) {
     bertc_error err;
     bool same = false;
-    fi_arm(0, false);
+    static long sites[4096];
+    fi_record();
     bertc_status s = p->run(p, &err, &same);
-    long total = fi_count();
+    long total = fi_count(), n_sites = fi_sites(sites, 4096);
     fi_disarm();
     CHECK(s == BERTC_OK, "%s: the unfailed run: %s", p->name, err.message);
     if (s) return;
-    long want = sweep_size(), stride = want > 40 && total > want ? (total - 40) / (want - 40) : 1;
-    if (want <= 0) stride = 1;
     long tried = 0, nomem = 0, survived = 0;
+    /* once: every site and the spread points fail one allocation; then every allocation from a point on fails */
     for (int persistent = 0; persistent < 2; persistent++) {
-        for (long nth = 1 + persistent; nth <= total; nth += nth <= 40 ? 1 : stride) {
+        long n_points = 0;
+        long *points = failure_points(total, sweep_size(), persistent ? NULL : sites, persistent ? 0 : n_sites,
+                                      &n_points);
+        for (long k = 0; points && k < n_points; k++) {
+            long nth = points[k];
             memset(&err, 0, sizeof err);
             same = false;
             fi_arm(nth, persistent);
             s = p->run(p, &err, &same);
             long failed = fi_disarm();
-            if (!failed) break;
+            if (!failed) continue; /* a run that allocates less (a cache warmed by an earlier run) */
             tried++;
             if (s == BERTC_OK) {
                 survived++;
@@ -286,9 +324,10 @@ static void sweep(path *p) {
                       bertc_status_str(s), err.message);
             }
         }
+        free(points);
     }
-    printf("  %s: %ld allocations, %ld failure points tried: %ld out of memory, %ld recovered\n", p->name, total,
-           tried, nomem, survived);
+    printf("  %s: %ld allocations from %ld sites, %ld failure points tried: %ld out of memory, %ld recovered\n",
+           p->name, total, n_sites, tried, nomem, survived);
 }
 
 static void t_classify(void) {

@@ -178,3 +178,17 @@ bertc_status jparse_exact(const char *text, size_t len, const char *what, json_t
     }
     return s;
 }
+
+unsigned jalloc_failures(void) {
+    json_alloc_ensure();
+    return json_alloc_failures;
+}
+
+char *jdump(const json_t *j, size_t flags, unsigned since) {
+    char *txt = j ? json_dumps(j, flags) : NULL;
+    if (txt && json_alloc_failures != since) { /* a member was dropped on the way: never write such a file */
+        free(txt);
+        txt = NULL;
+    }
+    return txt;
+}

@@ -41,6 +41,12 @@ static inline int json_error_is_oom(const json_error_t *je) {
  * the parse and frees what it allocated. */
 json_t *jload(const char *text, size_t len, size_t flags, json_error_t *je, int *oom);
 
+/* Writing JSON: jansson's setters (json_object_set_new, json_array_append_new) drop a member when an allocation fails
+ * and the caller rarely checks each. Take jalloc_failures() before building a tree and give it to jdump, which is
+ * json_dumps that returns NULL (out of memory) when any of jansson's allocations on this thread failed since. */
+unsigned jalloc_failures(void);
+char *jdump(const json_t *j, size_t flags, unsigned since);
+
 /* Member k of object o; each is the default (or NULL) when o is not an object, or k is absent or of another type. */
 static inline const char *jstr(const json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
 

@@ -676,7 +676,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     if (nt > 256) nt = 256;
     m->pool = threadpool_new(nt);
     if (!m->pool) {
-        s = bertc_fail(err, BERTC_ERR_NOMEM, "cannot start threads");
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory starting %d threads", nt);
         goto fail;
     }
     m->load_ms = now_ms() - t0;

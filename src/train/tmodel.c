@@ -16,13 +16,17 @@ typedef struct ptab {
     tparam *p;
     int n, cap;
     size_t total;
+    bool oom; /* a parameter could not be added: the table is incomplete */
 } ptab;
 
 static size_t add(ptab *t, const char *name, int64_t d0, int64_t d1, bool decay) {
     if (t->n == t->cap) {
         int nc = t->cap ? 2 * t->cap : 128;
         tparam *np = realloc(t->p, (size_t)nc * sizeof *np);
-        if (!np) return SIZE_MAX;
+        if (!np) {
+            t->oom = true;
+            return SIZE_MAX;
+        }
         t->p = np;
         t->cap = nc;
     }
@@ -227,7 +231,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     add_linear(&t, outp, nl, H, &m->head_ow, &m->head_ob);
     m->head_act = distil ? EPI_RELU : EPI_TANH;
     m->head_drop_first = c->arch == BERTC_ARCH_ROBERTA;
-    if (t.n && t.p == NULL) {
+    if (t.oom || (t.n && t.p == NULL)) {
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         goto fail;
     }
@@ -292,7 +296,10 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
         for (int i = 0; i < nl; i++) {
             char buf[32];
             snprintf(buf, sizeof buf, "LABEL_%d", i);
-            c->labels[i] = strdup(head && head->labels ? head->labels[i] : buf);
+            if (!(c->labels[i] = strdup(head && head->labels ? head->labels[i] : buf))) {
+                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+                goto fail;
+            }
         }
     }
     if (head && head->problem) c->problem = head->problem;
@@ -525,7 +532,10 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     if (s) return s;
     /* config: the source's, with the task's head; written as transformers writes it (sorted keys, 2 spaces) */
     json_error_t je;
-    json_t *j = json_loads(m->config_json, 0, &je);
+    int oom;
+    unsigned jf = jalloc_failures();
+    json_t *j = jload(m->config_json, strlen(m->config_json), 0, &je, &oom);
+    if (oom) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     if (!j) return bertc_fail(err, BERTC_ERR_FORMAT, "config.json: %s", je.text);
     json_object_set_new(j, "architectures", json_pack("[s]", class_name(&m->cfg)));
     json_t *id2 = json_object(), *l2 = json_object();
@@ -540,7 +550,7 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     json_object_set_new(j, "id2label", id2);
     json_object_set_new(j, "label2id", l2);
     json_object_set_new(j, "problem_type", json_string(problem_name(m->cfg.problem)));
-    char *txt = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15));
+    char *txt = jdump(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15), jf);
     json_decref(j);
     if (!txt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/config.json", dir);
