@@ -14,6 +14,7 @@
  * the dropout masks of micro-batch k are keyed by (seed, k). A checkpoint therefore holds everything needed to
  * go on exactly (weights, Adam moments, step, position in the epoch, the loss being accumulated).
  */
+#include "../io/json.h"
 #include "../io/tensors.h"
 #include "../util/durable.h"
 #include "bertc_train.h"
@@ -798,35 +799,50 @@ static bertc_status checkpoint(trainer *t, bertc_error *err) {
 
 /* Whether dir holds a whole checkpoint (of global step `step` when step >= 0): every file a resume reads is
  * there and parses (the JSON files, both safetensors headers against their sizes, the tokenizer), and
- * trainer_state.json names the step. `why` says what is wrong otherwise. A folder that looks whole and is not
- * (from an older bertc that removed before renaming, a copy cut short, a full disk) is never resumed from. */
-static bool checkpoint_whole(const char *dir, long step, char *why, size_t cap) {
+ * trainer_state.json names the step. 1: whole; 0: not, `why` says what is wrong; -1: out of memory while
+ * looking (err set), which says nothing about the folder. A folder that looks whole and is not (from an older
+ * bertc that removed before renaming, a copy cut short, a full disk) is never resumed from. */
+static int checkpoint_whole(const char *dir, long step, char *why, size_t cap, bertc_error *err) {
     static const char *const jsons[] = {"config.json", "trainer_state.json", "scheduler.json", "rng_state.json"};
     static const char *const sts[] = {"model.safetensors", "optimizer.safetensors"};
     char path[4400];
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(why, cap, "not a folder");
-        return false;
+        return 0;
     }
     for (size_t i = 0; i < sizeof jsons / sizeof *jsons; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, jsons[i]);
+        char *txt = NULL;
+        size_t len = 0;
+        bertc_error e1;
+        bertc_status s = read_file(path, &txt, &len, &e1);
+        if (s == BERTC_ERR_NOMEM) {
+            if (err) *err = e1;
+            return -1;
+        }
+        if (s) {
+            snprintf(why, cap, "%s: %s", jsons[i], file_exists(path) ? "unreadable" : "missing");
+            return 0;
+        }
         json_error_t je;
-        json_t *j = json_load_file(path, 0, &je);
-        if (!j) {
-            snprintf(why, cap, "%s: %s", jsons[i], file_exists(path) ? je.text : "missing");
-            return false;
+        int oom = 0;
+        json_t *j = jload(txt, len, 0, &je, &oom);
+        free(txt);
+        if (oom) {
+            bertc_fail(err, BERTC_ERR_NOMEM, "out of memory reading %s", path);
+            return -1;
         }
         bool obj = json_is_object(j);
         long gs = (long)json_integer_value(json_object_get(j, "global_step"));
         json_decref(j);
         if (!obj) {
-            snprintf(why, cap, "%s is not a JSON object", jsons[i]);
-            return false;
+            snprintf(why, cap, "%s: %s", jsons[i], j ? "not a JSON object" : je.text);
+            return 0;
         }
         if (i == 1 && step >= 0 && gs != step) {
             snprintf(why, cap, "trainer_state.json says step %ld", gs);
-            return false;
+            return 0;
         }
     }
     for (size_t i = 0; i < sizeof sts / sizeof *sts; i++) {
@@ -835,30 +851,39 @@ static bool checkpoint_whole(const char *dir, long step, char *why, size_t cap) 
         bertc_error e2;
         if (!file_exists(path)) {
             snprintf(why, cap, "%s: missing", sts[i]);
-            return false;
+            return 0;
         }
         if (map_file(path, &f, &e2)) {
             snprintf(why, cap, "%.200s", e2.message);
-            return false;
+            return 0;
         }
         tensor_set ts = {0};
         bertc_status s = safetensors_parse(&ts, f.data, f.size, path, &e2);
         bool empty = !s && ts.n == 0;
         tensor_set_free(&ts);
         unmap_file(&f);
+        if (s == BERTC_ERR_NOMEM) {
+            if (err) *err = e2;
+            return -1;
+        }
         if (s || empty) {
             snprintf(why, cap, "%.200s", s ? e2.message : "no tensors");
-            return false;
+            return 0;
         }
     }
     bertc_tokenizer *tok = NULL;
     bertc_error e3;
-    if (bertc_tokenizer_load(dir, &tok, &e3)) {
+    bertc_status s = bertc_tokenizer_load(dir, &tok, &e3);
+    if (s == BERTC_ERR_NOMEM) {
+        if (err) *err = e3;
+        return -1;
+    }
+    if (s) {
         snprintf(why, cap, "tokenizer: %.200s", e3.message);
-        return false;
+        return 0;
     }
     bertc_tokenizer_free(tok);
-    return true;
+    return 1;
 }
 static bertc_status load_optimizer(trainer *t, const char *dir, bertc_error *err) {
     char path[8800];
@@ -1070,7 +1095,12 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
             for (int i = n - 1; i >= 0 && !resume_dir[0]; i--) {
                 char dir[4300];
                 snprintf(dir, sizeof dir, "%s/checkpoint-%ld", p->output_dir, steps[i]);
-                if (checkpoint_whole(dir, steps[i], why, sizeof why)) snprintf(resume_dir, sizeof resume_dir, "%s", dir);
+                int w = checkpoint_whole(dir, steps[i], why, sizeof why, err);
+                if (w < 0) {
+                    s = BERTC_ERR_NOMEM;
+                    goto done;
+                }
+                if (w) snprintf(resume_dir, sizeof resume_dir, "%s", dir);
                 else {
                     warnf(t, "skipping %s: it is incomplete (%s)", dir, why);
                     skipped++;
@@ -1084,8 +1114,9 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
             }
         } else {
             snprintf(resume_dir, sizeof resume_dir, "%s", p->resume_from_checkpoint);
-            if (!checkpoint_whole(resume_dir, -1, why, sizeof why)) {
-                s = bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a whole checkpoint: %s", resume_dir, why);
+            int w = checkpoint_whole(resume_dir, -1, why, sizeof why, err);
+            if (w <= 0) {
+                s = w < 0 ? BERTC_ERR_NOMEM : bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a whole checkpoint: %s", resume_dir, why);
                 goto done;
             }
         }
