@@ -5,6 +5,7 @@
  */
 #include "report.h"
 #include "../internal.h"
+#include "../io/json.h"
 #include "../model/model.h"
 
 #include <math.h>
@@ -371,7 +372,10 @@ bertc_status bertc_bias_report_render(const bertc_bias_report *r, bertc_report_f
     if (!r || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_bias_report_render: no report or output");
     *out = NULL;
     if (len) *len = 0;
-    if (fmt == BERTC_REPORT_JSON) return rpt_json(bias_json(r), out, len, err);
+    if (fmt == BERTC_REPORT_JSON) {
+        unsigned jf = jalloc_failures();
+        return rpt_json(bias_json(r), jf, out, len, err);
+    }
     if (fmt == BERTC_REPORT_MARKDOWN)
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "a bias report renders as terminal, JSON lines, SVG, JSON or HTML");
     rpt_buf b;
@@ -664,7 +668,10 @@ bertc_status bertc_compare_render(const bertc_compare *c, bertc_report_format fm
     *out = NULL;
     if (len) *len = 0;
     if (!c->n_rows) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_compare_render: no model was added");
-    if (fmt == BERTC_REPORT_JSON) return rpt_json(compare_json(c), out, len, err);
+    if (fmt == BERTC_REPORT_JSON) {
+        unsigned jf = jalloc_failures();
+        return rpt_json(compare_json(c), jf, out, len, err);
+    }
     if (fmt != BERTC_REPORT_TERMINAL && fmt != BERTC_REPORT_MARKDOWN)
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "a comparison renders as terminal, JSON or Markdown");
     rpt_buf b;

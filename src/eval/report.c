@@ -6,6 +6,7 @@
  */
 #include "report.h"
 #include "../internal.h"
+#include "../io/json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -687,8 +688,8 @@ bertc_status rpt_close(rpt_buf *b, char **out, size_t *len, bertc_error *err) {
     return BERTC_OK;
 }
 
-bertc_status rpt_json(json_t *j, char **out, size_t *len, bertc_error *err) {
-    char *s = j ? json_dumps(j, JSON_INDENT(1) | JSON_REAL_PRECISION(17)) : NULL;
+bertc_status rpt_json(json_t *j, unsigned since, char **out, size_t *len, bertc_error *err) {
+    char *s = jdump(j, JSON_INDENT(1) | JSON_REAL_PRECISION(17), since);
     json_decref(j);
     size_t n = s ? strlen(s) : 0;
     char *t = s ? realloc(s, n + 2) : NULL;
@@ -734,7 +735,10 @@ bertc_status bertc_eval_report_render(const bertc_eval_report *r, bertc_report_f
     if (!r || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_eval_report_render: no report or output");
     *out = NULL;
     if (len) *len = 0;
-    if (fmt == BERTC_REPORT_JSON) return rpt_json(report_json(r), out, len, err);
+    if (fmt == BERTC_REPORT_JSON) {
+        unsigned jf = jalloc_failures();
+        return rpt_json(report_json(r), jf, out, len, err);
+    }
     if (fmt == BERTC_REPORT_PREDICTIONS && !r->scores)
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "%s has no scores: no predictions to write", r->data);
     if (fmt != BERTC_REPORT_TERMINAL && fmt != BERTC_REPORT_MARKDOWN && fmt != BERTC_REPORT_HTML &&

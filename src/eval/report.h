@@ -52,7 +52,8 @@ typedef struct rpt_buf {
 bertc_status rpt_open(rpt_buf *b, bertc_error *err);
 bertc_status rpt_close(rpt_buf *b, char **out, size_t *len, bertc_error *err);
 /* JSON as the CLI's --json files: indent 1, 17 significant digits, a newline at the end. Takes j (decref'ed). */
-bertc_status rpt_json(json_t *j, char **out, size_t *len, bertc_error *err);
+/* j dumped (and freed); since: jalloc_failures() taken before j was built (a dropped member is out of memory) */
+bertc_status rpt_json(json_t *j, unsigned since, char **out, size_t *len, bertc_error *err);
 
 void rpt_json_str(FILE *f, const char *s);
 void rpt_json_float(FILE *f, double v);

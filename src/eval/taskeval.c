@@ -1055,6 +1055,7 @@ static json_t *str_array(char *const *v, size_t n) {
 
 static bertc_status predictions(FILE *f, const bertc_task_report *r, bertc_error *err) {
     for (size_t i = 0; i < r->n; i++) {
+        unsigned jf = jalloc_failures();
         json_t *o = json_object();
         if (r->task == BERTC_HEAD_TOKEN_CLASSIFICATION) {
             json_object_set_new(o, "line", json_integer(r->line[i]));
@@ -1071,7 +1072,7 @@ static bertc_status predictions(FILE *f, const bertc_task_report *r, bertc_error
             json_object_set_new(o, "exact", num(r->sq->question_exact[i]));
             json_object_set_new(o, "f1", num(r->sq->question_f1[i]));
         }
-        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        char *s = jdump(o, JSON_COMPACT | JSON_REAL_PRECISION(17), jf);
         json_decref(o);
         if (!s) return nomem(err);
         fputs(s, f);
@@ -1086,7 +1087,10 @@ bertc_status bertc_task_report_render(const bertc_task_report *r, bertc_report_f
     if (!r || !out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_task_report_render: no report or output");
     *out = NULL;
     if (len) *len = 0;
-    if (fmt == BERTC_REPORT_JSON) return rpt_json(task_json(r), out, len, err);
+    if (fmt == BERTC_REPORT_JSON) {
+        unsigned jf = jalloc_failures();
+        return rpt_json(task_json(r), jf, out, len, err);
+    }
     if (fmt != BERTC_REPORT_TERMINAL && fmt != BERTC_REPORT_PREDICTIONS)
         return bertc_fail(err, BERTC_ERR_INVALID_ARG,
                           "a %s evaluation renders as JSON, terminal or predictions (format %d)",
