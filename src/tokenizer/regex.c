@@ -714,7 +714,12 @@ static int rx_match(rx_run *r, const rx_node *n, size_t pos) {
  * stack's bound ran out, memory did, or emit failed. */
 bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t),
                      void *ctx, const char **why) {
-    rx_run r = {s, n, 2000000L + 256L * (long)(n < 1000000000 ? n : 1000000000), 0, NULL, NULL, NULL, 0, 0, 0};
+    return tregex_find_all_budget(re, s, n, emit, ctx, why, 2000000L + 256L * (long)(n < 1000000000 ? n : 1000000000));
+}
+
+bool tregex_find_all_budget(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t),
+                            void *ctx, const char **why, long budget) {
+    rx_run r = {s, n, budget, 0, NULL, NULL, NULL, 0, 0, 0};
     r.max = n < ((size_t)1 << 40) ? 4 * n + ((size_t)1 << 20) : (size_t)1 << 42;
     size_t nl = re->n_loops ? (size_t)re->n_loops : 1;
     r.loop_pos = calloc(nl, sizeof *r.loop_pos);

@@ -41,6 +41,9 @@ void tregex_free(tregex *re);
 /* onig's find_iter: emit(start, end) in code point indices per match; false (*why set) when the search failed */
 bool tregex_find_all(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t), void *ctx,
                      const char **why);
+/* the same with a step budget of its own (tregex_find_all's: 2*10^6 + 256 per character; the fuzzer's is smaller) */
+bool tregex_find_all_budget(const tregex *re, const int32_t *s, size_t n, bool (*emit)(void *, size_t, size_t),
+                            void *ctx, const char **why, long budget);
 
 /* pattern matches as (start, end) pairs of code point indices; ml_emit is tregex_find_all's emit for it */
 typedef struct match_list {
