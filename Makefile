@@ -92,11 +92,18 @@ $(BUILD)/src/embedded.o: src/embedded.S $(EMBED)
 test: all
 	BERTC_BIN=$(BUILD)/bertc $(BUILD)/test_bertc
 
-# Every allocation of each faults/* path failed in turn (the suite tries about 100 per path), under ASan + UBSan.
+# Every allocation of each faults/* path failed in turn (the suite tries about 60 per path), under ASan + UBSan.
 .PHONY: faultsweep
 faultsweep:
 	$(MAKE) SAN=1 all
 	BERTC_FAULT_SWEEP=0 BERTC_BIN=build-san/bertc ASAN_OPTIONS=detect_leaks=1 build-san/test_bertc faults/
+
+# kill -9 (strace's fault injection) at every unlink, rename, write, fsync, mkdir and rmdir of a training run and of
+# a resume that re-saves a finished one, and the test-only I/O fault hook at every write, rename and fsync, each
+# followed by --resume-from-checkpoint latest (the suite runs a strided subset of both).
+.PHONY: killnine
+killnine: all
+	BERTC_KILLNINE=full BERTC_REQUIRE_STRACE=1 BERTC_BIN=$(BUILD)/bertc $(BUILD)/test_bertc durable/
 
 # ---- fuzzing: libFuzzer targets over every parser of outside input (clang) ----
 FUZZ_CC      ?= clang
