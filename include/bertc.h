@@ -61,6 +61,13 @@ const char *bertc_status_str(bertc_status s);
 /* Frees what the library returned as a malloc'ed buffer (rendered reports, decoded text); NULL is a no-op. */
 void bertc_free(void *p);
 
+/* Writes len bytes to path so that path is never seen half-written: a temporary beside it, fsync'ed, renamed over
+ * path, the folder fsync'ed. A full disk, a read-only or missing folder: BERTC_ERR_OUTPUT, path unchanged. */
+bertc_status bertc_write_file(const char *path, const void *data, size_t len, bertc_error *err);
+/* Whether a file could be written at path (its folder created if missing, a probe file written and removed), for
+ * checking outputs before a long computation. BERTC_ERR_OUTPUT when not. */
+bertc_status bertc_check_output(const char *path, bertc_error *err);
+
 /* ------------------------------------------------------------------------------------------------------ */
 /* Tokenizer                                                                                              */
 /* ------------------------------------------------------------------------------------------------------ */

@@ -429,6 +429,22 @@ static void t_exit_codes(void) {
               "read-only output folder: exit 5 before training: %s", o);
         CHECK(strstr(o, "ro2=5"), "read-only parent: %s", o);
     }
+    /* eval and metrics: an unwritable --json / --report is exit 5 before the model runs; an earlier report is
+     * replaced whole (bertc_write_file), never truncated */
+    pf(cmd, sizeof cmd, "@ eval --model " TD "tiny-distilbert --data " TD "sst2-dev.tsv --json %s/afile/m.json 2>&1; "
+                        "echo rc=$?", tmpdir);
+    run_cli(cmd, o, sizeof o);
+    CHECK(strstr(o, "rc=5") && strstr(o, "Not a directory") && !strstr(o, "accuracy"), "eval --json under a file: %s", o);
+    pf(cmd, sizeof cmd, "@ metrics --predictions " TD "sst2-small.dev.pred.jsonl --report %s/afile/r.html 2>&1; "
+                        "echo rc=$?", tmpdir);
+    run_cli(cmd, o, sizeof o);
+    CHECK(strstr(o, "rc=5") && strstr(o, "Not a directory"), "metrics --report under a file: %s", o);
+    pf(cmd, sizeof cmd, "@ metrics --labels NEGATIVE,POSITIVE --predictions " TD "sst2-small.dev.pred.jsonl --json %s/m.json >/dev/null 2>&1 && "
+                        "BERTC_TEST_IO_FAULT=4:ENOSPC @ metrics --labels NEGATIVE,POSITIVE --predictions " TD "sst2-small.dev.pred.jsonl --json %s/m.json "
+                        ">/dev/null 2>&1; echo rc=$?; ls %s | grep -c 'm.json' ; head -c 1 %s/m.json",
+       tmpdir, tmpdir, tmpdir, tmpdir);
+    run_cli(cmd, o, sizeof o);
+    CHECK(!strncmp(o, "rc=5\n1\n{", 9), "a full disk while rewriting a report: exit 5, the old one whole: %s", o);
     /* chmod 555 stops writes only for a non-root user */
     if (geteuid() != 0) {
         pf(cmd, sizeof cmd, "mkdir -p %s/ro && chmod 555 %s/ro && @ train --model " TD "tiny-distilbert --train %s "

@@ -44,23 +44,34 @@ void cli_bar_abort(cli_bar *b) {
 }
 
 bool write_text(const char *path, const char *text, size_t len, bool dash_stdout) {
-    bool ok;
     if (dash_stdout && !strcmp(path, "-")) {
-        ok = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 && !ferror(stdout);
-    } else {
-        FILE *f = fopen(path, "w");
-        if (!f) {
-            die_msg("cannot write %s: %s", path, strerror(errno));
-            return false;
-        }
-        ok = fwrite(text, 1, len, f) == len;
-        ok = fclose(f) == 0 && ok;
+        bool ok = fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 && !ferror(stdout);
+        if (!ok) die_msg("cannot write to standard output");
+        return ok;
     }
-    if (!ok) die_msg("cannot write %s", path);
-    return ok;
+    bertc_error err;
+    if (bertc_write_file(path, text, len, &err)) { /* atomic: an earlier report stays whole on a full disk */
+        die_msg("%s", err.message);
+        return false;
+    }
+    return true;
 }
 
 /* ---- shared by eval and metrics ---- */
+
+/* Every output file named on the command line can be written: checked before the model runs, so an unwritable
+ * folder costs nothing (exit 5) rather than the whole evaluation. */
+static bool outputs_writable(const char *const *paths, int n) {
+    for (int i = 0; i < n; i++) {
+        if (!paths[i] || !strcmp(paths[i], "-")) continue;
+        bertc_error err;
+        if (bertc_check_output(paths[i], &err)) {
+            die_msg("%s", err.message);
+            return false;
+        }
+    }
+    return true;
+}
 
 typedef struct out_opts {
     const char *json, *report, *markdown, *predictions;
@@ -510,6 +521,8 @@ int cmd_eval(int argc, char **argv) {
         die_msg("eval needs labels: --label-column cannot be empty");
         return EXIT_USAGE;
     }
+    const char *outs[] = {o.json, o.report, o.markdown, o.predictions};
+    if (!outputs_writable(outs, 4)) return EXIT_OUTPUT;
     /* The task follows the model's head: a local folder's config.json says it before anything is read, so that a
      * sequence-classification model keeps its order (dataset errors first, then the model's). */
     int hint = peek_head(mo.model);
@@ -628,6 +641,8 @@ int cmd_metrics(int argc, char **argv) {
         fputs(metrics_usage, stderr);
         return EXIT_USAGE;
     }
+    const char *outs[] = {o.json, o.report, o.markdown};
+    if (!outputs_writable(outs, 3)) return EXIT_OUTPUT;
     /* --labels L0,L1,...: the names in id order (empty names are skipped) */
     char *copy = labels_arg ? xstrdup(labels_arg) : NULL, *save = NULL;
     const char **names = labels_arg ? xcalloc(strlen(labels_arg) / 2 + 1, sizeof *names) : NULL;

@@ -67,6 +67,7 @@ int exit_code_for(bertc_status s) {
     case BERTC_ERR_UNSUPPORTED:
     case BERTC_ERR_ARCH: return EXIT_MODEL;
     case BERTC_ERR_INVALID_ARG: return EXIT_USAGE;
+    case BERTC_ERR_OUTPUT: return EXIT_OUTPUT;
     case BERTC_ERR_DIVERGED: return EXIT_DIVERGED;
     case BERTC_ERR_INTERRUPTED: return EXIT_INTERRUPTED;
     default: return EXIT_INTERNAL;

@@ -384,3 +384,23 @@ bertc_status check_writable(const char *dir, bertc_error *err) {
     if (r != 0) return output_fail(err, e, "the output folder is not writable:", dir);
     return BERTC_OK;
 }
+
+bertc_status bertc_write_file(const char *path, const void *data, size_t len, bertc_error *err) {
+    if (!path || (!data && len)) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_write_file: no path or data");
+    return atomic_write(path, data, len, err);
+}
+
+bertc_status bertc_check_output(const char *path, bertc_error *err) {
+    if (!path || !*path) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_check_output: no path");
+    char dir[4200];
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long: %.200s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+    struct stat st;
+    if (!stat(path, &st) && S_ISDIR(st.st_mode))
+        return bertc_fail(err, BERTC_ERR_OUTPUT, "%.300s is a folder, not a file", path);
+    return check_writable(dir, err);
+}
