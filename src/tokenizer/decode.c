@@ -184,11 +184,11 @@ static bertc_status run_decoder(const bertc_tokenizer *t, const dec_op *d, strli
                 sb_add(&raw, l->s[i], l->len[i]);
             }
         }
-        lossy(&txt, raw.p ? raw.p : "", raw.n);
+        if (!raw.oom) lossy(&txt, raw.p ? raw.p : "", raw.n);
         free(raw.p);
         for (size_t i = 0; i < l->n; i++) free(l->s[i]);
         l->n = 0;
-        ok = !txt.oom && sl_push(l, txt.p ? txt.p : "", txt.n);
+        ok = !raw.oom && !txt.oom && sl_push(l, txt.p ? txt.p : "", txt.n);
         free(txt.p);
         break;
     }
@@ -316,7 +316,8 @@ static bertc_status run_decoder(const bertc_tokenizer *t, const dec_op *d, strli
                 continue;
             }
             if (np) {
-                if (!pend.oom && utf8_validate(pend.p, pend.n) == pend.n) ok = sl_push(&nl, pend.p, pend.n);
+                if (pend.oom) ok = false; /* out of memory: never the replacement characters of a bad sequence */
+                else if (utf8_validate(pend.p, pend.n) == pend.n) ok = sl_push(&nl, pend.p, pend.n);
                 else
                     for (size_t q = 0; q < np && ok; q++) ok = sl_push(&nl, "\xEF\xBF\xBD", 3);
                 pend.n = 0;

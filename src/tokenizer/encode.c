@@ -318,6 +318,7 @@ typedef struct bpe_scratch {
     bpe_cand *heap;        /* 3 per symbol: the first pairs, then at most two per merge */
     size_t cap;
     nbuf cps; /* the segment's code points, the prefix space included */
+    bool no_byte; /* the last failure was a byte without a token (else: out of memory) */
 } bpe_scratch;
 
 #define BPE_NONE UINT32_MAX
@@ -445,7 +446,10 @@ static bool bpe_piece(const bertc_tokenizer *t, bpe_scratch *sc, size_t ci, size
             sc->sym[k] = t->byte_id[(unsigned char)u[q]];
             sc->ss[k] = cp->os[i];
             sc->se[k] = cp->oe[i];
-            if (sc->sym[k] < 0) return false; /* reported by the caller as a byte without a token */
+            if (sc->sym[k] < 0) { /* reported by the caller as a byte without a token */
+                sc->no_byte = true;
+                return false;
+            }
         }
     }
     if (t->ignore_merges && n <= sizeof key) {
@@ -630,6 +634,7 @@ static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigne
                         toklist *out) {
     nbuf *A = &sc->cps;
     A->n = 0;
+    sc->no_byte = false;
     if (a >= b) return true;
     for (size_t i = a; i < b;) {
         int32_t c;
@@ -789,7 +794,8 @@ static bertc_status segment_failure(const bertc_tokenizer *t, const enc_scratch 
         if (err) *err = sc->err;
         return sc->err.status ? sc->err.status : BERTC_ERR_INPUT;
     }
-    if (t->kind == TOK_BPE) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: a byte has no token in the vocab");
+    if (t->kind == TOK_BPE && sc->bpe.no_byte)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer: a byte has no token in the vocab");
     return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
 }
 

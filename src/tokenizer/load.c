@@ -479,7 +479,9 @@ static bertc_status parse_decoder(bertc_tokenizer *t, const json_t *d, bertc_err
         if ((!lit && !rx) || !c) return bertc_fail(err, BERTC_ERR_FORMAT, "tokenizer.json: Replace decoder without pattern");
         const char *p = lit ? lit : rx;
         o->re = tregex_compile(p, strlen(p), lit != NULL, &why);
-        if (!o->re) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: Replace decoder pattern: %s", why);
+        if (!o->re)
+            return bertc_fail(err, why && !strcmp(why, "out of memory") ? BERTC_ERR_NOMEM : BERTC_ERR_UNSUPPORTED,
+                              "tokenizer.json: Replace decoder pattern: %s", why);
         if (!(o->content = strdup(c))) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         break;
     }

@@ -1028,7 +1028,8 @@ static bertc_status compile_pattern(const json_t *pat, tregex **re, const char *
     const char *p = lit ? lit : rx;
     *re = tregex_compile(p, strlen(p), lit != NULL, &why);
     if (!*re)
-        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tokenizer.json: %s pattern \"%.60s\": %s", what, p, why);
+        return bertc_fail(err, why && !strcmp(why, "out of memory") ? BERTC_ERR_NOMEM : BERTC_ERR_UNSUPPORTED,
+                          "tokenizer.json: %s pattern \"%.60s\": %s", what, p, why);
     return BERTC_OK;
 }
 
