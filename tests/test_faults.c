@@ -8,6 +8,7 @@
  */
 #include "faultinj.h"
 #include "test.h"
+#include "serve/server.h"
 
 #include "bertc_eval.h"
 #include "bertc_train.h"
@@ -207,6 +208,67 @@ static bertc_status run_pipelines(path *p, bertc_error *err, bool *same) {
 
 static void t_pipelines(void) {
     path p = {.name = "pipelines", .run = run_pipelines};
+    sweep(&p);
+}
+
+/* the request path: a server over the tiny model answering each route; a request that ran out of memory is TEI's
+ * 424 "out of memory", and /health answers 200 after it */
+static bertc_status run_request(path *p, bertc_error *err, bool *same) {
+    bertc_model_params mp = one_thread();
+    bertc_model *m = NULL;
+    bertc_status st = bertc_model_load(TD "tiny-distilbert", &mp, &m, err);
+    if (st) return st;
+    server_config c = server_default_config();
+    server *s = server_new(m, &c, err);
+    if (!s) return err->status ? err->status : BERTC_ERR_NOMEM;
+    static const char *const routes[][2] = {
+        {"/predict", "{\"inputs\": [\"a gripping film\", \"a dull mess\"], \"raw_scores\": true}"},
+        {"/embed", "{\"inputs\": \"a gripping film\", \"normalize\": false}"},
+        {"/tokenize", "{\"inputs\": [\"a gripping film\"], \"add_special_tokens\": true}"},
+        {"/decode", "{\"ids\": [101, 1037, 102]}"},
+        {"/info", NULL},
+    };
+    float v[64];
+    int k = 0;
+    st = BERTC_OK;
+    for (size_t i = 0; i < sizeof routes / sizeof *routes && !st; i++) {
+        int status = 0;
+        char *out = NULL;
+        size_t len = 0;
+        const char *type = NULL;
+        const char *body = routes[i][1];
+        server_handle(s, body ? "POST" : "GET", routes[i][0], body, body ? strlen(body) : 0, &status, &out, &len,
+                      &type);
+        if (status == 200) {
+            if (k < 62) v[k++] = (float)len;
+            /* the bytes themselves (up to 60 of them as a checksum) */
+            unsigned h = 0;
+            for (size_t q = 0; q < len; q++) h = h * 31 + (unsigned char)out[q];
+            if (k < 63 && strcmp(routes[i][0], "/info")) v[k++] = (float)(h % 65536);
+        } else if (status == 424 && out && strstr(out, "out of memory")) {
+            st = bertc_fail(err, BERTC_ERR_NOMEM, "%s: out of memory (424)", routes[i][0]);
+        } else {
+            st = bertc_fail(err, BERTC_ERR_FORMAT, "%s: HTTP %d %.200s", routes[i][0], status, out ? out : "");
+        }
+        free(out);
+    }
+    if (st == BERTC_ERR_NOMEM) { /* the server is healthy again right after */
+        fi_suspend();
+        int status = 0;
+        char *out = NULL;
+        size_t len = 0;
+        const char *type = NULL;
+        server_handle(s, "GET", "/health", NULL, 0, &status, &out, &len, &type);
+        if (status != 200) st = bertc_fail(err, BERTC_ERR_FORMAT, "/health %d after an out-of-memory answer", status);
+        free(out);
+    }
+    if (!st) *same = same_floats(p, v, k);
+    server_free(s);
+    return st;
+}
+
+static void t_request(void) {
+    path p = {.name = "request", .run = run_request};
     sweep(&p);
 }
 
@@ -452,6 +514,7 @@ void tests_faults(void) {
     run_test("faults/tokenize", t_tokenize);
     run_test("faults/dataset", t_dataset);
     run_test("faults/pipelines", t_pipelines);
+    run_test("faults/request", t_request);
     run_test("faults/train_step", t_train_step);
     run_test("faults/cli", t_cli);
 }

@@ -5,6 +5,7 @@
 #include "server.h"
 
 #include "../internal.h"
+#include "../io/json.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -395,7 +396,7 @@ server *server_new(bertc_model *m, const server_config *c, bertc_error *err) {
     pthread_cond_init(&s->cv_req, NULL);
     pthread_cond_init(&s->cv_cpu, NULL);
     if (!s->model_id || !s->workers || pthread_create(&s->batcher, NULL, batcher_main, s)) {
-        bertc_fail(err, BERTC_ERR_NOMEM, "cannot start the batcher thread");
+        bertc_fail(err, BERTC_ERR_NOMEM, "out of memory starting the batcher thread");
         free(s->model_id);
         free(s->workers);
         free(s);
@@ -456,18 +457,31 @@ typedef struct reply {
     const char *type;
     int openai; /* errors in OpenAI's shape as well */
     int nest;   /* POST /: a single input's predictions as [[...]], the Inference API's shape the clients read */
+    int track;  /* jf below is set: an answer built across a failed jansson allocation is out of memory */
+    unsigned jf;
 } reply;
+
+static void reply_error(reply *r, int status, const char *type, const char *fmt, ...) BERTC_PRINTF(4, 5);
 
 static void reply_json(reply *r, int status, json_t *j) {
     r->status = status;
     r->type = "application/json";
+    if (r->track && status < 400) {
+        /* a member jansson dropped for lack of memory: never an answer missing it */
+        r->body = jdump(j, JSON_COMPACT | JSON_REAL_PRECISION(9), r->jf);
+        json_decref(j);
+        if (!r->body) {
+            r->track = 0;
+            reply_error(r, 424, "Backend", "out of memory");
+        }
+        return;
+    }
     r->body = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
     json_decref(j);
     if (!r->body && status >= 400) /* a message that was not valid UTF-8 (from the URL): a generic one */
         r->body = strdup("{\"error\":\"invalid request\",\"error_type\":\"Validation\"}");
 }
 
-static void reply_error(reply *r, int status, const char *type, const char *fmt, ...) BERTC_PRINTF(4, 5);
 static void reply_error(reply *r, int status, const char *type, const char *fmt, ...) {
     char msg[1024];
     va_list ap;
@@ -481,6 +495,12 @@ static void reply_error(reply *r, int status, const char *type, const char *fmt,
         json_object_set_new(j, "type", json_string(type));
     }
     reply_json(r, status, j);
+}
+
+/* A tokenizer's failure: out of memory is the backend's 424, as every other allocation failure; bad text is TEI's 422. */
+static void reply_tokenizer_error(reply *r, const bertc_error *err, const char *prefix) {
+    if (err->status == BERTC_ERR_NOMEM) reply_error(r, 424, "Backend", "out of memory");
+    else reply_error(r, 422, "Tokenizer", "%s%s", prefix, err->message);
 }
 
 /* ---- request parsing ---- */
@@ -607,7 +627,7 @@ static bool validate_lengths(server *s, input_list *l, int truncate, int left, l
             return false;
         }
         if (st) {
-            reply_error(r, 422, "Tokenizer", "Tokenization error: %s", err.message);
+            reply_tokenizer_error(r, &err, "Tokenization error: ");
             return false;
         }
         *tokens += (long)e.n;
@@ -809,12 +829,18 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
             bertc_error err;
             if (bertc_tokenize(s->tok, l.in[i].text, l.in[i].len, NULL, 0, &ep, &e, &err)) {
                 json_decref(out);
-                reply_error(r, 422, "Tokenizer", "Tokenization error: %s", err.message);
+                reply_tokenizer_error(r, &err, "Tokenization error: ");
                 goto done;
             }
             /* code-point offsets to byte offsets, as TEI (Rust tokenizers) reports them */
             size_t nb = l.in[i].len, ncp = 0;
             size_t *byte_at = malloc((nb + 2) * sizeof *byte_at);
+            if (!byte_at) {
+                bertc_encoding_free(&e);
+                json_decref(out);
+                reply_error(r, 424, "Backend", "out of memory");
+                goto done;
+            }
             const unsigned char *t = (const unsigned char *)l.in[i].text;
             for (size_t b = 0; byte_at && b <= nb; b++)
                 if (b == nb || (t[b] & 0xC0) != 0x80) byte_at[ncp++] = b;
@@ -1052,7 +1078,7 @@ static void finish(server *s, reply *r, int route, double t0, int *status, char 
 
 void server_too_large(server *s, const char *path, int *status, char **body_out, size_t *body_len,
                       const char **content_type) {
-    reply r = {0, NULL, NULL, 0, 0};
+    reply r = {0, NULL, NULL, 0, 0, 0, 0};
     reply_error(&r, 413, "Validation", "Input validation error: the request body is larger than the %zu-byte limit",
                 s->cfg.payload_limit);
     finish(s, &r, route_of(path), now_ms(), status, body_out, body_len, content_type);
@@ -1304,7 +1330,12 @@ static void handle_decode(server *s, json_t *req, reply *r) {
         }
         size_t n = json_array_size(one);
         int32_t *v = malloc((n ? n : 1) * sizeof *v);
-        bool ok = v && json_is_array(one);
+        if (!v) {
+            json_decref(out);
+            reply_error(r, 424, "Backend", "out of memory");
+            return;
+        }
+        bool ok = json_is_array(one);
         for (size_t i = 0; ok && i < n; i++) {
             json_t *x = json_array_get(one, i);
             ok = json_is_integer(x) && json_integer_value(x) >= 0 && json_integer_value(x) < INT32_MAX;
@@ -1321,7 +1352,7 @@ static void handle_decode(server *s, json_t *req, reply *r) {
         if (bertc_decode(s->tok, v, n, skip, &txt, NULL, &err)) {
             free(v);
             json_decref(out);
-            reply_error(r, 422, "Tokenizer", "%s", err.message);
+            reply_tokenizer_error(r, &err, "");
             return;
         }
         json_array_append_new(out, json_string(txt));
@@ -1627,7 +1658,7 @@ static bool qa_tokens(server *s, const input_list *l, const bertc_qa_params *p, 
         bertc_encoding e;
         bertc_error err;
         if (bertc_tokenize(s->tok, l->in[i].text, l->in[i].len, l->in[i].pair, l->in[i].pair_len, &ep, &e, &err)) {
-            reply_error(r, 422, "Tokenizer", "Tokenization error: %s", err.message);
+            reply_tokenizer_error(r, &err, "Tokenization error: ");
             return false;
         }
         long cn = 0, total = (long)e.n;
@@ -1791,7 +1822,7 @@ static int route_for(const char *method, const char *path) {
 int server_begin(server *s, const char *method, const char *path, size_t len, server_req **rq, int *status,
                  char **body_out, size_t *body_len, const char **content_type) {
     double t0 = now_ms();
-    reply r = {0, NULL, NULL, 0, 0};
+    reply r = {0, NULL, NULL, 0, 0, 0, 0};
     int route = route_for(method, path);
     bool post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
     *rq = NULL;
@@ -1854,8 +1885,13 @@ static void process(server *s, server_req *q, const char *body, size_t len, repl
         handle_health(s, r);
     } else {
         json_error_t je;
-        json_t *req = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &je);
-        if (!req) reply_error(r, 400, "Validation", "malformed JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+        int oom;
+        r->track = 1;
+        r->jf = jalloc_failures();
+        json_t *req = jload(body ? body : "", len, JSON_REJECT_DUPLICATES, &je, &oom);
+        if (oom) reply_error(r, 424, "Backend", "out of memory");
+        else if (!req)
+            reply_error(r, 400, "Validation", "malformed JSON: %s (line %d, column %d)", je.text, je.line, je.column);
         else if (!json_is_object(req)) reply_error(r, 422, "Validation", "the request body must be a JSON object");
         else if (route == R_ROOT) handle_root(s, req, r);
         else if (route == R_RERANK) handle_rerank(s, req, r);
@@ -1895,7 +1931,7 @@ static void *worker_main(void *arg) {
         if (!s->pending) s->pending_tail = NULL;
         s->idle_workers--;
         pthread_mutex_unlock(&s->mu);
-        reply r = {0, NULL, NULL, 0, 0};
+        reply r = {0, NULL, NULL, 0, 0, 0, 0};
         process(s, q, q->body, q->len, &r);
         server_done_fn done = q->done;
         void *done_arg = q->arg;
@@ -1937,7 +1973,7 @@ void server_enqueue(server *s, server_req *q, char *body, size_t len, server_don
     bool none = s->n_workers == 0;
     pthread_mutex_unlock(&s->mu);
     if (none) { /* not even one thread could start: answer here */
-        reply r = {0, NULL, NULL, 0, 0};
+        reply r = {0, NULL, NULL, 0, 0, 0, 0};
         reply_error(&r, 503, "Unhealthy", "cannot start a worker thread");
         pthread_mutex_lock(&s->mu);
         if (s->pending == q) s->pending = s->pending_tail = NULL;
@@ -1955,7 +1991,7 @@ void server_handle(server *s, const char *method, const char *path, const char *
                    char **body_out, size_t *body_len, const char **content_type) {
     server_req *q;
     if (server_begin(s, method, path, len, &q, status, body_out, body_len, content_type)) return;
-    reply r = {0, NULL, NULL, 0, 0};
+    reply r = {0, NULL, NULL, 0, 0, 0, 0};
     process(s, q, body, len, &r);
     end_request(s, q, &r, status, body_out, body_len, content_type);
 }
