@@ -55,7 +55,7 @@ FI_WRAP := $(foreach f,malloc calloc realloc strdup strndup posix_memalign align
 # build/bertc-fi: the CLI with the same wrappers, for the CLI's sweeps (BERTC_FAIL_ALLOC=N).
 $(BUILD)/bertc-fi: $(CLI_OBJ) $(BUILD)/libbertc.a tests/faultinj.c tests/faultinj.h
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) tests/faultinj.c $(BUILD)/libbertc.a $(FI_WRAP) $(LDSAN) $(LDLIBS)
-$(BUILD)/test_bertc: $(TEST_SRC) tests/test.h tests/faultinj.h $(BUILD)/libbertc.a $(BUILD)/bertc-fi
+$(BUILD)/test_bertc: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libbertc.a $(BUILD)/bertc-fi
 	$(CC) $(CFLAGS) -Isrc -o $@ $(TEST_SRC) $(BUILD)/libbertc.a $(FI_WRAP) $(LDSAN) $(LDLIBS)
 
 # AVX2/FMA kernels are compiled for that ISA and picked at run time by CPU feature.

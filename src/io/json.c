@@ -192,3 +192,18 @@ char *jdump(const json_t *j, size_t flags, unsigned since) {
     }
     return txt;
 }
+
+bertc_status jload_file(const char *path, json_t **out, bertc_error *err) {
+    char *text = NULL;
+    size_t len = 0;
+    *out = NULL;
+    bertc_status s = read_file(path, &text, &len, err);
+    if (s) return s;
+    json_error_t je;
+    int oom;
+    *out = jload(text, len, 0, &je, &oom);
+    free(text);
+    if (oom) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory reading %s", path);
+    if (!*out) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s (line %d)", path, je.text, je.line);
+    return BERTC_OK;
+}

@@ -41,6 +41,10 @@ static inline int json_error_is_oom(const json_error_t *je) {
  * the parse and frees what it allocated. */
 json_t *jload(const char *text, size_t len, size_t flags, json_error_t *je, int *oom);
 
+/* A JSON file bertc wrote itself (trainer state, an index), integers kept: BERTC_ERR_IO when unreadable, NOMEM,
+ * FORMAT "path: why (line L)". */
+bertc_status jload_file(const char *path, json_t **out, bertc_error *err);
+
 /* Writing JSON: jansson's setters (json_object_set_new, json_array_append_new) drop a member when an allocation fails
  * and the caller rarely checks each. Take jalloc_failures() before building a tree and give it to jdump, which is
  * json_dumps that returns NULL (out of memory) when any of jansson's allocations on this thread failed since. */

@@ -916,10 +916,10 @@ static bertc_status load_optimizer(trainer *t, const char *dir, bertc_error *err
 
 static bertc_status load_resume_state(trainer *t, const char *dir, bertc_error *err) {
     char path[8800];
-    json_error_t je;
     snprintf(path, sizeof path, "%s/rng_state.json", dir);
-    json_t *r = json_load_file(path, 0, &je);
-    if (!r) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s", path, je.text);
+    json_t *r = NULL;
+    bertc_status ls = jload_file(path, &r, err);
+    if (ls) return ls;
     const char *seed = json_string_value(json_object_get(r, "seed"));
     long rows = (long)json_integer_value(json_object_get(r, "train_rows"));
     long bs = (long)json_integer_value(json_object_get(r, "batch_size"));
@@ -942,8 +942,8 @@ static bertc_status load_resume_state(trainer *t, const char *dir, bertc_error *
     json_decref(r);
     if (s) return s;
     snprintf(path, sizeof path, "%s/trainer_state.json", dir);
-    json_t *st = json_load_file(path, 0, &je);
-    if (!st) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s", path, je.text);
+    json_t *st = NULL;
+    if ((ls = jload_file(path, &st, err))) return ls;
     t->step = (long)json_integer_value(json_object_get(st, "global_step"));
     json_t *h = json_object_get(st, "log_history");
     if (json_is_array(h)) {
