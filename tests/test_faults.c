@@ -220,7 +220,10 @@ static bertc_status run_request(path *p, bertc_error *err, bool *same) {
     if (st) return st;
     server_config c = server_default_config();
     server *s = server_new(m, &c, err);
-    if (!s) return err->status ? err->status : BERTC_ERR_NOMEM;
+    if (!s) { /* the model stays the caller's when the server could not start */
+        bertc_model_free(m);
+        return err->status ? err->status : BERTC_ERR_NOMEM;
+    }
     static const char *const routes[][2] = {
         {"/predict", "{\"inputs\": [\"a gripping film\", \"a dull mess\"], \"raw_scores\": true}"},
         {"/embed", "{\"inputs\": \"a gripping film\", \"normalize\": false}"},

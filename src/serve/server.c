@@ -397,6 +397,12 @@ server *server_new(bertc_model *m, const server_config *c, bertc_error *err) {
     pthread_cond_init(&s->cv_cpu, NULL);
     if (!s->model_id || !s->workers || pthread_create(&s->batcher, NULL, batcher_main, s)) {
         bertc_fail(err, BERTC_ERR_NOMEM, "out of memory starting the batcher thread");
+        pthread_mutex_destroy(&s->mu);
+        pthread_mutex_destroy(&s->cpu_mu);
+        pthread_cond_destroy(&s->cv_work);
+        pthread_cond_destroy(&s->cv_done);
+        pthread_cond_destroy(&s->cv_req);
+        pthread_cond_destroy(&s->cv_cpu);
         free(s->model_id);
         free(s->workers);
         free(s);

@@ -41,7 +41,7 @@ typedef void (*server_done_fn)(void *arg, int status, char *body, size_t len, co
 typedef bool (*server_gone_fn)(void *arg);
 
 server_config server_default_config(void);
-/* Takes ownership of m; starts the batcher thread. */
+/* Takes ownership of m; starts the batcher thread. On failure (NULL) m stays the caller's to free. */
 server *server_new(bertc_model *m, const server_config *c, bertc_error *err);
 /* A request whose body has been read: 1 when answered at once (the outputs set, *rq NULL), 0 when admitted (*rq set:
  * hand it to server_enqueue). Cheap: no parsing, no tokenization, no waiting on the batcher. */

@@ -357,7 +357,10 @@ bertc_status tmodel_probe(const char *dir, model_config *cfg, int *head_outputs,
     free(txt);
     if (s) return s;
     tensor_set ts = {0};
-    if ((s = tensors_load_dir(&ts, dir, err))) return s;
+    if ((s = tensors_load_dir(&ts, dir, err))) {
+        tensor_set_free(&ts); /* what it mapped before failing */
+        return s;
+    }
     const tensor_info *t = tensor_set_find(&ts, cfg->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj.weight" : "classifier.weight");
     if (t && t->ndim == 2) *head_outputs = (int)t->shape[0];
     tensor_set_free(&ts);
