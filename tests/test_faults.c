@@ -516,6 +516,11 @@ static void t_cli(void) {
 }
 
 void tests_faults(void) {
+    if (!suite_sanitized() && suite_whole()) {
+        printf("skip faults/*: the allocation-failure sweeps run in make check's ASan pass (build-san/test_bertc); "
+               "build/test_bertc faults/ runs them here\n");
+        return;
+    }
     run_test("faults/classify", t_classify);
     run_test("faults/embed", t_embed);
     run_test("faults/tokenize", t_tokenize);

@@ -60,6 +60,16 @@ int run_cli(const char *cmd, char *out, size_t cap) {
 static int n_pass, n_fail;
 static const char *filter;
 
+bool suite_sanitized(void) {
+#if defined(__SANITIZE_ADDRESS__)
+    return true;
+#else
+    return false;
+#endif
+}
+
+bool suite_whole(void) { return !filter || !*filter; }
+
 void run_test(const char *name, void (*fn)(void)) {
     if (filter && !strstr(name, filter)) return;
     int before = t_failures;
