@@ -367,6 +367,16 @@ static void *batcher_main(void *arg) {
     return NULL;
 }
 
+/* The locks and conditions server_new made (on its failure and in server_free). */
+static void sync_destroy(server *s) {
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->cpu_mu);
+    pthread_cond_destroy(&s->cv_work);
+    pthread_cond_destroy(&s->cv_done);
+    pthread_cond_destroy(&s->cv_req);
+    pthread_cond_destroy(&s->cv_cpu);
+}
+
 server *server_new(bertc_model *m, const server_config *c, bertc_error *err) {
     server *s = calloc(1, sizeof *s);
     if (!s) {
@@ -397,12 +407,7 @@ server *server_new(bertc_model *m, const server_config *c, bertc_error *err) {
     pthread_cond_init(&s->cv_cpu, NULL);
     if (!s->model_id || !s->workers || pthread_create(&s->batcher, NULL, batcher_main, s)) {
         bertc_fail(err, BERTC_ERR_NOMEM, "out of memory starting the batcher thread");
-        pthread_mutex_destroy(&s->mu);
-        pthread_mutex_destroy(&s->cpu_mu);
-        pthread_cond_destroy(&s->cv_work);
-        pthread_cond_destroy(&s->cv_done);
-        pthread_cond_destroy(&s->cv_req);
-        pthread_cond_destroy(&s->cv_cpu);
+        sync_destroy(s);
         free(s->model_id);
         free(s->workers);
         free(s);
@@ -444,12 +449,7 @@ void server_free(server *s) {
     pthread_mutex_unlock(&s->mu);
     pthread_join(s->batcher, NULL);
     free(s->workers);
-    pthread_mutex_destroy(&s->mu);
-    pthread_mutex_destroy(&s->cpu_mu);
-    pthread_cond_destroy(&s->cv_work);
-    pthread_cond_destroy(&s->cv_done);
-    pthread_cond_destroy(&s->cv_req);
-    pthread_cond_destroy(&s->cv_cpu);
+    sync_destroy(s);
     bertc_model_free(s->m);
     free(s->model_id);
     free(s);
