@@ -17,46 +17,81 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 # -fPIC: the same objects make libbertc.a and libbertc.so; no semantic interposition keeps calls inside the library
-# direct.
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fPIC -fno-semantic-interposition -Iinclude -pthread
-LDLIBS  := -lutf8proc -ljansson -lmicrohttpd -lcurl -lcrypto -lz -lm -pthread
+# direct. -Isrc: sources include each other by folder ("base/internal.h", "model/model.h"); -Iapp for the server.
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fno-math-errno -fPIC -fno-semantic-interposition -Iinclude -Isrc -Iapp -pthread
 
-LIB_SRC := $(wildcard src/util/*.c src/io/*.c src/tokenizer/*.c src/model/*.c src/kernels/*.c src/eval/*.c src/serve/*.c src/hub/*.c src/train/*.c)
-CLI_SRC := $(wildcard src/cli/*.c)
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/src/embedded.o
+# What links what (docs/ARCHITECTURE.md):
+#   libbertc       src/*: load, tokenize, encode, heads, pipelines, datasets and metrics, train, hub
+#   libbertc-eval  eval/: reports, evaluation runs, bias probe, compare, seqeval, SQuAD (over libbertc's public API)
+#   libbertc-default  app/default: the minilm-sst2 checkpoint as data (the command, the Python wheel)
+#   bertc          app/cli + app/serve (libmicrohttpd) over the three
+LIBS_CORE := -lutf8proc -ljansson -lcurl -lcrypto -lm -pthread
+LIBS_EVAL := -ljansson -lutf8proc -lm -pthread
+LIBS_APP  := -lmicrohttpd
+LDLIBS  := $(LIBS_APP) $(LIBS_CORE)
+
+LIB_DIRS := src/base src/formats src/tokenizer src/kernels src/model src/tasks src/data src/train src/hub
+LIB_SRC := $(wildcard $(LIB_DIRS:%=%/*.c))
+BASE_SRC := $(wildcard src/base/*.c)
+EVAL_SRC := $(wildcard eval/*.c)
+SERVE_SRC := $(wildcard app/serve/*.c)
+CLI_SRC := $(wildcard app/cli/*.c) $(SERVE_SRC)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+BASE_OBJ := $(BASE_SRC:%.c=$(BUILD)/%.o)
+EVAL_OBJ := $(EVAL_SRC:%.c=$(BUILD)/%.o)
+SERVE_OBJ := $(SERVE_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+DEFAULT_OBJ := $(BUILD)/app/default/embedded.o $(BUILD)/app/default/default_model.o
 TEST_SRC := $(wildcard tests/*.c)
 EMBED   := models/minilm-sst2/config.json models/minilm-sst2/model.safetensors models/minilm-sst2/tokenizer.json \
            models/minilm-sst2/tokenizer_config.json
+# A program linked statically: the command, the suite, the benchmarks.
+STATIC_LIBS := $(BUILD)/libbertc-eval.a $(BUILD)/libbertc.a $(BUILD)/libbertc-default.a
 
 .PHONY: all test clean bench bench-models bench-serve fuzz fuzz-smoke check install uninstall shared
-all: $(BUILD)/bertc $(BUILD)/test_bertc $(BUILD)/libbertc.so
+all: $(BUILD)/bertc $(BUILD)/test_bertc shared
 
 $(BUILD)/libbertc.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/libbertc-eval.a: $(EVAL_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
+$(BUILD)/libbertc-default.a: $(DEFAULT_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
+# src/base for libbertc-eval.so's own use, never exported from it (--exclude-libs)
+$(BUILD)/libbertc-base.a: $(BASE_OBJ)
+	rm -f $@ && $(AR) rcs $@ $^
 
-# The shared library: soname libbertc.so.$(SOVERSION); only the public bertc_* API is exported (src/libbertc.map).
+# The shared libraries: soname lib*.so.$(SOVERSION); only the public bertc_* API is exported (src/libbertc.map,
+# eval/libbertc-eval.map). libbertc.so finds libbertc-default.so beside itself ($$ORIGIN) when the default model
+# is asked for; libbertc-eval.so links libbertc.so.
 VERSION   := $(shell sed -n 's/^\#define BERTC_VERSION "\(.*\)"/\1/p' include/bertc.h)
 SOVERSION := 0
+SHARED    := $(BUILD)/libbertc.so $(BUILD)/libbertc-eval.so $(BUILD)/libbertc-default.so
 $(BUILD)/libbertc.so.$(VERSION): $(LIB_OBJ) src/libbertc.map
 	$(CC) $(CFLAGS) -shared -Wl,-soname,libbertc.so.$(SOVERSION) -Wl,--version-script=src/libbertc.map -Wl,-z,defs \
-	  -o $@ $(LIB_OBJ) $(LDSAN) $(LDLIBS)
-$(BUILD)/libbertc.so: $(BUILD)/libbertc.so.$(VERSION)
-	ln -sf libbertc.so.$(VERSION) $(BUILD)/libbertc.so.$(SOVERSION)
-	ln -sf libbertc.so.$(VERSION) $@
-shared: $(BUILD)/libbertc.so
+	  -Wl,-rpath,'$$ORIGIN' -o $@ $(LIB_OBJ) $(LDSAN) $(LIBS_CORE)
+$(BUILD)/libbertc-eval.so.$(VERSION): $(EVAL_OBJ) $(BUILD)/libbertc-base.a $(BUILD)/libbertc.so eval/libbertc-eval.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libbertc-eval.so.$(SOVERSION) -Wl,--version-script=eval/libbertc-eval.map \
+	  -Wl,-z,defs -Wl,-rpath,'$$ORIGIN' -o $@ $(EVAL_OBJ) $(BUILD)/libbertc-base.a -Wl,--exclude-libs,ALL \
+	  -L$(BUILD) -lbertc $(LDSAN) $(LIBS_EVAL)
+$(BUILD)/libbertc-default.so.$(VERSION): $(DEFAULT_OBJ)
+	$(CC) $(CFLAGS) -shared -Wl,-soname,libbertc-default.so.$(SOVERSION) -Wl,-z,defs -o $@ $(DEFAULT_OBJ) $(LDSAN) -pthread
+$(BUILD)/%.so: $(BUILD)/%.so.$(VERSION)
+	ln -sf $(notdir $<) $(BUILD)/$*.so.$(SOVERSION)
+	ln -sf $(notdir $<) $@
+shared: $(SHARED)
 
-$(BUILD)/bertc: $(CLI_OBJ) $(BUILD)/libbertc.a
+$(BUILD)/bertc: $(CLI_OBJ) $(STATIC_LIBS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDSAN) $(LDLIBS)
 
-# The suite's allocations pass tests/faultinj.c (allocation-failure injection, tests/test_faults.c).
+# The suite's allocations pass tests/faultinj.c (zlib: the suite writes torch zip files with their CRCs) (allocation-failure injection, tests/test_faults.c).
 FI_WRAP := $(foreach f,malloc calloc realloc strdup strndup posix_memalign aligned_alloc,-Wl,--wrap=$(f))
 # build/bertc-fi: the CLI with the same wrappers, for the CLI's sweeps (BERTC_FAIL_ALLOC=N).
-$(BUILD)/bertc-fi: $(CLI_OBJ) $(BUILD)/libbertc.a tests/faultinj.c tests/faultinj.h
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) tests/faultinj.c $(BUILD)/libbertc.a $(FI_WRAP) $(LDSAN) $(LDLIBS)
-$(BUILD)/test_bertc: $(TEST_SRC) $(wildcard tests/*.h) $(BUILD)/libbertc.a $(BUILD)/bertc-fi
-	$(CC) $(CFLAGS) -Isrc -o $@ $(TEST_SRC) $(BUILD)/libbertc.a $(FI_WRAP) $(LDSAN) $(LDLIBS)
+$(BUILD)/bertc-fi: $(CLI_OBJ) $(STATIC_LIBS) tests/faultinj.c tests/faultinj.h
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) tests/faultinj.c $(STATIC_LIBS) $(FI_WRAP) $(LDSAN) $(LDLIBS)
+$(BUILD)/test_bertc: $(TEST_SRC) $(wildcard tests/*.h) $(SERVE_OBJ) $(STATIC_LIBS) $(BUILD)/bertc-fi
+	$(CC) $(CFLAGS) -o $@ $(TEST_SRC) $(SERVE_OBJ) $(STATIC_LIBS) $(FI_WRAP) $(LDSAN) $(LDLIBS) -lz
 
 # AVX2/FMA kernels are compiled for that ISA and picked at run time by CPU feature.
 $(BUILD)/src/kernels/%_avx2.o: src/kernels/%_avx2.c
@@ -85,9 +120,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/src/embedded.o: src/embedded.S $(EMBED)
+$(BUILD)/app/default/embedded.o: app/default/embedded.S $(EMBED)
 	@mkdir -p $(dir $@)
-	$(CC) -c -o $@ src/embedded.S
+	$(CC) -c -o $@ app/default/embedded.S
 
 test: all
 	BERTC_BIN=$(BUILD)/bertc $(BUILD)/test_bertc
@@ -107,17 +142,18 @@ killnine: all
 
 # ---- fuzzing: libFuzzer targets over every parser of outside input (clang) ----
 FUZZ_CC      ?= clang
-FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -pthread -fsanitize=address,undefined
+FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -Iapp -pthread -fsanitize=address,undefined
 FUZZ_TARGETS := safetensors torchbin config tokenizer_json tokenize regex dataset request hub_headers train_labels st_config predictions task_data pipelines
 FUZZ_SECONDS ?= 20
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 
-build-fuzz/libbertc.a: $(LIB_SRC) src/embedded.S $(EMBED)
+FUZZ_SRC := $(LIB_SRC) $(EVAL_SRC) $(SERVE_SRC) app/default/default_model.c
+build-fuzz/libbertc.a: $(FUZZ_SRC) app/default/embedded.S $(EMBED)
 	@mkdir -p build-fuzz/obj
-	@for f in $(LIB_SRC); do \
+	@for f in $(FUZZ_SRC); do \
 	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; *_avx512.c) x="$(AVX512_FLAGS)";; *_avx512bf16.c) x="$(AVX512BF16_FLAGS)";; *_amx.c) x="$(AMX_FLAGS)";; esac; \
 	  $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $$x -c $$f -o build-fuzz/obj/$$(echo $$f | tr / _).o || exit 1; done
-	$(FUZZ_CC) -c -o build-fuzz/obj/embedded.o src/embedded.S
+	$(FUZZ_CC) -c -o build-fuzz/obj/embedded.o app/default/embedded.S
 	$(AR) rcs $@ build-fuzz/obj/*.o
 
 build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libbertc.a
@@ -201,7 +237,7 @@ pytest-torch: $(BUILD)/libbertc.so $(BUILD)/bertc
 	else echo "pytest-torch: skipped (TORCH_PYTHON not set)"; fi
 
 # `make install` into a scratch DESTDIR, then a program built with pkg-config against it runs.
-install-check: $(BUILD)/bertc $(BUILD)/libbertc.so
+install-check: $(BUILD)/bertc $(SHARED)
 	rm -rf $(BUILD)/inst
 	$(MAKE) --no-print-directory install DESTDIR=$(CURDIR)/$(BUILD)/inst PREFIX=/usr >/dev/null
 	$(CC) -o $(BUILD)/inst/example tests/install/example.c \
@@ -211,12 +247,12 @@ install-check: $(BUILD)/bertc $(BUILD)/libbertc.so
 	test -f $(BUILD)/inst/usr/share/man/man1/bertc.1 -a -x $(BUILD)/inst/usr/bin/bertc
 	@echo "install-check: ok"
 
-$(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libbertc.a
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
+$(BUILD)/bench_%: bench/bench_%.c $(STATIC_LIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(STATIC_LIBS) $(LDSAN) $(LDLIBS)
 
 # The C side of the differential tokenizer fuzzer (tests/tokfuzz).
 $(BUILD)/tokdiff: tests/tokfuzz/tokdiff.c $(BUILD)/libbertc.a
-	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbertc.a $(LDSAN) $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbertc.a $(LDSAN) $(LIBS_CORE)
 
 # Differential fuzzing against Hugging Face tokenizers (PyPI `tokenizers`, the Rust crate): a bounded run in
 # `make check`, TOKFUZZ_N=1000000 for the long one. TOKFUZZ_PYTHON must import tokenizers; without it the run says
@@ -249,31 +285,37 @@ bench-models: $(BUILD)/bertc
 bench-serve: $(BUILD)/bertc
 	bash bench/serve_load.sh
 
-# `make install PREFIX=/usr/local DESTDIR=`: the command, both libraries, the headers, bertc.pc and the man page.
+# `make install PREFIX=/usr/local DESTDIR=`: the command, the three libraries (static and shared), the headers,
+# bertc.pc and bertc-eval.pc, and the man page.
 PREFIX  ?= /usr/local
 DESTDIR ?=
 LIBDIR  ?= $(PREFIX)/lib
 HEADERS := $(wildcard include/bertc*.h)
+LIBNAMES := libbertc libbertc-eval libbertc-default
 $(BUILD)/bertc.pc: bertc.pc.in include/bertc.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|@LIBS_PRIVATE@|$(LDLIBS)|' $< > $@
-install: $(BUILD)/bertc $(BUILD)/libbertc.a $(BUILD)/libbertc.so $(BUILD)/bertc.pc
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_CORE)|' $< > $@
+$(BUILD)/bertc-eval.pc: bertc-eval.pc.in include/bertc.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@LIBS_PRIVATE@|$(LIBS_EVAL)|' $< > $@
+install: $(BUILD)/bertc $(STATIC_LIBS) $(SHARED) $(BUILD)/bertc.pc $(BUILD)/bertc-eval.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include \
 	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 755 $(BUILD)/bertc $(DESTDIR)$(PREFIX)/bin/bertc
-	install -m 644 $(BUILD)/libbertc.a $(DESTDIR)$(LIBDIR)/libbertc.a
-	install -m 755 $(BUILD)/libbertc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbertc.so.$(VERSION)
-	ln -sf libbertc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbertc.so.$(SOVERSION)
-	ln -sf libbertc.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libbertc.so
+	for l in $(LIBNAMES); do \
+	  install -m 644 $(BUILD)/$$l.a $(DESTDIR)$(LIBDIR)/$$l.a && \
+	  install -m 755 $(BUILD)/$$l.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$$l.so.$(VERSION) && \
+	  ln -sf $$l.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$$l.so.$(SOVERSION) && \
+	  ln -sf $$l.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$$l.so || exit 1; done
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
-	install -m 644 $(BUILD)/bertc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/bertc.pc
+	install -m 644 $(BUILD)/bertc.pc $(BUILD)/bertc-eval.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
 	install -m 644 docs/bertc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bertc.1
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/bertc $(DESTDIR)$(LIBDIR)/libbertc.a $(DESTDIR)$(LIBDIR)/libbertc.so* \
-	  $(DESTDIR)$(LIBDIR)/pkgconfig/bertc.pc $(DESTDIR)$(PREFIX)/share/man/man1/bertc.1 \
-	  $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(HEADERS)))
+	rm -f $(DESTDIR)$(PREFIX)/bin/bertc $(foreach l,$(LIBNAMES),$(DESTDIR)$(LIBDIR)/$(l).a $(DESTDIR)$(LIBDIR)/$(l).so*) \
+	  $(DESTDIR)$(LIBDIR)/pkgconfig/bertc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/bertc-eval.pc \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/bertc.1 $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(HEADERS)))
 
 clean:
 	rm -rf build build-san build-fuzz
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(EVAL_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(DEFAULT_OBJ:.o=.d)

@@ -187,10 +187,30 @@ typedef struct bertc_model_params {
 
 bertc_model_params bertc_model_default_params(void);
 
-/* Loads a checkpoint folder (config.json, weights, tokenizer). dir NULL or "" loads the embedded default
- * sentiment model. params may be NULL. */
+/* Loads a checkpoint folder (config.json, weights, tokenizer). dir NULL or "" loads the default sentiment model
+ * (minilm-sst2): the one bertc_set_default_model registered, else the one in libbertc-default.so (found beside
+ * libbertc.so or on the library path), else BERTC_ERR_IO saying neither is there. params may be NULL. */
 bertc_status bertc_model_load(const char *dir, const bertc_model_params *params, bertc_model **out,
                               bertc_error *err);
+
+/* A checkpoint held in memory: what bertc_model_load(NULL) loads. libbertc itself carries no model; the bertc
+ * command, the Python wheel and libbertc-default.so (bertc_default_model_files()) carry minilm-sst2. The weights
+ * are used in place (never copied): the memory must outlive every model loaded from it. */
+typedef struct bertc_model_files {
+    const char *name;                  /* shown as the source: "embedded:NAME" */
+    const char *config_json;           /* NUL-terminated */
+    const void *weights;               /* model.safetensors */
+    size_t weights_len;
+    const char *tokenizer_json;        /* NUL-terminated */
+    const char *tokenizer_config_json; /* NUL-terminated, or NULL */
+} bertc_model_files;
+
+/* Registers the default model for this process (NULL: none, so that libbertc-default.so is looked for again).
+ * files is kept, not copied. Thread-safe; models already loaded keep theirs. */
+void bertc_set_default_model(const bertc_model_files *files);
+
+/* libbertc-default's one call (not in libbertc): minilm-sst2, for bertc_set_default_model. */
+const bertc_model_files *bertc_default_model_files(void);
 void bertc_model_free(bertc_model *m);
 
 typedef struct bertc_model_info {
@@ -389,6 +409,11 @@ bertc_status bertc_token_logits(const bertc_model *m, const bertc_encoding *encs
  * input index, rows[2*i+1] the token position in it. */
 bertc_status bertc_mlm_logits(const bertc_model *m, const bertc_encoding *encs, size_t n, const int32_t *rows,
                               size_t n_rows, float *out, bertc_error *err);
+/* fill-mask's pieces, for probes over masked-LM logits: a target word's id as transformers' get_target_ids finds
+ * it (-1: ignored), and the softmax of one row of logits over the vocabulary (float32 exps, the max subtracted,
+ * one reciprocal of the sum), as the fill-mask pipeline computes its scores. */
+bertc_status bertc_mlm_target_id(const bertc_tokenizer *tok, const char *word, int32_t *id, bertc_error *err);
+void bertc_mlm_softmax(const float *logits, int vocab_size, float *probs);
 
 /* transformers' TokenClassificationPipeline ("ner"). */
 typedef enum bertc_aggregation {

@@ -1,5 +1,6 @@
-"""Builds libbertc.so with the project's Makefile (one level up) and ships it inside the package; the Python
-code reaches it through ctypes, so the wheel needs no CPython extension."""
+"""Builds libbertc.so, libbertc-eval.so and libbertc-default.so with the project's Makefile (one level up) and
+ships them inside the package; the Python code reaches them through ctypes, so the wheel needs no CPython
+extension."""
 import os
 import shutil
 import subprocess
@@ -19,15 +20,20 @@ class BuildWithLibrary(build_py):
         if not lib:
             if not os.path.exists(os.path.join(ROOT, "Makefile")):
                 raise SystemExit("bertc: build from the project's source tree (python/ beside the Makefile), or set "
-                                 "BERTC_LIBRARY to a built libbertc.so")
+                                 "BERTC_LIBRARY to a built libbertc.so (libbertc-eval.so and libbertc-default.so "
+                                 "beside it)")
             jobs = str(os.cpu_count() or 1)
-            subprocess.check_call(["make", "-C", ROOT, "-j" + jobs, "build/libbertc.so"])
+            subprocess.check_call(["make", "-C", ROOT, "-j" + jobs, "shared"])
             lib = os.path.join(ROOT, "build", "libbertc.so")
-        dest = os.path.join(self.build_lib, "bertc", "libbertc.so")
-        os.makedirs(os.path.dirname(dest), exist_ok=True)
-        shutil.copyfile(os.path.realpath(lib), dest)
-        if shutil.which("strip"):  # the wheel needs no debug info (3 MB of the 50; the rest is the embedded model)
-            subprocess.check_call(["strip", "--strip-debug", dest])
+        src = os.path.dirname(os.path.realpath(lib))
+        # the three libraries under their sonames: libbertc.so.0 opens libbertc-default.so.0 (the default model) from
+        # its own folder, and libbertc-eval.so.0 needs libbertc.so.0
+        for name in ("libbertc", "libbertc-eval", "libbertc-default"):
+            dest = os.path.join(self.build_lib, "bertc", name + ".so.0")
+            os.makedirs(os.path.dirname(dest), exist_ok=True)
+            shutil.copyfile(os.path.realpath(os.path.join(src, name + ".so")), dest)
+            if shutil.which("strip"):  # the wheel needs no debug info
+                subprocess.check_call(["strip", "--strip-debug", dest])
 
 
 class BinaryDistribution(Distribution):

@@ -87,6 +87,7 @@ void run_test(const char *name, void (*fn)(void)) {
 
 int main(int argc, char **argv) {
     filter = argc > 1 ? argv[1] : NULL;
+    bertc_set_default_model(bertc_default_model_files()); /* linked in, as the bertc command does */
     /* Every process of the suite runs bf16 compute on one tier: the one measured fastest here (never the fp32
      * fallback, which amx/fallback tests on its own), pinned for the CLI subprocesses too, so that results compared
      * across processes come from the same kernels. */

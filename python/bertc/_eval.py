@@ -10,7 +10,7 @@ from ctypes import POINTER, Structure, c_char_p, c_double, c_int, c_size_t, c_ui
 from typing import Any
 
 from . import _lib
-from ._lib import lib
+from ._lib import eval_lib, lib
 from ._model import BertcModel, load_model
 from ._train import DatasetParams, require_files, set_dataset_params
 
@@ -28,14 +28,14 @@ class EvalParams(Structure):
                 ("train_sample", c_int), ("progress", c_void_p), ("progress_ctx", c_void_p)]
 
 
-lib.bertc_eval_default_params.restype = EvalParams
-lib.bertc_eval_default_params.argtypes = []
-lib.bertc_eval_run.restype = c_int
-lib.bertc_eval_run.argtypes = [c_void_p, POINTER(EvalParams), POINTER(c_void_p), POINTER(_lib.Error)]
-lib.bertc_eval_report_render.restype = c_int
-lib.bertc_eval_report_render.argtypes = [c_void_p, c_int, POINTER(c_void_p), POINTER(c_size_t), POINTER(_lib.Error)]
-lib.bertc_eval_report_free.restype = None
-lib.bertc_eval_report_free.argtypes = [c_void_p]
+eval_lib.bertc_eval_default_params.restype = EvalParams
+eval_lib.bertc_eval_default_params.argtypes = []
+eval_lib.bertc_eval_run.restype = c_int
+eval_lib.bertc_eval_run.argtypes = [c_void_p, POINTER(EvalParams), POINTER(c_void_p), POINTER(_lib.Error)]
+eval_lib.bertc_eval_report_render.restype = c_int
+eval_lib.bertc_eval_report_render.argtypes = [c_void_p, c_int, POINTER(c_void_p), POINTER(c_size_t), POINTER(_lib.Error)]
+eval_lib.bertc_eval_report_free.restype = None
+eval_lib.bertc_eval_report_free.argtypes = [c_void_p]
 
 _RENDER = {"json": 0, "terminal": 1, "markdown": 2, "html": 3, "predictions": 4}
 
@@ -44,7 +44,7 @@ def _render(report: int, fmt: str) -> str:
     out = c_void_p()
     n = c_size_t()
     err = _lib.Error()
-    _lib.check(lib.bertc_eval_report_render(report, _RENDER[fmt], ctypes.byref(out), ctypes.byref(n),
+    _lib.check(eval_lib.bertc_eval_report_render(report, _RENDER[fmt], ctypes.byref(out), ctypes.byref(n),
                                             ctypes.byref(err)), err)
     return _lib.take_string(out, n.value)
 
@@ -75,7 +75,7 @@ def evaluate(model: str | os.PathLike[str] | BertcModel | None = None, data: str
         raise ValueError("evaluate() needs data: a labeled dataset file")
     require_files(data, train)
     m = model if isinstance(model, BertcModel) else load_model(model, dtype, threads)
-    p = lib.bertc_eval_default_params()
+    p = eval_lib.bertc_eval_default_params()
     p.data = os.fsencode(data)
     p.train = os.fsencode(train) if train is not None else None
     set_dataset_params(p.dataset, data_format, text_column, pair_column, label_column)
@@ -93,7 +93,7 @@ def evaluate(model: str | os.PathLike[str] | BertcModel | None = None, data: str
             setattr(p.metrics, name, float(fv))
     rep = c_void_p()
     err = _lib.Error()
-    _lib.check(lib.bertc_eval_run(m._h, ctypes.byref(p), ctypes.byref(rep), ctypes.byref(err)), err)
+    _lib.check(eval_lib.bertc_eval_run(m._h, ctypes.byref(p), ctypes.byref(rep), ctypes.byref(err)), err)
     try:
         text = _render(rep.value or 0, "json")
         for path, fmt in ((json_path, "json"), (report, "html"), (markdown, "markdown"),
@@ -103,4 +103,4 @@ def evaluate(model: str | os.PathLike[str] | BertcModel | None = None, data: str
         result: dict[str, Any] = json.loads(text)
         return result
     finally:
-        lib.bertc_eval_report_free(rep)
+        eval_lib.bertc_eval_report_free(rep)

@@ -216,8 +216,25 @@ def _declare(lib: ctypes.CDLL) -> None:
         f.argtypes = args
 
 
-lib = ctypes.CDLL(_find_library())
+def _sibling(path: str, names: tuple[str, ...], env: str) -> str:
+    """libbertc-eval.so beside libbertc.so (the wheel ships the three libraries together)."""
+    given = os.environ.get(env)
+    if given:
+        return given
+    here = os.path.dirname(os.path.realpath(path)) if os.path.sep in path else ""
+    for name in names:
+        p = os.path.join(here, name)
+        if here and os.path.exists(p):
+            return p
+    return names[-1]  # the dynamic loader's search path
+
+
+_path = _find_library()
+lib = ctypes.CDLL(_path)
 _declare(lib)
+# the evaluation library (reports, evaluation runs) is libbertc-eval.so; the default model (minilm-sst2) is
+# libbertc-default.so.0, which libbertc.so opens from its own folder when bertc_model_load(NULL) asks for it
+eval_lib = ctypes.CDLL(_sibling(_path, ("libbertc-eval.so", "libbertc-eval.so.0"), "BERTC_EVAL_LIBRARY"))
 
 
 def raise_error(status: int, err: Error) -> NoReturn:

@@ -11,7 +11,7 @@
  */
 #include "bertc_hub.h"
 
-#include "../internal.h"
+#include "base/internal.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -27,7 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../util/durable.h"
+#include "base/durable.h"
 
 #define PATH_CAP 4096
 

@@ -7,16 +7,39 @@
  */
 #include "model.h"
 
-#include "../io/json.h"
+#include "base/json.h"
 
+#include <dlfcn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-extern const char bertc_emb_config[], bertc_emb_tokenizer[], bertc_emb_tokenizer_config[];
-extern const uint8_t bertc_emb_weights[], bertc_emb_weights_end[];
+/* ---- the default model: registered by the application (bertc, the Python package) or found in
+ * libbertc-default.so the first time it is asked for ---- */
+static _Atomic(const bertc_model_files *) default_files;
+
+void bertc_set_default_model(const bertc_model_files *files) { atomic_store(&default_files, files); }
+
+static const bertc_model_files *default_model(bertc_error *err) {
+    const bertc_model_files *f = atomic_load(&default_files);
+    if (f) return f;
+    /* beside libbertc.so (its RUNPATH is $ORIGIN) or on the library path; never unloaded: models point into it */
+    void *h = dlopen("libbertc-default.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (h) {
+        const bertc_model_files *(*get)(void) = (const bertc_model_files *(*)(void))(uintptr_t)dlsym(h, "bertc_default_model_files");
+        if (get && (f = get())) {
+            const bertc_model_files *none = NULL;
+            if (!atomic_compare_exchange_strong(&default_files, &none, f)) f = none;
+            return f;
+        }
+    }
+    bertc_fail(err, BERTC_ERR_IO, "no default model in this program: pass a checkpoint folder or model id, or install "
+               "libbertc-default.so (minilm-sst2), or register one with bertc_set_default_model");
+    return NULL;
+}
 
 bertc_model_params bertc_model_default_params(void) {
     bertc_model_params p = {BERTC_ARCH_AUTO, 0, BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32};
@@ -619,9 +642,14 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     }
     bool embedded = !dir || !*dir;
     char *cfg_txt = NULL;
+    const bertc_model_files *dflt = NULL;
     if (embedded) {
-        snprintf(m->source, sizeof m->source, "embedded:minilm-sst2");
-        if ((s = model_config_parse(&m->cfg, bertc_emb_config, "embedded config.json", err))) goto fail;
+        if (!(dflt = default_model(err))) {
+            s = BERTC_ERR_IO;
+            goto fail;
+        }
+        snprintf(m->source, sizeof m->source, "embedded:%s", dflt->name ? dflt->name : "default");
+        if ((s = model_config_parse(&m->cfg, dflt->config_json, "embedded config.json", err))) goto fail;
     } else {
         snprintf(m->source, sizeof m->source, "%s", dir);
         char path[4096];
@@ -644,9 +672,8 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
         goto fail;
     }
     if (embedded) {
-        s = safetensors_parse(&m->ts, bertc_emb_weights, (size_t)(bertc_emb_weights_end - bertc_emb_weights),
-                              "embedded model.safetensors", err);
-        m->ts.file_bytes = (uint64_t)(bertc_emb_weights_end - bertc_emb_weights);
+        s = safetensors_parse(&m->ts, (const uint8_t *)dflt->weights, dflt->weights_len, "embedded model.safetensors", err);
+        m->ts.file_bytes = (uint64_t)dflt->weights_len;
     } else {
         s = tensors_load_dir(&m->ts, dir, err);
     }
@@ -659,7 +686,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     m->dtype = "float32";
     for (int i = 0; i < m->ts.n; i++)
         if (m->ts.t[i].used && m->ts.t[i].dtype != DT_F32) m->dtype = m->ts.t[i].dtype == DT_F16 ? "float16" : "bfloat16";
-    if (embedded) s = tokenizer_load_mem(bertc_emb_tokenizer, bertc_emb_tokenizer_config, NULL, NULL, NULL, &m->tok, err);
+    if (embedded) s = tokenizer_load_mem(dflt->tokenizer_json, dflt->tokenizer_config_json, NULL, NULL, NULL, &m->tok, err);
     else s = bertc_tokenizer_load(dir, &m->tok, err);
     if (s) goto fail;
     if (!embedded && (s = st_config_load(m, dir, err))) goto fail;

@@ -6,10 +6,10 @@
 #ifndef BERTC_MODEL_H
 #define BERTC_MODEL_H
 
-#include "../internal.h"
-#include "../io/tensors.h"
-#include "../kernels/kernels.h"
-#include "../tokenizer/tokenizer.h"
+#include "base/internal.h"
+#include "formats/tensors.h"
+#include "kernels/kernels.h"
+#include "tokenizer/tokenizer.h"
 
 typedef struct layer_w {
     packed_linear qkv; /* [3H, H]: q | k | v */

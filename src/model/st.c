@@ -6,7 +6,7 @@
  */
 #include "model.h"
 
-#include "../io/json.h"
+#include "base/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * vocab.json + merges.txt (RoBERTa). Components bertc does not implement are refused by name.
  */
 #include "tokenizer.h"
-#include "../io/json.h"
+#include "base/json.h"
 #include "unicode.h"
 
 #include <stdio.h>

@@ -7,7 +7,7 @@
 #ifndef BERTC_TOKENIZER_H
 #define BERTC_TOKENIZER_H
 
-#include "../internal.h"
+#include "base/internal.h"
 
 #include <jansson.h>
 

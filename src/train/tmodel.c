@@ -4,7 +4,7 @@
  * kernels, and saving as save_pretrained writes a *ForSequenceClassification folder.
  */
 #include "tmodel.h"
-#include "../io/json.h"
+#include "base/json.h"
 
 #include <math.h>
 #include <stdio.h>

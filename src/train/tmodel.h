@@ -10,7 +10,7 @@
 #ifndef BERTC_TMODEL_H
 #define BERTC_TMODEL_H
 
-#include "../model/model.h"
+#include "model/model.h"
 
 typedef struct tparam {
     char name[160];   /* the checkpoint's tensor name, e.g. "distilbert.transformer.layer.0.ffn.lin1.weight" */
@@ -122,7 +122,7 @@ static inline uint64_t mix64(uint64_t x) {
 }
 
 /* trainer.c, for fuzz/fuzz_train_labels.c: runs every label decision of bertc_train on a dataset. */
-#include "bertc_eval.h"
+#include "bertc_data.h"
 size_t train_labels_probe(const bertc_dataset *d);
 
 /* Dropout: the key of one site (an activation tensor) of one micro-batch, and the keep-and-scale factor of its

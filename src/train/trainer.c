@@ -14,9 +14,9 @@
  * the dropout masks of micro-batch k are keyed by (seed, k). A checkpoint therefore holds everything needed to
  * go on exactly (weights, Adam moments, step, position in the epoch, the loss being accumulated).
  */
-#include "../io/json.h"
-#include "../io/tensors.h"
-#include "../util/durable.h"
+#include "base/json.h"
+#include "formats/tensors.h"
+#include "base/durable.h"
 #include "bertc_train.h"
 #include "tmodel.h"
 
