@@ -1,5 +1,5 @@
 /* fuzz_safetensors.c — safetensors header and bounds validation on arbitrary bytes. */
-#include "io/tensors.h"
+#include "formats/tensors.h"
 #include <stdlib.h>
 #include <string.h>
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

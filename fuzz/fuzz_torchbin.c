@@ -1,5 +1,5 @@
 /* fuzz_torchbin.c — torch zip / legacy pickle parsing and the restricted unpickler on arbitrary bytes. */
-#include "io/tensors.h"
+#include "formats/tensors.h"
 #include <stdlib.h>
 #include <string.h>
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -1,7 +1,7 @@
 /* fuzz_train_labels.c — the labels of a training set from arbitrary bytes: names taken from the data (integer
  * ids or sorted names), single-label ids, multi-label lists ("[a, b]" or "a,b"), regression numbers, as
  * bertc_train decides them (strict for train, lenient for validation). The first byte picks the format. */
-#include "../src/train/tmodel.h"
+#include "train/tmodel.h"
 #include "bertc_eval.h"
 #include <stdlib.h>
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

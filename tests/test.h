@@ -3,7 +3,7 @@
 #define BERTC_TEST_H
 
 #include "bertc.h"
-#include "internal.h"
+#include "base/internal.h"
 
 #include <stdio.h>
 

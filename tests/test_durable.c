@@ -9,8 +9,8 @@
 #include "test.h"
 
 #include "bertc_train.h"
-#include "io/tensors.h"
-#include "util/durable.h"
+#include "formats/tensors.h"
+#include "base/durable.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,8 +9,8 @@
 
 #include "faultinj.h"
 
-#include "io/json.h"
-#include "io/tensors.h"
+#include "base/json.h"
+#include "formats/tensors.h"
 #include "model/model.h"
 
 #include <jansson.h>

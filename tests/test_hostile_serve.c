@@ -7,7 +7,7 @@
  */
 #include "test.h"
 #include "faultinj.h"
-#include "io/json.h"
+#include "base/json.h"
 #include "serve/server.h"
 #include "serve_http.h"
 

@@ -1,6 +1,6 @@
 /* test_json.c — jparse, the one JSON entry point (jansson), and what loaders built on it accept and refuse:
  * the cases where the move from cJSON could have changed behaviour. */
-#include "io/json.h"
+#include "base/json.h"
 #include "test.h"
 
 #include <stdlib.h>

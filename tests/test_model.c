@@ -5,7 +5,7 @@
  */
 #include "bertc_eval.h"
 #include "test.h"
-#include "io/tensors.h"
+#include "formats/tensors.h"
 #include "model/model.h"
 
 #include <jansson.h>

@@ -4,7 +4,7 @@
  * single ones), the body limit, a stalled half request, and a graceful SIGTERM.
  */
 #include "test.h"
-#include "io/json.h"
+#include "base/json.h"
 #include "serve_http.h"
 
 #include <arpa/inet.h>
@@ -329,7 +329,7 @@ static void t_base_model_and_sigterm(void) {
 
 
 /* A one-output BertForSequenceClassification (a cross-encoder's shape) made from tiny-bert with a fresh head. */
-#include "../src/train/tmodel.h"
+#include "train/tmodel.h"
 static bool make_reranker(const char *dir) {
     tmodel_head hd = {BERTC_PROBLEM_REGRESSION, 1, NULL, 7, true};
     tmodel *m = NULL;

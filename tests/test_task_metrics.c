@@ -4,7 +4,7 @@
  * scripts transcribed), the normalization, and the error paths.
  */
 #include "bertc_eval.h"
-#include "io/json.h"
+#include "base/json.h"
 #include "test.h"
 
 #include <math.h>

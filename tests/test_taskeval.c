@@ -5,7 +5,7 @@
  * reports it, transformers 5.2's question-answering pipeline (its last release with it) and the official SQuAD scripts).
  */
 #include "bertc_eval.h"
-#include "io/json.h"
+#include "base/json.h"
 #include "test.h"
 
 #include <math.h>

@@ -6,8 +6,8 @@
  */
 #include "test.h"
 
-#include "../src/io/tensors.h"
-#include "../src/train/tmodel.h"
+#include "formats/tensors.h"
+#include "train/tmodel.h"
 #include "bertc_train.h"
 
 #include <math.h>
