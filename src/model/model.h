@@ -90,6 +90,10 @@ bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, siz
  * sum(T) rows. */
 bertc_status model_token_logits(const bertc_model *m, const bertc_encoding *encs, size_t n, float *out, bertc_error *err);
 
+/* Tokenizes in[i0..i1) into encs[0..i1-i0) (the input's index in errors); nothing is left allocated on failure. */
+bertc_status encode_range(const bertc_model *m, const bertc_text *in, size_t i0, size_t i1, const bertc_encode_params *ep,
+                          bertc_encoding *encs, bertc_error *err);
+
 /* fill-mask's pieces: a target word's id as transformers' get_target_ids finds it (-1: ignored), and the softmax of
  * one row of masked-LM logits over the vocabulary (float32 exps, the max subtracted, one reciprocal of the sum). */
 bertc_status mlm_target_id(const bertc_tokenizer *tok, const char *w, int32_t *id, bertc_error *err);
