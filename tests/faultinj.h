@@ -1,7 +1,7 @@
 /*
  * faultinj.h — allocation-failure injection for the suite, SQLite's way: the test binary is linked with
  * -Wl,--wrap for malloc, calloc, realloc, strdup, strndup, posix_memalign and aligned_alloc, so every allocation made
- * by libbertc's code passes a counter (jansson's too: src/io/json.c routes them through libbertc's malloc). Armed with N, the Nth
+ * by libbertc's code passes a counter (jansson's too: src/base/json.c routes them through libbertc's malloc). Armed with N, the Nth
  * allocation fails (once, or every one from N on when persistent); disarmed, the wrappers only forward.
  * BERTC_FAULT_BACKTRACE=1 prints the stack of the first failed allocation of each run (for finding what mishandled it).
  */

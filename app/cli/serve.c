@@ -1,5 +1,5 @@
 /*
- * serve.c — `bertc serve`: libmicrohttpd in front of src/serve/server.c. One event-loop thread (epoll) reads every
+ * serve.c — `bertc serve`: libmicrohttpd in front of app/serve/server.c. One event-loop thread (epoll) reads every
  * connection, so idle and half-sent connections cost a socket and a little memory, no thread: the connection budget
  * is the file-descriptor limit (raised to its hard limit), and --client-timeout drops a connection idle or stalled
  * mid-request. A request whose body is in goes to server_begin (answered at once when cheap: /health, /metrics,

@@ -4,7 +4,7 @@
  * and dynamic batching of concurrent requests under a token budget (one batcher thread; batches are packed
  * with no padding, so a request's result does not depend on what it was batched with).
  *
- * The HTTP layer (src/cli/serve.c, libmicrohttpd on one event-loop thread) reads a request's body, then calls
+ * The HTTP layer (app/cli/serve.c, libmicrohttpd on one event-loop thread) reads a request's body, then calls
  * server_begin: what needs no heavy work is answered there at once (GET /info /metrics /health while healthy, 404,
  * 405, 413, and admission: 429 when --max-concurrent-requests are in, 503 while shutting down); an admitted request
  * goes to server_enqueue and is parsed, tokenized, batched and answered on the server's own threads. All of that
