@@ -26,6 +26,11 @@ class BuildWithLibrary(build_py):
             subprocess.check_call(["make", "-C", ROOT, "-j" + jobs, "shared"])
             lib = os.path.join(ROOT, "build", "libbertc.so")
         src = os.path.dirname(os.path.realpath(lib))
+        pkg = os.path.join(self.build_lib, "bertc")
+        if os.path.isdir(pkg):  # libraries of an earlier build (another layout) must not shadow these
+            for old in os.listdir(pkg):
+                if old.startswith("libbertc") and ".so" in old:
+                    os.remove(os.path.join(pkg, old))
         # the three libraries under their sonames: libbertc.so.0 opens libbertc-default.so.0 (the default model) from
         # its own folder, and libbertc-eval.so.0 needs libbertc.so.0
         for name in ("libbertc", "libbertc-eval", "libbertc-default"):
