@@ -355,6 +355,80 @@ static void t_half_weights(void) {
     threadpool_free(tp);
 }
 
+/* The buffer ops the trainer and the loader call: the bits of the per-tier calls they replace (act_task's chunks of
+ * 2^20 through gelu_avx512 / gelu_avx2 / gelu_grad_avx2, model.c's widen_half_avx2), the portable formulas
+ * elsewhere; widening equals weight_to_float element by element, at an odd offset (no alignment). */
+static void t_buffer_ops(void) {
+    enum { n = (1 << 20) + 37 };
+    float *x = malloc(sizeof(float) * n), *y = malloc(sizeof(float) * n), *e = malloc(sizeof(float) * n);
+    float *dy = malloc(sizeof(float) * n), *de = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) x[i] = frand() * 6, dy[i] = de[i] = frand();
+    static const enum epilogue acts[] = {EPI_GELU, EPI_GELU_TANH, EPI_RELU, EPI_TANH, EPI_NONE};
+    for (int a = 0; a < 5; a++) {
+        activation_forward(y, x, n, acts[a]);
+        memcpy(e, x, sizeof(float) * n);
+        if (acts[a] == EPI_GELU && cpu_has_avx2_fma()) {
+            for (size_t i = 0; i < n; i += 1 << 20) {
+                int len = (int)(n - i < (1u << 20) ? n - i : (1u << 20));
+                if (cpu_has_avx512()) gelu_avx512(e + i, len, NULL);
+                else gelu_avx2(e + i, len, NULL);
+            }
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                float v = x[i];
+                e[i] = acts[a] == EPI_GELU ? 0.5f * v * (1.0f + erff(v * 0.70710678118654752f))
+                     : acts[a] == EPI_GELU_TANH ? 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)))
+                     : acts[a] == EPI_RELU ? (v > 0.0f ? v : 0.0f)
+                     : acts[a] == EPI_TANH ? tanhf(v) : v;
+            }
+        }
+        CHECK(!memcmp(y, e, sizeof(float) * n), "activation_forward %d: not the per-tier bits", (int)acts[a]);
+    }
+    memcpy(y, x, sizeof(float) * n);
+    activation_forward(y, y, n, EPI_GELU); /* in place */
+    activation_forward(e, x, n, EPI_GELU);
+    CHECK(!memcmp(y, e, sizeof(float) * n), "activation_forward in place differs");
+    activation_backward(dy, x, n, EPI_GELU);
+    if (cpu_has_avx2_fma()) {
+        for (size_t i = 0; i < n; i += 1 << 20)
+            gelu_grad_avx2(de + i, x + i, (int)(n - i < (1u << 20) ? n - i : (1u << 20)));
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float v = x[i], cdf = 0.5f * (1.0f + erff(v * 0.70710678118654752f));
+            de[i] *= cdf + v * 0.3989422804014327f * expf(-0.5f * v * v);
+        }
+    }
+    CHECK(!memcmp(dy, de, sizeof(float) * n), "activation_backward: not the per-tier bits");
+    memcpy(dy, de, sizeof(float) * n);
+    activation_backward(dy, x, n, EPI_RELU);
+    for (size_t i = 0; i < n; i++) de[i] *= x[i] > 0.0f ? 1.0f : 0.0f;
+    CHECK(!memcmp(dy, de, sizeof(float) * n), "activation_backward relu");
+
+    enum { nh = 1003 };
+    uint8_t *raw = malloc(2 * nh + 1);
+    for (int i = 0; i < 2 * nh + 1; i++) raw[i] = (uint8_t)(frand() * 127 + 128);
+    raw[1 + 2 * 5] = 0x00, raw[1 + 2 * 5 + 1] = 0x7E; /* an fp16 NaN, a bf16 +inf */
+    for (int wt = WEIGHT_F16; wt <= WEIGHT_BF16; wt++) {
+        float *w = malloc(sizeof(float) * nh);
+        widen_half(w, (const uint16_t *)(const void *)(raw + 1), nh, wt);
+        int bad = 0;
+        for (int i = 0; i < nh; i++) {
+            float r = weight_to_float((uint16_t)(raw[1 + 2 * i] | (raw[2 + 2 * i] << 8)), wt);
+            bad += isnan(r) ? !isnan(w[i]) : memcmp(&r, &w[i], 4) != 0;
+        }
+        CHECK(bad == 0, "widen_half (%s): %d values differ from weight_to_float", wt == WEIGHT_F16 ? "f16" : "bf16", bad);
+        if (cpu_has_avx2_fma()) {
+            float *v = malloc(sizeof(float) * nh);
+            widen_half_avx2(v, raw + 1, nh, wt);
+            CHECK(!memcmp(v, w, sizeof(float) * nh), "widen_half != widen_half_avx2");
+            free(v);
+        }
+        free(w);
+    }
+    free(raw);
+    free(x), free(y), free(e), free(dy), free(de);
+}
+
 void tests_kernels(void) {
     run_test("kernels/gemm_vs_reference", t_gemm_vs_reference);
     run_test("kernels/gemm_int8", t_gemm_int8);
@@ -364,4 +438,5 @@ void tests_kernels(void) {
     run_test("kernels/layernorm", t_layernorm);
     run_test("kernels/gelu_vector", t_gelu_vector);
     run_test("kernels/attention", t_attention);
+    run_test("kernels/buffer_ops", t_buffer_ops);
 }

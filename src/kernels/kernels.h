@@ -89,6 +89,16 @@ uint16_t weight_from_float(float f, int wtype);
 
 enum epilogue { EPI_NONE = 0, EPI_GELU = 1, EPI_RELU = 2, EPI_TANH = 3, EPI_GELU_TANH = 4 };
 
+/* n little-endian fp16 / bf16 values (wtype) widened to fp32, exactly (weight_to_float's values; NaNs come back
+ * quiet); src needs no alignment. */
+void widen_half(float *dst, const uint16_t *src, size_t n, int wtype);
+/* y [n] = act(x) (y may be x), and dy [n] *= act'(x): exact-erf GELU through the vector erf of the fused epilogue
+ * (absolute error < 1.5e-7) where the CPU has AVX2, the portable formulas otherwise; the derivative of EPI_TANH and
+ * EPI_NONE is taken as 1. The same bits for the same buffer whatever the thread count, provided it is split at the
+ * same points. */
+void activation_forward(float *y, const float *x, size_t n, enum epilogue act);
+void activation_backward(float *dy, const float *x, size_t n, enum epilogue act);
+
 /* y [M, N] = act(x [M, K] W^T + b) (+ residual [M, N] when not NULL, added after act). ldy = N. bf16 and int8
  * packs run on this process's tiers (kernels_bf16_tier, kernels_int8_tier). */
 void linear_forward(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
