@@ -56,6 +56,11 @@ typedef struct bertc_error {
     char message[512];
 } bertc_error;
 
+/* The size in bytes of a public struct of bertc.h, bertc_data.h, bertc_hub.h or bertc_train.h, by its name
+ * ("bertc_model_info"), or 0 for a name that is none: for bindings that mirror the structs (Python's ctypes checks
+ * its copies against it at import). libbertc-eval's structs: bertc_eval_struct_size (bertc_eval.h). */
+size_t bertc_struct_size(const char *name);
+
 /* A short constant name for a status ("ok", "format error", ...). */
 const char *bertc_status_str(bertc_status s);
 /* Frees what the library returned as a malloc'ed buffer (rendered reports, decoded text); NULL is a no-op. */
@@ -256,7 +261,9 @@ typedef struct bertc_classify_params {
 
 bertc_classify_params bertc_classify_default_params(void);
 
-/* Result for one text: logits and scores have n_labels entries in label-id order. */
+/* Result for one text: logits and scores have n_labels entries in label-id order; order has the n_labels label ids
+ * by descending score (bertc_scores_order: equal scores keep label-id order), so order[0] is the best label and
+ * order[0 .. k) the top k. */
 typedef struct bertc_classification {
     int n_labels;
     int label_id;
@@ -264,6 +271,8 @@ typedef struct bertc_classification {
     float *logits;
     float *scores;
     int n_tokens;
+    int *order;              /* n_labels label ids, best score first */
+    bertc_function function; /* the function the scores come from: SOFTMAX, SIGMOID or NONE (DEFAULT resolved) */
 } bertc_classification;
 
 /* One input: UTF-8 text with its length (NUL bytes allowed inside), and an optional second text. */
@@ -279,6 +288,22 @@ typedef struct bertc_text {
 bertc_status bertc_classify(const bertc_model *m, const bertc_text *in, size_t n, const bertc_classify_params *p,
                             bertc_classification *out, bertc_error *err);
 void bertc_classification_free(bertc_classification *out, size_t n);
+
+/* The function bertc_classify applies for fn on m: fn itself, or for BERTC_FUNCTION_DEFAULT the text-classification
+ * pipeline's rule: sigmoid for a multi-label problem or a single label, none for a problem_type "regression" written
+ * in config.json, else softmax. */
+bertc_function bertc_classify_function(const bertc_model *m, bertc_function fn);
+
+/* order[0 .. n) = the indices 0 .. n-1 by descending scores[i]; equal scores keep index order (a stable sort, as
+ * Python's sorted(..., reverse=True) orders them). The order of bertc_classification, for scores computed
+ * elsewhere (Python's numpy scores). */
+void bertc_scores_order(const float *scores, int n, int *order);
+
+/* Recomputes r's scores, label_id, score, order and function from its logits with fn (DEFAULT: m's rule), as
+ * bertc_classify computes them: for a caller that runs one bertc_classify over inputs wanting different functions
+ * (the server's batches). r must be a result of bertc_classify on m. */
+bertc_status bertc_classification_rescore(const bertc_model *m, bertc_function fn, bertc_classification *r,
+                                          bertc_error *err);
 
 /* Pooling as sentence-transformers' Pooling module computes it (over the sequence's own tokens: nothing is padded). */
 typedef enum bertc_pooling {

@@ -19,6 +19,9 @@
 extern "C" {
 #endif
 
+/* The size in bytes of a public struct of this header by its name ("bertc_eval_params"), or 0 for a name that is
+ * none (bertc_struct_size for libbertc's). */
+size_t bertc_eval_struct_size(const char *name);
 
 /* ---- leakage -------------------------------------------------------------------------------------------- */
 

@@ -7,6 +7,9 @@
 #include "bertc_hub.h"
 #include "test.h"
 
+#include "base/durable.h"
+
+#include <errno.h>
 #include <microhttpd.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
@@ -432,7 +435,104 @@ static void t_hub_io_faults(void) {
     MHD_stop_daemon(d);
 }
 
+static void write_file(const char *path, size_t n) {
+    FILE *f = fopen(path, "wb");
+    for (size_t i = 0; f && i < n; i++) fputc('x', f);
+    if (f) fclose(f);
+}
+
+/* The cache as library calls (what `bertc cache list|rm` and Python's cache_list / cache_remove print), and a
+ * removal that cannot be seen half-done. */
+static void t_hub_cache_calls(void) {
+    const char *root = "build/t-hubapi";
+    char sh[256];
+    CHECK(run_cli("rm -rf build/t-hubapi build/t-hubapi-none && mkdir -p build/t-hubapi/models--org--b/blobs "
+                  "build/t-hubapi/models--org--b/refs build/t-hubapi/models--a/blobs/sub "
+                  "build/t-hubapi/models--org--c.tmp-999999/blobs build/t-hubapi/.locks/models--org--b && "
+                  "printf main > build/t-hubapi/models--org--b/refs/v1 && printf x > build/t-hubapi/models--org--b/refs/main",
+                  sh, sizeof sh) == 0,
+          "cache laid out");
+    write_file("build/t-hubapi/models--org--b/blobs/one", 100);
+    write_file("build/t-hubapi/models--a/blobs/sub/two", 10);
+    write_file("build/t-hubapi/version.txt", 1);
+    bertc_hub_params p = bertc_hub_default_params();
+    p.cache_dir = root;
+    bertc_hub_cached_model *ms = NULL;
+    size_t n = 0;
+    bertc_error err;
+    CHECK(!bertc_hub_cache_list(&p, &ms, &n, &err), "list: %s", err.message);
+    CHECK(n == 2, "two models (the renamed-aside copy is none): %zu", n);
+    if (n == 2) {
+        CHECK(!strcmp(ms[0].repo_id, "a") && ms[0].size_on_disk == 10 && ms[0].n_refs == 0, "a: %s %llu %zu",
+              ms[0].repo_id, (unsigned long long)ms[0].size_on_disk, ms[0].n_refs);
+        CHECK(!strcmp(ms[1].repo_id, "org/b") && ms[1].size_on_disk == 100 && ms[1].n_refs == 2 &&
+                  !strcmp(ms[1].refs[0], "main") && !strcmp(ms[1].refs[1], "v1"),
+              "org/b: %s %llu %zu", ms[1].repo_id, (unsigned long long)ms[1].size_on_disk, ms[1].n_refs);
+        CHECK(!strcmp(ms[1].path, "build/t-hubapi/models--org--b"), "path %s", ms[1].path);
+    }
+    bertc_hub_cache_list_free(ms, n);
+
+    char removed[4800] = "?";
+    CHECK(bertc_hub_cache_remove("org/x", &p, removed, sizeof removed, &err) == BERTC_ERR_INPUT &&
+              strstr(err.message, "org/x is not in the cache build/t-hubapi") && !removed[0],
+          "not cached: %s", err.message);
+    CHECK(bertc_hub_cache_remove("org/../b", &p, removed, sizeof removed, &err) == BERTC_ERR_INVALID_ARG,
+          "not a model id: %s", err.message);
+    /* the rename aside fails (EROFS): nothing is removed, and the model is whole */
+    io_fault_set(1, EROFS);
+    CHECK(bertc_hub_cache_remove("org/b", &p, removed, sizeof removed, &err) == BERTC_ERR_OUTPUT &&
+              strstr(err.message, "cannot remove build/t-hubapi/models--org--b: Read-only file system"),
+          "read-only: %s", err.message);
+    io_fault_set(0, 0);
+    CHECK(access("build/t-hubapi/models--org--b/blobs/one", F_OK) == 0, "whole after a failed removal");
+    CHECK(!bertc_hub_cache_remove("org/b", &p, removed, sizeof removed, &err), "remove: %s", err.message);
+    CHECK(!strcmp(removed, "build/t-hubapi/models--org--b"), "removed %s", removed);
+    CHECK(access("build/t-hubapi/models--org--b", F_OK) != 0 && access("build/t-hubapi/models--a", F_OK) == 0,
+          "org/b gone, a kept");
+    char aside[128];
+    snprintf(aside, sizeof aside, "build/t-hubapi/models--org--b.tmp-%ld", (long)getpid());
+    CHECK(access(aside, F_OK) != 0, "nothing left aside");
+    CHECK(access("build/t-hubapi/models--org--c.tmp-999999", F_OK) != 0, "a dead process's leftover swept");
+    CHECK(!bertc_hub_cache_list(&p, &ms, &n, &err) && n == 1, "one model left: %zu", n);
+    bertc_hub_cache_list_free(ms, n);
+    p.cache_dir = "build/t-hubapi-none";
+    CHECK(!bertc_hub_cache_list(&p, &ms, &n, &err) && n == 0 && !ms, "no cache: no models");
+
+    /* folder or model id: bertc_hub_resolve and bertc_model_open */
+    char dir[4096];
+    bertc_hub_params off = bertc_hub_default_params();
+    off.cache_dir = root;
+    off.offline = 1;
+    CHECK(!bertc_hub_resolve(TD "tiny-distilbert", &off, dir, sizeof dir, &err) && !strcmp(dir, TD "tiny-distilbert"),
+          "a folder as it is: %s", dir);
+    CHECK(bertc_hub_resolve(TD "tiny-distilbert/config.json", &off, dir, sizeof dir, &err) == BERTC_ERR_IO &&
+              strstr(err.message, "it is a file") && !dir[0],
+          "a file: %s", err.message);
+    CHECK(bertc_hub_resolve("./no-such-folder", &off, dir, sizeof dir, &err) == BERTC_ERR_IO &&
+              !strcmp(err.message, "no such folder (and not a model id like org/name)"),
+          "missing: %s", err.message);
+    CHECK(bertc_hub_resolve("org/not-cached", &off, dir, sizeof dir, &err) && strstr(err.message, "not in the cache") &&
+              !dir[0], "a model id, offline and not cached: %s", err.message);
+    off.revision = "main";
+    CHECK(bertc_hub_resolve(TD "tiny-distilbert", &off, dir, sizeof dir, &err) == BERTC_ERR_INVALID_ARG &&
+              strstr(err.message, "revision"), "a revision with a folder: %s", err.message);
+    off.revision = NULL;
+    bertc_model *m = NULL;
+    char folder[4096] = "?";
+    CHECK(!bertc_model_open(TD "tiny-distilbert", NULL, &off, &m, folder, sizeof folder, &err) && m &&
+              !strcmp(folder, TD "tiny-distilbert"), "open a folder: %s", err.message);
+    bertc_model_free(m);
+    m = NULL;
+    CHECK(bertc_model_open("./no-such-folder", NULL, &off, &m, folder, sizeof folder, &err) == BERTC_ERR_IO && !m &&
+              !folder[0], "open a missing folder: unresolved");
+    CHECK(bertc_model_open(TD "tok-bert", NULL, &off, &m, folder, sizeof folder, &err) && !m &&
+              !strcmp(folder, TD "tok-bert"), "a folder that does not load: resolved, not loaded: %s", err.message);
+    CHECK(bertc_model_open(NULL, NULL, NULL, NULL, NULL, 0, &err) == BERTC_ERR_INVALID_ARG, "no output");
+    run_cli("rm -rf build/t-hubapi", sh, sizeof sh);
+}
+
 void tests_hub(void) {
+    run_test("hub/cache list and remove, folder or model id (library calls)", t_hub_cache_calls);
     run_test("hub/download_resume_offline", t_hub_download_resume_offline);
     run_test("hub/hostile hub: file:// redirects, bad ETag and commit, concurrent pulls", t_hub_hostile);
     run_test("hub/I/O faults while downloading", t_hub_io_faults);

@@ -339,7 +339,64 @@ static void test_pipeline_cli(void) {
                   "2>&1", out, sizeof out) == 2 && strstr(out, "--targets"), "mlm bias without targets: %s", out);
 }
 
+/* The score order and the scoring function, once in the library (bertc_classification.order, .function,
+ * bertc_classify_function, bertc_scores_order, bertc_classification_rescore): what the command, the server and
+ * Python print. */
+static void test_classify_order(void) {
+    int o[5];
+    const float ties[5] = {0.5f, 0.9f, 0.5f, 0.9f, 0.1f};
+    bertc_scores_order(ties, 5, o);
+    CHECK(o[0] == 1 && o[1] == 3 && o[2] == 0 && o[3] == 2 && o[4] == 4, "stable descending order: %d %d %d %d %d",
+          o[0], o[1], o[2], o[3], o[4]);
+    const float neg[3] = {-2.0f, -0.5f, -1.0f};
+    bertc_scores_order(neg, 3, o);
+    CHECK(o[0] == 1 && o[1] == 2 && o[2] == 0, "negative scores: %d %d %d", o[0], o[1], o[2]);
+
+    bertc_model *nli = NULL, *multi = NULL;
+    bertc_error err;
+    CHECK(!bertc_model_load(TD "tiny-nli-bert", NULL, &nli, &err), "load tiny-nli-bert");
+    CHECK(!bertc_model_load(TD "tiny-roberta", NULL, &multi, &err), "load tiny-roberta");
+    if (!nli || !multi) goto done;
+    CHECK(bertc_classify_function(nli, BERTC_FUNCTION_DEFAULT) == BERTC_FUNCTION_SOFTMAX, "3 labels: softmax");
+    CHECK(bertc_classify_function(multi, BERTC_FUNCTION_DEFAULT) == BERTC_FUNCTION_SIGMOID, "multi-label: sigmoid");
+    CHECK(bertc_classify_function(multi, BERTC_FUNCTION_NONE) == BERTC_FUNCTION_NONE, "an explicit function stays");
+    bertc_text in[3] = {{"a charming journey", 18, NULL, 0}, {"not good at all", 15, NULL, 0},
+                        {"the plot", 8, "is thin", 7}};
+    bertc_classification r[3], m3[3];
+    CHECK(!bertc_classify(nli, in, 3, NULL, r, &err), "classify: %s", err.message);
+    CHECK(!bertc_classify(multi, in, 3, NULL, m3, &err), "classify multi-label: %s", err.message);
+    for (int i = 0; i < 3; i++) {
+        CHECK(r[i].function == BERTC_FUNCTION_SOFTMAX && m3[i].function == BERTC_FUNCTION_SIGMOID, "resolved function");
+        CHECK(r[i].order[0] == r[i].label_id && m3[i].order[0] == m3[i].label_id, "order[0] is the label");
+        int seen = 0;
+        for (int k = 0; k < 3; k++) seen |= 1 << r[i].order[k];
+        CHECK(seen == 7, "order is a permutation of the labels");
+        for (int k = 0; k + 1 < 3; k++)
+            CHECK(r[i].scores[r[i].order[k]] >= r[i].scores[r[i].order[k + 1]], "descending at %d", k);
+        float sig0 = 1.0f / (1.0f + expf(-m3[i].logits[0]));
+        CHECK(m3[i].scores[0] == sig0, "sigmoid of the logit: %.9g %.9g", m3[i].scores[0], sig0);
+        /* rescored as the server does for a request's function_to_apply, and back */
+        float before[3];
+        memcpy(before, r[i].scores, sizeof before);
+        CHECK(!bertc_classification_rescore(nli, BERTC_FUNCTION_NONE, &r[i], &err), "rescore none");
+        CHECK(r[i].function == BERTC_FUNCTION_NONE && !memcmp(r[i].scores, r[i].logits, 3 * sizeof(float)),
+              "none: the logits");
+        CHECK(r[i].scores[r[i].order[0]] >= r[i].scores[r[i].order[1]], "none: ordered by logit");
+        CHECK(!bertc_classification_rescore(nli, BERTC_FUNCTION_DEFAULT, &r[i], &err), "rescore default");
+        CHECK(!memcmp(before, r[i].scores, sizeof before) && r[i].function == BERTC_FUNCTION_SOFTMAX,
+              "default again: the same bytes as bertc_classify's");
+    }
+    CHECK(bertc_classification_rescore(nli, (bertc_function)9, &r[0], &err) == BERTC_ERR_INVALID_ARG, "bad function");
+    CHECK(bertc_classification_rescore(nli, BERTC_FUNCTION_SOFTMAX, NULL, &err) == BERTC_ERR_INVALID_ARG, "NULL");
+    bertc_classification_free(r, 3);
+    bertc_classification_free(m3, 3);
+done:
+    bertc_model_free(nli);
+    bertc_model_free(multi);
+}
+
 void tests_pipelines(void) {
+    run_test("pipelines/classify order and function", test_classify_order);
     run_test("pipelines/refs", test_pipeline_refs);
     run_test("pipelines/cli", test_pipeline_cli);
 }

@@ -82,7 +82,7 @@ class ClassifyParams(Structure):
 
 class Classification(Structure):
     _fields_ = [("n_labels", c_int), ("label_id", c_int), ("score", c_float), ("logits", POINTER(c_float)),
-                ("scores", POINTER(c_float)), ("n_tokens", c_int)]
+                ("scores", POINTER(c_float)), ("n_tokens", c_int), ("order", POINTER(c_int)), ("function", c_int)]
 
 
 class Embedding(Structure):
@@ -185,6 +185,8 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bertc_classify_default_params": (ClassifyParams, []),
         "bertc_classify": (c_int, [c_void_p, P(Text), c_size_t, P(ClassifyParams), P(Classification), P(Error)]),
         "bertc_classification_free": (None, [P(Classification), c_size_t]),
+        "bertc_classify_function": (c_int, [c_void_p, c_int]),
+        "bertc_scores_order": (None, [P(c_float), c_int, P(c_int)]),
         "bertc_embed_default_params": (EmbedParams, []),
         "bertc_embed": (c_int, [c_void_p, P(Text), c_size_t, P(EncodeParams), c_int, P(Embedding), P(Error)]),
         "bertc_embed_ex": (c_int, [c_void_p, P(Text), c_size_t, P(EmbedParams), P(Embedding), P(Error)]),
@@ -235,6 +237,43 @@ _declare(lib)
 # the evaluation library (reports, evaluation runs) is libbertc-eval.so; the default model (minilm-sst2) is
 # libbertc-default.so.0, which libbertc.so opens from its own folder when bertc_model_load(NULL) asks for it
 eval_lib = ctypes.CDLL(_sibling(_path, ("libbertc-eval.so", "libbertc-eval.so.0"), "BERTC_EVAL_LIBRARY"))
+
+
+# Each ctypes mirror of a C struct, by its C name: checked against the library's sizeof at import.
+MIRRORS: dict[str, type[Structure]] = {}
+
+
+def check_struct_sizes(library: ctypes.CDLL, size_fn: str, structs: dict[str, type[Structure]]) -> None:
+    """ImportError unless every mirror has the size the library reports for its C struct (bertc_struct_size /
+    bertc_eval_struct_size): a Python package and a libbertc.so from different versions would otherwise read and
+    write the wrong bytes."""
+    try:
+        f = getattr(library, size_fn)
+    except AttributeError:
+        raise ImportError(f"bertc: {library._name} has no {size_fn}(): a library older than this Python package "
+                          "(reinstall both together, or point BERTC_LIBRARY at the matching libbertc.so)") from None
+    f.restype, f.argtypes = c_size_t, [c_char_p]
+    bad = []
+    for name, cls in structs.items():
+        want, have = int(f(name.encode())), ctypes.sizeof(cls)
+        if want != have:
+            bad.append(f"{name} is {want} bytes in the library, {have} in {cls.__module__}.{cls.__name__}"
+                       if want else f"{name} is not a struct of the library")
+    if bad:
+        raise ImportError(f"bertc: {library._name} does not match this Python package ({'; '.join(bad)}): "
+                          "reinstall both together, or point BERTC_LIBRARY at the matching libbertc.so")
+    MIRRORS.update(structs)
+
+
+check_struct_sizes(lib, "bertc_struct_size", {
+    "bertc_error": Error, "bertc_encode_params": EncodeParams, "bertc_encoding": Encoding, "bertc_text": Text,
+    "bertc_model_params": ModelParams, "bertc_model_info": ModelInfo, "bertc_classify_params": ClassifyParams,
+    "bertc_classification": Classification, "bertc_embedding": Embedding, "bertc_embed_params": EmbedParams,
+    "bertc_zero_shot_params": ZeroShotParams, "bertc_zero_shot_result": ZeroShotResult,
+    "bertc_token_class_params": TokenClassParams, "bertc_token_entity": TokenEntity,
+    "bertc_token_class_result": TokenClassResult, "bertc_qa_params": QAParams, "bertc_answer": Answer,
+    "bertc_qa_result": QAResult, "bertc_fill_mask_params": FillMaskParams, "bertc_mask_candidate": MaskCandidate,
+    "bertc_fill_mask_result": FillMaskResult})
 
 
 def raise_error(status: int, err: Error) -> NoReturn:

@@ -21,8 +21,71 @@ void bertc_classification_free(bertc_classification *out, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(out[i].logits);
         free(out[i].scores);
+        free(out[i].order);
         out[i].logits = out[i].scores = NULL;
+        out[i].order = NULL;
     }
+}
+
+bertc_function bertc_classify_function(const bertc_model *m, bertc_function fn) {
+    if (fn == BERTC_FUNCTION_SOFTMAX || fn == BERTC_FUNCTION_SIGMOID || fn == BERTC_FUNCTION_NONE) return fn;
+    if (!m) return BERTC_FUNCTION_SOFTMAX;
+    /* the text-classification pipeline's rule (multi-label or one label: sigmoid), except that an explicit
+     * problem_type "regression" returns the raw value */
+    if (m->cfg.problem == BERTC_PROBLEM_REGRESSION && m->cfg.problem_explicit) return BERTC_FUNCTION_NONE;
+    if (m->cfg.problem == BERTC_PROBLEM_MULTI_LABEL || m->cfg.n_labels == 1) return BERTC_FUNCTION_SIGMOID;
+    return BERTC_FUNCTION_SOFTMAX;
+}
+
+/* Stable: equal scores keep index order (insertion sort: label counts are small). */
+void bertc_scores_order(const float *scores, int n, int *order) {
+    if (!scores || !order) return;
+    for (int i = 0; i < n; i++) order[i] = i;
+    for (int i = 1; i < n; i++) {
+        int v = order[i], j = i - 1;
+        while (j >= 0 && scores[order[j]] != scores[v] && scores[order[j]] < scores[v]) {
+            order[j + 1] = order[j];
+            j--;
+        }
+        order[j + 1] = v;
+    }
+}
+
+/* r's scores, label_id, score and order from its logits (n_labels of them) with fn resolved. */
+static void score(bertc_classification *r, bertc_function fn) {
+    int L = r->n_labels;
+    const float *lg = r->logits;
+    if (fn == BERTC_FUNCTION_SOFTMAX) {
+        float mx = lg[0];
+        for (int k = 1; k < L; k++) mx = lg[k] > mx ? lg[k] : mx;
+        /* float32 step by step, as the transformers pipeline's numpy softmax: the same scores to the
+         * last bit more often, so ties (and so ROC AUC) come out as the pipeline's */
+        float sum = 0;
+        for (int k = 0; k < L; k++) sum += expf(lg[k] - mx);
+        for (int k = 0; k < L; k++) r->scores[k] = expf(lg[k] - mx) / sum;
+    } else if (fn == BERTC_FUNCTION_SIGMOID) {
+        for (int k = 0; k < L; k++) r->scores[k] = 1.0f / (1.0f + expf(-lg[k]));
+    } else {
+        memcpy(r->scores, lg, (size_t)L * sizeof(float));
+    }
+    int best = 0;
+    for (int k = 1; k < L; k++)
+        if (r->scores[k] > r->scores[best]) best = k;
+    r->label_id = best;
+    r->score = r->scores[best];
+    r->function = fn;
+    bertc_scores_order(r->scores, L, r->order);
+}
+
+bertc_status bertc_classification_rescore(const bertc_model *m, bertc_function fn, bertc_classification *r,
+                                          bertc_error *err) {
+    if (!m || !r || !r->logits || !r->scores || !r->order || r->n_labels != m->cfg.n_labels || r->n_labels < 1)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_classification_rescore: no result of this model's "
+                                                      "bertc_classify");
+    if (fn < BERTC_FUNCTION_DEFAULT || fn > BERTC_FUNCTION_NONE)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_classification_rescore: no function %d", (int)fn);
+    score(r, bertc_classify_function(m, fn));
+    return BERTC_OK;
 }
 
 /* Encodes texts[i0..i1) into encs (classify.c, embed.c). */
@@ -53,14 +116,7 @@ bertc_status bertc_classify(const bertc_model *m, const bertc_text *in, size_t n
     if (!p) p = &dp;
     size_t bs = p->batch_size > 0 ? (size_t)p->batch_size : 32;
     int L = m->cfg.n_labels;
-    bertc_function fn = p->function;
-    if (fn == BERTC_FUNCTION_DEFAULT) {
-        /* the text-classification pipeline's rule (multi-label or one label: sigmoid), except that an explicit
-         * problem_type "regression" returns the raw value */
-        if (m->cfg.problem == BERTC_PROBLEM_REGRESSION && m->cfg.problem_explicit) fn = BERTC_FUNCTION_NONE;
-        else if (m->cfg.problem == BERTC_PROBLEM_MULTI_LABEL || L == 1) fn = BERTC_FUNCTION_SIGMOID;
-        else fn = BERTC_FUNCTION_SOFTMAX;
-    }
+    bertc_function fn = bertc_classify_function(m, p->function);
     memset(out, 0, n * sizeof *out);
     bertc_encoding *encs = calloc(bs, sizeof *encs);
     float *logits = malloc(bs * (size_t)L * sizeof(float));
@@ -81,29 +137,13 @@ bertc_status bertc_classify(const bertc_model *m, const bertc_text *in, size_t n
             r->n_tokens = (int)encs[i - b0].n;
             r->logits = malloc((size_t)L * sizeof(float));
             r->scores = malloc((size_t)L * sizeof(float));
-            if (!r->logits || !r->scores) {
+            r->order = malloc((size_t)L * sizeof(int));
+            if (!r->logits || !r->scores || !r->order) {
                 s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
                 break;
             }
             memcpy(r->logits, lg, (size_t)L * sizeof(float));
-            if (fn == BERTC_FUNCTION_SOFTMAX) {
-                float mx = lg[0];
-                for (int k = 1; k < L; k++) mx = lg[k] > mx ? lg[k] : mx;
-                /* float32 step by step, as the transformers pipeline's numpy softmax: the same scores to the
-                 * last bit more often, so ties (and so ROC AUC) come out as the pipeline's */
-                float sum = 0;
-                for (int k = 0; k < L; k++) sum += expf(lg[k] - mx);
-                for (int k = 0; k < L; k++) r->scores[k] = expf(lg[k] - mx) / sum;
-            } else if (fn == BERTC_FUNCTION_SIGMOID) {
-                for (int k = 0; k < L; k++) r->scores[k] = 1.0f / (1.0f + expf(-lg[k]));
-            } else {
-                memcpy(r->scores, lg, (size_t)L * sizeof(float));
-            }
-            int best = 0;
-            for (int k = 1; k < L; k++)
-                if (r->scores[k] > r->scores[best]) best = k;
-            r->label_id = best;
-            r->score = r->scores[best];
+            score(r, fn);
         }
         for (size_t i = b0; i < b1; i++) bertc_encoding_free(&encs[i - b0]);
     }

@@ -34,17 +34,7 @@ void bertc_fill_mask_result_free(bertc_fill_mask_result *r) {
  * included), else the first token of its tokenization without special tokens, else -1 (ignored, as transformers
  * ignores it after its warning). */
 bertc_status mlm_target_id(const bertc_tokenizer *tok, const char *w, int32_t *id, bertc_error *err) {
-    *id = -1;
-    for (int i = 0; i < tok->n_added; i++)
-        if (!strcmp(tok->added[i].content, w)) {
-            *id = tok->added[i].id;
-            return BERTC_OK;
-        }
-    for (int32_t i = 0; i < tok->vocab_size; i++)
-        if (tok->id_to_tok[i] && !strcmp(tok->id_to_tok[i], w)) {
-            *id = i;
-            return BERTC_OK;
-        }
+    if ((*id = tokenizer_added_token_id(tok, w)) >= 0 || (*id = tokenizer_vocab_id(tok, w)) >= 0) return BERTC_OK;
     bertc_encode_params ep = bertc_encode_default_params();
     ep.add_special_tokens = 0;
     bertc_encoding e;
@@ -132,6 +122,7 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
     if (p->top_k < 1) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "top_k must be at least 1 (got %d)", p->top_k);
     if (p->n_targets && !p->targets) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_fill_mask: NULL targets");
     const bertc_tokenizer *tok = m->tok;
+    const int32_t pad = bertc_tokenizer_pad_id(tok);
     int32_t mask = bertc_tokenizer_mask_id(tok);
     if (mask < 0) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "the tokenizer does not define a mask token");
     const int V = m->cfg.vocab_size;
@@ -182,7 +173,7 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
     float *logits = NULL, *probs = NULL;
     size_t *order = NULL;
     if (!nm) {
-        s = bertc_fail(err, BERTC_ERR_INPUT, "no mask token (%s) found in the input", tok->id_to_tok[mask]);
+        s = bertc_fail(err, BERTC_ERR_INPUT, "no mask token (%s) found in the input", bertc_tokenizer_id_to_token(tok, mask));
         goto done;
     }
     rows = malloc(2 * nm * sizeof *rows);
@@ -226,7 +217,7 @@ bertc_status bertc_fill_mask(const bertc_model *m, const char *text, size_t len,
              * one mask, kept with several (the other masks would vanish otherwise), as the pipeline does */
             for (size_t i = 0; i < e.n; i++) {
                 int32_t t2 = i == (size_t)rows[2 * r + 1] ? id : e.ids[i];
-                if (t2 != tok->pad_id) ids[n_ids++] = t2;
+                if (t2 != pad) ids[n_ids++] = t2;
             }
             s = bertc_decode(tok, ids, n_ids, nm == 1, &mc->sequence, &ol, err);
         }

@@ -135,12 +135,13 @@ static bertc_status classify_encoding(const bertc_model *m, const char *text, si
     /* scores: numpy's softmax in float32 (max subtracted, exp, divided by the pairwise sum) */
     for (size_t t = 0; t < e.n; t++) np_softmax_f32(logits + t * (size_t)L, (size_t)L);
     /* gather_pre_entities */
-    bool word_aware = (tok->kind == TOK_WORDPIECE && tok->prefix_len) || (tok->kind == TOK_BPE && tok->bpe_prefix[0]);
+    bool word_aware = tokenizer_marks_subwords(tok);
+    int32_t unk = tokenizer_unk_id(tok);
     for (size_t t = 0; t < e.n; t++) {
         if (e.sequence[t] == 255) continue; /* the special tokens the template added (special_tokens_mask); [UNK] and added tokens of the text stay */
         pre_ent *q = &pe[np++];
         int32_t id = e.ids[t];
-        q->word = tok->id_to_tok[id];
+        q->word = bertc_tokenizer_id_to_token(tok, id);
         q->word_len = strlen(q->word);
         q->scores = logits + t * (size_t)L;
         q->index = (int)t;
@@ -150,7 +151,7 @@ static bertc_status classify_encoding(const bertc_model *m, const char *text, si
         int en = q->end < st ? st : q->end > (int)ncp ? (int)ncp : q->end;
         if (word_aware) q->subword = cp_count(q->word, q->word_len) != (size_t)(en - st);
         else q->subword = st > 0 && cps[st - 1] != ' ' && (st >= (int)ncp || cps[st] != ' ');
-        if (id == tok->unk_id) { /* the text the unknown token stands for */
+        if (id == unk) { /* the text the unknown token stands for */
             q->word = text + cpb[st];
             q->word_len = cpb[en] - cpb[st];
             q->subword = false;

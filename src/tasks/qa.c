@@ -46,17 +46,20 @@ void bertc_qa_result_free(bertc_qa_result *r) {
  * Metaspace-style tokenizers at a token starting with U+2581. Others: every token is its own word. */
 static bertc_status context_words(const bertc_tokenizer *t, const char *ctx, size_t clen, const bertc_encoding *c,
                                   int32_t *word, bertc_error *err) {
-    if (t->kind == TOK_WORDPIECE && t->prefix_len) {
-        int32_t w = -1;
+    enum tok_words rule = tokenizer_word_rule(t);
+    if (rule == TOK_WORDS_PREFIX) {
+        size_t plen;
+        const char *prefix = tokenizer_continuing_prefix(t, &plen);
+        int32_t w = -1, unk = tokenizer_unk_id(t);
         for (size_t i = 0; i < c->n; i++) {
-            const char *s = t->id_to_tok[c->ids[i]];
-            if (i == 0 || strncmp(s, t->prefix, t->prefix_len) != 0 || c->ids[i] == t->unk_id) w++;
+            const char *s = bertc_tokenizer_id_to_token(t, c->ids[i]);
+            if (i == 0 || strncmp(s, prefix, plen) != 0 || c->ids[i] == unk) w++;
             word[i] = w;
         }
         return BERTC_OK;
     }
-    if (t->kind == TOK_BPE && !t->bpe_chars && !t->generic) {
-        size_t n = 0, pre = t->add_prefix_space ? 1 : 0;
+    if (rule == TOK_WORDS_GPT2) {
+        size_t n = 0, pre = tokenizer_adds_prefix_space(t) ? 1 : 0;
         int32_t *cp = malloc((clen + 2) * sizeof *cp), *piece = malloc((clen + 2) * sizeof *piece);
         if (!cp || !piece) {
             free(cp);
@@ -92,8 +95,8 @@ static bertc_status context_words(const bertc_tokenizer *t, const char *ctx, siz
     }
     int32_t w = -1;
     for (size_t i = 0; i < c->n; i++) {
-        const char *s = t->id_to_tok[c->ids[i]];
-        if (t->kind == TOK_UNIGRAM) {
+        const char *s = bertc_tokenizer_id_to_token(t, c->ids[i]);
+        if (rule == TOK_WORDS_METASPACE) {
             if (i == 0 || !strncmp(s, "\xE2\x96\x81", 3)) w++;
         } else {
             w++;
@@ -185,7 +188,7 @@ bertc_status bertc_question_answer(const bertc_model *m, const char *question, s
     }
     /* the pair template: [CLS] q [SEP] c [SEP] (BERT), <s> q </s></s> c </s> (RoBERTa), q c without one */
     size_t n_added = tokenizer_added_count(t, true);
-    int32_t cls = t->has_post && t->n_tpair && t->tpair[0].seq < 0 && t->tpair[0].n_ids ? t->tpair[0].ids[0] : -1;
+    int32_t cls = tokenizer_pair_first_special(t);
     /* the windows over the context's tokens */
     size_t keep = c.n, n_win, step;
     size_t total = q.n + c.n + n_added;

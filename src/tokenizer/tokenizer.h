@@ -246,6 +246,29 @@ static inline bool pairmap_get(const pairmap *m, uint64_t key, uint64_t *val) {
     }
 }
 
+/* ---- What the task pipelines (src/tasks) read of a tokenizer: through these (access.c), never its fields ---- */
+
+/* How tokens mark words (the word ids tokenizers give): WordPiece's continuing prefix ("##": a token without it
+ * starts a word), byte-level BPE's GPT-2 pre-tokenizer pieces, Unigram's U+2581 at a word's first token, or none
+ * (every token a word of its own). */
+enum tok_words { TOK_WORDS_NONE = 0, TOK_WORDS_PREFIX, TOK_WORDS_GPT2, TOK_WORDS_METASPACE };
+enum tok_words tokenizer_word_rule(const bertc_tokenizer *t);
+/* WordPiece's continuing-subword prefix ("##"; "" for other models), its length in *len. */
+const char *tokenizer_continuing_prefix(const bertc_tokenizer *t, size_t *len);
+/* The ByteLevel pre-tokenizer's add_prefix_space (a space before the text's first word). */
+bool tokenizer_adds_prefix_space(const bertc_tokenizer *t);
+/* Whether a token's own text says it continues a word (WordPiece's "##", a BPE continuing_subword_prefix): the
+ * token-classification pipeline's word-aware subword test. */
+bool tokenizer_marks_subwords(const bertc_tokenizer *t);
+/* The unknown token's id (WordPiece, BPE, Unigram), or -1. */
+int32_t tokenizer_unk_id(const bertc_tokenizer *t);
+/* The first special token of the pair template ([CLS], <s>), or -1 when the template starts otherwise. */
+int32_t tokenizer_pair_first_special(const bertc_tokenizer *t);
+/* The id of the added token spelled content, else -1. */
+int32_t tokenizer_added_token_id(const bertc_tokenizer *t, const char *content);
+/* The lowest id whose vocabulary string is token exactly (byte-level tokens as written: "Ġworld"), else -1. */
+int32_t tokenizer_vocab_id(const bertc_tokenizer *t, const char *token);
+
 /* Effective default max length: model_max_length capped by the model's positions. */
 int tokenizer_default_max_length(const bertc_tokenizer *t);
 void tokenizer_set_position_cap(bertc_tokenizer *t, int cap);
