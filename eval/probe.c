@@ -322,15 +322,15 @@ static void bias_table(FILE *f, const bertc_bias_report *r) {
 static void bias_jsonl(FILE *f, const bertc_bias_report *r) {
     for (size_t k = 0; k < r->n; k++) {
         fputs("{\"group\": ", f);
-        rpt_json_str(f, r->groups[k]);
+        jw_str(f, r->groups[k]);
         fputs(", \"text\": ", f);
-        rpt_json_str(f, r->texts[k]);
+        jw_str(f, r->texts[k]);
         fputs(", \"scores\": {", f);
         for (int c = 0; c < r->L; c++) {
             if (c) fputs(", ", f);
-            rpt_json_str(f, r->label_names[c]);
+            jw_str(f, r->label_names[c]);
             fputs(": ", f);
-            rpt_json_float(f, r->scores[k * r->L + c]);
+            jw_real(f, r->scores[k * r->L + c]);
         }
         fputs("}}\n", f);
     }

@@ -644,24 +644,24 @@ static void report_predictions(FILE *f, const bertc_eval_report *r) {
         const char *sep = "{";
         if (r->texts && r->texts[i]) {
             fputs("{\"text\": ", f);
-            rpt_json_str(f, r->texts[i]);
+            jw_str(f, r->texts[i]);
             sep = ", ";
         }
         if (r->pairs && r->pairs[i]) {
             fprintf(f, "%s\"text_pair\": ", sep);
-            rpt_json_str(f, r->pairs[i]);
+            jw_str(f, r->pairs[i]);
             sep = ", ";
         }
         fprintf(f, "%s\"gold\": ", sep);
-        rpt_json_str(f, r->labels[r->gold[i]]);
+        jw_str(f, r->labels[r->gold[i]]);
         fputs(", \"pred\": ", f);
-        rpt_json_str(f, r->labels[r->pred[i]]);
+        jw_str(f, r->labels[r->pred[i]]);
         fputs(", \"scores\": {", f);
         for (int k = 0; k < r->n_labels; k++) {
             if (k) fputs(", ", f);
-            rpt_json_str(f, r->labels[k]);
+            jw_str(f, r->labels[k]);
             fputs(": ", f);
-            rpt_json_float(f, r->scores[i * r->n_labels + k]);
+            jw_real(f, r->scores[i * r->n_labels + k]);
         }
         fputs("}}\n", f);
     }
@@ -702,28 +702,6 @@ bertc_status rpt_json(json_t *j, unsigned since, char **out, size_t *len, bertc_
     *out = t;
     if (len) *len = n + 1;
     return BERTC_OK;
-}
-
-void rpt_json_str(FILE *f, const char *s) {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20 || *p == 0x7F) fprintf(f, "\\u%04x", *p);
-            else fputc(*p, f);
-        }
-    }
-    fputc('"', f);
-}
-
-void rpt_json_float(FILE *f, double v) {
-    if (isnan(v) || isinf(v)) fputs("null", f);
-    else fprintf(f, "%.9g", v);
 }
 
 char *rpt_strdup(const char *s) { return s ? strdup(s) : NULL; }

@@ -7,6 +7,7 @@
 #define BERTC_EVAL_REPORT_H
 
 #include "bertc_eval.h"
+#include "base/jsonw.h" /* jw_str, jw_real: prediction and probe rows */
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -55,8 +56,6 @@ bertc_status rpt_close(rpt_buf *b, char **out, size_t *len, bertc_error *err);
 /* j dumped (and freed); since: jalloc_failures() taken before j was built (a dropped member is out of memory) */
 bertc_status rpt_json(json_t *j, unsigned since, char **out, size_t *len, bertc_error *err);
 
-void rpt_json_str(FILE *f, const char *s);
-void rpt_json_float(FILE *f, double v);
 void rpt_html_escape(FILE *f, const char *s);
 void rpt_html_head(FILE *f, const char *title);
 void rpt_html_tail(FILE *f);

@@ -1,11 +1,13 @@
 /*
  * cli.h — shared pieces of the bertc command line: exit codes, input records, JSON output. The CLI sees only
- * the public headers (plus jansson for parsing input lines).
+ * the public headers (plus jansson for parsing input lines, and src/base's small JSON writer).
  */
 #ifndef BERTC_CLI_H
 #define BERTC_CLI_H
 
 #include "bertc.h"
+#include "bertc_hub.h"
+#include "base/jsonw.h" /* jw_str, jw_real: the JSON writer the evaluation reports share */
 
 #include <stddef.h>
 
@@ -57,8 +59,6 @@ bool records_add(records *rs, const char *text, size_t len, const char *pair, si
 bertc_text *records_texts(const records *rs);
 void records_free(records *rs);
 
-void json_str(FILE *f, const char *s);
-void json_float(FILE *f, double v);
 
 /* Common model options. */
 typedef struct model_opts {
@@ -73,6 +73,14 @@ typedef struct model_opts {
 /* A folder for --model: itself when it is a directory, else the cached (or downloaded) snapshot of the model
  * id. Prints the error and returns false (exit code in *code) when it cannot. */
 bool resolve_model_dir(const char *model, const char *revision, char *dir, size_t cap, int *code);
+/* hubcmd.c: the pieces of resolve_model_dir that load_model shares */
+typedef struct hub_bar {
+    double last;
+    char file[256];
+} hub_bar;
+bertc_hub_params cli_hub_params(const char *revision, hub_bar *b);
+bool model_arg_ok(const char *model, const char *revision, int *code);
+int resolve_failed(const char *model, const bertc_error *err);
 /* model.safetensors, pytorch_model.bin or a sharded index of either is in dir. */
 bool dir_has_weights(const char *dir);
 

@@ -182,26 +182,6 @@ static bool classify_own(void *ctx, int argc, char **argv, int *i) {
     return false;
 }
 
-static int cmp_score_desc(const void *a, const void *b, void *ctx) {
-    const float *s = ctx;
-    int x = *(const int *)a, y = *(const int *)b;
-    if (s[x] != s[y]) return s[x] < s[y] ? 1 : -1;
-    return x - y;
-}
-
-/* Stable sort of label ids by score, descending (insertion sort: label counts are small). */
-static void sort_by_score(int *idx, int n, const float *scores) {
-    for (int i = 0; i < n; i++) idx[i] = i;
-    for (int i = 1; i < n; i++) {
-        int v = idx[i], j = i - 1;
-        while (j >= 0 && cmp_score_desc(&idx[j], &v, (void *)scores) > 0) {
-            idx[j + 1] = idx[j];
-            j--;
-        }
-        idx[j + 1] = v;
-    }
-}
-
 int cmd_classify(int argc, char **argv) {
     common c;
     common_init(&c);
@@ -240,36 +220,33 @@ int cmd_classify(int argc, char **argv) {
         code = exit_code_for(s) == EXIT_MODEL ? EXIT_MODEL : exit_code_for(s);
         goto done;
     }
-    int *idx = xmalloc((size_t)out[0].n_labels * sizeof *idx);
-    for (size_t i = 0; i < c.rs.n && idx; i++) {
+    for (size_t i = 0; i < c.rs.n; i++) {
         const bertc_classification *r = &out[i];
         fputs("{\"label\": ", stdout);
-        json_str(stdout, bertc_model_label(m, r->label_id));
+        jw_str(stdout, bertc_model_label(m, r->label_id));
         fputs(", \"score\": ", stdout);
-        json_float(stdout, r->score);
+        jw_real(stdout, r->score);
         if (o.logits) {
             fputs(", \"logits\": [", stdout);
             for (int k = 0; k < r->n_labels; k++) {
                 if (k) fputs(", ", stdout);
-                json_float(stdout, r->logits[k]);
+                jw_real(stdout, r->logits[k]);
             }
             fputc(']', stdout);
         }
         if (o.all_scores) {
-            sort_by_score(idx, r->n_labels, r->scores);
             fputs(", \"scores\": [", stdout);
             for (int k = 0; k < r->n_labels; k++) {
                 fputs(k ? ", {\"label\": " : "{\"label\": ", stdout);
-                json_str(stdout, bertc_model_label(m, idx[k]));
+                jw_str(stdout, bertc_model_label(m, r->order[k]));
                 fputs(", \"score\": ", stdout);
-                json_float(stdout, r->scores[idx[k]]);
+                jw_real(stdout, r->scores[r->order[k]]);
                 fputc('}', stdout);
             }
             fputc(']', stdout);
         }
         fputs("}\n", stdout);
     }
-    free(idx);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         die_msg("cannot write output");
         code = EXIT_OUTPUT;
@@ -372,7 +349,7 @@ int cmd_embed(int argc, char **argv) {
                 fputc('[', stdout);
                 for (int k = 0; k < e[i].hidden; k++) {
                     if (k) fputs(", ", stdout);
-                    json_float(stdout, e[i].data[(size_t)r * e[i].hidden + k]);
+                    jw_real(stdout, e[i].data[(size_t)r * e[i].hidden + k]);
                 }
                 fputc(']', stdout);
             }
@@ -443,7 +420,7 @@ int cmd_tokenize(int argc, char **argv) {
         fputs("], \"tokens\": [", stdout);
         for (size_t k = 0; k < e.n; k++) {
             if (k) fputs(", ", stdout);
-            json_str(stdout, bertc_tokenizer_id_to_token(t, e.ids[k]));
+            jw_str(stdout, bertc_tokenizer_id_to_token(t, e.ids[k]));
         }
         fputs("], \"offsets\": [", stdout);
         for (size_t k = 0; k < e.n; k++) printf(k ? ", [%d, %d]" : "[%d, %d]", e.offsets[2 * k], e.offsets[2 * k + 1]);
@@ -479,11 +456,11 @@ int cmd_info(int argc, char **argv) {
     static const char *const problems[] = {"none", "single_label_classification", "multi_label_classification",
                                            "regression"};
     printf("{\"source\": ");
-    json_str(stdout, in.source);
+    jw_str(stdout, in.source);
     printf(", \"model_type\": ");
-    json_str(stdout, in.model_type);
+    jw_str(stdout, in.model_type);
     printf(", \"architecture\": ");
-    json_str(stdout, in.architecture);
+    jw_str(stdout, in.architecture);
     printf(", \"head\": \"%s\"", bertc_head_name(in.head));
     printf(", \"problem_type\": \"%s\", \"parameters\": %llu, \"bytes\": %llu, \"dtype\": \"%s\", \"compute\": \"%s\", "
            "\"isa\": \"%s\", \"compute_mode\": \"%s\", \"compute_isa\": \"%s\", \"hidden_size\": %d, \"layers\": %d, \"heads\": %d, \"intermediate_size\": %d, \"vocab_size\": %d, "
@@ -493,7 +470,7 @@ int cmd_info(int argc, char **argv) {
            in.layers, in.heads, in.intermediate, in.vocab_size, in.max_positions, in.max_length, in.load_ms);
     for (int k = 0; k < in.n_labels; k++) {
         if (k) fputs(", ", stdout);
-        json_str(stdout, bertc_model_label(m, k));
+        jw_str(stdout, bertc_model_label(m, k));
     }
     fputs("]}\n", stdout);
     bertc_model_free(m);
@@ -623,16 +600,16 @@ int cmd_zero_shot(int argc, char **argv) {
             goto done;
         }
         fputs("{\"sequence\": ", stdout);
-        json_str(stdout, c.rs.r[i].text);
+        jw_str(stdout, c.rs.r[i].text);
         fputs(", \"labels\": [", stdout);
         for (size_t k = 0; k < r.n_labels; k++) {
             if (k) fputs(", ", stdout);
-            json_str(stdout, labels[r.order[k]]);
+            jw_str(stdout, labels[r.order[k]]);
         }
         fputs("], \"scores\": [", stdout);
         for (size_t k = 0; k < r.n_labels; k++) {
             if (k) fputs(", ", stdout);
-            json_float(stdout, r.scores[k]);
+            jw_real(stdout, r.scores[k]);
         }
         fputs("]}\n", stdout);
         bertc_zero_shot_result_free(&r);
@@ -765,12 +742,12 @@ static void print_entities(const bertc_token_class_result *r, bool grouped) {
         const bertc_token_entity *e = &r->entities[k];
         fputs(k ? ", {" : "{", stdout);
         fputs(grouped ? "\"entity_group\": " : "\"entity\": ", stdout);
-        json_str(stdout, e->label);
+        jw_str(stdout, e->label);
         fputs(", \"score\": ", stdout);
-        json_float(stdout, e->score);
+        jw_real(stdout, e->score);
         if (!grouped) printf(", \"index\": %d", e->index);
         fputs(", \"word\": ", stdout);
-        json_str(stdout, e->word);
+        jw_str(stdout, e->word);
         printf(", \"start\": %d, \"end\": %d}", e->start, e->end);
     }
     fputs("]\n", stdout);
@@ -891,9 +868,9 @@ int cmd_qa(int argc, char **argv) {
         if (r.n != 1) fputc('[', stdout);
         for (size_t k = 0; k < r.n; k++) {
             fputs(k ? ", {\"score\": " : "{\"score\": ", stdout);
-            json_float(stdout, r.answers[k].score);
+            jw_real(stdout, r.answers[k].score);
             printf(", \"start\": %d, \"end\": %d, \"answer\": ", r.answers[k].start, r.answers[k].end);
-            json_str(stdout, r.answers[k].answer);
+            jw_str(stdout, r.answers[k].answer);
             fputc('}', stdout);
         }
         fputs(r.n != 1 ? "]\n" : "\n", stdout);
@@ -950,11 +927,11 @@ int cmd_fill_mask(int argc, char **argv) {
             for (size_t j = 0; j < r.k; j++) {
                 const bertc_mask_candidate *mc = &r.candidates[k * r.k + j];
                 fputs(j ? ", {\"score\": " : "{\"score\": ", stdout);
-                json_float(stdout, mc->score);
+                jw_real(stdout, mc->score);
                 printf(", \"token\": %d, \"token_str\": ", (int)mc->token);
-                json_str(stdout, mc->token_str);
+                jw_str(stdout, mc->token_str);
                 fputs(", \"sequence\": ", stdout);
-                json_str(stdout, mc->sequence);
+                jw_str(stdout, mc->sequence);
                 fputc('}', stdout);
             }
             fputc(']', stdout);

@@ -6,21 +6,14 @@
 
 #include "bertc_hub.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct bar {
-    double last;
-    char file[256];
-} bar;
-
 static void progress(void *ctx, const char *file, uint64_t done, uint64_t total) {
-    bar *b = ctx;
+    hub_bar *b = ctx;
     double now = now_ms_cli();
     if (strcmp(b->file, file)) snprintf(b->file, sizeof b->file, "%s", file), b->last = 0;
     if (now - b->last < 100 && done != total) return;
@@ -35,40 +28,47 @@ static void progress(void *ctx, const char *file, uint64_t done, uint64_t total)
     if (done == total) fputc('\n', stderr);
 }
 
-bool resolve_model_dir(const char *model, const char *revision, char *dir, size_t cap, int *code) {
+/* The hub parameters of --revision, with the progress bar on a terminal (b outlives the call that uses them). */
+bertc_hub_params cli_hub_params(const char *revision, hub_bar *b) {
+    bertc_hub_params p = bertc_hub_default_params();
+    p.revision = revision;
+    if (isatty(2)) {
+        p.progress = progress;
+        p.progress_ctx = b;
+    }
+    return p;
+}
+
+/* The flags' own mistakes, said with the flags' names before the library resolves the name. */
+bool model_arg_ok(const char *model, const char *revision, int *code) {
     struct stat st;
-    if (stat(model, &st) == 0 && !S_ISDIR(st.st_mode)) {
+    if (stat(model, &st) != 0) return true;
+    if (!S_ISDIR(st.st_mode)) {
         die_msg("cannot load model %s: it is a file; --model takes a checkpoint folder or a model id", model);
         *code = EXIT_MODEL;
         return false;
     }
-    if (stat(model, &st) == 0 && S_ISDIR(st.st_mode)) {
-        if (revision) {
-            die_msg("--revision applies to model ids, and %s is a folder", model);
-            *code = EXIT_USAGE;
-            return false;
-        }
-        snprintf(dir, cap, "%s", model);
-        return true;
-    }
-    /* a path that does not exist is reported as such, not looked up on the hub */
-    if (!bertc_hub_is_model_id(model) || model[0] == '.' || strchr(model, '\\')) {
-        die_msg("cannot load model %s: no such folder (and not a model id like org/name)", model);
-        *code = EXIT_MODEL;
+    if (revision) {
+        die_msg("--revision applies to model ids, and %s is a folder", model);
+        *code = EXIT_USAGE;
         return false;
     }
-    bertc_hub_params p = bertc_hub_default_params();
-    p.revision = revision;
-    bar b = {0, ""};
-    if (isatty(2)) {
-        p.progress = progress;
-        p.progress_ctx = &b;
-    }
+    return true;
+}
+
+/* A failure to resolve the name (bertc_hub_resolve): the cache could not be written, else no model. */
+int resolve_failed(const char *model, const bertc_error *err) {
+    die_msg("cannot load model %s: %s", model, err->message);
+    return err->status == BERTC_ERR_OUTPUT ? EXIT_OUTPUT : EXIT_MODEL; /* disk full, read-only */
+}
+
+bool resolve_model_dir(const char *model, const char *revision, char *dir, size_t cap, int *code) {
+    if (!model_arg_ok(model, revision, code)) return false;
+    hub_bar b = {0, ""};
+    bertc_hub_params p = cli_hub_params(revision, &b);
     bertc_error err;
-    bertc_status s = bertc_hub_snapshot(model, &p, dir, cap, &err);
-    if (s) {
-        die_msg("cannot load model %s: %s", model, err.message);
-        *code = s == BERTC_ERR_OUTPUT ? EXIT_OUTPUT : EXIT_MODEL; /* the cache could not be written: disk full, read-only */
+    if (bertc_hub_resolve(model, &p, dir, cap, &err)) {
+        *code = resolve_failed(model, &err);
         return false;
     }
     return true;
@@ -109,15 +109,6 @@ int cmd_pull(int argc, char **argv) {
     return EXIT_OK;
 }
 
-static uint64_t du_total;
-static int du_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    if (type == FTW_F) du_total += (uint64_t)sb->st_size;
-    return 0;
-}
-static int rm_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    return remove(path);
-}
-
 int cmd_cache(int argc, char **argv) {
     for (int i = 2; i < argc; i++)
         if (is_help(argv[i])) return fputs(cache_usage, stdout), EXIT_OK;
@@ -130,45 +121,28 @@ int cmd_cache(int argc, char **argv) {
     }
     const char *sub = argc > 2 ? argv[2] : "list";
     if (!strcmp(sub, "list")) {
-        DIR *d = opendir(root);
-        printf("cache %s\n", root);
-        if (!d) return EXIT_OK;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-            if (strncmp(e->d_name, "models--", 8)) continue;
-            char id[512], path[4600];
-            snprintf(id, sizeof id, "%s", e->d_name + 8);
-            char *dd = strstr(id, "--");
-            if (dd) memmove(dd + 1, dd + 2, strlen(dd + 2) + 1), *dd = '/';
-            snprintf(path, sizeof path, "%s/%s/blobs", root, e->d_name);
-            du_total = 0;
-            nftw(path, du_cb, 16, FTW_PHYS);
-            char refs[1024] = "", rp[4700];
-            snprintf(rp, sizeof rp, "%s/%s/refs", root, e->d_name);
-            DIR *rd = opendir(rp);
-            struct dirent *r;
-            while (rd && (r = readdir(rd)))
-                if (r->d_name[0] != '.' && strlen(refs) + strlen(r->d_name) + 2 < sizeof refs)
-                    strcat(refs, refs[0] ? "," : ""), strcat(refs, r->d_name);
-            if (rd) closedir(rd);
-            printf("%-50s %10.1f MB  refs: %s\n", id, du_total / 1e6, refs[0] ? refs : "-");
+        bertc_hub_cached_model *ms;
+        size_t n;
+        bertc_status s = bertc_hub_cache_list(&p, &ms, &n, &err);
+        if (s) {
+            die_msg("%s", err.message);
+            return exit_code_for(s);
         }
-        closedir(d);
+        printf("cache %s\n", root);
+        for (size_t i = 0; i < n; i++) {
+            printf("%-50s %10.1f MB  refs: ", ms[i].repo_id, ms[i].size_on_disk / 1e6);
+            for (size_t k = 0; k < ms[i].n_refs; k++) printf("%s%s", k ? "," : "", ms[i].refs[k]);
+            puts(ms[i].n_refs ? "" : "-");
+        }
+        bertc_hub_cache_list_free(ms, n);
         return EXIT_OK;
     }
     if (!strcmp(sub, "rm") && argc == 4 && bertc_hub_is_model_id(argv[3])) {
-        char folder[600], path[4800];
-        snprintf(folder, sizeof folder, "models--%s", argv[3]);
-        char *sl = strchr(folder, '/');
-        if (sl) memmove(sl + 2, sl + 1, strlen(sl + 1) + 1), sl[0] = sl[1] = '-';
-        snprintf(path, sizeof path, "%s/%s", root, folder);
-        if (access(path, F_OK) != 0) {
-            die_msg("%s is not in the cache %s", argv[3], root);
-            return EXIT_INPUT;
-        }
-        if (nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS)) {
-            die_msg("cannot remove %s: %s", path, strerror(errno));
-            return EXIT_OUTPUT;
+        char path[4800];
+        bertc_status s = bertc_hub_cache_remove(argv[3], &p, path, sizeof path, &err);
+        if (s) {
+            die_msg("%s", err.message);
+            return exit_code_for(s);
         }
         printf("removed %s\n", path);
         return EXIT_OK;

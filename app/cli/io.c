@@ -188,32 +188,6 @@ bool records_read(records *rs, const char *path, const char *pair_default, input
     return ok;
 }
 
-void json_str(FILE *f, const char *s) {
-    if (!s) { /* no string: JSON's null, never a crash */
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20 || *p == 0x7F) fprintf(f, "\\u%04x", *p);
-            else fputc(*p, f);
-        }
-    }
-    fputc('"', f);
-}
-
-void json_float(FILE *f, double v) {
-    if (isnan(v) || isinf(v)) fputs("null", f);
-    else fprintf(f, "%.9g", v);
-}
-
 bool parse_dtype(const char *v, bertc_dtype *d) {
     static const struct {
         const char *name;
@@ -320,8 +294,15 @@ bertc_model *load_model(const model_opts *o, int *code) {
     bertc_model *m = NULL;
     bertc_error err;
     char dir[4096];
-    if (o->model && *o->model && !resolve_model_dir(o->model, o->revision, dir, sizeof dir, code)) return NULL;
-    bertc_status s = bertc_model_load(o->model && *o->model ? dir : NULL, &p, &m, &err);
+    bool named = o->model && *o->model;
+    if (named && !model_arg_ok(o->model, o->revision, code)) return NULL;
+    hub_bar b = {0, ""};
+    bertc_hub_params hp = cli_hub_params(o->revision, &b);
+    bertc_status s = bertc_model_open(named ? o->model : NULL, &p, &hp, &m, dir, sizeof dir, &err);
+    if (s && named && !dir[0]) { /* the name did not resolve */
+        *code = resolve_failed(o->model, &err);
+        return NULL;
+    }
     if (s) {
         die_msg("cannot load model %s: %s", o->model ? o->model : "(embedded)", err.message);
         *code = exit_code_for(s) == EXIT_INPUT ? EXIT_MODEL : exit_code_for(s);

@@ -685,28 +685,13 @@ static bool submit(server *s, job *j, reply *r) {
     return true;
 }
 
-static int cmp_pred(const void *a, const void *b) {
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    double sx = json_real_value(json_object_get(x, "score")), sy = json_real_value(json_object_get(y, "score"));
-    return sx < sy ? 1 : sx > sy ? -1 : 0;
-}
-
-static json_t *predictions(server *s, const bertc_classification *c) {
-    json_t *items[256], *arr = json_array();
-    int L = c->n_labels < 256 ? c->n_labels : 256;
-    for (int k = 0; k < L; k++)
-        items[k] = json_pack("{s:f,s:s}", "score", (double)c->scores[k], "label", bertc_model_label(s->m, k));
-    /* sorted by score, ties in label-id order (qsort is not stable: insertion sort) */
-    for (int i = 1; i < L; i++) {
-        json_t *v = items[i];
-        int j = i - 1;
-        while (j >= 0 && cmp_pred(&items[j], &v) > 0) {
-            items[j + 1] = items[j];
-            j--;
-        }
-        items[j + 1] = v;
-    }
-    for (int k = 0; k < L; k++) json_array_append_new(arr, items[k]);
+/* The first top_k labels (0: all) by score, in the library's order (ties in label-id order). */
+static json_t *predictions(server *s, const bertc_classification *c, int top_k) {
+    json_t *arr = json_array();
+    int n = top_k > 0 && top_k < c->n_labels ? top_k : c->n_labels;
+    for (int k = 0; k < n; k++)
+        json_array_append_new(arr, json_pack("{s:f,s:s}", "score", (double)c->scores[c->order[k]], "label",
+                                             bertc_model_label(s->m, c->order[k])));
     return arr;
 }
 
@@ -898,17 +883,12 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
         json_t *out = l.single && !r->nest ? NULL : json_array();
         for (size_t i = 0; i < l.n; i++) {
             bertc_classification *c = &j.cls[i];
-            if (fn && (!strcmp(fn, "sigmoid") || !strcmp(fn, "softmax") || !strcmp(fn, "none"))) {
-                double mx = c->logits[0], sum = 0;
-                for (int k = 1; k < c->n_labels; k++) mx = c->logits[k] > mx ? c->logits[k] : mx;
-                for (int k = 0; k < c->n_labels; k++) sum += exp(c->logits[k] - mx);
-                for (int k = 0; k < c->n_labels; k++)
-                    c->scores[k] = !strcmp(fn, "none") ? c->logits[k]
-                                   : !strcmp(fn, "sigmoid") ? 1.0f / (1.0f + expf(-c->logits[k]))
-                                                            : (float)(exp(c->logits[k] - mx) / sum);
-            }
-            json_t *p = predictions(s, c);
-            while (top_k && (int)json_array_size(p) > top_k) json_array_remove(p, json_array_size(p) - 1);
+            if (fn && (!strcmp(fn, "sigmoid") || !strcmp(fn, "softmax") || !strcmp(fn, "none")))
+                bertc_classification_rescore(s->m, !strcmp(fn, "none")      ? BERTC_FUNCTION_NONE
+                                                   : !strcmp(fn, "sigmoid") ? BERTC_FUNCTION_SIGMOID
+                                                                            : BERTC_FUNCTION_SOFTMAX,
+                                             c, NULL);
+            json_t *p = predictions(s, c, top_k);
             if (l.single && !r->nest) out = p;
             else json_array_append_new(out, p);
         }
@@ -1183,8 +1163,8 @@ static void handle_rerank(server *s, json_t *req, reply *r) {
     }
     if (!run_job(s, K_PREDICT, &l, truncate, left, 1, &j, r)) goto done;
     {
-        size_t *ord = malloc(n * sizeof *ord);
-        double *sc = malloc(n * sizeof *sc);
+        int *ord = malloc(n * sizeof *ord);
+        float *sc = malloc(n * sizeof *sc);
         if (!ord || !sc) {
             free(ord);
             free(sc);
@@ -1194,19 +1174,11 @@ static void handle_rerank(server *s, json_t *req, reply *r) {
         for (size_t i = 0; i < n; i++) {
             float z = j.cls[i].logits[0];
             sc[i] = raw ? z : 1.0f / (1.0f + expf(-z));
-            ord[i] = i;
         }
-        for (size_t i = 1; i < n; i++) { /* stable: equal scores keep the input order */
-            size_t v = ord[i], k = i;
-            while (k > 0 && sc[ord[k - 1]] < sc[v]) {
-                ord[k] = ord[k - 1];
-                k--;
-            }
-            ord[k] = v;
-        }
+        bertc_scores_order(sc, (int)n, ord); /* equal scores keep the input order */
         json_t *out = json_array();
         for (size_t i = 0; i < n; i++) {
-            json_t *e = json_pack("{s:I,s:f}", "index", (json_int_t)ord[i], "score", sc[ord[i]]);
+            json_t *e = json_pack("{s:I,s:f}", "index", (json_int_t)ord[i], "score", (double)sc[ord[i]]);
             if (ret) json_object_set(e, "text", json_array_get(texts, ord[i]));
             json_array_append_new(out, e);
         }
