@@ -33,12 +33,14 @@ _WHERE = {
     "FillMaskPipeline": "_pipeline",
     "AutoTokenizer": "_tokenizer", "BatchEncoding": "_tokenizer", "BertcTokenizer": "_tokenizer",
     "evaluate": "_eval", "train": "_train",
+    "cache_list": "_hub", "cache_remove": "_hub", "CachedModel": "_hub",
 }
 
 __all__ = sorted(_WHERE) + ["__version__"]
 
 if TYPE_CHECKING:
     from ._eval import evaluate
+    from ._hub import CachedModel, cache_list, cache_remove
     from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, BertcValueError
     from ._model import (AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering,
                          AutoModelForSequenceClassification, AutoModelForTokenClassification, BertcConfig, BertcModel,

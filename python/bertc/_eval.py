@@ -28,6 +28,8 @@ class EvalParams(Structure):
                 ("train_sample", c_int), ("progress", c_void_p), ("progress_ctx", c_void_p)]
 
 
+_lib.check_struct_sizes(lib, "bertc_struct_size", {"bertc_metrics_params": MetricsParams})
+_lib.check_struct_sizes(eval_lib, "bertc_eval_struct_size", {"bertc_eval_params": EvalParams})
 eval_lib.bertc_eval_default_params.restype = EvalParams
 eval_lib.bertc_eval_default_params.argtypes = []
 eval_lib.bertc_eval_run.restype = c_int

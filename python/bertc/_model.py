@@ -90,7 +90,7 @@ class BertcModel:
     _h = 0
 
     def __init__(self, path: str | None, dtype: Any = None, threads: int | None = None,
-                 arch: str | None = None, compute: str | None = None) -> None:
+                 arch: str | None = None, compute: str | None = None, revision: str | None = None) -> None:
         p = lib.bertc_model_default_params()
         p.dtype = dtype_code(dtype)
         if compute not in _COMPUTE:
@@ -103,11 +103,19 @@ class BertcModel:
         if arch not in _ARCHS:
             raise ValueError(f"arch {arch!r}: one of auto, distilbert, bert, roberta")
         p.arch = _ARCHS[arch]
+        from ._hub import hub_params, resolve_failed
+        # a folder takes no revision (transformers ignores one given with a folder; libbertc refuses it)
+        hp, _keep = hub_params(revision if path and not os.path.isdir(path) else None)
         h = ctypes.c_void_p()
         err = _lib.Error()
-        _lib.check(lib.bertc_model_load(os.fsencode(path) if path else None, ctypes.byref(p), ctypes.byref(h),
-                                        ctypes.byref(err)), err)
+        folder = ctypes.create_string_buffer(4096)
+        status = lib.bertc_model_open(os.fsencode(path) if path else None, ctypes.byref(p), ctypes.byref(hp),
+                                      ctypes.byref(h), folder, len(folder), ctypes.byref(err))
+        if status and path and not folder.value:
+            resolve_failed(path, status, err)  # a missing folder, a model id that could not be downloaded
+        _lib.check(status, err)
         self._h = h.value or 0
+        path = os.fsdecode(folder.value) if path else None
         info = _lib.ModelInfo()
         lib.bertc_model_get_info(self._h, ctypes.byref(info))
         self.info = info
@@ -289,13 +297,8 @@ class BertcModel:
 
 def load_model(model: str | os.PathLike[str] | None, dtype: Any = None, threads: int | None = None,
                revision: str | None = None, arch: str | None = None, compute: str | None = None) -> BertcModel:
-    path = None
-    if model is not None and os.fspath(model) != "":
-        path = os.fspath(model)
-        if not os.path.isdir(path):
-            from ._hub import snapshot
-            path = snapshot(path, revision=revision)
-    return BertcModel(path, dtype=dtype, threads=threads, arch=arch, compute=compute)
+    path = os.fspath(model) if model is not None and os.fspath(model) != "" else None
+    return BertcModel(path, dtype=dtype, threads=threads, arch=arch, compute=compute, revision=revision)
 
 
 class _HeadModel(BertcModel):

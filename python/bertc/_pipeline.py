@@ -2,9 +2,11 @@
 outputs, on libbertc."""
 from __future__ import annotations
 
+import ctypes
 import os
 from typing import Any, Iterable, Union
 
+from ._lib import lib
 from ._model import BertcModel, load_model
 
 __all__ = ["pipeline", "Pipeline", "TextClassificationPipeline", "FeatureExtractionPipeline",
@@ -13,6 +15,8 @@ __all__ = ["pipeline", "Pipeline", "TextClassificationPipeline", "FeatureExtract
 
 Input = Union[str, dict, list]  # type: ignore[type-arg]
 _FUNCTIONS = ("default", "sigmoid", "softmax", "none")
+_FUNCTION_CODES = {"default": 0, "softmax": 1, "sigmoid": 2, "none": 3}  # bertc_function
+_FUNCTION_NAMES = {1: "softmax", 2: "sigmoid", 3: "none"}
 
 
 class Pipeline:
@@ -90,19 +94,16 @@ class TextClassificationPipeline(Pipeline):
         return results
 
     def _function(self, f: str | None) -> str:
-        if f not in (None, "default"):
-            return str(f)
-        cfg = self.model.config
-        if cfg.problem_type == "regression":
-            return "none"
-        if cfg.problem_type == "multi_label_classification" or cfg.num_labels == 1:
-            return "sigmoid"
-        return "softmax"
+        """The function applied: f, or for "default" libbertc's rule for this model (bertc_classify_function)."""
+        code = _FUNCTION_CODES[f if f is not None else "default"]
+        return _FUNCTION_NAMES[int(lib.bertc_classify_function(self.model._h, code))]
 
     def _run(self, texts: list[tuple[str, str | None]], params: dict[str, Any]) -> list[Any]:
         import numpy as np
         bs = params.get("batch_size") or self.batch_size or 32
         logits = self.model.logits(texts, params.get("truncation"), params.get("max_length"), bs)
+        # the arithmetic is transformers' own (float32 numpy), so the scores are the pipeline's to the last bit;
+        # which function, and the order of the labels, are libbertc's
         f = self._function(params.get("function_to_apply"))
         if f == "sigmoid":
             scores = 1.0 / (1.0 + np.exp(-logits))
@@ -111,18 +112,21 @@ class TextClassificationPipeline(Pipeline):
             scores = e / e.sum(axis=-1, keepdims=True)
         else:
             scores = logits
+        scores = np.ascontiguousarray(scores, dtype=np.float32)
         id2label = self.model.config.id2label
         top_k, legacy = params.get("top_k", 1), params.get("_legacy", True)
+        n_labels = scores.shape[1] if scores.ndim == 2 else 0
+        order = (ctypes.c_int * max(n_labels, 1))()
         out: list[Any] = []
         for row in scores:
+            lib.bertc_scores_order(row.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), n_labels, order)
             if top_k == 1 and legacy:
-                out.append({"label": id2label[int(row.argmax())], "score": row.max().item()})
+                out.append({"label": id2label[order[0]], "score": row[order[0]].item()})
                 continue
-            d = [{"label": id2label[i], "score": s.item()} for i, s in enumerate(row)]
-            if not legacy:
-                d.sort(key=lambda x: x["score"], reverse=True)
-                if top_k is not None:
-                    d = d[:top_k]
+            ids = list(order[:n_labels]) if not legacy else list(range(n_labels))
+            d = [{"label": id2label[i], "score": row[i].item()} for i in ids]
+            if not legacy and top_k is not None:
+                d = d[:top_k]
             out.append(d)
         return out
 

@@ -344,11 +344,8 @@ class BertcTokenizer:
 
 def _resolve(name: str | os.PathLike[str]) -> str:
     """A folder as is; a model id through the Hugging Face cache (HF_HOME / HF_HUB_CACHE, as the CLI)."""
-    path = os.fspath(name)
-    if os.path.isdir(path):
-        return path
-    from ._hub import snapshot
-    return snapshot(path)
+    from ._hub import resolve
+    return resolve(name)
 
 
 class AutoTokenizer:

@@ -44,6 +44,8 @@ class TrainParams(Structure):
                 ("stop", POINTER(c_int)), ("callback", CALLBACK), ("callback_ctx", c_void_p), ("bf16", c_int)]
 
 
+_lib.check_struct_sizes(lib, "bertc_struct_size", {"bertc_dataset_params": DatasetParams,
+                                                    "bertc_train_event": TrainEvent, "bertc_train_params": TrainParams})
 lib.bertc_train_default_params.restype = TrainParams
 lib.bertc_train_default_params.argtypes = []
 lib.bertc_train.restype = c_int
