@@ -4,13 +4,10 @@
  */
 #include "bertc_eval.h"
 
-#include <string.h>
+#include "base/abi.h"
 
-#define S(t) {#t, sizeof(t)}
-static const struct {
-    const char *name;
-    size_t size;
-} sizes[] = {
+#define S(t) ABI_SIZE(t)
+static const abi_size sizes[] = {
     S(bertc_eval_params), S(bertc_predictions_params), S(bertc_bias_params), S(bertc_bias_summary),
     S(bertc_compare_params), S(bertc_seqeval_entity), S(bertc_seqeval_params), S(bertc_seqeval_scores),
     S(bertc_seqeval), S(bertc_squad_question), S(bertc_squad), S(bertc_ner_sentence), S(bertc_ner_dataset),
@@ -18,9 +15,4 @@ static const struct {
 };
 #undef S
 
-size_t bertc_eval_struct_size(const char *name) {
-    if (!name) return 0;
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-        if (!strcmp(sizes[i].name, name)) return sizes[i].size;
-    return 0;
-}
+size_t bertc_eval_struct_size(const char *name) { return abi_size_find(sizes, sizeof sizes / sizeof *sizes, name); }

@@ -2,6 +2,8 @@
  * abi.c — bertc_struct_size: the size of each public struct, so that a binding that mirrors them (python/bertc's
  * ctypes Structures) can check at load that it was written for this library's layout.
  */
+#include "base/abi.h"
+
 #include "bertc.h"
 #include "bertc_data.h"
 #include "bertc_hub.h"
@@ -9,11 +11,8 @@
 
 #include <string.h>
 
-#define S(t) {#t, sizeof(t)}
-static const struct {
-    const char *name;
-    size_t size;
-} sizes[] = {
+#define S(t) ABI_SIZE(t)
+static const abi_size sizes[] = {
     S(bertc_error), S(bertc_encode_params), S(bertc_encoding), S(bertc_model_params), S(bertc_model_files),
     S(bertc_model_info), S(bertc_classify_params), S(bertc_classification), S(bertc_text), S(bertc_st_config),
     S(bertc_embed_params), S(bertc_embedding), S(bertc_zero_shot_params), S(bertc_zero_shot_result),
@@ -25,9 +24,11 @@ static const struct {
 };
 #undef S
 
-size_t bertc_struct_size(const char *name) {
+size_t abi_size_find(const abi_size *t, size_t n, const char *name) {
     if (!name) return 0;
-    for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
-        if (!strcmp(sizes[i].name, name)) return sizes[i].size;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(t[i].name, name)) return t[i].size;
     return 0;
 }
+
+size_t bertc_struct_size(const char *name) { return abi_size_find(sizes, sizeof sizes / sizeof *sizes, name); }
