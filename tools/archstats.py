@@ -7,7 +7,8 @@ Figures, each in a stable order:
   - lines per folder: C sources (.c .h .inc) under src/, app/, eval/ by their top two levels; include/ apart;
     tests/, fuzz/, bench/, python/ as lines only (every text file, by extension)
   - include arrows between folders: a file of folder A that #includes "x.h" found in folder B (resolved as the
-    compiler would: the file's own folder, then -Iinclude, -Isrc, the root), counted per (A, B), A != B
+    compiler would: the file's own folder, then include/, src/, the Makefile's other -I folders, app/, eval/, the
+    root), counted per (A, B), A != B
   - include cycles between folders: strongly connected components of size > 1 of that graph
   - the 10 largest files and the 15 largest functions (a brace-matching scan of top-level definitions, comments
     and strings blanked; a function's lines run from the line of its name to its closing brace)
@@ -17,7 +18,8 @@ Figures, each in a stable order:
   - build/libbertc.so: size, `size` sections, microhttpd in `ldd` and in `nm -D` (and server_* in the whole symbol
     table), its direct NEEDED libraries, the source files compiled into it (DWARF), and `ldd` in full; the
     pkg-config templates' Libs / Requires lines, and what make substitutes into them (make -n)
-Only Python's standard library; ldd, nm and size are run when present.
+Files: git's tracked and untracked-but-not-ignored files in a checkout (a plain walk elsewhere).
+Only Python's standard library; git, ldd, nm, size, readelf and make -n are run when present.
 """
 import os
 import re
@@ -36,7 +38,26 @@ def rel(p):
     return os.path.relpath(p, ROOT)
 
 
+def git_files():
+    """Tracked and untracked-but-not-ignored files when ROOT is a git checkout (build outputs, caches and
+    downloaded checkpoints left out), else None."""
+    try:
+        r = subprocess.run(["git", "-C", ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           capture_output=True)
+    except OSError:
+        return None
+    if r.returncode != 0:
+        return None
+    return sorted(set(f for f in r.stdout.decode("utf-8", "replace").split("\0")
+                      if f and os.path.isfile(os.path.join(ROOT, f))))
+
+
+GIT_FILES = git_files()
+
+
 def walk(top, exts=None):
+    if GIT_FILES is not None:
+        return [f for f in GIT_FILES if f.startswith(top + "/") and (exts is None or f.endswith(exts))]
     out = []
     base = os.path.join(ROOT, top)
     if not os.path.isdir(base):
@@ -133,6 +154,20 @@ if os.path.isdir(os.path.join(ROOT, "tests/data")):
 
 # ---- include graph -------------------------------------------------------------------------------------------------
 INC_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def makefile_include_dirs():
+    """-I folders named in the Makefile (after include/ and src/), so that a new layout resolves as it compiles."""
+    mk = os.path.join(ROOT, "Makefile")
+    if not os.path.isfile(mk):
+        return []
+    found = re.findall(r"(?<![\w-])-I\s*([\w./-]+)", read("Makefile"))
+    return [d.rstrip("/") for d in found if not d.startswith(("/", "$"))]
+
+
+for d in makefile_include_dirs() + ["app", "eval"]:
+    if d not in INCLUDE_DIRS:
+        INCLUDE_DIRS.insert(len(INCLUDE_DIRS) - 1, d)
 
 
 def resolve(src, name):
