@@ -1171,9 +1171,9 @@ static void handle_rerank(server *s, json_t *req, reply *r) {
             reply_error(r, 424, "Backend", "out of memory");
             goto done;
         }
-        for (size_t i = 0; i < n; i++) {
-            float z = j.cls[i].logits[0];
-            sc[i] = raw ? z : 1.0f / (1.0f + expf(-z));
+        for (size_t i = 0; i < n; i++) { /* a re-ranker's one logit, through the sigmoid unless raw_scores */
+            bertc_classification_rescore(s->m, raw ? BERTC_FUNCTION_NONE : BERTC_FUNCTION_SIGMOID, &j.cls[i], NULL);
+            sc[i] = j.cls[i].scores[0];
         }
         bertc_scores_order(sc, (int)n, ord); /* equal scores keep the input order */
         json_t *out = json_array();
