@@ -1,13 +1,11 @@
 /*
- * model.c — loading a checkpoint folder into a bertc_model: config.json (the fields transformers reads for
- * DistilBertConfig / BertConfig / RobertaConfig), the weights by their Hugging Face names (with or without
- * the base-model prefix, old gamma/beta LayerNorm names accepted, as transformers does), and the tokenizer.
- * F32 weights are used in place from the mapped file; F16/BF16 are widened to fp32 once at load. Linear
- * weights are packed for the GEMM once, here.
+ * model.c — loading a checkpoint folder into a bertc_model: config.json (parsed by the architecture's rules,
+ * bert.c), the weights by the architecture's Hugging Face names (with or without the base-model prefix, old
+ * gamma/beta LayerNorm names accepted, as transformers does), and the tokenizer. The one weights loader: F32 weights
+ * are used in place from the mapped file; F16/BF16 are widened to fp32 once at load (the trainer fills its flat
+ * buffer through the same lookup, shape check and widening). Linear weights are packed for the GEMM once, here.
  */
 #include "model.h"
-
-#include "base/json.h"
 
 #include <dlfcn.h>
 #include <stdatomic.h>
@@ -55,210 +53,6 @@ static const char *arch_name(bertc_arch a) {
     }
 }
 
-/* The fields of config.json are read as transformers reads them: each size goes into torch modules (nn.Linear,
- * nn.Embedding) that refuse anything but an int, so a size written 32.5, 32.0 or "32" is refused here, naming the
- * field and its value, and so is every size beyond bertc's bounds before anything is allocated. */
-typedef struct cfg_reader {
-    const json_t *j;
-    const char *what;
-    bool exact; /* the text's integers are integers (else every number is a real: whole ones are accepted) */
-    bertc_error *err;
-} cfg_reader;
-
-static void cfg_show(const json_t *v, char *buf, size_t cap) {
-    if (json_is_integer(v)) snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d == (double)(long long)d && d > -1e15 && d < 1e15) snprintf(buf, cap, "%.1f", d); /* 32.0 */
-        else snprintf(buf, cap, "%.16g", d);
-    }
-    else if (json_is_string(v)) snprintf(buf, cap, "\"%.40s\"", json_string_value(v));
-    else snprintf(buf, cap, "%s", json_is_null(v) ? "null" : json_is_boolean(v) ? (json_is_true(v) ? "true" : "false")
-                                 : json_is_array(v) ? "an array" : "an object");
-}
-
-/* Integer field k in [lo, hi] (dflt when absent; when null too if null_ok). */
-static bertc_status cfg_intv(const cfg_reader *r, const char *k, int dflt, int lo, int hi, bool null_ok, int *out) {
-    const json_t *v = json_object_get(r->j, k);
-    if (!v || (null_ok && json_is_null(v))) {
-        *out = dflt;
-        return BERTC_OK;
-    }
-    char shown[64];
-    cfg_show(v, shown, sizeof shown);
-    double d = json_number_value(v);
-    bool integral = json_is_integer(v) || (!r->exact && json_is_real(v) && d == (double)(long long)d);
-    if (!integral)
-        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: %s %s is not an integer", r->what, k, shown);
-    if (d < lo || d > hi)
-        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: %s %s out of range (%d .. %d)", r->what, k, shown, lo, hi);
-    *out = (int)d;
-    return BERTC_OK;
-}
-
-static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *err) {
-    if (!a || !strcmp(a, "gelu")) *out = EPI_GELU;
-    else if (!strcmp(a, "relu")) *out = EPI_RELU;
-    else if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh")) *out = EPI_GELU_TANH;
-    else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "config.json: activation %.40s is not supported "
-                           "(supported: gelu, gelu_new, gelu_pytorch_tanh, relu)", a);
-    return BERTC_OK;
-}
-
-bertc_status model_config_parse(model_config *c, const char *text, const char *what, bertc_error *err) {
-    json_t *j;
-    bool exact;
-    bertc_status s = jparse_exact(text, strlen(text), what, &j, &exact, err);
-    if (s) return s;
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a JSON object", what);
-    }
-    cfg_reader r = {j, what, exact, err};
-    const char *mt = jstr(j, "model_type");
-    const char *khid, *kheads;
-    if (!mt) {
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s has no model_type", what);
-        goto done;
-    }
-    snprintf(c->model_type, sizeof c->model_type, "%s", mt);
-    const char *a0 = json_string_value(json_array_get(json_object_get(j, "architectures"), 0));
-    if (a0) snprintf(c->architecture, sizeof c->architecture, "%s", a0);
-    if (!strcmp(mt, "distilbert")) {
-        c->arch = BERTC_ARCH_DISTILBERT;
-        khid = "dim";
-        kheads = "n_heads";
-        if ((s = cfg_intv(&r, "dim", 768, 1, 65536, false, &c->hidden)) ||
-            (s = cfg_intv(&r, "n_layers", 6, 1, 1000, false, &c->layers)) ||
-            (s = cfg_intv(&r, "n_heads", 12, 1, 65536, false, &c->heads)) ||
-            (s = cfg_intv(&r, "hidden_dim", 3072, 1, 1 << 20, false, &c->intermediate)))
-            goto done;
-        c->type_vocab_size = 0;
-        c->ln_eps = 1e-12f;
-        if ((s = parse_act(jstr(j, "activation"), &c->act, err))) goto done;
-    } else if (!strcmp(mt, "bert") || !strcmp(mt, "roberta") || !strcmp(mt, "xlm-roberta")) {
-        /* XLM-RoBERTa is RoBERTa's architecture (transformers' XLMRobertaModel, base_model_prefix "roberta")
-         * with a SentencePiece Unigram tokenizer */
-        c->arch = mt[0] == 'b' ? BERTC_ARCH_BERT : BERTC_ARCH_ROBERTA;
-        khid = "hidden_size";
-        kheads = "num_attention_heads";
-        /* type_vocab_size >= 1: the embeddings add token type 0's row to every token (an empty table fails in
-         * transformers' forward) */
-        if ((s = cfg_intv(&r, "hidden_size", 768, 1, 65536, false, &c->hidden)) ||
-            (s = cfg_intv(&r, "num_hidden_layers", 12, 1, 1000, false, &c->layers)) ||
-            (s = cfg_intv(&r, "num_attention_heads", 12, 1, 65536, false, &c->heads)) ||
-            (s = cfg_intv(&r, "intermediate_size", 3072, 1, 1 << 20, false, &c->intermediate)) ||
-            (s = cfg_intv(&r, "type_vocab_size", 2, 1, 1024, false, &c->type_vocab_size)))
-            goto done;
-        const json_t *eps = json_object_get(j, "layer_norm_eps");
-        double e = json_number_value(eps);
-        if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
-            char shown[64];
-            cfg_show(eps, shown, sizeof shown);
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, "
-                           "above float32's smallest)", what, shown);
-            goto done;
-        }
-        c->ln_eps = eps ? (float)e : 1e-12f;
-        if ((s = parse_act(jstr(j, "hidden_act"), &c->act, err))) goto done;
-        const char *pet = jstr(j, "position_embedding_type");
-        if (pet && strcmp(pet, "absolute") != 0) {
-            s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: position_embedding_type %.40s is not supported (absolute only)",
-                           what, pet);
-            goto done;
-        }
-    } else {
-        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type %.40s is not supported (distilbert, bert, roberta, xlm-roberta)",
-                       what, mt);
-        goto done;
-    }
-    c->tie_word_embeddings = jbool(j, "tie_word_embeddings", 1);
-    if ((s = cfg_intv(&r, "vocab_size", 30522, 1, 1 << 24, false, &c->vocab_size)) ||
-        (s = cfg_intv(&r, "max_position_embeddings", 512, 1, 1 << 20, false, &c->max_positions)) ||
-        (s = cfg_intv(&r, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0, -(1 << 24), 1 << 24, true,
-                      &c->pad_token_id)))
-        goto done;
-    if (c->hidden % c->heads != 0) { /* transformers raises the same ValueError */
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s %d out of range: %s %d is not a multiple of the number of "
-                       "attention heads", what, kheads, c->heads, khid, c->hidden);
-        goto done;
-    }
-    /* nn.Embedding(vocab_size, H, padding_idx=pad_token_id) asserts -vocab_size <= padding_idx < vocab_size */
-    if (c->pad_token_id < -c->vocab_size || c->pad_token_id >= c->vocab_size) {
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d out of range for vocab_size %d", what, c->pad_token_id,
-                       c->vocab_size);
-        goto done;
-    }
-    if (c->arch == BERTC_ARCH_ROBERTA && (c->pad_token_id < 0 || c->pad_token_id + 2 > c->max_positions)) {
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d leaves no positions", what, c->pad_token_id);
-        goto done;
-    }
-    /* labels: id2label wins over num_labels (transformers warns and overwrites num_labels) */
-    json_t *id2label = json_object_get(j, "id2label");
-    int nl;
-    if (json_is_object(id2label)) {
-        nl = (int)(json_object_size(id2label) > 100000 ? 100001 : json_object_size(id2label));
-        if (nl > 100000) {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label has %zu labels (at most 100000)", what,
-                           json_object_size(id2label));
-            goto done;
-        }
-    } else if ((s = cfg_intv(&r, "num_labels", 2, 0, 100000, true, &nl))) {
-        goto done;
-    }
-    c->n_labels = nl;
-    c->labels = calloc((size_t)(nl ? nl : 1), sizeof *c->labels);
-    if (!c->labels) {
-        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (id2label && !json_is_object(id2label) && !json_is_null(id2label)) {
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label is not an object", what);
-        goto done;
-    }
-    const char *key;
-    const json_t *e;
-    json_object_foreach(id2label, key, e) {
-        char *endp = NULL;
-        long id = -1;
-        if (key[0] >= '0' && key[0] <= '9') id = strtol(key, &endp, 10);
-        if (!endp || *endp || id < 0 || id >= nl || !json_is_string(e) || c->labels[id]) {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label entry \"%.40s\" is not a label for ids 0..%d", what,
-                           key, nl - 1);
-            goto done;
-        }
-        if (!(c->labels[id] = strdup(json_string_value(e)))) {
-            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-    }
-    for (int i = 0; i < nl; i++)
-        if (!c->labels[i]) {
-            char buf[32];
-            snprintf(buf, sizeof buf, "LABEL_%d", i);
-            if (!(c->labels[i] = strdup(buf))) {
-                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-        }
-    const char *pt = jstr(j, "problem_type");
-    c->problem_explicit = pt != NULL;
-    if (pt) {
-        if (!strcmp(pt, "multi_label_classification")) c->problem = BERTC_PROBLEM_MULTI_LABEL;
-        else if (!strcmp(pt, "regression")) c->problem = BERTC_PROBLEM_REGRESSION;
-        else if (!strcmp(pt, "single_label_classification")) c->problem = BERTC_PROBLEM_SINGLE_LABEL;
-        else {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: unknown problem_type %.40s", what, pt);
-            goto done;
-        }
-    } else {
-        c->problem = nl == 1 ? BERTC_PROBLEM_REGRESSION : BERTC_PROBLEM_SINGLE_LABEL;
-    }
-done:
-    json_decref(j);
-    return s;
-}
-
 void model_config_free(model_config *c) {
     if (c->labels) {
         for (int i = 0; i < c->n_labels; i++) free(c->labels[i]);
@@ -288,6 +82,54 @@ static void disown(bertc_model *m, const float *p) {
         }
 }
 
+/* ---- the one weights loader: the names come from the architecture's table (bert.c); inference binds them here,
+ * the trainer fills its flat buffer with the same lookup, shape check and widening (src/train/tmodel.c) ---- */
+
+const tensor_info *weight_lookup(const tensor_set *ts, const char *name, const char *prefix) {
+    const tensor_info *t = tensor_set_find(ts, name);
+    size_t pl = strlen(prefix);
+    if (!t && !strncmp(name, prefix, pl)) t = tensor_set_find(ts, name + pl);
+    if (!t && strstr(name, "LayerNorm")) { /* checkpoints from the TF era name LayerNorm parameters gamma / beta */
+        char alt[256];
+        size_t l = strlen(name);
+        if (l > 7 && !strcmp(name + l - 7, ".weight")) snprintf(alt, sizeof alt, "%.*s.gamma", (int)(l - 7), name);
+        else if (l > 5 && !strcmp(name + l - 5, ".bias")) snprintf(alt, sizeof alt, "%.*s.beta", (int)(l - 5), name);
+        else return NULL;
+        t = tensor_set_find(ts, alt);
+        if (!t && !strncmp(alt, prefix, pl)) t = tensor_set_find(ts, alt + pl);
+    }
+    return t;
+}
+
+bertc_status weight_check_shape(const tensor_info *t, int64_t d0, int64_t d1, bertc_error *err) {
+    bool shape_ok = d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
+    if (shape_ok) return BERTC_OK;
+    char got[96] = "";
+    for (int i = 0; i < t->ndim && i < 4; i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+    if (d1)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "tensor %s has shape [%s], config.json implies [%lld, %lld]", t->name,
+                          got, (long long)d0, (long long)d1);
+    return bertc_fail(err, BERTC_ERR_FORMAT, "tensor %s has shape [%s], config.json implies [%lld]", t->name, got,
+                      (long long)d0);
+}
+
+bertc_status weight_widen(float *dst, const tensor_info *t, size_t n, bertc_error *err) {
+    const uint8_t *src = t->data;
+    switch (t->dtype) {
+    case DT_F32: memcpy(dst, src, n * 4); break;
+    case DT_F16:
+    case DT_BF16: {
+        widen_half(dst, (const uint16_t *)src, n, t->dtype == DT_F16 ? WEIGHT_F16 : WEIGHT_BF16); /* exact */
+        break;
+    }
+    default:
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tensor %s has dtype %s (supported: F32, F16, BF16)", t->name,
+                          t->dtype_name);
+    }
+    return BERTC_OK;
+}
+
 typedef struct binder {
     bertc_model *m;
     const char *prefix; /* "distilbert.", "bert.", "roberta." */
@@ -299,46 +141,20 @@ typedef struct binder {
     bool transient; /* the next get() is a linear weight about to be packed: widen it into the reused buffer */
 } binder;
 
-static const tensor_info *find_named(binder *b, const char *name) {
-    char full[256];
-    snprintf(full, sizeof full, "%s%s", b->prefix, name);
-    const tensor_info *t = tensor_set_find(&b->m->ts, full);
-    if (!t) t = tensor_set_find(&b->m->ts, name);
-    return t;
-}
-
-/* The fp32 data of tensor `name` with the expected shape (d1 = 0 for 1-D), or NULL with b->s set. */
-static const float *get(binder *b, const char *name, int64_t d0, int64_t d1) {
+/* The fp32 data of a role's tensor (layer l) with the shape config.json implies, or NULL with b->s set. F32 weights
+ * are used in place from the mapped file; F16 / BF16 are widened to fp32. */
+static const float *get(binder *b, int role, int l) {
     if (b->s) return NULL;
-    const tensor_info *t = find_named(b, name);
+    char name[256];
+    int64_t d0, d1;
+    weight_name(&b->m->cfg, role, l, b->m->cfg.n_labels, name, sizeof name, &d0, &d1);
+    const tensor_info *t = weight_lookup(&b->m->ts, name, b->prefix);
     if (!t) {
-        /* checkpoints from the TF era name LayerNorm parameters gamma / beta */
-        char alt[256];
-        size_t l = strlen(name);
-        if (l > 7 && !strcmp(name + l - 7, ".weight") && strstr(name, "LayerNorm")) {
-            snprintf(alt, sizeof alt, "%.*s.gamma", (int)(l - 7), name);
-            t = find_named(b, alt);
-        } else if (l > 5 && !strcmp(name + l - 5, ".bias") && strstr(name, "LayerNorm")) {
-            snprintf(alt, sizeof alt, "%.*s.beta", (int)(l - 5), name);
-            t = find_named(b, alt);
-        }
-    }
-    if (!t) {
-        b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "checkpoint is missing tensor %s%s (model_type %s)", b->prefix, name,
+        b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "checkpoint is missing tensor %s (model_type %s)", name,
                           b->m->cfg.model_type);
         return NULL;
     }
-    bool shape_ok = d1 ? (t->ndim == 2 && t->shape[0] == d0 && t->shape[1] == d1) : (t->ndim == 1 && t->shape[0] == d0);
-    if (!shape_ok) {
-        char got[96] = "";
-        for (int i = 0; i < t->ndim && i < 4; i++)
-            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "", (long long)t->shape[i]);
-        if (d1) b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "tensor %s has shape [%s], config.json implies [%lld, %lld]",
-                                  t->name, got, (long long)d0, (long long)d1);
-        else b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "tensor %s has shape [%s], config.json implies [%lld]", t->name,
-                               got, (long long)d0);
-        return NULL;
-    }
+    if ((b->s = weight_check_shape(t, d0, d1, b->err))) return NULL;
     ((tensor_info *)t)->used = true;
     size_t n = (size_t)d0 * (size_t)(d1 ? d1 : 1);
     b->m->n_params += n;
@@ -358,22 +174,7 @@ static const float *get(binder *b, const char *name, int64_t d0, int64_t d1) {
         b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    const uint8_t *src = t->data;
-    switch (t->dtype) {
-    case DT_F32: memcpy(dst, src, n * 4); break;
-    case DT_F16:
-    case DT_BF16: {
-        int wt = t->dtype == DT_F16 ? WEIGHT_F16 : WEIGHT_BF16; /* the kernels' exact widening */
-        if (cpu_has_avx2_fma()) widen_half_avx2(dst, src, n, wt);
-        else
-            for (size_t i = 0; i < n; i++) dst[i] = weight_to_float((uint16_t)(src[2 * i] | (src[2 * i + 1] << 8)), wt);
-        break;
-    }
-    default:
-        b->s = bertc_fail(b->err, BERTC_ERR_UNSUPPORTED, "tensor %s has dtype %s (supported: F32, F16, BF16)", t->name,
-                          t->dtype_name);
-        return NULL;
-    }
+    if ((b->s = weight_widen(dst, t, n, b->err))) return NULL;
     return dst;
 }
 
@@ -402,29 +203,34 @@ static void pack(binder *b, packed_linear *pl, const float *W, const float *bias
     }
 }
 
-static void bind_linear(binder *b, packed_linear *pl, const char *name, int N, int K) {
-    char wn[200], bn[200];
-    snprintf(wn, sizeof wn, "%s.weight", name);
-    snprintf(bn, sizeof bn, "%s.bias", name);
+/* A linear layer: the weight of role rw (its shape from the table) and the bias that follows it, packed. */
+static void bind_linear(binder *b, packed_linear *pl, int rw, int l) {
+    int64_t N = 0, K = 0;
+    weight_name(&b->m->cfg, rw, l, b->m->cfg.n_labels, (char[256]){0}, 256, &N, &K);
     b->transient = true;
-    const float *W = get(b, wn, N, K);
+    const float *W = get(b, rw, l);
     b->transient = false;
-    const float *bias = get(b, bn, N, 0);
-    pack(b, pl, W, bias, N, K);
+    const float *bias = get(b, rw + 1, l);
+    pack(b, pl, W, bias, (int)N, (int)K);
+}
+
+/* a tensor of the table in the checkpoint by its name as is (no prefix, no gamma / beta) */
+static const tensor_info *find_exact(const bertc_model *m, int role) {
+    char n[256];
+    return weight_name(&m->cfg, role, 0, m->cfg.n_labels, n, sizeof n, NULL, NULL) ? tensor_set_find(&m->ts, n) : NULL;
 }
 
 static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     const model_config *c = &m->cfg;
-    int H = c->hidden, I = c->intermediate;
-    binder b = {m, c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.",
-                err, BERTC_OK, m->compute == BERTC_DTYPE_INT8, m->compute_mode == BERTC_COMPUTE_BF16 && !bf16_compute_fallback(),
+    int H = c->hidden;
+    binder b = {m, weight_prefix(c), err, BERTC_OK, m->compute == BERTC_DTYPE_INT8,
+                m->compute_mode == BERTC_COMPUTE_BF16 && !bf16_compute_fallback(),
                 m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32, false};
-    m->word = get(&b, "embeddings.word_embeddings.weight", c->vocab_size, H);
-    m->pos = get(&b, "embeddings.position_embeddings.weight", c->max_positions, H);
-    if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0)
-        m->type = get(&b, "embeddings.token_type_embeddings.weight", c->type_vocab_size, H);
-    m->emb_ln_g = get(&b, "embeddings.LayerNorm.weight", H, 0);
-    m->emb_ln_b = get(&b, "embeddings.LayerNorm.bias", H, 0);
+    m->word = get(&b, WR_WORD, 0);
+    m->pos = get(&b, WR_POS, 0);
+    if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0) m->type = get(&b, WR_TYPE, 0);
+    m->emb_ln_g = get(&b, WR_EMB_LN_G, 0);
+    m->emb_ln_b = get(&b, WR_EMB_LN_B, 0);
     m->layer = calloc((size_t)c->layers, sizeof *m->layer);
     if (!m->layer) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     /* allocated once the first query weight has been found with its [H, H] shape: a config.json's sizes alone never
@@ -432,18 +238,11 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     float *qkv_w = NULL, *qkv_b = NULL;
     for (int l = 0; l < c->layers && !b.s; l++) {
         layer_w *L = &m->layer[l];
-        char n[160];
-        static const char *const dq[3] = {"q_lin", "k_lin", "v_lin"}, *const bq[3] = {"self.query", "self.key", "self.value"};
-        for (int k = 0; k < 3; k++) {
-            char wn[200], bn[200];
-            if (c->arch == BERTC_ARCH_DISTILBERT) snprintf(n, sizeof n, "transformer.layer.%d.attention.%s", l, dq[k]);
-            else snprintf(n, sizeof n, "encoder.layer.%d.attention.%s", l, bq[k]);
-            snprintf(wn, sizeof wn, "%s.weight", n);
-            snprintf(bn, sizeof bn, "%s.bias", n);
+        for (int k = 0; k < 3; k++) { /* query, key, value into the fused [3H, H] matrix */
             b.transient = true;
-            const float *W = get(&b, wn, H, H);
+            const float *W = get(&b, WR_Q_W + k, l);
             b.transient = false;
-            const float *bb = get(&b, bn, H, 0);
+            const float *bb = get(&b, WR_Q_B + k, l);
             if (b.s) break;
             if (!qkv_w) {
                 qkv_w = malloc((size_t)3 * H * H * sizeof(float));
@@ -459,41 +258,13 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
             memcpy(qkv_b + (size_t)k * H, bb, (size_t)H * sizeof(float));
         }
         pack(&b, &L->qkv, qkv_w, qkv_b, 3 * H, H);
-        if (c->arch == BERTC_ARCH_DISTILBERT) {
-            char p[96];
-            snprintf(p, sizeof p, "transformer.layer.%d.", l);
-            snprintf(n, sizeof n, "%sattention.out_lin", p);
-            bind_linear(&b, &L->out, n, H, H);
-            snprintf(n, sizeof n, "%ssa_layer_norm.weight", p);
-            L->ln1_g = get(&b, n, H, 0);
-            snprintf(n, sizeof n, "%ssa_layer_norm.bias", p);
-            L->ln1_b = get(&b, n, H, 0);
-            snprintf(n, sizeof n, "%sffn.lin1", p);
-            bind_linear(&b, &L->ffn1, n, I, H);
-            snprintf(n, sizeof n, "%sffn.lin2", p);
-            bind_linear(&b, &L->ffn2, n, H, I);
-            snprintf(n, sizeof n, "%soutput_layer_norm.weight", p);
-            L->ln2_g = get(&b, n, H, 0);
-            snprintf(n, sizeof n, "%soutput_layer_norm.bias", p);
-            L->ln2_b = get(&b, n, H, 0);
-        } else {
-            char p[96];
-            snprintf(p, sizeof p, "encoder.layer.%d.", l);
-            snprintf(n, sizeof n, "%sattention.output.dense", p);
-            bind_linear(&b, &L->out, n, H, H);
-            snprintf(n, sizeof n, "%sattention.output.LayerNorm.weight", p);
-            L->ln1_g = get(&b, n, H, 0);
-            snprintf(n, sizeof n, "%sattention.output.LayerNorm.bias", p);
-            L->ln1_b = get(&b, n, H, 0);
-            snprintf(n, sizeof n, "%sintermediate.dense", p);
-            bind_linear(&b, &L->ffn1, n, I, H);
-            snprintf(n, sizeof n, "%soutput.dense", p);
-            bind_linear(&b, &L->ffn2, n, H, I);
-            snprintf(n, sizeof n, "%soutput.LayerNorm.weight", p);
-            L->ln2_g = get(&b, n, H, 0);
-            snprintf(n, sizeof n, "%soutput.LayerNorm.bias", p);
-            L->ln2_b = get(&b, n, H, 0);
-        }
+        bind_linear(&b, &L->out, WR_OUT_W, l);
+        L->ln1_g = get(&b, WR_LN1_G, l);
+        L->ln1_b = get(&b, WR_LN1_B, l);
+        bind_linear(&b, &L->ffn1, WR_FFN1_W, l);
+        bind_linear(&b, &L->ffn2, WR_FFN2_W, l);
+        L->ln2_g = get(&b, WR_LN2_G, l);
+        L->ln2_b = get(&b, WR_LN2_B, l);
     }
     free(qkv_w);
     free(qkv_b);
@@ -509,62 +280,32 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     hb.int8 = 0; /* heads stay fp32: small matmuls (one row per text, or a few labels per token) */
     hb.bf16c = 0;
     hb.wtype = WEIGHT_F32;
-    hb.prefix = "";
     if (m->head == BERTC_HEAD_SEQUENCE_CLASSIFICATION) {
-        const char *dense = c->arch == BERTC_ARCH_DISTILBERT ? "pre_classifier" : c->arch == BERTC_ARCH_BERT ? "pooler.dense"
-                                                                                                       : "classifier.dense";
-        const char *outp = c->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj" : "classifier";
-        hb.prefix = c->arch == BERTC_ARCH_BERT ? "bert." : ""; /* the pooler lives in the base model */
-        bind_linear(&hb, &m->head_dense, dense, H, H);
-        hb.prefix = "";
-        bind_linear(&hb, &m->head_out, outp, c->n_labels, H);
+        bind_linear(&hb, &m->head_dense, WR_CLS_DENSE_W, 0);
+        bind_linear(&hb, &m->head_out, WR_CLS_OUT_W, 0);
         if (hb.s) return hb.s;
         m->has_head = true;
         m->head_act = c->arch == BERTC_ARCH_DISTILBERT ? EPI_RELU : EPI_TANH;
     } else if (m->head == BERTC_HEAD_TOKEN_CLASSIFICATION || m->head == BERTC_HEAD_QUESTION_ANSWERING) {
-        bool qa = m->head == BERTC_HEAD_QUESTION_ANSWERING;
-        bind_linear(&hb, &m->tok_out, qa ? "qa_outputs" : "classifier", qa ? 2 : c->n_labels, H);
+        bind_linear(&hb, &m->tok_out, m->head == BERTC_HEAD_QUESTION_ANSWERING ? WR_QA_OUT_W : WR_TOK_OUT_W, 0);
         if (hb.s) return hb.s;
         m->cfg.problem = BERTC_PROBLEM_NONE;
     } else if (m->head == BERTC_HEAD_MASKED_LM) {
-        /* DistilBertForMaskedLM: vocab_transform, activation, vocab_layer_norm, vocab_projector;
-         * BertForMaskedLM: cls.predictions.transform.{dense, LayerNorm}, decoder, bias; RobertaForMaskedLM:
-         * lm_head.{dense, layer_norm, decoder, bias} with gelu. A folder whose architectures name a masked LM but
-         * whose weights lack the head (some sentence-transformers exports) loads as a bare encoder. */
-        const char *dense = c->arch == BERTC_ARCH_DISTILBERT ? "vocab_transform"
-                            : c->arch == BERTC_ARCH_BERT     ? "cls.predictions.transform.dense"
-                                                             : "lm_head.dense";
-        char wn[128];
-        snprintf(wn, sizeof wn, "%s.weight", dense);
-        if (tensor_set_find(&m->ts, wn)) {
-            const char *ln = c->arch == BERTC_ARCH_DISTILBERT ? "vocab_layer_norm"
-                             : c->arch == BERTC_ARCH_BERT     ? "cls.predictions.transform.LayerNorm"
-                                                              : "lm_head.layer_norm";
-            const char *dec = c->arch == BERTC_ARCH_DISTILBERT ? "vocab_projector"
-                              : c->arch == BERTC_ARCH_BERT     ? "cls.predictions.decoder"
-                                                               : "lm_head.decoder";
-            const char *bias = c->arch == BERTC_ARCH_DISTILBERT ? "vocab_projector.bias"
-                               : c->arch == BERTC_ARCH_BERT     ? "cls.predictions.bias"
-                                                                : "lm_head.bias";
-            bind_linear(&hb, &m->mlm_dense, dense, H, H);
-            char n[160];
-            snprintf(n, sizeof n, "%s.weight", ln);
-            m->mlm_ln_g = get(&hb, n, H, 0);
-            snprintf(n, sizeof n, "%s.bias", ln);
-            m->mlm_ln_b = get(&hb, n, H, 0);
-            snprintf(n, sizeof n, "%s.weight", dec);
+        /* A folder whose architectures name a masked LM but whose weights lack the head (some sentence-transformers
+         * exports) loads as a bare encoder. */
+        if (find_exact(m, WR_MLM_DENSE_W)) {
+            bind_linear(&hb, &m->mlm_dense, WR_MLM_DENSE_W, 0);
+            m->mlm_ln_g = get(&hb, WR_MLM_LN_G, 0);
+            m->mlm_ln_b = get(&hb, WR_MLM_LN_B, 0);
             if (c->tie_word_embeddings) {
                 m->mlm_dec = m->word; /* tied, as transformers ties them (a saved copy is ignored) */
-                tensor_info *t = (tensor_info *)tensor_set_find(&m->ts, n);
+                tensor_info *t = (tensor_info *)find_exact(m, WR_MLM_DEC_W);
                 if (t) t->used = true;
             } else {
-                m->mlm_dec = get(&hb, n, c->vocab_size, H);
+                m->mlm_dec = get(&hb, WR_MLM_DEC_W, 0);
             }
-            if (!tensor_set_find(&m->ts, bias)) { /* newer BERT / RoBERTa saves: the decoder's own bias */
-                snprintf(n, sizeof n, "%s.bias", dec);
-                bias = n;
-            }
-            m->mlm_bias = get(&hb, bias, c->vocab_size, 0);
+            /* newer BERT / RoBERTa saves: the decoder's own bias */
+            m->mlm_bias = get(&hb, find_exact(m, WR_MLM_BIAS) ? WR_MLM_BIAS : WR_MLM_DEC_B, 0);
             if (hb.s) return hb.s;
             m->mlm_act = c->arch == BERTC_ARCH_ROBERTA ? EPI_GELU : c->act;
             m->has_mlm = true;
@@ -696,8 +437,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
                        m->tok->vocab_size, m->cfg.vocab_size);
         goto fail;
     }
-    tokenizer_set_position_cap(m->tok, m->cfg.arch == BERTC_ARCH_ROBERTA ? m->cfg.max_positions - m->cfg.pad_token_id - 1
-                                                                          : m->cfg.max_positions);
+    tokenizer_set_position_cap(m->tok, model_position_cap(&m->cfg));
     int nt = params->n_threads > 0 ? params->n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (nt < 1) nt = 1;
     if (nt > 256) nt = 256;

@@ -1,7 +1,12 @@
 /*
  * model.h — the encoder's internal state: config, weights bound to kernel-ready form, the shared thread
- * pool. DistilBERT, BERT and RoBERTa share one post-LayerNorm encoder layout; their differences (embedding
- * inputs, position ids, LayerNorm eps, head shape) are flags here.
+ * pool. DistilBERT, BERT and RoBERTa share one post-LayerNorm encoder layout (src/model/bert.c: its config rules,
+ * its Hugging Face names, its position ids, its forward and backward); their differences (embedding inputs,
+ * position ids, LayerNorm eps, head shape) are flags here.
+ *
+ * The same struct serves inference and training: loaded for inference (model.c) its weights are mapped in place or
+ * widened and packed; held by the trainer (src/train/tmodel.c) they point into one flat fp32 parameter buffer, and
+ * `train` carries the gradients, the kept activations and the dropout of a step.
  */
 #ifndef BERTC_MODEL_H
 #define BERTC_MODEL_H
@@ -20,6 +25,12 @@ typedef struct layer_w {
     const float *ln2_g, *ln2_b;
 } layer_w;
 
+typedef struct dropout_cfg {
+    float hidden;     /* embeddings, attention output, FFN output */
+    float attention;  /* attention probabilities */
+    float classifier; /* head */
+} dropout_cfg;
+
 typedef struct model_config {
     bertc_arch arch;
     char model_type[32];
@@ -32,7 +43,47 @@ typedef struct model_config {
     int n_labels;
     char **labels; /* n_labels names */
     bool tie_word_embeddings; /* the masked-LM decoder is the word embedding matrix (config default true) */
+    dropout_cfg drop;         /* training: the dropout probabilities config.json gives */
+    float initializer_range;  /* training: the std of fresh weights */
 } model_config;
+
+/* ---- the weights by their Hugging Face names: one table per architecture (bert.c) ---- */
+enum weight_role {
+    WR_WORD, WR_POS, WR_TYPE, WR_EMB_LN_G, WR_EMB_LN_B,
+    /* per layer, in the trainer's parameter order (query | key | value adjacent: the fused [3H, H] matrix) */
+    WR_Q_W, WR_K_W, WR_V_W, WR_Q_B, WR_K_B, WR_V_B, WR_OUT_W, WR_OUT_B, WR_LN1_G, WR_LN1_B,
+    WR_FFN1_W, WR_FFN1_B, WR_FFN2_W, WR_FFN2_B, WR_LN2_G, WR_LN2_B,
+    /* heads */
+    WR_CLS_DENSE_W, WR_CLS_DENSE_B, WR_CLS_OUT_W, WR_CLS_OUT_B, /* sequence classification */
+    WR_TOK_OUT_W, WR_TOK_OUT_B, WR_QA_OUT_W, WR_QA_OUT_B,       /* token classification, question answering */
+    WR_MLM_DENSE_W, WR_MLM_DENSE_B, WR_MLM_LN_G, WR_MLM_LN_B, WR_MLM_DEC_W, WR_MLM_DEC_B, WR_MLM_BIAS,
+    WR_COUNT
+};
+#define WR_LAYER_FIRST WR_Q_W
+#define WR_LAYER_LAST WR_LN2_B
+
+/* The checkpoint name of a role (layer l for the per-layer roles), the base-model prefix included where the model
+ * keeps it ("distilbert.embeddings.word_embeddings.weight", "bert.pooler.dense.weight", "classifier.weight"), and its
+ * shape (d1 = 0: 1-D; n_labels sizes the label heads). False: the architecture has no such tensor. */
+bool weight_name(const model_config *c, int role, int l, int n_labels, char *name, size_t cap, int64_t *d0, int64_t *d1);
+/* The base model's prefix, "distilbert." / "bert." / "roberta.". */
+const char *weight_prefix(const model_config *c);
+/* The checkpoint's tensor for a name: as is, without the base-model prefix (a bare encoder or a sentence-transformers
+ * folder), or with the TF era's gamma / beta for a LayerNorm's weight / bias. NULL: none. */
+const tensor_info *weight_lookup(const tensor_set *ts, const char *name, const char *prefix);
+/* BERTC_OK when t has shape [d0] (d1 = 0) or [d0, d1], else the error naming both. */
+bertc_status weight_check_shape(const tensor_info *t, int64_t d0, int64_t d1, bertc_error *err);
+/* t's n values as fp32 (F32 copied; F16 / BF16 widened exactly, as the kernels widen them). */
+bertc_status weight_widen(float *dst, const tensor_info *t, size_t n, bertc_error *err);
+
+/* The longest input the positions allow (RoBERTa's start after the padding index). */
+int model_position_cap(const model_config *c);
+/* The sequence-classification class transformers names for the architecture, e.g. "BertForSequenceClassification". */
+const char *model_class_name(const model_config *c);
+/* The position id of each token of one sequence (RoBERTa's padding offset, else 0, 1, 2 ...). */
+void model_position_ids(const model_config *c, const int32_t *ids, size_t n, int *pos);
+
+struct encoder_train;
 
 struct bertc_model {
     model_config cfg;
@@ -71,7 +122,38 @@ struct bertc_model {
     bertc_st_config st;
     char **st_strings; /* owned strings behind st (names, prompts, similarity) */
     int n_st_strings;
+    /* training (NULL for inference): the forward keeps the activations its backward needs and applies dropout */
+    struct encoder_train *train;
 };
+
+/* ---- training: the state a training step adds to the encoder ---- */
+
+/* Offsets (into the flat parameter buffer) of one layer's tensors. */
+typedef struct tlayer {
+    size_t qkv_w, qkv_b, out_w, out_b, ln1_g, ln1_b, ffn1_w, ffn1_b, ffn2_w, ffn2_b, ln2_g, ln2_b;
+} tlayer;
+
+typedef struct encoder_train {
+    float *w, *g;       /* parameters and gradients: every weight of the encoder points into w */
+    const tlayer *L;    /* each layer's tensors */
+    size_t word, pos, type, emb_g, emb_b; /* embeddings (type = SIZE_MAX when none) */
+    size_t head_dw, head_db, head_ow, head_ob;
+    packed_linear *bwd; /* W^T [K, N] of every linear for dx = dy W: 4 per layer (qkv, out, ffn1, ffn2), the head's 2 */
+    dropout_cfg drop;
+    bool bf16;          /* the dW GEMMs take bf16 inputs too */
+    bool frozen_embeddings; /* no gradient below the first layer */
+    struct tacts *acts; /* what the forward keeps, grown to the largest batch */
+    float *dlogits;     /* n x n_labels after a forward: room for the loss gradient model_backward takes */
+    /* this step */
+    bool dropout;       /* on (training) or off (evaluation) */
+    uint64_t key;       /* the dropout masks' key */
+} encoder_train;
+
+/* The gradient of the loss over the logits (n x n_labels, dlogits) ADDED to m->train->g, after a model_forward of
+ * the same batch on the same model: head, layers last to first, embeddings. */
+void model_backward(const bertc_model *m, const bertc_encoding *encs, size_t n, const float *dlogits);
+/* The kept activations' buffers (freed with the training state). */
+void model_train_acts_free(encoder_train *t);
 
 /* Reads modules.json and the sentence-transformers files of a folder into m->st (nothing when absent). */
 bertc_status st_config_load(bertc_model *m, const char *dir, bertc_error *err);
@@ -82,7 +164,9 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
 void model_config_free(model_config *c);
 
 /* Runs the encoder on n encodings; any output pointer may be NULL. hidden: sum(T) x H; emb: the embedding
- * LayerNorm output, same shape; logits: n x n_labels. */
+ * LayerNorm output, same shape; logits: n x n_labels. With m->train set, it keeps what model_backward needs (and
+ * applies dropout when m->train->dropout): each op then runs its training variant (activation apart from the GEMM,
+ * residual after dropout, attention keeping its probabilities, LayerNorm keeping x-hat and 1/std). */
 bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden, float *emb,
                            float *logits, bertc_error *err);
 

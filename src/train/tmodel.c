@@ -43,71 +43,10 @@ static size_t add(ptab *t, const char *name, int64_t d0, int64_t d1, bool decay)
     return p->off;
 }
 
-/* A Linear's weight [N, K] and bias [N], or q|k|v weights then q|k|v biases. */
-static void add_linear(ptab *t, const char *base, int N, int K, size_t *w, size_t *b) {
-    char n[200];
-    snprintf(n, sizeof n, "%s.weight", base);
-    *w = add(t, n, N, K, true);
-    snprintf(n, sizeof n, "%s.bias", base);
-    *b = add(t, n, N, 0, false);
-}
-
-static void add_ln(ptab *t, const char *base, int H, size_t *g, size_t *b) {
-    char n[200];
-    snprintf(n, sizeof n, "%s.weight", base);
-    *g = add(t, n, H, 0, false);
-    snprintf(n, sizeof n, "%s.bias", base);
-    *b = add(t, n, H, 0, false);
-}
-
 int tmodel_find(const tmodel *m, const char *name) {
     for (int i = 0; i < m->np; i++)
         if (!strcmp(m->p[i].name, name)) return i;
     return -1;
-}
-
-/* The checkpoint's tensor for a canonical name: as is, without the base-model prefix (a BertModel or a
- * sentence-transformers folder), or with TF-era gamma/beta LayerNorm names. */
-static const tensor_info *lookup(const tensor_set *ts, const char *name, const char *prefix) {
-    const tensor_info *t = tensor_set_find(ts, name);
-    size_t pl = strlen(prefix);
-    if (!t && !strncmp(name, prefix, pl)) t = tensor_set_find(ts, name + pl);
-    if (!t && strstr(name, "LayerNorm")) {
-        char alt[200];
-        size_t l = strlen(name);
-        if (l > 7 && !strcmp(name + l - 7, ".weight")) snprintf(alt, sizeof alt, "%.*s.gamma", (int)(l - 7), name);
-        else if (l > 5 && !strcmp(name + l - 5, ".bias")) snprintf(alt, sizeof alt, "%.*s.beta", (int)(l - 5), name);
-        else return NULL;
-        t = tensor_set_find(ts, alt);
-        if (!t && !strncmp(alt, prefix, pl)) t = tensor_set_find(ts, alt + pl);
-    }
-    return t;
-}
-
-static bertc_status read_tensor(float *dst, const tensor_info *t, const tparam *p, bertc_error *err) {
-    bool ok = t->ndim == p->ndim && t->shape[0] == p->shape[0] && (p->ndim == 1 || t->shape[1] == p->shape[1]);
-    if (!ok) {
-        if (p->ndim == 2)
-            return bertc_fail(err, BERTC_ERR_FORMAT, "tensor %s has shape [%lld%s%lld], the model needs [%lld, %lld]",
-                              t->name, (long long)t->shape[0], t->ndim > 1 ? ", " : "",
-                              t->ndim > 1 ? (long long)t->shape[1] : 0LL, (long long)p->shape[0], (long long)p->shape[1]);
-        return bertc_fail(err, BERTC_ERR_FORMAT, "tensor %s has shape [%lld, ...], the model needs [%lld]", t->name,
-                          (long long)t->shape[0], (long long)p->shape[0]);
-    }
-    const uint8_t *s = t->data;
-    switch (t->dtype) {
-    case DT_F32: memcpy(dst, s, p->n * 4); break;
-    case DT_F16:
-    case DT_BF16: {
-        int wt = t->dtype == DT_F16 ? WEIGHT_F16 : WEIGHT_BF16;
-        for (size_t i = 0; i < p->n; i++) dst[i] = weight_to_float((uint16_t)(s[2 * i] | (s[2 * i + 1] << 8)), wt);
-        break;
-    }
-    default:
-        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "tensor %s has dtype %s (supported: F32, F16, BF16)", t->name,
-                          t->dtype_name);
-    }
-    return BERTC_OK;
 }
 
 /* normal(0, std) by Box-Muller over splitmix64 draws (transformers uses torch's generator: the values differ,
@@ -121,11 +60,34 @@ static void init_normal(float *w, size_t n, float std, uint64_t seed) {
     }
 }
 
-static const char *class_name(const model_config *c) {
-    if (!strcmp(c->model_type, "xlm-roberta")) return "XLMRobertaForSequenceClassification";
-    return c->arch == BERTC_ARCH_DISTILBERT ? "DistilBertForSequenceClassification"
-           : c->arch == BERTC_ARCH_BERT     ? "BertForSequenceClassification"
-                                            : "RobertaForSequenceClassification";
+
+/* The encoder over the flat buffer: its weights point into w (the linears are packed from w by tmodel_pack), and
+ * its training state carries w, g and the layers' offsets. */
+static void bind_encoder(tmodel *m) {
+    bertc_model *e = &m->enc;
+    encoder_train *tr = &m->tr;
+    e->cfg = m->cfg;
+    e->cfg.labels = NULL; /* m->cfg owns them */
+    e->tok = m->tok;
+    e->pool = m->pool;
+    tr->w = m->w;
+    tr->g = m->g;
+    tr->L = m->L;
+    e->word = m->w + tr->word;
+    e->pos = m->w + tr->pos;
+    e->type = tr->type != SIZE_MAX ? m->w + tr->type : NULL;
+    e->emb_ln_g = m->w + tr->emb_g;
+    e->emb_ln_b = m->w + tr->emb_b;
+    for (int l = 0; l < m->cfg.layers; l++) {
+        e->layer[l].ln1_g = m->w + m->L[l].ln1_g;
+        e->layer[l].ln1_b = m->w + m->L[l].ln1_b;
+        e->layer[l].ln2_g = m->w + m->L[l].ln2_g;
+        e->layer[l].ln2_b = m->w + m->L[l].ln2_b;
+    }
+    e->head = BERTC_HEAD_SEQUENCE_CLASSIFICATION;
+    e->has_head = true;
+    e->head_act = m->cfg.arch == BERTC_ARCH_DISTILBERT ? EPI_RELU : EPI_TANH;
+    e->train = tr;
 }
 
 bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads, tmodel **out, char **fresh_names,
@@ -136,7 +98,6 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     if (!m) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     tensor_set ts = {0};
     ptab t = {0};
-    json_t *cj = NULL;
     char *names = NULL;
     size_t names_len = 0;
     char path[4200];
@@ -148,19 +109,9 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     }
     if ((s = read_file(path, &m->config_json, NULL, err))) goto fail;
     if ((s = model_config_parse(&m->cfg, m->config_json, path, err))) goto fail;
-    if ((s = jparse(m->config_json, strlen(m->config_json), path, &cj, err))) goto fail;
     model_config *c = &m->cfg;
-    const bool distil = c->arch == BERTC_ARCH_DISTILBERT;
-    if (distil) {
-        m->drop.hidden = (float)jnum(cj, "dropout", 0.1);
-        m->drop.attention = (float)jnum(cj, "attention_dropout", 0.1);
-        m->drop.classifier = (float)jnum(cj, "seq_classif_dropout", 0.2);
-    } else {
-        m->drop.hidden = (float)jnum(cj, "hidden_dropout_prob", 0.1);
-        m->drop.attention = (float)jnum(cj, "attention_probs_dropout_prob", 0.1);
-        m->drop.classifier = (float)jnum(cj, "classifier_dropout", m->drop.hidden);
-    }
-    m->initializer_range = (float)jnum(cj, "initializer_range", 0.02);
+    m->drop = c->drop;
+    m->initializer_range = c->initializer_range;
     if (!(m->drop.hidden >= 0 && m->drop.hidden < 1 && m->drop.attention >= 0 && m->drop.attention < 1 &&
           m->drop.classifier >= 0 && m->drop.classifier < 1)) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: dropout probabilities must be in [0, 1)", path);
@@ -168,57 +119,10 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     }
     if ((s = tensors_load_dir(&ts, dir, err))) goto fail;
 
-    const int H = c->hidden, I = c->intermediate;
-    const char *prefix = distil ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.";
-    char n[200];
-    snprintf(n, sizeof n, "%sembeddings.word_embeddings.weight", prefix);
-    m->word = add(&t, n, c->vocab_size, H, true);
-    snprintf(n, sizeof n, "%sembeddings.position_embeddings.weight", prefix);
-    m->pos = add(&t, n, c->max_positions, H, true);
-    m->type = SIZE_MAX;
-    if (!distil && c->type_vocab_size > 0) {
-        snprintf(n, sizeof n, "%sembeddings.token_type_embeddings.weight", prefix);
-        m->type = add(&t, n, c->type_vocab_size, H, true);
-    }
-    snprintf(n, sizeof n, "%sembeddings.LayerNorm", prefix);
-    add_ln(&t, n, H, &m->emb_g, &m->emb_b);
-    m->L = calloc((size_t)c->layers, sizeof *m->L);
-    if (!m->L) {
-        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
-    for (int l = 0; l < c->layers; l++) {
-        tlayer *L = &m->L[l];
-        char b[160];
-        static const char *const dq[3] = {"q_lin", "k_lin", "v_lin"}, *const bq[3] = {"self.query", "self.key", "self.value"};
-        if (distil) snprintf(b, sizeof b, "%stransformer.layer.%d.", prefix, l);
-        else snprintf(b, sizeof b, "%sencoder.layer.%d.", prefix, l);
-        for (int k = 0; k < 3; k++) {
-            snprintf(n, sizeof n, "%sattention.%s.weight", b, distil ? dq[k] : bq[k]);
-            size_t o = add(&t, n, H, H, true);
-            if (k == 0) L->qkv_w = o;
-        }
-        for (int k = 0; k < 3; k++) {
-            snprintf(n, sizeof n, "%sattention.%s.bias", b, distil ? dq[k] : bq[k]);
-            size_t o = add(&t, n, H, 0, false);
-            if (k == 0) L->qkv_b = o;
-        }
-        char nm[200];
-        snprintf(nm, sizeof nm, distil ? "%sattention.out_lin" : "%sattention.output.dense", b);
-        add_linear(&t, nm, H, H, &L->out_w, &L->out_b);
-        snprintf(nm, sizeof nm, distil ? "%ssa_layer_norm" : "%sattention.output.LayerNorm", b);
-        add_ln(&t, nm, H, &L->ln1_g, &L->ln1_b);
-        snprintf(nm, sizeof nm, distil ? "%sffn.lin1" : "%sintermediate.dense", b);
-        add_linear(&t, nm, I, H, &L->ffn1_w, &L->ffn1_b);
-        snprintf(nm, sizeof nm, distil ? "%sffn.lin2" : "%soutput.dense", b);
-        add_linear(&t, nm, H, I, &L->ffn2_w, &L->ffn2_b);
-        snprintf(nm, sizeof nm, distil ? "%soutput_layer_norm" : "%soutput.LayerNorm", b);
-        add_ln(&t, nm, H, &L->ln2_g, &L->ln2_b);
-    }
-    /* the head */
-    const char *dense = distil ? "pre_classifier" : c->arch == BERTC_ARCH_BERT ? "bert.pooler.dense" : "classifier.dense";
-    const char *outp = c->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj" : "classifier";
-    snprintf(n, sizeof n, "%s.weight", outp);
+    /* the parameters: the architecture's name table, body then the sequence-classification head */
+    const char *prefix = weight_prefix(c);
+    char n[160];
+    weight_name(c, WR_CLS_OUT_W, 0, 0, n, sizeof n, NULL, NULL);
     const tensor_info *ow = tensor_set_find(&ts, n);
     int L0 = ow && ow->ndim == 2 ? (int)ow->shape[0] : 0;
     int nl = head && head->n_labels > 0 ? head->n_labels : (ow ? L0 : c->n_labels);
@@ -227,10 +131,31 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
                        "train from the base model, or give the checkpoint's labels", n, L0, nl);
         goto fail;
     }
-    add_linear(&t, dense, H, H, &m->head_dw, &m->head_db);
-    add_linear(&t, outp, nl, H, &m->head_ow, &m->head_ob);
-    m->head_act = distil ? EPI_RELU : EPI_TANH;
-    m->head_drop_first = c->arch == BERTC_ARCH_ROBERTA;
+    m->L = calloc((size_t)c->layers, sizeof *m->L);
+    if (!m->L) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    size_t off[WR_COUNT];
+    m->tr.type = SIZE_MAX;
+    for (int l = -1; l <= c->layers; l++) { /* -1: embeddings, layers: the head */
+        int r0 = l < 0 ? WR_WORD : l < c->layers ? WR_LAYER_FIRST : WR_CLS_DENSE_W;
+        int r1 = l < 0 ? WR_EMB_LN_B : l < c->layers ? WR_LAYER_LAST : WR_CLS_OUT_B;
+        for (int r = r0; r <= r1; r++) {
+            int64_t d0, d1;
+            if (weight_name(c, r, l, nl, n, sizeof n, &d0, &d1)) off[r] = add(&t, n, d0, d1, d1 != 0);
+        }
+        if (l < 0) {
+            m->tr.word = off[WR_WORD], m->tr.pos = off[WR_POS], m->tr.emb_g = off[WR_EMB_LN_G], m->tr.emb_b = off[WR_EMB_LN_B];
+            if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0) m->tr.type = off[WR_TYPE];
+        } else if (l < c->layers) {
+            m->L[l] = (tlayer){off[WR_Q_W], off[WR_Q_B], off[WR_OUT_W], off[WR_OUT_B], off[WR_LN1_G], off[WR_LN1_B],
+                               off[WR_FFN1_W], off[WR_FFN1_B], off[WR_FFN2_W], off[WR_FFN2_B], off[WR_LN2_G], off[WR_LN2_B]};
+        } else {
+            m->tr.head_dw = off[WR_CLS_DENSE_W], m->tr.head_db = off[WR_CLS_DENSE_B];
+            m->tr.head_ow = off[WR_CLS_OUT_W], m->tr.head_ob = off[WR_CLS_OUT_B];
+        }
+    }
     if (t.oom || (t.n && t.p == NULL)) {
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         goto fail;
@@ -256,14 +181,15 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     uint64_t seed = head ? head->seed : 42;
     for (int i = 0; i < m->np; i++) {
         tparam *p = &m->p[i];
-        const tensor_info *ti = lookup(&ts, p->name, prefix);
-        if (!ti && c->arch == BERTC_ARCH_BERT && !strncmp(p->name, "bert.pooler", 11)) ti = tensor_set_find(&ts, p->name + 5);
-        bool in_head = p->off >= m->head_dw;
+        const tensor_info *ti = weight_lookup(&ts, p->name, prefix);
+        bool in_head = p->off >= m->tr.head_dw;
         if (ti && in_head && head && head->ignore_mismatched &&
             (ti->ndim != p->ndim || ti->shape[0] != p->shape[0] || (p->ndim == 2 && ti->shape[1] != p->shape[1])))
             ti = NULL;
         if (ti) {
-            if ((s = read_tensor(m->w + p->off, ti, p, err))) goto fail;
+            if ((s = weight_check_shape(ti, p->shape[0], p->ndim == 2 ? p->shape[1] : 0, err)) ||
+                (s = weight_widen(m->w + p->off, ti, p->n, err)))
+                goto fail;
             continue;
         }
         if (!in_head) {
@@ -306,10 +232,8 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     else if (c->problem == BERTC_PROBLEM_NONE || !c->problem_explicit)
         c->problem = nl == 1 ? BERTC_PROBLEM_REGRESSION : BERTC_PROBLEM_SINGLE_LABEL;
     c->problem_explicit = true;
-    snprintf(c->architecture, sizeof c->architecture, "%s", class_name(c));
+    snprintf(c->architecture, sizeof c->architecture, "%s", model_class_name(c));
     tensor_set_free(&ts);
-    json_decref(cj);
-    cj = NULL;
     if ((s = bertc_tokenizer_load(dir, &m->tok, err))) goto fail;
     static const char *const tokfiles[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
                                            "vocab.txt", "vocab.json", "merges.txt"};
@@ -321,15 +245,16 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
         tf->name = tokfiles[i];
         m->n_tokfiles++;
     }
-    tokenizer_set_position_cap(m->tok, c->arch == BERTC_ARCH_ROBERTA ? c->max_positions - c->pad_token_id - 1
-                                                                      : c->max_positions);
+    tokenizer_set_position_cap(m->tok, model_position_cap(c));
     int nt = n_threads > 0 ? n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     m->pool = threadpool_new(nt < 1 ? 1 : nt > 256 ? 256 : nt);
-    m->lin = calloc((size_t)(4 * c->layers + 2), sizeof *m->lin);
-    if (!m->pool || !m->lin) {
+    m->enc.layer = calloc((size_t)c->layers, sizeof *m->enc.layer);
+    m->tr.bwd = calloc((size_t)(4 * c->layers + 2), sizeof *m->tr.bwd);
+    if (!m->pool || !m->enc.layer || !m->tr.bwd) {
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         goto fail2;
     }
+    bind_encoder(m);
     if ((s = tmodel_pack(m, err))) goto fail2;
     if (fresh_names) *fresh_names = names;
     else free(names);
@@ -337,7 +262,6 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     return BERTC_OK;
 fail:
     tensor_set_free(&ts);
-    json_decref(cj);
     free(t.p);
 fail2:
     free(names);
@@ -361,7 +285,9 @@ bertc_status tmodel_probe(const char *dir, model_config *cfg, int *head_outputs,
         tensor_set_free(&ts); /* what it mapped before failing */
         return s;
     }
-    const tensor_info *t = tensor_set_find(&ts, cfg->arch == BERTC_ARCH_ROBERTA ? "classifier.out_proj.weight" : "classifier.weight");
+    char n[160];
+    weight_name(cfg, WR_CLS_OUT_W, 0, 0, n, sizeof n, NULL, NULL);
+    const tensor_info *t = tensor_set_find(&ts, n);
     if (t && t->ndim == 2) *head_outputs = (int)t->shape[0];
     tensor_set_free(&ts);
     return BERTC_OK;
@@ -370,12 +296,19 @@ bertc_status tmodel_probe(const char *dir, model_config *cfg, int *head_outputs,
 void tmodel_free(tmodel *m) {
     if (!m) return;
     tmodel_acts_free(m);
-    if (m->lin)
-        for (int i = 0; i < 4 * m->cfg.layers + 2; i++) {
-            linear_free(&m->lin[i].fwd);
-            linear_free(&m->lin[i].bwd);
+    if (m->tr.bwd)
+        for (int i = 0; i < 4 * m->cfg.layers + 2; i++) linear_free(&m->tr.bwd[i]);
+    free(m->tr.bwd);
+    if (m->enc.layer)
+        for (int l = 0; l < m->cfg.layers; l++) {
+            linear_free(&m->enc.layer[l].qkv);
+            linear_free(&m->enc.layer[l].out);
+            linear_free(&m->enc.layer[l].ffn1);
+            linear_free(&m->enc.layer[l].ffn2);
         }
-    free(m->lin);
+    free(m->enc.layer);
+    linear_free(&m->enc.head_dense);
+    linear_free(&m->enc.head_out);
     free(m->p);
     free(m->w);
     free(m->g);
@@ -487,10 +420,12 @@ bertc_status tmodel_pack(tmodel *m, bertc_error *err) {
         size_t wo, bo;
         int N, K;
         int l = i / 4, k = i % 4;
+        packed_linear *fwd;
         if (i >= 4 * m->cfg.layers) {
             bool dense = i == 4 * m->cfg.layers;
-            wo = dense ? m->head_dw : m->head_ow;
-            bo = dense ? m->head_db : m->head_ob;
+            wo = dense ? m->tr.head_dw : m->tr.head_ow;
+            bo = dense ? m->tr.head_db : m->tr.head_ob;
+            fwd = dense ? &m->enc.head_dense : &m->enc.head_out;
             N = dense ? H : nl;
             K = H;
         } else {
@@ -499,9 +434,11 @@ bertc_status tmodel_pack(tmodel *m, bertc_error *err) {
             bo = k == 0 ? L->qkv_b : k == 1 ? L->out_b : k == 2 ? L->ffn1_b : L->ffn2_b;
             N = k == 0 ? 3 * H : k == 2 ? I : H;
             K = k == 3 ? I : H;
+            layer_w *lw = &m->enc.layer[l];
+            fwd = k == 0 ? &lw->qkv : k == 1 ? &lw->out : k == 2 ? &lw->ffn1 : &lw->ffn2;
         }
-        job[nj++] = (pack_one){&m->lin[i].fwd, m->w + wo, m->w + bo, N, K, false, m->bf16};
-        job[nj++] = (pack_one){&m->lin[i].bwd, m->w + wo, NULL, N, K, true, m->bf16};
+        job[nj++] = (pack_one){fwd, m->w + wo, m->w + bo, N, K, false, m->bf16};
+        job[nj++] = (pack_one){&m->tr.bwd[i], m->w + wo, NULL, N, K, true, m->bf16};
     }
     packall a = {job, nj, 0};
     threadpool_run(m->pool, pack_task, &a, nj);
@@ -540,7 +477,7 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     json_t *j = jload(m->config_json, strlen(m->config_json), 0, &je, &oom);
     if (oom) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     if (!j) return bertc_fail(err, BERTC_ERR_FORMAT, "config.json: %s", je.text);
-    json_object_set_new(j, "architectures", json_pack("[s]", class_name(&m->cfg)));
+    json_object_set_new(j, "architectures", json_pack("[s]", model_class_name(&m->cfg)));
     json_t *id2 = json_object(), *l2 = json_object();
     for (int i = 0; i < m->cfg.n_labels; i++) {
         char k[24];

@@ -1,7 +1,8 @@
 /*
- * tmodel.h — the encoder as the trainer holds it: every parameter as a plain fp32 array named as transformers
- * names it, a gradient beside each, the activations a backward pass needs, and packed copies of the weights
- * (W and W^T) for the GEMM kernels, re-packed after each optimizer step.
+ * tmodel.h — the encoder as the trainer holds it: the model's own encoder (src/model: one forward, its backward)
+ * over every parameter as a plain fp32 array named as transformers names it (the architecture's name table), a
+ * gradient beside each, the activations a backward pass needs, and packed copies of the weights (W and W^T) for
+ * the GEMM kernels, re-packed after each optimizer step.
  *
  * Parameters live in one flat buffer in transformers' named_parameters() order, except that a layer's
  * query/key/value weights (and biases) are adjacent so that they form the [3H, H] matrix the fused QKV GEMM
@@ -10,6 +11,7 @@
 #ifndef BERTC_TMODEL_H
 #define BERTC_TMODEL_H
 
+#include "model/layers.h"
 #include "model/model.h"
 
 typedef struct tparam {
@@ -23,22 +25,6 @@ typedef struct tparam {
     bool is_embedding_rows; /* word embeddings: gradient rows are sparse */
 } tparam;
 
-/* Offsets (into w) of one layer's tensors. */
-typedef struct tlayer {
-    size_t qkv_w, qkv_b, out_w, out_b, ln1_g, ln1_b, ffn1_w, ffn1_b, ffn2_w, ffn2_b, ln2_g, ln2_b;
-} tlayer;
-
-typedef struct tlinear {
-    packed_linear fwd; /* W [N, K] for y = x W^T + b */
-    packed_linear bwd; /* W^T [K, N] for dx = dy W */
-} tlinear;
-
-typedef struct dropout_cfg {
-    float hidden;     /* embeddings, attention output, FFN output */
-    float attention;  /* attention probabilities */
-    float classifier; /* head */
-} dropout_cfg;
-
 typedef struct tmodel {
     model_config cfg;
     bertc_tokenizer *tok;
@@ -47,18 +33,14 @@ typedef struct tmodel {
     int np;
     float *w, *g;     /* parameters and gradients, `total` floats each */
     size_t total;
-    size_t word, pos, type, emb_g, emb_b; /* embeddings (type = SIZE_MAX when none) */
-    tlayer *L;
-    size_t head_dw, head_db, head_ow, head_ob;
-    enum epilogue head_act;
-    bool head_drop_first; /* RoBERTa: dropout before the dense layer too */
+    tlayer *L;        /* each layer's tensors in w / g */
     dropout_cfg drop;
     float initializer_range;
-    tlinear *lin; /* 4 per layer (qkv, out, ffn1, ffn2) + 2 for the head */
     bool packed;
     bool bf16;    /* bf16 mixed precision: every linear's matmuls (forward, dx, dW) take bf16 inputs with fp32 sums, as
                      torch autocast does; master weights, gradients and optimizer state stay fp32 */
-    struct tacts *acts; /* activations kept for the backward pass, grown to the largest batch */
+    bertc_model enc;   /* the encoder the forward and backward run: its weights point into w, its linears packed from w */
+    encoder_train tr;  /* its training state: w, g, the W^T packs, the kept activations */
     char *config_json; /* the source config.json text, kept to write the saved config */
     /* the checkpoint's tokenizer files, read at load and written with every save: a source folder may be gone by then
      * (a resumed run's checkpoint removed by --save-total-limit) */
@@ -113,24 +95,8 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
 /* The gradient's global L2 norm (double accumulation, in parameter order). */
 double tmodel_grad_norm(const tmodel *m);
 
-/* Counter-based uniform in [0, 1): the same mask whatever the thread count. */
-static inline uint64_t mix64(uint64_t x) {
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
 /* trainer.c, for fuzz/fuzz_train_labels.c: runs every label decision of bertc_train on a dataset. */
 #include "bertc_data.h"
 size_t train_labels_probe(const bertc_dataset *d);
-
-/* Dropout: the key of one site (an activation tensor) of one micro-batch, and the keep-and-scale factor of its
- * element idx: 0 with probability p, else 1 / (1 - p) (24-bit uniform draws). */
-static inline uint64_t site_key(uint64_t key, uint64_t site) { return mix64(key ^ mix64(site * 0x9E3779B97F4A7C15ull)); }
-static inline float drop_factor(uint64_t sk, size_t idx, float p, float scale) {
-    uint32_t u = (uint32_t)(mix64(sk + idx) >> 40);
-    return (float)u >= p * 16777216.0f ? scale : 0.0f;
-}
 
 #endif
