@@ -354,6 +354,19 @@ void bertc_model_free(bertc_model *m) {
     free(m);
 }
 
+bertc_status model_config_load(const char *dir, model_config *c, char **text, bertc_error *err) {
+    char path[4096], *txt = NULL;
+    if (!path_join(path, sizeof path, dir, "config.json")) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long");
+    if (!file_exists(path))
+        return bertc_fail(err, BERTC_ERR_IO, "%s: no config.json (is this a Hugging Face checkpoint folder?)", dir);
+    bertc_status s = read_file(path, &txt, NULL, err);
+    if (s) return s;
+    s = model_config_parse(c, txt, path, err);
+    if (!s && text) *text = txt;
+    else free(txt);
+    return s;
+}
+
 bertc_status bertc_model_load(const char *dir, const bertc_model_params *params, bertc_model **out, bertc_error *err) {
     if (!out) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_model_load: NULL out");
     *out = NULL;
@@ -382,7 +395,6 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
         goto fail;
     }
     bool embedded = !dir || !*dir;
-    char *cfg_txt = NULL;
     const bertc_model_files *dflt = NULL;
     if (embedded) {
         if (!(dflt = default_model(err))) {
@@ -393,19 +405,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
         if ((s = model_config_parse(&m->cfg, dflt->config_json, "embedded config.json", err))) goto fail;
     } else {
         snprintf(m->source, sizeof m->source, "%s", dir);
-        char path[4096];
-        if (!path_join(path, sizeof path, dir, "config.json")) {
-            s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long");
-            goto fail;
-        }
-        if (!file_exists(path)) {
-            s = bertc_fail(err, BERTC_ERR_IO, "%s: no config.json (is this a Hugging Face checkpoint folder?)", dir);
-            goto fail;
-        }
-        if ((s = read_file(path, &cfg_txt, NULL, err))) goto fail;
-        s = model_config_parse(&m->cfg, cfg_txt, path, err);
-        free(cfg_txt);
-        if (s) goto fail;
+        if ((s = model_config_load(dir, &m->cfg, NULL, err))) goto fail;
     }
     if (params->arch != BERTC_ARCH_AUTO && params->arch != m->cfg.arch) {
         s = bertc_fail(err, BERTC_ERR_ARCH, "checkpoint %s is %s (%s), not %s as asked", m->source, m->cfg.model_type,

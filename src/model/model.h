@@ -162,6 +162,8 @@ void st_config_free(bertc_model *m);
 /* Parses config.json text (`what` names it in errors); free with model_config_free, also after failure. */
 bertc_status model_config_parse(model_config *c, const char *text, const char *what, bertc_error *err);
 void model_config_free(model_config *c);
+/* Reads and parses DIR/config.json; *text (when text is not NULL) receives the file's text. */
+bertc_status model_config_load(const char *dir, model_config *c, char **text, bertc_error *err);
 
 /* Runs the encoder on n encodings; any output pointer may be NULL. hidden: sum(T) x H; emb: the embedding
  * LayerNorm output, same shape; logits: n x n_labels. With m->train set, it keeps what model_backward needs (and

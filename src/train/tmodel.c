@@ -102,16 +102,11 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     size_t names_len = 0;
     char path[4200];
     bertc_status s;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (!file_exists(path)) {
-        s = bertc_fail(err, BERTC_ERR_IO, "%s: no config.json (is this a Hugging Face checkpoint folder?)", dir);
-        goto fail;
-    }
-    if ((s = read_file(path, &m->config_json, NULL, err))) goto fail;
-    if ((s = model_config_parse(&m->cfg, m->config_json, path, err))) goto fail;
+    if ((s = model_config_load(dir, &m->cfg, &m->config_json, err))) goto fail;
     model_config *c = &m->cfg;
     m->drop = c->drop;
     m->initializer_range = c->initializer_range;
+    snprintf(path, sizeof path, "%s/config.json", dir);
     if (!(m->drop.hidden >= 0 && m->drop.hidden < 1 && m->drop.attention >= 0 && m->drop.attention < 1 &&
           m->drop.classifier >= 0 && m->drop.classifier < 1)) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: dropout probabilities must be in [0, 1)", path);
@@ -272,13 +267,7 @@ fail2:
 bertc_status tmodel_probe(const char *dir, model_config *cfg, int *head_outputs, bertc_error *err) {
     memset(cfg, 0, sizeof *cfg);
     *head_outputs = 0;
-    char path[4200], *txt = NULL;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (!file_exists(path)) return bertc_fail(err, BERTC_ERR_IO, "%s: no config.json (is this a Hugging Face checkpoint folder?)", dir);
-    bertc_status s = read_file(path, &txt, NULL, err);
-    if (s) return s;
-    s = model_config_parse(cfg, txt, path, err);
-    free(txt);
+    bertc_status s = model_config_load(dir, cfg, NULL, err);
     if (s) return s;
     tensor_set ts = {0};
     if ((s = tensors_load_dir(&ts, dir, err))) {
