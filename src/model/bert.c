@@ -341,6 +341,17 @@ bool weight_name(const model_config *c, int role, int l, int n_labels, char *nam
     return true;
 }
 
+enum epilogue model_head_act(const model_config *c, bertc_head head) {
+    if (head == BERTC_HEAD_MASKED_LM) return c->arch == BERTC_ARCH_ROBERTA ? EPI_GELU : c->act;
+    return c->arch == BERTC_ARCH_DISTILBERT ? EPI_RELU : EPI_TANH;
+}
+
+bool weight_in_layers(const model_config *c, const char *name) {
+    size_t pl = strlen(weight_prefix(c));
+    if (!strncmp(name, weight_prefix(c), pl)) name += pl;
+    return !strncmp(name, "transformer.layer.", 18) || !strncmp(name, "encoder.layer.", 14);
+}
+
 void model_position_ids(const model_config *c, const int32_t *ids, size_t n, int *pos) {
     int count = 0;
     for (size_t t = 0; t < n; t++) {

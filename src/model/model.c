@@ -285,7 +285,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
         bind_linear(&hb, &m->head_out, WR_CLS_OUT_W, 0);
         if (hb.s) return hb.s;
         m->has_head = true;
-        m->head_act = c->arch == BERTC_ARCH_DISTILBERT ? EPI_RELU : EPI_TANH;
+        m->head_act = model_head_act(c, m->head);
     } else if (m->head == BERTC_HEAD_TOKEN_CLASSIFICATION || m->head == BERTC_HEAD_QUESTION_ANSWERING) {
         bind_linear(&hb, &m->tok_out, m->head == BERTC_HEAD_QUESTION_ANSWERING ? WR_QA_OUT_W : WR_TOK_OUT_W, 0);
         if (hb.s) return hb.s;
@@ -307,7 +307,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
             /* newer BERT / RoBERTa saves: the decoder's own bias */
             m->mlm_bias = get(&hb, find_exact(m, WR_MLM_BIAS) ? WR_MLM_BIAS : WR_MLM_DEC_B, 0);
             if (hb.s) return hb.s;
-            m->mlm_act = c->arch == BERTC_ARCH_ROBERTA ? EPI_GELU : c->act;
+            m->mlm_act = model_head_act(c, m->head);
             m->has_mlm = true;
         }
         m->cfg.problem = BERTC_PROBLEM_NONE;
@@ -318,11 +318,7 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     for (int i = 0; i < m->ts.n; i++) {
         const tensor_info *t = &m->ts.t[i];
         if (t->used) continue;
-        const char *nm = t->name;
-        size_t pl = strlen(b.prefix);
-        if (!strncmp(nm, b.prefix, pl)) nm += pl;
-        bool encoder = !strncmp(nm, "transformer.layer.", 18) || !strncmp(nm, "encoder.layer.", 14);
-        if (encoder && !strstr(nm, "position_ids"))
+        if (weight_in_layers(c, t->name) && !strstr(t->name, "position_ids"))
             return bertc_fail(err, BERTC_ERR_FORMAT, "unexpected tensor %s: the checkpoint has more than the %d layers "
                               "config.json declares, or another layout", t->name, c->layers);
     }

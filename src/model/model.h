@@ -68,6 +68,11 @@ enum weight_role {
 bool weight_name(const model_config *c, int role, int l, int n_labels, char *name, size_t cap, int64_t *d0, int64_t *d1);
 /* The base model's prefix, "distilbert." / "bert." / "roberta.". */
 const char *weight_prefix(const model_config *c);
+/* Whether a checkpoint name (with or without the prefix) lies in the layers' range of names. */
+bool weight_in_layers(const model_config *c, const char *name);
+/* A head's activation: the sequence classifier's dense layer (DistilBERT ReLU, else tanh) or, for
+ * BERTC_HEAD_MASKED_LM, the masked LM's transform (RoBERTa GELU, else hidden_act). */
+enum epilogue model_head_act(const model_config *c, bertc_head head);
 /* The checkpoint's tensor for a name: as is, without the base-model prefix (a bare encoder or a sentence-transformers
  * folder), or with the TF era's gamma / beta for a LayerNorm's weight / bias. NULL: none. */
 const tensor_info *weight_lookup(const tensor_set *ts, const char *name, const char *prefix);

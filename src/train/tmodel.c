@@ -86,7 +86,7 @@ static void bind_encoder(tmodel *m) {
     }
     e->head = BERTC_HEAD_SEQUENCE_CLASSIFICATION;
     e->has_head = true;
-    e->head_act = m->cfg.arch == BERTC_ARCH_DISTILBERT ? EPI_RELU : EPI_TANH;
+    e->head_act = model_head_act(&m->cfg, e->head);
     e->train = tr;
 }
 
