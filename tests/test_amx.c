@@ -11,7 +11,7 @@
 #include "test.h"
 
 #include "kernels/amx.h"
-#include "kernels/kernels.h"
+#include "kernels/tiers.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
  */
 #include "test.h"
 
-#include "kernels/kernels.h"
+#include "kernels/tiers.h"
 #include "model/model.h"
 
 #include <jansson.h>

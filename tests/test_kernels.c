@@ -3,7 +3,7 @@
  * thread count changing nothing.
  */
 #include "test.h"
-#include "kernels/kernels.h"
+#include "kernels/tiers.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -429,6 +429,41 @@ static void t_buffer_ops(void) {
     free(x), free(y), free(e), free(dy), free(de);
 }
 
+/* The dispatch table: filled once, every op set, each the widest tier this CPU has (the portable *_ref where it has
+ * none), every bf16 / int8 GEMM tier present; the names the tier queries report. */
+static void t_dispatch_table(void) {
+    const kernel_table *k = kernel_ops();
+    CHECK(k == kernel_ops(), "the table is filled once");
+    bool avx2 = cpu_has_avx2_fma(), avx512 = cpu_has_avx512(), avx512bf16 = cpu_has_avx512bf16();
+    CHECK(!strcmp(k->simd, avx512 ? "avx512" : avx2 ? "avx2" : "portable"), "simd %s", k->simd);
+    CHECK(!strcmp(simd_isa(), k->simd), "simd_isa %s", simd_isa());
+    CHECK(k->layernorm == (avx2 ? layernorm_avx2 : layernorm_ref), "layernorm tier");
+    CHECK(k->attention == (avx2 ? attention_head_avx2 : attention_head_ref), "attention tier");
+    CHECK(k->attention_dh16 == (avx512 ? attention_head_avx512 : k->attention), "attention (dh a multiple of 16) tier");
+    CHECK(k->gelu == (avx512 ? gelu_avx512 : avx2 ? gelu_avx2 : gelu_ref), "gelu tier");
+    CHECK(k->gelu_grad == (avx2 ? gelu_grad_avx2 : gelu_grad_ref), "gelu_grad tier");
+    CHECK(k->add == (avx2 ? add_avx2 : add_ref), "add tier");
+    CHECK(k->quantize_rows == (avx2 ? quantize_rows_avx2 : quantize_rows_ref), "quantize tier");
+    CHECK(k->widen_half == (avx2 ? widen_half_avx2 : widen_half_ref), "widen tier");
+    CHECK(k->bf16_row == (avx512bf16 ? bf16_row_avx512 : bf16_row_ref), "bf16_row tier");
+    CHECK(k->bf16_pair_rows == (avx512bf16 ? bf16_pair_rows_avx512 : bf16_pair_rows_ref), "bf16_pair_rows tier");
+    CHECK(k->f32.panel_f32 && k->f32_unpacked.panel_f32 && !k->f32_unpacked.pack_f32, "fp32 GEMM tiers");
+    CHECK((k->f32.pack_f32 != NULL) == avx512 && k->f32.fuses == avx512 && k->f32.pairs == avx512, "fp32 GEMM: AVX-512 packs");
+    for (int t = 0; t < BF16_TIERS; t++)
+        CHECK(k->bf16[t].panel_bf16 && k->bf16[t].pack_bf16 && (k->bf16[t].attention_bf16 != NULL) == bf16_tier_is_amx(t) &&
+                  k->bf16[t].tiles == bf16_tier_is_amx(t), "bf16 tier %s", bf16_tier_name(t));
+    for (int t = 0; t < INT8_TIERS; t++)
+        CHECK(k->int8[t].panel_int8 && k->int8[t].tiles == int8_tier_is_amx(t), "int8 tier %s", int8_tier_name(t));
+    /* the ops through the table: the tier's bits */
+    enum { M = 5, C = 77 };
+    float x[M * C], y[M * C], g[C], b[C];
+    for (int i = 0; i < M * C; i++) x[i] = y[i] = frand() * 4 + 1;
+    for (int i = 0; i < C; i++) g[i] = frand(), b[i] = frand();
+    layernorm(x, g, b, M, C, 1e-5f);
+    (avx2 ? layernorm_avx2 : layernorm_ref)(y, g, b, M, C, 1e-5f);
+    CHECK(!memcmp(x, y, sizeof x), "layernorm != its tier");
+}
+
 void tests_kernels(void) {
     run_test("kernels/gemm_vs_reference", t_gemm_vs_reference);
     run_test("kernels/gemm_int8", t_gemm_int8);
@@ -439,4 +474,5 @@ void tests_kernels(void) {
     run_test("kernels/gelu_vector", t_gelu_vector);
     run_test("kernels/attention", t_attention);
     run_test("kernels/buffer_ops", t_buffer_ops);
+    run_test("kernels/dispatch_table", t_dispatch_table);
 }

@@ -1,60 +1,15 @@
 /*
  * gemm.c — y = act(x W^T + b) (+ residual) over weights packed once at load, split by output panels across
- * the thread pool. The scalar panel routine here is the portable fallback and the spec the AVX2 micro-kernel
- * (gemm_avx2.c) is tested against. Each output element is one fp32 dot product accumulated in k order, so
- * results do not depend on the thread count.
+ * the thread pool: the packers, the driver (x rounded, quantized or packed once per call for the tier's panels, the
+ * panels through the dispatch table, the epilogue's separate pass) and the portable panels (*_ref), the spec the
+ * vector tiers (gemm_avx2.c, gemm_avx512.c, gemm_avx512bf16.c, gemm_amx.c) are tested against. Each output element
+ * is one fp32 dot product accumulated in k order, so results do not depend on the thread count.
  */
-#include "kernels.h"
+#include "tiers.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__x86_64__) || defined(__i386__)
-#include <cpuid.h>
-#endif
-
-bool cpu_has_avx2_fma(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && !getenv("BERTC_NO_AVX2");
-    }
-    return cached;
-#else
-    return false;
-#endif
-}
-
-bool cpu_has_avx512(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") && !getenv("BERTC_NO_AVX512");
-    }
-    return cached;
-#else
-    return false;
-#endif
-}
-
-bool cpu_has_avx512bf16(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    static int cached = -1;
-    if (cached < 0) {
-        unsigned a = 0, b = 0, c = 0, d = 0;
-        /* cpuid leaf 7 subleaf 1, EAX bit 5: AVX512_BF16 (vcvtne2ps2bf16, vcvtneps2bf16, vdpbf16ps); zmm state
-         * saving by the OS is part of cpu_has_avx512() */
-        bool bf16 = __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1);
-        cached = bf16 && cpu_has_avx512() && !getenv("BERTC_NO_AVX512BF16");
-    }
-    return cached;
-#else
-    return false;
-#endif
-}
 
 bool linear_pack(packed_linear *pl, const float *W, const float *bias, int N, int K) {
     memset(pl, 0, sizeof *pl);
@@ -85,53 +40,6 @@ void linear_repack(packed_linear *pl, const float *W, const float *bias) {
     if (bias) memcpy(pl->bias, bias, (size_t)N * sizeof(float));
 }
 
-float weight_to_float(uint16_t h, int wtype) {
-    uint32_t bits;
-    if (wtype == WEIGHT_BF16) {
-        bits = (uint32_t)h << 16;
-    } else {
-        uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1F, man = h & 0x3FF;
-        if (exp == 0) {
-            if (man == 0) bits = sign;
-            else { /* subnormal: normalize */
-                exp = 127 - 15 + 1;
-                while (!(man & 0x400)) {
-                    man <<= 1;
-                    exp--;
-                }
-                bits = sign | (exp << 23) | ((man & 0x3FF) << 13);
-            }
-        } else if (exp == 31) bits = sign | 0x7F800000u | (man << 13);
-        else bits = sign | ((exp + 127 - 15) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
-uint16_t weight_from_float(float f, int wtype) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if (wtype == WEIGHT_BF16) {
-        if ((x & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((x >> 16) | 0x40); /* NaN stays a (quiet) NaN */
-        return (uint16_t)((x + 0x7FFFu + ((x >> 16) & 1)) >> 16);
-    }
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000);
-    uint32_t ax = x & 0x7FFFFFFFu;
-    if (ax > 0x7F800000u) return sign | 0x7E00;       /* NaN */
-    if (ax >= 0x477FF000u) return sign | 0x7C00;      /* rounds to or beyond 65520: infinity */
-    if (ax < 0x38800000u) {                           /* below 2^-14: subnormal half (or zero) */
-        if (ax < 0x33000000u) return sign;            /* below half the smallest subnormal */
-        uint32_t e = ax >> 23, m = (ax & 0x7FFFFF) | 0x800000, shift = 126 - e; /* value = m * 2^(e - 150) */
-        uint32_t q = m >> (shift + 0), rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-        /* units of 2^-24: m * 2^(e-150) / 2^-24 = m >> (126 - e) */
-        if (rem > half || (rem == half && (q & 1))) q++;
-        return sign | (uint16_t)q;
-    }
-    uint32_t r = ax + 0xFFFu + ((ax >> 13) & 1); /* round mantissa to 10 bits, nearest even */
-    return sign | (uint16_t)(((r >> 13) - ((127 - 15) << 10)) & 0x7FFF);
-}
-
 bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int N, int K, int wtype) {
     /* packed as fp32 first (the same panels), then narrowed */
     if (!linear_pack(pl, W, bias, N, K)) return false;
@@ -141,7 +49,7 @@ bool linear_pack_half(packed_linear *pl, const float *W, const float *bias, int 
         linear_free(pl);
         return false;
     }
-    for (size_t i = 0; i < n; i++) pl->wh[i] = weight_from_float(pl->w[i], wtype);
+    for (size_t i = 0; i < n; i++) pl->wh[i] = float_to_half(pl->w[i], wtype);
     free(pl->w);
     pl->w = NULL;
     pl->wtype = wtype;
@@ -172,23 +80,6 @@ bool linear_pack_bf16(packed_linear *pl, const float *W, const float *bias, int 
     return true;
 }
 
-void bf16_pair_rows(uint32_t *dst, const float *r0, const float *r1, int n) {
-    if (cpu_has_avx512bf16()) {
-        bf16_pair_rows_avx512(dst, r0, r1, n);
-        return;
-    }
-    for (int c = 0; c < n; c++)
-        dst[c] = weight_from_float(r0[c], WEIGHT_BF16) | (r1 ? (uint32_t)weight_from_float(r1[c], WEIGHT_BF16) << 16 : 0);
-}
-
-void bf16_row(uint16_t *dst, const float *src, int n) {
-    if (cpu_has_avx512bf16()) {
-        bf16_row_avx512(dst, src, n);
-        return;
-    }
-    for (int c = 0; c < n; c++) dst[c] = weight_from_float(src[c], WEIGHT_BF16);
-}
-
 void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias) {
     const int N = pl->N, K = pl->K, np = (N + GEMM_NR - 1) / GEMM_NR, K2 = pl->K2;
     uint16_t *row = malloc((size_t)(2 * K2 + 16) * sizeof *row);
@@ -205,8 +96,8 @@ void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias) {
                 for (int kk = 0; kk < K2; kk++) {
                     uint32_t v = 0;
                     if (nn < N && 2 * kk < K) { /* no scratch row (out of memory): one element at a time */
-                        v = weight_from_float(W[(size_t)nn * K + 2 * kk], WEIGHT_BF16);
-                        if (2 * kk + 1 < K) v |= (uint32_t)weight_from_float(W[(size_t)nn * K + 2 * kk + 1], WEIGHT_BF16) << 16;
+                        v = float_to_half(W[(size_t)nn * K + 2 * kk], WEIGHT_BF16);
+                        if (2 * kk + 1 < K) v |= (uint32_t)float_to_half(W[(size_t)nn * K + 2 * kk + 1], WEIGHT_BF16) << 16;
                     }
                     dst32[((size_t)p * K2 + kk) * GEMM_NR + j] = v;
                 }
@@ -272,7 +163,7 @@ void linear_ref(float *y, const float *x, const float *W, const float *b, int M,
         }
 }
 
-static void gemm_panel_ref(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1) {
+void gemm_panel_ref(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1) {
     int N = pl->N, K = pl->K;
     for (int p = p0; p < p1; p++) {
         const float *wp = pl->w ? pl->w + (size_t)p * K * GEMM_NR : NULL;
@@ -285,7 +176,7 @@ static void gemm_panel_ref(float *y, const float *x, const packed_linear *pl, in
             for (int k = 0; k < K; k++)
                 for (int j = 0; j < GEMM_NR; j++)
                     acc[j] += xr[k] * (pl->wtype == WEIGHT_F32 ? wp[(size_t)k * GEMM_NR + j]
-                                                               : weight_to_float(hp[(size_t)k * GEMM_NR + j], pl->wtype));
+                                                               : half_to_float(hp[(size_t)k * GEMM_NR + j], pl->wtype));
             memcpy(y + (size_t)m * N + p * GEMM_NR, acc, (size_t)nc * sizeof(float));
         }
     }
@@ -304,11 +195,11 @@ void gemm_panel_bf16_ref(float *y, const uint16_t *xh, const packed_linear *pl, 
             memcpy(acc, pl->bias + p * GEMM_NR, sizeof acc);
             const uint16_t *xr = xh + (size_t)m * K2 * 2;
             for (int kk = 0; kk < K2; kk++) {
-                float x0 = weight_to_float(xr[2 * kk], WEIGHT_BF16), x1 = weight_to_float(xr[2 * kk + 1], WEIGHT_BF16);
+                float x0 = half_to_float(xr[2 * kk], WEIGHT_BF16), x1 = half_to_float(xr[2 * kk + 1], WEIGHT_BF16);
                 const uint16_t *wk = wp + (size_t)kk * GEMM_NR * 2;
                 for (int j = 0; j < GEMM_NR; j++) {
-                    acc[j] += x1 * weight_to_float(wk[2 * j + 1], WEIGHT_BF16);
-                    acc[j] += x0 * weight_to_float(wk[2 * j], WEIGHT_BF16);
+                    acc[j] += x1 * half_to_float(wk[2 * j + 1], WEIGHT_BF16);
+                    acc[j] += x0 * half_to_float(wk[2 * j], WEIGHT_BF16);
                 }
             }
             memcpy(y + (size_t)m * N + p * GEMM_NR, acc, (size_t)nc * sizeof(float));
@@ -319,53 +210,16 @@ void gemm_panel_bf16_ref(float *y, const uint16_t *xh, const packed_linear *pl, 
 typedef struct bf16_pack_job {
     void *dst;
     const float *x;
-    int M, K, K2, tier, units;
+    int M, K, K2, units;
+    const gemm_tier *tier;
 } bf16_pack_job;
 
-/* x rounded to bf16 for the tier's kernels: AVX512-BF16, blocks of 12 rows (pack_rows_bf16_avx512); AVX2, rows of
- * 2 K2 floats holding bf16 values; portable and AMX, rows of 2 K2 bf16. Padding pairs are zero. */
+/* x rounded to bf16 for the tier's panels (units of rows or of blocks of rows; tiers.h's bf16_x), split across the
+ * pool. */
 static void bf16_pack_task(void *ctx, int task, int n_tasks) {
     bf16_pack_job *q = ctx;
     int u0 = (int)((long)q->units * task / n_tasks), u1 = (int)((long)q->units * (task + 1) / n_tasks);
-    if (q->tier == BF16_AVX512BF16) {
-        pack_rows_bf16_avx512(q->dst, q->x, q->M, q->K, q->K2, u0, u1);
-        return;
-    }
-    const int Kp = 2 * q->K2;
-    for (int m = u0; m < u1; m++) {
-        if (q->tier == BF16_AVX2) {
-            bf16_round_rows_avx2((float *)q->dst + (size_t)m * Kp, m < q->M ? q->x + (size_t)m * q->K : NULL, q->K, Kp);
-            continue;
-        }
-        uint16_t *d = (uint16_t *)q->dst + (size_t)m * Kp;
-        int k = 0;
-        if (m < q->M) {
-            bf16_row(d, q->x + (size_t)m * q->K, q->K);
-            k = q->K;
-        }
-        for (; k < Kp; k++) d[k] = 0;
-    }
-}
-
-/* Rows of x to u8 with zero point 64: q = clamp(round(x / s), -63, 63) + 64, s = max|x| / 63 per row. */
-static void quantize_rows(uint8_t *xq, float *sx, const float *x, int M, int K, int K4) {
-    if (cpu_has_avx2_fma()) {
-        quantize_rows_avx2(xq, sx, x, M, K, K4);
-        return;
-    }
-    for (int m = 0; m < M; m++) {
-        const float *r = x + (size_t)m * K;
-        float amax = 0;
-        for (int k = 0; k < K; k++) amax = fmaxf(amax, fabsf(r[k]));
-        float s = amax > 0 ? amax / 63.0f : 1.0f, inv = 1.0f / s;
-        sx[m] = s;
-        uint8_t *q = xq + (size_t)m * K4;
-        for (int k = 0; k < K; k++) {
-            long v = lrintf(r[k] * inv);
-            q[k] = (uint8_t)((v > 63 ? 63 : v < -63 ? -63 : v) + 64);
-        }
-        for (int k = K; k < K4; k++) q[k] = 64;
-    }
+    q->tier->pack_bf16(q->dst, q->x, q->M, q->K, q->K2, u0, u1);
 }
 
 typedef struct quant_job {
@@ -379,21 +233,23 @@ typedef struct quant_job {
 static void quant_task(void *ctx, int task, int n_tasks) {
     quant_job *q = ctx;
     int m0 = (int)((long)q->M * task / n_tasks), m1 = (int)((long)q->M * (task + 1) / n_tasks);
-    if (m1 > m0) quantize_rows(q->xq + (size_t)m0 * q->K4, q->sx + m0, q->x + (size_t)m0 * q->K, m1 - m0, q->K, q->K4);
+    if (m1 > m0) kernel_ops()->quantize_rows(q->xq + (size_t)m0 * q->K4, q->sx + m0, q->x + (size_t)m0 * q->K, m1 - m0, q->K, q->K4);
 }
 
 typedef struct pack_job {
     float *xp;
     const float *x;
     int M, K, nb;
+    const gemm_tier *tier;
 } pack_job;
 
 static void pack_task(void *ctx, int task, int n_tasks) {
     pack_job *q = ctx;
-    pack_rows_avx512(q->xp, q->x, q->M, q->K, (int)((long)q->nb * task / n_tasks), (int)((long)q->nb * (task + 1) / n_tasks));
+    q->tier->pack_f32(q->xp, q->x, q->M, q->K, (int)((long)q->nb * task / n_tasks),
+                      (int)((long)q->nb * (task + 1) / n_tasks));
 }
 
-static void gemm_panel_int8_ref(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
+void gemm_panel_int8_ref(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
                                 int p1) {
     int N = pl->N, K4 = pl->K4;
     for (int p = p0; p < p1; p++)
@@ -409,21 +265,9 @@ static void gemm_panel_int8_ref(float *y, const uint8_t *xq, const float *sx, co
             }
 }
 
-static inline float act_apply(float v, enum epilogue act) {
-    switch (act) {
-    case EPI_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-    case EPI_GELU_TANH: return 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
-    case EPI_RELU: return v > 0.0f ? v : 0.0f;
-    case EPI_TANH: return tanhf(v);
-    case EPI_NONE: break;
-    }
-    return v;
-}
-
 typedef struct gemm_job {
     float *y;
-    const float *x;
-    const float *xp;   /* fp32 on AVX-512: x packed in blocks of rows (NULL: use the AVX2 path) */
+    const float *x;    /* fp32: x as given, or packed by the tier's pack_f32 */
     const uint8_t *xq; /* int8 layers: the quantized rows and their scales */
     const float *sx;
     const packed_linear *pl;
@@ -432,62 +276,40 @@ typedef struct gemm_job {
     enum epilogue act;
     int n_panels;
     const void *xb;    /* bf16 compute: x rounded and laid out for the tier (bf16_pack_task) */
-    int bf16_tier, int8_tier;
+    const gemm_tier *tier;
+    const kernel_table *k;
 } gemm_job;
 
 static void gemm_task(void *ctx, int task, int n_tasks) {
     gemm_job *j = ctx;
-    /* The AVX-512 and AMX kernels take panels in pairs (tasks get whole pairs); the AVX-512 ones apply GELU and the
-     * residual in registers; other epilogues, and every epilogue of the other tiers, run in the pass below. */
-    bool avx512 = j->xp || (j->xb && j->bf16_tier == BF16_AVX512BF16) || (j->xq && j->int8_tier == INT8_AVX512);
-    bool amx = (j->xb && bf16_tier_is_amx(j->bf16_tier)) || (j->xq && int8_tier_is_amx(j->int8_tier));
-    bool fused = avx512 && (j->act == EPI_NONE || j->act == EPI_GELU);
+    const gemm_tier *t = j->tier;
+    /* Tiers that take panels in pairs get whole pairs; the fusing ones (AVX-512) apply GELU and the residual in
+     * registers; other epilogues, and every epilogue of the other tiers, run in the pass below. */
+    bool fused = t->fuses && (j->act == EPI_NONE || j->act == EPI_GELU);
     gemm_epilogue e = {fused && j->act == EPI_GELU, fused ? j->residual : NULL};
-    int unit = avx512 || amx ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
+    int unit = t->pairs ? 2 : 1, nu = (j->n_panels + unit - 1) / unit;
     int p0 = unit * (int)((long)nu * task / n_tasks), p1 = unit * (int)((long)nu * (task + 1) / n_tasks);
     if (p1 > j->n_panels) p1 = j->n_panels;
     if (p0 >= p1) return;
-    if (j->xb) {
-        switch (j->bf16_tier) {
-        case BF16_AMX: gemm_panel_bf16_amx(j->y, j->xb, j->pl, j->M, p0, p1); break;
-        case BF16_AMX_EMULATED: gemm_panel_bf16_amxemu(j->y, j->xb, j->pl, j->M, p0, p1); break;
-        case BF16_AVX512BF16: gemm_panel_bf16_avx512(j->y, j->xb, j->pl, j->M, p0, p1, &e); break;
-        case BF16_AVX2: gemm_panel_bf16_avx2(j->y, j->xb, j->pl, j->M, p0, p1); break;
-        default: gemm_panel_bf16_ref(j->y, j->xb, j->pl, j->M, p0, p1); break;
-        }
-    } else if (j->xq) {
-        switch (j->int8_tier) {
-        case INT8_AMX: gemm_panel_int8_amx(j->y, j->xq, j->sx, j->pl, j->M, p0, p1); break;
-        case INT8_AMX_EMULATED: gemm_panel_int8_amxemu(j->y, j->xq, j->sx, j->pl, j->M, p0, p1); break;
-        case INT8_AVX512: gemm_panel_int8_avx512(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, &e); break;
-        case INT8_AVX2: gemm_panel_int8_avx2(j->y, j->xq, j->sx, j->pl, j->M, p0, p1); break;
-        default: gemm_panel_int8_ref(j->y, j->xq, j->sx, j->pl, j->M, p0, p1); break;
-        }
-    } else if (j->xp) {
-        gemm_panel_avx512(j->y, j->xp, j->pl, j->M, p0, p1, &e);
-    } else if (cpu_has_avx2_fma()) {
-        gemm_panel_avx2(j->y, j->x, j->pl, j->M, p0, p1);
-    } else {
-        gemm_panel_ref(j->y, j->x, j->pl, j->M, p0, p1);
-    }
+    if (j->xb) t->panel_bf16(j->y, j->xb, j->pl, j->M, p0, p1, &e);
+    else if (j->xq) t->panel_int8(j->y, j->xq, j->sx, j->pl, j->M, p0, p1, &e);
+    else t->panel_f32(j->y, j->x, j->pl, j->M, p0, p1, &e);
     if (fused || (j->act == EPI_NONE && !j->residual)) return;
     int N = j->pl->N, c0 = p0 * GEMM_NR, c1 = p1 * GEMM_NR < N ? p1 * GEMM_NR : N;
-    if (j->act == EPI_NONE && cpu_has_avx2_fma()) { /* residual only */
-        for (int m = 0; m < j->M; m++)
-            add_avx2(j->y + (size_t)m * N + c0, j->residual + (size_t)m * N + c0, c1 - c0);
+    if (j->act == EPI_NONE) { /* residual only */
+        for (int m = 0; m < j->M; m++) j->k->add(j->y + (size_t)m * N + c0, j->residual + (size_t)m * N + c0, c1 - c0);
         return;
     }
-    if (j->act == EPI_GELU && cpu_has_avx2_fma()) {
-        void (*gelu)(float *, int, const float *) = cpu_has_avx512() ? gelu_avx512 : gelu_avx2;
+    if (j->act == EPI_GELU) {
         for (int m = 0; m < j->M; m++)
-            gelu(j->y + (size_t)m * N + c0, c1 - c0, j->residual ? j->residual + (size_t)m * N + c0 : NULL);
+            j->k->gelu(j->y + (size_t)m * N + c0, c1 - c0, j->residual ? j->residual + (size_t)m * N + c0 : NULL);
         return;
     }
     for (int m = 0; m < j->M; m++) {
         float *yr = j->y + (size_t)m * N;
         const float *rr = j->residual ? j->residual + (size_t)m * N : NULL;
         for (int c = c0; c < c1; c++) {
-            float v = act_apply(yr[c], j->act);
+            float v = act_ref(yr[c], j->act);
             yr[c] = rr ? v + rr[c] : v;
         }
     }
@@ -500,27 +322,28 @@ static void mark_unusable(float *y, size_t n) { /* out of memory: the output is 
 void linear_forward_on(threadpool *tp, float *y, const float *x, const packed_linear *pl, int M, enum epilogue act,
                        const float *residual, int bf16_tier_id, int int8_tier_id) {
     if (M <= 0) return;
-    gemm_job j = {y, x, NULL, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR, NULL, bf16_tier_id,
-                  int8_tier_id};
+    const kernel_table *k = kernel_ops();
+    gemm_job j = {y, x, NULL, NULL, pl, residual, M, act, (pl->N + GEMM_NR - 1) / GEMM_NR, NULL, &k->f32, k};
     const int nt = threadpool_size(tp);
     const int Mt = (M + 15) / 16 * 16; /* the AMX tiers read whole tiles of 16 rows: zero rows pad the last */
     if (pl->wb) {
         /* bf16 compute: x rounded to bf16 once per call, split across the pool, for all the tasks to read */
-        int tier = bf16_tier_id, K2 = pl->K2, nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
-        int units = tier == BF16_AVX512BF16 ? nb : bf16_tier_is_amx(tier) ? Mt : M;
-        size_t size = tier == BF16_AVX512BF16 ? (size_t)nb * GEMM_AVX512_MR * K2 * sizeof(uint32_t)
-                      : tier == BF16_AVX2     ? (size_t)units * K2 * 2 * sizeof(float)
-                                              : (size_t)units * K2 * 2 * sizeof(uint16_t);
+        const gemm_tier *t = &k->bf16[bf16_tier_id >= 0 && bf16_tier_id < BF16_TIERS ? bf16_tier_id : BF16_PORTABLE];
+        int K2 = pl->K2, rows = t->tiles ? Mt : M, per = t->bf16_x == BF16_X_BLOCKS ? GEMM_AVX512_MR : 1;
+        int units = (rows + per - 1) / per;
+        size_t size = (size_t)units * per * K2 * (t->bf16_x == BF16_X_FLOATS ? 2 * sizeof(float) : 2 * sizeof(uint16_t));
         void *buf;
         if (!scratch_take(SCRATCH_PACK, &size, &buf, 1)) {
             mark_unusable(y, (size_t)M * pl->N);
             return;
         }
-        bf16_pack_job bj = {buf, x, M, pl->K, K2, tier, units};
+        bf16_pack_job bj = {buf, x, M, pl->K, K2, units, t};
         threadpool_run(tp, bf16_pack_task, &bj, nt > 1 && units >= 2 ? nt : 1);
         j.xb = buf;
+        j.tier = t;
     } else if (pl->wq) {
-        int rows = int8_tier_is_amx(int8_tier_id) ? Mt : M;
+        const gemm_tier *t = &k->int8[int8_tier_id >= 0 && int8_tier_id < INT8_TIERS ? int8_tier_id : INT8_PORTABLE];
+        int rows = t->tiles ? Mt : M;
         size_t sizes[2] = {(size_t)rows * pl->K4, (size_t)M * sizeof(float)};
         void *part[2];
         if (!scratch_take(SCRATCH_INT8, sizes, part, 2)) {
@@ -534,15 +357,19 @@ void linear_forward_on(threadpool *tp, float *y, const float *x, const packed_li
         if (rows > M) memset(xq + (size_t)M * pl->K4, 64, (size_t)(rows - M) * pl->K4);
         j.xq = xq;
         j.sx = sx;
-    } else if (cpu_has_avx512()) {
-        /* x packed once, the blocks split across the pool, for all the tasks to read (out of memory: AVX2) */
+        j.tier = t;
+    } else if (k->f32.pack_f32) {
+        /* x packed once, the blocks split across the pool, for all the tasks to read (out of memory: the tier that
+         * reads x as given) */
         int nb = (M + GEMM_AVX512_MR - 1) / GEMM_AVX512_MR;
         size_t size = (size_t)nb * GEMM_AVX512_MR * pl->K * sizeof(float);
         float *xp;
         if (scratch_take(SCRATCH_PACK, &size, (void **)&xp, 1)) {
-            pack_job pj = {xp, x, M, pl->K, nb};
+            pack_job pj = {xp, x, M, pl->K, nb, &k->f32};
             threadpool_run(tp, pack_task, &pj, nt > 1 && nb >= 2 ? nt : 1);
-            j.xp = xp;
+            j.x = xp;
+        } else {
+            j.tier = &k->f32_unpacked;
         }
     }
     int tasks = nt == 1 ? 1 : nt * 4;

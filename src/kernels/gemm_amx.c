@@ -17,7 +17,7 @@
  * result is dequantized as the other int8 tiers do it (the same expression, so the same bits). Edge blocks use
  * fewer tiles; output rows and columns past M and N are computed and dropped.
  */
-#include "kernels.h"
+#include "tiers.h"
 #include "amx.h"
 
 #include <math.h>

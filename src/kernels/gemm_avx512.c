@@ -12,7 +12,8 @@
  * four products into an int32 lane, no saturation) and the same float epilogue, so it equals the scalar
  * specification to the bit.
  */
-#include "kernels.h"
+#include "tiers.h"
+#include "simd_avx512.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -31,7 +32,6 @@
 _Static_assert(MC % MR == 0, "row blocks must start on packed block boundaries");
 _Static_assert(MR <= 16, "a block of rows is gathered by one 16-lane gather");
 
-static inline __m512 gelu16(__m512 x);
 
 /* 16 weights of a panel row as fp32: stored fp32, fp16 (widened exactly), or bf16 (the high half of an fp32). */
 static inline __attribute__((always_inline)) __m512 load_w(const int WT, const void *w, size_t k) {
@@ -251,7 +251,6 @@ static const kernel_q_fn kernels_q[MR + 1][2] = {
 #undef E
 };
 
-static inline __m512 gelu16(__m512 x);
 
 void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
                             int p1, const gemm_epilogue *epi) {
@@ -292,228 +291,6 @@ void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const 
                     }
                 }
             }
-        }
-    }
-}
-
-/* ---- GELU, 16 lanes: the same operations as gelu_avx2 lane for lane (A&S erf, Cephes exp), so the same bits ---- */
-
-static inline __m512 exp_neg_avx512(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-}
-
-static inline __m512 gelu16(__m512 x) {
-    /* sign and magnitude with integer ops (the float forms need AVX512DQ) */
-    const __m512i sgn = _mm512_set1_epi32((int)0x80000000u);
-    __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
-    __m512i zi = _mm512_castps_si512(z), sign = _mm512_and_si512(zi, sgn);
-    __m512 az = _mm512_castsi512_ps(_mm512_andnot_si512(sgn, zi));
-    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(az, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.0f)));
-    __m512 y = _mm512_set1_ps(1.061405429f);
-    y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(-1.453152027f));
-    y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(1.421413741f));
-    y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(-0.284496736f));
-    y = _mm512_fmadd_ps(y, t, _mm512_set1_ps(0.254829592f));
-    y = _mm512_mul_ps(y, t);
-    __m512 e = exp_neg_avx512(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(az, az)));
-    __m512 erf = _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(_mm512_fnmadd_ps(y, e, _mm512_set1_ps(1.0f))), sign));
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), erf));
-}
-
-void gelu_avx512(float *v, int n, const float *residual) {
-    int i = 0;
-    for (; i < n; i += 16) {
-        __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
-        __m512 g = gelu16(_mm512_maskz_loadu_ps(m, v + i));
-        if (residual) g = _mm512_add_ps(g, _mm512_maskz_loadu_ps(m, residual + i));
-        _mm512_mask_storeu_ps(v + i, m, g);
-    }
-}
-
-/* ---- attention, 16 lanes (head sizes that are multiples of 16) ---- */
-
-static inline __m256 fold256(__m512 a) {
-    return _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-}
-
-/* The four sums of a, b, c, d in lanes 0..3. */
-static inline __m128 hsum4_512(__m512 a, __m512 b, __m512 c, __m512 d) {
-    __m256 ab = _mm256_hadd_ps(fold256(a), fold256(b)), cd = _mm256_hadd_ps(fold256(c), fold256(d));
-    __m256 abcd = _mm256_hadd_ps(ab, cd);
-    return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
-}
-
-/* attention_head_avx2's method on 16 lanes: scores against four keys at a time, softmax with a 16-lane exp,
- * p . V with up to 64 output columns in registers. */
-/* softmax of one row of scores in place: exp(s - max), and 1 / sum of them */
-static inline __m512 softmax_row_avx512(float *sc, int T) {
-    float mx = -INFINITY;
-    for (int j = 0; j < T; j++) mx = sc[j] > mx ? sc[j] : mx;
-    __m512 vm = _mm512_set1_ps(mx), vs = _mm512_setzero_ps();
-    for (int j = 0; j < T; j += 16) {
-        __mmask16 m = T - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (T - j)) - 1);
-        __m512 e = _mm512_maskz_mov_ps(m, exp_neg_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, sc + j), vm)));
-        _mm512_mask_storeu_ps(sc + j, m, e);
-        vs = _mm512_add_ps(vs, e);
-    }
-    return _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
-}
-
-/* Four query rows at once: every key and value row is loaded once for the four, which is what long sequences are
- * bound by (the single-row loop re-reads K and V from L2 per query). Each query's sums run in the single-row loop's
- * order, so the results are the same bits. scratch holds 4 * (T + 8) floats. */
-static void attention_4rows_avx512(float *out, const float *q, const float *k, const float *v, int T, int ld, int H,
-                                   int head, int dh, float scale, float *scratch) {
-    float *sc[4];
-    for (int r = 0; r < 4; r++) sc[r] = scratch + (size_t)r * (T + 8);
-    const float *qi[4] = {q, q + ld, q + 2 * (size_t)ld, q + 3 * (size_t)ld};
-    int j = 0;
-    for (; j + 4 <= T; j += 4) {
-        const float *k0 = k + (size_t)j * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
-        __m512 a[4][4];
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) a[r][0] = a[r][1] = a[r][2] = a[r][3] = _mm512_setzero_ps();
-        for (int d = 0; d < dh; d += 16) {
-            __m512 kv0 = _mm512_loadu_ps(k0 + d), kv1 = _mm512_loadu_ps(k1 + d), kv2 = _mm512_loadu_ps(k2 + d),
-                   kv3 = _mm512_loadu_ps(k3 + d);
-    #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-                __m512 qv = _mm512_loadu_ps(qi[r] + d);
-                a[r][0] = _mm512_fmadd_ps(qv, kv0, a[r][0]);
-                a[r][1] = _mm512_fmadd_ps(qv, kv1, a[r][1]);
-                a[r][2] = _mm512_fmadd_ps(qv, kv2, a[r][2]);
-                a[r][3] = _mm512_fmadd_ps(qv, kv3, a[r][3]);
-            }
-        }
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++)
-            _mm_storeu_ps(sc[r] + j, _mm_mul_ps(hsum4_512(a[r][0], a[r][1], a[r][2], a[r][3]), _mm_set1_ps(scale)));
-    }
-    for (; j < T; j++) {
-        const float *kj = k + (size_t)j * ld;
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            __m512 acc = _mm512_setzero_ps();
-            for (int d = 0; d < dh; d += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(qi[r] + d), _mm512_loadu_ps(kj + d), acc);
-            sc[r][j] = _mm512_reduce_add_ps(acc) * scale;
-        }
-    }
-    __m512 vi[4];
-#pragma GCC unroll 4
-    for (int r = 0; r < 4; r++) vi[r] = softmax_row_avx512(sc[r], T);
-    float *o = out + head * dh;
-    int d = 0;
-    for (; d + 64 <= dh; d += 64) {
-        __m512 acc[4][4];
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = _mm512_setzero_ps();
-        for (j = 0; j < T; j++) {
-            const float *vj = v + (size_t)j * ld + d;
-            __m512 v0 = _mm512_loadu_ps(vj), v1 = _mm512_loadu_ps(vj + 16), v2 = _mm512_loadu_ps(vj + 32),
-                   v3 = _mm512_loadu_ps(vj + 48);
-    #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-                __m512 p = _mm512_set1_ps(sc[r][j]);
-                acc[r][0] = _mm512_fmadd_ps(p, v0, acc[r][0]);
-                acc[r][1] = _mm512_fmadd_ps(p, v1, acc[r][1]);
-                acc[r][2] = _mm512_fmadd_ps(p, v2, acc[r][2]);
-                acc[r][3] = _mm512_fmadd_ps(p, v3, acc[r][3]);
-            }
-        }
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) {
-            float *orow = o + (size_t)r * H + d;
-            _mm512_storeu_ps(orow, _mm512_mul_ps(acc[r][0], vi[r]));
-            _mm512_storeu_ps(orow + 16, _mm512_mul_ps(acc[r][1], vi[r]));
-            _mm512_storeu_ps(orow + 32, _mm512_mul_ps(acc[r][2], vi[r]));
-            _mm512_storeu_ps(orow + 48, _mm512_mul_ps(acc[r][3], vi[r]));
-        }
-    }
-    for (; d < dh; d += 16) {
-        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        for (j = 0; j < T; j++) {
-            __m512 vv = _mm512_loadu_ps(v + (size_t)j * ld + d);
-    #pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(sc[r][j]), vv, acc[r]);
-        }
-#pragma GCC unroll 4
-        for (int r = 0; r < 4; r++) _mm512_storeu_ps(o + (size_t)r * H + d, _mm512_mul_ps(acc[r], vi[r]));
-    }
-}
-
-void attention_head_avx512(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch) {
-    const int ld = 3 * H;
-    const float scale = 1.0f / sqrtf((float)dh);
-    const float *q = qkv + head * dh, *k = qkv + H + head * dh, *v = qkv + 2 * H + head * dh;
-    int i0 = 0;
-    for (; i0 + 4 <= nq; i0 += 4)
-        attention_4rows_avx512(out + (size_t)i0 * H, q + (size_t)i0 * ld, k, v, T, ld, H, head, dh, scale, scratch);
-    for (int i = i0; i < nq; i++) {
-        const float *qi = q + (size_t)i * ld;
-        int j = 0;
-        for (; j + 4 <= T; j += 4) {
-            const float *k0 = k + (size_t)j * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
-            __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-            for (int d = 0; d < dh; d += 16) {
-                __m512 qv = _mm512_loadu_ps(qi + d);
-                a0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + d), a0);
-                a1 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k1 + d), a1);
-                a2 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k2 + d), a2);
-                a3 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k3 + d), a3);
-            }
-            _mm_storeu_ps(scratch + j, _mm_mul_ps(hsum4_512(a0, a1, a2, a3), _mm_set1_ps(scale)));
-        }
-        for (; j < T; j++) {
-            const float *kj = k + (size_t)j * ld;
-            __m512 a = _mm512_setzero_ps();
-            for (int d = 0; d < dh; d += 16) a = _mm512_fmadd_ps(_mm512_loadu_ps(qi + d), _mm512_loadu_ps(kj + d), a);
-            scratch[j] = _mm512_reduce_add_ps(a) * scale;
-        }
-        float mx = -INFINITY;
-        for (j = 0; j < T; j++) mx = scratch[j] > mx ? scratch[j] : mx;
-        __m512 vm = _mm512_set1_ps(mx), vs = _mm512_setzero_ps();
-        for (j = 0; j < T; j += 16) {
-            __mmask16 m = T - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (T - j)) - 1);
-            __m512 e = _mm512_maskz_mov_ps(m, exp_neg_avx512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, scratch + j), vm)));
-            _mm512_mask_storeu_ps(scratch + j, m, e);
-            vs = _mm512_add_ps(vs, e);
-        }
-        __m512 vi = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vs));
-        float *o = out + (size_t)i * H + head * dh;
-        int d = 0;
-        for (; d + 64 <= dh; d += 64) {
-            __m512 o0 = _mm512_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-            for (j = 0; j < T; j++) {
-                const float *vj = v + (size_t)j * ld + d;
-                __m512 p = _mm512_set1_ps(scratch[j]);
-                o0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj), o0);
-                o1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 16), o1);
-                o2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 32), o2);
-                o3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(vj + 48), o3);
-            }
-            _mm512_storeu_ps(o + d, _mm512_mul_ps(o0, vi));
-            _mm512_storeu_ps(o + d + 16, _mm512_mul_ps(o1, vi));
-            _mm512_storeu_ps(o + d + 32, _mm512_mul_ps(o2, vi));
-            _mm512_storeu_ps(o + d + 48, _mm512_mul_ps(o3, vi));
-        }
-        for (; d < dh; d += 16) {
-            __m512 acc = _mm512_setzero_ps();
-            for (j = 0; j < T; j++)
-                acc = _mm512_fmadd_ps(_mm512_set1_ps(scratch[j]), _mm512_loadu_ps(v + (size_t)j * ld + d), acc);
-            _mm512_storeu_ps(o + d, _mm512_mul_ps(acc, vi));
         }
     }
 }

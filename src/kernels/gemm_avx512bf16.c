@@ -1,7 +1,7 @@
 /*
  * gemm_avx512bf16.c — bf16 compute on AVX512-BF16 (Zen 4/5, Cooper Lake, Sapphire Rapids without AMX use):
  * y = x W^T + b with x and W rounded to bf16 and the products summed in fp32 by vdpbf16ps, 32 multiply-adds per
- * instruction (twice an fp32 FMA's) on half the weight bytes. Picked at run time when cpu_has_avx512bf16();
+ * instruction (twice an fp32 FMA's) on half the weight bytes. A tier of the dispatch table where the CPU has it;
  * BERTC_NO_AVX512BF16=1 falls back to the portable path in gemm.c (same rounding of the inputs, fp32 sums; the
  * order of the two adds inside a pair is the same as Intel's pseudo-code, but vdpbf16ps reads denormal inputs
  * as zero and flushes denormal results, so the two tiers may differ in the last bits).
@@ -12,7 +12,8 @@
  * The micro-kernel is gemm_avx512.c's: up to 12 rows x 2 panels in 24 zmm accumulators, k blocked so that the
  * rows' block and a panel pair's slice stay in L2 / L1.
  */
-#include "kernels.h"
+#include "tiers.h"
+#include "simd_avx512.h"
 
 #include <immintrin.h>
 #include <string.h>
@@ -31,9 +32,6 @@ static inline __mmask16 cols_mask(int N, int p) {
     return nc >= 16 ? (__mmask16)0xFFFF : nc <= 0 ? (__mmask16)0 : (__mmask16)((1u << nc) - 1);
 }
 
-static inline __m512i bf16_lanes(__m512 v) { /* 16 floats to bf16 in the low halves of 16 int32 lanes */
-    return _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(v));
-}
 
 void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int K2, int b0, int b1) {
     const int full = K / 2, used = (K + 1) / 2; /* pairs with both halves, with any; pairs past used are zeros */
@@ -155,29 +153,5 @@ void gemm_panel_bf16_avx512(float *y, const uint32_t *xp, const packed_linear *p
                 }
             }
         }
-    }
-}
-
-void bf16_pair_rows_avx512(uint32_t *dst, const float *r0, const float *r1, int n) {
-    int c = 0;
-    for (; c + 16 <= n; c += 16) {
-        __m512i lo = bf16_lanes(_mm512_loadu_ps(r0 + c));
-        __m512i hi = r1 ? _mm512_slli_epi32(bf16_lanes(_mm512_loadu_ps(r1 + c)), 16) : _mm512_setzero_si512();
-        _mm512_storeu_si512(dst + c, _mm512_or_si512(lo, hi));
-    }
-    if (c < n) {
-        __mmask16 m = (__mmask16)((1u << (n - c)) - 1);
-        __m512i lo = bf16_lanes(_mm512_maskz_loadu_ps(m, r0 + c));
-        __m512i hi = r1 ? _mm512_slli_epi32(bf16_lanes(_mm512_maskz_loadu_ps(m, r1 + c)), 16) : _mm512_setzero_si512();
-        _mm512_mask_storeu_epi32(dst + c, m, _mm512_or_si512(lo, hi));
-    }
-}
-
-void bf16_row_avx512(uint16_t *dst, const float *src, int n) {
-    int c = 0;
-    for (; c + 16 <= n; c += 16) _mm256_storeu_si256((__m256i *)(dst + c), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(src + c)));
-    if (c < n) {
-        __mmask16 m = (__mmask16)((1u << (n - c)) - 1);
-        _mm256_mask_storeu_epi16(dst + c, m, (__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, src + c)));
     }
 }

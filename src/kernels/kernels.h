@@ -1,7 +1,8 @@
 /*
- * kernels.h — the numeric kernels: packed GEMM (AVX2/FMA micro-kernel with a portable reference beside it,
- * chosen at run time), LayerNorm, activations, attention, and the thread pool that splits them.
- * Kernels know nothing of checkpoints. Shapes are named as in the math: M rows (tokens), K inputs,
+ * kernels.h — the numeric kernels as the library calls them: packed GEMM, LayerNorm, activations, attention, number
+ * formats, the thread pool that splits them, per-thread scratch and the tier queries. Each op runs on the tier the
+ * dispatch table (dispatch.c) picked once for this CPU; the per-tier entry points are private to src/kernels
+ * (tiers.h). Kernels know nothing of checkpoints. Shapes are named as in the math: M rows (tokens), K inputs,
  * N outputs; T tokens of one sequence, H hidden, nh heads, dh head size.
  */
 #ifndef BERTC_KERNELS_H
@@ -71,9 +72,6 @@ void bf16_pair_rows(uint32_t *dst, const float *r0, const float *r1, int n);
 void bf16_row(uint16_t *dst, const float *src, int n);
 /* New weights of the same shape into a bf16-compute pack (training re-packs after each optimizer step). */
 void linear_repack_bf16(packed_linear *pl, const float *W, const float *bias);
-/* Its portable panels p0..p1 (the spec of the vector tier): xh [M, 2 K2] is x rounded by weight_from_float (bf16),
- * zero-padded; y = bias + the pairs' products summed in fp32, in k order, each pair's odd element first. */
-void gemm_panel_bf16_ref(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1);
 void linear_free(packed_linear *pl);
 /* Where panel p's k row kb starts (bytes: fp32 or 16-bit storage), and how many 64-byte lines k rows take. */
 static inline const char *linear_weights(const packed_linear *pl, int p, int kb) {
@@ -130,14 +128,19 @@ static inline float layernorm_stats(const float *r, int C, float eps, float *mea
 void layernorm(float *x, const float *g, const float *b, int M, int C, float eps);
 /* The same with rows split across the pool (rows are independent: same result). */
 void layernorm_pool(threadpool *tp, float *x, const float *g, const float *b, int M, int C, float eps);
-void layernorm_avx2(float *x, const float *g, const float *b, int M, int C, float eps);
 
 /* Self-attention of one sequence: qkv [T, 3H] (q | k | v per row), out [T, H]; softmax(q k^T / sqrt(dh)) v
  * per head, for the first nq query rows (nq = T: all; 1: the first token's only); scratch holds 4 (T + 8) floats
  * (the AVX-512 tier scores four query rows at once).
  * Only the sequence's own T positions exist: nothing is padded. */
 void attention_head(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
+/* attention_head for a bf16-compute model: on the AMX tiers (bf16_tier_id), the tile head; else (or out of memory)
+ * the fp32 head. */
+void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                         int bf16_tier_id);
 
+/* ---- CPU features (dispatch.c), cached at first call: what the dispatch table is filled from. The kernels never
+ * ask them per call; the rest of the library asks the tier queries below. ---- */
 bool cpu_has_avx2_fma(void);
 /* AVX-512 F/BW/VL with VNNI (and the OS saving zmm state); false when BERTC_NO_AVX512 or BERTC_NO_AVX2 is set. */
 bool cpu_has_avx512(void);
@@ -159,9 +162,7 @@ enum int8_tier_id { INT8_PORTABLE = 0, INT8_AVX2, INT8_AVX512, INT8_AMX, INT8_AM
  * is set. */
 bool cpu_has_amx(void);
 /* The SIMD tier of the fp32 kernels here: "avx512", "avx2" or "portable". */
-static inline const char *simd_isa(void) { return cpu_has_avx512() ? "avx512" : cpu_has_avx2_fma() ? "avx2" : "portable"; }
-static inline bool bf16_tier_is_amx(int t) { return t == BF16_AMX || t == BF16_AMX_EMULATED; }
-static inline bool int8_tier_is_amx(int t) { return t == INT8_AMX || t == INT8_AMX_EMULATED; }
+const char *simd_isa(void);
 bool bf16_tier_available(int tier);
 bool int8_tier_available(int tier);
 int kernels_bf16_tier(void);
@@ -190,83 +191,5 @@ void kernels_force_tiers(int bf16, int int8);
  * the same thread takes the same slot again. False on OOM. ---- */
 enum { SCRATCH_ACTIVATIONS = 0, SCRATCH_INT8 = 1, SCRATCH_PACK = 2, SCRATCH_ATTN = 3, SCRATCH_SLOTS = 4 };
 bool scratch_take(int slot, const size_t *sizes, void **out, int n);
-
-/* AVX2 entry points (kernels/gemm_avx2.c), only called when cpu_has_avx2_fma(). */
-void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1);
-void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
-/* v = gelu(v) (+ residual), exact-erf GELU with a vectorized erf (absolute error < 1.5e-7). */
-void gelu_avx2(float *v, int n, const float *residual);
-/* dy *= gelu'(x) (the derivative of gelu_avx2's function), for the backward pass. */
-void gelu_grad_avx2(float *dy, const float *x, int n);
-/* n little-endian fp16 / bf16 values widened to fp32 (F16C / shifts: exact, as weight_to_float; NaNs come back
- * quiet) */
-void widen_half_avx2(float *dst, const uint8_t *src, size_t n, int wtype);
-/* v += r */
-void add_avx2(float *v, const float *r, int n);
-/* f rounded to fp16 by the F16C instruction (tests compare the portable conversion against it). */
-uint16_t cpu_f16c_round(float f);
-/* Rows of x to u8 with zero point 64 (7 bits), bit-identical to the scalar version in gemm.c. */
-void quantize_rows_avx2(uint8_t *xq, float *sx, const float *x, int M, int K, int K4);
-/* int8 panels p0..p1 of y = dequant(xq . wq) + bias; xq [M, K4] u8 with zero point 64, sx per row. */
-void gemm_panel_int8_avx2(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1);
-/* AVX-512 entry points (kernels/gemm_avx512.c), only called when cpu_has_avx512(): the same results to the bit.
- * The fp32 one reads x packed by pack_rows_avx512: blocks of 12 rows, k-major (row 12 b + i, column k at
- * xp[(12 b) K + 12 k + i]; missing rows of the last block are zeros); b0..b1 are the blocks to pack. */
-#define GEMM_AVX512_MR 12
-void pack_rows_avx512(float *xp, const float *x, int M, int K, int b0, int b1);
-typedef struct gemm_epilogue {
-    bool gelu;             /* exact-erf GELU (gelu_avx2's function) */
-    const float *residual; /* then + residual [M, N] (NULL: none) */
-} gemm_epilogue;
-/* fp32 and int8 panels; epi (may be NULL) is applied in registers before the last store: the same bits as the
- * separate pass. */
-void gemm_panel_avx512(float *y, const float *xp, const packed_linear *pl, int M, int p0, int p1,
-                       const gemm_epilogue *epi);
-void gemm_panel_int8_avx512(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
-                            int p1, const gemm_epilogue *epi);
-/* Attention for head sizes that are multiples of 16 (the same function, other summation order). */
-void attention_head_avx512(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
-/* gelu_avx2's function on 16 lanes (the same bits). */
-void gelu_avx512(float *v, int n, const float *residual);
-
-/* AVX512-BF16 entry points (kernels/gemm_avx512bf16.c), only called when cpu_has_avx512bf16(). x is first rounded
- * to bf16 (vcvtneps2bf16: nearest even; denormal inputs read as zero) and packed in blocks of 12 rows, k pairs
- * major (row 12 b + i, pair kk at xp[(12 b) K2 + 12 kk + i], a uint32 holding bf16 x[2kk] low, x[2kk+1] high;
- * missing rows, the odd K's last half and the pairs from (K + 1) / 2 to K2 are zeros); b0..b1 are the blocks to pack. */
-void pack_rows_bf16_avx512(uint32_t *xp, const float *x, int M, int K, int K2, int b0, int b1);
-void bf16_pair_rows_avx512(uint32_t *dst, const float *r0, const float *r1, int n);
-void bf16_row_avx512(uint16_t *dst, const float *src, int n);
-/* Panels p0..p1 of y = x W^T + b with vdpbf16ps (fp32 sums), epi applied as gemm_panel_avx512 does. */
-void gemm_panel_bf16_avx512(float *y, const uint32_t *xp, const packed_linear *pl, int M, int p0, int p1,
-                            const gemm_epilogue *epi);
-
-
-/* bf16 compute on AVX2 + FMA (gemm_avx2.c): xf [M, 2 K2] holds x rounded to bf16 values (as floats, zero-padded);
- * each output is gemm_panel_bf16_ref's sum, with fused multiply-adds whose products are exact: the same bits. */
-void gemm_panel_bf16_avx2(float *y, const float *xf, const packed_linear *pl, int M, int p0, int p1);
-/* One row of K floats rounded to bf16 values (weight_from_float's rounding) into Kp floats, zeros past K; x NULL:
- * all zeros. */
-void bf16_round_rows_avx2(float *dst, const float *x, int K, int Kp);
-
-/* The AMX tier (gemm_amx.c), natively (*_amx: only when cpu_has_amx()) and through the tile model (*_amxemu): xh
- * [round16(M), 2 K2] bf16 rows, xq [round16(M), K4] u8 rows (zero point 64), the rows past M padding. */
-void gemm_panel_bf16_amx(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1);
-void gemm_panel_bf16_amxemu(float *y, const uint16_t *xh, const packed_linear *pl, int M, int p0, int p1);
-void gemm_panel_int8_amx(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0, int p1);
-void gemm_panel_int8_amxemu(float *y, const uint8_t *xq, const float *sx, const packed_linear *pl, int M, int p0,
-                            int p1);
-/* bf16 attention of one head of one sequence on the AMX tier (attention_head's arguments, no scratch: it takes its
- * own): S = bf16(q) bf16(k)^T in fp32, scaled, fp32 softmax, out = bf16(p) bf16(v) in fp32, as torch's bf16 autocast.
- * False (nothing written) when its scratch cannot be had. */
-bool attention_head_bf16_amx(float *out, const float *qkv, int T, int nq, int H, int head, int dh);
-bool attention_head_bf16_amxemu(float *out, const float *qkv, int T, int nq, int H, int head, int dh);
-/* attention_head for a bf16-compute model: on the AMX tiers (bf16_tier_id), the tile head; else (or out of memory)
- * the fp32 head. */
-void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
-                         int bf16_tier_id);
-
-/* One tile instruction replayed on a recorded case (the tests' check of the model against the hardware). */
-void amx_tile_op_amx(int op, int M, int N, int Kb, const void *A, const void *B, void *C);
-void amx_tile_op_amxemu(int op, int M, int N, int Kb, const void *A, const void *B, void *C);
 
 #endif

@@ -7,43 +7,15 @@
  * The choice changes which kernels run, never the layouts: every bf16 tier reads the same packed weights (the pair
  * layout of linear_pack_bf16), every int8 tier the same quads, so a model packed before the choice runs on any of
  * them. The int8 tiers all give the same bits; the bf16 tiers each hold the fp32-summation bound (tests/test_bf16.c),
- * the AVX2 one bit for bit with the portable reference.
+ * the AVX2 one bit for bit with the portable reference. The candidates are the dispatch table's tiers
+ * (dispatch.c) that this CPU has; the choice is an index into the table's bf16 and int8 GEMMs.
  */
-#include "kernels.h"
+#include "tiers.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#if defined(__x86_64__)
-#include <cpuid.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-#endif
-
-bool cpu_has_amx(void) {
-#if defined(__x86_64__)
-    static int cached = -1;
-    if (cached < 0) {
-        unsigned a = 0, b = 0, c = 0, d = 0;
-        bool ok = !getenv("BERTC_NO_AMX") && __get_cpuid_count(7, 0, &a, &b, &c, &d) &&
-                  ((d >> 22) & 1) /* AMX-BF16 */ && ((d >> 24) & 1) /* AMX-TILE */ && ((d >> 25) & 1) /* AMX-INT8 */ &&
-                  ((c >> 27) & 1) /* OSXSAVE */;
-        if (ok) {
-            unsigned lo, hi;
-            __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-            ok = ((lo >> 17) & 3) == 3; /* XTILECFG and XTILEDATA enabled by the OS */
-        }
-        /* Linux keeps the 8 KiB tile state off until a process asks (ARCH_REQ_XCOMP_PERM = 0x1023, XTILEDATA = 18);
-         * kernels without the call refuse it, and then the tile unit is not used. */
-        if (ok) ok = syscall(SYS_arch_prctl, 0x1023, 18) == 0;
-        cached = ok;
-    }
-    return cached;
-#else
-    return false;
-#endif
-}
 
 static bool amx_emulate(void) {
     const char *e = getenv("BERTC_AMX");
@@ -55,28 +27,6 @@ static const char *const int8_names[INT8_TIERS] = {"portable", "avx2", "avx512",
 
 const char *bf16_tier_name(int t) { return t >= 0 && t < BF16_TIERS ? bf16_names[t] : "?"; }
 const char *int8_tier_name(int t) { return t >= 0 && t < INT8_TIERS ? int8_names[t] : "?"; }
-
-bool bf16_tier_available(int t) {
-    switch (t) {
-    case BF16_PORTABLE: return true;
-    case BF16_AVX2: return cpu_has_avx2_fma();
-    case BF16_AVX512BF16: return cpu_has_avx512bf16();
-    case BF16_AMX: return cpu_has_amx();
-    case BF16_AMX_EMULATED: return true;
-    }
-    return false;
-}
-
-bool int8_tier_available(int t) {
-    switch (t) {
-    case INT8_PORTABLE: return true;
-    case INT8_AVX2: return cpu_has_avx2_fma();
-    case INT8_AVX512: return cpu_has_avx512();
-    case INT8_AMX: return cpu_has_amx();
-    case INT8_AMX_EMULATED: return true;
-    }
-    return false;
-}
 
 static double now_s(void) {
     struct timespec ts;
@@ -252,8 +202,10 @@ bool bf16_compute_fallback(void) {
 }
 
 const char *bf16_tier(void) {
-    if (bf16_compute_fallback())
-        return cpu_has_avx512() ? "fp32-avx512" : cpu_has_avx2_fma() ? "fp32-avx2" : "fp32-portable";
+    if (bf16_compute_fallback()) {
+        const char *simd = kernel_ops()->simd;
+        return !strcmp(simd, "avx512") ? "fp32-avx512" : !strcmp(simd, "avx2") ? "fp32-avx2" : "fp32-portable";
+    }
     return bf16_tier_name(kernels_bf16_tier());
 }
 const char *int8_tier(void) { return int8_tier_name(kernels_int8_tier()); }
