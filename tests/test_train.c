@@ -2,7 +2,8 @@
  * test_train.c — the trainer against PyTorch: every parameter's gradient for each architecture and loss type
  * (tests/data/train/grad-*.safetensors, made by tools/make_train_refs.py with torch + transformers), a
  * finite-difference check, AdamW + schedule + clipping over five steps through bertc_train, determinism,
- * resume = uninterrupted, dropout statistics, the saved folder, and the error paths.
+ * resume = uninterrupted, dropout statistics, the saved folder, the error paths, and the one encoder that inference
+ * and training share.
  */
 #include "test.h"
 
@@ -279,6 +280,57 @@ static void test_finite_differences(void) {
     bertc_encoding_free(&enc[0]);
     bertc_encoding_free(&enc[1]);
     tmodel_free(m);
+}
+
+/* One encoder: the trainer's tmodel holds the inference encoder (model_forward, bert.c) over its flat parameters.
+ * Without its training state it gives what bertc_model_load's encoder gives, bit for bit; with it (dropout off) the
+ * training variants of the ops give the same function to float rounding. */
+static void test_one_encoder(void) {
+    static const char *const dirs[] = {TD "tiny-distilbert", TD "tiny-bert", TD "tiny-roberta"};
+    for (int a = 0; a < 3; a++) {
+        bertc_error err;
+        bertc_model *inf = NULL;
+        tmodel *m = NULL;
+        if (bertc_model_load(dirs[a], NULL, &inf, &err) || tmodel_load(dirs[a], NULL, 1, &m, NULL, &err)) {
+            CHECK(0, "%s: %s", dirs[a], err.message);
+            bertc_model_free(inf);
+            return;
+        }
+        CHECK(m->n_fresh == 0 && inf->has_head, "%s: the checkpoint's head", dirs[a]);
+        bertc_encoding enc[2];
+        bertc_encode_params ep = bertc_encode_default_params();
+        CHECK(bertc_tokenize(m->tok, "a gorgeous , witty movie", 24, NULL, 0, &ep, &enc[0], &err) == BERTC_OK, "tok");
+        CHECK(bertc_tokenize(m->tok, "bleak", 5, "and desperate", 13, &ep, &enc[1], &err) == BERTC_OK, "tok");
+        size_t M = enc[0].n + enc[1].n, HM = M * (size_t)m->cfg.hidden;
+        float *h0 = malloc(HM * sizeof(float)), *h1 = malloc(HM * sizeof(float)), *h2 = malloc(HM * sizeof(float));
+        size_t NL = 2 * (size_t)m->cfg.n_labels;
+        float *l0 = malloc(NL * sizeof(float)), *l1 = malloc(NL * sizeof(float)), *l2 = malloc(NL * sizeof(float));
+        CHECK(model_forward(inf, enc, 2, h0, NULL, NULL, &err) == BERTC_OK, "%s", err.message);
+        CHECK(model_forward(inf, enc, 2, NULL, NULL, l0, &err) == BERTC_OK, "%s", err.message);
+        m->enc.train = NULL; /* inference on the trainer's weights */
+        CHECK(model_forward(&m->enc, enc, 2, h1, NULL, NULL, &err) == BERTC_OK, "%s", err.message);
+        CHECK(model_forward(&m->enc, enc, 2, NULL, NULL, l1, &err) == BERTC_OK, "%s", err.message);
+        CHECK(!memcmp(h0, h1, HM * sizeof(float)) && !memcmp(l0, l1, NL * sizeof(float)),
+              "%s: the trainer's encoder without training state differs from the loaded model", dirs[a]);
+        m->enc.train = &m->tr; /* the training variants, dropout off */
+        m->tr.dropout = false;
+        m->tr.drop = m->drop;
+        CHECK(model_forward(&m->enc, enc, 2, h2, NULL, l2, &err) == BERTC_OK, "%s", err.message);
+        double dmax = 0;
+        for (size_t i = 0; i < HM; i++) dmax = fmax(dmax, fabs((double)h2[i] - h0[i]));
+        for (size_t i = 0; i < NL; i++) dmax = fmax(dmax, fabs((double)l2[i] - l0[i]));
+        CHECK(dmax < 1e-4, "%s: training variants off by %g", dirs[a], dmax);
+        free(h0);
+        free(h1);
+        free(h2);
+        free(l0);
+        free(l1);
+        free(l2);
+        bertc_encoding_free(&enc[0]);
+        bertc_encoding_free(&enc[1]);
+        tmodel_free(m);
+        bertc_model_free(inf);
+    }
 }
 
 /* ---- through bertc_train ---- */
@@ -760,6 +812,7 @@ void tests_train(void) {
     run_test("train/gradients bf16 (3 archs)", test_gradients_bf16);
     run_test("train/gradients bf16 on the AMX tier", test_gradients_bf16_amx);
     run_test("train/finite differences", test_finite_differences);
+    run_test("train/one encoder for inference and training", test_one_encoder);
     run_test("train/adamw 5 steps vs torch", test_adamw_steps);
     run_test("train/saved folder = transformers", test_saved_folder);
     run_test("train/dropout statistics", test_dropout_statistics);

@@ -12,7 +12,7 @@
  * Inference runs the kernels' fused forms (GELU and the residual in the GEMM epilogue, the vectorised attention and
  * LayerNorm). Training (m->train set) runs each op in the form whose backward is written here: the activation apart
  * from the GEMM, dropout then the residual, attention keeping its softmax probabilities, LayerNorm keeping x-hat and
- * 1/std (layers.c). Losses are the trainer's (src/train/backprop.c).
+ * 1/std (layers.c). Losses are the trainer's (src/train/step.c).
  */
 #include "layers.h"
 #include "model.h"

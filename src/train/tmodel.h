@@ -82,7 +82,7 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err);
 /* Only the tokenizer files (as read at load). */
 bertc_status tmodel_save_tokenizer(const tmodel *m, const char *dir, bertc_error *err);
 
-/* ---- forward and backward (backprop.c) ---- */
+/* ---- a step: the encoder's forward and backward passes (src/model/bert.c) around the loss (step.c) ---- */
 typedef struct tbatch_labels {
     const int *ids;     /* single label: n ids */
     const float *vals;  /* multi-label: n x L multi-hot; regression: n x L values */

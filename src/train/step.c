@@ -1,5 +1,5 @@
 /*
- * backprop.c — a training step: the encoder's forward pass keeping its activations (src/model/bert.c), the loss
+ * step.c — a training step: the encoder's forward pass keeping its activations (src/model/bert.c), the loss
  * transformers picks by problem_type (cross-entropy, mean; BCE-with-logits, mean over all outputs; MSE, mean) and
  * its gradient, then the encoder's backward pass; and the gradient's norm.
  *
