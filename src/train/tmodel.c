@@ -445,6 +445,21 @@ static const char *problem_name(bertc_problem p) {
                                            : "single_label_classification";
 }
 
+bertc_status train_write_json(const char *path, json_t *j, size_t flags, unsigned since, bertc_error *err) {
+    char *txt = jdump(j, JSON_INDENT(2) | flags, since);
+    if (!txt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    size_t l = strlen(txt);
+    char *t2 = realloc(txt, l + 2);
+    if (t2) {
+        txt = t2;
+        txt[l++] = '\n';
+        txt[l] = 0;
+    }
+    bertc_status s = write_file_atomic(path, txt, l, err);
+    free(txt);
+    return s;
+}
+
 bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     char path[4200];
     bertc_status s;
@@ -479,19 +494,9 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     json_object_set_new(j, "id2label", id2);
     json_object_set_new(j, "label2id", l2);
     json_object_set_new(j, "problem_type", json_string(problem_name(m->cfg.problem)));
-    char *txt = jdump(j, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(15), jf);
-    json_decref(j);
-    if (!txt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     snprintf(path, sizeof path, "%s/config.json", dir);
-    size_t tl = strlen(txt);
-    char *t2 = realloc(txt, tl + 2);
-    if (t2) {
-        txt = t2;
-        txt[tl++] = '\n';
-        txt[tl] = 0;
-    }
-    s = write_file_atomic(path, txt, tl, err);
-    free(txt);
+    s = train_write_json(path, j, JSON_SORT_KEYS | JSON_REAL_PRECISION(15), jf, err);
+    json_decref(j);
     if (s) return s;
     return tmodel_save_tokenizer(m, dir, err);
 }

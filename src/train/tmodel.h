@@ -79,6 +79,11 @@ bertc_status tmodel_pack(tmodel *m, bertc_error *err);
 /* Writes config.json (architectures, id2label, label2id, problem_type), model.safetensors and the tokenizer files
  * into dir (each file written whole, then renamed). */
 bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err);
+/* Writes j as JSON (2-space indent and flags) plus a newline, whole then renamed; since: jalloc_failures() when the
+ * tree's building began (a member dropped for lack of memory, anywhere in its history, makes this out of memory
+ * rather than a file with an entry missing). */
+struct json_t;
+bertc_status train_write_json(const char *path, struct json_t *j, size_t flags, unsigned since, bertc_error *err);
 /* Only the tokenizer files (as read at load). */
 bertc_status tmodel_save_tokenizer(const tmodel *m, const char *dir, bertc_error *err);
 

@@ -667,23 +667,6 @@ static json_t *state_json(const trainer *t) {
     return s;
 }
 
-/* Writes j; since: jalloc_failures() when the tree's building began (a member dropped for lack of memory, anywhere in
- * the run's history, makes this out of memory rather than a file with an entry missing). */
-static bertc_status write_json(const char *path, json_t *j, int precision, unsigned since, bertc_error *err) {
-    char *txt = jdump(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(precision), since);
-    if (!txt) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    size_t l = strlen(txt);
-    char *t2 = realloc(txt, l + 2);
-    if (t2) {
-        txt = t2;
-        txt[l++] = '\n';
-        txt[l] = 0;
-    }
-    bertc_status s = write_file_atomic(path, txt, l, err);
-    free(txt);
-    return s;
-}
-
 static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_error *err) {
     const tmodel *m = t->m;
     char final[4200], tmp[4300], path[4400];
@@ -716,7 +699,7 @@ static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_e
     {
         json_t *st = state_json(t);
         snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
-        s = write_json(path, st, 15, t->json_failures, err);
+        s = train_write_json(path, st, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15), t->json_failures, err);
         json_decref(st);
         if (s) goto fail;
         const bertc_train_params *p = t->p;
@@ -726,7 +709,7 @@ static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_e
                                 p->lr_scheduler == BERTC_LR_COSINE ? "cosine" : p->lr_scheduler == BERTC_LR_CONSTANT ? "constant"
                                 : p->lr_scheduler == BERTC_LR_CONSTANT_WITH_WARMUP ? "constant_with_warmup" : "linear");
         snprintf(path, sizeof path, "%s/scheduler.json", tmp);
-        s = write_json(path, sch, 15, t->json_failures, err);
+        s = train_write_json(path, sch, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15), t->json_failures, err);
         json_decref(sch);
         if (s) goto fail;
         char seed[32];
@@ -738,7 +721,7 @@ static bertc_status save_checkpoint(trainer *t, char *saved, size_t cap, bertc_e
                                 "bad_evals", t->bad_evals, "train_rows", (json_int_t)t->train.n, "batch_size",
                                 (json_int_t)p->batch_size);
         snprintf(path, sizeof path, "%s/rng_state.json", tmp);
-        s = write_json(path, rng, 17, t->json_failures, err);
+        s = train_write_json(path, rng, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17), t->json_failures, err);
         json_decref(rng);
         if (s) goto fail;
     }
@@ -1460,7 +1443,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
             json_t *st = state_json(t);
             char path[8800];
             snprintf(path, sizeof path, "%s/trainer_state.json", t->out);
-            s = write_json(path, st, 15, t->json_failures, err);
+            s = train_write_json(path, st, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15), t->json_failures, err);
             json_decref(st);
         }
         if (!s) emit(t, BERTC_TRAIN_END, from, txt, NULL, NULL);
