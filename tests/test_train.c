@@ -709,6 +709,14 @@ static void test_errors(void) {
     snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --labels a,b,c --train %s --output %s --quiet 2>&1", f, out);
     rc = run_cli(cmd, o, sizeof o);
     CHECK(rc == 4 && strstr(o, "2 outputs") && strstr(o, "3 labels"), "head size: rc %d %s", rc, o);
+    /* regression with --labels on a checkpoint whose head has another size: the same error (it once read past the
+     * one label name given and crashed) */
+    snprintf(f, sizeof f, "%s/reg.tsv", dir);
+    write_text(f, "sentence\tlabel\ngood\t0.9\nbad\t0.1\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-roberta --problem-type regression --labels score --train %s "
+             "--output %s --max-steps 1 --quiet 2>&1", f, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 4 && strstr(o, "3 outputs") && strstr(o, "1 labels"), "regression head size: rc %d %s", rc, o);
     /* validation labels train never has: a warning, training goes on */
     char val[400];
     snprintf(f, sizeof f, "%s/t.tsv", dir);

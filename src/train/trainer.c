@@ -1161,12 +1161,14 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
         s = bertc_fail(err, BERTC_ERR_INPUT, "%s: a classifier needs at least two labels (%d given)", p->train, t->labels.n);
         goto done;
     }
-    if (kept_head && head_out != (prob == BERTC_PROBLEM_REGRESSION ? head_out : t->labels.n)) {
+    /* regression's outputs: one per --labels name, else the kept head's, else one */
+    int n_out = prob == BERTC_PROBLEM_REGRESSION && !p->labels ? (head_out ? head_out : 1) : t->labels.n;
+    if (kept_head && head_out != n_out) {
         s = bertc_fail(err, BERTC_ERR_INPUT, "the checkpoint's classification head has %d outputs but %d labels are asked "
                        "for: train from its base model, or keep its labels", head_out, t->labels.n);
         goto done;
     }
-    tmodel_head hd = {prob, prob == BERTC_PROBLEM_REGRESSION ? (head_out ? head_out : 1) : t->labels.n, t->labels.v, p->seed, false};
+    tmodel_head hd = {prob, n_out, t->labels.v, p->seed, false};
     if ((s = tmodel_load(src, &hd, p->n_threads, &t->m, &fresh, err))) goto done;
     tmodel *m = t->m;
     m->bf16 = p->bf16 != 0 && !bf16_compute_fallback();
