@@ -26,45 +26,10 @@
 
 /* ---- config.json ---- */
 
-/* The fields of config.json are read as transformers reads them: each size goes into torch modules (nn.Linear,
- * nn.Embedding) that refuse anything but an int, so a size written 32.5, 32.0 or "32" is refused here, naming the
- * field and its value, and so is every size beyond bertc's bounds before anything is allocated. */
-typedef struct cfg_reader {
-    const json_t *j;
-    const char *what;
-    bool exact; /* the text's integers are integers (else every number is a real: whole ones are accepted) */
-    bertc_error *err;
-} cfg_reader;
+#define TYPES "distilbert, bert, roberta, xlm-roberta"
 
-static void cfg_show(const json_t *v, char *buf, size_t cap) {
-    if (json_is_integer(v)) snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v)) {
-        double d = json_real_value(v);
-        if (d == (double)(long long)d && d > -1e15 && d < 1e15) snprintf(buf, cap, "%.1f", d); /* 32.0 */
-        else snprintf(buf, cap, "%.16g", d);
-    }
-    else if (json_is_string(v)) snprintf(buf, cap, "\"%.40s\"", json_string_value(v));
-    else snprintf(buf, cap, "%s", json_is_null(v) ? "null" : json_is_boolean(v) ? (json_is_true(v) ? "true" : "false")
-                                 : json_is_array(v) ? "an array" : "an object");
-}
-
-/* Integer field k in [lo, hi] (dflt when absent; when null too if null_ok). */
-static bertc_status cfg_intv(const cfg_reader *r, const char *k, int dflt, int lo, int hi, bool null_ok, int *out) {
-    const json_t *v = json_object_get(r->j, k);
-    if (!v || (null_ok && json_is_null(v))) {
-        *out = dflt;
-        return BERTC_OK;
-    }
-    char shown[64];
-    cfg_show(v, shown, sizeof shown);
-    double d = json_number_value(v);
-    bool integral = json_is_integer(v) || (!r->exact && json_is_real(v) && d == (double)(long long)d);
-    if (!integral)
-        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: %s %s is not an integer", r->what, k, shown);
-    if (d < lo || d > hi)
-        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: %s %s out of range (%d .. %d)", r->what, k, shown, lo, hi);
-    *out = (int)d;
-    return BERTC_OK;
+static bool bert_takes(const char *mt) {
+    return !strcmp(mt, "distilbert") || !strcmp(mt, "bert") || !strcmp(mt, "roberta") || !strcmp(mt, "xlm-roberta");
 }
 
 static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *err) {
@@ -76,25 +41,15 @@ static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *er
     return BERTC_OK;
 }
 
-bertc_status model_config_parse(model_config *c, const char *text, const char *what, bertc_error *err) {
-    json_t *j;
-    bool exact;
-    bertc_status s = jparse_exact(text, strlen(text), what, &j, &exact, err);
-    if (s) return s;
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return bertc_fail(err, BERTC_ERR_FORMAT, "%s is not a JSON object", what);
-    }
-    cfg_reader r = {j, what, exact, err};
-    const char *mt = jstr(j, "model_type");
+/* The family's fields of config.json (model_type, architectures, labels and problem_type are read by arch.c for
+ * every architecture). */
+static bertc_status bert_config(model_config *c, const cfg_reader *rd) {
+    const json_t *j = rd->j;
+    const char *what = rd->what, *mt = c->model_type;
+    bertc_error *err = rd->err;
+    const cfg_reader r = *rd;
+    bertc_status s = BERTC_OK;
     const char *khid, *kheads;
-    if (!mt) {
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s has no model_type", what);
-        goto done;
-    }
-    snprintf(c->model_type, sizeof c->model_type, "%s", mt);
-    const char *a0 = json_string_value(json_array_get(json_object_get(j, "architectures"), 0));
-    if (a0) snprintf(c->architecture, sizeof c->architecture, "%s", a0);
     if (!strcmp(mt, "distilbert")) {
         c->arch = BERTC_ARCH_DISTILBERT;
         khid = "dim";
@@ -103,10 +58,10 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
             (s = cfg_intv(&r, "n_layers", 6, 1, 1000, false, &c->layers)) ||
             (s = cfg_intv(&r, "n_heads", 12, 1, 65536, false, &c->heads)) ||
             (s = cfg_intv(&r, "hidden_dim", 3072, 1, 1 << 20, false, &c->intermediate)))
-            goto done;
+            return s;
         c->type_vocab_size = 0;
         c->ln_eps = 1e-12f;
-        if ((s = parse_act(jstr(j, "activation"), &c->act, err))) goto done;
+        if ((s = parse_act(jstr(j, "activation"), &c->act, err))) return s;
     } else if (!strcmp(mt, "bert") || !strcmp(mt, "roberta") || !strcmp(mt, "xlm-roberta")) {
         /* XLM-RoBERTa is RoBERTa's architecture (transformers' XLMRobertaModel, base_model_prefix "roberta")
          * with a SentencePiece Unigram tokenizer */
@@ -120,7 +75,7 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
             (s = cfg_intv(&r, "num_attention_heads", 12, 1, 65536, false, &c->heads)) ||
             (s = cfg_intv(&r, "intermediate_size", 3072, 1, 1 << 20, false, &c->intermediate)) ||
             (s = cfg_intv(&r, "type_vocab_size", 2, 1, 1024, false, &c->type_vocab_size)))
-            goto done;
+            return s;
         const json_t *eps = json_object_get(j, "layer_norm_eps");
         double e = json_number_value(eps);
         if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
@@ -128,20 +83,18 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
             cfg_show(eps, shown, sizeof shown);
             s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, "
                            "above float32's smallest)", what, shown);
-            goto done;
+            return s;
         }
         c->ln_eps = eps ? (float)e : 1e-12f;
-        if ((s = parse_act(jstr(j, "hidden_act"), &c->act, err))) goto done;
+        if ((s = parse_act(jstr(j, "hidden_act"), &c->act, err))) return s;
         const char *pet = jstr(j, "position_embedding_type");
         if (pet && strcmp(pet, "absolute") != 0) {
             s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: position_embedding_type %.40s is not supported (absolute only)",
                            what, pet);
-            goto done;
+            return s;
         }
     } else {
-        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type %.40s is not supported (distilbert, bert, roberta, xlm-roberta)",
-                       what, mt);
-        goto done;
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type %.40s is not supported (%s)", what, mt, TYPES);
     }
     c->tie_word_embeddings = jbool(j, "tie_word_embeddings", 1);
     /* what training reads (its checks are the trainer's: inference ignores them) */
@@ -159,93 +112,30 @@ bertc_status model_config_parse(model_config *c, const char *text, const char *w
         (s = cfg_intv(&r, "max_position_embeddings", 512, 1, 1 << 20, false, &c->max_positions)) ||
         (s = cfg_intv(&r, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0, -(1 << 24), 1 << 24, true,
                       &c->pad_token_id)))
-        goto done;
+        return s;
     if (c->hidden % c->heads != 0) { /* transformers raises the same ValueError */
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: %s %d out of range: %s %d is not a multiple of the number of "
                        "attention heads", what, kheads, c->heads, khid, c->hidden);
-        goto done;
+        return s;
     }
     /* nn.Embedding(vocab_size, H, padding_idx=pad_token_id) asserts -vocab_size <= padding_idx < vocab_size */
     if (c->pad_token_id < -c->vocab_size || c->pad_token_id >= c->vocab_size) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d out of range for vocab_size %d", what, c->pad_token_id,
                        c->vocab_size);
-        goto done;
+        return s;
     }
     if (c->arch == BERTC_ARCH_ROBERTA && (c->pad_token_id < 0 || c->pad_token_id + 2 > c->max_positions)) {
         s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d leaves no positions", what, c->pad_token_id);
-        goto done;
+        return s;
     }
-    /* labels: id2label wins over num_labels (transformers warns and overwrites num_labels) */
-    json_t *id2label = json_object_get(j, "id2label");
-    int nl;
-    if (json_is_object(id2label)) {
-        nl = (int)(json_object_size(id2label) > 100000 ? 100001 : json_object_size(id2label));
-        if (nl > 100000) {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label has %zu labels (at most 100000)", what,
-                           json_object_size(id2label));
-            goto done;
-        }
-    } else if ((s = cfg_intv(&r, "num_labels", 2, 0, 100000, true, &nl))) {
-        goto done;
-    }
-    c->n_labels = nl;
-    c->labels = calloc((size_t)(nl ? nl : 1), sizeof *c->labels);
-    if (!c->labels) {
-        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if (id2label && !json_is_object(id2label) && !json_is_null(id2label)) {
-        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label is not an object", what);
-        goto done;
-    }
-    const char *key;
-    const json_t *e;
-    json_object_foreach(id2label, key, e) {
-        char *endp = NULL;
-        long id = -1;
-        if (key[0] >= '0' && key[0] <= '9') id = strtol(key, &endp, 10);
-        if (!endp || *endp || id < 0 || id >= nl || !json_is_string(e) || c->labels[id]) {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: id2label entry \"%.40s\" is not a label for ids 0..%d", what,
-                           key, nl - 1);
-            goto done;
-        }
-        if (!(c->labels[id] = strdup(json_string_value(e)))) {
-            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-            goto done;
-        }
-    }
-    for (int i = 0; i < nl; i++)
-        if (!c->labels[i]) {
-            char buf[32];
-            snprintf(buf, sizeof buf, "LABEL_%d", i);
-            if (!(c->labels[i] = strdup(buf))) {
-                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-                goto done;
-            }
-        }
-    const char *pt = jstr(j, "problem_type");
-    c->problem_explicit = pt != NULL;
-    if (pt) {
-        if (!strcmp(pt, "multi_label_classification")) c->problem = BERTC_PROBLEM_MULTI_LABEL;
-        else if (!strcmp(pt, "regression")) c->problem = BERTC_PROBLEM_REGRESSION;
-        else if (!strcmp(pt, "single_label_classification")) c->problem = BERTC_PROBLEM_SINGLE_LABEL;
-        else {
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: unknown problem_type %.40s", what, pt);
-            goto done;
-        }
-    } else {
-        c->problem = nl == 1 ? BERTC_PROBLEM_REGRESSION : BERTC_PROBLEM_SINGLE_LABEL;
-    }
-done:
-    json_decref(j);
-    return s;
+    return BERTC_OK;
 }
 
-int model_position_cap(const model_config *c) {
+static int bert_position_cap(const model_config *c) {
     return c->arch == BERTC_ARCH_ROBERTA ? c->max_positions - c->pad_token_id - 1 : c->max_positions;
 }
 
-const char *model_class_name(const model_config *c) {
+static const char *bert_class_name(const model_config *c) {
     if (!strcmp(c->model_type, "xlm-roberta")) return "XLMRobertaForSequenceClassification";
     return c->arch == BERTC_ARCH_DISTILBERT ? "DistilBertForSequenceClassification"
            : c->arch == BERTC_ARCH_BERT     ? "BertForSequenceClassification"
@@ -302,11 +192,11 @@ static const char *const head_names[WR_COUNT - WR_CLS_DENSE_W][3] = {
     [WR_MLM_BIAS - WR_CLS_DENSE_W] = {"vocab_projector.bias", "cls.predictions.bias", "lm_head.bias"},
 };
 
-const char *weight_prefix(const model_config *c) {
+static const char *bert_weight_prefix(const model_config *c) {
     return c->arch == BERTC_ARCH_DISTILBERT ? "distilbert." : c->arch == BERTC_ARCH_BERT ? "bert." : "roberta.";
 }
 
-bool weight_name(const model_config *c, int role, int l, int n_labels, char *name, size_t cap, int64_t *d0, int64_t *d1) {
+static bool bert_weight_name(const model_config *c, int role, int l, int n_labels, char *name, size_t cap, int64_t *d0, int64_t *d1) {
     const int64_t H = c->hidden, I = c->intermediate, V = c->vocab_size;
     const bool distil = c->arch == BERTC_ARCH_DISTILBERT;
     if (role < 0 || role >= WR_COUNT) return false;
@@ -314,7 +204,7 @@ bool weight_name(const model_config *c, int role, int l, int n_labels, char *nam
         const char *f = body_names[role][distil ? 0 : 1] ? body_names[role][distil ? 0 : 1] : body_names[role][0];
         if (!f || (role == WR_TYPE && c->type_vocab_size <= 0)) return false;
         char fmt[128];
-        snprintf(fmt, sizeof fmt, "%s%s", weight_prefix(c), f);
+        snprintf(fmt, sizeof fmt, "%s%s", bert_weight_prefix(c), f);
         snprintf(name, cap, fmt, l);
     } else {
         snprintf(name, cap, "%s", head_names[role - WR_CLS_DENSE_W][distil ? 0 : c->arch == BERTC_ARCH_BERT ? 1 : 2]);
@@ -341,18 +231,18 @@ bool weight_name(const model_config *c, int role, int l, int n_labels, char *nam
     return true;
 }
 
-enum epilogue model_head_act(const model_config *c, bertc_head head) {
+static enum epilogue bert_head_act(const model_config *c, bertc_head head) {
     if (head == BERTC_HEAD_MASKED_LM) return c->arch == BERTC_ARCH_ROBERTA ? EPI_GELU : c->act;
     return c->arch == BERTC_ARCH_DISTILBERT ? EPI_RELU : EPI_TANH;
 }
 
-bool weight_in_layers(const model_config *c, const char *name) {
-    size_t pl = strlen(weight_prefix(c));
-    if (!strncmp(name, weight_prefix(c), pl)) name += pl;
+static bool bert_weight_in_layers(const model_config *c, const char *name) {
+    size_t pl = strlen(bert_weight_prefix(c));
+    if (!strncmp(name, bert_weight_prefix(c), pl)) name += pl;
     return !strncmp(name, "transformer.layer.", 18) || !strncmp(name, "encoder.layer.", 14);
 }
 
-void model_position_ids(const model_config *c, const int32_t *ids, size_t n, int *pos) {
+static void bert_position_ids(const model_config *c, const int32_t *ids, size_t n, int *pos) {
     int count = 0;
     for (size_t t = 0; t < n; t++) {
         if (c->arch == BERTC_ARCH_ROBERTA) /* create_position_ids_from_input_ids: padding_idx + cumulative count of non-pad tokens */
@@ -563,7 +453,7 @@ static bertc_status embed(const bertc_model *m, const bertc_encoding *encs, size
     const int H = c->hidden;
     for (size_t i = 0; i < n; i++) {
         int *ps = pos + seq_off[i];
-        model_position_ids(c, encs[i].ids, encs[i].n, ps);
+        bert_position_ids(c, encs[i].ids, encs[i].n, ps);
         for (size_t t = 0; t < encs[i].n; t++) {
             int id = encs[i].ids[t], tt = m->type && encs[i].type_ids ? encs[i].type_ids[t] : 0;
             if (m->train) { /* inference checked the lengths and types before */
@@ -610,7 +500,7 @@ static void head_forward(const bertc_model *m, const float *x, const int *first,
     linear_forward(m->pool, logits, a->hdrop, &m->head_out, (int)n, EPI_NONE, NULL);
 }
 
-bertc_status model_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out, float *emb_out,
+static bertc_status bert_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out, float *emb_out,
                            float *logits_out, bertc_error *err) {
     const model_config *c = &m->cfg;
     encoder_train *tr = m->train;
@@ -830,7 +720,7 @@ static void embeddings_backward(const bertc_model *m, const bertc_encoding *encs
         }
 }
 
-void model_backward(const bertc_model *m, const bertc_encoding *encs, size_t n, const float *dlogits) {
+static void bert_backward(const bertc_model *m, const bertc_encoding *encs, size_t n, const float *dlogits) {
     size_t M = 0;
     for (size_t i = 0; i < n; i++) M += encs[i].n;
     float *dx = m->train->acts->d0; /* the gradient of the current layer's output */
@@ -838,3 +728,19 @@ void model_backward(const bertc_model *m, const bertc_encoding *encs, size_t n, 
     for (int l = m->cfg.layers - 1; l >= 0; l--) layer_backward(m, l, n, M, dx);
     if (!m->train->frozen_embeddings) embeddings_backward(m, encs, n, M, dx);
 }
+
+const model_arch model_arch_bert = {
+    .family = "bert",
+    .model_types = TYPES,
+    .takes = bert_takes,
+    .config = bert_config,
+    .weight_name = bert_weight_name,
+    .weight_prefix = bert_weight_prefix,
+    .weight_in_layers = bert_weight_in_layers,
+    .head_act = bert_head_act,
+    .position_cap = bert_position_cap,
+    .class_name = bert_class_name,
+    .position_ids = bert_position_ids,
+    .forward = bert_forward,
+    .backward = bert_backward,
+};

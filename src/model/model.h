@@ -31,7 +31,10 @@ typedef struct dropout_cfg {
     float classifier; /* head */
 } dropout_cfg;
 
+struct model_arch;
+
 typedef struct model_config {
+    const struct model_arch *ops; /* the architecture's code (arch.c picks it by model_type) */
     bertc_arch arch;
     char model_type[32];
     char architecture[96];
@@ -88,7 +91,47 @@ const char *model_class_name(const model_config *c);
 /* The position id of each token of one sequence (RoBERTa's padding offset, else 0, 1, 2 ...). */
 void model_position_ids(const model_config *c, const int32_t *ids, size_t n, int *pos);
 
+/* ---- config.json as transformers reads it: every size an int within bertc's bounds, named with its value when
+ * not (arch.c); an architecture's own fields read through this ---- */
+typedef struct cfg_reader {
+    const struct json_t *j;
+    const char *what;
+    bool exact; /* the text's integers are integers (else every number is a real: whole ones are accepted) */
+    bertc_error *err;
+} cfg_reader;
+/* Integer field k in [lo, hi] (dflt when absent; when null too if null_ok). */
+bertc_status cfg_intv(const cfg_reader *r, const char *k, int dflt, int lo, int hi, bool null_ok, int *out);
+/* A field's value as an error message shows it (32, 32.0, "32", null, an array ...). */
+void cfg_show(const struct json_t *v, char *buf, size_t cap);
+
 struct encoder_train;
+struct bertc_model;
+
+/* ---- an architecture: one file of model code ----
+ * Its config.json fields, the Hugging Face names of its weights, its position ids, the one forward pass (inference,
+ * and training when m->train is set) and its backward. arch.c picks one by config.json's model_type; the loader,
+ * the trainer, the tasks and the faces reach it through the calls above and below (weight_name, model_forward ...),
+ * which go through model_config.ops. bert.c: DistilBERT, BERT, RoBERTa, XLM-RoBERTa. */
+typedef struct model_arch {
+    const char *family;      /* "bert" */
+    const char *model_types; /* what it takes, for the error that lists them: "distilbert, bert, ..." */
+    bool (*takes)(const char *model_type);
+    /* its fields of config.json (c->model_type and c->architecture are set; labels and problem_type are arch.c's) */
+    bertc_status (*config)(model_config *c, const cfg_reader *r);
+    bool (*weight_name)(const model_config *c, int role, int l, int n_labels, char *name, size_t cap, int64_t *d0,
+                        int64_t *d1);
+    const char *(*weight_prefix)(const model_config *c);
+    bool (*weight_in_layers)(const model_config *c, const char *name);
+    enum epilogue (*head_act)(const model_config *c, bertc_head head);
+    int (*position_cap)(const model_config *c);
+    const char *(*class_name)(const model_config *c);
+    void (*position_ids)(const model_config *c, const int32_t *ids, size_t n, int *pos);
+    bertc_status (*forward)(const struct bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden, float *emb,
+                            float *logits, bertc_error *err);
+    void (*backward)(const struct bertc_model *m, const bertc_encoding *encs, size_t n, const float *dlogits);
+} model_arch;
+
+extern const model_arch model_arch_bert;
 
 struct bertc_model {
     model_config cfg;
