@@ -17,15 +17,31 @@ static void put(const char *name, const char *data, size_t len) {
     fwrite(data, 1, len, f);
     fclose(f);
 }
+static const char *const names[] = {"modules.json", "1_Pooling/config.json", "sentence_bert_config.json",
+                                    "config_sentence_transformers.json"};
+static const char *const links[] = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"};
+/* the scratch folder goes when the fuzzer exits (it once stayed behind, one per run) */
+static void cleanup(void) {
+    char p[512];
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        unlink(p);
+        snprintf(p, sizeof p, "%s/%s", dir, links[i]);
+        unlink(p);
+    }
+    snprintf(p, sizeof p, "%s/1_Pooling", dir);
+    rmdir(p);
+    rmdir(dir);
+}
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/bertc-fuzz-st-%d", (int)getpid());
+        atexit(cleanup);
         char p[512], cwd[400];
         mkdir(dir, 0755);
         snprintf(p, sizeof p, "%s/1_Pooling", dir);
         mkdir(p, 0755);
         if (!getcwd(cwd, sizeof cwd)) abort();
-        static const char *const links[] = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"};
         for (int i = 0; i < 4; i++) {
             char src[512], dst[512];
             snprintf(src, sizeof src, "%s/tests/data/tiny-bert/%s", cwd, links[i]);
@@ -34,8 +50,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (symlink(src, dst)) abort();
         }
     }
-    static const char *const names[] = {"modules.json", "1_Pooling/config.json", "sentence_bert_config.json",
-                                        "config_sentence_transformers.json"};
     const char *p = (const char *)data, *end = p + size;
     for (int i = 0; i < 4; i++) {
         const char *q = p;
