@@ -52,11 +52,21 @@ SERVE_UNUSED static bool srv_start(srv *s, const char *args) {
     return false;
 }
 
+/* SIGTERM, then the exit code (128 + the signal when killed); a non-zero one prints the server's stderr. */
 SERVE_UNUSED static int srv_stop(srv *s) {
     kill(s->pid, SIGTERM);
     int st = 0;
     waitpid(s->pid, &st, 0);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (code != 0) {
+        char err[64], line[512];
+        snprintf(err, sizeof err, "build/t-serve-%d.err", (int)getpid());
+        printf("  server exited %d; its stderr:\n", code);
+        FILE *f = fopen(err, "r");
+        for (int n = 0; f && n < 60 && fgets(line, sizeof line, f); n++) printf("    %s", line);
+        if (f) fclose(f);
+    }
+    return code;
 }
 
 SERVE_UNUSED static int connect_to(int port) {
