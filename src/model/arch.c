@@ -50,11 +50,10 @@ bertc_status cfg_intv(const cfg_reader *r, const char *k, int dflt, int lo, int 
 }
 
 /* ---- in config.json for every architecture: labels and problem_type ---- */
-static bertc_status config_labels(model_config *c, const cfg_reader *rd) {
-    const json_t *j = rd->j;
-    const char *what = rd->what;
-    bertc_error *err = rd->err;
-    const cfg_reader r = *rd;
+static bertc_status config_labels(model_config *c, const cfg_reader *r) {
+    const json_t *j = r->j;
+    const char *what = r->what;
+    bertc_error *err = r->err;
     bertc_status s = BERTC_OK;
     /* labels: id2label wins over num_labels (transformers warns and overwrites num_labels) */
     json_t *id2label = json_object_get(j, "id2label");
@@ -66,7 +65,7 @@ static bertc_status config_labels(model_config *c, const cfg_reader *rd) {
                            json_object_size(id2label));
             goto done;
         }
-    } else if ((s = cfg_intv(&r, "num_labels", 2, 0, 100000, true, &nl))) {
+    } else if ((s = cfg_intv(r, "num_labels", 2, 0, 100000, true, &nl))) {
         goto done;
     }
     c->n_labels = nl;

@@ -43,26 +43,25 @@ static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *er
 
 /* The family's fields of config.json (model_type, architectures, labels and problem_type are read by arch.c for
  * every architecture). */
-static bertc_status bert_config(model_config *c, const cfg_reader *rd) {
-    const json_t *j = rd->j;
-    const char *what = rd->what, *mt = c->model_type;
-    bertc_error *err = rd->err;
-    const cfg_reader r = *rd;
+static bertc_status bert_config(model_config *c, const cfg_reader *r) {
+    const json_t *j = r->j;
+    const char *what = r->what, *mt = c->model_type;
+    bertc_error *err = r->err;
     bertc_status s = BERTC_OK;
     const char *khid, *kheads;
     if (!strcmp(mt, "distilbert")) {
         c->arch = BERTC_ARCH_DISTILBERT;
         khid = "dim";
         kheads = "n_heads";
-        if ((s = cfg_intv(&r, "dim", 768, 1, 65536, false, &c->hidden)) ||
-            (s = cfg_intv(&r, "n_layers", 6, 1, 1000, false, &c->layers)) ||
-            (s = cfg_intv(&r, "n_heads", 12, 1, 65536, false, &c->heads)) ||
-            (s = cfg_intv(&r, "hidden_dim", 3072, 1, 1 << 20, false, &c->intermediate)))
+        if ((s = cfg_intv(r, "dim", 768, 1, 65536, false, &c->hidden)) ||
+            (s = cfg_intv(r, "n_layers", 6, 1, 1000, false, &c->layers)) ||
+            (s = cfg_intv(r, "n_heads", 12, 1, 65536, false, &c->heads)) ||
+            (s = cfg_intv(r, "hidden_dim", 3072, 1, 1 << 20, false, &c->intermediate)))
             return s;
         c->type_vocab_size = 0;
         c->ln_eps = 1e-12f;
         if ((s = parse_act(jstr(j, "activation"), &c->act, err))) return s;
-    } else if (!strcmp(mt, "bert") || !strcmp(mt, "roberta") || !strcmp(mt, "xlm-roberta")) {
+    } else { /* bert, roberta, xlm-roberta: arch.c calls this only for what bert_takes accepts */
         /* XLM-RoBERTa is RoBERTa's architecture (transformers' XLMRobertaModel, base_model_prefix "roberta")
          * with a SentencePiece Unigram tokenizer */
         c->arch = mt[0] == 'b' ? BERTC_ARCH_BERT : BERTC_ARCH_ROBERTA;
@@ -70,11 +69,11 @@ static bertc_status bert_config(model_config *c, const cfg_reader *rd) {
         kheads = "num_attention_heads";
         /* type_vocab_size >= 1: the embeddings add token type 0's row to every token (an empty table fails in
          * transformers' forward) */
-        if ((s = cfg_intv(&r, "hidden_size", 768, 1, 65536, false, &c->hidden)) ||
-            (s = cfg_intv(&r, "num_hidden_layers", 12, 1, 1000, false, &c->layers)) ||
-            (s = cfg_intv(&r, "num_attention_heads", 12, 1, 65536, false, &c->heads)) ||
-            (s = cfg_intv(&r, "intermediate_size", 3072, 1, 1 << 20, false, &c->intermediate)) ||
-            (s = cfg_intv(&r, "type_vocab_size", 2, 1, 1024, false, &c->type_vocab_size)))
+        if ((s = cfg_intv(r, "hidden_size", 768, 1, 65536, false, &c->hidden)) ||
+            (s = cfg_intv(r, "num_hidden_layers", 12, 1, 1000, false, &c->layers)) ||
+            (s = cfg_intv(r, "num_attention_heads", 12, 1, 65536, false, &c->heads)) ||
+            (s = cfg_intv(r, "intermediate_size", 3072, 1, 1 << 20, false, &c->intermediate)) ||
+            (s = cfg_intv(r, "type_vocab_size", 2, 1, 1024, false, &c->type_vocab_size)))
             return s;
         const json_t *eps = json_object_get(j, "layer_norm_eps");
         double e = json_number_value(eps);
@@ -93,8 +92,6 @@ static bertc_status bert_config(model_config *c, const cfg_reader *rd) {
                            what, pet);
             return s;
         }
-    } else {
-        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type %.40s is not supported (%s)", what, mt, TYPES);
     }
     c->tie_word_embeddings = jbool(j, "tie_word_embeddings", 1);
     /* what training reads (its checks are the trainer's: inference ignores them) */
@@ -108,9 +105,9 @@ static bertc_status bert_config(model_config *c, const cfg_reader *rd) {
         c->drop.classifier = (float)jnum(j, "classifier_dropout", c->drop.hidden);
     }
     c->initializer_range = (float)jnum(j, "initializer_range", 0.02);
-    if ((s = cfg_intv(&r, "vocab_size", 30522, 1, 1 << 24, false, &c->vocab_size)) ||
-        (s = cfg_intv(&r, "max_position_embeddings", 512, 1, 1 << 20, false, &c->max_positions)) ||
-        (s = cfg_intv(&r, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0, -(1 << 24), 1 << 24, true,
+    if ((s = cfg_intv(r, "vocab_size", 30522, 1, 1 << 24, false, &c->vocab_size)) ||
+        (s = cfg_intv(r, "max_position_embeddings", 512, 1, 1 << 20, false, &c->max_positions)) ||
+        (s = cfg_intv(r, "pad_token_id", c->arch == BERTC_ARCH_ROBERTA ? 1 : 0, -(1 << 24), 1 << 24, true,
                       &c->pad_token_id)))
         return s;
     if (c->hidden % c->heads != 0) { /* transformers raises the same ValueError */
