@@ -142,8 +142,16 @@ typedef enum bertc_arch {
     BERTC_ARCH_AUTO = 0, /* pick from config.json */
     BERTC_ARCH_DISTILBERT = 1,
     BERTC_ARCH_BERT = 2,
-    BERTC_ARCH_ROBERTA = 3,
+    BERTC_ARCH_ROBERTA = 3,    /* RoBERTa and XLM-RoBERTa */
+    BERTC_ARCH_MPNET = 4,
+    BERTC_ARCH_ELECTRA = 5,
+    BERTC_ARCH_DEBERTA_V2 = 6, /* DeBERTa-v2 and -v3 (model_type deberta-v2) */
+    BERTC_ARCH_MODERNBERT = 7,
 } bertc_arch;
+/* The architecture's name ("auto", "distilbert", "bert", "roberta", "mpnet", "electra", "deberta-v2",
+ * "modernbert"), and back (-1: not one of them). */
+const char *bertc_arch_name(bertc_arch a);
+int bertc_arch_from_name(const char *name);
 
 typedef enum bertc_problem {
     BERTC_PROBLEM_NONE = 0, /* base model: features only */

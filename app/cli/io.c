@@ -260,14 +260,12 @@ int model_opt(model_opts *o, int argc, char **argv, int *i) {
                 return -1;
             }
         } else {
-            if (!strcmp(v, "auto")) o->arch = BERTC_ARCH_AUTO;
-            else if (!strcmp(v, "distilbert")) o->arch = BERTC_ARCH_DISTILBERT;
-            else if (!strcmp(v, "bert")) o->arch = BERTC_ARCH_BERT;
-            else if (!strcmp(v, "roberta")) o->arch = BERTC_ARCH_ROBERTA;
-            else {
-                die_msg("--arch must be auto, distilbert, bert or roberta");
+            int ai = bertc_arch_from_name(v);
+            if (ai < 0) {
+                die_msg("--arch must be auto, distilbert, bert, roberta, mpnet, electra, deberta-v2 or modernbert");
                 return -1;
             }
+            o->arch = (bertc_arch)ai;
         }
         return 1;
     }

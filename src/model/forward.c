@@ -20,6 +20,7 @@ bertc_status bertc_forward(const bertc_model *m, const bertc_encoding *encs, siz
 }
 
 bertc_status model_token_logits(const bertc_model *m, const bertc_encoding *encs, size_t n, float *out, bertc_error *err) {
+    if (m->cfg.ops->token_logits) return m->cfg.ops->token_logits(m, encs, n, out, err);
     size_t M = 0;
     for (size_t i = 0; i < n; i++) M += encs[i].n;
     float *hid = malloc((M ? M : 1) * (size_t)m->cfg.hidden * sizeof(float));

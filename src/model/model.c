@@ -44,13 +44,17 @@ bertc_model_params bertc_model_default_params(void) {
     return p;
 }
 
-static const char *arch_name(bertc_arch a) {
-    switch (a) {
-    case BERTC_ARCH_DISTILBERT: return "distilbert";
-    case BERTC_ARCH_BERT: return "bert";
-    case BERTC_ARCH_ROBERTA: return "roberta";
-    default: return "auto";
-    }
+static const char *const arch_names[] = {"auto", "distilbert", "bert", "roberta", "mpnet", "electra", "deberta-v2",
+                                          "modernbert"};
+
+const char *bertc_arch_name(bertc_arch a) {
+    return (int)a >= 0 && (size_t)a < sizeof arch_names / sizeof arch_names[0] ? arch_names[a] : "unknown";
+}
+
+int bertc_arch_from_name(const char *name) {
+    for (size_t i = 0; name && i < sizeof arch_names / sizeof arch_names[0]; i++)
+        if (!strcmp(name, arch_names[i])) return (int)i;
+    return -1;
 }
 
 void model_config_free(model_config *c) {
@@ -130,24 +134,13 @@ bertc_status weight_widen(float *dst, const tensor_info *t, size_t n, bertc_erro
     return BERTC_OK;
 }
 
-typedef struct binder {
-    bertc_model *m;
-    const char *prefix; /* "distilbert.", "bert.", "roberta." */
-    bertc_error *err;
-    bertc_status s;
-    int int8;  /* pack linears in int8 */
-    int bf16c; /* pack linears for bf16 compute */
-    int wtype; /* otherwise: enum weight_type of their storage */
-    bool transient; /* the next get() is a linear weight about to be packed: widen it into the reused buffer */
-} binder;
-
 /* The fp32 data of a role's tensor (layer l) with the shape config.json implies, or NULL with b->s set. F32 weights
  * are used in place from the mapped file; F16 / BF16 are widened to fp32. */
-static const float *get(binder *b, int role, int l) {
+const float *bind_get(binder *b, int role, int l) {
     if (b->s) return NULL;
     char name[256];
     int64_t d0, d1;
-    weight_name(&b->m->cfg, role, l, b->m->cfg.n_labels, name, sizeof name, &d0, &d1);
+    if (!weight_name(&b->m->cfg, role, l, b->m->cfg.n_labels, name, sizeof name, &d0, &d1)) return NULL;
     const tensor_info *t = weight_lookup(&b->m->ts, name, b->prefix);
     if (!t) {
         b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "checkpoint is missing tensor %s (model_type %s)", name,
@@ -190,7 +183,7 @@ static void release_mapped(const bertc_model *m, const void *p, size_t bytes) {
     }
 }
 
-static void pack(binder *b, packed_linear *pl, const float *W, const float *bias, int N, int K) {
+void bind_pack(binder *b, packed_linear *pl, const float *W, const float *bias, int N, int K) {
     if (b->s) return;
     bool ok = b->bf16c ? linear_pack_bf16(pl, W, bias, N, K)
               : b->int8 ? linear_pack_int8(pl, W, bias, N, K)
@@ -204,33 +197,36 @@ static void pack(binder *b, packed_linear *pl, const float *W, const float *bias
 }
 
 /* A linear layer: the weight of role rw (its shape from the table) and the bias that follows it, packed. */
-static void bind_linear(binder *b, packed_linear *pl, int rw, int l) {
+void bind_linear(binder *b, packed_linear *pl, int rw, int l) {
     int64_t N = 0, K = 0;
-    weight_name(&b->m->cfg, rw, l, b->m->cfg.n_labels, (char[256]){0}, 256, &N, &K);
+    if (b->s) return;
+    if (!weight_name(&b->m->cfg, rw, l, b->m->cfg.n_labels, (char[256]){0}, 256, &N, &K)) {
+        b->s = bertc_fail(b->err, BERTC_ERR_FORMAT, "model_type %s has no linear layer of role %d", b->m->cfg.model_type, rw);
+        return;
+    }
     b->transient = true;
-    const float *W = get(b, rw, l);
+    const float *W = bind_get(b, rw, l);
     b->transient = false;
-    const float *bias = get(b, rw + 1, l);
-    pack(b, pl, W, bias, (int)N, (int)K);
+    const float *bias = bind_get(b, rw + 1, l);
+    bind_pack(b, pl, W, bias, (int)N, (int)K);
 }
 
 /* a tensor of the table in the checkpoint by its name as is (no prefix, no gamma / beta) */
-static const tensor_info *find_exact(const bertc_model *m, int role) {
+const tensor_info *bind_find_exact(const bertc_model *m, int role) {
     char n[256];
     return weight_name(&m->cfg, role, 0, m->cfg.n_labels, n, sizeof n, NULL, NULL) ? tensor_set_find(&m->ts, n) : NULL;
 }
 
-static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
+bertc_status model_bind_bert(bertc_model *m, binder *bp) {
     const model_config *c = &m->cfg;
     int H = c->hidden;
-    binder b = {m, weight_prefix(c), err, BERTC_OK, m->compute == BERTC_DTYPE_INT8,
-                m->compute_mode == BERTC_COMPUTE_BF16 && !bf16_compute_fallback(),
-                m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32, false};
-    m->word = get(&b, WR_WORD, 0);
-    m->pos = get(&b, WR_POS, 0);
-    if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0) m->type = get(&b, WR_TYPE, 0);
-    m->emb_ln_g = get(&b, WR_EMB_LN_G, 0);
-    m->emb_ln_b = get(&b, WR_EMB_LN_B, 0);
+    binder b = *bp;
+    bertc_error *err = b.err;
+    m->word = bind_get(&b, WR_WORD, 0);
+    m->pos = bind_get(&b, WR_POS, 0);
+    if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0) m->type = bind_get(&b, WR_TYPE, 0);
+    m->emb_ln_g = bind_get(&b, WR_EMB_LN_G, 0);
+    m->emb_ln_b = bind_get(&b, WR_EMB_LN_B, 0);
     m->layer = calloc((size_t)c->layers, sizeof *m->layer);
     if (!m->layer) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     /* allocated once the first query weight has been found with its [H, H] shape: a config.json's sizes alone never
@@ -240,9 +236,9 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
         layer_w *L = &m->layer[l];
         for (int k = 0; k < 3; k++) { /* query, key, value into the fused [3H, H] matrix */
             b.transient = true;
-            const float *W = get(&b, WR_Q_W + k, l);
+            const float *W = bind_get(&b, WR_Q_W + k, l);
             b.transient = false;
-            const float *bb = get(&b, WR_Q_B + k, l);
+            const float *bb = bind_get(&b, WR_Q_B + k, l);
             if (b.s) break;
             if (!qkv_w) {
                 qkv_w = malloc((size_t)3 * H * H * sizeof(float));
@@ -257,56 +253,69 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
             disown(m, W);
             memcpy(qkv_b + (size_t)k * H, bb, (size_t)H * sizeof(float));
         }
-        pack(&b, &L->qkv, qkv_w, qkv_b, 3 * H, H);
+        bind_pack(&b, &L->qkv, qkv_w, qkv_b, 3 * H, H);
         bind_linear(&b, &L->out, WR_OUT_W, l);
-        L->ln1_g = get(&b, WR_LN1_G, l);
-        L->ln1_b = get(&b, WR_LN1_B, l);
+        L->ln1_g = bind_get(&b, WR_LN1_G, l);
+        L->ln1_b = bind_get(&b, WR_LN1_B, l);
         bind_linear(&b, &L->ffn1, WR_FFN1_W, l);
         bind_linear(&b, &L->ffn2, WR_FFN2_W, l);
-        L->ln2_g = get(&b, WR_LN2_G, l);
-        L->ln2_b = get(&b, WR_LN2_B, l);
+        L->ln2_g = bind_get(&b, WR_LN2_G, l);
+        L->ln2_b = bind_get(&b, WR_LN2_B, l);
     }
     free(qkv_w);
     free(qkv_b);
-    if (b.s) return b.s;
-    /* head */
+    return bp->s = b.s;
+}
+
+bertc_head model_head_of(const model_config *c) {
     const char *an = c->architecture;
-    m->head = strstr(an, "ForSequenceClassification") ? BERTC_HEAD_SEQUENCE_CLASSIFICATION
-              : strstr(an, "ForTokenClassification")   ? BERTC_HEAD_TOKEN_CLASSIFICATION
-              : strstr(an, "ForQuestionAnswering")     ? BERTC_HEAD_QUESTION_ANSWERING
-              : strstr(an, "ForMaskedLM") || strstr(an, "ForPreTraining") ? BERTC_HEAD_MASKED_LM
-                                                                           : BERTC_HEAD_NONE;
-    binder hb = b;
+    return strstr(an, "ForSequenceClassification") ? BERTC_HEAD_SEQUENCE_CLASSIFICATION
+           : strstr(an, "ForTokenClassification")   ? BERTC_HEAD_TOKEN_CLASSIFICATION
+           : strstr(an, "ForQuestionAnswering")     ? BERTC_HEAD_QUESTION_ANSWERING
+           : strstr(an, "ForMaskedLM") || strstr(an, "ForPreTraining") ? BERTC_HEAD_MASKED_LM
+                                                                        : BERTC_HEAD_NONE;
+}
+
+binder bind_head_binder(const binder *b) {
+    binder hb = *b;
     hb.int8 = 0; /* heads stay fp32: small matmuls (one row per text, or a few labels per token) */
     hb.bf16c = 0;
     hb.wtype = WEIGHT_F32;
+    return hb;
+}
+
+bertc_status model_bind_heads(bertc_model *m, binder *b) {
+    const model_config *c = &m->cfg;
+    if (b->s) return b->s;
+    m->head = model_head_of(c);
+    binder hb = bind_head_binder(b);
     if (m->head == BERTC_HEAD_SEQUENCE_CLASSIFICATION) {
         bind_linear(&hb, &m->head_dense, WR_CLS_DENSE_W, 0);
         bind_linear(&hb, &m->head_out, WR_CLS_OUT_W, 0);
-        if (hb.s) return hb.s;
+        if (hb.s) return b->s = hb.s;
         m->has_head = true;
         m->head_act = model_head_act(c, m->head);
     } else if (m->head == BERTC_HEAD_TOKEN_CLASSIFICATION || m->head == BERTC_HEAD_QUESTION_ANSWERING) {
         bind_linear(&hb, &m->tok_out, m->head == BERTC_HEAD_QUESTION_ANSWERING ? WR_QA_OUT_W : WR_TOK_OUT_W, 0);
-        if (hb.s) return hb.s;
+        if (hb.s) return b->s = hb.s;
         m->cfg.problem = BERTC_PROBLEM_NONE;
     } else if (m->head == BERTC_HEAD_MASKED_LM) {
         /* A folder whose architectures name a masked LM but whose weights lack the head (some sentence-transformers
          * exports) loads as a bare encoder. */
-        if (find_exact(m, WR_MLM_DENSE_W)) {
+        if (bind_find_exact(m, WR_MLM_DENSE_W)) {
             bind_linear(&hb, &m->mlm_dense, WR_MLM_DENSE_W, 0);
-            m->mlm_ln_g = get(&hb, WR_MLM_LN_G, 0);
-            m->mlm_ln_b = get(&hb, WR_MLM_LN_B, 0);
+            m->mlm_ln_g = bind_get(&hb, WR_MLM_LN_G, 0);
+            m->mlm_ln_b = bind_get(&hb, WR_MLM_LN_B, 0);
             if (c->tie_word_embeddings) {
                 m->mlm_dec = m->word; /* tied, as transformers ties them (a saved copy is ignored) */
-                tensor_info *t = (tensor_info *)find_exact(m, WR_MLM_DEC_W);
+                tensor_info *t = (tensor_info *)bind_find_exact(m, WR_MLM_DEC_W);
                 if (t) t->used = true;
             } else {
-                m->mlm_dec = get(&hb, WR_MLM_DEC_W, 0);
+                m->mlm_dec = bind_get(&hb, WR_MLM_DEC_W, 0);
             }
             /* newer BERT / RoBERTa saves: the decoder's own bias */
-            m->mlm_bias = get(&hb, find_exact(m, WR_MLM_BIAS) ? WR_MLM_BIAS : WR_MLM_DEC_B, 0);
-            if (hb.s) return hb.s;
+            m->mlm_bias = bind_get(&hb, bind_find_exact(m, WR_MLM_BIAS) ? WR_MLM_BIAS : WR_MLM_DEC_B, 0);
+            if (hb.s) return b->s = hb.s;
             m->mlm_act = model_head_act(c, m->head);
             m->has_mlm = true;
         }
@@ -314,6 +323,11 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     } else {
         m->cfg.problem = BERTC_PROBLEM_NONE;
     }
+    return BERTC_OK;
+}
+
+bertc_status model_check_unused(const bertc_model *m, bertc_error *err) {
+    const model_config *c = &m->cfg;
     /* Unexpected tensors that claim to belong to the encoder mean config.json and the weights disagree. */
     for (int i = 0; i < m->ts.n; i++) {
         const tensor_info *t = &m->ts.t[i];
@@ -325,8 +339,22 @@ static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
     return BERTC_OK;
 }
 
+/* The architecture's binder (bert.c's layout by default): embeddings, layers, heads, then no tensor of the layers'
+ * range left unused. */
+static bertc_status bind_weights(bertc_model *m, bertc_error *err) {
+    const model_config *c = &m->cfg;
+    binder b = {m, weight_prefix(c), err, BERTC_OK, m->compute == BERTC_DTYPE_INT8,
+                m->compute_mode == BERTC_COMPUTE_BF16 && !bf16_compute_fallback(),
+                m->compute == BERTC_DTYPE_FP16 ? WEIGHT_F16 : m->compute == BERTC_DTYPE_BF16 ? WEIGHT_BF16 : WEIGHT_F32, false};
+    bertc_status s = c->ops->bind ? c->ops->bind(m, &b) : model_bind_bert(m, &b);
+    if (!s && !c->ops->bind) s = model_bind_heads(m, &b);
+    if (!s) s = model_check_unused(m, err);
+    return s;
+}
+
 void bertc_model_free(bertc_model *m) {
     if (!m) return;
+    if (m->cfg.ops && m->cfg.ops->free_ext) m->cfg.ops->free_ext(m);
     if (m->layer) {
         for (int l = 0; l < m->cfg.layers; l++) {
             linear_free(&m->layer[l].qkv);
@@ -405,7 +433,7 @@ bertc_status bertc_model_load(const char *dir, const bertc_model_params *params,
     }
     if (params->arch != BERTC_ARCH_AUTO && params->arch != m->cfg.arch) {
         s = bertc_fail(err, BERTC_ERR_ARCH, "checkpoint %s is %s (%s), not %s as asked", m->source, m->cfg.model_type,
-                       m->cfg.architecture[0] ? m->cfg.architecture : "no architectures", arch_name(params->arch));
+                       m->cfg.architecture[0] ? m->cfg.architecture : "no architectures", bertc_arch_name(params->arch));
         goto fail;
     }
     if (embedded) {

@@ -60,7 +60,11 @@ enum weight_role {
     WR_CLS_DENSE_W, WR_CLS_DENSE_B, WR_CLS_OUT_W, WR_CLS_OUT_B, /* sequence classification */
     WR_TOK_OUT_W, WR_TOK_OUT_B, WR_QA_OUT_W, WR_QA_OUT_B,       /* token classification, question answering */
     WR_MLM_DENSE_W, WR_MLM_DENSE_B, WR_MLM_LN_G, WR_MLM_LN_B, WR_MLM_DEC_W, WR_MLM_DEC_B, WR_MLM_BIAS,
-    WR_COUNT
+    WR_COUNT,
+    /* an architecture's own tensors (relative position tables, projections ...) take roles from WR_ARCH up, named by
+     * its weight_name like the others */
+    WR_ARCH = WR_COUNT,
+    WR_MAX = WR_COUNT + 64
 };
 #define WR_LAYER_FIRST WR_Q_W
 #define WR_LAYER_LAST WR_LN2_B
@@ -107,6 +111,39 @@ void cfg_show(const struct json_t *v, char *buf, size_t cap);
 struct encoder_train;
 struct bertc_model;
 
+/* ---- binding a checkpoint's tensors into the model (model.c): an architecture's bind calls these ---- */
+typedef struct binder {
+    struct bertc_model *m;
+    const char *prefix; /* "distilbert.", "bert.", "roberta." */
+    bertc_error *err;
+    bertc_status s; /* the first failure; every call after it does nothing */
+    int int8;  /* pack linears in int8 */
+    int bf16c; /* pack linears for bf16 compute */
+    int wtype; /* otherwise: enum weight_type of their storage */
+    bool transient; /* the next bind_get is a linear weight about to be packed: widen it into the reused buffer */
+} binder;
+/* The fp32 data of a role's tensor (layer l) with the shape config.json implies (counted in n_params, marked used),
+ * or NULL: with b->s set when it is missing or misshapen, without when the architecture names no such role. F32
+ * weights are used in place from the mapped file; F16 / BF16 are widened to fp32. */
+const float *bind_get(binder *b, int role, int l);
+/* A linear layer: the weight of role rw (its [N, K] shape from the table) and the bias of role rw + 1 when the
+ * architecture names one, packed for the compute the model was loaded with. */
+void bind_linear(binder *b, packed_linear *pl, int rw, int l);
+/* Packs W (N x K) and bias (NULL: zero) as bind_linear does; a widened copy of W is freed once packed. */
+void bind_pack(binder *b, packed_linear *pl, const float *W, const float *bias, int N, int K);
+/* The same binder with heads' settings: fp32 packs whatever the encoder's compute. */
+binder bind_head_binder(const binder *b);
+/* The checkpoint's tensor of a role (layer 0) by its name as is, or NULL. */
+const tensor_info *bind_find_exact(const struct bertc_model *m, int role);
+/* bert.c's layout: embeddings (word, position, type, LayerNorm) and every layer (fused q|k|v, out, LN1, FFN, LN2). */
+bertc_status model_bind_bert(struct bertc_model *m, binder *b);
+/* The head config.json's architectures[0] names (sequence / token classification, question answering, masked LM),
+ * bound by the table's head roles; sets m->head, has_head / has_mlm and the problem. */
+bertc_status model_bind_heads(struct bertc_model *m, binder *b);
+bertc_head model_head_of(const model_config *c);
+/* No tensor the architecture places among its layers left unused (config.json and the weights disagree). */
+bertc_status model_check_unused(const struct bertc_model *m, bertc_error *err);
+
 /* ---- an architecture: one file of model code ----
  * Its config.json fields, the Hugging Face names of its weights, its position ids, the one forward pass (inference,
  * and training when m->train is set) and its backward. arch.c picks one by config.json's model_type; the loader,
@@ -129,6 +166,14 @@ typedef struct model_arch {
     bertc_status (*forward)(const struct bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden, float *emb,
                             float *logits, bertc_error *err);
     void (*backward)(const struct bertc_model *m, const bertc_encoding *encs, size_t n, const float *dlogits);
+    /* optional (NULL: bert.c's way) */
+    /* binds every weight, heads included (NULL: model_bind_bert then model_bind_heads) */
+    bertc_status (*bind)(struct bertc_model *m, binder *b);
+    /* frees what bind kept in m->ext */
+    void (*free_ext)(struct bertc_model *m);
+    /* per-token head outputs, sum(T) rows (NULL: tok_out on the last hidden states) */
+    bertc_status (*token_logits)(const struct bertc_model *m, const bertc_encoding *encs, size_t n, float *out,
+                                 bertc_error *err);
 } model_arch;
 
 extern const model_arch model_arch_bert;
@@ -172,6 +217,8 @@ struct bertc_model {
     int n_st_strings;
     /* training (NULL for inference): the forward keeps the activations its backward needs and applies dropout */
     struct encoder_train *train;
+    /* the architecture's own weights and state (its bind makes them, its free_ext frees them) */
+    void *ext;
 };
 
 /* ---- training: the state a training step adds to the encoder ---- */
