@@ -144,7 +144,7 @@ killnine: all
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -Iapp -pthread -fsanitize=address,undefined
 FUZZ_TARGETS := safetensors torchbin config tokenizer_json tokenize regex dataset request hub_headers train_labels st_config predictions task_data pipelines
-FUZZ_SECONDS ?= 20
+FUZZ_SECONDS ?= 8
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 
 FUZZ_SRC := $(LIB_SRC) $(EVAL_SRC) $(SERVE_SRC) app/default/default_model.c
