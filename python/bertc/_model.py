@@ -18,7 +18,8 @@ __all__ = ["AutoModel", "AutoModelForSequenceClassification", "BertcModel", "Mod
 _DTYPES = {None: 0, "float32": 0, "fp32": 0, "float": 0, "auto": 0, "int8": 1, "qint8": 1, "float16": 2, "fp16": 2,
            "half": 2, "bfloat16": 3, "bf16": 3}
 _COMPUTE = {None: 0, "fp32": 0, "float32": 0, "bf16": 1, "bfloat16": 1}
-_ARCHS = {None: 0, "auto": 0, "distilbert": 1, "bert": 2, "roberta": 3}
+_ARCHS = {None: 0, "auto": 0, "distilbert": 1, "bert": 2, "roberta": 3, "mpnet": 4, "electra": 5, "deberta-v2": 6,
+           "modernbert": 7}
 _PROBLEMS = {0: None, 1: "single_label_classification", 2: "multi_label_classification", 3: "regression"}
 POOLINGS = {"none": 0, "cls": 1, "mean": 2, "max": 3, "mean_sqrt_len": 4, "weightedmean": 5, "lasttoken": 6,
             "default": 7}
@@ -101,7 +102,7 @@ class BertcModel:
                 raise ValueError("threads must be >= 0 (0: all cores)")
             p.n_threads = int(threads)
         if arch not in _ARCHS:
-            raise ValueError(f"arch {arch!r}: one of auto, distilbert, bert, roberta")
+            raise ValueError(f"arch {arch!r}: one of {', '.join(k for k in _ARCHS if k)}")
         p.arch = _ARCHS[arch]
         from ._hub import hub_params, resolve_failed
         # a folder takes no revision (transformers ignores one given with a folder; libbertc refuses it)
