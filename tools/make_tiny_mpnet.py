@@ -21,6 +21,8 @@ encoder.relative_attention_bias drawn N(0, 1) so a wrong bucket shows):
       <name>.ref.json (versions; cases: input, input_ids, and for the masked LM the masked rows) and
       <name>.ref.safetensors (logits.i: case i's raw logits: token classification [T, 9], QA [T, 2] start | end,
       masked LM [masked rows, vocab]).
+  tests/data/train/grad-mpnet-{single,multi,regression}.safetensors: tools/make_train_refs.py's gradient references
+      (its format, texts and labels) for tiny-mpnet, relative_attention_bias's gradient included.
 The tokenizer files of the head checkpoints are symlinks to tiny-mpnet's.
 
 Made with PyPI torch 2.15.0 and transformers 5.25.0 (/work/venv-torch):
@@ -196,3 +198,57 @@ mlm = perturb(MPNetForMaskedLM(config())).eval()
 mask_id = tok.mask_token_id
 head_ref("tiny-mlm-mpnet", mlm, MLM_TEXTS, lambda t: tok(t, return_tensors="pt"),
          pick=lambda ids: [i for i, x in enumerate(ids.tolist()) if x == mask_id])
+
+# ---- gradients (tests/data/train/grad-mpnet-{single,multi,regression}.safetensors) ----
+# tools/make_train_refs.py's format and inputs: its four texts as one right-padded batch, dropout off (eval), the
+# head's out_proj drawn N(0, 0.5) / N(0, 0.1) (seed 1000 + case), the loss's backward; every parameter's gradient
+# (the word embeddings' on the used rows only), relative_attention_bias's included.
+TRAIN_TEXTS = [
+    "a charming and often affecting journey .",
+    "unflinchingly bleak and desperate",
+    "it 's a charming and often affecting journey , and a wonderful film about the struggles of everyday people "
+    "whose lives are made richer .",
+    "the acting , costumes , music , cinematography and sound are all astounding given the production 's austere "
+    "locales .",
+]
+TRAIN = os.path.join(D, "train")
+WORD = "mpnet.embeddings.word_embeddings.weight"
+for case, problem in enumerate(("single", "multi", "regression")):
+    L, P = {"single": (3, "single_label_classification"), "multi": (3, "multi_label_classification"),
+            "regression": (1, "regression")}[problem]
+    gm = MPNetForSequenceClassification.from_pretrained(OUT, num_labels=L, problem_type=P, ignore_mismatched_sizes=True,
+                                                        dtype=torch.float32).float()
+    torch.manual_seed(1000 + case)
+    with torch.no_grad():
+        gm.classifier.out_proj.weight.normal_(0.0, 0.5)
+        gm.classifier.out_proj.bias.normal_(0.0, 0.1)
+    gm.eval()
+    enc = tok(TRAIN_TEXTS, truncation=True, max_length=128, padding=True, return_tensors="pt")
+    am = enc["attention_mask"]
+    lengths = am.sum(1)
+    ids = torch.cat([enc["input_ids"][i, : lengths[i]] for i in range(len(TRAIN_TEXTS))]).to(torch.int32)
+    if problem == "single":
+        labels = torch.tensor([2, 0, 1, 2], dtype=torch.long)
+        store = labels.to(torch.int32)
+    elif problem == "multi":
+        labels = store = torch.tensor([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=torch.float32)
+    else:
+        labels = store = torch.tensor([0.7, -0.3, 1.5, 0.2], dtype=torch.float32)
+    gm.zero_grad(set_to_none=True)
+    o = gm(input_ids=enc["input_ids"], attention_mask=am, labels=labels)
+    o.loss.backward()
+    t = {"input_ids": ids, "lengths": lengths.to(torch.int32), "token_type_ids": torch.zeros_like(ids),
+         "labels": store.detach().clone(), "loss": o.loss.detach().reshape(1).clone(), "logits": o.logits.detach().clone()}
+    for n, v in gm.state_dict().items():
+        if n.startswith("classifier.out_proj."):
+            t["init." + n] = v.detach().contiguous().clone()
+    rows = torch.unique(ids.long())
+    t["grad_rows"] = rows.to(torch.int32)
+    for n, p in gm.named_parameters():
+        g = p.grad if p.grad is not None else torch.zeros_like(p)
+        t["grad." + n] = (g[rows] if n == WORD else g).detach().contiguous().clone()
+    assert "grad.mpnet.encoder.relative_attention_bias.weight" in t
+    path = os.path.join(TRAIN, f"grad-mpnet-{problem}.safetensors")
+    save_file(t, path, metadata={"format": "pt"})
+    os.chmod(path, 0o644)
+    print(f"wrote {path}: loss {float(o.loss):.6f}")
