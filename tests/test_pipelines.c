@@ -314,6 +314,31 @@ static void test_pipeline_refs(void) {
     free_models();
 }
 
+/* ELECTRA's fill-mask (the generator) and token classification against the pipelines (tools/make_tiny_electra.py) */
+static void test_pipeline_refs_electra(void) {
+    json_error_t je;
+    json_t *refs = json_load_file(TD "tiny-electra-pipelines.ref.json", 0, &je), *c;
+    CHECK(refs, "tiny-electra-pipelines.ref.json: %s", je.text);
+    size_t i, ran = 0;
+    json_array_foreach(json_object_get(refs, "cases"), i, c) {
+        const char *task = json_string_value(json_object_get(c, "task"));
+        bertc_model *m = model_named(json_string_value(json_object_get(c, "model")));
+        json_t *in = json_object_get(c, "inputs");
+        if (!m) continue;
+        bertc_status st = BERTC_OK;
+        json_t *got = run_one(task, m, json_string_value(in), in, json_object_get(c, "kwargs"), &st);
+        char what[96];
+        snprintf(what, sizeof what, "electra case %zu (%s)", i, task);
+        CHECK(st == BERTC_OK && got, "%s: bertc failed (%s)", what, bertc_status_str(st));
+        if (got) same(what, got, json_object_get(c, "output"), !strcmp(task, "token-classification"));
+        json_decref(got);
+        ran++;
+    }
+    CHECK(ran == 5, "ran %zu cases", ran);
+    json_decref(refs);
+    free_models();
+}
+
 static void test_pipeline_cli(void) {
     char out[8192];
     CHECK(run_cli("@ ner --model " TD "tiny-ner-bert --aggregation first 'Schwarzenegger visited Kraków'", out, sizeof out) == 0 &&
@@ -398,5 +423,6 @@ done:
 void tests_pipelines(void) {
     run_test("pipelines/classify order and function", test_classify_order);
     run_test("pipelines/refs", test_pipeline_refs);
+    run_test("pipelines/refs electra", test_pipeline_refs_electra);
     run_test("pipelines/cli", test_pipeline_cli);
 }

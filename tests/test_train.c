@@ -214,6 +214,14 @@ static void test_gradients_bf16(void) {
         for (int q = 0; q < 3; q++) grad_case(archs[a], probs[q], true);
 }
 
+/* ELECTRA (tiny-electra: embedding_size 8 projected to hidden 32, the GELU classification head): every gradient,
+ * embeddings_project's and the LayerNorm over 8 included, against torch's, fp32 and bf16 */
+static void test_gradients_electra(void) {
+    static const char *const probs[] = {"single", "multi", "regression"};
+    for (int p = 0; p < 3; p++) grad_case("electra", probs[p], false);
+    grad_case("electra", "single", true);
+}
+
 /* The same gradients with every bf16 matmul of the step (forward, input-gradient, weight-gradient) on the AMX tier,
  * through the tile model where the CPU has no AMX, and natively where it has. */
 static void test_gradients_bf16_amx(void) {
@@ -828,6 +836,7 @@ void tests_train(void) {
     run_test("train/gradients vs torch (3 archs x 3 losses)", test_gradients);
     run_test("train/gradients bf16 (3 archs)", test_gradients_bf16);
     run_test("train/gradients mpnet (3 losses, bf16)", test_gradients_mpnet);
+    run_test("train/gradients electra (fp32, bf16)", test_gradients_electra);
     run_test("train/gradients bf16 on the AMX tier", test_gradients_bf16_amx);
     run_test("train/finite differences", test_finite_differences);
     run_test("train/one encoder for inference and training", test_one_encoder);

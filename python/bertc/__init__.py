@@ -1,4 +1,4 @@
-"""bertc: BERT-family text encoders (DistilBERT, BERT, RoBERTa) in C, with transformers' Python API.
+"""bertc: BERT-family text encoders (DistilBERT, BERT, RoBERTa, ELECTRA) in C, with transformers' Python API.
 
     >>> import bertc
     >>> clf = bertc.pipeline("sentiment-analysis")          # the embedded default model
@@ -25,7 +25,7 @@ _WHERE = {
     "BertcValueError": "_lib",
     "AutoModel": "_model", "AutoModelForSequenceClassification": "_model", "BertcConfig": "_model",
     "AutoModelForTokenClassification": "_model", "AutoModelForQuestionAnswering": "_model",
-    "AutoModelForMaskedLM": "_model",
+    "AutoModelForMaskedLM": "_model", "ElectraForPreTraining": "_model",
     "BertcModel": "_model", "ModelOutput": "_model",
     "FeatureExtractionPipeline": "_pipeline", "Pipeline": "_pipeline", "TextClassificationPipeline": "_pipeline",
     "ZeroShotClassificationPipeline": "_pipeline", "pipeline": "_pipeline",
@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, BertcValueError
     from ._model import (AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering,
                          AutoModelForSequenceClassification, AutoModelForTokenClassification, BertcConfig, BertcModel,
-                         ModelOutput)
+                         ElectraForPreTraining, ModelOutput)
     from ._pipeline import (FeatureExtractionPipeline, FillMaskPipeline, Pipeline, QuestionAnsweringPipeline,
                             TextClassificationPipeline, TokenClassificationPipeline, ZeroShotClassificationPipeline,
                             pipeline)

@@ -396,6 +396,40 @@ class AutoModelForQuestionAnswering:
     from_pretrained = _with_head("question-answering", _TokenHeadModel, "AutoModelForQuestionAnswering")
 
 
+class _ElectraDiscriminatorModel(_TokenHeadModel):
+    """ElectraForPreTraining (the discriminator): ``logits`` [B, T], one per token, > 0 where the token is judged
+    replaced (sigmoid: the probability); zeros at padded positions."""
+
+    def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None,
+                **kwargs: Any) -> ModelOutput:
+        out = super().forward(input_ids, attention_mask, token_type_ids)  # [B, T, 2]: 0, logit
+        out["logits"] = out["logits"][..., 1].copy()
+        return out
+
+    __call__ = forward
+
+
+class ElectraForPreTraining:
+    """``ElectraForPreTraining.from_pretrained(folder_or_id)`` (an ELECTRA discriminator): ``model(**inputs).logits``
+    [B, T] as transformers returns them. As a token classifier (``pipeline("token-classification")``) the same
+    checkpoint has the labels "original" and "replaced", scored 1 - sigmoid(logit) and sigmoid(logit)."""
+
+    def __init__(self) -> None:
+        raise OSError("use ElectraForPreTraining.from_pretrained(...)")
+
+    @staticmethod
+    def from_pretrained(pretrained_model_name_or_path: str | os.PathLike[str] | None = None, *, dtype: Any = None,
+                        torch_dtype: Any = None, threads: int | None = None, revision: str | None = None,
+                        compute: str | None = None, **kwargs: Any) -> BertcModel:
+        m = load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads, revision,
+                       compute=compute)
+        if m.config.architectures != ["ElectraForPreTraining"]:
+            raise _lib.BertcValueError(f"{m.name_or_path}: not an ELECTRA discriminator (architectures "
+                                       f"{m.config.architectures})", "architecture mismatch", 5)
+        m.__class__ = _ElectraDiscriminatorModel
+        return m
+
+
 class AutoModelForMaskedLM:
     """``AutoModelForMaskedLM.from_pretrained(folder_or_id)``: ``model(**inputs).logits`` [B, T, vocab_size]."""
 

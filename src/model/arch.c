@@ -1,6 +1,6 @@
 /*
  * arch.c — the architectures and what every one shares: config.json's model_type picks the architecture's file
- * (bert.c: DistilBERT, BERT, RoBERTa, XLM-RoBERTa), which reads its own fields; the labels (id2label, num_labels)
+ * (bert.c: DistilBERT, BERT, RoBERTa, XLM-RoBERTa; electra.c: ELECTRA), which reads its own fields; the labels (id2label, num_labels)
  * and problem_type are read here for all. The model calls (weight_name, model_forward, model_backward ...) go to the
  * architecture the config names.
  */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const model_arch *const archs[] = {&model_arch_bert, &model_arch_mpnet};
+static const model_arch *const archs[] = {&model_arch_bert, &model_arch_mpnet, &model_arch_electra};
 #define N_ARCHS (sizeof archs / sizeof archs[0])
 
 /* The fields of config.json are read as transformers reads them: each size goes into torch modules (nn.Linear,

@@ -251,6 +251,10 @@ static void bert_position_ids(const model_config *c, const int32_t *ids, size_t 
     }
 }
 
+/* The embeddings' width: hidden, or embedding_size where the architecture projects them to hidden (ELECTRA's
+ * embeddings_project, bertc_model.emb_proj). */
+static int emb_width(const model_config *c) { return c->embedding_size > 0 ? c->embedding_size : c->hidden; }
+
 /* ---- what the training forward keeps ---- */
 
 typedef struct tacts {
@@ -264,6 +268,7 @@ typedef struct tacts {
     float *rstd1, *rstd2;      /* layers x M */
     float *hpre;   /* layers x M x I */
     float *xhat_e, *rstd_e;    /* embeddings LayerNorm */
+    float *xe;                 /* projected embeddings: their LayerNorm's output after dropout, M x E (else NULL) */
     /* head */
     float *cls, *hpre_head, *hact, *hdrop; /* n x H */
     /* work */
@@ -290,7 +295,7 @@ static void acts_free(tacts *a) {
     if (!a) return;
     float **f[] = {&a->xs, &a->qkv, &a->P, &a->ctx, &a->xhat1, &a->x1, &a->xhat2, &a->rstd1, &a->rstd2, &a->hpre,
                    &a->xhat_e, &a->rstd_e, &a->cls, &a->hpre_head, &a->hact, &a->hdrop, &a->h, &a->dh, &a->d0,
-                   &a->d1, &a->d2, &a->d3, &a->dqkv, &a->dyt, &a->dw, &a->xpack, &a->zeros, &a->att_scratch};
+                   &a->d1, &a->d2, &a->d3, &a->dqkv, &a->dyt, &a->dw, &a->xpack, &a->zeros, &a->att_scratch, &a->xe};
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
         free(*f[i]);
         *f[i] = NULL;
@@ -333,9 +338,12 @@ static bool acts_reserve(const bertc_model *m, size_t M, size_t n, size_t P, int
     size_t att = tasks * per_task;
     att = att > a->att_scratch_n ? att + att / 4 : a->att_scratch_n;
     acts_free(a);
-    size_t maxN = 3 * H > I ? 3 * H : I, panels = ((H > I ? H : I) + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+    /* embeddings of another width E (projected to H): the rows before the projection are E wide */
+    const size_t E = (size_t)emb_width(&m->cfg), EH = E > H ? E : H;
+    size_t maxN = 3 * H > I ? 3 * H : I, panels = ((EH > I ? EH : I) + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
     size_t wmax = 3 * H * H > I * H ? 3 * H * H : I * H;
     if (L * H > wmax) wmax = L * H;
+    if (E * H > wmax) wmax = E * H;
     a->xs = falloc((Ly + 1) * M * H);
     a->qkv = falloc(Ly * M * 3 * H);
     a->P = falloc(Ly * P);
@@ -346,7 +354,7 @@ static bool acts_reserve(const bertc_model *m, size_t M, size_t n, size_t P, int
     a->rstd1 = falloc(Ly * M);
     a->rstd2 = falloc(Ly * M);
     a->hpre = falloc(Ly * M * I);
-    a->xhat_e = falloc(M * H);
+    a->xhat_e = falloc(M * EH);
     a->rstd_e = falloc(M);
     a->cls = falloc(n * H);
     a->hpre_head = falloc(n * H);
@@ -354,9 +362,9 @@ static bool acts_reserve(const bertc_model *m, size_t M, size_t n, size_t P, int
     a->hdrop = falloc(n * H);
     a->h = falloc(M * I);
     a->dh = falloc(M * I);
-    a->d0 = falloc(M * H);
-    a->d1 = falloc(M * H);
-    a->d2 = falloc(M * H);
+    a->d0 = falloc(M * EH);
+    a->d1 = falloc(M * EH);
+    a->d2 = falloc(M * EH);
     a->d3 = falloc(M * H);
     a->dqkv = falloc(M * 3 * H);
     a->dyt = falloc(maxN * M);
@@ -369,6 +377,10 @@ static bool acts_reserve(const bertc_model *m, size_t M, size_t n, size_t P, int
     a->pofs = malloc(n * sizeof(size_t));
     a->pos_id = malloc(M * sizeof(int));
     a->type_id = malloc(M * sizeof(int));
+    if (E != (size_t)H && !(a->xe = falloc(M * E))) {
+        acts_free(a);
+        return false;
+    }
     float *all[] = {a->xs, a->qkv, a->P, a->ctx, a->xhat1, a->x1, a->xhat2, a->rstd1, a->rstd2, a->hpre, a->xhat_e,
                     a->rstd_e, a->cls, a->hpre_head, a->hact, a->hdrop, a->h, a->dh, a->d0, a->d1, a->d2, a->d3,
                     a->dqkv, a->dyt, a->dw, a->xpack, a->zeros, a->att_scratch};
@@ -480,7 +492,7 @@ static void ffn_in(const bertc_model *m, const layer_io *b, const packed_linear 
 static bertc_status embed(const bertc_model *m, const bertc_encoding *encs, size_t n, const int *seq_off, float *x,
                           int *pos, int *type, bertc_error *err) {
     const model_config *c = &m->cfg;
-    const int H = c->hidden;
+    const int H = emb_width(c); /* the rows' width */
     for (size_t i = 0; i < n; i++) {
         int *ps = pos + seq_off[i];
         bert_position_ids(c, encs[i].ids, encs[i].n, ps);
@@ -522,9 +534,10 @@ static void head_forward(const bertc_model *m, const float *x, const int *first,
     }
     tacts *a = tr->acts;
     const float pc = drop_p(tr, tr->drop.classifier);
-    if ((m->cfg.arch == BERTC_ARCH_ROBERTA || m->cfg.arch == BERTC_ARCH_MPNET) && pc > 0) dropout_apply(cls, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD0));
+    if ((m->cfg.arch == BERTC_ARCH_ROBERTA || m->cfg.arch == BERTC_ARCH_MPNET || m->cfg.arch == BERTC_ARCH_ELECTRA) && pc > 0)
+        dropout_apply(cls, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD0));
     linear_forward(m->pool, a->hpre_head, cls, &m->head_dense, (int)n, EPI_NONE, NULL);
-    activation_forward(a->hact, a->hpre_head, n * (size_t)H, m->head_act); /* ReLU or tanh: the portable formulas */
+    activation_forward(a->hact, a->hpre_head, n * (size_t)H, m->head_act); /* ReLU, tanh, GELU: the portable formulas */
     memcpy(a->hdrop, a->hact, n * (size_t)H * sizeof(float));
     if (pc > 0) dropout_apply(a->hdrop, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD1));
     linear_forward(m->pool, logits, a->hdrop, &m->head_out, (int)n, EPI_NONE, NULL);
@@ -597,13 +610,33 @@ static bertc_status bert_forward(const bertc_model *m, const bertc_encoding *enc
         off += encs[i].n;
         poff += (size_t)nh * encs[i].n * encs[i].n;
     }
-    /* embeddings: word + position (+ token type), then LayerNorm (then dropout) */
-    bertc_status s = embed(m, encs, n, seq_off, x, pos, type, err);
-    if (s) return s;
-    if (tr) ln_forward(m->pool, a->xs, a->xhat_e, a->rstd_e, x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
-    else layernorm_pool(m->pool, x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
-    if (emb_out) memcpy(emb_out, tr ? a->xs : x, MH * sizeof(float));
-    if (tr) dropout_apply(a->xs, MH, drop_p(tr, tr->drop.hidden), site_key(tr->key, SITE_EMB));
+    /* embeddings: word + position (+ token type), then LayerNorm (then dropout); ELECTRA's are E wide, then
+     * projected to H (emb: the projection's output, the first layer's input) */
+    const int E = emb_width(c);
+    float *xe = NULL; /* inference: the E-wide rows before the projection */
+    if (!tr && E != H && !(xe = malloc(M * (size_t)E * sizeof(float))))
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
+    bertc_status s = embed(m, encs, n, seq_off, xe ? xe : x, pos, type, err);
+    if (s) {
+        free(xe);
+        return s;
+    }
+    if (E != H) {
+        if (tr) {
+            ln_forward(m->pool, a->xe, a->xhat_e, a->rstd_e, x, m->emb_ln_g, m->emb_ln_b, (int)M, E, c->ln_eps);
+            dropout_apply(a->xe, M * (size_t)E, drop_p(tr, tr->drop.hidden), site_key(tr->key, SITE_EMB));
+        } else {
+            layernorm_pool(m->pool, xe, m->emb_ln_g, m->emb_ln_b, (int)M, E, c->ln_eps);
+        }
+        linear_forward(m->pool, tr ? a->xs : x, tr ? a->xe : xe, &m->emb_proj, (int)M, EPI_NONE, NULL);
+        free(xe);
+        if (emb_out) memcpy(emb_out, tr ? a->xs : x, MH * sizeof(float));
+    } else {
+        if (tr) ln_forward(m->pool, a->xs, a->xhat_e, a->rstd_e, x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
+        else layernorm_pool(m->pool, x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
+        if (emb_out) memcpy(emb_out, tr ? a->xs : x, MH * sizeof(float));
+        if (tr) dropout_apply(a->xs, MH, drop_p(tr, tr->drop.hidden), site_key(tr->key, SITE_EMB));
+    }
     if (rel) c->ops->attn_rel_bias(m, max_T, rel); /* once per batch: the same for every layer */
     attn_job aj = {b.ctx, b.qkv, seq_off, seq_len, (int)n, nh, H, H / nh, max_T, scratch, false,
                    m->compute_mode == BERTC_COMPUTE_BF16 && m->layer[0].qkv.wb ? kernels_bf16_tier() : -1, rel};
@@ -675,12 +708,17 @@ static void head_backward(const bertc_model *m, const float *dl, size_t n, size_
     float *dhd = a->d2; /* n x H */
     lin_dx(m, 4 * Ly + 1, dhd, dl, (int)n, NULL);
     dropout_apply(dhd, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD1));
-    for (size_t i = 0; i < n * (size_t)H; i++)
-        dhd[i] *= m->head_act == EPI_TANH ? 1.0f - a->hact[i] * a->hact[i] : (a->hpre_head[i] > 0 ? 1.0f : 0.0f);
+    if (m->head_act == EPI_TANH || m->head_act == EPI_RELU) {
+        for (size_t i = 0; i < n * (size_t)H; i++)
+            dhd[i] *= m->head_act == EPI_TANH ? 1.0f - a->hact[i] * a->hact[i] : (a->hpre_head[i] > 0 ? 1.0f : 0.0f);
+    } else {
+        act_run(m->pool, dhd, a->hpre_head, n * (size_t)H, m->head_act, true); /* ELECTRA's GELU */
+    }
     lin_dw(m->pool, &dw, g + tr->head_dw, g + tr->head_db, dhd, a->cls, (int)n, H, H);
     float *dcls = a->d3;
     lin_dx(m, 4 * Ly, dcls, dhd, (int)n, NULL);
-    if (m->cfg.arch == BERTC_ARCH_ROBERTA || m->cfg.arch == BERTC_ARCH_MPNET) dropout_apply(dcls, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD0));
+    if (m->cfg.arch == BERTC_ARCH_ROBERTA || m->cfg.arch == BERTC_ARCH_MPNET || m->cfg.arch == BERTC_ARCH_ELECTRA)
+        dropout_apply(dcls, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD0));
     memset(dx, 0, M * (size_t)H * sizeof(float));
     for (size_t i = 0; i < n; i++) memcpy(dx + (size_t)a->seq_off[i] * H, dcls + i * H, (size_t)H * sizeof(float));
 }
@@ -749,8 +787,17 @@ static void layer_backward(const bertc_model *m, int l, size_t n, size_t M, floa
 static void embeddings_backward(const bertc_model *m, const bertc_encoding *encs, size_t n, size_t M, float *dx) {
     encoder_train *tr = m->train;
     tacts *a = tr->acts;
-    const int H = m->cfg.hidden;
+    const int H = emb_width(&m->cfg);
     float *g = tr->g;
+    if (H != m->cfg.hidden) { /* the projection (E -> hidden; not one of the embeddings: trained when they are frozen) */
+        const int pr = m->cfg.ops->emb_proj_role - WR_ARCH, Hd = m->cfg.hidden;
+        dw_scratch dw = dw_of(tr);
+        lin_dw(m->pool, &dw, g + tr->arch[pr], g + tr->arch[pr + 1], dx, a->xe, (int)M, Hd, H);
+        if (tr->frozen_embeddings) return;
+        lin_dx(m, 4 * m->cfg.layers + 2, a->d2, dx, (int)M, NULL);
+        dx = a->d2;
+    }
+    if (tr->frozen_embeddings) return;
     dropout_apply(dx, M * (size_t)H, drop_p(tr, tr->drop.hidden), site_key(tr->key, SITE_EMB));
     float *de = a->d1;
     ln_backward(m->pool, de, dx, a->xhat_e, a->rstd_e, tr->w + tr->emb_g, g + tr->emb_g, g + tr->emb_b, (int)M, H, a->dw);
@@ -776,7 +823,7 @@ static void bert_backward(const bertc_model *m, const bertc_encoding *encs, size
     float *dx = m->train->acts->d0; /* the gradient of the current layer's output */
     head_backward(m, dlogits, n, M, dx);
     for (int l = m->cfg.layers - 1; l >= 0; l--) layer_backward(m, l, n, M, dx);
-    if (!m->train->frozen_embeddings) embeddings_backward(m, encs, n, M, dx);
+    embeddings_backward(m, encs, n, M, dx); /* nothing below the first layer when frozen (ELECTRA's projection apart) */
 }
 
 const model_arch model_arch_bert = {

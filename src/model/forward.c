@@ -73,7 +73,8 @@ bertc_status bertc_mlm_logits(const bertc_model *m, const bertc_encoding *encs, 
     if (!m->has_mlm)
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s has no masked-LM head (%s)", m->source,
                           m->cfg.architecture[0] ? m->cfg.architecture : m->cfg.model_type);
-    const int H = m->cfg.hidden;
+    /* the transform's width: H, or ELECTRA's generator embedding_size (dense H -> E, LayerNorm and decoder over E) */
+    const int H = m->cfg.hidden, E = m->mlm_dense.N;
     size_t M = 0;
     for (size_t i = 0; i < n; i++) M += encs[i].n;
     for (size_t r = 0; r < n_rows; r++)
@@ -81,7 +82,7 @@ bertc_status bertc_mlm_logits(const bertc_model *m, const bertc_encoding *encs, 
             return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_mlm_logits: row %zu (input %d, position %d) is out of range",
                               r, rows[2 * r], rows[2 * r + 1]);
     float *hid = malloc((M ? M : 1) * (size_t)H * sizeof(float));
-    float *x = malloc((n_rows ? n_rows : 1) * (size_t)H * sizeof(float)), *t = malloc((n_rows ? n_rows : 1) * (size_t)H * sizeof(float));
+    float *x = malloc((n_rows ? n_rows : 1) * (size_t)H * sizeof(float)), *t = malloc((n_rows ? n_rows : 1) * (size_t)E * sizeof(float));
     size_t *off = malloc((n ? n : 1) * sizeof *off);
     bertc_status s = hid && x && t && off ? BERTC_OK : bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
     if (!s) s = model_forward(m, encs, n, hid, NULL, NULL, err);
@@ -90,8 +91,8 @@ bertc_status bertc_mlm_logits(const bertc_model *m, const bertc_encoding *encs, 
         for (size_t r = 0; r < n_rows; r++)
             memcpy(x + r * H, hid + (off[rows[2 * r]] + (size_t)rows[2 * r + 1]) * H, (size_t)H * sizeof(float));
         linear_forward(m->pool, t, x, &m->mlm_dense, (int)n_rows, m->mlm_act, NULL);
-        layernorm(t, m->mlm_ln_g, m->mlm_ln_b, (int)n_rows, H, m->cfg.ln_eps);
-        decode_job dj = {t, m->mlm_dec, m->mlm_bias, out, (int)n_rows, H, m->cfg.vocab_size};
+        layernorm(t, m->mlm_ln_g, m->mlm_ln_b, (int)n_rows, E, m->cfg.ln_eps);
+        decode_job dj = {t, m->mlm_dec, m->mlm_bias, out, (int)n_rows, E, m->cfg.vocab_size};
         int nt = threadpool_size(m->pool) * 4;
         threadpool_run(m->pool, decode_task, &dj, nt < 1 ? 1 : nt);
     }

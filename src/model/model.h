@@ -39,6 +39,7 @@ typedef struct model_config {
     char model_type[32];
     char architecture[96];
     int hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size, pad_token_id;
+    int embedding_size; /* the embeddings' width when the architecture projects them to hidden (ELECTRA); 0: hidden */
     float ln_eps;
     int rel_buckets; /* relative attention's buckets (MPNet's relative_attention_num_buckets; 0: none) */
     enum epilogue act;
@@ -182,10 +183,14 @@ typedef struct model_arch {
     /* its backward: drel (the same layout) is the loss's gradient over those values, summed over the batch's
      * sequences, for one layer (called once per layer): added to the architecture's parameters' gradients */
     void (*attn_rel_bias_backward)(const struct bertc_model *m, int R, const float *drel);
+    /* the role of the weight of the linear layer that projects the embeddings (embedding_size) to hidden after their
+     * LayerNorm and dropout (its bias: the next role), bound into bertc_model.emb_proj; 0: none */
+    int emb_proj_role;
 } model_arch;
 
 extern const model_arch model_arch_bert;
 extern const model_arch model_arch_mpnet;
+extern const model_arch model_arch_electra;
 
 struct bertc_model {
     model_config cfg;
@@ -194,6 +199,7 @@ struct bertc_model {
     threadpool *pool;
     /* embeddings */
     const float *word, *pos, *type, *emb_ln_g, *emb_ln_b;
+    packed_linear emb_proj; /* embedding_size -> hidden after the embeddings' LayerNorm (ELECTRA); N = 0: none */
     layer_w *layer;
     /* sequence classification head: dense (H→H) + act, then out (H→L) */
     bool has_head;
@@ -242,9 +248,9 @@ typedef struct encoder_train {
     const tlayer *L;    /* each layer's tensors */
     size_t word, pos, type, emb_g, emb_b; /* embeddings (type = SIZE_MAX when none) */
     size_t head_dw, head_db, head_ow, head_ob;
-#define TRAIN_ARCH_ROLES 8
-    size_t arch[TRAIN_ARCH_ROLES]; /* the architecture's own (layer-less) tensors, roles WR_ARCH + i (SIZE_MAX: none) */
-    packed_linear *bwd; /* W^T [K, N] of every linear for dx = dy W: 4 per layer (qkv, out, ffn1, ffn2), the head's 2 */
+    size_t arch[WR_MAX - WR_ARCH]; /* the architecture's own encoder tensors by role - WR_ARCH (SIZE_MAX: none) */
+    packed_linear *bwd; /* W^T [K, N] of every linear for dx = dy W: 4 per layer (qkv, out, ffn1, ffn2), the head's 2,
+                           then the embeddings' projection (emb_proj_role) */
     dropout_cfg drop;
     bool bf16;          /* the dW GEMMs take bf16 inputs too */
     bool frozen_embeddings; /* no gradient below the first layer */

@@ -133,6 +133,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     }
     size_t off[WR_COUNT];
     m->tr.type = SIZE_MAX;
+    for (int r = WR_ARCH; r < WR_MAX; r++) m->tr.arch[r - WR_ARCH] = SIZE_MAX;
     for (int l = -1; l <= c->layers; l++) { /* -1: embeddings, layers: the head */
         int r0 = l < 0 ? WR_WORD : l < c->layers ? WR_LAYER_FIRST : WR_CLS_DENSE_W;
         int r1 = l < 0 ? WR_EMB_LN_B : l < c->layers ? WR_LAYER_LAST : WR_CLS_OUT_B;
@@ -143,11 +144,12 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
         if (l < 0) {
             m->tr.word = off[WR_WORD], m->tr.pos = off[WR_POS], m->tr.emb_g = off[WR_EMB_LN_G], m->tr.emb_b = off[WR_EMB_LN_B];
             if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0) m->tr.type = off[WR_TYPE];
-            /* the architecture's own tensors (relative position tables, projections ...), after the embeddings */
-            for (int i = 0; i < TRAIN_ARCH_ROLES; i++) {
+            /* the architecture's own tensors of the encoder (named under the base model's prefix; its heads' are
+             * not): ELECTRA's embeddings_project */
+            for (int r = WR_ARCH; r < WR_MAX; r++) {
                 int64_t d0, d1;
-                m->tr.arch[i] = weight_name(c, WR_ARCH + i, 0, nl, n, sizeof n, &d0, &d1) ? add(&t, n, d0, d1, d1 != 0)
-                                                                                          : SIZE_MAX;
+                if (weight_name(c, r, 0, nl, n, sizeof n, &d0, &d1) && !strncmp(n, prefix, strlen(prefix)))
+                    m->tr.arch[r - WR_ARCH] = add(&t, n, d0, d1, d1 != 0);
             }
         } else if (l < c->layers) {
             m->L[l] = (tlayer){off[WR_Q_W], off[WR_Q_B], off[WR_OUT_W], off[WR_OUT_B], off[WR_LN1_G], off[WR_LN1_B],
@@ -250,7 +252,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     int nt = n_threads > 0 ? n_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     m->pool = threadpool_new(nt < 1 ? 1 : nt > 256 ? 256 : nt);
     m->enc.layer = calloc((size_t)c->layers, sizeof *m->enc.layer);
-    m->tr.bwd = calloc((size_t)(4 * c->layers + 2), sizeof *m->tr.bwd);
+    m->tr.bwd = calloc((size_t)(4 * c->layers + 3), sizeof *m->tr.bwd);
     if (!m->pool || !m->enc.layer || !m->tr.bwd) {
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         goto fail2;
@@ -292,7 +294,7 @@ void tmodel_free(tmodel *m) {
     if (!m) return;
     tmodel_acts_free(m);
     if (m->tr.bwd)
-        for (int i = 0; i < 4 * m->cfg.layers + 2; i++) linear_free(&m->tr.bwd[i]);
+        for (int i = 0; i < 4 * m->cfg.layers + 3; i++) linear_free(&m->tr.bwd[i]);
     free(m->tr.bwd);
     if (m->enc.layer)
         for (int l = 0; l < m->cfg.layers; l++) {
@@ -304,6 +306,7 @@ void tmodel_free(tmodel *m) {
     free(m->enc.layer);
     linear_free(&m->enc.head_dense);
     linear_free(&m->enc.head_out);
+    linear_free(&m->enc.emb_proj);
     free(m->p);
     free(m->w);
     free(m->g);
@@ -408,7 +411,7 @@ static void pack_task(void *ctx, int task, int n_tasks) {
 bertc_status tmodel_pack(tmodel *m, bertc_error *err) {
     const int H = m->cfg.hidden, I = m->cfg.intermediate, nl = m->cfg.n_labels;
     int nlin = 4 * m->cfg.layers + 2;
-    pack_one *job = malloc((size_t)(2 * nlin) * sizeof *job);
+    pack_one *job = malloc((size_t)(2 * nlin + 2) * sizeof *job);
     if (!job) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     int nj = 0;
     for (int i = 0; i < nlin; i++) {
@@ -434,6 +437,13 @@ bertc_status tmodel_pack(tmodel *m, bertc_error *err) {
         }
         job[nj++] = (pack_one){fwd, m->w + wo, m->w + bo, N, K, false, m->bf16};
         job[nj++] = (pack_one){&m->tr.bwd[i], m->w + wo, NULL, N, K, true, m->bf16};
+    }
+    /* the embeddings' projection (ELECTRA: embedding_size -> hidden), W^T after the head's */
+    int pr = m->cfg.ops->emb_proj_role;
+    if (pr && m->tr.arch[pr - WR_ARCH] != SIZE_MAX) {
+        const float *W = m->w + m->tr.arch[pr - WR_ARCH], *b = m->w + m->tr.arch[pr + 1 - WR_ARCH];
+        job[nj++] = (pack_one){&m->enc.emb_proj, W, b, H, m->cfg.embedding_size, false, m->bf16};
+        job[nj++] = (pack_one){&m->tr.bwd[nlin], W, NULL, H, m->cfg.embedding_size, true, m->bf16};
     }
     packall a = {job, nj, 0};
     threadpool_run(m->pool, pack_task, &a, nj);
