@@ -37,6 +37,7 @@ void tests_pipelines(void);
 void tests_task_metrics(void);
 void tests_taskeval(void);
 void tests_layout(void);
+void tests_deberta(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -121,6 +122,7 @@ int main(int argc, char **argv) {
     tests_durable();
     tests_faults();
     tests_layout();
+    tests_deberta();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }
