@@ -356,7 +356,7 @@ static int rel_row(const deberta_config *d, int rel) {
 typedef struct deb_ext {
     packed_linear embed_proj; /* [H, E], no bias (E != H) */
     bool has_proj;
-    float **pk, **pq; /* per layer [2 span, H]: key (c2p) and query (p2c) projections of the relative embeddings */
+    float **pk, **pq; /* per layer [heads][2 span][dh]: key (c2p) and query (p2c) projections of the relative rows */
 } deb_ext;
 
 static void deb_free_ext(bertc_model *m) {
@@ -373,7 +373,7 @@ static void deb_free_ext(bertc_model *m) {
     m->ext = NULL;
 }
 
-/* dst [R, H] = rel W^T + bias for the linear of roles rw, rb, layer l: in fp32 whatever the model's compute (as
+/* dst [heads][R][dh] = rel W^T + bias, by head, for the linear of roles rw, rb, layer l: in fp32 whatever the model's compute (as
  * transformers computes them; made once at load, so their precision costs nothing per call) */
 static void rel_project(bertc_model *m, binder *b, int rw, int rb, int l, const float *rel, int R, float *dst) {
     const int H = m->cfg.hidden;
@@ -383,12 +383,19 @@ static void rel_project(bertc_model *m, binder *b, int rw, int rb, int l, const 
     const float *bias = bind_get(b, rb, l);
     if (b->s) return;
     packed_linear pl = {0};
-    if (!linear_pack(&pl, W, bias, H, H)) {
+    float *tmp = malloc((size_t)R * H * sizeof(float));
+    if (!tmp || !linear_pack(&pl, W, bias, H, H)) {
+        free(tmp);
         b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
         return;
     }
-    linear_forward(NULL, dst, rel, &pl, R, EPI_NONE, NULL);
+    linear_forward(NULL, tmp, rel, &pl, R, EPI_NONE, NULL);
     linear_free(&pl);
+    const int nh = m->cfg.heads, dh = H / nh; /* per head: dst[h][r][0..dh) */
+    for (int h = 0; h < nh; h++)
+        for (int r = 0; r < R; r++)
+            memcpy(dst + ((size_t)h * R + r) * dh, tmp + (size_t)r * H + h * dh, (size_t)dh * sizeof(float));
+    free(tmp);
 }
 
 static bertc_status deb_bind(bertc_model *m, binder *b) {
@@ -446,58 +453,81 @@ static bertc_status deb_bind(bertc_model *m, binder *b) {
 
 /* ---- the forward pass ---- */
 
-static inline float dotf(const float *a, const float *b, int n) {
-    float acc[8] = {0};
-    int k = 0;
-    for (; k + 8 <= n; k += 8)
-        for (int u = 0; u < 8; u++) acc[u] += a[k + u] * b[k + u];
-    float s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; k < n; k++) s += a[k] * b[k];
-    return s;
-}
-
 typedef struct deb_att_job {
     float *ctx;
     const float *qkv;
     const int *seq_off, *seq_len;
-    int heads, H, dh, max_T;
+    int heads, H, dh, max_T, R;
     float inv_scale;
-    const float *pk, *pq; /* this layer's [2 span, H] projections, or NULL */
+    const float *pk, *pq; /* this layer's projections per head, [heads][2 span][dh], or NULL */
     const int *rrow;      /* rrow[i - j + max_T - 1]: the relative row of query i, key j */
-    float *scratch;       /* per task: max_T floats */
+    int failed;           /* out of memory in a task */
 } deb_att_job;
 
+/* One (sequence, head): S = q k^T, C2P = q pk_w^T and P2C = k pq_w^T over the window w of relative rows this
+ * sequence reaches (at most 2 T - 1 of them, fewer with buckets), all three through the GEMM; then row by row
+ * score(i, j) = (S[i, j] + C2P[i, r] + P2C[j, r]) / scale with r = rrow(i - j), softmax, and P v through the GEMM. */
 static void deb_att_task(void *p, int task, int n_tasks) {
     (void)n_tasks;
-    const deb_att_job *j = p;
+    deb_att_job *j = p;
     const int s = task / j->heads, h = task % j->heads, T = j->seq_len[s], H = j->H, dh = j->dh, H3 = 3 * H;
     const size_t off = (size_t)j->seq_off[s];
     const float *qkv = j->qkv + off * H3;
-    float *row = j->scratch + (size_t)task * j->max_T;
     const int *rr = j->rrow + j->max_T - 1;
+    const bool rel = j->pk || j->pq;
+    const int rmin = rel ? rr[-(T - 1)] : 0, Wn = rel ? rr[T - 1] - rmin + 1 : 0;
+    size_t sizes[7] = {(size_t)T * dh * 4, (size_t)T * dh * 4, (size_t)T * dh * 4, (size_t)T * T * 4,
+                       j->pk ? (size_t)T * Wn * 4 : 4, j->pq ? (size_t)T * Wn * 4 : 4, (size_t)T * dh * 4};
+    void *part[7];
+    if (!scratch_take(SCRATCH_ATTN, sizes, part, 7)) {
+        j->failed = 1;
+        return;
+    }
+    float *q = part[0], *k = part[1], *vt = part[2], *S = part[3], *c2p = part[4], *p2c = part[5], *o = part[6];
+    for (int t = 0; t < T; t++) {
+        memcpy(q + (size_t)t * dh, qkv + (size_t)t * H3 + h * dh, (size_t)dh * sizeof(float));
+        memcpy(k + (size_t)t * dh, qkv + (size_t)t * H3 + H + h * dh, (size_t)dh * sizeof(float));
+        for (int e = 0; e < dh; e++) vt[(size_t)e * T + t] = qkv[(size_t)t * H3 + 2 * H + h * dh + e];
+    }
+    packed_linear pl = {0};
+    if (!linear_pack(&pl, k, NULL, T, dh)) goto oom;
+    linear_forward(NULL, S, q, &pl, T, EPI_NONE, NULL);
+    linear_free(&pl);
+    if (j->pk) {
+        if (!linear_pack(&pl, j->pk + ((size_t)h * j->R + rmin) * dh, NULL, Wn, dh)) goto oom;
+        linear_forward(NULL, c2p, q, &pl, T, EPI_NONE, NULL);
+        linear_free(&pl);
+    }
+    if (j->pq) {
+        if (!linear_pack(&pl, j->pq + ((size_t)h * j->R + rmin) * dh, NULL, Wn, dh)) goto oom;
+        linear_forward(NULL, p2c, k, &pl, T, EPI_NONE, NULL);
+        linear_free(&pl);
+    }
     for (int i = 0; i < T; i++) {
-        const float *q = qkv + (size_t)i * H3 + h * dh;
-        float mx = -INFINITY;
+        float *row = S + (size_t)i * T, mx = -INFINITY;
+        const float *ci = c2p + (size_t)i * Wn;
         for (int t = 0; t < T; t++) {
-            const float *k = qkv + (size_t)t * H3 + H + h * dh;
-            float sc = dotf(q, k, dh);
-            int r = rr[i - t];
-            if (j->pk) sc += dotf(q, j->pk + (size_t)r * H + h * dh, dh);
-            if (j->pq) sc += dotf(k, j->pq + (size_t)r * H + h * dh, dh);
+            int r = rr[i - t] - rmin;
+            float sc = row[t];
+            if (j->pk) sc += ci[r];
+            if (j->pq) sc += p2c[(size_t)t * Wn + r];
             sc *= j->inv_scale;
             row[t] = sc;
             if (sc > mx) mx = sc;
         }
         float sum = 0;
         for (int t = 0; t < T; t++) sum += row[t] = expf(row[t] - mx);
-        float inv = 1.0f / sum, *o = j->ctx + (off + (size_t)i) * H + h * dh;
-        for (int e = 0; e < dh; e++) o[e] = 0;
-        for (int t = 0; t < T; t++) {
-            const float *v = qkv + (size_t)t * H3 + 2 * H + h * dh;
-            float w = row[t] * inv;
-            for (int e = 0; e < dh; e++) o[e] += w * v[e];
-        }
+        float inv = 1.0f / sum;
+        for (int t = 0; t < T; t++) row[t] *= inv;
     }
+    if (!linear_pack(&pl, vt, NULL, dh, T)) goto oom;
+    linear_forward(NULL, o, S, &pl, T, EPI_NONE, NULL);
+    linear_free(&pl);
+    for (int i = 0; i < T; i++)
+        memcpy(j->ctx + (off + (size_t)i) * H + h * dh, o + (size_t)i * dh, (size_t)dh * sizeof(float));
+    return;
+oom:
+    j->failed = 1;
 }
 
 static bertc_status deb_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out,
@@ -528,14 +558,14 @@ static bertc_status deb_forward(const bertc_model *m, const bertc_encoding *encs
     if (m->pos && max_T > c->max_positions)
         return bertc_fail(err, BERTC_ERR_INPUT, "an input is longer than the model's %d positions", c->max_positions);
     const size_t MH = M * (size_t)H;
-    size_t sizes[10] = {n * sizeof(int), n * sizeof(int), MH * 4, MH * 3 * 4, MH * 4, MH * 4, M * (size_t)I * 4,
-                        n * (size_t)nh * (size_t)max_T * 4, 2 * (size_t)max_T * sizeof(int), E != H ? M * (size_t)E * 4 : 4};
-    void *part[10];
-    if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 10))
+    size_t sizes[9] = {n * sizeof(int), n * sizeof(int), MH * 4, MH * 3 * 4, MH * 4, MH * 4, M * (size_t)I * 4,
+                       2 * (size_t)max_T * sizeof(int), E != H ? M * (size_t)E * 4 : 4};
+    void *part[9];
+    if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 9))
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
-    int *seq_off = part[0], *seq_len = part[1], *rrow = part[8];
-    float *hs = part[2], *qkv = part[3], *ctx = part[4], *x1 = part[5], *h = part[6], *scratch = part[7];
-    float *e = E != H ? (float *)part[9] : hs;
+    int *seq_off = part[0], *seq_len = part[1], *rrow = part[7];
+    float *hs = part[2], *qkv = part[3], *ctx = part[4], *x1 = part[5], *h = part[6];
+    float *e = E != H ? (float *)part[8] : hs;
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         seq_off[i] = (int)off;
@@ -563,14 +593,15 @@ static bertc_status deb_forward(const bertc_model *m, const bertc_encoding *encs
     bool rel = d->relative_attention && (d->c2p || d->p2c);
     for (int k = -(max_T - 1); k <= max_T - 1 && rel; k++) rrow[k + max_T - 1] = rel_row(d, k);
     int n_att = 1 + (d->c2p ? 1 : 0) + (d->p2c ? 1 : 0);
-    deb_att_job aj = {ctx, qkv, seq_off, seq_len, nh, H, H / nh, max_T,
-                      1.0f / sqrtf((float)(H / nh) * (float)n_att), NULL, NULL, rrow, scratch};
+    deb_att_job aj = {ctx, qkv, seq_off, seq_len, nh, H, H / nh, max_T, 2 * d->att_span,
+                      1.0f / sqrtf((float)(H / nh) * (float)n_att), NULL, NULL, rrow, 0};
     for (int l = 0; l < c->layers; l++) {
         const layer_w *L = &m->layer[l];
         linear_forward(m->pool, qkv, hs, &L->qkv, (int)M, EPI_NONE, NULL);
         aj.pk = rel && d->c2p ? x->pk[l] : NULL;
         aj.pq = rel && d->p2c ? x->pq[l] : NULL;
         threadpool_run(m->pool, deb_att_task, &aj, (int)n * nh);
+        if (aj.failed) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory in attention over %d tokens", max_T);
         linear_forward(m->pool, x1, ctx, &L->out, (int)M, EPI_NONE, hs);
         layernorm_pool(m->pool, x1, L->ln1_g, L->ln1_b, (int)M, H, c->ln_eps);
         linear_forward(m->pool, h, x1, &L->ffn1, (int)M, c->act, NULL);
