@@ -330,6 +330,18 @@ static void t_refused(void) {
     };
     char *base = NULL;
     bertc_error err;
+    /* --arch: deberta-v2 loads it, another architecture is refused */
+    bertc_model_params ap = bertc_model_default_params();
+    bertc_model *am = NULL;
+    ap.arch = BERTC_ARCH_DEBERTA_V2;
+    CHECK(bertc_model_load(TD "tiny-deberta", &ap, &am, &err) == BERTC_OK, "arch deberta-v2: %s", err.message);
+    bertc_model_info info;
+    bertc_model_get_info(am, &info);
+    CHECK(am && info.arch == BERTC_ARCH_DEBERTA_V2 && !strcmp(bertc_arch_name(info.arch), "deberta-v2"), "info arch");
+    bertc_model_free(am);
+    am = NULL;
+    ap.arch = BERTC_ARCH_BERT;
+    CHECK(bertc_model_load(TD "tiny-deberta", &ap, &am, &err) == BERTC_ERR_ARCH && !am, "arch bert: %s", err.message);
     CHECK(read_file(TD "tiny-deberta/config.json", &base, NULL, &err) == BERTC_OK, "read config");
     if (!base) return;
     char dir[] = "/tmp/bertc-deberta-XXXXXX";

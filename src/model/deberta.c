@@ -28,6 +28,7 @@
 #include "base/json.h"
 
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -442,7 +443,8 @@ static bertc_status deb_bind(bertc_model *m, binder *b) {
         free(rel);
         if (b->s) return b->s;
     }
-    if (model_bind_bert(m, b)) return b->s;
+    bertc_status st = model_bind_bert(m, b); /* (its out-of-memory for the layer table is not in b->s) */
+    if (st) return b->s = st;
     if (d->embedding_size != H) {
         bind_linear(b, &x->embed_proj, WR_EMBED_PROJ_W, 0);
         x->has_proj = !b->s;
@@ -461,7 +463,7 @@ typedef struct deb_att_job {
     float inv_scale;
     const float *pk, *pq; /* this layer's projections per head, [heads][2 span][dh], or NULL */
     const int *rrow;      /* rrow[i - j + max_T - 1]: the relative row of query i, key j */
-    int failed;           /* out of memory in a task */
+    _Atomic int failed;   /* out of memory in a task */
 } deb_att_job;
 
 /* One (sequence, head): S = q k^T, C2P = q pk_w^T and P2C = k pq_w^T over the window w of relative rows this
