@@ -403,6 +403,8 @@ static void t_classify(void) {
         path q = {.name = "classify-roberta", .run = run_classify, .dir = TD "tiny-roberta"};
         sweep(&q);
     }
+    path d = {.name = "classify-deberta", .run = run_classify, .dir = TD "tiny-deberta"}; /* deberta.c's paths */
+    sweep(&d);
 }
 
 static void t_embed(void) {

@@ -753,7 +753,8 @@ static long oom_sweep(const char *name, load_fn fn, const void *ctx, long upto) 
 }
 
 static void t_out_of_memory(void) {
-    static const char *const fixtures[] = {"tiny-distilbert", "tiny-bert", "tiny-roberta", "tiny-ner-bert"};
+    static const char *const fixtures[] = {"tiny-distilbert", "tiny-bert", "tiny-roberta", "tiny-ner-bert",
+                                           "tiny-deberta-var"};
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
         char path[256];
         snprintf(path, sizeof path, TD "%s/config.json", fixtures[i]);
@@ -777,6 +778,7 @@ static void t_out_of_memory(void) {
     /* whole loads: config, weights and their binding come first (the tokenizer's many allocations after) */
     oom_sweep(TD "tiny-distilbert-bin (load)", run_load, TD "tiny-distilbert-bin", 1500);
     oom_sweep(TD "tiny-bert (load)", run_load, TD "tiny-bert", 1500);
+    oom_sweep(TD "tiny-deberta (load)", run_load, TD "tiny-deberta", 1500); /* deberta.c's binder */
 }
 
 void tests_hostile_load(void) {

@@ -39,6 +39,7 @@ void tests_taskeval(void);
 void tests_layout(void);
 void tests_mpnet(void);
 void tests_electra(void);
+void tests_deberta(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -125,6 +126,7 @@ int main(int argc, char **argv) {
     tests_durable();
     tests_faults();
     tests_layout();
+    tests_deberta();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }

@@ -62,7 +62,7 @@ TOKENIZE_CASES: list[tuple[Any, Any, dict[str, Any]]] = [
 ]
 TOKENIZE_TEXTS = ["Hello, world! It's naïve.", "  multiple   spaces ", "日本語 😀", "don't stop"]
 
-MODEL_NAMES = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-xlmr", "tiny-mpnet", "tiny-electra"]
+MODEL_NAMES = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-xlmr", "tiny-mpnet", "tiny-electra", "tiny-deberta"]
 MODEL_TEXTS = ["a charming journey", "not good at all , really", "x"]
 
 # SST-2 dev through the default model, one sentence at a time as transformers' pipeline runs a list: the slow part

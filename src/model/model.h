@@ -33,6 +33,16 @@ typedef struct dropout_cfg {
 
 struct model_arch;
 
+/* DeBERTa-v2 / v3's own config.json fields (deberta.c) */
+typedef struct deberta_config {
+    int embedding_size;     /* the embeddings' width (embed_proj to hidden when it differs) */
+    int position_buckets;   /* log buckets of the relative positions (<= 0: none) */
+    int max_relative_positions; /* the span they cover (config's, or max_position_embeddings) */
+    int att_span;           /* rows of rel_embeddings per side: position_buckets, else max_relative_positions */
+    bool relative_attention, position_biased_input, c2p, p2c, share_att_key, norm_rel_ln, legacy;
+    enum epilogue pooler_act;
+} deberta_config;
+
 typedef struct model_config {
     const struct model_arch *ops; /* the architecture's code (arch.c picks it by model_type) */
     bertc_arch arch;
@@ -50,6 +60,7 @@ typedef struct model_config {
     bool tie_word_embeddings; /* the masked-LM decoder is the word embedding matrix (config default true) */
     dropout_cfg drop;         /* training: the dropout probabilities config.json gives */
     float initializer_range;  /* training: the std of fresh weights */
+    deberta_config deberta;   /* model_type deberta-v2 */
 } model_config;
 
 /* ---- the weights by their Hugging Face names: one table per architecture (bert.c) ---- */
@@ -191,6 +202,7 @@ typedef struct model_arch {
 extern const model_arch model_arch_bert;
 extern const model_arch model_arch_mpnet;
 extern const model_arch model_arch_electra;
+extern const model_arch model_arch_deberta;
 
 struct bertc_model {
     model_config cfg;

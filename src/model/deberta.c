@@ -1,0 +1,638 @@
+/*
+ * deberta.c — DeBERTa-v2 and -v3 (model_type "deberta-v2"), as transformers' modeling_deberta_v2 computes it:
+ * config.json's fields as DebertaV2Config reads them, the Hugging Face names of the weights (base-model prefix
+ * "deberta."), the embeddings (word, absolute positions only when position_biased_input, token types when
+ * type_vocab_size > 0, embed_proj when embedding_size != hidden_size, LayerNorm), the post-LayerNorm layers with
+ * disentangled attention, and the heads (ContextPooler + classifier, token classification, question answering, the
+ * legacy cls.predictions and the newer lm_predictions masked-LM heads).
+ *
+ * Disentangled attention, per (sequence, head), queries i and keys j of one sequence:
+ *   score(i, j) = [q_i . k_j + q_i . pk_r + k_j . pq_r] / sqrt(d * (1 + number of pos_att_type entries))
+ * with r = clamp(bucket(i - j) + span, 0, 2 span - 1), pk = key projection (c2p) and pq = query projection (p2c)
+ * of the relative embeddings (encoder.rel_embeddings, after encoder.LayerNorm when norm_rel_ebd has layer_norm):
+ * transformers' c2p gather at [i, r(i - j)] and its transposed p2c gather at [j, r(-(j - i))] meet at the same r
+ * because the log buckets are odd (bucket(-d) = -bucket(d)). The projections of the 2 span relative rows depend on
+ * the weights alone: they are made once at load per layer ([2 span, H] each), and the scores gather from them row
+ * by row: nothing of size T x 2 span or T x T beyond one score row per task is materialized.
+ *
+ * Sequences of a batch are laid end to end ([sum(T), H], no padding), as in bert.c: linear layers run on all tokens
+ * at once, attention per (sequence, head) over the sequence's own tokens; a batch computes what single runs do.
+ * The masks transformers multiplies in (embeddings * mask, masked scores) are all ones here: there is no padding.
+ *
+ * Not supported, refused by name: model_type "deberta" (v1), conv_kernel_size > 0 (v2-xlarge's ConvLayer),
+ * pos_att_type entries other than c2p / p2c, norm_rel_ebd other than layer_norm / none, attention_head_size or
+ * pooler_hidden_size other than the defaults, a masked LM with embedding_size != hidden_size, and training.
+ */
+#include "model.h"
+
+#include "base/json.h"
+
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* the architecture's own roles */
+enum {
+    WR_EMBED_PROJ_W = WR_ARCH, WR_EMBED_PROJ_B, /* embed_proj has no bias: WR_EMBED_PROJ_B names nothing */
+    WR_REL, WR_REL_LN_G, WR_REL_LN_B,
+    WR_POSK_W, WR_POSK_B, WR_POSQ_W, WR_POSQ_B, /* pos_key_proj / pos_query_proj (share_att_key false) */
+};
+
+/* ---- config.json ---- */
+
+static bool deb_takes(const char *mt) { return !strcmp(mt, "deberta-v2") || !strcmp(mt, "deberta"); }
+
+static bertc_status deb_act(const char *field, const char *a, bool tanh_ok, enum epilogue *out, bertc_error *err) {
+    if (!a || !strcmp(a, "gelu")) *out = EPI_GELU;
+    else if (!strcmp(a, "relu")) *out = EPI_RELU;
+    else if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh")) *out = EPI_GELU_TANH;
+    else if (tanh_ok && !strcmp(a, "tanh")) *out = EPI_TANH;
+    else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "config.json: %s %.40s is not supported (supported: gelu, "
+                           "gelu_new, gelu_pytorch_tanh, relu%s)", field, a, tanh_ok ? ", tanh" : "");
+    return BERTC_OK;
+}
+
+/* "c2p|p2c" (split on |, lower-cased, stripped, as DebertaV2Config does) or ["c2p", "p2c"] */
+static bertc_status deb_pos_att(const json_t *v, const char *what, deberta_config *d, bertc_error *err) {
+    char buf[128];
+    const char *items[8];
+    int n = 0;
+    if (!v || json_is_null(v)) return BERTC_OK;
+    if (json_is_string(v)) {
+        snprintf(buf, sizeof buf, "%s", json_string_value(v));
+        for (char *p = buf; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        char *save = NULL;
+        for (char *t = strtok_r(buf, "|", &save); t && n < 8; t = strtok_r(NULL, "|", &save)) {
+            while (*t == ' ' || *t == '\t') t++;
+            char *e = t + strlen(t);
+            while (e > t && (e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
+            items[n++] = t;
+        }
+    } else if (json_is_array(v)) {
+        for (size_t i = 0; i < json_array_size(v) && n < 8; i++) {
+            const char *s = json_string_value(json_array_get(v, i));
+            if (!s) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pos_att_type entry %zu is not a string", what, i);
+            items[n++] = s;
+        }
+    } else {
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pos_att_type is not a string or a list", what);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(items[i], "c2p")) d->c2p = true;
+        else if (!strcmp(items[i], "p2c")) d->p2c = true;
+        else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: pos_att_type entry \"%.40s\" is not supported "
+                               "(c2p, p2c)", what, items[i]);
+    }
+    return BERTC_OK;
+}
+
+static bertc_status deb_config(model_config *c, const cfg_reader *r) {
+    const json_t *j = r->j;
+    const char *what = r->what;
+    bertc_error *err = r->err;
+    deberta_config *d = &c->deberta;
+    bertc_status s;
+    if (!strcmp(c->model_type, "deberta"))
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: model_type deberta (DeBERTa v1) is not supported "
+                          "(deberta-v2 is: DeBERTa-v2 and -v3)", what);
+    c->arch = BERTC_ARCH_DEBERTA_V2;
+    memset(d, 0, sizeof *d);
+    int conv = 0, ahs = 0, phs = 0;
+    if ((s = cfg_intv(r, "hidden_size", 1536, 1, 65536, false, &c->hidden)) ||
+        (s = cfg_intv(r, "num_hidden_layers", 24, 1, 1000, false, &c->layers)) ||
+        (s = cfg_intv(r, "num_attention_heads", 24, 1, 65536, false, &c->heads)) ||
+        (s = cfg_intv(r, "intermediate_size", 6144, 1, 1 << 20, false, &c->intermediate)) ||
+        (s = cfg_intv(r, "type_vocab_size", 0, 0, 1024, false, &c->type_vocab_size)) ||
+        (s = cfg_intv(r, "vocab_size", 128100, 1, 1 << 24, false, &c->vocab_size)) ||
+        (s = cfg_intv(r, "max_position_embeddings", 512, 1, 1 << 20, false, &c->max_positions)) ||
+        (s = cfg_intv(r, "pad_token_id", 0, -(1 << 24), 1 << 24, true, &c->pad_token_id)) ||
+        (s = cfg_intv(r, "embedding_size", c->hidden, 1, 65536, true, &d->embedding_size)) ||
+        (s = cfg_intv(r, "max_relative_positions", -1, -(1 << 20), 1 << 20, true, &d->max_relative_positions)) ||
+        (s = cfg_intv(r, "position_buckets", -1, -(1 << 20), 1 << 16, true, &d->position_buckets)) ||
+        (s = cfg_intv(r, "conv_kernel_size", 0, -(1 << 20), 1 << 20, true, &conv)) ||
+        (s = cfg_intv(r, "attention_head_size", 0, 0, 65536, true, &ahs)) ||
+        (s = cfg_intv(r, "pooler_hidden_size", c->hidden, 1, 65536, true, &phs)))
+        return s;
+    if (c->hidden % c->heads != 0)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: num_attention_heads %d out of range: hidden_size %d is not a "
+                          "multiple of the number of attention heads", what, c->heads, c->hidden);
+    if (conv > 0)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: conv_kernel_size %d (DeBERTa-v2's ConvLayer) is not "
+                          "supported", what, conv);
+    if (ahs && ahs != c->hidden / c->heads)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: attention_head_size %d is not supported (only "
+                          "hidden_size / num_attention_heads = %d)", what, ahs, c->hidden / c->heads);
+    if (phs != c->hidden)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: pooler_hidden_size %d is not supported (only hidden_size "
+                          "%d)", what, phs, c->hidden);
+    if (c->pad_token_id < -c->vocab_size || c->pad_token_id >= c->vocab_size)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d out of range for vocab_size %d", what,
+                          c->pad_token_id, c->vocab_size);
+    const json_t *eps = json_object_get(j, "layer_norm_eps");
+    double e = json_number_value(eps);
+    if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
+        char shown[64];
+        cfg_show(eps, shown, sizeof shown);
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, above "
+                          "float32's smallest)", what, shown);
+    }
+    c->ln_eps = eps ? (float)e : 1e-7f;
+    if ((s = deb_act("hidden_act", jstr(j, "hidden_act"), false, &c->act, err)) ||
+        (s = deb_act("pooler_hidden_act", jstr(j, "pooler_hidden_act"), true, &d->pooler_act, err)))
+        return s;
+    d->relative_attention = jbool(j, "relative_attention", 0);
+    d->position_biased_input = jbool(j, "position_biased_input", 1);
+    d->share_att_key = jbool(j, "share_att_key", 0);
+    d->legacy = jbool(j, "legacy", 1);
+    if ((s = deb_pos_att(json_object_get(j, "pos_att_type"), what, d, err))) return s;
+    /* norm_rel_ebd: "layer_norm", "none", or both joined by | (lower-cased, stripped) */
+    const json_t *nre = json_object_get(j, "norm_rel_ebd");
+    if (nre && !json_is_null(nre)) {
+        if (!json_is_string(nre)) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: norm_rel_ebd is not a string", what);
+        char buf[128], *save = NULL;
+        snprintf(buf, sizeof buf, "%s", json_string_value(nre));
+        for (char *p = buf; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+        for (char *t = strtok_r(buf, "|", &save); t; t = strtok_r(NULL, "|", &save)) {
+            while (*t == ' ') t++;
+            char *en = t + strlen(t);
+            while (en > t && en[-1] == ' ') *--en = 0;
+            if (!strcmp(t, "layer_norm")) d->norm_rel_ln = true;
+            else if (strcmp(t, "none") != 0)
+                return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: norm_rel_ebd entry \"%.40s\" is not supported "
+                                  "(layer_norm, none)", what, t);
+        }
+    }
+    if (d->relative_attention) {
+        if (d->max_relative_positions < 1) d->max_relative_positions = c->max_positions;
+        d->att_span = d->position_buckets > 0 ? d->position_buckets : d->max_relative_positions;
+        /* the log buckets divide by log((max_relative_positions - 1) / (position_buckets / 2)) */
+        if (d->position_buckets > 0 && d->max_relative_positions - 1 <= d->position_buckets / 2)
+            return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: max_relative_positions %d with position_buckets %d is "
+                              "not supported (log buckets need max_relative_positions - 1 > position_buckets / 2)",
+                              what, d->max_relative_positions, d->position_buckets);
+        if (d->position_buckets > 0 && d->position_buckets < 2)
+            return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: position_buckets %d is not supported", what,
+                              d->position_buckets);
+    }
+    c->tie_word_embeddings = jbool(j, "tie_word_embeddings", 1);
+    if (!d->legacy) c->tie_word_embeddings = true; /* lm_predictions always decodes with the word embeddings */
+    if (model_head_of(c) == BERTC_HEAD_MASKED_LM && d->embedding_size != c->hidden)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: a DeBERTa-v2 masked LM with embedding_size %d != "
+                          "hidden_size %d is not supported", what, d->embedding_size, c->hidden);
+    c->drop.hidden = (float)jnum(j, "hidden_dropout_prob", 0.1);
+    c->drop.attention = (float)jnum(j, "attention_probs_dropout_prob", 0.1);
+    const json_t *cd = json_object_get(j, "cls_dropout");
+    c->drop.classifier = json_is_number(cd) ? (float)json_number_value(cd) : c->drop.hidden;
+    c->initializer_range = (float)jnum(j, "initializer_range", 0.02);
+    return BERTC_OK;
+}
+
+static int deb_position_cap(const model_config *c) { return c->max_positions; }
+
+static const char *deb_class_name(const model_config *c) {
+    (void)c;
+    return "DebertaV2ForSequenceClassification";
+}
+
+static const char *deb_weight_prefix(const model_config *c) {
+    (void)c;
+    return "deberta.";
+}
+
+/* ---- names ---- */
+
+static const char *const body_names[WR_LAYER_LAST + 1] = {
+    [WR_WORD] = "embeddings.word_embeddings.weight",
+    [WR_POS] = "embeddings.position_embeddings.weight",
+    [WR_TYPE] = "embeddings.token_type_embeddings.weight",
+    [WR_EMB_LN_G] = "embeddings.LayerNorm.weight",
+    [WR_EMB_LN_B] = "embeddings.LayerNorm.bias",
+    [WR_Q_W] = "encoder.layer.%d.attention.self.query_proj.weight",
+    [WR_K_W] = "encoder.layer.%d.attention.self.key_proj.weight",
+    [WR_V_W] = "encoder.layer.%d.attention.self.value_proj.weight",
+    [WR_Q_B] = "encoder.layer.%d.attention.self.query_proj.bias",
+    [WR_K_B] = "encoder.layer.%d.attention.self.key_proj.bias",
+    [WR_V_B] = "encoder.layer.%d.attention.self.value_proj.bias",
+    [WR_OUT_W] = "encoder.layer.%d.attention.output.dense.weight",
+    [WR_OUT_B] = "encoder.layer.%d.attention.output.dense.bias",
+    [WR_LN1_G] = "encoder.layer.%d.attention.output.LayerNorm.weight",
+    [WR_LN1_B] = "encoder.layer.%d.attention.output.LayerNorm.bias",
+    [WR_FFN1_W] = "encoder.layer.%d.intermediate.dense.weight",
+    [WR_FFN1_B] = "encoder.layer.%d.intermediate.dense.bias",
+    [WR_FFN2_W] = "encoder.layer.%d.output.dense.weight",
+    [WR_FFN2_B] = "encoder.layer.%d.output.dense.bias",
+    [WR_LN2_G] = "encoder.layer.%d.output.LayerNorm.weight",
+    [WR_LN2_B] = "encoder.layer.%d.output.LayerNorm.bias",
+};
+
+/* the heads: DebertaV2ForSequenceClassification (ContextPooler "pooler.dense", "classifier"), ForTokenClassification,
+ * ForQuestionAnswering, ForMaskedLM legacy (cls.predictions.*) then not (lm_predictions.lm_head.*) */
+static const char *const head_names[WR_COUNT - WR_CLS_DENSE_W][2] = {
+    [WR_CLS_DENSE_W - WR_CLS_DENSE_W] = {"pooler.dense.weight", NULL},
+    [WR_CLS_DENSE_B - WR_CLS_DENSE_W] = {"pooler.dense.bias", NULL},
+    [WR_CLS_OUT_W - WR_CLS_DENSE_W] = {"classifier.weight", NULL},
+    [WR_CLS_OUT_B - WR_CLS_DENSE_W] = {"classifier.bias", NULL},
+    [WR_TOK_OUT_W - WR_CLS_DENSE_W] = {"classifier.weight", NULL},
+    [WR_TOK_OUT_B - WR_CLS_DENSE_W] = {"classifier.bias", NULL},
+    [WR_QA_OUT_W - WR_CLS_DENSE_W] = {"qa_outputs.weight", NULL},
+    [WR_QA_OUT_B - WR_CLS_DENSE_W] = {"qa_outputs.bias", NULL},
+    [WR_MLM_DENSE_W - WR_CLS_DENSE_W] = {"cls.predictions.transform.dense.weight", "lm_predictions.lm_head.dense.weight"},
+    [WR_MLM_DENSE_B - WR_CLS_DENSE_W] = {"cls.predictions.transform.dense.bias", "lm_predictions.lm_head.dense.bias"},
+    [WR_MLM_LN_G - WR_CLS_DENSE_W] = {"cls.predictions.transform.LayerNorm.weight", "lm_predictions.lm_head.LayerNorm.weight"},
+    [WR_MLM_LN_B - WR_CLS_DENSE_W] = {"cls.predictions.transform.LayerNorm.bias", "lm_predictions.lm_head.LayerNorm.bias"},
+    [WR_MLM_DEC_W - WR_CLS_DENSE_W] = {"cls.predictions.decoder.weight", NULL},
+    [WR_MLM_DEC_B - WR_CLS_DENSE_W] = {"cls.predictions.decoder.bias", "lm_predictions.lm_head.bias"},
+    [WR_MLM_BIAS - WR_CLS_DENSE_W] = {"cls.predictions.bias", "lm_predictions.lm_head.bias"},
+};
+
+static bool deb_weight_name(const model_config *c, int role, int l, int n_labels, char *name, size_t cap, int64_t *d0,
+                            int64_t *d1) {
+    const deberta_config *d = &c->deberta;
+    const int64_t H = c->hidden, I = c->intermediate, V = c->vocab_size, E = d->embedding_size;
+    const bool rel = d->relative_attention;
+    int64_t s0 = H, s1 = 0;
+    if (role < 0) return false;
+    if (role <= WR_LAYER_LAST) {
+        if ((role == WR_TYPE && c->type_vocab_size <= 0) || (role == WR_POS && !d->position_biased_input)) return false;
+        char fmt[128];
+        snprintf(fmt, sizeof fmt, "deberta.%s", body_names[role]);
+        snprintf(name, cap, fmt, l);
+    } else if (role < WR_COUNT) {
+        const char *f = head_names[role - WR_CLS_DENSE_W][d->legacy ? 0 : 1];
+        if (!d->legacy && !f && role < WR_MLM_DENSE_W) f = head_names[role - WR_CLS_DENSE_W][0];
+        if (!f) return false;
+        snprintf(name, cap, "%s", f);
+    } else {
+        switch (role) {
+        case WR_EMBED_PROJ_W:
+            if (E == H) return false;
+            snprintf(name, cap, "deberta.embeddings.embed_proj.weight");
+            break;
+        case WR_REL:
+            if (!rel) return false;
+            snprintf(name, cap, "deberta.encoder.rel_embeddings.weight");
+            break;
+        case WR_REL_LN_G: case WR_REL_LN_B:
+            if (!d->norm_rel_ln) return false;
+            snprintf(name, cap, "deberta.encoder.LayerNorm.%s", role == WR_REL_LN_G ? "weight" : "bias");
+            break;
+        case WR_POSK_W: case WR_POSK_B:
+            if (!rel || d->share_att_key || !d->c2p) return false;
+            snprintf(name, cap, "deberta.encoder.layer.%d.attention.self.pos_key_proj.%s", l,
+                     role == WR_POSK_W ? "weight" : "bias");
+            break;
+        case WR_POSQ_W: case WR_POSQ_B:
+            if (!rel || d->share_att_key || !d->p2c) return false;
+            snprintf(name, cap, "deberta.encoder.layer.%d.attention.self.pos_query_proj.%s", l,
+                     role == WR_POSQ_W ? "weight" : "bias");
+            break;
+        default: return false;
+        }
+    }
+    switch (role) {
+    case WR_WORD: s0 = V, s1 = E; break;
+    case WR_MLM_DEC_W: s0 = V, s1 = H; break;
+    case WR_POS: s0 = c->max_positions, s1 = E; break;
+    case WR_TYPE: s0 = c->type_vocab_size, s1 = E; break;
+    case WR_EMBED_PROJ_W: s0 = H, s1 = E; break;
+    case WR_REL: s0 = 2 * (int64_t)d->att_span, s1 = H; break;
+    case WR_FFN1_W: s0 = I, s1 = H; break;
+    case WR_FFN2_W: s0 = H, s1 = I; break;
+    case WR_CLS_OUT_W: case WR_TOK_OUT_W: s0 = n_labels, s1 = H; break;
+    case WR_QA_OUT_W: s0 = 2, s1 = H; break;
+    case WR_Q_W: case WR_K_W: case WR_V_W: case WR_OUT_W: case WR_CLS_DENSE_W: case WR_MLM_DENSE_W:
+    case WR_POSK_W: case WR_POSQ_W: s1 = H; break;
+    case WR_FFN1_B: s0 = I; break;
+    case WR_CLS_OUT_B: case WR_TOK_OUT_B: s0 = n_labels; break;
+    case WR_QA_OUT_B: s0 = 2; break;
+    case WR_MLM_DEC_B: case WR_MLM_BIAS: s0 = V; break;
+    default: break; /* biases of H outputs, LayerNorms */
+    }
+    if (d0) *d0 = s0;
+    if (d1) *d1 = s1;
+    return true;
+}
+
+static enum epilogue deb_head_act(const model_config *c, bertc_head head) {
+    return head == BERTC_HEAD_MASKED_LM ? c->act : c->deberta.pooler_act;
+}
+
+static bool deb_weight_in_layers(const model_config *c, const char *name) {
+    (void)c;
+    if (!strncmp(name, "deberta.", 8)) name += 8;
+    return !strncmp(name, "encoder.layer.", 14);
+}
+
+static void deb_position_ids(const model_config *c, const int32_t *ids, size_t n, int *pos) {
+    (void)c;
+    (void)ids;
+    for (size_t t = 0; t < n; t++) pos[t] = (int)t;
+}
+
+/* ---- the relative positions ---- */
+
+/* transformers' make_log_bucket_position for one relative position, in its float32 arithmetic (the ceil of a
+ * float32 quotient decides the bucket) */
+static int log_bucket(int rel, int buckets, int max_position) {
+    int mid = buckets / 2;
+    int abs_pos = rel < mid && rel > -mid ? mid - 1 : (rel < 0 ? -rel : rel);
+    if (abs_pos <= mid) return rel;
+    float lg = logf((float)abs_pos / (float)mid);
+    float den = logf((float)((double)(max_position - 1) / (double)mid));
+    float lp = ceilf(lg / den * (float)(mid - 1)) + (float)mid;
+    return (int)(rel < 0 ? -lp : lp);
+}
+
+/* the relative embedding row of query i and key j: r = clamp(bucket(i - j) + span, 0, 2 span - 1) */
+static int rel_row(const deberta_config *d, int rel) {
+    int b = d->position_buckets > 0 ? log_bucket(rel, d->position_buckets, d->max_relative_positions) : rel;
+    int r = b + d->att_span;
+    return r < 0 ? 0 : r > 2 * d->att_span - 1 ? 2 * d->att_span - 1 : r;
+}
+
+/* ---- the weights: bert.c's layout, then embed_proj and the relative projections ---- */
+
+typedef struct deb_ext {
+    packed_linear embed_proj; /* [H, E], no bias (E != H) */
+    bool has_proj;
+    float **pk, **pq; /* per layer [heads][2 span][dh]: key (c2p) and query (p2c) projections of the relative rows */
+} deb_ext;
+
+static void deb_free_ext(bertc_model *m) {
+    deb_ext *x = m->ext;
+    if (!x) return;
+    if (x->has_proj) linear_free(&x->embed_proj);
+    for (int l = 0; l < m->cfg.layers; l++) {
+        if (x->pk) free(x->pk[l]);
+        if (x->pq) free(x->pq[l]);
+    }
+    free(x->pk);
+    free(x->pq);
+    free(x);
+    m->ext = NULL;
+}
+
+/* dst [heads][R][dh] = rel W^T + bias, by head, for the linear of roles rw, rb, layer l: in fp32 whatever the model's compute (as
+ * transformers computes them; made once at load, so their precision costs nothing per call) */
+static void rel_project(bertc_model *m, binder *b, int rw, int rb, int l, const float *rel, int R, float *dst) {
+    const int H = m->cfg.hidden;
+    b->transient = true;
+    const float *W = bind_get(b, rw, l);
+    b->transient = false;
+    const float *bias = bind_get(b, rb, l);
+    if (b->s) return;
+    packed_linear pl = {0};
+    float *tmp = malloc((size_t)R * H * sizeof(float));
+    if (!tmp || !linear_pack(&pl, W, bias, H, H)) {
+        free(tmp);
+        b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
+        return;
+    }
+    linear_forward(NULL, tmp, rel, &pl, R, EPI_NONE, NULL);
+    linear_free(&pl);
+    const int nh = m->cfg.heads, dh = H / nh; /* per head: dst[h][r][0..dh) */
+    for (int h = 0; h < nh; h++)
+        for (int r = 0; r < R; r++)
+            memcpy(dst + ((size_t)h * R + r) * dh, tmp + (size_t)r * H + h * dh, (size_t)dh * sizeof(float));
+    free(tmp);
+}
+
+static bertc_status deb_bind(bertc_model *m, binder *b) {
+    const model_config *c = &m->cfg;
+    const deberta_config *d = &c->deberta;
+    const int H = c->hidden, R = 2 * d->att_span;
+    deb_ext *x = calloc(1, sizeof *x);
+    if (!x) return b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
+    m->ext = x;
+    /* the relative projections first: they read the query / key weights as the checkpoint has them */
+    if (d->relative_attention && (d->c2p || d->p2c)) {
+        const float *rel0 = bind_get(b, WR_REL, 0);
+        const float *g = d->norm_rel_ln ? bind_get(b, WR_REL_LN_G, 0) : NULL;
+        const float *bb = d->norm_rel_ln ? bind_get(b, WR_REL_LN_B, 0) : NULL;
+        if (b->s) return b->s;
+        const uint64_t n_params = m->n_params;
+        float *rel = malloc((size_t)R * H * sizeof(float));
+        x->pk = calloc((size_t)c->layers, sizeof *x->pk);
+        x->pq = calloc((size_t)c->layers, sizeof *x->pq);
+        if (!rel || !x->pk || !x->pq) b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
+        if (!b->s) {
+            memcpy(rel, rel0, (size_t)R * H * sizeof(float));
+            if (d->norm_rel_ln) layernorm(rel, g, bb, R, H, c->ln_eps);
+        }
+        for (int l = 0; l < c->layers && !b->s; l++) {
+            if ((d->c2p && !(x->pk[l] = malloc((size_t)R * H * sizeof(float)))) ||
+                (d->p2c && !(x->pq[l] = malloc((size_t)R * H * sizeof(float))))) {
+                b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
+                break;
+            }
+            /* share_att_key: query_proj / key_proj (read here before model_bind_bert packs them and hands their
+             * pages back; counted there), else pos_query_proj / pos_key_proj */
+            if (d->c2p)
+                rel_project(m, b, d->share_att_key ? WR_K_W : WR_POSK_W, d->share_att_key ? WR_K_B : WR_POSK_B, l, rel,
+                            R, x->pk[l]);
+            if (d->p2c)
+                rel_project(m, b, d->share_att_key ? WR_Q_W : WR_POSQ_W, d->share_att_key ? WR_Q_B : WR_POSQ_B, l, rel,
+                            R, x->pq[l]);
+        }
+        m->n_params = n_params;
+        if (!d->share_att_key) /* pos_key_proj / pos_query_proj are the model's own parameters */
+            for (int l = 0; l < c->layers; l++)
+                m->n_params += (uint64_t)((d->c2p ? 1 : 0) + (d->p2c ? 1 : 0)) * ((uint64_t)H * H + (uint64_t)H);
+        free(rel);
+        if (b->s) return b->s;
+    }
+    bertc_status st = model_bind_bert(m, b); /* (its out-of-memory for the layer table is not in b->s) */
+    if (st) return b->s = st;
+    if (d->embedding_size != H) {
+        bind_linear(b, &x->embed_proj, WR_EMBED_PROJ_W, 0);
+        x->has_proj = !b->s;
+    }
+    if (b->s) return b->s;
+    return model_bind_heads(m, b);
+}
+
+/* ---- the forward pass ---- */
+
+typedef struct deb_att_job {
+    float *ctx;
+    const float *qkv;
+    const int *seq_off, *seq_len;
+    int heads, H, dh, max_T, R;
+    float inv_scale;
+    const float *pk, *pq; /* this layer's projections per head, [heads][2 span][dh], or NULL */
+    const int *rrow;      /* rrow[i - j + max_T - 1]: the relative row of query i, key j */
+    _Atomic int failed;   /* out of memory in a task */
+} deb_att_job;
+
+/* One (sequence, head): S = q k^T, C2P = q pk_w^T and P2C = k pq_w^T over the window w of relative rows this
+ * sequence reaches (at most 2 T - 1 of them, fewer with buckets), all three through the GEMM; then row by row
+ * score(i, j) = (S[i, j] + C2P[i, r] + P2C[j, r]) / scale with r = rrow(i - j), softmax, and P v through the GEMM. */
+static void deb_att_task(void *p, int task, int n_tasks) {
+    (void)n_tasks;
+    deb_att_job *j = p;
+    const int s = task / j->heads, h = task % j->heads, T = j->seq_len[s], H = j->H, dh = j->dh, H3 = 3 * H;
+    const size_t off = (size_t)j->seq_off[s];
+    const float *qkv = j->qkv + off * H3;
+    const int *rr = j->rrow + j->max_T - 1;
+    const bool rel = j->pk || j->pq;
+    const int rmin = rel ? rr[-(T - 1)] : 0, Wn = rel ? rr[T - 1] - rmin + 1 : 0;
+    size_t sizes[7] = {(size_t)T * dh * 4, (size_t)T * dh * 4, (size_t)T * dh * 4, (size_t)T * T * 4,
+                       j->pk ? (size_t)T * Wn * 4 : 4, j->pq ? (size_t)T * Wn * 4 : 4, (size_t)T * dh * 4};
+    void *part[7];
+    if (!scratch_take(SCRATCH_ATTN, sizes, part, 7)) {
+        j->failed = 1;
+        return;
+    }
+    float *q = part[0], *k = part[1], *vt = part[2], *S = part[3], *c2p = part[4], *p2c = part[5], *o = part[6];
+    for (int t = 0; t < T; t++) {
+        memcpy(q + (size_t)t * dh, qkv + (size_t)t * H3 + h * dh, (size_t)dh * sizeof(float));
+        memcpy(k + (size_t)t * dh, qkv + (size_t)t * H3 + H + h * dh, (size_t)dh * sizeof(float));
+        for (int e = 0; e < dh; e++) vt[(size_t)e * T + t] = qkv[(size_t)t * H3 + 2 * H + h * dh + e];
+    }
+    packed_linear pl = {0};
+    if (!linear_pack(&pl, k, NULL, T, dh)) goto oom;
+    linear_forward(NULL, S, q, &pl, T, EPI_NONE, NULL);
+    linear_free(&pl);
+    if (j->pk) {
+        if (!linear_pack(&pl, j->pk + ((size_t)h * j->R + rmin) * dh, NULL, Wn, dh)) goto oom;
+        linear_forward(NULL, c2p, q, &pl, T, EPI_NONE, NULL);
+        linear_free(&pl);
+    }
+    if (j->pq) {
+        if (!linear_pack(&pl, j->pq + ((size_t)h * j->R + rmin) * dh, NULL, Wn, dh)) goto oom;
+        linear_forward(NULL, p2c, k, &pl, T, EPI_NONE, NULL);
+        linear_free(&pl);
+    }
+    for (int i = 0; i < T; i++) {
+        float *row = S + (size_t)i * T, mx = -INFINITY;
+        const float *ci = c2p + (size_t)i * Wn;
+        for (int t = 0; t < T; t++) {
+            int r = rr[i - t] - rmin;
+            float sc = row[t];
+            if (j->pk) sc += ci[r];
+            if (j->pq) sc += p2c[(size_t)t * Wn + r];
+            sc *= j->inv_scale;
+            row[t] = sc;
+            if (sc > mx) mx = sc;
+        }
+        float sum = 0;
+        for (int t = 0; t < T; t++) sum += row[t] = expf(row[t] - mx);
+        float inv = 1.0f / sum;
+        for (int t = 0; t < T; t++) row[t] *= inv;
+    }
+    if (!linear_pack(&pl, vt, NULL, dh, T)) goto oom;
+    linear_forward(NULL, o, S, &pl, T, EPI_NONE, NULL);
+    linear_free(&pl);
+    for (int i = 0; i < T; i++)
+        memcpy(j->ctx + (off + (size_t)i) * H + h * dh, o + (size_t)i * dh, (size_t)dh * sizeof(float));
+    return;
+oom:
+    j->failed = 1;
+}
+
+static bertc_status deb_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out,
+                                float *emb_out, float *logits_out, bertc_error *err) {
+    const model_config *c = &m->cfg;
+    const deberta_config *d = &c->deberta;
+    const deb_ext *x = m->ext;
+    const int H = c->hidden, I = c->intermediate, nh = c->heads, E = d->embedding_size;
+    if (m->train) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "training deberta-v2 is not supported yet");
+    size_t M = 0;
+    int max_T = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
+        if (encs[i].n > (size_t)tokenizer_default_max_length(m->tok))
+            return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
+                              encs[i].n, tokenizer_default_max_length(m->tok));
+        M += encs[i].n;
+        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
+        for (size_t t = 0; t < encs[i].n; t++) {
+            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
+                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
+            if (m->type && encs[i].type_ids && (encs[i].type_ids[t] < 0 || encs[i].type_ids[t] >= c->type_vocab_size))
+                return bertc_fail(err, BERTC_ERR_INPUT, "token type id %d outside type_vocab_size %d",
+                                  encs[i].type_ids[t], c->type_vocab_size);
+        }
+    }
+    if (n == 0) return BERTC_OK;
+    if (m->pos && max_T > c->max_positions)
+        return bertc_fail(err, BERTC_ERR_INPUT, "an input is longer than the model's %d positions", c->max_positions);
+    const size_t MH = M * (size_t)H;
+    size_t sizes[9] = {n * sizeof(int), n * sizeof(int), MH * 4, MH * 3 * 4, MH * 4, MH * 4, M * (size_t)I * 4,
+                       2 * (size_t)max_T * sizeof(int), E != H ? M * (size_t)E * 4 : 4};
+    void *part[9];
+    if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 9))
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
+    int *seq_off = part[0], *seq_len = part[1], *rrow = part[7];
+    float *hs = part[2], *qkv = part[3], *ctx = part[4], *x1 = part[5], *h = part[6];
+    float *e = E != H ? (float *)part[8] : hs;
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        seq_off[i] = (int)off;
+        seq_len[i] = (int)encs[i].n;
+        off += encs[i].n;
+    }
+    /* embeddings: word (+ position) (+ token type), embed_proj, LayerNorm */
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < encs[i].n; t++) {
+            float *r = e + ((size_t)seq_off[i] + t) * E;
+            memcpy(r, m->word + (size_t)encs[i].ids[t] * E, (size_t)E * sizeof(float));
+            if (m->pos) {
+                const float *pe = m->pos + t * E;
+                for (int k = 0; k < E; k++) r[k] += pe[k];
+            }
+            if (m->type) {
+                const float *te = m->type + (size_t)(encs[i].type_ids ? encs[i].type_ids[t] : 0) * E;
+                for (int k = 0; k < E; k++) r[k] += te[k];
+            }
+        }
+    if (E != H) linear_forward(m->pool, hs, e, &x->embed_proj, (int)M, EPI_NONE, NULL);
+    layernorm_pool(m->pool, hs, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
+    if (emb_out) memcpy(emb_out, hs, MH * sizeof(float));
+    /* relative rows */
+    bool rel = d->relative_attention && (d->c2p || d->p2c);
+    for (int k = -(max_T - 1); k <= max_T - 1 && rel; k++) rrow[k + max_T - 1] = rel_row(d, k);
+    int n_att = 1 + (d->c2p ? 1 : 0) + (d->p2c ? 1 : 0);
+    deb_att_job aj = {ctx, qkv, seq_off, seq_len, nh, H, H / nh, max_T, 2 * d->att_span,
+                      1.0f / sqrtf((float)(H / nh) * (float)n_att), NULL, NULL, rrow, 0};
+    for (int l = 0; l < c->layers; l++) {
+        const layer_w *L = &m->layer[l];
+        linear_forward(m->pool, qkv, hs, &L->qkv, (int)M, EPI_NONE, NULL);
+        aj.pk = rel && d->c2p ? x->pk[l] : NULL;
+        aj.pq = rel && d->p2c ? x->pq[l] : NULL;
+        threadpool_run(m->pool, deb_att_task, &aj, (int)n * nh);
+        if (aj.failed) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory in attention over %d tokens", max_T);
+        linear_forward(m->pool, x1, ctx, &L->out, (int)M, EPI_NONE, hs);
+        layernorm_pool(m->pool, x1, L->ln1_g, L->ln1_b, (int)M, H, c->ln_eps);
+        linear_forward(m->pool, h, x1, &L->ffn1, (int)M, c->act, NULL);
+        linear_forward(m->pool, hs, h, &L->ffn2, (int)M, EPI_NONE, x1);
+        layernorm_pool(m->pool, hs, L->ln2_g, L->ln2_b, (int)M, H, c->ln_eps);
+    }
+    if (hidden_out) memcpy(hidden_out, hs, MH * sizeof(float));
+    if (logits_out && m->has_head) { /* ContextPooler: token 0, dense + pooler_hidden_act, then the classifier */
+        for (size_t i = 0; i < n; i++) memcpy(ctx + i * H, hs + (size_t)seq_off[i] * H, (size_t)H * sizeof(float));
+        linear_forward(m->pool, x1, ctx, &m->head_dense, (int)n, m->head_act, NULL);
+        linear_forward(m->pool, logits_out, x1, &m->head_out, (int)n, EPI_NONE, NULL);
+    }
+    return BERTC_OK;
+}
+
+const model_arch model_arch_deberta = {
+    .family = "deberta",
+    .model_types = "deberta-v2",
+    .takes = deb_takes,
+    .config = deb_config,
+    .weight_name = deb_weight_name,
+    .weight_prefix = deb_weight_prefix,
+    .weight_in_layers = deb_weight_in_layers,
+    .head_act = deb_head_act,
+    .position_cap = deb_position_cap,
+    .class_name = deb_class_name,
+    .position_ids = deb_position_ids,
+    .forward = deb_forward,
+    .backward = NULL,
+    .bind = deb_bind,
+    .free_ext = deb_free_ext,
+};
