@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char usage[] =
-    "bertc " BERTC_VERSION " — BERT-family encoders (DistilBERT, BERT, RoBERTa) from Hugging Face checkpoints\n"
+    "bertc " BERTC_VERSION " — BERT-family encoders (DistilBERT, BERT, RoBERTa, XLM-R, MPNet, ELECTRA, DeBERTa-v2/v3, ModernBERT) from Hugging Face checkpoints\n"
     "\n"
     "usage:\n"
     "  bertc classify [--model DIR] [--logits] [--all-scores] [--function softmax|sigmoid|none]\n"
@@ -35,7 +35,7 @@ static const char usage[] =
     "  bertc pull     MODEL_ID [--revision R]      download into the Hugging Face cache\n"
     "  bertc cache    list | rm MODEL_ID\n"
     "\n"
-    "common options: --threads N, --arch auto|distilbert|bert|roberta (refuse a checkpoint of another type),\n"
+    "common options: --threads N, --arch auto|distilbert|bert|roberta|mpnet|electra|deberta-v2|modernbert (refuse a checkpoint of another type),\n"
     "--dtype fp32|fp16|bf16|int8 (encoder weights: fp32; 16-bit storage computed in fp32, half the memory;\n"
     "int8 weights and dynamic int8 activations),\n"
     "--compute fp32|bf16 (bf16: the encoder's matmul inputs rounded to bf16, fp32 sums, weights held in bf16; with\n"
