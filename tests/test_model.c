@@ -138,6 +138,8 @@ static void t_tiny_distilbert_binlegacy(void) { check_fixture("tiny-distilbert-b
 static void t_tiny_bert(void) { check_fixture("tiny-bert"); }
 static void t_tiny_roberta(void) { check_fixture("tiny-roberta"); }
 static void t_tiny_xlmr(void) { check_fixture("tiny-xlmr"); }
+static void t_tiny_modernbert(void) { check_fixture("tiny-modernbert"); }
+static void t_tiny_modernbert_mean(void) { check_fixture("tiny-modernbert-mean"); }
 
 /* Batched runs are the same arithmetic as single runs: bit-identical logits, whatever the batch size. */
 static void t_batch_equals_single(void) {
@@ -543,6 +545,8 @@ void tests_model(void) {
     run_test("model/tiny_bert", t_tiny_bert);
     run_test("model/tiny_roberta_multilabel", t_tiny_roberta);
     run_test("model/tiny_xlm_roberta (Unigram, Precompiled)", t_tiny_xlmr);
+    run_test("model/tiny_modernbert (biases, cls pooling, window 4)", t_tiny_modernbert);
+    run_test("model/tiny_modernbert_mean (no biases, mean pooling, window 8)", t_tiny_modernbert_mean);
     run_test("model/batch_equals_single", t_batch_equals_single);
     run_test("model/embedded_sst2_dev_872", t_embedded_sst2_dev);
     run_test("model/int8_sst2_dev", t_int8_sst2_dev);

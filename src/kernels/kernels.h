@@ -139,6 +139,12 @@ void attention_head(float *out, const float *qkv, int T, int nq, int H, int head
 void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
                          int bf16_tier_id);
 
+/* Sliding-window self-attention of one head of one sequence (attention_local.c): query i (q0 <= i < q1) sees the
+ * keys j with |i - j| <= w only, softmax(q k^T / sqrt(dh)) v over them, on attention_head's qkv / out layout;
+ * scratch holds 2 w + 1 floats (or T). Time and memory linear in the window. */
+void attention_head_local(float *out, const float *qkv, int T, int H, int head, int dh, int w, int q0, int q1,
+                          float *scratch);
+
 /* ---- CPU features (dispatch.c), cached at first call: what the dispatch table is filled from. The kernels never
  * ask them per call; the rest of the library asks the tier queries below. ---- */
 bool cpu_has_avx2_fma(void);

@@ -48,6 +48,8 @@ typedef struct model_config {
     bool tie_word_embeddings; /* the masked-LM decoder is the word embedding matrix (config default true) */
     dropout_cfg drop;         /* training: the dropout probabilities config.json gives */
     float initializer_range;  /* training: the std of fresh weights */
+    /* an architecture's own config.json fields: its file's struct over these bytes (modernbert.c: mb_config) */
+    _Alignas(8) unsigned char arch_cfg[256];
 } model_config;
 
 /* ---- the weights by their Hugging Face names: one table per architecture (bert.c) ---- */
@@ -177,6 +179,7 @@ typedef struct model_arch {
 } model_arch;
 
 extern const model_arch model_arch_bert;
+extern const model_arch model_arch_modernbert;
 
 struct bertc_model {
     model_config cfg;

@@ -104,6 +104,10 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     bertc_status s;
     if ((s = model_config_load(dir, &m->cfg, &m->config_json, err))) goto fail;
     model_config *c = &m->cfg;
+    if (!c->ops->backward) { /* an architecture whose backward is not written yet */
+        s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "training %s is not supported yet", c->model_type);
+        goto fail;
+    }
     m->drop = c->drop;
     m->initializer_range = c->initializer_range;
     snprintf(path, sizeof path, "%s/config.json", dir);
@@ -269,6 +273,8 @@ bertc_status tmodel_probe(const char *dir, model_config *cfg, int *head_outputs,
     *head_outputs = 0;
     bertc_status s = model_config_load(dir, cfg, NULL, err);
     if (s) return s;
+    if (!cfg->ops->backward)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "training %s is not supported yet", cfg->model_type);
     tensor_set ts = {0};
     if ((s = tensors_load_dir(&ts, dir, err))) {
         tensor_set_free(&ts); /* what it mapped before failing */
