@@ -385,36 +385,84 @@ static bertc_status mb_bind(bertc_model *m, binder *b) {
 
 /* ---- forward ---- */
 
+/* Global layers score sequences at least this long by blocks of queries with the GEMM (q K^T, then P V, the keys and
+ * values packed once per head), shorter ones (and local layers) a query's window at a time. */
+#define GEMM_MIN_T 256
+#define GEMM_BQ 64
+
 typedef struct mb_attn_job {
-    float *ctx, *qkv;
+    float *ctx;
+    const float *qkv;
+    float *hq; /* per (sequence, head): q, k, v [T, dh] each, contiguous, from (seq_off * heads + head * T) * 3 dh */
     const int *seq_off, *seq_len;
     int heads, H, dh, max_T;
     int window; /* < 0: global */
     const float *cs; /* [max_T, dh / 2] cos then [max_T, dh / 2] sin of this layer's base */
-    float *scratch;  /* per task 4 (max_T + 8) */
 } mb_attn_job;
 
-/* Rotates the head's queries and keys of one sequence (q * cos + rotate_half(q) * sin, as apply_rotary_pos_emb in
- * fp32), then attends. */
+/* One head of one sequence: its queries and keys rotated (q * cos + rotate_half(q) * sin, as apply_rotary_pos_emb
+ * in fp32) into contiguous rows with its values, then attention. */
 static void mb_attn_task(void *p, int task, int n_tasks) {
     (void)n_tasks;
     const mb_attn_job *j = p;
     const int s = task / j->heads, h = task % j->heads, T = j->seq_len[s], dh = j->dh, half = dh / 2, H = j->H;
-    float *qkv = j->qkv + (size_t)j->seq_off[s] * 3 * H, *out = j->ctx + (size_t)j->seq_off[s] * H;
+    const float *qkv = j->qkv + (size_t)j->seq_off[s] * 3 * H;
+    float *q = j->hq + ((size_t)j->seq_off[s] * j->heads + (size_t)h * T) * 3 * dh, *k = q + (size_t)T * dh,
+          *v = k + (size_t)T * dh;
+    float *out = j->ctx + (size_t)j->seq_off[s] * H + (size_t)h * dh;
     const float *cosv = j->cs, *sinv = j->cs + (size_t)j->max_T * half;
-    for (int t = 0; t < T; t++)
+    for (int t = 0; t < T; t++) {
+        const float *r = qkv + (size_t)t * 3 * H + (size_t)h * dh;
+        const float *cr = cosv + (size_t)t * half, *sr = sinv + (size_t)t * half;
         for (int part = 0; part < 2; part++) { /* q, then k */
-            float *r = qkv + (size_t)t * 3 * H + (size_t)part * H + (size_t)h * dh;
-            const float *cr = cosv + (size_t)t * half, *sr = sinv + (size_t)t * half;
+            const float *x = r + (size_t)part * H;
+            float *y = (part ? k : q) + (size_t)t * dh;
             for (int d = 0; d < half; d++) {
-                float a = r[d], b2 = r[d + half];
-                r[d] = a * cr[d] + -b2 * sr[d];
-                r[d + half] = b2 * cr[d] + a * sr[d];
+                float a = x[d], b2 = x[d + half];
+                y[d] = a * cr[d] + -b2 * sr[d];
+                y[d + half] = b2 * cr[d] + a * sr[d];
             }
         }
-    float *scratch = j->scratch + (size_t)task * 4 * (size_t)(j->max_T + 8);
-    if (j->window < 0 || j->window >= T - 1) attention_head(out, qkv, T, T, H, h, dh, scratch);
-    else attention_head_local(out, qkv, T, H, h, dh, j->window, 0, T, scratch);
+        memcpy(v + (size_t)t * dh, r + 2 * (size_t)H, (size_t)dh * sizeof(float));
+    }
+    const bool global = j->window < 0 || j->window >= T - 1;
+    if (global && T >= GEMM_MIN_T) {
+        /* S = q K^T by blocks of GEMM_BQ queries, softmax, O = P V (V^T packed as the weight) */
+        size_t sizes[3] = {(size_t)GEMM_BQ * T * sizeof(float), (size_t)dh * T * sizeof(float),
+                           (size_t)GEMM_BQ * dh * sizeof(float)};
+        void *part[3];
+        packed_linear pk = {0}, pv = {0};
+        if (scratch_take(SCRATCH_ATTN, sizes, part, 3)) {
+            float *S = part[0], *vt = part[1], *o = part[2];
+            for (int t = 0; t < T; t++)
+                for (int d = 0; d < dh; d++) vt[(size_t)d * T + t] = v[(size_t)t * dh + d];
+            if (linear_pack(&pk, k, NULL, T, dh) && linear_pack(&pv, vt, NULL, dh, T)) {
+                const float scale = 1.0f / sqrtf((float)dh);
+                for (int q0 = 0; q0 < T; q0 += GEMM_BQ) {
+                    int bq = T - q0 < GEMM_BQ ? T - q0 : GEMM_BQ;
+                    linear_forward(NULL, S, q + (size_t)q0 * dh, &pk, bq, EPI_NONE, NULL);
+                    softmax_rows(S, bq, T, scale);
+                    linear_forward(NULL, o, S, &pv, bq, EPI_NONE, NULL);
+                    for (int r = 0; r < bq; r++)
+                        memcpy(out + (size_t)(q0 + r) * H, o + (size_t)r * dh, (size_t)dh * sizeof(float));
+                }
+                linear_free(&pk);
+                linear_free(&pv);
+                return;
+            }
+            linear_free(&pk);
+            linear_free(&pv);
+        }
+        /* out of memory: a query at a time, below */
+    }
+    size_t ssz = ((size_t)(global ? T : (2 * j->window + 1 < T ? 2 * j->window + 1 : T)) + 8) * sizeof(float);
+    void *sp;
+    if (!scratch_take(SCRATCH_ATTN, &ssz, &sp, 1)) {
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < dh; d++) out[(size_t)t * H + d] = NAN; /* out of memory: marked unusable */
+        return;
+    }
+    attention_window(out, H, q, k, v, dh, T, dh, global ? T : j->window, 0, T, sp);
 }
 
 typedef struct geglu_job {
@@ -489,13 +537,13 @@ static bertc_status mb_forward(const bertc_model *m, const bertc_encoding *encs,
     const size_t MH = M * (size_t)H;
     const size_t tab = (size_t)2 * max_T * half;
     size_t sizes[10] = {n * sizeof(int), n * sizeof(int), MH * 4, MH * 4, MH * 3 * 4, MH * 4, M * (size_t)I * 2 * 4,
-                        M * (size_t)I * 4, tab * 2 * 4, n * (size_t)nh * 4 * (size_t)(max_T + 8) * 4};
+                        M * (size_t)I * 4, tab * 2 * 4, MH * 3 * 4};
     void *part[10];
     if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 10))
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
     int *seq_off = part[0], *seq_len = part[1];
     float *x = part[2], *xn = part[3], *qkv = part[4], *ctx = part[5], *wi = part[6], *g = part[7];
-    float *cs_global = part[8], *cs_local = cs_global + tab, *scratch = part[9];
+    float *cs_global = part[8], *cs_local = cs_global + tab, *hq = part[9];
     size_t off = 0;
     for (size_t i = 0; i < n; i++) {
         seq_off[i] = (int)off;
@@ -510,7 +558,7 @@ static bertc_status mb_forward(const bertc_model *m, const bertc_encoding *encs,
             memcpy(x + ((size_t)seq_off[i] + t) * H, m->word + (size_t)encs[i].ids[t] * H, (size_t)H * sizeof(float));
     layernorm_pool(m->pool, x, m->emb_ln_g, or_zeros(w, m->emb_ln_b), (int)M, H, c->ln_eps);
     if (emb_out) memcpy(emb_out, x, MH * sizeof(float));
-    mb_attn_job aj = {ctx, qkv, seq_off, seq_len, nh, H, dh, max_T, -1, NULL, scratch};
+    mb_attn_job aj = {ctx, qkv, hq, seq_off, seq_len, nh, H, dh, max_T, -1, NULL};
     geglu_job gj = {g, wi, M, I, c->act};
     int gtasks = threadpool_size(m->pool) * 4;
     for (int l = 0; l < c->layers; l++) {
