@@ -326,6 +326,37 @@ static void t_dtypes(void) {
     bertc_model_free(ref);
 }
 
+/* a sentence-transformers folder (mean pooling, Normalize) as SentenceTransformer.encode() gives it */
+static void t_sentence_transformers(void) {
+    json_error_t je;
+    json_t *r = json_load_file(TD "tiny-modernbert-st.ref.json", 0, &je);
+    CHECK(r != NULL, "st ref: %s", je.text);
+    bertc_model *m = r ? mload(TD "tiny-modernbert-st", NULL) : NULL;
+    if (m) {
+        const json_t *texts = json_object_get(r, "texts"), *embs = json_object_get(r, "embeddings");
+        size_t n = json_array_size(texts);
+        bertc_text *in = calloc(n, sizeof *in);
+        bertc_embedding *out = calloc(n, sizeof *out);
+        for (size_t i = 0; i < n; i++)
+            in[i] = (bertc_text){json_string_value(json_array_get(texts, i)), json_string_length(json_array_get(texts, i)),
+                                 NULL, 0};
+        bertc_embed_params p = bertc_embed_default_params();
+        bertc_error err;
+        CHECK(bertc_embed_ex(m, in, n, &p, out, &err) == BERTC_OK, "embed: %s", err.message);
+        double worst = 0;
+        for (size_t i = 0; i < n; i++) {
+            CHECK(out[i].rows == 1 && out[i].hidden == 32, "shape %d x %d", out[i].rows, out[i].hidden);
+            worst = fmax(worst, row_diff(out[i].data, json_array_get(embs, i), 32));
+        }
+        CHECK(worst <= 1e-5, "sentence-transformers embeddings differ by %.2e", worst);
+        bertc_embedding_free(out, n);
+        free(out);
+        free(in);
+        bertc_model_free(m);
+    }
+    json_decref(r);
+}
+
 /* no backward yet: `bertc train` says so by name */
 static void t_train_refused(void) {
     char out[4096];
@@ -341,6 +372,7 @@ void tests_modernbert(void) {
     run_test("modernbert/heads (token, QA, masked LM)", t_heads);
     run_test("modernbert/batch_equals_single", t_batch_equals_single);
     run_test("modernbert/config_variants", t_config);
+    run_test("modernbert/sentence_transformers_folder", t_sentence_transformers);
     run_test("modernbert/dtypes", t_dtypes);
     run_test("modernbert/train_refused", t_train_refused);
 }

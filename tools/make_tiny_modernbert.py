@@ -29,6 +29,10 @@ References (eager attention on the CPU; the script checks that sdpa gives the sa
   tiny-modernbert.long.ref.json: one long text (SST-2 dev sentences joined, about 6,000 tokens), its input_ids,
       logits and rows 0-3, 2998-3001 and the last 4 of the last hidden state, for tiny-modernbert (window 4) and
       tiny-modernbert-mean (window 8).
+With --st (run after the above): tests/data/tiny-modernbert-st, a sentence-transformers folder over
+tiny-modernbert-mean's files (relative symlinks; modules.json: Transformer, Pooling mean, Normalize;
+max_seq_length 8192), and tiny-modernbert-st.ref.json: SentenceTransformer(folder, device="cpu").encode() of a few
+texts (sentence-transformers 5, same venv).
 Made with PyPI torch 2.15.0+cu132 (CPU), transformers 5.25.0, tokenizers 0.23.3 (/work/venv-torch):
     nice -n 10 /work/venv-torch/bin/python tools/make_tiny_modernbert.py"""
 import json
@@ -218,5 +222,31 @@ def main():
     print(f"tokenizer: {tok.vocab_size} + {len(SPECIALS)} specials; long text {lr['tiny-modernbert']['n_tokens']} tokens")
 
 
+def make_st():
+    from sentence_transformers import SentenceTransformer, __version__ as st_version
+    out = os.path.join(D, "tiny-modernbert-st")
+    os.makedirs(os.path.join(out, "1_Pooling"), exist_ok=True)
+    for f in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
+        if not os.path.lexists(os.path.join(out, f)):
+            os.symlink(os.path.join("..", "tiny-modernbert-mean", f), os.path.join(out, f))
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+               {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]
+    json.dump(modules, open(os.path.join(out, "modules.json"), "w"), indent=2)
+    json.dump({"word_embedding_dimension": 32, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
+               "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False},
+              open(os.path.join(out, "1_Pooling", "config.json"), "w"), indent=2)
+    json.dump({"max_seq_length": 8192, "do_lower_case": False},
+              open(os.path.join(out, "sentence_bert_config.json"), "w"), indent=2)
+    texts = ["Hello world!", "a charming and often affecting journey", "", "naïve café 日本語 😀",
+             " ".join(sst2(os.path.join(D, "sst2-dev.tsv"))[:30])]
+    m = SentenceTransformer(out, device="cpu")
+    emb = m.encode(texts, convert_to_numpy=True)
+    ref = {"versions": {"sentence_transformers": st_version}, "texts": texts, "embeddings": emb.tolist()}
+    json.dump(ref, open(os.path.join(D, "tiny-modernbert-st.ref.json"), "w"), ensure_ascii=False)
+    print("st:", emb.shape)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    make_st() if "--st" in sys.argv else main()
