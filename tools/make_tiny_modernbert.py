@@ -32,7 +32,7 @@ References (eager attention on the CPU; the script checks that sdpa gives the sa
 With --st (run after the above): tests/data/tiny-modernbert-st, a sentence-transformers folder over
 tiny-modernbert-mean's files (relative symlinks; modules.json: Transformer, Pooling mean, Normalize;
 max_seq_length 8192), and tiny-modernbert-st.ref.json: SentenceTransformer(folder, device="cpu").encode() of a few
-texts (sentence-transformers 5, same venv).
+texts (sentence-transformers 6.3.0, same venv; the version is in the file).
 Made with PyPI torch 2.15.0+cu132 (CPU), transformers 5.25.0, tokenizers 0.23.3 (/work/venv-torch):
     nice -n 10 /work/venv-torch/bin/python tools/make_tiny_modernbert.py"""
 import json
