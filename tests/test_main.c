@@ -15,6 +15,7 @@ int t_failures;
 
 void tests_tokenizer(void);
 void tests_model(void);
+void tests_modernbert(void);
 void tests_errors(void);
 void tests_kernels(void);
 void tests_cli(void);
@@ -110,6 +111,7 @@ int main(int argc, char **argv) {
     tests_model();
     tests_mpnet();
     tests_electra();
+    tests_modernbert();
     tests_errors();
     tests_cli();
     tests_cli_conventions();

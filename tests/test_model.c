@@ -143,6 +143,8 @@ static void t_tiny_electra(void) { check_fixture("tiny-electra"); }
 static void t_tiny_deberta(void) { check_fixture("tiny-deberta"); }
 static void t_tiny_deberta_var(void) { check_fixture("tiny-deberta-var"); }
 static void t_tiny_deberta_nob(void) { check_fixture("tiny-deberta-nob"); }
+static void t_tiny_modernbert(void) { check_fixture("tiny-modernbert"); }
+static void t_tiny_modernbert_mean(void) { check_fixture("tiny-modernbert-mean"); }
 
 /* Batched runs are the same arithmetic as single runs: bit-identical logits, whatever the batch size. */
 static void t_batch_equals_single(void) {
@@ -553,6 +555,8 @@ void tests_model(void) {
     run_test("model/tiny_deberta (v3: c2p|p2c, shared keys, log buckets)", t_tiny_deberta);
     run_test("model/tiny_deberta_var (c2p, pos_key_proj, embed_proj, positions, types)", t_tiny_deberta_var);
     run_test("model/tiny_deberta_nob (p2c, pos_query_proj, no buckets)", t_tiny_deberta_nob);
+    run_test("model/tiny_modernbert (biases, cls pooling, window 4)", t_tiny_modernbert);
+    run_test("model/tiny_modernbert_mean (no biases, mean pooling, window 8)", t_tiny_modernbert_mean);
     run_test("model/batch_equals_single", t_batch_equals_single);
     run_test("model/embedded_sst2_dev_872", t_embedded_sst2_dev);
     run_test("model/int8_sst2_dev", t_int8_sst2_dev);

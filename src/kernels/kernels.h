@@ -144,6 +144,14 @@ void attention_head_rel(float *out, const float *qkv, int T, int nq, int H, int 
 void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
                          int bf16_tier_id);
 
+/* Attention of one head of one sequence over its own q, k, v rows (row stride ld; out's ldo), each query i in
+ * [q0, q1) over the keys j with |i - j| <= w only (w >= T - 1: all), softmax(q k^T / sqrt(dh)) v; scratch holds
+ * min(2 w + 1, T) floats (+ 8). Time and memory linear in the window (attention_local.c: ModernBERT's local layers).
+ * softmax_rows: S [rows, T] in place, softmax(scale * S) per row (the max subtracted). */
+void attention_window(float *out, int ldo, const float *q, const float *k, const float *v, int ld, int T, int dh, int w,
+                      int q0, int q1, float *scratch);
+void softmax_rows(float *S, int rows, int T, float scale);
+
 /* ---- CPU features (dispatch.c), cached at first call: what the dispatch table is filled from. The kernels never
  * ask them per call; the rest of the library asks the tier queries below. ---- */
 bool cpu_has_avx2_fma(void);

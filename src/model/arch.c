@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const model_arch *const archs[] = {&model_arch_bert, &model_arch_mpnet, &model_arch_electra,
-                                           &model_arch_deberta};
+                                           &model_arch_deberta, &model_arch_modernbert};
 #define N_ARCHS (sizeof archs / sizeof archs[0])
 
 /* The fields of config.json are read as transformers reads them: each size goes into torch modules (nn.Linear,

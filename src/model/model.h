@@ -61,6 +61,8 @@ typedef struct model_config {
     dropout_cfg drop;         /* training: the dropout probabilities config.json gives */
     float initializer_range;  /* training: the std of fresh weights */
     deberta_config deberta;   /* model_type deberta-v2 */
+    /* an architecture's own config.json fields: its file's struct over these bytes (modernbert.c: mb_config) */
+    _Alignas(8) unsigned char arch_cfg[256];
 } model_config;
 
 /* ---- the weights by their Hugging Face names: one table per architecture (bert.c) ---- */
@@ -203,6 +205,7 @@ extern const model_arch model_arch_bert;
 extern const model_arch model_arch_mpnet;
 extern const model_arch model_arch_electra;
 extern const model_arch model_arch_deberta;
+extern const model_arch model_arch_modernbert;
 
 struct bertc_model {
     model_config cfg;

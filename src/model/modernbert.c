@@ -1,0 +1,644 @@
+/*
+ * modernbert.c — ModernBERT, as transformers' modeling_modernbert computes it on CPU (attn_implementation "eager" /
+ * "sdpa"): token embeddings, LayerNorm (bias only with norm_bias); pre-norm layers (layer 0's attn_norm is the
+ * identity): Wqkv, rotary positions (rope theta of the global layers, another for the local ones; head size
+ * hidden / heads), attention — global (every token) in the layers whose layer_types entry is full_attention (from
+ * global_attn_every_n_layers: layer l % n == 0), sliding-window in the others (token i sees j with
+ * |i - j| <= local_attention / 2) —, Wo, residual; mlp_norm, Wi (input | gate), GeGLU act(input) * gate, Wo,
+ * residual; final_norm. Heads: ModernBertPredictionHead (dense, classifier_activation, LayerNorm) before the
+ * classifier (sequence classification on [CLS] or the mean of the tokens, token classification, question
+ * answering) or the decoder tied to the embeddings (masked LM, bertc_mlm_logits's path with the head bound as its
+ * transform).
+ *
+ * Sequences are laid end to end ([sum(T), H]) as in bert.c; attention runs per (sequence, head), applying the
+ * rotation to that head's queries and keys first. Local layers score each query's window only: time and memory
+ * linear in the window. Training is not written yet: the trainer refuses this architecture by name.
+ */
+#include "model.h"
+
+#include "base/json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_LAYERS 1000
+
+/* the fields of config.json that are ModernBERT's own (in model_config.arch_cfg) */
+typedef struct mb_config {
+    bool norm_bias, attention_bias, mlp_bias, decoder_bias, classifier_bias, pool_mean;
+    enum epilogue cls_act;
+    int window;                        /* local_attention / 2: a local layer's token sees |i - j| <= window */
+    float theta_global, theta_local;   /* rotary bases */
+    unsigned char global[(MAX_LAYERS + 7) / 8]; /* bit l: layer l attends globally */
+} mb_config;
+_Static_assert(sizeof(mb_config) <= sizeof(((model_config *)0)->arch_cfg), "mb_config fits model_config.arch_cfg");
+
+static const mb_config *mbc(const model_config *c) { return (const mb_config *)(const void *)c->arch_cfg; }
+static bool is_global(const mb_config *x, int l) { return (x->global[l >> 3] >> (l & 7)) & 1; }
+
+static bool mb_takes(const char *mt) { return !strcmp(mt, "modernbert"); }
+
+/* ACT2FN's names that the kernels compute */
+static bertc_status mb_act(const cfg_reader *r, const char *k, enum epilogue *out) {
+    const json_t *v = json_object_get(r->j, k);
+    const char *a = json_string_value(v);
+    if (!v || json_is_null(v) || (a && !strcmp(a, "gelu"))) *out = EPI_GELU;
+    else if (a && !strcmp(a, "relu")) *out = EPI_RELU;
+    else if (a && !strcmp(a, "tanh")) *out = EPI_TANH;
+    else if (a && (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh"))) *out = EPI_GELU_TANH;
+    else {
+        char shown[64];
+        cfg_show(v, shown, sizeof shown);
+        return bertc_fail(r->err, BERTC_ERR_UNSUPPORTED, "%s: %s %s is not supported (supported: gelu, gelu_new, "
+                          "gelu_pytorch_tanh, relu, tanh)", r->what, k, shown);
+    }
+    return BERTC_OK;
+}
+
+static bertc_status mb_bool(const cfg_reader *r, const char *k, bool dflt, bool *out) {
+    const json_t *v = json_object_get(r->j, k);
+    if (!v) {
+        *out = dflt;
+        return BERTC_OK;
+    }
+    if (!json_is_boolean(v)) {
+        char shown[64];
+        cfg_show(v, shown, sizeof shown);
+        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: %s %s is not a boolean", r->what, k, shown);
+    }
+    *out = json_is_true(v);
+    return BERTC_OK;
+}
+
+/* A positive finite number (eps in (0, 1) when below1). */
+static bertc_status mb_real(const cfg_reader *r, const json_t *v, const char *k, bool below1, double *out) {
+    double d = json_number_value(v);
+    if (!json_is_number(v) || !(d > 0) || !(d < (below1 ? 1 : 1e30)) || !((float)d > 0)) {
+        char shown[64];
+        cfg_show(v, shown, sizeof shown);
+        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: %s %s out of range (a positive number%s)", r->what, k, shown,
+                          below1 ? " below 1" : "");
+    }
+    *out = d;
+    return BERTC_OK;
+}
+
+/* The rotary base of one layer type: rope_parameters[type] (rope_type "default" only), else the old field
+ * (global_rope_theta / local_rope_theta), else the default. */
+static bertc_status mb_theta(const cfg_reader *r, const char *type, const char *old, double dflt, float *out) {
+    const json_t *rp = json_object_get(r->j, "rope_parameters"), *p = json_is_object(rp) ? json_object_get(rp, type) : NULL;
+    if (rp && !json_is_null(rp) && !json_is_object(rp))
+        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: rope_parameters is not an object", r->what);
+    const json_t *v = NULL;
+    char key[64];
+    if (json_is_object(p)) {
+        const char *rt = jstr(p, "rope_type");
+        if (rt && strcmp(rt, "default") != 0)
+            return bertc_fail(r->err, BERTC_ERR_UNSUPPORTED, "%s: rope_parameters.%s.rope_type %.40s is not supported "
+                              "(default only)", r->what, type, rt);
+        v = json_object_get(p, "rope_theta");
+        snprintf(key, sizeof key, "rope_parameters.%s.rope_theta", type);
+    }
+    if (!v) {
+        v = json_object_get(r->j, old);
+        snprintf(key, sizeof key, "%s", old);
+        /* transformers 4.x: local_rope_theta null means the global base for local layers too */
+        if (v && json_is_null(v)) return BERTC_OK; /* *out keeps what the caller set */
+    }
+    double d = dflt;
+    bertc_status s;
+    if (v && (s = mb_real(r, v, key, false, &d))) return s;
+    *out = (float)d;
+    return BERTC_OK;
+}
+
+static bertc_status mb_config_read(model_config *c, const cfg_reader *r) {
+    const json_t *j = r->j;
+    const char *what = r->what;
+    bertc_error *err = r->err;
+    bertc_status s;
+    mb_config *x = (mb_config *)(void *)c->arch_cfg;
+    memset(x, 0, sizeof *x);
+    c->arch = BERTC_ARCH_MODERNBERT;
+    if ((s = cfg_intv(r, "hidden_size", 768, 1, 65536, false, &c->hidden)) ||
+        (s = cfg_intv(r, "num_hidden_layers", 22, 1, MAX_LAYERS, false, &c->layers)) ||
+        (s = cfg_intv(r, "num_attention_heads", 12, 1, 65536, false, &c->heads)) ||
+        (s = cfg_intv(r, "intermediate_size", 1152, 1, 1 << 20, false, &c->intermediate)) ||
+        (s = cfg_intv(r, "vocab_size", 50368, 1, 1 << 24, false, &c->vocab_size)) ||
+        (s = cfg_intv(r, "max_position_embeddings", 8192, 1, 1 << 20, false, &c->max_positions)) ||
+        (s = cfg_intv(r, "pad_token_id", 50283, -(1 << 24), 1 << 24, true, &c->pad_token_id)))
+        return s;
+    if (c->hidden % c->heads != 0)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: num_attention_heads %d out of range: hidden_size %d is not a "
+                          "multiple of the number of attention heads", what, c->heads, c->hidden);
+    if ((c->hidden / c->heads) % 2 != 0)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: head size %d (hidden_size / num_attention_heads) is odd: "
+                          "rotary positions need an even one", what, c->hidden / c->heads);
+    int hd;
+    if ((s = cfg_intv(r, "head_dim", c->hidden / c->heads, 1, 65536, true, &hd))) return s;
+    if (hd != c->hidden / c->heads)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: head_dim %d is not supported (hidden_size / "
+                          "num_attention_heads = %d)", what, hd, c->hidden / c->heads);
+    if (c->pad_token_id < -c->vocab_size || c->pad_token_id >= c->vocab_size)
+        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d out of range for vocab_size %d", what,
+                          c->pad_token_id, c->vocab_size);
+    c->type_vocab_size = 0;
+    const json_t *eps = json_object_get(j, "norm_eps");
+    double e = 1e-5;
+    if (eps && (s = mb_real(r, eps, "norm_eps", true, &e))) return s;
+    c->ln_eps = (float)e;
+    if ((s = mb_act(r, "hidden_activation", &c->act)) || (s = mb_act(r, "classifier_activation", &x->cls_act)) ||
+        (s = mb_bool(r, "norm_bias", false, &x->norm_bias)) ||
+        (s = mb_bool(r, "attention_bias", false, &x->attention_bias)) ||
+        (s = mb_bool(r, "mlp_bias", false, &x->mlp_bias)) || (s = mb_bool(r, "decoder_bias", true, &x->decoder_bias)) ||
+        (s = mb_bool(r, "classifier_bias", false, &x->classifier_bias)))
+        return s;
+    const char *pool = jstr(j, "classifier_pooling");
+    if (pool && strcmp(pool, "cls") != 0 && strcmp(pool, "mean") != 0)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: classifier_pooling %.40s is not supported (cls, mean)", what,
+                          pool);
+    x->pool_mean = pool && !strcmp(pool, "mean");
+    int local;
+    if ((s = cfg_intv(r, "local_attention", 128, 0, 1 << 24, false, &local))) return s;
+    x->window = local / 2;
+    /* which layers attend globally: layer_types (transformers 5) or global_attn_every_n_layers */
+    const json_t *lt = json_object_get(j, "layer_types");
+    if (lt && !json_is_null(lt)) {
+        if (!json_is_array(lt) || json_array_size(lt) != (size_t)c->layers)
+            return bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_types is not a list of num_hidden_layers (%d) names",
+                              what, c->layers);
+        for (int l = 0; l < c->layers; l++) {
+            const char *t = json_string_value(json_array_get(lt, (size_t)l));
+            if (t && !strcmp(t, "full_attention")) x->global[l >> 3] |= (unsigned char)(1u << (l & 7));
+            else if (!t || strcmp(t, "sliding_attention") != 0)
+                return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: layer_types[%d] %.40s is not supported "
+                                  "(full_attention, sliding_attention)", what, l, t ? t : "(not a string)");
+        }
+    } else {
+        int every;
+        if ((s = cfg_intv(r, "global_attn_every_n_layers", 3, 1, 1 << 20, false, &every))) return s;
+        for (int l = 0; l < c->layers; l++)
+            if (l % every == 0) x->global[l >> 3] |= (unsigned char)(1u << (l & 7));
+    }
+    const json_t *rs = json_object_get(j, "rope_scaling");
+    if (rs && !json_is_null(rs)) {
+        const char *rt = json_is_object(rs) ? jstr(rs, "rope_type") : NULL;
+        if (!rt) rt = json_is_object(rs) ? jstr(rs, "type") : NULL;
+        if (!rt || strcmp(rt, "default") != 0)
+            return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: rope_scaling %.40s is not supported (default rotary "
+                              "positions only)", what, rt ? rt : "(not a rope_type)");
+    }
+    x->theta_global = 160000.0f;
+    if ((s = mb_theta(r, "full_attention", "global_rope_theta", 160000.0, &x->theta_global))) return s;
+    x->theta_local = x->theta_global;
+    if ((s = mb_theta(r, "sliding_attention", "local_rope_theta", 10000.0, &x->theta_local))) return s;
+    c->tie_word_embeddings = jbool(j, "tie_word_embeddings", 1);
+    c->drop.hidden = (float)jnum(j, "mlp_dropout", 0.0);
+    c->drop.attention = (float)jnum(j, "attention_dropout", 0.0);
+    c->drop.classifier = (float)jnum(j, "classifier_dropout", 0.0);
+    c->initializer_range = (float)jnum(j, "initializer_range", 0.02);
+    return BERTC_OK;
+}
+
+static int mb_position_cap(const model_config *c) { return c->max_positions; }
+static const char *mb_class_name(const model_config *c) {
+    (void)c;
+    return "ModernBertForSequenceClassification";
+}
+static void mb_position_ids(const model_config *c, const int32_t *ids, size_t n, int *pos) {
+    (void)c, (void)ids;
+    for (size_t t = 0; t < n; t++) pos[t] = (int)t;
+}
+static enum epilogue mb_head_act(const model_config *c, bertc_head head) {
+    (void)head;
+    return mbc(c)->cls_act;
+}
+
+/* ---- names ---- */
+
+enum {
+    R_ATTN_NORM_G = WR_ARCH, R_ATTN_NORM_B, R_QKV_W, R_QKV_B, R_O_W, R_O_B, R_MLP_NORM_G, R_MLP_NORM_B, R_WI_W, R_WI_B,
+    R_WO_W, R_WO_B, R_FINAL_G, R_FINAL_B
+};
+
+static const char *mb_weight_prefix(const model_config *c) {
+    (void)c;
+    return "model.";
+}
+
+static bool mb_weight_in_layers(const model_config *c, const char *name) {
+    (void)c;
+    if (!strncmp(name, "model.", 6)) name += 6;
+    return !strncmp(name, "layers.", 7);
+}
+
+static bool mb_weight_name(const model_config *c, int role, int l, int n_labels, char *name, size_t cap, int64_t *d0,
+                           int64_t *d1) {
+    const mb_config *x = mbc(c);
+    const int64_t H = c->hidden, I = c->intermediate, V = c->vocab_size;
+    const char *f = NULL;
+    int64_t s0 = H, s1 = 0;
+    bool layer = false;
+    switch (role) {
+    case WR_WORD: f = "model.embeddings.tok_embeddings.weight", s0 = V, s1 = H; break;
+    case WR_EMB_LN_G: f = "model.embeddings.norm.weight"; break;
+    case WR_EMB_LN_B: f = x->norm_bias ? "model.embeddings.norm.bias" : NULL; break;
+    case R_ATTN_NORM_G: f = l > 0 ? "model.layers.%d.attn_norm.weight" : NULL, layer = true; break;
+    case R_ATTN_NORM_B: f = l > 0 && x->norm_bias ? "model.layers.%d.attn_norm.bias" : NULL, layer = true; break;
+    case R_QKV_W: f = "model.layers.%d.attn.Wqkv.weight", s0 = 3 * H, s1 = H, layer = true; break;
+    case R_QKV_B: f = x->attention_bias ? "model.layers.%d.attn.Wqkv.bias" : NULL, s0 = 3 * H, layer = true; break;
+    case R_O_W: f = "model.layers.%d.attn.Wo.weight", s1 = H, layer = true; break;
+    case R_O_B: f = x->attention_bias ? "model.layers.%d.attn.Wo.bias" : NULL, layer = true; break;
+    case R_MLP_NORM_G: f = "model.layers.%d.mlp_norm.weight", layer = true; break;
+    case R_MLP_NORM_B: f = x->norm_bias ? "model.layers.%d.mlp_norm.bias" : NULL, layer = true; break;
+    case R_WI_W: f = "model.layers.%d.mlp.Wi.weight", s0 = 2 * I, s1 = H, layer = true; break;
+    case R_WI_B: f = x->mlp_bias ? "model.layers.%d.mlp.Wi.bias" : NULL, s0 = 2 * I, layer = true; break;
+    case R_WO_W: f = "model.layers.%d.mlp.Wo.weight", s1 = I, layer = true; break;
+    case R_WO_B: f = x->mlp_bias ? "model.layers.%d.mlp.Wo.bias" : NULL, layer = true; break;
+    case R_FINAL_G: f = "model.final_norm.weight"; break;
+    case R_FINAL_B: f = x->norm_bias ? "model.final_norm.bias" : NULL; break;
+    /* ModernBertPredictionHead: the sequence classifier's and the masked LM's transform */
+    case WR_CLS_DENSE_W: case WR_MLM_DENSE_W: f = "head.dense.weight", s1 = H; break;
+    case WR_CLS_DENSE_B: case WR_MLM_DENSE_B: f = x->classifier_bias ? "head.dense.bias" : NULL; break;
+    case WR_MLM_LN_G: f = "head.norm.weight"; break;
+    case WR_MLM_LN_B: f = x->norm_bias ? "head.norm.bias" : NULL; break;
+    /* every classifier is "classifier" (question answering's too, with num_labels outputs) */
+    case WR_CLS_OUT_W: case WR_TOK_OUT_W: case WR_QA_OUT_W: f = "classifier.weight", s0 = n_labels, s1 = H; break;
+    case WR_CLS_OUT_B: case WR_TOK_OUT_B: case WR_QA_OUT_B: f = "classifier.bias", s0 = n_labels; break;
+    case WR_MLM_DEC_W: f = "decoder.weight", s0 = V, s1 = H; break;
+    case WR_MLM_DEC_B: f = x->decoder_bias ? "decoder.bias" : NULL, s0 = V; break;
+    default: break;
+    }
+    if (!f) return false;
+    if (layer) snprintf(name, cap, f, l);
+    else snprintf(name, cap, "%s", f);
+    if (d0) *d0 = s0;
+    if (d1) *d1 = s1;
+    return true;
+}
+
+/* ---- weights ---- */
+
+typedef struct mb_layer {
+    const float *attn_g, *attn_b; /* NULL in layer 0 (identity) */
+    packed_linear qkv, o;
+    const float *mlp_g, *mlp_b;
+    packed_linear wi, wo;
+} mb_layer;
+
+typedef struct mb_weights {
+    mb_layer *layer;
+    const float *final_g, *final_b;
+    const float *head_g, *head_b; /* head.norm */
+    float *zeros;                 /* H (or V) zeros: the LayerNorm and decoder biases a checkpoint lacks */
+} mb_weights;
+
+static void mb_free_ext(bertc_model *m) {
+    mb_weights *w = m->ext;
+    if (!w) return;
+    if (w->layer)
+        for (int l = 0; l < m->cfg.layers; l++) {
+            linear_free(&w->layer[l].qkv);
+            linear_free(&w->layer[l].o);
+            linear_free(&w->layer[l].wi);
+            linear_free(&w->layer[l].wo);
+        }
+    free(w->layer);
+    free(w->zeros);
+    free(w);
+    m->ext = NULL;
+}
+
+static const float *or_zeros(const mb_weights *w, const float *p) { return p ? p : w->zeros; }
+
+static bertc_status mb_bind(bertc_model *m, binder *b) {
+    const model_config *c = &m->cfg;
+    const mb_config *x = mbc(c);
+    const int H = c->hidden;
+    mb_weights *w = calloc(1, sizeof *w);
+    if (!w) return b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
+    m->ext = w;
+    m->word = bind_get(b, WR_WORD, 0);
+    m->emb_ln_g = bind_get(b, WR_EMB_LN_G, 0);
+    m->emb_ln_b = bind_get(b, WR_EMB_LN_B, 0);
+    if (b->s) return b->s;
+    size_t nz = (size_t)(H > c->vocab_size ? H : c->vocab_size);
+    w->layer = calloc((size_t)c->layers, sizeof *w->layer);
+    w->zeros = calloc(nz, sizeof(float));
+    if (!w->layer || !w->zeros) return b->s = bertc_fail(b->err, BERTC_ERR_NOMEM, "out of memory");
+    for (int l = 0; l < c->layers && !b->s; l++) {
+        mb_layer *L = &w->layer[l];
+        L->attn_g = bind_get(b, R_ATTN_NORM_G, l);
+        L->attn_b = bind_get(b, R_ATTN_NORM_B, l);
+        bind_linear(b, &L->qkv, R_QKV_W, l);
+        bind_linear(b, &L->o, R_O_W, l);
+        L->mlp_g = bind_get(b, R_MLP_NORM_G, l);
+        L->mlp_b = bind_get(b, R_MLP_NORM_B, l);
+        bind_linear(b, &L->wi, R_WI_W, l);
+        bind_linear(b, &L->wo, R_WO_W, l);
+    }
+    w->final_g = bind_get(b, R_FINAL_G, 0);
+    w->final_b = bind_get(b, R_FINAL_B, 0);
+    if (b->s) return b->s;
+    /* heads */
+    m->head = model_head_of(c);
+    binder hb = bind_head_binder(b);
+    if (m->head == BERTC_HEAD_SEQUENCE_CLASSIFICATION || m->head == BERTC_HEAD_TOKEN_CLASSIFICATION ||
+        m->head == BERTC_HEAD_QUESTION_ANSWERING) {
+        if (m->head == BERTC_HEAD_QUESTION_ANSWERING && c->n_labels != 2)
+            return b->s = bertc_fail(b->err, BERTC_ERR_UNSUPPORTED, "%s: ModernBertForQuestionAnswering with "
+                                     "num_labels %d (start and end logits need 2)", m->source, c->n_labels);
+        bind_linear(&hb, &m->head_dense, WR_CLS_DENSE_W, 0);
+        w->head_g = bind_get(&hb, WR_MLM_LN_G, 0);
+        w->head_b = bind_get(&hb, WR_MLM_LN_B, 0);
+        bind_linear(&hb, m->head == BERTC_HEAD_SEQUENCE_CLASSIFICATION ? &m->head_out : &m->tok_out, WR_CLS_OUT_W, 0);
+        if (hb.s) return b->s = hb.s;
+        m->head_act = x->cls_act;
+        if (m->head == BERTC_HEAD_SEQUENCE_CLASSIFICATION) m->has_head = true;
+        else m->cfg.problem = BERTC_PROBLEM_NONE;
+    } else if (m->head == BERTC_HEAD_MASKED_LM) {
+        /* bertc_mlm_logits: mlm_dense + mlm_act + LayerNorm (eps = norm_eps), the decoder and its bias */
+        if (bind_find_exact(m, WR_MLM_DENSE_W)) {
+            bind_linear(&hb, &m->mlm_dense, WR_MLM_DENSE_W, 0);
+            m->mlm_ln_g = bind_get(&hb, WR_MLM_LN_G, 0);
+            m->mlm_ln_b = or_zeros(w, bind_get(&hb, WR_MLM_LN_B, 0));
+            if (c->tie_word_embeddings) {
+                m->mlm_dec = m->word;
+                tensor_info *t = (tensor_info *)bind_find_exact(m, WR_MLM_DEC_W);
+                if (t) t->used = true;
+            } else {
+                m->mlm_dec = bind_get(&hb, WR_MLM_DEC_W, 0);
+            }
+            m->mlm_bias = or_zeros(w, bind_get(&hb, WR_MLM_DEC_B, 0));
+            if (hb.s) return b->s = hb.s;
+            m->mlm_act = x->cls_act;
+            m->has_mlm = true;
+        }
+        m->cfg.problem = BERTC_PROBLEM_NONE;
+    } else {
+        m->cfg.problem = BERTC_PROBLEM_NONE;
+    }
+    return BERTC_OK;
+}
+
+/* ---- forward ---- */
+
+/* Global layers score sequences at least this long by blocks of queries with the GEMM (q K^T, then P V, the keys and
+ * values packed once per head), shorter ones (and local layers) a query's window at a time. */
+#define GEMM_MIN_T 256
+#define GEMM_BQ 64
+
+typedef struct mb_attn_job {
+    float *ctx;
+    const float *qkv;
+    float *hq; /* per (sequence, head): q, k, v [T, dh] each, contiguous, from (seq_off * heads + head * T) * 3 dh */
+    const int *seq_off, *seq_len;
+    int heads, H, dh, max_T;
+    int window; /* < 0: global */
+    const float *cs; /* [max_T, dh / 2] cos then [max_T, dh / 2] sin of this layer's base */
+} mb_attn_job;
+
+/* One head of one sequence: its queries and keys rotated (q * cos + rotate_half(q) * sin, as apply_rotary_pos_emb
+ * in fp32) into contiguous rows with its values, then attention. */
+static void mb_attn_task(void *p, int task, int n_tasks) {
+    (void)n_tasks;
+    const mb_attn_job *j = p;
+    const int s = task / j->heads, h = task % j->heads, T = j->seq_len[s], dh = j->dh, half = dh / 2, H = j->H;
+    const float *qkv = j->qkv + (size_t)j->seq_off[s] * 3 * H;
+    float *q = j->hq + ((size_t)j->seq_off[s] * j->heads + (size_t)h * T) * 3 * dh, *k = q + (size_t)T * dh,
+          *v = k + (size_t)T * dh;
+    float *out = j->ctx + (size_t)j->seq_off[s] * H + (size_t)h * dh;
+    const float *cosv = j->cs, *sinv = j->cs + (size_t)j->max_T * half;
+    for (int t = 0; t < T; t++) {
+        const float *r = qkv + (size_t)t * 3 * H + (size_t)h * dh;
+        const float *cr = cosv + (size_t)t * half, *sr = sinv + (size_t)t * half;
+        for (int part = 0; part < 2; part++) { /* q, then k */
+            const float *x = r + (size_t)part * H;
+            float *y = (part ? k : q) + (size_t)t * dh;
+            for (int d = 0; d < half; d++) {
+                float a = x[d], b2 = x[d + half];
+                y[d] = a * cr[d] + -b2 * sr[d];
+                y[d + half] = b2 * cr[d] + a * sr[d];
+            }
+        }
+        memcpy(v + (size_t)t * dh, r + 2 * (size_t)H, (size_t)dh * sizeof(float));
+    }
+    const bool global = j->window < 0 || j->window >= T - 1;
+    if (global && T >= GEMM_MIN_T) {
+        /* S = q K^T by blocks of GEMM_BQ queries, softmax, O = P V (V^T packed as the weight) */
+        size_t sizes[3] = {(size_t)GEMM_BQ * T * sizeof(float), (size_t)dh * T * sizeof(float),
+                           (size_t)GEMM_BQ * dh * sizeof(float)};
+        void *part[3];
+        packed_linear pk = {0}, pv = {0};
+        if (scratch_take(SCRATCH_ATTN, sizes, part, 3)) {
+            float *S = part[0], *vt = part[1], *o = part[2];
+            for (int t = 0; t < T; t++)
+                for (int d = 0; d < dh; d++) vt[(size_t)d * T + t] = v[(size_t)t * dh + d];
+            if (linear_pack(&pk, k, NULL, T, dh) && linear_pack(&pv, vt, NULL, dh, T)) {
+                const float scale = 1.0f / sqrtf((float)dh);
+                for (int q0 = 0; q0 < T; q0 += GEMM_BQ) {
+                    int bq = T - q0 < GEMM_BQ ? T - q0 : GEMM_BQ;
+                    linear_forward(NULL, S, q + (size_t)q0 * dh, &pk, bq, EPI_NONE, NULL);
+                    softmax_rows(S, bq, T, scale);
+                    linear_forward(NULL, o, S, &pv, bq, EPI_NONE, NULL);
+                    for (int r = 0; r < bq; r++)
+                        memcpy(out + (size_t)(q0 + r) * H, o + (size_t)r * dh, (size_t)dh * sizeof(float));
+                }
+                linear_free(&pk);
+                linear_free(&pv);
+                return;
+            }
+            linear_free(&pk);
+            linear_free(&pv);
+        }
+        /* out of memory: a query at a time, below */
+    }
+    size_t ssz = ((size_t)(global ? T : (2 * j->window + 1 < T ? 2 * j->window + 1 : T)) + 8) * sizeof(float);
+    void *sp;
+    if (!scratch_take(SCRATCH_ATTN, &ssz, &sp, 1)) {
+        for (int t = 0; t < T; t++)
+            for (int d = 0; d < dh; d++) out[(size_t)t * H + d] = NAN; /* out of memory: marked unusable */
+        return;
+    }
+    attention_window(out, H, q, k, v, dh, T, dh, global ? T : j->window, 0, T, sp);
+}
+
+typedef struct geglu_job {
+    float *g;
+    const float *wi;
+    size_t rows;
+    int I;
+    enum epilogue act;
+} geglu_job;
+
+/* g = act(input) * gate, rows split across the pool */
+static void geglu_task(void *p, int task, int n_tasks) {
+    const geglu_job *j = p;
+    size_t r0 = j->rows * (size_t)task / (size_t)n_tasks, r1 = j->rows * (size_t)(task + 1) / (size_t)n_tasks;
+    for (size_t r = r0; r < r1; r++) {
+        float *g = j->g + r * j->I;
+        const float *in = j->wi + r * 2 * j->I, *gate = in + j->I;
+        activation_forward(g, in, (size_t)j->I, j->act);
+        for (int i = 0; i < j->I; i++) g[i] *= gate[i];
+    }
+}
+
+/* cos and sin of position * inv_freq as ModernBertRotaryEmbedding computes them: inv_freq = 1 / base^(2i / dh) in
+ * fp32 (the power rounded from double), then fp32 products. */
+static void rope_table(float *cs, int max_T, int dh, float base) {
+    const int half = dh / 2;
+    for (int i = 0; i < half; i++) {
+        const float inv = 1.0f / (float)pow((double)base, (double)((float)(2 * i) / (float)dh));
+        for (int t = 0; t < max_T; t++) {
+            float f = (float)t * inv;
+            cs[(size_t)t * half + i] = cosf(f);
+            cs[(size_t)max_T * half + (size_t)t * half + i] = sinf(f);
+        }
+    }
+}
+
+/* The LayerNorm of x into y (g, b: b NULL = zeros). */
+static void norm_into(const bertc_model *m, float *y, const float *x, const float *g, const float *b, size_t M) {
+    const mb_weights *w = m->ext;
+    memcpy(y, x, M * (size_t)m->cfg.hidden * sizeof(float));
+    layernorm_pool(m->pool, y, g, or_zeros(w, b), (int)M, m->cfg.hidden, m->cfg.ln_eps);
+}
+
+/* The head's transform (dense, act, LayerNorm) of rows x into y. */
+static void head_transform(const bertc_model *m, float *y, const float *x, size_t rows) {
+    const mb_weights *w = m->ext;
+    linear_forward(m->pool, y, x, &m->head_dense, (int)rows, m->head_act, NULL);
+    layernorm_pool(m->pool, y, w->head_g, or_zeros(w, w->head_b), (int)rows, m->cfg.hidden, m->cfg.ln_eps);
+}
+
+static bertc_status mb_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out,
+                               float *emb_out, float *logits_out, bertc_error *err) {
+    const model_config *c = &m->cfg;
+    const mb_config *xc = mbc(c);
+    const mb_weights *w = m->ext;
+    const int H = c->hidden, I = c->intermediate, nh = c->heads, dh = H / nh, half = dh / 2;
+    if (m->train) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "training modernbert is not supported yet");
+    size_t M = 0;
+    int max_T = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
+        if (encs[i].n > (size_t)tokenizer_default_max_length(m->tok))
+            return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
+                              encs[i].n, tokenizer_default_max_length(m->tok));
+        M += encs[i].n;
+        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
+        for (size_t t = 0; t < encs[i].n; t++)
+            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
+                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
+    }
+    if (n == 0) return BERTC_OK;
+    const size_t MH = M * (size_t)H;
+    const size_t tab = (size_t)2 * max_T * half;
+    size_t sizes[10] = {n * sizeof(int), n * sizeof(int), MH * 4, MH * 4, MH * 3 * 4, MH * 4, M * (size_t)I * 2 * 4,
+                        M * (size_t)I * 4, tab * 2 * 4, MH * 3 * 4};
+    void *part[10];
+    if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 10))
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
+    int *seq_off = part[0], *seq_len = part[1];
+    float *x = part[2], *xn = part[3], *qkv = part[4], *ctx = part[5], *wi = part[6], *g = part[7];
+    float *cs_global = part[8], *cs_local = cs_global + tab, *hq = part[9];
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+        seq_off[i] = (int)off;
+        seq_len[i] = (int)encs[i].n;
+        off += encs[i].n;
+    }
+    rope_table(cs_global, max_T, dh, xc->theta_global);
+    rope_table(cs_local, max_T, dh, xc->theta_local);
+    /* embeddings: tok_embeddings, LayerNorm (dropout: none at inference) */
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < encs[i].n; t++)
+            memcpy(x + ((size_t)seq_off[i] + t) * H, m->word + (size_t)encs[i].ids[t] * H, (size_t)H * sizeof(float));
+    layernorm_pool(m->pool, x, m->emb_ln_g, or_zeros(w, m->emb_ln_b), (int)M, H, c->ln_eps);
+    if (emb_out) memcpy(emb_out, x, MH * sizeof(float));
+    mb_attn_job aj = {ctx, qkv, hq, seq_off, seq_len, nh, H, dh, max_T, -1, NULL};
+    geglu_job gj = {g, wi, M, I, c->act};
+    int gtasks = threadpool_size(m->pool) * 4;
+    for (int l = 0; l < c->layers; l++) {
+        const mb_layer *L = &w->layer[l];
+        const float *a_in = x;
+        if (L->attn_g) {
+            norm_into(m, xn, x, L->attn_g, L->attn_b, M);
+            a_in = xn;
+        }
+        linear_forward(m->pool, qkv, a_in, &L->qkv, (int)M, EPI_NONE, NULL);
+        bool glob = is_global(xc, l);
+        aj.window = glob ? -1 : xc->window;
+        aj.cs = glob ? cs_global : cs_local;
+        threadpool_run(m->pool, mb_attn_task, &aj, (int)n * nh);
+        linear_forward(m->pool, xn, ctx, &L->o, (int)M, EPI_NONE, x); /* x + Wo(attention) */
+        float *t = x;
+        x = xn, xn = t;
+        norm_into(m, xn, x, L->mlp_g, L->mlp_b, M);
+        linear_forward(m->pool, wi, xn, &L->wi, (int)M, EPI_NONE, NULL);
+        threadpool_run(m->pool, geglu_task, &gj, gtasks < 1 ? 1 : gtasks);
+        linear_forward(m->pool, xn, g, &L->wo, (int)M, EPI_NONE, x); /* x + Wo(GeGLU) */
+        t = x;
+        x = xn, xn = t;
+    }
+    layernorm_pool(m->pool, x, w->final_g, or_zeros(w, w->final_b), (int)M, H, c->ln_eps);
+    if (hidden_out) memcpy(hidden_out, x, MH * sizeof(float));
+    if (logits_out && m->has_head) {
+        /* pooled: [CLS] (the first token) or the mean over the sequence's tokens (the attention mask: all of them) */
+        float *pooled = ctx, *h = xn; /* n x H each, n <= M */
+        for (size_t i = 0; i < n; i++) {
+            const float *r0 = x + (size_t)seq_off[i] * H;
+            float *p = pooled + i * H;
+            if (!xc->pool_mean) {
+                memcpy(p, r0, (size_t)H * sizeof(float));
+                continue;
+            }
+            for (int k = 0; k < H; k++) p[k] = 0.0f;
+            for (int t = 0; t < seq_len[i]; t++)
+                for (int k = 0; k < H; k++) p[k] += r0[(size_t)t * H + k];
+            for (int k = 0; k < H; k++) p[k] /= (float)seq_len[i];
+        }
+        head_transform(m, h, pooled, n);
+        linear_forward(m->pool, logits_out, h, &m->head_out, (int)n, EPI_NONE, NULL);
+    }
+    return BERTC_OK;
+}
+
+/* token classification and question answering: head (dense, act, LayerNorm) then classifier on every token */
+static bertc_status mb_token_logits(const bertc_model *m, const bertc_encoding *encs, size_t n, float *out,
+                                    bertc_error *err) {
+    size_t M = 0;
+    for (size_t i = 0; i < n; i++) M += encs[i].n;
+    const size_t MH = (M ? M : 1) * (size_t)m->cfg.hidden;
+    float *hid = malloc(MH * sizeof(float)), *t = malloc(MH * sizeof(float));
+    bertc_status s = hid && t ? BERTC_OK : bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
+    if (!s) s = mb_forward(m, encs, n, hid, NULL, NULL, err);
+    if (!s && M) {
+        head_transform(m, t, hid, M);
+        linear_forward(m->pool, out, t, &m->tok_out, (int)M, EPI_NONE, NULL);
+    }
+    free(hid);
+    free(t);
+    return s;
+}
+
+const model_arch model_arch_modernbert = {
+    .family = "modernbert",
+    .model_types = "modernbert",
+    .takes = mb_takes,
+    .config = mb_config_read,
+    .weight_name = mb_weight_name,
+    .weight_prefix = mb_weight_prefix,
+    .weight_in_layers = mb_weight_in_layers,
+    .head_act = mb_head_act,
+    .position_cap = mb_position_cap,
+    .class_name = mb_class_name,
+    .position_ids = mb_position_ids,
+    .forward = mb_forward,
+    .backward = NULL, /* training: not yet (the trainer refuses it by name) */
+    .bind = mb_bind,
+    .free_ext = mb_free_ext,
+    .token_logits = mb_token_logits,
+};
