@@ -429,6 +429,70 @@ static void t_train(void) {
     CHECK(system(cmd) == 0, "rm");
 }
 
+/* The backward with dropout on (every site: embeddings, relative rows, probabilities, outputs, classifier) against
+ * central differences of the same step's loss (the same masks: the same key), on parameters of every kind */
+static void fd_case(const char *dir, const char *const *names, const int *idx, int np) {
+    tmodel *t = NULL;
+    bertc_error err;
+    CHECK(tmodel_load(dir, NULL, 2, &t, NULL, &err) == BERTC_OK, "%s: %s", dir, err.message);
+    if (!t) return;
+    t->drop.hidden = t->drop.attention = t->drop.classifier = 0.2f;
+    static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
+                                        "the acting , costumes , music , cinematography and sound are all astounding ."};
+    bertc_encoding e[3];
+    for (int i = 0; i < 3; i++) bertc_tokenize(t->tok, texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
+    const int ids[3] = {2, 0, 1};
+    tbatch_labels lab = {ids, NULL};
+    float lg[32];
+    double loss = 0, lp, lm;
+    const uint64_t key = 0x5eed;
+    memset(t->g, 0, t->total * sizeof(float));
+    CHECK(tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &loss, &err) == BERTC_OK, "step: %s", err.message);
+    float *g0 = malloc(t->total * sizeof(float));
+    memcpy(g0, t->g, t->total * sizeof(float));
+    int checked = 0;
+    for (int k = 0; k < np; k++) {
+        int pi = tmodel_find(t, names[k]);
+        CHECK(pi >= 0, "%s: no parameter %s", dir, names[k]);
+        if (pi < 0) continue;
+        size_t o = t->p[pi].off + (size_t)idx[k] % t->p[pi].n;
+        const float w0 = t->w[o], eps = 2e-3f;
+        t->w[o] = w0 + eps;
+        tmodel_pack(t, &err);
+        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lp, &err);
+        t->w[o] = w0 - eps;
+        tmodel_pack(t, &err);
+        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lm, &err);
+        t->w[o] = w0;
+        double fd = (lp - lm) / (2.0 * eps), an = g0[o];
+        if (getenv("BERTC_TEST_VERBOSE")) printf("  %s %s[%d]: backward %.6g, central difference %.6g\n", dir, names[k], idx[k], an, fd);
+        CHECK(fabs(fd - an) <= 0.03 * fabs(an) + 3e-4 && fabs(an) > 1e-5, "%s: %s[%d]: backward %g, difference %g", dir,
+              names[k], idx[k], an, fd);
+        checked++;
+    }
+    CHECK(checked == np, "%s: %d of %d", dir, checked, np);
+    free(g0);
+    for (int i = 0; i < 3; i++) bertc_encoding_free(&e[i]);
+    tmodel_free(t);
+}
+
+static void t_finite_diff(void) {
+    static const char *const a[] = {"deberta.encoder.rel_embeddings.weight", "deberta.encoder.LayerNorm.weight",
+                                    "deberta.encoder.layer.0.attention.self.key_proj.weight",
+                                    "deberta.encoder.layer.1.attention.self.query_proj.bias",
+                                    "deberta.encoder.layer.0.attention.self.value_proj.weight",
+                                    "deberta.embeddings.LayerNorm.weight", "deberta.embeddings.word_embeddings.weight",
+                                    "pooler.dense.weight", "deberta.encoder.layer.1.output.dense.weight"};
+    /* tiny-deberta: 32 wide, 2 x 256 relative rows (row 256 + d: offset d); word row 6 is "a" */
+    static const int ia[] = {257 * 32 + 3, 5, 37, 1, 40, 2, 6 * 32 + 4, 7, 11};
+    fd_case(TD "tiny-deberta", a, ia, 9);
+    static const char *const b[] = {"deberta.encoder.layer.0.attention.self.pos_query_proj.weight",
+                                    "deberta.encoder.layer.1.attention.self.pos_query_proj.bias",
+                                    "deberta.encoder.rel_embeddings.weight", "deberta.encoder.LayerNorm.bias"};
+    static const int ib[] = {33, 4, 129 * 32 + 5, 6}; /* 2 x 128 relative rows */
+    fd_case(TD "tiny-deberta-nob", b, ib, 4);
+}
+
 void tests_deberta(void) {
     run_test("deberta/tokenizer (Unigram v3 tokenizer.json, SST-2 dev, pairs)", t_tokenizer);
     run_test("deberta/token_heads (ner, qa)", t_token_heads);
@@ -437,4 +501,5 @@ void tests_deberta(void) {
     run_test("deberta/dtypes_and_batch", t_dtypes_batch);
     run_test("deberta/refused_variants", t_refused);
     run_test("deberta/train (bertc train, the saved folder reloads)", t_train);
+    run_test("deberta/train_finite_differences (dropout on)", t_finite_diff);
 }
