@@ -3,10 +3,12 @@
  * themselves are checked by test_model.c's check_fixture): the DeBERTa-v3 tokenizer's ids on the fixture texts,
  * pairs and SST-2 dev; the token-classification, QA and masked-LM heads (legacy cls.predictions and the newer
  * lm_predictions) and fill-mask; zero-shot through an NLI checkpoint; int8 / fp16 / bf16; a batch equal to single
- * runs; the config variants refused by name; training refused.
+ * runs; the config variants refused by name; `bertc train` end to end (the saved folder reloads with the trainer's
+ * logits; embed_proj's training refused). The gradients are test_train.c's.
  */
 #include "test.h"
 #include "model/model.h"
+#include "train/tmodel.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -369,15 +371,126 @@ static void t_refused(void) {
         CHECK(s != BERTC_OK && strstr(err.message, v[i].want), "%s: %d %s", v[i].edit, s, s ? err.message : "loaded");
         bertc_model_free(m);
     }
-    /* training is refused with the reason */
+    /* training with embed_proj (embedding_size != hidden_size) is refused by name */
     char cmd[1024], out[4096];
-    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-deberta --train " TD "sst2-dev.tsv --output %s/out "
-             "--labels negative,neutral,positive --max-steps 1 2>&1", dir);
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-deberta-var --train " TD "sst2-dev.tsv --output %s/out "
+             "--max-steps 1 2>&1", dir);
     int rc = run_cli(cmd, out, sizeof out);
-    CHECK(rc != 0 && strstr(out, "training deberta-v2 is not supported yet"), "train: %d %s", rc, out);
+    CHECK(rc != 0 && strstr(out, "training deberta-v2 with embedding_size 16 != hidden_size 32"), "train: %d %s", rc,
+          out);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "rm");
     free(base);
+}
+
+/* `bertc train` a few steps on SST-2 dev; the saved folder loads for inference and for training again, and both give
+ * the same logits (within 1e-4), which moved away from the starting checkpoint's */
+static void t_train(void) {
+    char dir[] = "/tmp/bertc-deb-train-XXXXXX", cmd[1024], out[8192], saved[600];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(saved, sizeof saved, "%s/out", dir);
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-deberta --train " TD "sst2-dev.tsv --output %s --max-steps 4 "
+             "--batch-size 8 --learning-rate 1e-3 --warmup-steps 0 --no-shuffle --threads 2 --quiet 2>&1", saved);
+    int rc = run_cli(cmd, out, sizeof out);
+    CHECK(rc == 0, "train: %d %s", rc, out);
+    bertc_model *m = load_dt(saved, BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32), *m0 = load_dt(TD "tiny-deberta",
+                                                                                         BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32);
+    tmodel *t = NULL;
+    bertc_error err;
+    CHECK(tmodel_load(saved, NULL, 2, &t, NULL, &err) == BERTC_OK, "tmodel_load: %s", err.message);
+    if (m && m0 && t) {
+        static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
+                                            "the acting , costumes , music , cinematography and sound are all astounding .",
+                                            "it 's slow -- very , very slow .", "x"};
+        enum { N = sizeof texts / sizeof texts[0] };
+        bertc_encoding e[N];
+        for (int i = 0; i < N; i++)
+            bertc_tokenize(bertc_model_tokenizer(m), texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
+        const int L = m->cfg.n_labels;
+        float li[N * 8], l0[N * 8], lt[N * 8];
+        double loss = 0, worst = 0, moved = 0;
+        CHECK(L == 3 && L == t->cfg.n_labels, "labels %d %d", L, t->cfg.n_labels);
+        CHECK(model_forward(m, e, N, NULL, NULL, li, &err) == BERTC_OK, "forward: %s", err.message);
+        CHECK(model_forward(m0, e, N, NULL, NULL, l0, &err) == BERTC_OK, "forward: %s", err.message);
+        CHECK(tmodel_step(t, e, N, NULL, false, 0, 1.0f, lt, &loss, &err) == BERTC_OK, "step: %s", err.message);
+        for (int k = 0; k < N * L; k++) {
+            worst = fmax(worst, fabs(li[k] - lt[k]));
+            moved = fmax(moved, fabs(li[k] - l0[k]));
+        }
+        printf("  saved folder: inference vs trainer logits %.2e, moved from the start by %.3f\n", worst, moved);
+        CHECK(worst <= 1e-4, "saved folder: inference and trainer logits differ by %g", worst);
+        CHECK(moved > 1e-2, "training did not move the logits (%g)", moved);
+        for (int i = 0; i < N; i++) bertc_encoding_free(&e[i]);
+    }
+    tmodel_free(t);
+    bertc_model_free(m);
+    bertc_model_free(m0);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "rm");
+}
+
+/* The backward with dropout on (every site: embeddings, relative rows, probabilities, outputs, classifier) against
+ * central differences of the same step's loss (the same masks: the same key), on parameters of every kind */
+static void fd_case(const char *dir, const char *const *names, const int *idx, int np) {
+    tmodel *t = NULL;
+    bertc_error err;
+    CHECK(tmodel_load(dir, NULL, 2, &t, NULL, &err) == BERTC_OK, "%s: %s", dir, err.message);
+    if (!t) return;
+    t->drop.hidden = t->drop.attention = t->drop.classifier = 0.2f;
+    static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
+                                        "the acting , costumes , music , cinematography and sound are all astounding ."};
+    bertc_encoding e[3];
+    for (int i = 0; i < 3; i++) bertc_tokenize(t->tok, texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
+    const int ids[3] = {2, 0, 1};
+    tbatch_labels lab = {ids, NULL};
+    float lg[32];
+    double loss = 0, lp, lm;
+    const uint64_t key = 0x5eed;
+    memset(t->g, 0, t->total * sizeof(float));
+    CHECK(tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &loss, &err) == BERTC_OK, "step: %s", err.message);
+    float *g0 = malloc(t->total * sizeof(float));
+    memcpy(g0, t->g, t->total * sizeof(float));
+    int checked = 0;
+    for (int k = 0; k < np; k++) {
+        int pi = tmodel_find(t, names[k]);
+        CHECK(pi >= 0, "%s: no parameter %s", dir, names[k]);
+        if (pi < 0) continue;
+        size_t o = t->p[pi].off + (size_t)idx[k] % t->p[pi].n;
+        const float w0 = t->w[o], eps = 2e-3f;
+        t->w[o] = w0 + eps;
+        tmodel_pack(t, &err);
+        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lp, &err);
+        t->w[o] = w0 - eps;
+        tmodel_pack(t, &err);
+        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lm, &err);
+        t->w[o] = w0;
+        double fd = (lp - lm) / (2.0 * eps), an = g0[o];
+        if (getenv("BERTC_TEST_VERBOSE")) printf("  %s %s[%d]: backward %.6g, central difference %.6g\n", dir, names[k], idx[k], an, fd);
+        CHECK(fabs(fd - an) <= 0.03 * fabs(an) + 3e-4 && fabs(an) > 1e-5, "%s: %s[%d]: backward %g, difference %g", dir,
+              names[k], idx[k], an, fd);
+        checked++;
+    }
+    CHECK(checked == np, "%s: %d of %d", dir, checked, np);
+    free(g0);
+    for (int i = 0; i < 3; i++) bertc_encoding_free(&e[i]);
+    tmodel_free(t);
+}
+
+static void t_finite_diff(void) {
+    static const char *const a[] = {"deberta.encoder.rel_embeddings.weight", "deberta.encoder.LayerNorm.weight",
+                                    "deberta.encoder.layer.0.attention.self.key_proj.weight",
+                                    "deberta.encoder.layer.1.attention.self.query_proj.bias",
+                                    "deberta.encoder.layer.0.attention.self.value_proj.weight",
+                                    "deberta.embeddings.LayerNorm.weight", "deberta.embeddings.word_embeddings.weight",
+                                    "pooler.dense.weight", "deberta.encoder.layer.1.output.dense.weight"};
+    /* tiny-deberta: 32 wide, 2 x 256 relative rows (row 256 + d: offset d); word row 6 is "a" */
+    static const int ia[] = {257 * 32 + 3, 5, 37, 1, 40, 2, 6 * 32 + 4, 7, 11};
+    fd_case(TD "tiny-deberta", a, ia, 9);
+    static const char *const b[] = {"deberta.encoder.layer.0.attention.self.pos_query_proj.weight",
+                                    "deberta.encoder.layer.1.attention.self.pos_query_proj.bias",
+                                    "deberta.encoder.rel_embeddings.weight", "deberta.encoder.LayerNorm.bias"};
+    static const int ib[] = {33, 4, 129 * 32 + 5, 6}; /* 2 x 128 relative rows */
+    fd_case(TD "tiny-deberta-nob", b, ib, 4);
 }
 
 void tests_deberta(void) {
@@ -387,4 +500,6 @@ void tests_deberta(void) {
     run_test("deberta/zero_shot (NLI entailment)", t_zero_shot);
     run_test("deberta/dtypes_and_batch", t_dtypes_batch);
     run_test("deberta/refused_variants", t_refused);
+    run_test("deberta/train (bertc train, the saved folder reloads)", t_train);
+    run_test("deberta/train_finite_differences (dropout on)", t_finite_diff);
 }

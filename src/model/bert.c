@@ -315,6 +315,10 @@ static void acts_free(tacts *a) {
 }
 
 void model_train_acts_free(encoder_train *t) {
+    if (t) {
+        free(t->arch_acts); /* an architecture's own (deberta.c) */
+        t->arch_acts = NULL;
+    }
     if (t && t->acts) {
         acts_free(t->acts);
         free(t->acts);

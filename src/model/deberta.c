@@ -21,9 +21,11 @@
  *
  * Not supported, refused by name: model_type "deberta" (v1), conv_kernel_size > 0 (v2-xlarge's ConvLayer),
  * pos_att_type entries other than c2p / p2c, norm_rel_ebd other than layer_norm / none, attention_head_size or
- * pooler_hidden_size other than the defaults, a masked LM with embedding_size != hidden_size, and training.
+ * pooler_hidden_size other than the defaults, a masked LM with embedding_size != hidden_size, and training with
+ * embedding_size != hidden_size.
  */
 #include "model.h"
+#include "layers.h"
 
 #include "base/json.h"
 
@@ -455,6 +457,9 @@ static bertc_status deb_bind(bertc_model *m, binder *b) {
 
 /* ---- the forward pass ---- */
 
+static bertc_status deb_train_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out,
+                                      float *emb_out, float *logits_out, bertc_error *err);
+
 typedef struct deb_att_job {
     float *ctx;
     const float *qkv;
@@ -538,7 +543,7 @@ static bertc_status deb_forward(const bertc_model *m, const bertc_encoding *encs
     const deberta_config *d = &c->deberta;
     const deb_ext *x = m->ext;
     const int H = c->hidden, I = c->intermediate, nh = c->heads, E = d->embedding_size;
-    if (m->train) return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "training deberta-v2 is not supported yet");
+    if (m->train) return deb_train_forward(m, encs, n, hidden_out, emb_out, logits_out, err);
     size_t M = 0;
     int max_T = 1;
     for (size_t i = 0; i < n; i++) {
@@ -619,6 +624,483 @@ static bertc_status deb_forward(const bertc_model *m, const bertc_encoding *encs
     return BERTC_OK;
 }
 
+/* ---- training: the forward keeping what the backward needs, and the backward ----
+ *
+ * As transformers trains DebertaV2ForSequenceClassification: dropout (hidden_dropout_prob) on the embeddings after
+ * their LayerNorm, on each layer's relative embeddings (its pos_dropout, before the projections), on the attention
+ * output and the FFN output before their residual adds; attention_probs_dropout_prob on the softmax probabilities;
+ * cls_dropout (else hidden_dropout_prob) on the pooled output before the classifier. ContextPooler's own dropout
+ * (pooler_dropout, 0 in the released checkpoints) is not applied. The relative projections are made from the current
+ * weights at every step (the inference path makes them once at load). Refused: embedding_size != hidden_size. */
+
+/* dropout sites: the embeddings, the classifier's input, layer l's 16 + 4 l + {0 probabilities, 1 attention output,
+ * 2 FFN output, 3 relative embeddings} */
+enum { DSITE_EMB = 1, DSITE_HEAD = 3, DSITE_LAYER = 16 };
+
+typedef struct deb_acts {
+    size_t floats; /* the block's size after this header */
+    float *xs;     /* (layers + 1) x M x H: layer inputs / outputs (xs[0]: the embeddings after dropout) */
+    float *qkv, *P, *ctx, *xhat1, *x1, *xhat2, *rstd1, *rstd2, *hpre; /* per layer */
+    float *xhat_e, *rstd_e;
+    float *reln, *xhat_r, *rstd_r; /* the relative rows after their LayerNorm (R x H) and what it kept */
+    float *reld, *pk, *pq;         /* per layer, R x H: the rows after dropout, their key and query projections */
+    float *cls, *hpre_head, *hact, *hdrop, *dlogits;
+    float *h, *dh, *d0, *d1, *d2, *d3, *dqkv, *dpk, *dpq, *dreld, *drel, *wt, *tmp3;
+    float *dyt, *xpack, *dwb, *zeros, *att;
+    int *seq_off, *seq_len, *rrow;
+    size_t *pofs, P_layer;
+    int M, n, max_T, R;
+} deb_acts;
+
+static float dp(const encoder_train *tr, float p) { return tr->dropout ? p : 0.0f; }
+
+static deb_acts *deb_acts_reserve(const bertc_model *m, size_t M, size_t n, size_t P, int max_T) {
+    encoder_train *tr = m->train;
+    const model_config *c = &m->cfg;
+    const size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, Ly = (size_t)c->layers, L = (size_t)c->n_labels;
+    const size_t R = c->deberta.relative_attention ? 2 * (size_t)c->deberta.att_span : 0, nh = (size_t)c->heads;
+    size_t maxM = M > R ? M : R, maxN = 3 * H > I ? 3 * H : I;
+    if (L > maxN) maxN = L;
+    size_t panels = ((H > I ? H : I) + GEMM_NR - 1) / GEMM_NR * GEMM_NR;
+    size_t xp = maxM > (size_t)bf16_pairs((int)maxM) ? maxM : (size_t)bf16_pairs((int)maxM);
+    size_t wmax = 3 * H * H > I * H ? 3 * H * H : I * H;
+    if (L * H > wmax) wmax = L * H;
+    const size_t sz[] = {
+        (Ly + 1) * M * H, Ly * M * 3 * H, Ly * P, Ly * M * H, Ly * M * H, Ly * M * H, Ly * M * H, Ly * M, Ly * M,
+        Ly * M * I, M * H, M, R * H, R * H, R, Ly * R * H, Ly * R * H, Ly * R * H,
+        n * H, n * H, n * H, n * H, n * L,
+        M * I, M * I, M * H, M * H, M * H, M * H, M * 3 * H, R * H, R * H, R * H, R * H, H * H, R * 3 * H,
+        maxN * maxM, panels * xp, wmax, panels, nh * (size_t)max_T,
+        n, n, 2 * (size_t)max_T, 2 * n, /* ints and size_t in float-sized slots */
+    };
+    enum { NS = sizeof sz / sizeof sz[0] };
+    size_t total = 0;
+    for (int i = 0; i < NS; i++) total += (sz[i] + 16) / 16 * 16;
+    deb_acts *a = tr->arch_acts;
+    if (!a || a->floats < total) {
+        free(tr->arch_acts);
+        size_t hdr = (sizeof(deb_acts) + 63) / 64 * 64, want = total + total / 4;
+        tr->arch_acts = a = aligned_alloc(64, hdr + (want * sizeof(float) + 63) / 64 * 64);
+        if (!a) return NULL;
+        a->floats = want;
+    }
+    float *p = (float *)((char *)a + (sizeof(deb_acts) + 63) / 64 * 64);
+    float **dst[] = {&a->xs, &a->qkv, &a->P, &a->ctx, &a->xhat1, &a->x1, &a->xhat2, &a->rstd1, &a->rstd2, &a->hpre,
+                     &a->xhat_e, &a->rstd_e, &a->reln, &a->xhat_r, &a->rstd_r, &a->reld, &a->pk, &a->pq,
+                     &a->cls, &a->hpre_head, &a->hact, &a->hdrop, &a->dlogits,
+                     &a->h, &a->dh, &a->d0, &a->d1, &a->d2, &a->d3, &a->dqkv, &a->dpk, &a->dpq, &a->dreld, &a->drel,
+                     &a->wt, &a->tmp3, &a->dyt, &a->xpack, &a->dwb, &a->zeros, &a->att};
+    int i = 0;
+    for (; i < (int)(sizeof dst / sizeof dst[0]); i++) {
+        *dst[i] = p;
+        p += (sz[i] + 16) / 16 * 16;
+    }
+    a->seq_off = (int *)p, p += (sz[i++] + 16) / 16 * 16;
+    a->seq_len = (int *)p, p += (sz[i++] + 16) / 16 * 16;
+    a->rrow = (int *)p, p += (sz[i++] + 16) / 16 * 16;
+    a->pofs = (size_t *)p;
+    memset(a->zeros, 0, panels * sizeof(float));
+    a->P_layer = P;
+    a->M = (int)M, a->n = (int)n, a->max_T = max_T, a->R = (int)R;
+    return a;
+}
+
+static dw_scratch deb_dw(const encoder_train *tr, const deb_acts *a) {
+    dw_scratch d = {a->dyt, a->xpack, a->dwb, a->zeros, tr->bf16};
+    return d;
+}
+
+/* out [rows, H] = x [rows, H] W^T + b, or (transposed) x W, with W [H, H] fp32 in the parameter buffer: packed here
+ * (the relative projections: R rows, once per layer per step) */
+static bool deb_lin(const bertc_model *m, deb_acts *a, float *out, const float *x, const float *W, const float *b,
+                    int rows, bool transposed) {
+    const int H = m->cfg.hidden;
+    const float *use = W;
+    if (transposed) {
+        for (int r = 0; r < H; r++)
+            for (int k = 0; k < H; k++) a->wt[(size_t)k * H + r] = W[(size_t)r * H + k];
+        use = a->wt;
+    }
+    packed_linear pl = {0};
+    if (!linear_pack(&pl, use, transposed ? NULL : b, H, H)) return false;
+    linear_forward(m->pool, out, x, &pl, rows, EPI_NONE, NULL);
+    linear_free(&pl);
+    return true;
+}
+
+/* the position projections' weights and their gradients of layer l: share_att_key: the query / key rows of q|k|v */
+static void deb_pos_params(const bertc_model *m, int l, bool key, float **W, float **b, float **gW, float **gb) {
+    const encoder_train *tr = m->train;
+    const int H = m->cfg.hidden;
+    size_t wo, bo;
+    if (m->cfg.deberta.share_att_key) {
+        wo = tr->L[l].qkv_w + (key ? (size_t)H * H : 0);
+        bo = tr->L[l].qkv_b + (key ? (size_t)H : 0);
+    } else {
+        int rw = (key ? WR_POSK_W : WR_POSQ_W) - WR_ARCH;
+        wo = tr->arch[rw] + (size_t)l * tr->arch_stride[rw];
+        bo = tr->arch[rw + 1] + (size_t)l * tr->arch_stride[rw + 1];
+    }
+    *W = tr->w + wo, *b = tr->w + bo, *gW = tr->g + wo, *gb = tr->g + bo;
+}
+
+typedef struct deb_tatt {
+    const bertc_model *m;
+    deb_acts *a;
+    int l;
+    float inv_scale, p;
+    uint64_t sk;
+    const float *qkv, *pk, *pq, *dctx;
+    float *P, *ctx, *dqkv, *dpk, *dpq;
+} deb_tatt;
+
+/* forward, one (sequence, head): P = softmax of the scores (kept before dropout), ctx = dropout(P) v */
+static void deb_tatt_fwd(void *p, int task, int n_tasks) {
+    (void)n_tasks;
+    deb_tatt *j = p;
+    const deb_acts *a = j->a;
+    const int nh = j->m->cfg.heads, H = j->m->cfg.hidden, dh = H / nh, H3 = 3 * H;
+    const int s = task / nh, h = task % nh, T = a->seq_len[s];
+    const size_t off = (size_t)a->seq_off[s];
+    const float *qkv = j->qkv + off * H3;
+    const int *rr = a->rrow + a->max_T - 1;
+    float *Ph = j->P + a->pofs[s] + (size_t)h * T * T;
+    for (int i = 0; i < T; i++) {
+        const float *q = qkv + (size_t)i * H3 + h * dh;
+        float *row = Ph + (size_t)i * T, mx = -INFINITY;
+        for (int t = 0; t < T; t++) {
+            const float *k = qkv + (size_t)t * H3 + H + h * dh;
+            float sc = 0;
+            for (int e = 0; e < dh; e++) sc += q[e] * k[e];
+            if (j->pk) {
+                const float *pk = j->pk + (size_t)rr[i - t] * H + h * dh;
+                for (int e = 0; e < dh; e++) sc += q[e] * pk[e];
+            }
+            if (j->pq) {
+                const float *pq = j->pq + (size_t)rr[i - t] * H + h * dh;
+                for (int e = 0; e < dh; e++) sc += k[e] * pq[e];
+            }
+            sc *= j->inv_scale;
+            row[t] = sc;
+            if (sc > mx) mx = sc;
+        }
+        float sum = 0;
+        for (int t = 0; t < T; t++) sum += row[t] = expf(row[t] - mx);
+        float inv = 1.0f / sum;
+        for (int t = 0; t < T; t++) row[t] *= inv;
+        float *o = j->ctx + (off + (size_t)i) * H + h * dh;
+        for (int e = 0; e < dh; e++) o[e] = 0;
+        const float scale = j->p > 0 ? 1.0f / (1.0f - j->p) : 1.0f;
+        for (int t = 0; t < T; t++) {
+            float w = row[t];
+            if (j->p > 0) w *= drop_factor(j->sk, a->pofs[s] + (size_t)h * T * T + (size_t)i * T + t, j->p, scale);
+            const float *v = qkv + (size_t)t * H3 + 2 * H + h * dh;
+            for (int e = 0; e < dh; e++) o[e] += w * v[e];
+        }
+    }
+}
+
+/* backward, one head over every sequence (the relative rows' gradients are the head's columns of dpk / dpq) */
+static void deb_tatt_bwd(void *p, int h, int n_tasks) {
+    (void)n_tasks;
+    deb_tatt *j = p;
+    const deb_acts *a = j->a;
+    const int nh = j->m->cfg.heads, H = j->m->cfg.hidden, dh = H / nh, H3 = 3 * H;
+    const float scale = j->p > 0 ? 1.0f / (1.0f - j->p) : 1.0f;
+    float *dP = a->att + (size_t)h * a->max_T;
+    for (int s = 0; s < a->n; s++) {
+        const int T = a->seq_len[s];
+        const size_t off = (size_t)a->seq_off[s];
+        const float *qkv = j->qkv + off * H3;
+        float *dqkv = j->dqkv + off * H3;
+        const int *rr = a->rrow + a->max_T - 1;
+        const float *Ph = j->P + a->pofs[s] + (size_t)h * T * T;
+        for (int t = 0; t < T; t++) memset(dqkv + (size_t)t * H3 + h * dh, 0, (size_t)dh * sizeof(float)),
+                                    memset(dqkv + (size_t)t * H3 + H + h * dh, 0, (size_t)dh * sizeof(float)),
+                                    memset(dqkv + (size_t)t * H3 + 2 * H + h * dh, 0, (size_t)dh * sizeof(float));
+        for (int i = 0; i < T; i++) {
+            const float *row = Ph + (size_t)i * T, *dc = j->dctx + (off + (size_t)i) * H + h * dh;
+            const float *q = qkv + (size_t)i * H3 + h * dh;
+            float *dq = dqkv + (size_t)i * H3 + h * dh;
+            float dot = 0;
+            for (int t = 0; t < T; t++) {
+                float f = j->p > 0 ? drop_factor(j->sk, a->pofs[s] + (size_t)h * T * T + (size_t)i * T + t, j->p, scale)
+                                   : 1.0f;
+                const float *v = qkv + (size_t)t * H3 + 2 * H + h * dh;
+                float *dv = dqkv + (size_t)t * H3 + 2 * H + h * dh;
+                float d = 0, w = row[t] * f;
+                for (int e = 0; e < dh; e++) {
+                    d += dc[e] * v[e];
+                    dv[e] += w * dc[e];
+                }
+                dP[t] = d * f;
+                dot += row[t] * dP[t];
+            }
+            for (int t = 0; t < T; t++) {
+                float g = row[t] * (dP[t] - dot) * j->inv_scale;
+                const float *k = qkv + (size_t)t * H3 + H + h * dh;
+                float *dk = dqkv + (size_t)t * H3 + H + h * dh;
+                for (int e = 0; e < dh; e++) {
+                    dq[e] += g * k[e];
+                    dk[e] += g * q[e];
+                }
+                if (j->pk) {
+                    const float *pk = j->pk + (size_t)rr[i - t] * H + h * dh;
+                    float *dpk = j->dpk + (size_t)rr[i - t] * H + h * dh;
+                    for (int e = 0; e < dh; e++) {
+                        dq[e] += g * pk[e];
+                        dpk[e] += g * q[e];
+                    }
+                }
+                if (j->pq) {
+                    const float *pq = j->pq + (size_t)rr[i - t] * H + h * dh;
+                    float *dpq = j->dpq + (size_t)rr[i - t] * H + h * dh;
+                    for (int e = 0; e < dh; e++) {
+                        dk[e] += g * pq[e];
+                        dpq[e] += g * k[e];
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* x1 = LayerNorm(dropout(in W^T + b) + res), keeping x-hat and 1 / std */
+static void deb_resnorm(const bertc_model *m, float *out, float *xhat, float *rstd, const float *in,
+                        const packed_linear *pl, const float *res, const float *g, const float *b, int M, float p,
+                        uint64_t sk, float *tmp) {
+    const int H = m->cfg.hidden;
+    linear_forward(m->pool, tmp, in, pl, M, EPI_NONE, NULL);
+    dropout_apply(tmp, (size_t)M * H, p, sk);
+    add_into(m->pool, tmp, res, (size_t)M * H);
+    ln_forward(m->pool, out, xhat, rstd, tmp, g, b, M, H, m->cfg.ln_eps);
+}
+
+static bertc_status deb_train_forward(const bertc_model *m, const bertc_encoding *encs, size_t n, float *hidden_out,
+                                      float *emb_out, float *logits_out, bertc_error *err) {
+    const model_config *c = &m->cfg;
+    const deberta_config *d = &c->deberta;
+    encoder_train *tr = m->train;
+    const int H = c->hidden, I = c->intermediate, nh = c->heads;
+    if (d->embedding_size != H)
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "training deberta-v2 with embedding_size %d != hidden_size %d "
+                          "(embed_proj) is not supported", d->embedding_size, H);
+    if (n == 0) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "empty batch");
+    size_t M = 0, P = 0;
+    int max_T = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
+        M += encs[i].n;
+        P += (size_t)nh * encs[i].n * encs[i].n;
+        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
+        for (size_t t = 0; t < encs[i].n; t++) {
+            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
+                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
+            if (m->type && encs[i].type_ids && (encs[i].type_ids[t] < 0 || encs[i].type_ids[t] >= c->type_vocab_size))
+                return bertc_fail(err, BERTC_ERR_INPUT, "token type id %d outside type_vocab_size %d",
+                                  encs[i].type_ids[t], c->type_vocab_size);
+        }
+    }
+    if (m->pos && max_T > c->max_positions)
+        return bertc_fail(err, BERTC_ERR_INPUT, "an input is longer than the model's %d positions", c->max_positions);
+    deb_acts *a = deb_acts_reserve(m, M, n, P, max_T);
+    if (!a) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for a batch of %zu tokens", M);
+    tr->dlogits = a->dlogits;
+    const size_t MH = M * (size_t)H;
+    size_t off = 0, poff = 0;
+    for (size_t i = 0; i < n; i++) {
+        a->seq_off[i] = (int)off;
+        a->seq_len[i] = (int)encs[i].n;
+        a->pofs[i] = poff;
+        off += encs[i].n;
+        poff += (size_t)nh * encs[i].n * encs[i].n;
+    }
+    /* embeddings */
+    float *e = a->d0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < encs[i].n; t++) {
+            float *r = e + ((size_t)a->seq_off[i] + t) * H;
+            memcpy(r, m->word + (size_t)encs[i].ids[t] * H, (size_t)H * sizeof(float));
+            if (m->pos)
+                for (int k = 0; k < H; k++) r[k] += m->pos[t * H + k];
+            if (m->type) {
+                const float *te = m->type + (size_t)(encs[i].type_ids ? encs[i].type_ids[t] : 0) * H;
+                for (int k = 0; k < H; k++) r[k] += te[k];
+            }
+        }
+    ln_forward(m->pool, a->xs, a->xhat_e, a->rstd_e, e, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
+    if (emb_out) memcpy(emb_out, a->xs, MH * sizeof(float));
+    dropout_apply(a->xs, MH, dp(tr, tr->drop.hidden), site_key(tr->key, DSITE_EMB));
+    /* the relative rows: rel_embeddings (after encoder.LayerNorm) */
+    const bool rel = d->relative_attention && (d->c2p || d->p2c);
+    const int R = a->R;
+    if (rel) {
+        const float *w0 = tr->w + tr->arch[WR_REL - WR_ARCH];
+        if (d->norm_rel_ln)
+            ln_forward(m->pool, a->reln, a->xhat_r, a->rstd_r, w0, tr->w + tr->arch[WR_REL_LN_G - WR_ARCH],
+                       tr->w + tr->arch[WR_REL_LN_B - WR_ARCH], R, H, c->ln_eps);
+        else
+            memcpy(a->reln, w0, (size_t)R * H * sizeof(float));
+        for (int k = -(max_T - 1); k <= max_T - 1; k++) a->rrow[k + max_T - 1] = rel_row(d, k);
+    }
+    const int n_att = 1 + (d->c2p ? 1 : 0) + (d->p2c ? 1 : 0);
+    for (int l = 0; l < c->layers; l++) {
+        const layer_w *L = &m->layer[l];
+        const uint64_t site = DSITE_LAYER + 4 * (uint64_t)l;
+        float *xin = a->xs + (size_t)l * MH, *xout = a->xs + (size_t)(l + 1) * MH;
+        float *qkv = a->qkv + (size_t)l * MH * 3, *ctx = a->ctx + (size_t)l * MH, *x1 = a->x1 + (size_t)l * MH;
+        float *hpre = a->hpre + (size_t)l * M * I;
+        float *pk = NULL, *pq = NULL;
+        if (rel) {
+            float *reld = a->reld + (size_t)l * R * H;
+            memcpy(reld, a->reln, (size_t)R * H * sizeof(float));
+            dropout_apply(reld, (size_t)R * H, dp(tr, tr->drop.hidden), site_key(tr->key, site + 3));
+            float *W, *b, *gW, *gb;
+            if (d->c2p) {
+                pk = a->pk + (size_t)l * R * H;
+                deb_pos_params(m, l, true, &W, &b, &gW, &gb);
+                if (!deb_lin(m, a, pk, reld, W, b, R, false)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            }
+            if (d->p2c) {
+                pq = a->pq + (size_t)l * R * H;
+                deb_pos_params(m, l, false, &W, &b, &gW, &gb);
+                if (!deb_lin(m, a, pq, reld, W, b, R, false)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            }
+        }
+        linear_forward(m->pool, qkv, xin, &L->qkv, (int)M, EPI_NONE, NULL);
+        deb_tatt tj = {m, a, l, 1.0f / sqrtf((float)(H / nh) * (float)n_att), dp(tr, tr->drop.attention),
+                       site_key(tr->key, site), qkv, pk, pq, NULL, a->P + (size_t)l * P, ctx, NULL, NULL, NULL};
+        threadpool_run(m->pool, deb_tatt_fwd, &tj, (int)n * nh);
+        deb_resnorm(m, x1, a->xhat1 + (size_t)l * MH, a->rstd1 + (size_t)l * M, ctx, &L->out, xin, L->ln1_g, L->ln1_b,
+                    (int)M, dp(tr, tr->drop.hidden), site_key(tr->key, site + 1), a->d1);
+        linear_forward(m->pool, hpre, x1, &L->ffn1, (int)M, EPI_NONE, NULL);
+        act_run(m->pool, a->h, hpre, M * (size_t)I, c->act, false);
+        deb_resnorm(m, xout, a->xhat2 + (size_t)l * MH, a->rstd2 + (size_t)l * M, a->h, &L->ffn2, x1, L->ln2_g,
+                    L->ln2_b, (int)M, dp(tr, tr->drop.hidden), site_key(tr->key, site + 2), a->d1);
+    }
+    const float *last = a->xs + (size_t)c->layers * MH;
+    if (hidden_out) memcpy(hidden_out, last, MH * sizeof(float));
+    if (logits_out && m->has_head) { /* ContextPooler: token 0, dense + pooler_hidden_act; dropout; classifier */
+        for (size_t i = 0; i < n; i++) memcpy(a->cls + i * H, last + (size_t)a->seq_off[i] * H, (size_t)H * sizeof(float));
+        linear_forward(m->pool, a->hpre_head, a->cls, &m->head_dense, (int)n, EPI_NONE, NULL);
+        act_run(m->pool, a->hact, a->hpre_head, n * (size_t)H, m->head_act, false);
+        memcpy(a->hdrop, a->hact, n * (size_t)H * sizeof(float));
+        dropout_apply(a->hdrop, n * (size_t)H, dp(tr, tr->drop.classifier), site_key(tr->key, DSITE_HEAD));
+        linear_forward(m->pool, logits_out, a->hdrop, &m->head_out, (int)n, EPI_NONE, NULL);
+    }
+    return BERTC_OK;
+}
+
+static void deb_lin_dx(const bertc_model *m, int li, float *out, const float *dy, int M, const float *residual) {
+    linear_forward(m->pool, out, dy, &m->train->bwd[li], M, EPI_NONE, residual);
+}
+
+static void deb_backward(const bertc_model *m, const bertc_encoding *encs, size_t n, const float *dl) {
+    encoder_train *tr = m->train;
+    deb_acts *a = tr->arch_acts;
+    const model_config *c = &m->cfg;
+    const deberta_config *d = &c->deberta;
+    const int H = c->hidden, I = c->intermediate, nh = c->heads, nl = c->n_labels, Ly = c->layers, R = a->R;
+    const size_t M = (size_t)a->M, MH = M * (size_t)H;
+    float *w = tr->w, *g = tr->g, *lnpart = a->dwb;
+    dw_scratch dw = deb_dw(tr, a);
+    const float ph = dp(tr, tr->drop.hidden);
+    const bool rel = d->relative_attention && (d->c2p || d->p2c);
+    /* head */
+    lin_dw(m->pool, &dw, g + tr->head_ow, g + tr->head_ob, dl, a->hdrop, (int)n, nl, H);
+    float *dhd = a->d2;
+    deb_lin_dx(m, 4 * Ly + 1, dhd, dl, (int)n, NULL);
+    dropout_apply(dhd, n * (size_t)H, dp(tr, tr->drop.classifier), site_key(tr->key, DSITE_HEAD));
+    act_run(m->pool, dhd, a->hpre_head, n * (size_t)H, m->head_act, true);
+    lin_dw(m->pool, &dw, g + tr->head_dw, g + tr->head_db, dhd, a->cls, (int)n, H, H);
+    float *dx = a->d0;
+    memset(dx, 0, MH * sizeof(float));
+    deb_lin_dx(m, 4 * Ly, a->d3, dhd, (int)n, NULL);
+    for (size_t i = 0; i < n; i++) memcpy(dx + (size_t)a->seq_off[i] * H, a->d3 + i * H, (size_t)H * sizeof(float));
+    if (rel) memset(a->drel, 0, (size_t)R * H * sizeof(float));
+    const int n_att = 1 + (d->c2p ? 1 : 0) + (d->p2c ? 1 : 0);
+    for (int l = Ly - 1; l >= 0; l--) {
+        const tlayer *L = &tr->L[l];
+        const uint64_t site = DSITE_LAYER + 4 * (uint64_t)l;
+        float *xin = a->xs + (size_t)l * MH, *qkv = a->qkv + (size_t)l * MH * 3, *ctx = a->ctx + (size_t)l * MH;
+        float *x1 = a->x1 + (size_t)l * MH, *hpre = a->hpre + (size_t)l * M * I;
+        float *dy2 = a->d1, *df = a->d2, *dx1 = a->d3;
+        ln_backward(m->pool, dy2, dx, a->xhat2 + (size_t)l * MH, a->rstd2 + (size_t)l * M, w + L->ln2_g, g + L->ln2_g,
+                    g + L->ln2_b, (int)M, H, lnpart);
+        memcpy(df, dy2, MH * sizeof(float));
+        dropout_apply(df, MH, ph, site_key(tr->key, site + 2));
+        act_run(m->pool, a->h, hpre, M * (size_t)I, c->act, false);
+        lin_dw(m->pool, &dw, g + L->ffn2_w, g + L->ffn2_b, df, a->h, (int)M, H, I);
+        deb_lin_dx(m, 4 * l + 3, a->dh, df, (int)M, NULL);
+        act_run(m->pool, a->dh, hpre, M * (size_t)I, c->act, true);
+        lin_dw(m->pool, &dw, g + L->ffn1_w, g + L->ffn1_b, a->dh, x1, (int)M, I, H);
+        deb_lin_dx(m, 4 * l + 2, dx1, a->dh, (int)M, dy2);
+        float *dy1 = a->d1, *da = a->d2;
+        ln_backward(m->pool, dy1, dx1, a->xhat1 + (size_t)l * MH, a->rstd1 + (size_t)l * M, w + L->ln1_g, g + L->ln1_g,
+                    g + L->ln1_b, (int)M, H, lnpart);
+        memcpy(da, dy1, MH * sizeof(float));
+        dropout_apply(da, MH, ph, site_key(tr->key, site + 1));
+        lin_dw(m->pool, &dw, g + L->out_w, g + L->out_b, da, ctx, (int)M, H, H);
+        float *dctx = a->d3;
+        deb_lin_dx(m, 4 * l + 1, dctx, da, (int)M, NULL);
+        float *pk = rel && d->c2p ? a->pk + (size_t)l * R * H : NULL, *pq = rel && d->p2c ? a->pq + (size_t)l * R * H : NULL;
+        if (pk) memset(a->dpk, 0, (size_t)R * H * sizeof(float));
+        if (pq) memset(a->dpq, 0, (size_t)R * H * sizeof(float));
+        deb_tatt tj = {m, a, l, 1.0f / sqrtf((float)(H / nh) * (float)n_att), dp(tr, tr->drop.attention),
+                       site_key(tr->key, site), qkv, pk, pq, dctx, a->P + (size_t)l * a->P_layer, NULL, a->dqkv,
+                       a->dpk, a->dpq};
+        threadpool_run(m->pool, deb_tatt_bwd, &tj, nh);
+        lin_dw(m->pool, &dw, g + L->qkv_w, g + L->qkv_b, a->dqkv, xin, (int)M, 3 * H, H);
+        /* the relative projections (after q|k|v's dW: with share_att_key they add into the same rows) */
+        if (rel) { /* in fp32 like their forward (deb_lin), whatever the compute: R rows per layer */
+            float *reld = a->reld + (size_t)l * R * H, *W, *b, *gW, *gb;
+            dw_scratch dw32 = dw;
+            dw32.bf16 = false;
+            memset(a->dreld, 0, (size_t)R * H * sizeof(float));
+            for (int key = 0; key < 2; key++) {
+                if (!(key ? pk : pq)) continue;
+                const float *dy = key ? a->dpk : a->dpq;
+                deb_pos_params(m, l, key, &W, &b, &gW, &gb);
+                lin_dw(m->pool, &dw32, gW, gb, dy, reld, R, H, H);
+                if (deb_lin(m, a, a->tmp3, dy, W, NULL, R, true)) add_into(m->pool, a->dreld, a->tmp3, (size_t)R * H);
+            }
+            dropout_apply(a->dreld, (size_t)R * H, ph, site_key(tr->key, site + 3));
+            add_into(m->pool, a->drel, a->dreld, (size_t)R * H);
+        }
+        deb_lin_dx(m, 4 * l, dx, a->dqkv, (int)M, dy1);
+    }
+    if (rel) { /* encoder.LayerNorm and rel_embeddings */
+        float *gr = g + tr->arch[WR_REL - WR_ARCH];
+        if (d->norm_rel_ln) {
+            ln_backward(m->pool, a->tmp3, a->drel, a->xhat_r, a->rstd_r, w + tr->arch[WR_REL_LN_G - WR_ARCH],
+                        g + tr->arch[WR_REL_LN_G - WR_ARCH], g + tr->arch[WR_REL_LN_B - WR_ARCH], R, H, lnpart);
+            add_into(m->pool, gr, a->tmp3, (size_t)R * H);
+        } else {
+            add_into(m->pool, gr, a->drel, (size_t)R * H);
+        }
+    }
+    if (tr->frozen_embeddings) return;
+    dropout_apply(dx, MH, ph, site_key(tr->key, DSITE_EMB));
+    float *de = a->d1;
+    ln_backward(m->pool, de, dx, a->xhat_e, a->rstd_e, w + tr->emb_g, g + tr->emb_g, g + tr->emb_b, (int)M, H, lnpart);
+    for (size_t i = 0; i < n; i++)
+        for (size_t t = 0; t < encs[i].n; t++) {
+            const float *r = de + ((size_t)a->seq_off[i] + t) * H;
+            float *gw = g + tr->word + (size_t)encs[i].ids[t] * H;
+            for (int k = 0; k < H; k++) gw[k] += r[k];
+            if (m->pos) {
+                float *gp = g + tr->pos + t * H;
+                for (int k = 0; k < H; k++) gp[k] += r[k];
+            }
+            if (tr->type != SIZE_MAX) {
+                float *gt = g + tr->type + (size_t)(encs[i].type_ids ? encs[i].type_ids[t] : 0) * H;
+                for (int k = 0; k < H; k++) gt[k] += r[k];
+            }
+        }
+}
+
+static bool deb_train_per_layer(int role) { return role >= WR_POSK_W && role <= WR_POSQ_B; }
+
 const model_arch model_arch_deberta = {
     .family = "deberta",
     .model_types = "deberta-v2",
@@ -632,7 +1114,8 @@ const model_arch model_arch_deberta = {
     .class_name = deb_class_name,
     .position_ids = deb_position_ids,
     .forward = deb_forward,
-    .backward = NULL,
+    .backward = deb_backward,
     .bind = deb_bind,
     .free_ext = deb_free_ext,
+    .train_per_layer = deb_train_per_layer,
 };

@@ -199,6 +199,9 @@ typedef struct model_arch {
     /* the role of the weight of the linear layer that projects the embeddings (embedding_size) to hidden after their
      * LayerNorm and dropout (its bias: the next role), bound into bertc_model.emb_proj; 0: none */
     int emb_proj_role;
+    /* training (optional): whether an architecture role (from WR_ARCH up) names one tensor per layer: the trainer then
+     * adds every layer's (layer l's at tr->arch[role - WR_ARCH] + l * tr->arch_stride[role - WR_ARCH]); NULL: none */
+    bool (*train_per_layer)(int role);
 } model_arch;
 
 extern const model_arch model_arch_bert;
@@ -264,6 +267,8 @@ typedef struct encoder_train {
     size_t word, pos, type, emb_g, emb_b; /* embeddings (type = SIZE_MAX when none) */
     size_t head_dw, head_db, head_ow, head_ob;
     size_t arch[WR_MAX - WR_ARCH]; /* the architecture's own encoder tensors by role - WR_ARCH (SIZE_MAX: none) */
+    size_t arch_stride[WR_MAX - WR_ARCH]; /* between layers' tensors of a role (model_arch.train_per_layer), else 0 */
+    void *arch_acts;    /* an architecture's own kept activations (one allocation: freed with acts) */
     packed_linear *bwd; /* W^T [K, N] of every linear for dx = dy W: 4 per layer (qkv, out, ffn1, ffn2), the head's 2,
                            then the embeddings' projection (emb_proj_role) */
     dropout_cfg drop;

@@ -74,7 +74,7 @@ static void bind_encoder(tmodel *m) {
     tr->g = m->g;
     tr->L = m->L;
     e->word = m->w + tr->word;
-    e->pos = m->w + tr->pos;
+    e->pos = tr->pos != SIZE_MAX ? m->w + tr->pos : NULL; /* DeBERTa's without position_biased_input: none */
     e->type = tr->type != SIZE_MAX ? m->w + tr->type : NULL;
     e->emb_ln_g = m->w + tr->emb_g;
     e->emb_ln_b = m->w + tr->emb_b;
@@ -136,6 +136,7 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
         goto fail;
     }
     size_t off[WR_COUNT];
+    for (int r = 0; r < WR_COUNT; r++) off[r] = SIZE_MAX; /* a role the architecture does not name */
     m->tr.type = SIZE_MAX;
     for (int r = WR_ARCH; r < WR_MAX; r++) m->tr.arch[r - WR_ARCH] = SIZE_MAX;
     for (int l = -1; l <= c->layers; l++) { /* -1: embeddings, layers: the head */
@@ -152,8 +153,15 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
              * not): ELECTRA's embeddings_project */
             for (int r = WR_ARCH; r < WR_MAX; r++) {
                 int64_t d0, d1;
-                if (weight_name(c, r, 0, nl, n, sizeof n, &d0, &d1) && !strncmp(n, prefix, strlen(prefix)))
+                if (weight_name(c, r, 0, nl, n, sizeof n, &d0, &d1) && !strncmp(n, prefix, strlen(prefix))) {
                     m->tr.arch[r - WR_ARCH] = add(&t, n, d0, d1, d1 != 0);
+                    /* one per layer (DeBERTa's pos_key_proj / pos_query_proj): the layers' in order */
+                    for (int l2 = 1; c->ops->train_per_layer && c->ops->train_per_layer(r) && l2 < c->layers; l2++) {
+                        weight_name(c, r, l2, nl, n, sizeof n, &d0, &d1);
+                        size_t o = add(&t, n, d0, d1, d1 != 0);
+                        if (l2 == 1) m->tr.arch_stride[r - WR_ARCH] = o - m->tr.arch[r - WR_ARCH];
+                    }
+                }
             }
         } else if (l < c->layers) {
             m->L[l] = (tlayer){off[WR_Q_W], off[WR_Q_B], off[WR_OUT_W], off[WR_OUT_B], off[WR_LN1_G], off[WR_LN1_B],
