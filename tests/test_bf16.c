@@ -289,7 +289,7 @@ static void t_bf16_model(void) {
 
 /* The fixtures' reference texts: logits in bf16 compute against fp32 compute (measured, then bounded). */
 static void t_bf16_fixtures(void) {
-    static const char *const names[] = {"tiny-distilbert", "tiny-bert", "tiny-roberta", "tiny-xlmr", "tiny-distilbert-bf16"};
+    static const char *const names[] = {"tiny-distilbert", "tiny-bert", "tiny-roberta", "tiny-xlmr", "tiny-distilbert-bf16", "tiny-mpnet"};
     for (size_t f = 0; f < sizeof names / sizeof *names; f++) {
         char dir[256], path[256];
         snprintf(dir, sizeof dir, TD "%s", names[f]);

@@ -37,6 +37,7 @@ void tests_pipelines(void);
 void tests_task_metrics(void);
 void tests_taskeval(void);
 void tests_layout(void);
+void tests_mpnet(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -105,6 +106,7 @@ int main(int argc, char **argv) {
     tests_json();
     tests_tokenizer();
     tests_model();
+    tests_mpnet();
     tests_errors();
     tests_cli();
     tests_cli_conventions();

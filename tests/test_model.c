@@ -138,6 +138,7 @@ static void t_tiny_distilbert_binlegacy(void) { check_fixture("tiny-distilbert-b
 static void t_tiny_bert(void) { check_fixture("tiny-bert"); }
 static void t_tiny_roberta(void) { check_fixture("tiny-roberta"); }
 static void t_tiny_xlmr(void) { check_fixture("tiny-xlmr"); }
+static void t_tiny_mpnet(void) { check_fixture("tiny-mpnet"); }
 
 /* Batched runs are the same arithmetic as single runs: bit-identical logits, whatever the batch size. */
 static void t_batch_equals_single(void) {
@@ -543,6 +544,7 @@ void tests_model(void) {
     run_test("model/tiny_bert", t_tiny_bert);
     run_test("model/tiny_roberta_multilabel", t_tiny_roberta);
     run_test("model/tiny_xlm_roberta (Unigram, Precompiled)", t_tiny_xlmr);
+    run_test("model/tiny_mpnet (relative position buckets)", t_tiny_mpnet);
     run_test("model/batch_equals_single", t_batch_equals_single);
     run_test("model/embedded_sst2_dev_872", t_embedded_sst2_dev);
     run_test("model/int8_sst2_dev", t_int8_sst2_dev);

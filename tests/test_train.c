@@ -168,7 +168,7 @@ static void grad_case(const char *arch, const char *problem, bool bf16) {
             e = rel_err(g, (const float *)t->data, p->n, &norm);
         }
         /* attention key biases: the true gradient is zero (softmax is shift-invariant), compare absolutely */
-        if (strstr(p->name, "key.bias") || strstr(p->name, "k_lin.bias")) {
+        if (strstr(p->name, "key.bias") || strstr(p->name, "k_lin.bias") || strstr(p->name, "attn.k.bias")) {
             double mx = 0;
             for (size_t k = 0; k < p->n; k++) mx = fmax(mx, fabs(g[k]));
             CHECK(mx <= (bf16 ? 1e-4 : 1e-5), "%s: %s should be ~0, max %g", path, p->name, mx);
@@ -194,6 +194,15 @@ static void test_gradients(void) {
     static const char *const archs[] = {"distilbert", "bert", "roberta"}, *const probs[] = {"single", "multi", "regression"};
     for (int a = 0; a < 3; a++)
         for (int p = 0; p < 3; p++) grad_case(archs[a], probs[p], false);
+}
+
+/* MPNet (tiny-mpnet, references by tools/make_tiny_mpnet.py): bert.c's layers under their names plus the relative
+ * position bias shared by every layer, whose gradient sums over layers, heads' rows and bucketed offsets; fp32 and
+ * bf16 (single-label) */
+static void test_gradients_mpnet(void) {
+    static const char *const probs[] = {"single", "multi", "regression"};
+    for (int p = 0; p < 3; p++) grad_case("mpnet", probs[p], false);
+    grad_case("mpnet", "single", true);
 }
 
 /* bf16 mixed precision: the same step with every linear's matmuls on bf16 inputs (forward, dx and dW, which
@@ -818,6 +827,7 @@ void tests_train(void) {
     mkdir(tmpdir, 0755);
     run_test("train/gradients vs torch (3 archs x 3 losses)", test_gradients);
     run_test("train/gradients bf16 (3 archs)", test_gradients_bf16);
+    run_test("train/gradients mpnet (3 losses, bf16)", test_gradients_mpnet);
     run_test("train/gradients bf16 on the AMX tier", test_gradients_bf16_amx);
     run_test("train/finite differences", test_finite_differences);
     run_test("train/one encoder for inference and training", test_one_encoder);

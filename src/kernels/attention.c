@@ -41,6 +41,38 @@ void attention_head(float *out, const float *qkv, int T, int nq, int H, int head
     (dh % 16 == 0 ? k->attention_dh16 : k->attention)(out, qkv, T, nq, H, head, dh, scratch);
 }
 
+void attention_head_rel(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                        const float *rel) {
+    const int ld = 3 * H;
+    const float scale = 1.0f / sqrtf((float)dh);
+    const float *q = qkv + head * dh, *k = qkv + H + head * dh, *v = qkv + 2 * H + head * dh;
+    float *o0 = scratch + T; /* the output row, accumulated over the keys */
+    for (int i = 0; i < nq; i++) {
+        const float *qi = q + (size_t)i * ld, *ri = rel - i;
+        float mx = -INFINITY;
+        for (int j = 0; j < T; j++) {
+            const float *kj = k + (size_t)j * ld;
+            float s = 0.0f;
+            for (int d = 0; d < dh; d++) s += qi[d] * kj[d];
+            s = s * scale + ri[j];
+            scratch[j] = s;
+            if (s > mx) mx = s;
+        }
+        float sum = 0.0f;
+        for (int j = 0; j < T; j++) {
+            scratch[j] = expf(scratch[j] - mx);
+            sum += scratch[j];
+        }
+        for (int d = 0; d < dh; d++) o0[d] = 0.0f;
+        for (int j = 0; j < T; j++) {
+            const float p = scratch[j], *vj = v + (size_t)j * ld;
+            for (int d = 0; d < dh; d++) o0[d] += p * vj[d];
+        }
+        float inv = 1.0f / sum, *o = out + (size_t)i * H + head * dh;
+        for (int d = 0; d < dh; d++) o[d] = o0[d] * inv;
+    }
+}
+
 void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
                          int bf16_tier_id) {
     if (bf16_tier_id >= 0 && bf16_tier_id < BF16_TIERS) {

@@ -134,6 +134,11 @@ void layernorm_pool(threadpool *tp, float *x, const float *g, const float *b, in
  * (the AVX-512 tier scores four query rows at once).
  * Only the sequence's own T positions exist: nothing is padded. */
 void attention_head(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
+/* attention_head with an additive bias on the scaled scores that depends on the key's offset from the query:
+ * score(i, j) = q_i k_j / sqrt(dh) + rel[j - i] (rel points at offset 0, valid over -(T-1) .. T-1; MPNet's relative
+ * position buckets). scratch holds T + dh floats. */
+void attention_head_rel(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                        const float *rel);
 /* attention_head for a bf16-compute model: on the AMX tiers (bf16_tier_id), the tile head; else (or out of memory)
  * the fp32 head. */
 void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,

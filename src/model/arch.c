@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const model_arch *const archs[] = {&model_arch_bert};
+static const model_arch *const archs[] = {&model_arch_bert, &model_arch_mpnet};
 #define N_ARCHS (sizeof archs / sizeof archs[0])
 
 /* The fields of config.json are read as transformers reads them: each size goes into torch modules (nn.Linear,

@@ -241,9 +241,11 @@ static bool bert_weight_in_layers(const model_config *c, const char *name) {
 
 static void bert_position_ids(const model_config *c, const int32_t *ids, size_t n, int *pos) {
     int count = 0;
+    /* MPNetEmbeddings' padding_idx is 1 whatever config.json's pad_token_id */
+    const int pad = c->arch == BERTC_ARCH_MPNET ? 1 : c->pad_token_id;
     for (size_t t = 0; t < n; t++) {
-        if (c->arch == BERTC_ARCH_ROBERTA) /* create_position_ids_from_input_ids: padding_idx + cumulative count of non-pad tokens */
-            pos[t] = ids[t] != c->pad_token_id ? c->pad_token_id + ++count : c->pad_token_id;
+        if (c->arch == BERTC_ARCH_ROBERTA || c->arch == BERTC_ARCH_MPNET) /* create_position_ids_from_input_ids: padding_idx + cumulative count of non-pad tokens */
+            pos[t] = ids[t] != pad ? pad + ++count : pad;
         else
             pos[t] = (int)t;
     }
@@ -277,6 +279,11 @@ typedef struct tacts {
     int *seq_off, *seq_len;
     int *pos_id, *type_id; /* per token: the position and token type the embeddings used (the backward pass reuses them) */
     size_t *pofs;
+    /* an additive attention bias by relative offset (model_arch.attn_rel_bias): heads x (2R - 1) values, and per
+     * (sequence, head) task their gradient, then its sum over sequences */
+    float *rel, *drel;
+    size_t rel_cap, drel_cap;
+    int rel_R;
 } tacts;
 
 static void acts_free(tacts *a) {
@@ -291,6 +298,10 @@ static void acts_free(tacts *a) {
     free(a->seq_off);
     free(a->seq_len);
     free(a->pofs);
+    free(a->rel);
+    free(a->drel);
+    a->rel = a->drel = NULL;
+    a->rel_cap = a->drel_cap = 0;
     free(a->pos_id);
     free(a->type_id);
     a->seq_off = a->seq_len = a->pos_id = a->type_id = NULL;
@@ -378,6 +389,23 @@ static bool acts_reserve(const bertc_model *m, size_t M, size_t n, size_t P, int
     return true;
 }
 
+/* The relative-offset bias buffers of a training step: rel (heads x (2R - 1)), drel (n tasks' rows and their sum). */
+static bool rel_reserve(tacts *a, size_t nrel, size_t ndrel) {
+    if (nrel > a->rel_cap) {
+        free(a->rel);
+        a->rel_cap = 0;
+        if (!(a->rel = falloc(nrel))) return false;
+        a->rel_cap = nrel;
+    }
+    if (ndrel > a->drel_cap) {
+        free(a->drel);
+        a->drel_cap = 0;
+        if (!(a->drel = falloc(ndrel))) return false;
+        a->drel_cap = ndrel;
+    }
+    return true;
+}
+
 /* ---- the forward pass ---- */
 
 /* dropout sites: layer l: 16 + 4 l + {0 attn, 1 out, 2 ffn} */
@@ -394,6 +422,7 @@ typedef struct attn_job {
     float *scratch;
     bool first_only; /* only the first query row of each sequence (the classifier's last layer) */
     int bf16_tier;   /* bf16 compute: the matmuls' tier (the AMX tiers run attention on tiles too); -1: fp32 */
+    const float *rel; /* NULL, or the architecture's bias by relative offset: heads x (2 max_T - 1) (attention_head_rel) */
 } attn_job;
 
 static void attn_task(void *p, int task, int n_tasks) {
@@ -404,7 +433,11 @@ static void attn_task(void *p, int task, int n_tasks) {
     float *out = j->ctx + off * j->H, *scratch = j->scratch + (size_t)task * 4 * (j->max_T + 8);
     const float *qkv = j->qkv + off * 3 * j->H;
     int nq = j->first_only ? 1 : j->seq_len[s];
-    if (j->bf16_tier >= 0) attention_head_bf16(out, qkv, j->seq_len[s], nq, j->H, h, j->dh, scratch, j->bf16_tier);
+    if (j->rel) {
+        scratch = j->scratch + (size_t)task * 4 * (j->max_T + 8 + j->dh);
+        attention_head_rel(out, qkv, j->seq_len[s], nq, j->H, h, j->dh, scratch,
+                           j->rel + (size_t)h * (2 * j->max_T - 1) + (j->max_T - 1));
+    } else if (j->bf16_tier >= 0) attention_head_bf16(out, qkv, j->seq_len[s], nq, j->H, h, j->dh, scratch, j->bf16_tier);
     else attention_head(out, qkv, j->seq_len[s], nq, j->H, h, j->dh, scratch);
 }
 
@@ -489,7 +522,7 @@ static void head_forward(const bertc_model *m, const float *x, const int *first,
     }
     tacts *a = tr->acts;
     const float pc = drop_p(tr, tr->drop.classifier);
-    if (m->cfg.arch == BERTC_ARCH_ROBERTA && pc > 0) dropout_apply(cls, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD0));
+    if ((m->cfg.arch == BERTC_ARCH_ROBERTA || m->cfg.arch == BERTC_ARCH_MPNET) && pc > 0) dropout_apply(cls, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD0));
     linear_forward(m->pool, a->hpre_head, cls, &m->head_dense, (int)n, EPI_NONE, NULL);
     activation_forward(a->hact, a->hpre_head, n * (size_t)H, m->head_act); /* ReLU or tanh: the portable formulas */
     memcpy(a->hdrop, a->hact, n * (size_t)H * sizeof(float));
@@ -525,6 +558,7 @@ static bertc_status bert_forward(const bertc_model *m, const bertc_encoding *enc
     const size_t MH = M * (size_t)H;
     int *seq_off, *seq_len, *pos, *type = NULL;
     float *x, *scratch = NULL; /* x: the embeddings before their LayerNorm */
+    float *rel = NULL;         /* the architecture's attention bias by relative offset (model_arch.attn_rel_bias) */
     layer_io b = {0};
     tacts *a = NULL;
     if (tr) {
@@ -533,17 +567,26 @@ static bertc_status bert_forward(const bertc_model *m, const bertc_encoding *enc
         seq_off = a->seq_off, seq_len = a->seq_len, pos = a->pos_id, type = a->type_id;
         x = a->d0;
         b.h = a->h;
+        if (c->ops->attn_rel_bias) {
+            size_t nr = (size_t)nh * (size_t)(2 * max_T - 1);
+            if (!rel_reserve(a, nr, (n + 1) * nr)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for a batch of %zu tokens", M);
+            rel = a->rel;
+            a->rel_R = max_T;
+        }
         b.y = a->d1;
         tr->dlogits = a->dqkv; /* n x L <= M x 3H */
     } else {
         /* All activations come from one per-thread arena that grows to the largest batch seen and is reused: no
          * allocation (and no fresh pages to fault in) per call once warm. Regions are 64-byte aligned. */
-        size_t sizes[9] = {n * sizeof(int), n * sizeof(int), MH * 4, MH * 3 * 4, MH * 4, MH * 4, M * (size_t)I * 4,
-                           n * (size_t)nh * 4 * (size_t)(max_T + 8) * 4, M * sizeof(int)};
-        void *part[9];
-        if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 9)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
+        const bool rb = c->ops->attn_rel_bias != NULL; /* attn_task's wider scratch, and the bias table */
+        size_t sizes[10] = {n * sizeof(int), n * sizeof(int), MH * 4, MH * 3 * 4, MH * 4, MH * 4, M * (size_t)I * 4,
+                            n * (size_t)nh * 4 * (size_t)(max_T + 8 + (rb ? H / nh : 0)) * 4, M * sizeof(int),
+                            rb ? (size_t)nh * (size_t)(2 * max_T - 1) * 4 : 0};
+        void *part[10];
+        if (!scratch_take(SCRATCH_ACTIVATIONS, sizes, part, 10)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for %zu tokens", M);
         seq_off = part[0], seq_len = part[1], x = part[2], b.qkv = part[3], b.ctx = part[4], b.x1 = part[5], b.h = part[6];
         scratch = part[7], pos = part[8];
+        rel = rb ? part[9] : NULL;
         b.xin = b.xout = x;
     }
     size_t off = 0, poff = 0;
@@ -561,8 +604,9 @@ static bertc_status bert_forward(const bertc_model *m, const bertc_encoding *enc
     else layernorm_pool(m->pool, x, m->emb_ln_g, m->emb_ln_b, (int)M, H, c->ln_eps);
     if (emb_out) memcpy(emb_out, tr ? a->xs : x, MH * sizeof(float));
     if (tr) dropout_apply(a->xs, MH, drop_p(tr, tr->drop.hidden), site_key(tr->key, SITE_EMB));
+    if (rel) c->ops->attn_rel_bias(m, max_T, rel); /* once per batch: the same for every layer */
     attn_job aj = {b.ctx, b.qkv, seq_off, seq_len, (int)n, nh, H, H / nh, max_T, scratch, false,
-                   m->compute_mode == BERTC_COMPUTE_BF16 && m->layer[0].qkv.wb ? kernels_bf16_tier() : -1};
+                   m->compute_mode == BERTC_COMPUTE_BF16 && m->layer[0].qkv.wb ? kernels_bf16_tier() : -1, rel};
     /* Only the first token of each sequence reaches the classifier: when no hidden states are asked for, the
      * last layer runs attention for every token (keys and values need them) and the rest on n rows. Row-wise
      * operations, so the numbers are the same as the full computation's. */
@@ -581,7 +625,7 @@ static bertc_status bert_forward(const bertc_model *m, const bertc_encoding *enc
         linear_forward(m->pool, b.qkv, b.xin, &L->qkv, rows, EPI_NONE, NULL);
         if (tr) {
             att_job kj = {nh, H, max_T, seq_off, seq_len, a->pofs, a->att_scratch, b.ctx, b.P, b.qkv, NULL, NULL, false,
-                          drop_p(tr, tr->drop.attention), site_key(tr->key, site)};
+                          drop_p(tr, tr->drop.attention), site_key(tr->key, site), rel, max_T, NULL};
             attention_kept(m->pool, &kj, (int)n);
         } else {
             aj.first_only = cls_only && l == c->layers - 1;
@@ -636,7 +680,7 @@ static void head_backward(const bertc_model *m, const float *dl, size_t n, size_
     lin_dw(m->pool, &dw, g + tr->head_dw, g + tr->head_db, dhd, a->cls, (int)n, H, H);
     float *dcls = a->d3;
     lin_dx(m, 4 * Ly, dcls, dhd, (int)n, NULL);
-    if (m->cfg.arch == BERTC_ARCH_ROBERTA) dropout_apply(dcls, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD0));
+    if (m->cfg.arch == BERTC_ARCH_ROBERTA || m->cfg.arch == BERTC_ARCH_MPNET) dropout_apply(dcls, n * (size_t)H, pc, site_key(tr->key, SITE_HEAD0));
     memset(dx, 0, M * (size_t)H * sizeof(float));
     for (size_t i = 0; i < n; i++) memcpy(dx + (size_t)a->seq_off[i] * H, dcls + i * H, (size_t)H * sizeof(float));
 }
@@ -681,11 +725,20 @@ static void layer_backward(const bertc_model *m, int l, size_t n, size_t M, floa
     float *dctx = a->d3;
     lin_dx(m, 4 * l + 1, dctx, da, (int)M, NULL);
     /* attention */
+    const bool rb = c->ops->attn_rel_bias != NULL;
     att_job kj = {c->heads, H, 0, a->seq_off, a->seq_len, a->pofs, a->att_scratch, NULL, Pl, qkv, a->dqkv, dctx, true,
-                  drop_p(tr, tr->drop.attention), site_key(tr->key, site)};
+                  drop_p(tr, tr->drop.attention), site_key(tr->key, site), NULL, rb ? a->rel_R : 0, rb ? a->drel : NULL};
     for (size_t i = 0; i < n; i++)
         if (a->seq_len[i] > kj.max_T) kj.max_T = a->seq_len[i];
     attention_kept(m->pool, &kj, (int)n);
+    if (rb) { /* the relative bias's gradient: the tasks' rows summed over sequences, then the architecture's */
+        const size_t nr = (size_t)c->heads * (size_t)(2 * a->rel_R - 1);
+        float *sum = a->drel + n * nr;
+        memcpy(sum, a->drel, nr * sizeof(float));
+        for (size_t i = 1; i < n; i++)
+            for (size_t k = 0; k < nr; k++) sum[k] += a->drel[i * nr + k];
+        c->ops->attn_rel_bias_backward(m, a->rel_R, sum);
+    }
     /* QKV */
     lin_dw(m->pool, &dw, g + L->qkv_w, g + L->qkv_b, a->dqkv, xin, (int)M, 3 * H, H);
     lin_dx(m, 4 * l, dx, a->dqkv, (int)M, dy1); /* dx of the layer input = residual + through QKV */

@@ -246,8 +246,10 @@ static void att_task(void *pctx, int task, int n_tasks) {
     const float *q = j->qkv + off * ld + h * dh, *k = q + H, *v = q + 2 * H;
     float *row = j->scratch + (size_t)task * (2 + (size_t)dh) * (size_t)j->max_T;
     float *tr = row + 2 * (size_t)j->max_T; /* K^T (forward) or V^T (backward) of this head: dh x T */
+    const int RW = 2 * j->rel_R - 1; /* the relative bias's row width */
     if (!j->backward) {
         float *o = j->ctx + off * H + h * dh;
+        const float *rel0 = j->rel ? j->rel + (size_t)h * RW + (j->rel_R - 1) : NULL; /* offset 0 of this head */
         for (int t = 0; t < T; t++)
             for (int d = 0; d < dh; d++) tr[(size_t)d * T + t] = k[(size_t)t * ld + d];
         for (int i = 0; i < T; i++) {
@@ -258,10 +260,12 @@ static void att_task(void *pctx, int task, int n_tasks) {
                 const float qd = qi[d], *kd = tr + (size_t)d * T;
                 for (int t = 0; t < T; t++) pr[t] += qd * kd[t];
             }
-            for (int t = 0; t < T; t++) {
-                pr[t] *= scale;
+            if (rel0)
+                for (int t = 0; t < T; t++) pr[t] = pr[t] * scale + rel0[t - i];
+            else
+                for (int t = 0; t < T; t++) pr[t] *= scale;
+            for (int t = 0; t < T; t++)
                 if (pr[t] > mx) mx = pr[t];
-            }
             float sum = 0.0f;
             for (int t = 0; t < T; t++) {
                 pr[t] = expf(pr[t] - mx);
@@ -288,6 +292,12 @@ static void att_task(void *pctx, int task, int n_tasks) {
     for (int t = 0; t < T; t++)
         for (int d = 0; d < dh; d++) dq[(size_t)t * ld + d] = dk[(size_t)t * ld + d] = dv[(size_t)t * ld + d] = 0.0f;
     float *dp = row, *fac = row + j->max_T;
+    float *drel0 = NULL; /* offset 0 of this task's row of the relative bias's gradient */
+    if (j->drel) {
+        float *dr = j->drel + ((size_t)s * nh + h) * RW;
+        for (int r = 0; r < RW; r++) dr[r] = 0.0f;
+        drel0 = dr + (j->rel_R - 1);
+    }
     for (int t = 0; t < T; t++)
         for (int d = 0; d < dh; d++) tr[(size_t)d * T + t] = v[(size_t)t * ld + d];
     for (int i = 0; i < T; i++) {
@@ -310,7 +320,8 @@ static void att_task(void *pctx, int task, int n_tasks) {
         float *dqi = dq + (size_t)i * ld;
         const float *qi = q + (size_t)i * ld;
         for (int t = 0; t < T; t++) {
-            float ds = pr[t] * (dp[t] - rowdot) * scale;
+            float gs = pr[t] * (dp[t] - rowdot), ds = gs * scale;
+            if (drel0) drel0[t - i] += gs;
             const float *kt = k + (size_t)t * ld;
             float *dkt = dk + (size_t)t * ld;
             for (int d = 0; d < dh; d++) {

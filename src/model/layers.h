@@ -65,6 +65,12 @@ typedef struct att_job {
     bool backward;
     float p;
     uint64_t sk;
+    /* optional: an additive bias on the scaled scores by the key's offset from the query, per head: rel[h (2 R - 1) +
+     * R - 1 + j - i] (R >= the longest sequence); backward (drel not NULL): each (sequence, head) task writes the
+     * gradient over those values into its own row of drel (task (2 R - 1) + h ... see att_task), zeroed first */
+    const float *rel;
+    int rel_R;
+    float *drel;
 } att_job;
 void attention_kept(threadpool *tp, const att_job *j, int n_seq);
 

@@ -40,6 +40,7 @@ typedef struct model_config {
     char architecture[96];
     int hidden, layers, heads, intermediate, vocab_size, max_positions, type_vocab_size, pad_token_id;
     float ln_eps;
+    int rel_buckets; /* relative attention's buckets (MPNet's relative_attention_num_buckets; 0: none) */
     enum epilogue act;
     bertc_problem problem;
     bool problem_explicit; /* problem_type was in config.json (else inferred from num_labels) */
@@ -174,9 +175,17 @@ typedef struct model_arch {
     /* per-token head outputs, sum(T) rows (NULL: tok_out on the last hidden states) */
     bertc_status (*token_logits)(const struct bertc_model *m, const bertc_encoding *encs, size_t n, float *out,
                                  bertc_error *err);
+    /* an additive bias on every layer's scaled attention scores that depends on the head and on the key's offset
+     * from the query (MPNet's relative position buckets), for bert.c's forward: rel[h (2R - 1) + R - 1 + j - i] for
+     * |j - i| < R (NULL: none) */
+    void (*attn_rel_bias)(const struct bertc_model *m, int R, float *rel);
+    /* its backward: drel (the same layout) is the loss's gradient over those values, summed over the batch's
+     * sequences, for one layer (called once per layer): added to the architecture's parameters' gradients */
+    void (*attn_rel_bias_backward)(const struct bertc_model *m, int R, const float *drel);
 } model_arch;
 
 extern const model_arch model_arch_bert;
+extern const model_arch model_arch_mpnet;
 
 struct bertc_model {
     model_config cfg;
@@ -233,6 +242,8 @@ typedef struct encoder_train {
     const tlayer *L;    /* each layer's tensors */
     size_t word, pos, type, emb_g, emb_b; /* embeddings (type = SIZE_MAX when none) */
     size_t head_dw, head_db, head_ow, head_ob;
+#define TRAIN_ARCH_ROLES 8
+    size_t arch[TRAIN_ARCH_ROLES]; /* the architecture's own (layer-less) tensors, roles WR_ARCH + i (SIZE_MAX: none) */
     packed_linear *bwd; /* W^T [K, N] of every linear for dx = dy W: 4 per layer (qkv, out, ffn1, ffn2), the head's 2 */
     dropout_cfg drop;
     bool bf16;          /* the dW GEMMs take bf16 inputs too */

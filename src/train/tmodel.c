@@ -143,6 +143,12 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
         if (l < 0) {
             m->tr.word = off[WR_WORD], m->tr.pos = off[WR_POS], m->tr.emb_g = off[WR_EMB_LN_G], m->tr.emb_b = off[WR_EMB_LN_B];
             if (c->arch != BERTC_ARCH_DISTILBERT && c->type_vocab_size > 0) m->tr.type = off[WR_TYPE];
+            /* the architecture's own tensors (relative position tables, projections ...), after the embeddings */
+            for (int i = 0; i < TRAIN_ARCH_ROLES; i++) {
+                int64_t d0, d1;
+                m->tr.arch[i] = weight_name(c, WR_ARCH + i, 0, nl, n, sizeof n, &d0, &d1) ? add(&t, n, d0, d1, d1 != 0)
+                                                                                          : SIZE_MAX;
+            }
         } else if (l < c->layers) {
             m->L[l] = (tlayer){off[WR_Q_W], off[WR_Q_B], off[WR_OUT_W], off[WR_OUT_B], off[WR_LN1_G], off[WR_LN1_B],
                                off[WR_FFN1_W], off[WR_FFN1_B], off[WR_FFN2_W], off[WR_FFN2_B], off[WR_LN2_G], off[WR_LN2_B]};
