@@ -38,6 +38,7 @@ void tests_task_metrics(void);
 void tests_taskeval(void);
 void tests_layout(void);
 void tests_mpnet(void);
+void tests_mpnet_real(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -107,6 +108,7 @@ int main(int argc, char **argv) {
     tests_tokenizer();
     tests_model();
     tests_mpnet();
+    tests_mpnet_real();
     tests_errors();
     tests_cli();
     tests_cli_conventions();
