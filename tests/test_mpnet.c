@@ -5,6 +5,7 @@
  */
 #include "test.h"
 #include "formats/tensors.h"
+#include "kernels/tiers.h"
 #include "model/model.h"
 
 #include <jansson.h>
@@ -131,7 +132,8 @@ static void t_ner(void) { check_head("tiny-ner-mpnet", 0); }
 static void t_qa(void) { check_head("tiny-qa-mpnet", 1); }
 static void t_mlm(void) { check_head("tiny-mlm-mpnet", 2); }
 
-/* int8 and bf16 compute on tiny-mpnet's texts: logits near fp32's (loose bounds: random weights, 16 wide) */
+/* int8, bf16 compute and fp16 storage on tiny-mpnet's texts: logits near fp32's (loose bounds: random weights, 16
+ * wide) */
 static void t_int8_bf16(void) {
     FILE *fp = fopen(TD "tiny-mpnet.ref.jsonl", "r");
     CHECK(fp, "open tiny-mpnet.ref.jsonl");
@@ -149,17 +151,18 @@ static void t_int8_bf16(void) {
         in[i].text = json_string_value(t);
         in[i].len = json_string_length(t);
     }
-    bertc_model *ms[3] = {load_m(TD "tiny-mpnet", BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32),
+    bertc_model *ms[4] = {load_m(TD "tiny-mpnet", BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32),
                           load_m(TD "tiny-mpnet", BERTC_DTYPE_INT8, BERTC_COMPUTE_FP32),
-                          load_m(TD "tiny-mpnet", BERTC_DTYPE_FP32, BERTC_COMPUTE_BF16)};
-    bertc_classification *out[3];
+                          load_m(TD "tiny-mpnet", BERTC_DTYPE_FP32, BERTC_COMPUTE_BF16),
+                          load_m(TD "tiny-mpnet", BERTC_DTYPE_FP16, BERTC_COMPUTE_FP32)};
+    bertc_classification *out[4];
     bertc_error err;
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         out[k] = calloc(n, sizeof *out[k]);
         CHECK(ms[k] && bertc_classify(ms[k], in, n, NULL, out[k], &err) == BERTC_OK, "classify %d: %s", k, err.message);
     }
-    static const char *const what[3] = {"fp32", "int8", "bf16"};
-    for (int k = 1; k < 3; k++) {
+    static const char *const what[4] = {"fp32", "int8", "bf16", "fp16"};
+    for (int k = 1; k < 4; k++) {
         double worst = 0;
         int agree = 0;
         for (size_t i = 0; i < n; i++) {
@@ -173,7 +176,7 @@ static void t_int8_bf16(void) {
         CHECK(worst <= 0.1 && agree >= (int)(n * 9 / 10), "%s: logits differ by %.3g, %d/%zu labels agree", what[k],
               worst, agree, n);
     }
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         bertc_classification_free(out[k], n);
         free(out[k]);
         bertc_model_free(ms[k]);
@@ -246,7 +249,69 @@ static void t_cli(void) {
     CHECK(rc == 0 && strstr(out, "\"token_str\""), "fill-mask: %d %s", rc, out);
 }
 
+/* attention_head_rel on this CPU's tier against the portable head, over head sizes and lengths that take every
+ * path (4-key blocks, the tail, dh % 8 != 0) */
+static void t_attention_rel(void) {
+    static const int dhs[] = {4, 8, 12, 16, 64}, Ts[] = {1, 3, 4, 17, 100};
+    double worst = 0;
+    uint64_t st = 7;
+    for (size_t a = 0; a < sizeof dhs / sizeof *dhs; a++)
+        for (size_t b = 0; b < sizeof Ts / sizeof *Ts; b++) {
+            int dh = dhs[a], T = Ts[b], nh = 2, H = nh * dh;
+            float *qkv = malloc((size_t)T * 3 * H * sizeof(float)), *rel = malloc((size_t)(2 * T - 1) * sizeof(float));
+            float *o1 = calloc((size_t)T * H, sizeof(float)), *o2 = calloc((size_t)T * H, sizeof(float));
+            float *scratch = malloc((size_t)4 * (T + 8 + dh) * sizeof(float));
+            for (int i = 0; i < T * 3 * H; i++) qkv[i] = (float)((st = st * 6364136223846793005ull + 1) >> 40) / 16777216.0f - 0.5f;
+            for (int i = 0; i < 2 * T - 1; i++) rel[i] = (float)((st = st * 6364136223846793005ull + 1) >> 40) / 4194304.0f - 2.0f;
+            for (int h = 0; h < nh; h++) {
+                attention_head_rel(o1, qkv, T, T, H, h, dh, scratch, rel + T - 1);
+                attention_head_rel_ref(o2, qkv, T, T, H, h, dh, scratch, rel + T - 1);
+            }
+            for (int i = 0; i < T * H; i++) worst = fmax(worst, fabs(o1[i] - o2[i]));
+            free(qkv), free(rel), free(o1), free(o2), free(scratch);
+        }
+    printf("  attention_head_rel (%s) vs portable: worst diff %.1e\n", kernel_ops()->simd, worst);
+    CHECK(worst <= 1e-5, "attention_head_rel differs from the portable head by %.2e", worst);
+}
+
+/* config.json variants transformers' MPNet cannot run are refused by name; a checkpoint without the relative bias
+ * names the tensor */
+static void t_errors(void) {
+    model_config c;
+    bertc_error err;
+    memset(&c, 0, sizeof c);
+    bertc_status s = model_config_parse(&c, "{\"model_type\": \"mpnet\", \"relative_attention_num_buckets\": 16}",
+                                        "config.json", &err);
+    CHECK(s == BERTC_ERR_UNSUPPORTED && strstr(err.message, "relative_attention_num_buckets 16"), "buckets: %d %s", s,
+          err.message);
+    model_config_free(&c);
+    memset(&c, 0, sizeof c);
+    s = model_config_parse(&c, "{\"model_type\": \"mpnet\", \"hidden_size\": 30, \"num_attention_heads\": 4}",
+                           "config.json", &err);
+    CHECK(s == BERTC_ERR_FORMAT && strstr(err.message, "num_attention_heads 4"), "heads: %d %s", s, err.message);
+    model_config_free(&c);
+    memset(&c, 0, sizeof c);
+    s = model_config_parse(&c, "{\"model_type\": \"mpnet\"}", "config.json", &err);
+    CHECK(s == BERTC_OK && c.arch == BERTC_ARCH_MPNET && c.rel_buckets == 32 && c.ln_eps == 1e-12f &&
+          c.vocab_size == 30527 && model_position_cap(&c) == 510 && !strcmp(model_class_name(&c), "MPNetForSequenceClassification"),
+          "defaults: %d %s", s, s ? err.message : "");
+    model_config_free(&c);
+    /* the weights without encoder.relative_attention_bias */
+    char dir[] = "/tmp/bertc-mpnet-XXXXXX", cmd[1024], out[4096];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(cmd, sizeof cmd, "cp " TD "tiny-mpnet/config.json " TD "tiny-mpnet/tokenizer*.json %s/ && "
+             "LC_ALL=C sed 's/relative_attention_bias[.]weight/relative_attention_xxxx.weight/' " TD "tiny-mpnet/model.safetensors "
+             "> %s/model.safetensors "
+             "&& @ classify --model %s good 2>&1", dir, dir, dir);
+    int rc = run_cli(cmd, out, sizeof out);
+    CHECK(rc != 0 && strstr(out, "mpnet.encoder.relative_attention_bias.weight"), "missing bias: %d %s", rc, out);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "rm");
+}
+
 void tests_mpnet(void) {
+    run_test("mpnet/errors", t_errors);
+    run_test("mpnet/attention_rel_kernel", t_attention_rel);
     run_test("mpnet/tokenizer_sst2_dev", t_tokref);
     run_test("mpnet/token_classification", t_ner);
     run_test("mpnet/question_answering", t_qa);

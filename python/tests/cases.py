@@ -13,7 +13,7 @@ REFS = os.path.join(DATA, "python", "refs.json")
 DEFAULT_MODEL = os.path.join(ROOT, "models", "minilm-sst2")  # the embedded default, as a folder for transformers
 
 LONG = "the movie , which is long and slow and far too pleased with itself , " * 4
-PIPELINE_MODELS = ["default", "tiny-bert", "tiny-roberta", "tiny-distilbert"]
+PIPELINE_MODELS = ["default", "tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-mpnet"]
 
 # (init kwargs, inputs, call kwargs)
 CLASSIFY_CASES: list[tuple[dict[str, Any], Any, dict[str, Any]]] = [
@@ -35,14 +35,14 @@ CLASSIFY_CASES: list[tuple[dict[str, Any], Any, dict[str, Any]]] = [
     ({}, "naïve café — “quoted” 日本語 ☃ emoji 😀", {"top_k": None}),
 ]
 
-FEATURE_MODELS = ["tiny-bert", "tiny-roberta", "tiny-distilbert"]
+FEATURE_MODELS = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-mpnet"]
 FEATURE_CASES: list[tuple[dict[str, Any], Any, dict[str, Any]]] = [
     ({}, "a charming journey", {}),
     ({}, ["a charming journey", "not good at all"], {}),
     ({}, LONG, {"truncation": True, "tokenize_kwargs": {"max_length": 10}}),
 ]
 
-TOKENIZERS = ["tok-bert", "tok-roberta", "tok-xlmr", "tiny-distilbert", "default"]
+TOKENIZERS = ["tok-bert", "tok-roberta", "tok-xlmr", "tiny-distilbert", "default", "tiny-mpnet"]
 TOKENIZE_CASES: list[tuple[Any, Any, dict[str, Any]]] = [
     ("Hello, world! It's naïve.", None, {}),
     (["Hello world", "a much longer second sentence here", ""], None, {"padding": True}),
@@ -62,7 +62,7 @@ TOKENIZE_CASES: list[tuple[Any, Any, dict[str, Any]]] = [
 ]
 TOKENIZE_TEXTS = ["Hello, world! It's naïve.", "  multiple   spaces ", "日本語 😀", "don't stop"]
 
-MODEL_NAMES = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-xlmr"]
+MODEL_NAMES = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-xlmr", "tiny-mpnet"]
 MODEL_TEXTS = ["a charming journey", "not good at all , really", "x"]
 
 # SST-2 dev through the default model, one sentence at a time as transformers' pipeline runs a list: the slow part

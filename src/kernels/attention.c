@@ -41,8 +41,8 @@ void attention_head(float *out, const float *qkv, int T, int nq, int H, int head
     (dh % 16 == 0 ? k->attention_dh16 : k->attention)(out, qkv, T, nq, H, head, dh, scratch);
 }
 
-void attention_head_rel(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
-                        const float *rel) {
+void attention_head_rel_ref(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                            const float *rel) {
     const int ld = 3 * H;
     const float scale = 1.0f / sqrtf((float)dh);
     const float *q = qkv + head * dh, *k = qkv + H + head * dh, *v = qkv + 2 * H + head * dh;
@@ -71,6 +71,11 @@ void attention_head_rel(float *out, const float *qkv, int T, int nq, int H, int 
         float inv = 1.0f / sum, *o = out + (size_t)i * H + head * dh;
         for (int d = 0; d < dh; d++) o[d] = o0[d] * inv;
     }
+}
+
+void attention_head_rel(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                        const float *rel) {
+    kernel_ops()->attention_rel(out, qkv, T, nq, H, head, dh, scratch, rel);
 }
 
 void attention_head_bf16(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,

@@ -24,8 +24,10 @@ static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
 }
 
 /* Per query row: scores against four keys at a time (four accumulators, one horizontal reduction), the softmax
- * with a vectorized exp, then p . V with the row's output slice held in registers, 32 columns at a time. */
-void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch) {
+ * with a vectorized exp, then p . V with the row's output slice held in registers, 32 columns at a time. rel (NULL:
+ * none): attention_head_rel's bias by offset, added to the scaled scores. */
+static inline __attribute__((always_inline)) void head_avx2(float *out, const float *qkv, int T, int nq, int H, int head,
+                                                            int dh, float *scratch, const float *rel) {
     const int ld = 3 * H;
     const float scale = 1.0f / sqrtf((float)dh);
     const float *q = qkv + head * dh, *k = qkv + H + head * dh, *v = qkv + 2 * H + head * dh;
@@ -43,10 +45,14 @@ void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int
                     a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k2 + d), a2);
                     a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k3 + d), a3);
                 }
-                _mm_storeu_ps(scratch + j, _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(scale)));
+                __m128 sc = _mm_mul_ps(hsum4(a0, a1, a2, a3), _mm_set1_ps(scale));
+                if (rel) sc = _mm_add_ps(sc, _mm_loadu_ps(rel - i + j));
+                _mm_storeu_ps(scratch + j, sc);
             }
         }
         for (; j < T; j++) scratch[j] = dot(qi, k + (size_t)j * ld, dh) * scale;
+        if (rel) /* the block's keys were done above; these are the rest (and every key when dh % 8 != 0) */
+            for (int t = (dh & 7) == 0 ? T / 4 * 4 : 0; t < T; t++) scratch[t] += rel[t - i];
         float mx = -INFINITY;
         for (j = 0; j < T; j++) mx = scratch[j] > mx ? scratch[j] : mx;
         /* exp over 8 at a time (the last block reads scratch's spare floats; only real lanes are summed) */
@@ -93,4 +99,13 @@ void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int
             o[d] = acc * inv;
         }
     }
+}
+
+void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch) {
+    head_avx2(out, qkv, T, nq, H, head, dh, scratch, NULL);
+}
+
+void attention_head_rel_avx2(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                             const float *rel) {
+    head_avx2(out, qkv, T, nq, H, head, dh, scratch, rel);
 }

@@ -208,6 +208,7 @@ static void fill_table(void) {
     k->add = avx2 ? add_avx2 : add_ref;
     k->attention = avx2 ? attention_head_avx2 : attention_head_ref;
     k->attention_dh16 = avx512 ? attention_head_avx512 : k->attention;
+    k->attention_rel = avx2 ? attention_head_rel_avx2 : attention_head_rel_ref;
     k->layernorm = avx2 ? layernorm_avx2 : layernorm_ref;
     k->quantize_rows = avx2 ? quantize_rows_avx2 : quantize_rows_ref;
     k->widen_half = avx2 ? widen_half_avx2 : widen_half_ref;

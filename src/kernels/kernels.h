@@ -136,7 +136,7 @@ void layernorm_pool(threadpool *tp, float *x, const float *g, const float *b, in
 void attention_head(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
 /* attention_head with an additive bias on the scaled scores that depends on the key's offset from the query:
  * score(i, j) = q_i k_j / sqrt(dh) + rel[j - i] (rel points at offset 0, valid over -(T-1) .. T-1; MPNet's relative
- * position buckets). scratch holds T + dh floats. */
+ * position buckets). scratch holds T + 8 + dh floats. */
 void attention_head_rel(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
                         const float *rel);
 /* attention_head for a bf16-compute model: on the AMX tiers (bf16_tier_id), the tile head; else (or out of memory)

@@ -64,6 +64,9 @@ typedef struct kernel_table {
     void (*add)(float *v, const float *r, int n);
     attention_fn attention;      /* any head size */
     attention_fn attention_dh16; /* head sizes that are multiples of 16 */
+    /* attention_head_rel: a bias by the key's offset from the query added to the scaled scores (any head size) */
+    void (*attention_rel)(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                          const float *rel);
     void (*layernorm)(float *x, const float *g, const float *b, int M, int C, float eps);
     void (*quantize_rows)(uint8_t *xq, float *sx, const float *x, int M, int K, int K4);
     void (*widen_half)(float *dst, const uint8_t *src, size_t n, int wtype);
@@ -138,6 +141,8 @@ void gemm_panel_int8_ref(float *y, const uint8_t *xq, const float *sx, const pac
 /* Rows of x to u8 with zero point 64: q = clamp(round(x / s), -63, 63) + 64, s = max|x| / 63 per row. */
 void quantize_rows_ref(uint8_t *xq, float *sx, const float *x, int M, int K, int K4);
 void attention_head_ref(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
+void attention_head_rel_ref(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                            const float *rel);
 void layernorm_ref(float *x, const float *g, const float *b, int M, int C, float eps);
 /* v = gelu(v) (+ residual) with erff; dy *= gelu'(x); v += r */
 void gelu_ref(float *v, int n, const float *residual);
@@ -161,6 +166,8 @@ void bf16_pair_rows_ref(uint32_t *dst, const float *r0, const float *r1, int n);
 /* ---- AVX2 + FMA (+ F16C): *_avx2.c, only called when cpu_has_avx2_fma() ---- */
 void gemm_panel_avx2(float *y, const float *x, const packed_linear *pl, int M, int p0, int p1);
 void attention_head_avx2(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch);
+void attention_head_rel_avx2(float *out, const float *qkv, int T, int nq, int H, int head, int dh, float *scratch,
+                             const float *rel);
 /* v = gelu(v) (+ residual), exact-erf GELU with a vectorized erf (absolute error < 1.5e-7). */
 void gelu_avx2(float *v, int n, const float *residual);
 /* dy *= gelu'(x) (the derivative of gelu_avx2's function), for the backward pass. */
