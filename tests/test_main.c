@@ -41,6 +41,7 @@ void tests_layout(void);
 void tests_mpnet(void);
 void tests_electra(void);
 void tests_deberta(void);
+void tests_mpnet_real(void);
 
 /* Runs a shell command where "@" stands for the CLI under test ($BERTC_BIN, which the sanitizer build sets, else
  * build/bertc); returns its exit code and the first cap - 1 bytes of its stdout in out. */
@@ -112,6 +113,7 @@ int main(int argc, char **argv) {
     tests_mpnet();
     tests_electra();
     tests_modernbert();
+    tests_mpnet_real();
     tests_errors();
     tests_cli();
     tests_cli_conventions();
