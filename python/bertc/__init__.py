@@ -1,4 +1,5 @@
-"""bertc: BERT-family text encoders (DistilBERT, BERT, RoBERTa, ELECTRA) in C, with transformers' Python API.
+"""bertc: BERT-family text encoders (DistilBERT, BERT, RoBERTa, XLM-R, MPNet, ELECTRA, DeBERTa-v2/v3, ModernBERT) in C,
+with transformers' Python API.
 
     >>> import bertc
     >>> clf = bertc.pipeline("sentiment-analysis")          # the embedded default model

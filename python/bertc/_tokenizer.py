@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["AutoTokenizer", "BertcTokenizer", "BatchEncoding"]
 
 TextInput = Union[str, Sequence[str]]
-_NO_TYPE_IDS = {"distilbert", "roberta", "xlm-roberta", "camembert", "bart", "longformer", "deberta-v2", "mpnet"}
-_NO_TYPE_CLASSES = {"distilbert", "roberta", "xlmroberta", "camembert", "bart", "longformer", "mpnet", "debertav2"}
+_NO_TYPE_IDS = {"distilbert", "roberta", "xlm-roberta", "camembert", "bart", "longformer", "mpnet"}
+_NO_TYPE_CLASSES = {"distilbert", "roberta", "xlmroberta", "camembert", "bart", "longformer", "mpnet"}
 _STRATEGIES = {"longest_first": 1, "only_first": 2, "only_second": 3}
 _MAX = 1 << 30
 

@@ -14,7 +14,7 @@ DEFAULT_MODEL = os.path.join(ROOT, "models", "minilm-sst2")  # the embedded defa
 
 LONG = "the movie , which is long and slow and far too pleased with itself , " * 4
 PIPELINE_MODELS = ["default", "tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-mpnet", "tiny-electra",
-                   "tiny-modernbert"]
+                   "tiny-modernbert", "tiny-deberta"]
 
 # (init kwargs, inputs, call kwargs)
 CLASSIFY_CASES: list[tuple[dict[str, Any], Any, dict[str, Any]]] = [
@@ -36,14 +36,16 @@ CLASSIFY_CASES: list[tuple[dict[str, Any], Any, dict[str, Any]]] = [
     ({}, "naïve café — “quoted” 日本語 ☃ emoji 😀", {"top_k": None}),
 ]
 
-FEATURE_MODELS = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-mpnet", "tiny-electra", "tiny-modernbert"]
+FEATURE_MODELS = ["tiny-bert", "tiny-roberta", "tiny-distilbert", "tiny-mpnet", "tiny-electra", "tiny-modernbert",
+                  "tiny-deberta"]
 FEATURE_CASES: list[tuple[dict[str, Any], Any, dict[str, Any]]] = [
     ({}, "a charming journey", {}),
     ({}, ["a charming journey", "not good at all"], {}),
     ({}, LONG, {"truncation": True, "tokenize_kwargs": {"max_length": 10}}),
 ]
 
-TOKENIZERS = ["tok-bert", "tok-roberta", "tok-xlmr", "tiny-distilbert", "default", "tiny-mpnet", "tok-modernbert"]
+TOKENIZERS = ["tok-bert", "tok-roberta", "tok-xlmr", "tiny-distilbert", "default", "tiny-mpnet", "tok-modernbert",
+              "tok-deberta"]
 TOKENIZE_CASES: list[tuple[Any, Any, dict[str, Any]]] = [
     ("Hello, world! It's naïve.", None, {}),
     (["Hello world", "a much longer second sentence here", ""], None, {"padding": True}),
