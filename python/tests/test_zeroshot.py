@@ -65,3 +65,19 @@ def test_errors():
         p("text", candidate_labels=["a"], hypothesis_template="no field")
     with pytest.raises(ValueError, match="extra arguments"):
         p("text", ["a"], ["b"])
+
+
+with open(os.path.join(cases.DATA, "tiny-deberta-heads.ref.json"), encoding="utf-8") as f:
+    DEBERTA_REFS = json.load(f)["zero_shot"]
+
+
+@pytest.mark.parametrize("i", range(len(DEBERTA_REFS)))
+def test_deberta_matches_transformers(i):
+    """A DeBERTa-v2 NLI checkpoint (tiny-nli-deberta, its entailment label 2), as the deberta-v3 zero-shot models run:
+    transformers' pipeline outputs (tools/make_tiny_deberta.py) within 1e-5."""
+    c = DEBERTA_REFS[i]
+    kw = {k: c[k] for k in ("hypothesis_template", "multi_label") if k in c}
+    got = pipe("tiny-nli-deberta")(c["sequences"], c["candidate_labels"], **kw)
+    want = c["output"]
+    assert got["sequence"] == want["sequence"] and got["labels"] == want["labels"]
+    assert got["scores"] == pytest.approx(want["scores"], abs=1e-5)
