@@ -986,11 +986,78 @@ static void t_fill_mask_route(void) {
     }
 }
 
+/* bertc serve on each new family's tiny classifier: /predict gives transformers' label and score for its fixture's
+ * texts (ref.jsonl rows 10-19: words, punctuation, odd Unicode), /embed a [T, hidden] or pooled row per input */
+static void t_families(void) {
+    static const char *models[] = {"tiny-mpnet", "tiny-electra", "tiny-deberta", "tiny-modernbert"};
+    for (size_t mi = 0; mi < sizeof models / sizeof *models; mi++) {
+        char path[256], args[320];
+        snprintf(path, sizeof path, "tests/data/%s.ref.jsonl", models[mi]);
+        FILE *f = fopen(path, "r");
+        CHECK(f, "open %s", path);
+        if (!f) continue;
+        json_t *rows = json_array();
+        char line[65536];
+        while (fgets(line, sizeof line, f)) {
+            json_t *r = json_loads(line, JSON_ALLOW_NUL, NULL); /* row 17 holds a NUL */
+            json_int_t i = json_integer_value(json_object_get(r, "i"));
+            if (r && i >= 10 && i < 20) json_array_append(rows, r);
+            json_decref(r);
+        }
+        fclose(f);
+        CHECK(json_array_size(rows) == 10, "%s: %zu rows read", models[mi], json_array_size(rows));
+        snprintf(args, sizeof args, "--model tests/data/%s --threads 1", models[mi]);
+        srv s;
+        if (!srv_start(&s, args)) {
+            CHECK(0, "%s: server did not start", models[mi]);
+            json_decref(rows);
+            continue;
+        }
+        size_t checked = 0;
+        for (size_t k = 0; k < json_array_size(rows); k++) {
+            const json_t *r = json_array_get(rows, k);
+            json_t *req = json_pack("{sO}", "inputs", json_object_get(r, "text"));
+            char *body = json_dumps(req, JSON_COMPACT);
+            char *out = NULL;
+            int code = http(s.port, "POST", "/predict", body, &out);
+            if (strstr(body, "\\u0000")) { /* the server refuses a NUL in a text by name (400), never truncates */
+                CHECK(code == 400 && out && strstr(out, "\\u0000"), "%s NUL row: %d %s", models[mi], code, out ? out : "");
+                checked++;
+                free(out);
+                free(body);
+                json_decref(req);
+                continue;
+            }
+            json_t *res = out ? json_loads(out, 0, NULL) : NULL;
+            const json_t *top = json_array_get(res, 0);
+            double want = json_number_value(json_object_get(r, "score"));
+            CHECK(code == 200 && top && !strcmp(json_string_value(json_object_get(top, "label")) ? json_string_value(json_object_get(top, "label")) : "",
+                                                 json_string_value(json_object_get(r, "label"))) &&
+                      fabs(json_number_value(json_object_get(top, "score")) - want) <= 1e-5,
+                  "%s /predict row %zu: %d %s (want %s %.7f)", models[mi], k, code, out ? out : "",
+                  json_string_value(json_object_get(r, "label")), want);
+            checked += code == 200;
+            json_decref(res);
+            free(out);
+            out = NULL;
+            code = http(s.port, "POST", "/embed", body, &out);
+            CHECK(code == 200 && out && out[0] == '[' && out[1] == '[', "%s /embed: %d %s", models[mi], code, out ? out : "");
+            free(out);
+            free(body);
+            json_decref(req);
+        }
+        CHECK(checked == 10, "%s: %zu rows checked", models[mi], checked);
+        CHECK(srv_stop(&s) == 0, "%s: server exit", models[mi]);
+        json_decref(rows);
+    }
+}
+
 void tests_serve(void) {
     run_test("serve/routes_and_errors", t_routes);
     run_test("serve/concurrency_and_faults", t_concurrency_limits);
     run_test("serve/base_model_and_sigterm", t_base_model_and_sigterm);
     run_test("serve/ipv6", t_ipv6);
+    run_test("serve/families (MPNet, ELECTRA, DeBERTa, ModernBERT)", t_families);
     run_test("serve/tei_routes", t_tei_routes);
     run_test("serve/real_clients", t_real_clients);
     run_test("serve/ner", t_ner_route);
