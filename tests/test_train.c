@@ -234,6 +234,17 @@ static void test_gradients_deberta(void) {
     grad_case("deberta", "single", true);
 }
 
+/* ModernBERT (references by tools/make_modernbert_grads.py, torch 2.15 / transformers 5.25): tiny-modernbert (every
+ * bias, [CLS] pooling, a local layer whose window of 4 tokens each side is shorter than every sequence) with three
+ * losses and bf16, tiny-modernbert-mean (no biases, mean pooling): every gradient, rotary q / k, GeGLU's Wi, the
+ * norms and the pooling head's included */
+static void test_gradients_modernbert(void) {
+    static const char *const probs[] = {"single", "multi", "regression"};
+    for (int p = 0; p < 3; p++) grad_case("modernbert", probs[p], false);
+    grad_case("modernbert-mean", "single", false);
+    grad_case("modernbert", "single", true);
+}
+
 /* The same gradients with every bf16 matmul of the step (forward, input-gradient, weight-gradient) on the AMX tier,
  * through the tile model where the CPU has no AMX, and natively where it has. */
 static void test_gradients_bf16_amx(void) {
@@ -850,6 +861,8 @@ void tests_train(void) {
     run_test("train/gradients mpnet (3 losses, bf16)", test_gradients_mpnet);
     run_test("train/gradients electra (fp32, bf16)", test_gradients_electra);
     run_test("train/gradients deberta-v2 (shared and own position projections, bf16)", test_gradients_deberta);
+    run_test("train/gradients modernbert (biases or none, cls or mean pooling, windowed layer, bf16)",
+             test_gradients_modernbert);
     run_test("train/gradients bf16 on the AMX tier", test_gradients_bf16_amx);
     run_test("train/finite differences", test_finite_differences);
     run_test("train/one encoder for inference and training", test_one_encoder);
