@@ -447,6 +447,23 @@ static void t_train_bare(void) {
         bool ones = pi >= 0;
         for (size_t k = 0; ones && k < b->p[pi].n; k++) ones = b->w[b->p[pi].off + k] == 1.0f;
         CHECK(ones, "fresh head.norm.weight is not ones");
+        /* _init_weights' truncated normals: head.dense std 0.2 / sqrt(2 x 3 layers), cut at 2 std (the truncated
+         * distribution's own std is 0.88 of that); the classifier's std 32^-0.5 */
+        static const char *const fr[] = {"head.dense.weight", "classifier.weight"};
+        const double sd[] = {0.2 / sqrt(6.0), 1.0 / sqrt(32.0)};
+        for (int f = 0; f < 2; f++) {
+            int q = tmodel_find(b, fr[f]);
+            if (q < 0) continue;
+            double s2 = 0, mx = 0;
+            for (size_t k = 0; k < b->p[q].n; k++) {
+                double v = b->w[b->p[q].off + k];
+                s2 += v * v;
+                mx = fmax(mx, fabs(v));
+            }
+            double emp = sqrt(s2 / (double)b->p[q].n);
+            CHECK(mx <= 2 * sd[f] * 1.0001 && emp > 0.7 * sd[f] && emp < 1.05 * sd[f], "%s: std %g, max %g (std %g)",
+                  fr[f], emp, mx, sd[f]);
+        }
         static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak"};
         bertc_encoding en[2];
         for (int i = 0; i < 2; i++) bertc_tokenize(b->tok, texts[i], strlen(texts[i]), NULL, 0, NULL, &en[i], NULL);

@@ -206,6 +206,9 @@ typedef struct model_arch {
      * trainer adds after its dense and classifier (at tr->arch[role - WR_ARCH]; fresh when the checkpoint lacks it:
      * a LayerNorm's weight at ones, else as the head's others); NULL: none */
     bool (*train_head_role)(int role);
+    /* training (optional): the std of a fresh 2-D head tensor as the architecture's _init_weights draws it, and
+     * *cutoff: its truncation at +-cutoff std (0: none); NULL: normal(0, initializer_range) */
+    float (*train_init_std)(const model_config *c, const char *name, float *cutoff);
 } model_arch;
 
 extern const model_arch model_arch_bert;

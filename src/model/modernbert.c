@@ -12,7 +12,8 @@
  *
  * Sequences are laid end to end ([sum(T), H]) as in bert.c; attention runs per (sequence, head), applying the
  * rotation to that head's queries and keys first. Local layers score each query's window only: time and memory
- * linear in the window. Training is not written yet: the trainer refuses this architecture by name.
+ * linear in the window. Training (ModernBertForSequenceClassification) keeps what the backward needs: see the
+ * training section below.
  */
 #include "model.h"
 #include "layers.h"
@@ -33,6 +34,7 @@ typedef struct mb_config {
     int window;                        /* local_attention / 2: a local layer's token sees |i - j| <= window */
     float theta_global, theta_local;   /* rotary bases */
     float emb_drop;                    /* training: embedding_dropout (the others are model_config.drop's) */
+    float init_cutoff;                 /* training: initializer_cutoff_factor (fresh weights truncated at +-it std) */
     unsigned char global[(MAX_LAYERS + 7) / 8]; /* bit l: layer l attends globally */
 } mb_config;
 _Static_assert(sizeof(mb_config) <= sizeof(((model_config *)0)->arch_cfg), "mb_config fits model_config.arch_cfg");
@@ -201,6 +203,8 @@ static bertc_status mb_config_read(model_config *c, const cfg_reader *r) {
     c->drop.attention = (float)jnum(j, "attention_dropout", 0.0);
     c->drop.classifier = (float)jnum(j, "classifier_dropout", 0.0);
     x->emb_drop = (float)jnum(j, "embedding_dropout", 0.0);
+    const json_t *cut = json_object_get(j, "initializer_cutoff_factor"); /* null: 3, as _init_weights takes it */
+    x->init_cutoff = json_is_number(cut) && json_number_value(cut) > 0 ? (float)json_number_value(cut) : !cut ? 2.0f : 3.0f;
     if (!(x->emb_drop >= 0 && x->emb_drop < 1))
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: embedding_dropout must be in [0, 1)", what);
     c->initializer_range = (float)jnum(j, "initializer_range", 0.02);
@@ -998,6 +1002,15 @@ static void mb_backward(const bertc_model *m, const bertc_encoding *encs, size_t
 
 static bool mb_train_head_role(int role) { return role == R_HEAD_NORM_G || role == R_HEAD_NORM_B; }
 
+/* ModernBertPreTrainedModel._init_weights: trunc_normal_ at +-initializer_cutoff_factor std, std hidden^-0.5 for the
+ * classifier ("final_out"), initializer_range / sqrt(2 layers) for the head's dense ("out") */
+static float mb_train_init_std(const model_config *c, const char *name, float *cutoff) {
+    *cutoff = mbc(c)->init_cutoff;
+    if (!strcmp(name, "classifier.weight")) return 1.0f / sqrtf((float)c->hidden);
+    if (!strcmp(name, "head.dense.weight")) return c->initializer_range / sqrtf(2.0f * (float)c->layers);
+    return c->initializer_range;
+}
+
 const model_arch model_arch_modernbert = {
     .family = "modernbert",
     .model_types = "modernbert",
@@ -1016,4 +1029,5 @@ const model_arch model_arch_modernbert = {
     .free_ext = mb_free_ext,
     .token_logits = mb_token_logits,
     .train_head_role = mb_train_head_role,
+    .train_init_std = mb_train_init_std,
 };

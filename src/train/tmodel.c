@@ -71,6 +71,20 @@ static int rows_at(const tmodel *m, size_t off, int dflt) {
         if (m->p[i].off == off) return (int)m->p[i].shape[0];
     return dflt;
 }
+/* normal(0, std) truncated to [-cut std, cut std] as torch's trunc_normal_ draws it (ModernBERT's init), each value
+ * drawn again (the next Box-Muller pair) until it falls inside. */
+static void init_trunc_normal(float *w, size_t n, float std, float cut, uint64_t seed) {
+    for (size_t i = 0; i < n; i++)
+        for (uint64_t k = 0;; k++) {
+            uint64_t c0 = 2 * ((uint64_t)i + k * (uint64_t)n);
+            double u1 = ((mix64(seed ^ (c0 + 1)) >> 11) + 1.0) * 0x1.0p-53, u2 = (mix64(seed ^ (c0 + 2)) >> 11) * 0x1.0p-53;
+            double z = sqrt(-2.0 * log(u1)) * cos(2 * M_PI * u2);
+            if (fabs(z) <= cut || k == 1000) {
+                w[i] = (float)(std * (fabs(z) <= cut ? z : 0.0));
+                break;
+            }
+        }
+}
 
 /* The encoder over the flat buffer: its weights point into w (the linears are packed from w by tmodel_pack), and
  * its training state carries w, g and the layers' offsets. */
@@ -231,7 +245,9 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
         }
         p->fresh = true;
         m->n_fresh++;
-        if (p->ndim == 2) init_normal(m->w + p->off, p->n, m->initializer_range, mix64(seed ^ (0x4EAD0000ull + (uint64_t)i)));
+        float cut = 0, std = c->ops->train_init_std ? c->ops->train_init_std(c, p->name, &cut) : m->initializer_range;
+        if (p->ndim == 2 && cut > 0) init_trunc_normal(m->w + p->off, p->n, std, cut, mix64(seed ^ (0x4EAD0000ull + (uint64_t)i)));
+        else if (p->ndim == 2) init_normal(m->w + p->off, p->n, std, mix64(seed ^ (0x4EAD0000ull + (uint64_t)i)));
         size_t nlen = strlen(p->name);
         if (p->ndim == 1 && nlen > 11 && !strcmp(p->name + nlen - 11, "norm.weight")) /* a LayerNorm's: ones */
             for (size_t k = 0; k < p->n; k++) m->w[p->off + k] = 1.0f;
