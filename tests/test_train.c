@@ -442,11 +442,12 @@ static void collect(const bertc_train_event *e, void *ctx) {
     }
 }
 
-static void adamw_case(const char *fixture, const char *refpath, int min_tensors) {
+/* out_name: the run's folder under tmpdir (test_saved_folder reads tiny-distilbert's, "adamw") */
+static void adamw_case(const char *fixture, const char *refpath, int min_tensors, const char *out_name) {
     char fx[300], data[300], out[300];
     snprintf(fx, sizeof fx, "%s/fx", tmpdir);
     snprintf(data, sizeof data, "%s/train8.tsv", tmpdir);
-    snprintf(out, sizeof out, "%s/adamw", tmpdir);
+    snprintf(out, sizeof out, "%s/%s", tmpdir, out_name);
     fixture_copy(fixture, fx, 0);
     first_rows(TD "sst2-dev.tsv", data, 8);
     bertc_train_params p = bertc_train_default_params();
@@ -524,12 +525,12 @@ static void adamw_case(const char *fixture, const char *refpath, int min_tensors
     refs_close(&r);
 }
 
-static void test_adamw_steps(void) { adamw_case(TD "tiny-distilbert", TD "train/adamw-distilbert.safetensors", 30); }
+static void test_adamw_steps(void) { adamw_case(TD "tiny-distilbert", TD "train/adamw-distilbert.safetensors", 30, "adamw"); }
 
 /* the same five steps on tiny-modernbert-mean (tools/make_modernbert_grads.py, torch 2.15 / transformers 5.25):
  * Trainer's decay group leaves its norms out by their LayerNorm class, bertc by their shape */
 static void test_adamw_steps_modernbert(void) {
-    adamw_case(TD "tiny-modernbert-mean", TD "train/adamw-modernbert.safetensors", 22);
+    adamw_case(TD "tiny-modernbert-mean", TD "train/adamw-modernbert.safetensors", 22, "adamw-modernbert");
 }
 
 /* Counter-based dropout: the keep rate and scale of torch's nn.Dropout, independent streams per site and key. */
