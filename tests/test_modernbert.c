@@ -507,11 +507,13 @@ static void t_finite_diff(void) {
     static const char *const names[] = {
         "model.embeddings.tok_embeddings.weight", "model.embeddings.norm.weight", "model.embeddings.norm.bias",
         "model.layers.0.attn.Wqkv.weight",        "model.layers.1.attn.Wqkv.weight", "model.layers.1.attn.Wqkv.bias",
+        "model.layers.0.attn.Wqkv.weight",        "model.layers.1.attn.Wqkv.weight",
         "model.layers.1.attn.Wo.weight",          "model.layers.2.attn_norm.weight", "model.layers.1.mlp_norm.bias",
         "model.layers.1.mlp.Wi.weight",           "model.layers.0.mlp.Wi.weight",    "model.layers.2.mlp.Wo.weight",
         "model.final_norm.bias",                  "head.dense.weight",               "head.norm.weight",
         "classifier.weight"};
-    const int idx[] = {e[0].ids[1] * H + 3, 5, 2, (H + 3) * H + 7, 5 * H + 1, 2 * H + 4, 40, 3, 6,
+    const int idx[] = {e[0].ids[1] * H + 3, 5, 2, (H + 3) * H + 7, 5 * H + 1, 2 * H + 4, (2 * H + 3) * H + 7,
+                       (H + 5) * H + 2, 40, 3, 6,
                        (I + 2) * H + 1, 3 * H + 2, 11, 4, 9, 6, 7};
     enum { NP = sizeof names / sizeof names[0] };
     const int ids[3] = {2, 0, 1};

@@ -651,8 +651,9 @@ static bertc_status mb_token_logits(const bertc_model *m, const bertc_encoding *
  * attention_dropout on the softmax probabilities and on Wo's output (out_drop) before the residual add; mlp_dropout
  * on act(input) * gate before the MLP's Wo; classifier_dropout on the head's output (dense, act, norm) before the
  * classifier. The weights are the trainer's (m->layer's packed linears, the norms by the table's offsets), not
- * mb_bind's. Attention keeps every (sequence, head)'s T x T probabilities (local layers: the window's mask as -inf
- * scores outside it), so training memory is quadratic in the sequence length. */
+ * mb_bind's. Global layers keep every (sequence, head)'s T x T probabilities (layers.c's attention_kept); local
+ * layers score each query's window only and keep T x (2 window + 1): their time and memory are linear in the
+ * window. */
 
 /* dropout sites: the embeddings, the classifier's input, layer l's 16 + 4 l + {0 probabilities, 1 attention output,
  * 2 GeGLU} */
@@ -666,10 +667,12 @@ typedef struct mb_acts {
     float *mn, *xhat2, *rstd2, *wi; /* per layer: mlp_norm's output and what it kept, Wi's output [M, 2I] */
     float *xhat_e, *rstd_e, *xhat_f, *rstd_f, *hf;
     float *pooled, *hpre, *xhat_h, *rstd_h, *hdrop, *dlogits;
-    float *qkv, *gd, *dg, *d0, *d1, *d2, *dqkv, *dwi, *cs, *rel, *att;
+    float *qkv, *gd, *dg, *d0, *d1, *d2, *dqkv, *dwi, *cs, *att;
     float *dyt, *xpack, *dw, *zeros, *lnpart, *junk;
     int *seq_off, *seq_len;
-    size_t *pofs, P_layer;
+    size_t *pofs, *wofs; /* sequence s's probabilities from pofs[s] (global layers: T x T per head) or wofs[s] (local
+                            layers: T x W per head, W = min(T, 2 window + 1)) in its layer's block */
+    size_t *lofs;        /* layer l's block of P from lofs[l] */
     int M, n, max_T;
 } mb_acts;
 
@@ -677,7 +680,7 @@ static float mdp(const encoder_train *tr, float p) { return tr->dropout ? p : 0.
 static float *gat(const encoder_train *tr, size_t off) { return off == SIZE_MAX ? NULL : tr->g + off; }
 static const float *wat(const encoder_train *tr, size_t off) { return off == SIZE_MAX ? NULL : tr->w + off; }
 
-static mb_acts *mb_acts_reserve(const bertc_model *m, size_t M, size_t n, size_t P, int max_T) {
+static mb_acts *mb_acts_reserve(const bertc_model *m, size_t M, size_t n, size_t P, int max_T) { /* P: every layer's */
     encoder_train *tr = m->train;
     const model_config *c = &m->cfg;
     const size_t H = (size_t)c->hidden, I = (size_t)c->intermediate, Ly = (size_t)c->layers, L = (size_t)c->n_labels;
@@ -689,14 +692,14 @@ static mb_acts *mb_acts_reserve(const bertc_model *m, size_t M, size_t n, size_t
     size_t wmax = 3 * H * H > 2 * I * H ? 3 * H * H : 2 * I * H;
     if (L * H > wmax) wmax = L * H;
     const size_t sz[] = {
-        (Ly + 1) * M * H, Ly * M * H, Ly * M * H, Ly * M, Ly * M * 3 * H, Ly * P, Ly * M * H,
+        (Ly + 1) * M * H, Ly * M * H, Ly * M * H, Ly * M, Ly * M * 3 * H, P, Ly * M * H,
         Ly * M * H, Ly * M * H, Ly * M, Ly * M * 2 * I,
         M * H, M, M * H, M, M * H,
         n * H, n * H, n * H, n, n * H, n * L,
-        M * 3 * H, M * I, M * I, M * H, M * H, M * H, M * 3 * H, M * 2 * I, 4 * T * dh, nh * (2 * T - 1),
+        M * 3 * H, M * I, M * I, M * H, M * H, M * H, M * 3 * H, M * 2 * I, 4 * T * dh,
         n * nh * (2 + dh) * T,
         maxN * M, panels * xp, wmax, panels > H ? panels : H, LN_CHUNKS * 2 * H, H,
-        n, n, 2 * n, /* ints and size_t in float-sized slots */
+        n, n, 2 * n, 2 * n, 2 * (Ly + 1), /* ints and size_t in float-sized slots */
     };
     enum { NS = sizeof sz / sizeof sz[0] };
     size_t total = 0;
@@ -714,7 +717,7 @@ static mb_acts *mb_acts_reserve(const bertc_model *m, size_t M, size_t n, size_t
                      &a->mn, &a->xhat2, &a->rstd2, &a->wi,
                      &a->xhat_e, &a->rstd_e, &a->xhat_f, &a->rstd_f, &a->hf,
                      &a->pooled, &a->hpre, &a->xhat_h, &a->rstd_h, &a->hdrop, &a->dlogits,
-                     &a->qkv, &a->gd, &a->dg, &a->d0, &a->d1, &a->d2, &a->dqkv, &a->dwi, &a->cs, &a->rel,
+                     &a->qkv, &a->gd, &a->dg, &a->d0, &a->d1, &a->d2, &a->dqkv, &a->dwi, &a->cs,
                      &a->att,
                      &a->dyt, &a->xpack, &a->dw, &a->zeros, &a->lnpart, &a->junk};
     int i = 0;
@@ -724,9 +727,10 @@ static mb_acts *mb_acts_reserve(const bertc_model *m, size_t M, size_t n, size_t
     }
     a->seq_off = (int *)p, p += (sz[i++] + 16) / 16 * 16;
     a->seq_len = (int *)p, p += (sz[i++] + 16) / 16 * 16;
-    a->pofs = (size_t *)p;
+    a->pofs = (size_t *)p, p += (sz[i++] + 16) / 16 * 16;
+    a->wofs = (size_t *)p, p += (sz[i++] + 16) / 16 * 16;
+    a->lofs = (size_t *)p;
     memset(a->zeros, 0, (panels > H ? panels : H) * sizeof(float));
-    a->P_layer = P;
     a->M = (int)M, a->n = (int)n, a->max_T = max_T;
     return a;
 }
@@ -782,6 +786,106 @@ static void geglu_bwd_task(void *p, int task, int n_tasks) {
     }
 }
 
+typedef struct mb_watt {
+    const mb_acts *a;
+    int heads, H, window;
+    float *P, *ctx, *dqkv;
+    const float *qkv, *dctx;
+    float p;
+    uint64_t sk;
+} mb_watt;
+
+/* A local layer's attention for one (sequence, head), each query over its window only (keys j with |i - j| <=
+ * window): the probabilities kept as T rows of W = min(T, 2 window + 1), row i's from key max(0, i - window); dropout
+ * on them. backward (dctx set): dq, dk, dv of this head from dctx, the same masks. */
+static void mb_watt_task(void *pv, int task, int n_tasks) {
+    (void)n_tasks;
+    const mb_watt *j = pv;
+    const mb_acts *a = j->a;
+    const int nh = j->heads, H = j->H, dh = H / nh, ld = 3 * H, w = j->window;
+    const int s = task / nh, h = task % nh, T = a->seq_len[s], W = T < 2 * w + 1 ? T : 2 * w + 1;
+    const size_t off = (size_t)a->seq_off[s], pbase = a->wofs[s] + (size_t)h * T * W;
+    const float scale = 1.0f / sqrtf((float)dh), ds = j->p > 0 ? 1.0f / (1.0f - j->p) : 1.0f;
+    const float *q = j->qkv + off * ld + (size_t)h * dh, *k = q + H, *v = q + 2 * H;
+    float *P = j->P + pbase;
+    float *dp = a->att + (size_t)task * (2 + (size_t)dh) * (size_t)a->max_T;
+    if (!j->dctx) {
+        float *o = j->ctx + off * H + (size_t)h * dh;
+        for (int i = 0; i < T; i++) {
+            const int j0 = i - w > 0 ? i - w : 0, j1 = i + w < T - 1 ? i + w : T - 1;
+            const float *qi = q + (size_t)i * ld;
+            float *pr = P + (size_t)i * W, mx = -INFINITY;
+            for (int t = j0; t <= j1; t++) {
+                const float *kt = k + (size_t)t * ld;
+                float sc = 0.0f;
+                for (int d = 0; d < dh; d++) sc += qi[d] * kt[d];
+                sc *= scale;
+                pr[t - j0] = sc;
+                if (sc > mx) mx = sc;
+            }
+            float sum = 0.0f;
+            for (int t = j0; t <= j1; t++) sum += pr[t - j0] = expf(pr[t - j0] - mx);
+            const float inv = 1.0f / sum;
+            float *oi = o + (size_t)i * H;
+            for (int d = 0; d < dh; d++) oi[d] = 0.0f;
+            for (int t = j0; t <= j1; t++) {
+                pr[t - j0] *= inv;
+                float wt = j->p > 0 ? pr[t - j0] * drop_factor(j->sk, pbase + (size_t)i * W + (size_t)(t - j0), j->p, ds)
+                                    : pr[t - j0];
+                const float *vt = v + (size_t)t * ld;
+                for (int d = 0; d < dh; d++) oi[d] += wt * vt[d];
+            }
+        }
+        return;
+    }
+    const float *dc = j->dctx + off * H + (size_t)h * dh;
+    float *dq = j->dqkv + off * ld + (size_t)h * dh, *dk = dq + H, *dv = dq + 2 * H;
+    for (int t = 0; t < T; t++)
+        for (int d = 0; d < dh; d++) dq[(size_t)t * ld + d] = dk[(size_t)t * ld + d] = dv[(size_t)t * ld + d] = 0.0f;
+    for (int i = 0; i < T; i++) {
+        const int j0 = i - w > 0 ? i - w : 0, j1 = i + w < T - 1 ? i + w : T - 1;
+        const float *pr = P + (size_t)i * W, *dci = dc + (size_t)i * H, *qi = q + (size_t)i * ld;
+        float rowdot = 0.0f;
+        for (int t = j0; t <= j1; t++) {
+            const float f = j->p > 0 ? drop_factor(j->sk, pbase + (size_t)i * W + (size_t)(t - j0), j->p, ds) : 1.0f;
+            const float *vt = v + (size_t)t * ld;
+            float *dvt = dv + (size_t)t * ld, g = 0.0f, wt = pr[t - j0] * f;
+            for (int d = 0; d < dh; d++) {
+                g += dci[d] * vt[d];
+                dvt[d] += wt * dci[d];
+            }
+            dp[t - j0] = g * f;
+            rowdot += pr[t - j0] * dp[t - j0];
+        }
+        float *dqi = dq + (size_t)i * ld;
+        for (int t = j0; t <= j1; t++) {
+            const float gs = pr[t - j0] * (dp[t - j0] - rowdot) * scale;
+            const float *kt = k + (size_t)t * ld;
+            float *dkt = dk + (size_t)t * ld;
+            for (int d = 0; d < dh; d++) {
+                dqi[d] += gs * kt[d];
+                dkt[d] += gs * qi[d];
+            }
+        }
+    }
+}
+
+/* Layer l's attention over the rotated q | k | v, forward (ctx) or backward (dqkv from dctx): global layers through
+ * layers.c's attention_kept (T x T probabilities), local ones through the window (T x W). */
+static void mb_attention(const bertc_model *m, const mb_acts *a, int l, const float *qr, float *ctx, float *dqkv,
+                         const float *dctx, float p, uint64_t sk) {
+    const model_config *c = &m->cfg;
+    float *P = a->P + a->lofs[l];
+    if (is_global(mbc(c), l)) {
+        att_job aj = {c->heads, c->hidden, a->max_T, a->seq_off, a->seq_len, a->pofs, a->att, ctx, P, qr, dqkv, dctx,
+                      dctx != NULL, p, sk, NULL, 0, NULL};
+        attention_kept(m->pool, &aj, a->n);
+        return;
+    }
+    mb_watt wj = {a, c->heads, c->hidden, mbc(c)->window, P, ctx, dqkv, qr, dctx, p, sk};
+    threadpool_run(m->pool, mb_watt_task, &wj, a->n * c->heads);
+}
+
 static int mb_tasks(const bertc_model *m) {
     int t = threadpool_size(m->pool) * 4;
     return t < 1 ? 1 : t;
@@ -794,7 +898,8 @@ static bertc_status mb_train_forward(const bertc_model *m, const bertc_encoding 
     encoder_train *tr = m->train;
     const int H = c->hidden, I = c->intermediate, nh = c->heads, dh = H / nh, half = dh / 2;
     if (n == 0) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "empty batch");
-    size_t M = 0, P = 0;
+    size_t M = 0, Pg = 0, Pl = 0, P = 0;
+    const size_t W2 = 2 * (size_t)xc->window + 1;
     int max_T = 1;
     for (size_t i = 0; i < n; i++) {
         if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
@@ -802,34 +907,33 @@ static bertc_status mb_train_forward(const bertc_model *m, const bertc_encoding 
             return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
                               encs[i].n, c->max_positions);
         M += encs[i].n;
-        P += (size_t)nh * encs[i].n * encs[i].n;
+        Pg += (size_t)nh * encs[i].n * encs[i].n;
+        Pl += (size_t)nh * encs[i].n * (encs[i].n < W2 ? encs[i].n : W2);
         if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
         for (size_t t = 0; t < encs[i].n; t++)
             if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
                 return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
     }
+    for (int l = 0; l < c->layers; l++) P += is_global(xc, l) ? Pg : Pl;
     mb_acts *a = mb_acts_reserve(m, M, n, P, max_T);
     if (!a) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for a batch of %zu tokens", M);
     tr->dlogits = a->dlogits;
     const size_t MH = M * (size_t)H;
-    size_t off = 0, poff = 0;
+    size_t off = 0, poff = 0, wofs = 0;
     for (size_t i = 0; i < n; i++) {
         a->seq_off[i] = (int)off;
         a->seq_len[i] = (int)encs[i].n;
         a->pofs[i] = poff;
+        a->wofs[i] = wofs;
         off += encs[i].n;
         poff += (size_t)nh * encs[i].n * encs[i].n;
+        wofs += (size_t)nh * encs[i].n * (encs[i].n < W2 ? encs[i].n : W2);
     }
+    a->lofs[0] = 0;
+    for (int l = 0; l < c->layers; l++) a->lofs[l + 1] = a->lofs[l] + (is_global(xc, l) ? Pg : Pl);
     float *cs_global = a->cs, *cs_local = a->cs + (size_t)2 * max_T * half;
     rope_table(cs_global, max_T, dh, xc->theta_global);
     rope_table(cs_local, max_T, dh, xc->theta_local);
-    /* local layers' window as an additive mask by offset (0 inside, -inf outside), the same for every head */
-    const bool masked = xc->window < max_T - 1;
-    const int RW = 2 * max_T - 1;
-    if (masked)
-        for (int h = 0; h < nh; h++)
-            for (int d = -(max_T - 1); d <= max_T - 1; d++)
-                a->rel[(size_t)h * RW + (size_t)(max_T - 1 + d)] = abs(d) <= xc->window ? 0.0f : -INFINITY;
     /* embeddings: tok_embeddings, LayerNorm, dropout */
     float *e = a->d0;
     for (size_t i = 0; i < n; i++)
@@ -856,9 +960,7 @@ static bertc_status mb_train_forward(const bertc_model *m, const bertc_encoding 
         linear_forward(m->pool, a->qkv, a_in, &L->qkv, (int)M, EPI_NONE, NULL);
         const bool glob = is_global(xc, l);
         mb_rotate(a, qr, a->qkv, glob ? cs_global : cs_local, H, dh, false);
-        att_job aj = {nh, H, max_T, a->seq_off, a->seq_len, a->pofs, a->att, ctx, a->P + (size_t)l * P, qr, NULL, NULL,
-                      false, pa, site_key(tr->key, site), !glob && masked ? a->rel : NULL, max_T, NULL};
-        attention_kept(m->pool, &aj, (int)n);
+        mb_attention(m, a, l, qr, ctx, NULL, NULL, pa, site_key(tr->key, site));
         float *x1 = a->d1;
         linear_forward(m->pool, x1, ctx, &L->out, (int)M, EPI_NONE, NULL);
         dropout_apply(x1, MH, pa, site_key(tr->key, site + 1));
@@ -911,7 +1013,6 @@ static void mb_backward(const bertc_model *m, const bertc_encoding *encs, size_t
     float *w = tr->w, *g = tr->g;
     dw_scratch dw = {a->dyt, a->xpack, a->dw, a->zeros, tr->bf16};
     const float pa = mdp(tr, tr->drop.attention), pm = mdp(tr, tr->drop.hidden);
-    const bool masked = xc->window < max_T - 1;
     float *junk = a->junk; /* the gradient of a LayerNorm bias the checkpoint lacks */
     /* head: classifier, dropout, norm, act, dense */
     lin_dw(m->pool, &dw, g + tr->head_ow, gat(tr, tr->head_ob), dl, a->hdrop, (int)n, nl, H);
@@ -971,9 +1072,7 @@ static void mb_backward(const bertc_model *m, const bertc_encoding *encs, size_t
         lin_dw(m->pool, &dw, g + L->out_w, gat(tr, L->out_b), dao, ctx, (int)M, H, H);
         linear_forward(m->pool, dctx, dao, &tr->bwd[4 * l + 1], (int)M, EPI_NONE, NULL);
         const bool glob = is_global(xc, l);
-        att_job aj = {nh, H, max_T, a->seq_off, a->seq_len, a->pofs, a->att, NULL, a->P + (size_t)l * a->P_layer, qr,
-                      a->dqkv, dctx, true, pa, site_key(tr->key, site), !glob && masked ? a->rel : NULL, max_T, NULL};
-        attention_kept(m->pool, &aj, a->n);
+        mb_attention(m, a, l, qr, NULL, a->dqkv, dctx, pa, site_key(tr->key, site));
         float *cs = a->cs + (glob ? 0 : (size_t)2 * max_T * half);
         mb_rotate(a, a->dqkv, a->dqkv, cs, H, dh, true);
         lin_dw(m->pool, &dw, g + L->qkv_w, gat(tr, L->qkv_b), a->dqkv, a_in, (int)M, 3 * H, H);
