@@ -3,11 +3,15 @@
  * byte-level BPE tokenizer's ids on the fixture texts and SST-2 dev, a 6,041-token input through global and local
  * layers (rows of the last hidden state, logits), the token-classification / question-answering / masked-LM heads,
  * batched = single, config.json's variants (old and new field names; unsupported ones refused by name), the
- * int8 / fp16 / bf16 paths, and the trainer's refusal. The sequence-classification fixtures themselves are
- * check_fixture's (test_model.c).
+ * int8 / fp16 / bf16 paths, and training: `bertc train` end to end (the saved folders reload with the trainer's
+ * logits), a bare encoder's fresh head, the backward against central differences with dropout on at every site (the
+ * gradients against torch's are test_train.c's). The sequence-classification fixtures themselves are check_fixture's
+ * (test_model.c).
  */
 #include "test.h"
 #include "model/model.h"
+#include "formats/tensors.h"
+#include "train/tmodel.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -357,13 +361,200 @@ static void t_sentence_transformers(void) {
     json_decref(r);
 }
 
-/* no backward yet: `bertc train` says so by name */
-static void t_train_refused(void) {
-    char out[4096];
-    int rc = run_cli("@ train --model " TD "tiny-modernbert --train " TD "sst2-dev.tsv --epochs 1 --output /tmp/bertc-mb-none 2>&1",
-                     out, sizeof out);
-    CHECK(rc != 0 && strstr(out, "training modernbert is not supported yet"), "train: rc %d: %.300s", rc, out);
-    CHECK(access("/tmp/bertc-mb-none/model.safetensors", F_OK) != 0, "train wrote a model");
+/* `bertc train` a few steps on SST-2 dev from a classifier checkpoint (tiny-modernbert-mean: no biases, mean pooling)
+ * and from a masked-LM one (tiny-mlm-modernbert: head.dense / head.norm kept, the classifier fresh); each saved folder
+ * loads for inference and for training again, both give the same logits (within 1e-4), moved from the start */
+static void train_case(const char *src, const char *dir) {
+    char cmd[1024], out[8192], saved[600];
+    snprintf(saved, sizeof saved, "%s/out", dir);
+    snprintf(cmd, sizeof cmd, "@ train --model %s --train " TD "sst2-dev.tsv --output %s --max-steps 4 --batch-size 8 "
+             "--learning-rate 1e-3 --warmup-steps 0 --no-shuffle --threads 2 --quiet 2>&1", src, saved);
+    int rc = run_cli(cmd, out, sizeof out);
+    CHECK(rc == 0, "train %s: %d %s", src, rc, out);
+    bertc_model *m = mload(saved, NULL), *m0 = mload(src, NULL);
+    tmodel *t = NULL;
+    bertc_error err;
+    CHECK(tmodel_load(saved, NULL, 2, &t, NULL, &err) == BERTC_OK, "tmodel_load: %s", err.message);
+    if (m && m0 && t) {
+        static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
+                                            "the acting , costumes , music , cinematography and sound are all astounding .",
+                                            "it 's slow -- very , very slow .", "x"};
+        enum { N = sizeof texts / sizeof texts[0] };
+        bertc_encoding e[N];
+        for (int i = 0; i < N; i++)
+            bertc_tokenize(bertc_model_tokenizer(m), texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
+        const int L = m->cfg.n_labels;
+        float li[N * 8], l0[N * 8], lt[N * 8];
+        double loss = 0, worst = 0, moved = 0;
+        CHECK(L >= 2 && L <= 8 && L == t->cfg.n_labels, "labels %d %d", L, t->cfg.n_labels);
+        CHECK(model_forward(m, e, N, NULL, NULL, li, &err) == BERTC_OK, "forward: %s", err.message);
+        CHECK(tmodel_step(t, e, N, NULL, false, 0, 1.0f, lt, &loss, &err) == BERTC_OK, "step: %s", err.message);
+        bool same_head = m0->has_head && m0->cfg.n_labels == L;
+        if (same_head) CHECK(model_forward(m0, e, N, NULL, NULL, l0, &err) == BERTC_OK, "forward: %s", err.message);
+        for (int k = 0; k < N * L; k++) {
+            worst = fmax(worst, fabs(li[k] - lt[k]));
+            if (same_head) moved = fmax(moved, fabs(li[k] - l0[k]));
+        }
+        printf("  %s: saved folder: inference vs trainer logits %.2e, moved from the start by %.3f\n", src, worst, moved);
+        CHECK(worst <= 1e-4, "saved folder: inference and trainer logits differ by %g", worst);
+        if (same_head) CHECK(moved > 1e-2, "training did not move the logits (%g)", moved);
+        for (int i = 0; i < N; i++) bertc_encoding_free(&e[i]);
+    }
+    tmodel_free(t);
+    bertc_model_free(m);
+    bertc_model_free(m0);
+}
+
+static void t_train(void) {
+    char dir[] = "/tmp/bertc-mb-train-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    train_case(TD "tiny-modernbert-mean", dir);
+    rm_folder(dir);
+    char dir2[] = "/tmp/bertc-mb-train-XXXXXX";
+    CHECK(mkdtemp(dir2) != NULL, "mkdtemp");
+    train_case(TD "tiny-mlm-modernbert", dir2);
+    rm_folder(dir2);
+}
+
+/* a bare encoder (ModernBertModel's tensors only): the head is fresh, head.norm's weight at ones as LayerNorm's
+ * init sets it, and a training step runs */
+static void t_train_bare(void) {
+    char dir[] = "/tmp/bertc-mb-bare-XXXXXX", cmd[1024], path[600];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    tmodel *t = NULL, *b = NULL;
+    bertc_error err;
+    CHECK(tmodel_load(TD "tiny-modernbert-mean", NULL, 2, &t, NULL, &err) == BERTC_OK, "load: %s", err.message);
+    if (!t) return;
+    st_entry *e = calloc((size_t)t->np, sizeof *e);
+    int ne = 0;
+    for (int i = 0; i < t->np; i++) {
+        const tparam *p = &t->p[i];
+        if (strncmp(p->name, "model.", 6)) continue;
+        e[ne++] = (st_entry){p->name, "F32", p->ndim, {p->shape[0], p->shape[1], 0, 0}, t->w + p->off, p->n * sizeof(float)};
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK(safetensors_write(path, e, ne, &err) == BERTC_OK, "write: %s", err.message);
+    free(e);
+    snprintf(cmd, sizeof cmd, "cp " TD "tiny-modernbert-mean/config.json " TD "tiny-modernbert-mean/tokenizer.json " TD
+             "tiny-modernbert-mean/tokenizer_config.json %s/", dir);
+    CHECK(system(cmd) == 0, "cp");
+    char *fresh = NULL;
+    CHECK(tmodel_load(dir, NULL, 2, &b, &fresh, &err) == BERTC_OK, "load bare: %s", err.message);
+    if (b) {
+        CHECK(fresh && !strcmp(fresh, "head.dense.weight, classifier.weight, classifier.bias, head.norm.weight"),
+              "fresh: %s", fresh ? fresh : "(none)");
+        int pi = tmodel_find(b, "head.norm.weight");
+        bool ones = pi >= 0;
+        for (size_t k = 0; ones && k < b->p[pi].n; k++) ones = b->w[b->p[pi].off + k] == 1.0f;
+        CHECK(ones, "fresh head.norm.weight is not ones");
+        /* _init_weights' truncated normals: head.dense std 0.2 / sqrt(2 x 3 layers), cut at 2 std (the truncated
+         * distribution's own std is 0.88 of that); the classifier's std 32^-0.5 */
+        static const char *const fr[] = {"head.dense.weight", "classifier.weight"};
+        const double sd[] = {0.2 / sqrt(6.0), 1.0 / sqrt(32.0)};
+        for (int f = 0; f < 2; f++) {
+            int q = tmodel_find(b, fr[f]);
+            if (q < 0) continue;
+            double s2 = 0, mx = 0;
+            for (size_t k = 0; k < b->p[q].n; k++) {
+                double v = b->w[b->p[q].off + k];
+                s2 += v * v;
+                mx = fmax(mx, fabs(v));
+            }
+            double emp = sqrt(s2 / (double)b->p[q].n);
+            CHECK(mx <= 2 * sd[f] * 1.0001 && emp > 0.7 * sd[f] && emp < 1.05 * sd[f], "%s: std %g, max %g (std %g)",
+                  fr[f], emp, mx, sd[f]);
+        }
+        static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak"};
+        bertc_encoding en[2];
+        for (int i = 0; i < 2; i++) bertc_tokenize(b->tok, texts[i], strlen(texts[i]), NULL, 0, NULL, &en[i], NULL);
+        const int ids[2] = {1, 0};
+        tbatch_labels lab = {ids, NULL};
+        float lg[16];
+        double loss = 0;
+        CHECK(tmodel_step(b, en, 2, &lab, true, 7, 1.0f, lg, &loss, &err) == BERTC_OK, "step: %s", err.message);
+        CHECK(isfinite(loss) && loss > 0 && tmodel_grad_norm(b) > 0, "loss %g", loss);
+        for (int i = 0; i < 2; i++) bertc_encoding_free(&en[i]);
+    }
+    free(fresh);
+    tmodel_free(b);
+    tmodel_free(t);
+    rm_folder(dir);
+}
+
+/* The backward with dropout on at every site (config.json's embedding_dropout, attention_dropout on the
+ * probabilities and Wo's output, mlp_dropout, classifier_dropout: 0.2 each) against central differences of the same
+ * step's loss (the same masks: the same key), on parameters of every kind: global and local layers */
+static void t_finite_diff(void) {
+    static const char *const edits[] = {"\"embedding_dropout\": 0.0", "\"embedding_dropout\": 0.2",
+                                        "\"attention_dropout\": 0.0", "\"attention_dropout\": 0.2",
+                                        "\"mlp_dropout\": 0.0", "\"mlp_dropout\": 0.2",
+                                        "\"classifier_dropout\": 0.0", "\"classifier_dropout\": 0.2"};
+    char dir[] = "/tmp/bertc-mb-fd-XXXXXX";
+    CHECK(folder_with_config(dir, TD "tiny-modernbert", edits, 4), "folder");
+    tmodel *t = NULL;
+    bertc_error err;
+    CHECK(tmodel_load(dir, NULL, 2, &t, NULL, &err) == BERTC_OK, "%s: %s", dir, err.message);
+    if (!t) {
+        rm_folder(dir);
+        return;
+    }
+    CHECK(t->drop.hidden == 0.2f && t->drop.attention == 0.2f && t->drop.classifier == 0.2f, "dropout from config.json");
+    static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
+                                        "the acting , costumes , music , cinematography and sound are all astounding ."};
+    bertc_encoding e[3];
+    for (int i = 0; i < 3; i++) bertc_tokenize(t->tok, texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
+    const int H = t->cfg.hidden, I = t->cfg.intermediate;
+    static const char *const names[] = {
+        "model.embeddings.tok_embeddings.weight", "model.embeddings.norm.weight", "model.embeddings.norm.bias",
+        "model.layers.0.attn.Wqkv.weight",        "model.layers.1.attn.Wqkv.weight", "model.layers.1.attn.Wqkv.bias",
+        "model.layers.0.attn.Wqkv.weight",        "model.layers.1.attn.Wqkv.weight",
+        "model.layers.1.attn.Wo.weight",          "model.layers.2.attn_norm.weight", "model.layers.1.mlp_norm.bias",
+        "model.layers.1.mlp.Wi.weight",           "model.layers.0.mlp.Wi.weight",    "model.layers.2.mlp.Wo.weight",
+        "model.final_norm.bias",                  "head.dense.weight",               "head.norm.weight",
+        "classifier.weight"};
+    const int idx[] = {e[0].ids[1] * H + 3, 5, 2, (H + 3) * H + 7, 5 * H + 1, 2 * H + 4, (2 * H + 3) * H + 7,
+                       (H + 5) * H + 2, 40, 3, 6,
+                       (I + 2) * H + 1, 3 * H + 2, 11, 4, 9, 6, 7};
+    enum { NP = sizeof names / sizeof names[0] };
+    const int ids[3] = {2, 0, 1};
+    tbatch_labels lab = {ids, NULL};
+    float lg[32];
+    double loss = 0, lp, lm;
+    const uint64_t key = 0x5eed;
+    memset(t->g, 0, t->total * sizeof(float));
+    CHECK(tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &loss, &err) == BERTC_OK, "step: %s", err.message);
+    float *g0 = malloc(t->total * sizeof(float));
+    memcpy(g0, t->g, t->total * sizeof(float));
+    int checked = 0;
+    for (int k = 0; k < NP; k++) {
+        int pi = tmodel_find(t, names[k]);
+        CHECK(pi >= 0, "no parameter %s", names[k]);
+        if (pi < 0) continue;
+        size_t o = t->p[pi].off + (size_t)idx[k] % t->p[pi].n;
+        const float w0 = t->w[o], eps = 2e-3f;
+        t->w[o] = w0 + eps;
+        tmodel_pack(t, &err);
+        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lp, &err);
+        t->w[o] = w0 - eps;
+        tmodel_pack(t, &err);
+        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lm, &err);
+        t->w[o] = w0;
+        double fd = (lp - lm) / (2.0 * eps), an = g0[o];
+        if (getenv("BERTC_TEST_VERBOSE")) printf("  %s[%d]: backward %.6g, central difference %.6g\n", names[k], idx[k], an, fd);
+        CHECK(fabs(fd - an) <= 0.03 * fabs(an) + 3e-4 && fabs(an) > 1e-5, "%s[%d]: backward %g, difference %g", names[k],
+              idx[k], an, fd);
+        checked++;
+    }
+    tmodel_pack(t, &err);
+    CHECK(checked == NP, "%d of %d", checked, NP);
+    /* dropout on changes the loss (every mask drawn), off gives the eval loss */
+    double l_off = 0;
+    CHECK(tmodel_step(t, e, 3, &lab, false, key, 1.0f, lg, &l_off, &err) == BERTC_OK, "eval step: %s", err.message);
+    CHECK(fabs(l_off - loss) > 1e-4, "dropout did not change the loss (%g, %g)", l_off, loss);
+    free(g0);
+    for (int i = 0; i < 3; i++) bertc_encoding_free(&e[i]);
+    tmodel_free(t);
+    rm_folder(dir);
 }
 
 void tests_modernbert(void) {
@@ -374,5 +565,7 @@ void tests_modernbert(void) {
     run_test("modernbert/config_variants", t_config);
     run_test("modernbert/sentence_transformers_folder", t_sentence_transformers);
     run_test("modernbert/dtypes", t_dtypes);
-    run_test("modernbert/train_refused", t_train_refused);
+    run_test("modernbert/train (bertc train, the saved folders reload)", t_train);
+    run_test("modernbert/train_bare_encoder (a fresh head)", t_train_bare);
+    run_test("modernbert/train_finite_differences (dropout on at every site)", t_finite_diff);
 }

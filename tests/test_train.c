@@ -234,6 +234,17 @@ static void test_gradients_deberta(void) {
     grad_case("deberta", "single", true);
 }
 
+/* ModernBERT (references by tools/make_modernbert_grads.py, torch 2.15 / transformers 5.25): tiny-modernbert (every
+ * bias, [CLS] pooling, a local layer whose window of 4 tokens each side is shorter than every sequence) with three
+ * losses and bf16, tiny-modernbert-mean (no biases, mean pooling): every gradient, rotary q / k, GeGLU's Wi, the
+ * norms and the pooling head's included */
+static void test_gradients_modernbert(void) {
+    static const char *const probs[] = {"single", "multi", "regression"};
+    for (int p = 0; p < 3; p++) grad_case("modernbert", probs[p], false);
+    grad_case("modernbert-mean", "single", false);
+    grad_case("modernbert", "single", true);
+}
+
 /* The same gradients with every bf16 matmul of the step (forward, input-gradient, weight-gradient) on the AMX tier,
  * through the tile model where the CPU has no AMX, and natively where it has. */
 static void test_gradients_bf16_amx(void) {
@@ -431,12 +442,13 @@ static void collect(const bertc_train_event *e, void *ctx) {
     }
 }
 
-static void test_adamw_steps(void) {
+/* out_name: the run's folder under tmpdir (test_saved_folder reads tiny-distilbert's, "adamw") */
+static void adamw_case(const char *fixture, const char *refpath, int min_tensors, const char *out_name) {
     char fx[300], data[300], out[300];
     snprintf(fx, sizeof fx, "%s/fx", tmpdir);
     snprintf(data, sizeof data, "%s/train8.tsv", tmpdir);
-    snprintf(out, sizeof out, "%s/adamw", tmpdir);
-    fixture_copy(TD "tiny-distilbert", fx, 0);
+    snprintf(out, sizeof out, "%s/%s", tmpdir, out_name);
+    fixture_copy(fixture, fx, 0);
     first_rows(TD "sst2-dev.tsv", data, 8);
     bertc_train_params p = bertc_train_default_params();
     collected c;
@@ -462,7 +474,7 @@ static void test_adamw_steps(void) {
     CHECK(s == BERTC_OK, "train: %s", err.message);
     if (s) return;
     refs r;
-    if (!refs_open(&r, TD "train/adamw-distilbert.safetensors")) return;
+    if (!refs_open(&r, refpath)) return;
     const float *sl = (const float *)ref(&r, "step_loss")->data, *sg = (const float *)ref(&r, "step_grad_norm")->data,
                 *slr = (const float *)ref(&r, "step_lr")->data;
     CHECK(c.logs == 5, "%d log entries, want 5", c.logs);
@@ -488,7 +500,7 @@ static void test_adamw_steps(void) {
             if (!got) continue;
             const float *gv = (const float *)got->data, *rv = (const float *)t->data;
             size_t n = numel(t);
-            if (strstr(t->name, "word_embeddings") && rows) {
+            if ((strstr(t->name, "word_embeddings") || strstr(t->name, "tok_embeddings")) && rows) {
                 int H = (int)got->shape[1];
                 const int32_t *ri = (const int32_t *)rows->data;
                 for (int k = 0; k < (int)rows->shape[0]; k++)
@@ -507,10 +519,18 @@ static void test_adamw_steps(void) {
             n_checked++;
         }
         CHECK(worst <= 1e-4, "weights after 5 AdamW steps differ from torch's by %g", worst);
-        CHECK(n_checked >= 30, "only %d tensors compared", n_checked);
+        CHECK(n_checked >= min_tensors, "only %d tensors compared", n_checked);
         refs_close(&w);
     }
     refs_close(&r);
+}
+
+static void test_adamw_steps(void) { adamw_case(TD "tiny-distilbert", TD "train/adamw-distilbert.safetensors", 30, "adamw"); }
+
+/* the same five steps on tiny-modernbert-mean (tools/make_modernbert_grads.py, torch 2.15 / transformers 5.25):
+ * Trainer's decay group leaves its norms out by their LayerNorm class, bertc by their shape */
+static void test_adamw_steps_modernbert(void) {
+    adamw_case(TD "tiny-modernbert-mean", TD "train/adamw-modernbert.safetensors", 22, "adamw-modernbert");
 }
 
 /* Counter-based dropout: the keep rate and scale of torch's nn.Dropout, independent streams per site and key. */
@@ -850,10 +870,13 @@ void tests_train(void) {
     run_test("train/gradients mpnet (3 losses, bf16)", test_gradients_mpnet);
     run_test("train/gradients electra (fp32, bf16)", test_gradients_electra);
     run_test("train/gradients deberta-v2 (shared and own position projections, bf16)", test_gradients_deberta);
+    run_test("train/gradients modernbert (biases or none, cls or mean pooling, windowed layer, bf16)",
+             test_gradients_modernbert);
     run_test("train/gradients bf16 on the AMX tier", test_gradients_bf16_amx);
     run_test("train/finite differences", test_finite_differences);
     run_test("train/one encoder for inference and training", test_one_encoder);
     run_test("train/adamw 5 steps vs torch", test_adamw_steps);
+    run_test("train/adamw 5 steps vs torch (modernbert)", test_adamw_steps_modernbert);
     run_test("train/saved folder = transformers", test_saved_folder);
     run_test("train/dropout statistics", test_dropout_statistics);
     run_test("train/determinism and resume", test_determinism_and_resume);

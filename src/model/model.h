@@ -202,6 +202,13 @@ typedef struct model_arch {
     /* training (optional): whether an architecture role (from WR_ARCH up) names one tensor per layer: the trainer then
      * adds every layer's (layer l's at tr->arch[role - WR_ARCH] + l * tr->arch_stride[role - WR_ARCH]); NULL: none */
     bool (*train_per_layer)(int role);
+    /* training (optional): whether an architecture role names a tensor of the sequence-classification head that the
+     * trainer adds after its dense and classifier (at tr->arch[role - WR_ARCH]; fresh when the checkpoint lacks it:
+     * a LayerNorm's weight at ones, else as the head's others); NULL: none */
+    bool (*train_head_role)(int role);
+    /* training (optional): the std of a fresh 2-D head tensor as the architecture's _init_weights draws it, and
+     * *cutoff: its truncation at +-cutoff std (0: none); NULL: normal(0, initializer_range) */
+    float (*train_init_std)(const model_config *c, const char *name, float *cutoff);
 } model_arch;
 
 extern const model_arch model_arch_bert;

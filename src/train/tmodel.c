@@ -61,6 +61,31 @@ static void init_normal(float *w, size_t n, float std, uint64_t seed) {
 }
 
 
+/* A tensor's place in the flat buffer, or NULL for a role the architecture does not name (SIZE_MAX). */
+static float *at(float *base, size_t off) { return off == SIZE_MAX ? NULL : base + off; }
+
+/* The first dimension of the parameter at offset off (ModernBERT's Wi: 2 x intermediate rows, input | gate), else
+ * dflt. */
+static int rows_at(const tmodel *m, size_t off, int dflt) {
+    for (int i = 0; i < m->np; i++)
+        if (m->p[i].off == off) return (int)m->p[i].shape[0];
+    return dflt;
+}
+/* normal(0, std) truncated to [-cut std, cut std] as torch's trunc_normal_ draws it (ModernBERT's init), each value
+ * drawn again (the next Box-Muller pair) until it falls inside. */
+static void init_trunc_normal(float *w, size_t n, float std, float cut, uint64_t seed) {
+    for (size_t i = 0; i < n; i++)
+        for (uint64_t k = 0;; k++) {
+            uint64_t c0 = 2 * ((uint64_t)i + k * (uint64_t)n);
+            double u1 = ((mix64(seed ^ (c0 + 1)) >> 11) + 1.0) * 0x1.0p-53, u2 = (mix64(seed ^ (c0 + 2)) >> 11) * 0x1.0p-53;
+            double z = sqrt(-2.0 * log(u1)) * cos(2 * M_PI * u2);
+            if (fabs(z) <= cut || k == 1000) {
+                w[i] = (float)(std * (fabs(z) <= cut ? z : 0.0));
+                break;
+            }
+        }
+}
+
 /* The encoder over the flat buffer: its weights point into w (the linears are packed from w by tmodel_pack), and
  * its training state carries w, g and the layers' offsets. */
 static void bind_encoder(tmodel *m) {
@@ -77,12 +102,12 @@ static void bind_encoder(tmodel *m) {
     e->pos = tr->pos != SIZE_MAX ? m->w + tr->pos : NULL; /* DeBERTa's without position_biased_input: none */
     e->type = tr->type != SIZE_MAX ? m->w + tr->type : NULL;
     e->emb_ln_g = m->w + tr->emb_g;
-    e->emb_ln_b = m->w + tr->emb_b;
+    e->emb_ln_b = at(m->w, tr->emb_b); /* ModernBERT without norm_bias: none */
     for (int l = 0; l < m->cfg.layers; l++) {
-        e->layer[l].ln1_g = m->w + m->L[l].ln1_g;
-        e->layer[l].ln1_b = m->w + m->L[l].ln1_b;
-        e->layer[l].ln2_g = m->w + m->L[l].ln2_g;
-        e->layer[l].ln2_b = m->w + m->L[l].ln2_b;
+        e->layer[l].ln1_g = at(m->w, m->L[l].ln1_g); /* ModernBERT's layer 0: no attn_norm */
+        e->layer[l].ln1_b = at(m->w, m->L[l].ln1_b);
+        e->layer[l].ln2_g = at(m->w, m->L[l].ln2_g);
+        e->layer[l].ln2_b = at(m->w, m->L[l].ln2_b);
     }
     e->head = BERTC_HEAD_SEQUENCE_CLASSIFICATION;
     e->has_head = true;
@@ -169,6 +194,12 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
         } else {
             m->tr.head_dw = off[WR_CLS_DENSE_W], m->tr.head_db = off[WR_CLS_DENSE_B];
             m->tr.head_ow = off[WR_CLS_OUT_W], m->tr.head_ob = off[WR_CLS_OUT_B];
+            /* the architecture's own tensors of the head (ModernBERT's head.norm) */
+            for (int r = WR_ARCH; r < WR_MAX && c->ops->train_head_role; r++) {
+                int64_t d0, d1;
+                if (c->ops->train_head_role(r) && weight_name(c, r, 0, nl, n, sizeof n, &d0, &d1))
+                    m->tr.arch[r - WR_ARCH] = add(&t, n, d0, d1, d1 != 0);
+            }
         }
     }
     if (t.oom || (t.n && t.p == NULL)) {
@@ -214,7 +245,12 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
         }
         p->fresh = true;
         m->n_fresh++;
-        if (p->ndim == 2) init_normal(m->w + p->off, p->n, m->initializer_range, mix64(seed ^ (0x4EAD0000ull + (uint64_t)i)));
+        float cut = 0, std = c->ops->train_init_std ? c->ops->train_init_std(c, p->name, &cut) : m->initializer_range;
+        if (p->ndim == 2 && cut > 0) init_trunc_normal(m->w + p->off, p->n, std, cut, mix64(seed ^ (0x4EAD0000ull + (uint64_t)i)));
+        else if (p->ndim == 2) init_normal(m->w + p->off, p->n, std, mix64(seed ^ (0x4EAD0000ull + (uint64_t)i)));
+        size_t nlen = strlen(p->name);
+        if (p->ndim == 1 && nlen > 11 && !strcmp(p->name + nlen - 11, "norm.weight")) /* a LayerNorm's: ones */
+            for (size_t k = 0; k < p->n; k++) m->w[p->off + k] = 1.0f;
         size_t need = names_len + strlen(p->name) + 3;
         char *nn = realloc(names, need);
         if (!nn) {
@@ -444,12 +480,12 @@ bertc_status tmodel_pack(tmodel *m, bertc_error *err) {
             const tlayer *L = &m->L[l];
             wo = k == 0 ? L->qkv_w : k == 1 ? L->out_w : k == 2 ? L->ffn1_w : L->ffn2_w;
             bo = k == 0 ? L->qkv_b : k == 1 ? L->out_b : k == 2 ? L->ffn1_b : L->ffn2_b;
-            N = k == 0 ? 3 * H : k == 2 ? I : H;
+            N = k == 0 ? 3 * H : k == 2 ? rows_at(m, wo, I) : H;
             K = k == 3 ? I : H;
             layer_w *lw = &m->enc.layer[l];
             fwd = k == 0 ? &lw->qkv : k == 1 ? &lw->out : k == 2 ? &lw->ffn1 : &lw->ffn2;
         }
-        job[nj++] = (pack_one){fwd, m->w + wo, m->w + bo, N, K, false, m->bf16};
+        job[nj++] = (pack_one){fwd, m->w + wo, at(m->w, bo), N, K, false, m->bf16};
         job[nj++] = (pack_one){&m->tr.bwd[i], m->w + wo, NULL, N, K, true, m->bf16};
     }
     /* the embeddings' projection (ELECTRA: embedding_size -> hidden), W^T after the head's */
