@@ -674,31 +674,17 @@ static deb_acts *deb_acts_reserve(const bertc_model *m, size_t M, size_t n, size
         n, n, 2 * (size_t)max_T, 2 * n, /* ints and size_t in float-sized slots */
     };
     enum { NS = sizeof sz / sizeof sz[0] };
-    size_t total = 0;
-    for (int i = 0; i < NS; i++) total += (sz[i] + 16) / 16 * 16;
-    deb_acts *a = tr->arch_acts;
-    if (!a || a->floats < total) {
-        free(tr->arch_acts);
-        size_t hdr = (sizeof(deb_acts) + 63) / 64 * 64, want = total + total / 4;
-        tr->arch_acts = a = aligned_alloc(64, hdr + (want * sizeof(float) + 63) / 64 * 64);
-        if (!a) return NULL;
-        a->floats = want;
-    }
-    float *p = (float *)((char *)a + (sizeof(deb_acts) + 63) / 64 * 64);
+    deb_acts *a = acts_block(&tr->arch_acts, sizeof *a, sz, NS);
+    if (!a) return NULL;
     float **dst[] = {&a->xs, &a->qkv, &a->P, &a->ctx, &a->xhat1, &a->x1, &a->xhat2, &a->rstd1, &a->rstd2, &a->hpre,
                      &a->xhat_e, &a->rstd_e, &a->reln, &a->xhat_r, &a->rstd_r, &a->reld, &a->pk, &a->pq,
                      &a->cls, &a->hpre_head, &a->hact, &a->hdrop, &a->dlogits,
                      &a->h, &a->dh, &a->d0, &a->d1, &a->d2, &a->d3, &a->dqkv, &a->dpk, &a->dpq, &a->dreld, &a->drel,
                      &a->wt, &a->tmp3, &a->dyt, &a->xpack, &a->dwb, &a->zeros, &a->att};
-    int i = 0;
-    for (; i < (int)(sizeof dst / sizeof dst[0]); i++) {
-        *dst[i] = p;
-        p += (sz[i] + 16) / 16 * 16;
-    }
-    a->seq_off = (int *)p, p += (sz[i++] + 16) / 16 * 16;
-    a->seq_len = (int *)p, p += (sz[i++] + 16) / 16 * 16;
-    a->rrow = (int *)p, p += (sz[i++] + 16) / 16 * 16;
-    a->pofs = (size_t *)p;
+    enum { ND = sizeof dst / sizeof dst[0] };
+    void *rest[NS - ND];
+    acts_carve(a, sizeof *a, sz, NS, dst, ND, rest);
+    a->seq_off = rest[0], a->seq_len = rest[1], a->rrow = rest[2], a->pofs = rest[3];
     memset(a->zeros, 0, panels * sizeof(float));
     a->P_layer = P;
     a->M = (int)M, a->n = (int)n, a->max_T = max_T, a->R = (int)R;

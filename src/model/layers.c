@@ -8,6 +8,7 @@
 #include "layers.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 void dropout_apply(float *x, size_t n, float p, uint64_t sk) {
@@ -336,4 +337,30 @@ static void att_task(void *pctx, int task, int n_tasks) {
 
 void attention_kept(threadpool *tp, const att_job *j, int n_seq) {
     threadpool_run(tp, att_task, (void *)j, n_seq * j->heads);
+}
+
+static size_t acts_slice(size_t n) { return (n + 16) / 16 * 16; }
+static size_t acts_hdr(size_t hdr) { return (hdr + 63) / 64 * 64; }
+
+void *acts_block(void **slot, size_t hdr, const size_t *sz, int nsz) {
+    size_t total = 0;
+    for (int i = 0; i < nsz; i++) total += acts_slice(sz[i]);
+    size_t *cap = *slot;
+    if (!cap || *cap < total) {
+        free(*slot);
+        size_t want = total + total / 4;
+        *slot = cap = aligned_alloc(64, acts_hdr(hdr) + (want * sizeof(float) + 63) / 64 * 64);
+        if (!cap) return NULL;
+        *cap = want;
+    }
+    return cap;
+}
+
+void acts_carve(void *block, size_t hdr, const size_t *sz, int nsz, float **const *dst, int ndst, void **rest) {
+    float *p = (float *)((char *)block + acts_hdr(hdr));
+    for (int i = 0; i < nsz; i++) {
+        if (i < ndst) *dst[i] = p;
+        else rest[i - ndst] = p;
+        p += acts_slice(sz[i]);
+    }
 }

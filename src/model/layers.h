@@ -74,4 +74,12 @@ typedef struct att_job {
 } att_job;
 void attention_kept(threadpool *tp, const att_job *j, int n_seq);
 
+/* The activations a family's training pass keeps (deberta.c, modernbert.c), in one 64-byte-aligned block reused
+ * across steps in *slot: a header of hdr bytes whose first member is the size_t capacity in floats after it, then
+ * one slice per sz[] entry, each rounded up to 16 floats. acts_block grows the block (by a quarter over what is
+ * asked) when it is short and returns the header, or NULL when out of memory (*slot is then NULL); acts_carve points
+ * dst[i] at slice i for i < ndst and rest[i - ndst] at the slices after them (ints, size_t in float-sized slots). */
+void *acts_block(void **slot, size_t hdr, const size_t *sz, int nsz);
+void acts_carve(void *block, size_t hdr, const size_t *sz, int nsz, float **const *dst, int ndst, void **rest);
+
 #endif

@@ -702,17 +702,8 @@ static mb_acts *mb_acts_reserve(const bertc_model *m, size_t M, size_t n, size_t
         n, n, 2 * n, 2 * n, 2 * (Ly + 1), /* ints and size_t in float-sized slots */
     };
     enum { NS = sizeof sz / sizeof sz[0] };
-    size_t total = 0;
-    for (int i = 0; i < NS; i++) total += (sz[i] + 16) / 16 * 16;
-    mb_acts *a = tr->arch_acts;
-    if (!a || a->floats < total) {
-        free(tr->arch_acts);
-        size_t hdr = (sizeof(mb_acts) + 63) / 64 * 64, want = total + total / 4;
-        tr->arch_acts = a = aligned_alloc(64, hdr + (want * sizeof(float) + 63) / 64 * 64);
-        if (!a) return NULL;
-        a->floats = want;
-    }
-    float *p = (float *)((char *)a + (sizeof(mb_acts) + 63) / 64 * 64);
+    mb_acts *a = acts_block(&tr->arch_acts, sizeof *a, sz, NS);
+    if (!a) return NULL;
     float **dst[] = {&a->xs, &a->an, &a->xhat1, &a->rstd1, &a->qr, &a->P, &a->ctx,
                      &a->mn, &a->xhat2, &a->rstd2, &a->wi,
                      &a->xhat_e, &a->rstd_e, &a->xhat_f, &a->rstd_f, &a->hf,
@@ -720,16 +711,10 @@ static mb_acts *mb_acts_reserve(const bertc_model *m, size_t M, size_t n, size_t
                      &a->qkv, &a->gd, &a->dg, &a->d0, &a->d1, &a->d2, &a->dqkv, &a->dwi, &a->cs,
                      &a->att,
                      &a->dyt, &a->xpack, &a->dw, &a->zeros, &a->lnpart, &a->junk};
-    int i = 0;
-    for (; i < (int)(sizeof dst / sizeof dst[0]); i++) {
-        *dst[i] = p;
-        p += (sz[i] + 16) / 16 * 16;
-    }
-    a->seq_off = (int *)p, p += (sz[i++] + 16) / 16 * 16;
-    a->seq_len = (int *)p, p += (sz[i++] + 16) / 16 * 16;
-    a->pofs = (size_t *)p, p += (sz[i++] + 16) / 16 * 16;
-    a->wofs = (size_t *)p, p += (sz[i++] + 16) / 16 * 16;
-    a->lofs = (size_t *)p;
+    enum { ND = sizeof dst / sizeof dst[0] };
+    void *rest[NS - ND];
+    acts_carve(a, sizeof *a, sz, NS, dst, ND, rest);
+    a->seq_off = rest[0], a->seq_len = rest[1], a->pofs = rest[2], a->wofs = rest[3], a->lofs = rest[4];
     memset(a->zeros, 0, (panels > H ? panels : H) * sizeof(float));
     a->M = (int)M, a->n = (int)n, a->max_T = max_T;
     return a;
