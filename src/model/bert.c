@@ -555,22 +555,9 @@ static bertc_status bert_forward(const bertc_model *m, const bertc_encoding *enc
     if (tr && n == 0) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "empty batch");
     size_t M = 0, P = 0;
     int max_T = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
-        if (!tr && encs[i].n > (size_t)tokenizer_default_max_length(m->tok))
-            return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
-                              encs[i].n, tokenizer_default_max_length(m->tok));
-        M += encs[i].n;
-        P += (size_t)nh * encs[i].n * encs[i].n;
-        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
-        for (size_t t = 0; t < encs[i].n; t++) {
-            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
-                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
-            if (!tr && m->type && (encs[i].type_ids[t] < 0 || encs[i].type_ids[t] >= c->type_vocab_size))
-                return bertc_fail(err, BERTC_ERR_INPUT, "token type id %d outside type_vocab_size %d", encs[i].type_ids[t],
-                                  c->type_vocab_size);
-        }
-    }
+    bertc_status st = model_check_batch(m, encs, n, tr ? 0 : tokenizer_default_max_length(m->tok), !tr, &M, &max_T, err);
+    if (st) return st;
+    for (size_t i = 0; i < n; i++) P += (size_t)nh * encs[i].n * encs[i].n;
     if (n == 0) return BERTC_OK;
     const size_t MH = M * (size_t)H;
     int *seq_off, *seq_len, *pos, *type = NULL;

@@ -546,21 +546,8 @@ static bertc_status deb_forward(const bertc_model *m, const bertc_encoding *encs
     if (m->train) return deb_train_forward(m, encs, n, hidden_out, emb_out, logits_out, err);
     size_t M = 0;
     int max_T = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
-        if (encs[i].n > (size_t)tokenizer_default_max_length(m->tok))
-            return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
-                              encs[i].n, tokenizer_default_max_length(m->tok));
-        M += encs[i].n;
-        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
-        for (size_t t = 0; t < encs[i].n; t++) {
-            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
-                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
-            if (m->type && encs[i].type_ids && (encs[i].type_ids[t] < 0 || encs[i].type_ids[t] >= c->type_vocab_size))
-                return bertc_fail(err, BERTC_ERR_INPUT, "token type id %d outside type_vocab_size %d",
-                                  encs[i].type_ids[t], c->type_vocab_size);
-        }
-    }
+    bertc_status st = model_check_batch(m, encs, n, tokenizer_default_max_length(m->tok), true, &M, &max_T, err);
+    if (st) return st;
     if (n == 0) return BERTC_OK;
     if (m->pos && max_T > c->max_positions)
         return bertc_fail(err, BERTC_ERR_INPUT, "an input is longer than the model's %d positions", c->max_positions);
@@ -874,19 +861,9 @@ static bertc_status deb_train_forward(const bertc_model *m, const bertc_encoding
     if (n == 0) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "empty batch");
     size_t M = 0, P = 0;
     int max_T = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
-        M += encs[i].n;
-        P += (size_t)nh * encs[i].n * encs[i].n;
-        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
-        for (size_t t = 0; t < encs[i].n; t++) {
-            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
-                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
-            if (m->type && encs[i].type_ids && (encs[i].type_ids[t] < 0 || encs[i].type_ids[t] >= c->type_vocab_size))
-                return bertc_fail(err, BERTC_ERR_INPUT, "token type id %d outside type_vocab_size %d",
-                                  encs[i].type_ids[t], c->type_vocab_size);
-        }
-    }
+    bertc_status st = model_check_batch(m, encs, n, 0, true, &M, &max_T, err);
+    if (st) return st;
+    for (size_t i = 0; i < n; i++) P += (size_t)nh * encs[i].n * encs[i].n;
     if (m->pos && max_T > c->max_positions)
         return bertc_fail(err, BERTC_ERR_INPUT, "an input is longer than the model's %d positions", c->max_positions);
     deb_acts *a = deb_acts_reserve(m, M, n, P, max_T);

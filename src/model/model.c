@@ -326,6 +326,30 @@ bertc_status model_bind_heads(bertc_model *m, binder *b) {
     return BERTC_OK;
 }
 
+bertc_status model_check_batch(const bertc_model *m, const bertc_encoding *encs, size_t n, int max_len,
+                               bool check_types, size_t *M, int *max_T, bertc_error *err) {
+    const model_config *c = &m->cfg;
+    *M = 0;
+    *max_T = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
+        if (max_len > 0 && encs[i].n > (size_t)max_len)
+            return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
+                              encs[i].n, max_len);
+        *M += encs[i].n;
+        if ((int)encs[i].n > *max_T) *max_T = (int)encs[i].n;
+        for (size_t t = 0; t < encs[i].n; t++) {
+            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
+                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
+            if (check_types && m->type && encs[i].type_ids &&
+                (encs[i].type_ids[t] < 0 || encs[i].type_ids[t] >= c->type_vocab_size))
+                return bertc_fail(err, BERTC_ERR_INPUT, "token type id %d outside type_vocab_size %d", encs[i].type_ids[t],
+                                  c->type_vocab_size);
+        }
+    }
+    return BERTC_OK;
+}
+
 bertc_status model_check_unused(const bertc_model *m, bertc_error *err) {
     const model_config *c = &m->cfg;
     /* Unexpected tensors that claim to belong to the encoder mean config.json and the weights disagree. */

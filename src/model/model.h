@@ -158,6 +158,11 @@ bertc_status model_bind_heads(struct bertc_model *m, binder *b);
 bertc_head model_head_of(const model_config *c);
 /* No tensor the architecture places among its layers left unused (config.json and the weights disagree). */
 bertc_status model_check_unused(const struct bertc_model *m, bertc_error *err);
+/* The checks every forward makes on a batch before it computes: no input without tokens, at most max_len tokens
+ * each (max_len <= 0: no limit), token ids inside the vocab and, when check_types and the model has token types, the
+ * type ids given inside type_vocab_size. *M gets the batch's tokens, *max_T its longest input (at least 1). */
+bertc_status model_check_batch(const struct bertc_model *m, const bertc_encoding *encs, size_t n, int max_len,
+                               bool check_types, size_t *M, int *max_T, bertc_error *err);
 
 /* ---- an architecture: one file of model code ----
  * Its config.json fields, the Hugging Face names of its weights, its position ids, the one forward pass (inference,

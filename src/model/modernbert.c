@@ -543,17 +543,8 @@ static bertc_status mb_forward(const bertc_model *m, const bertc_encoding *encs,
     if (m->train) return mb_train_forward(m, encs, n, hidden_out, emb_out, logits_out, err);
     size_t M = 0;
     int max_T = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
-        if (encs[i].n > (size_t)tokenizer_default_max_length(m->tok))
-            return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
-                              encs[i].n, tokenizer_default_max_length(m->tok));
-        M += encs[i].n;
-        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
-        for (size_t t = 0; t < encs[i].n; t++)
-            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
-                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
-    }
+    bertc_status st = model_check_batch(m, encs, n, tokenizer_default_max_length(m->tok), false, &M, &max_T, err);
+    if (st) return st;
     if (n == 0) return BERTC_OK;
     const size_t MH = M * (size_t)H;
     const size_t tab = (size_t)2 * max_T * half;
@@ -886,18 +877,11 @@ static bertc_status mb_train_forward(const bertc_model *m, const bertc_encoding 
     size_t M = 0, Pg = 0, Pl = 0, P = 0;
     const size_t W2 = 2 * (size_t)xc->window + 1;
     int max_T = 1;
+    bertc_status st = model_check_batch(m, encs, n, c->max_positions, false, &M, &max_T, err);
+    if (st) return st;
     for (size_t i = 0; i < n; i++) {
-        if (encs[i].n == 0) return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has no tokens", i);
-        if (encs[i].n > (size_t)c->max_positions)
-            return bertc_fail(err, BERTC_ERR_INPUT, "input %zu has %zu tokens, more than the model's %d positions", i,
-                              encs[i].n, c->max_positions);
-        M += encs[i].n;
         Pg += (size_t)nh * encs[i].n * encs[i].n;
         Pl += (size_t)nh * encs[i].n * (encs[i].n < W2 ? encs[i].n : W2);
-        if ((int)encs[i].n > max_T) max_T = (int)encs[i].n;
-        for (size_t t = 0; t < encs[i].n; t++)
-            if (encs[i].ids[t] < 0 || encs[i].ids[t] >= c->vocab_size)
-                return bertc_fail(err, BERTC_ERR_INPUT, "token id %d outside the vocab (%d)", encs[i].ids[t], c->vocab_size);
     }
     for (int l = 0; l < c->layers; l++) P += is_global(xc, l) ? Pg : Pl;
     mb_acts *a = mb_acts_reserve(m, M, n, P, max_T);
