@@ -327,7 +327,7 @@ static void t_refused(void) {
         {"\"attention_head_size\": 4", "attention_head_size 4"},
         {"\"pooler_hidden_size\": 8", "pooler_hidden_size 8"},
         {"\"max_relative_positions\": 100", "max_relative_positions 100 with position_buckets 256"},
-        {"\"hidden_act\": \"swish\"", "hidden_act swish"},
+        {"\"hidden_act\": \"swish\"", "hidden_act \"swish\" is not supported"},
         {"\"architectures\": [\"DebertaV2ForMaskedLM\"], \"embedding_size\": 16", "embedding_size 16"},
     };
     char *base = NULL;

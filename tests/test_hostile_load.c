@@ -617,6 +617,12 @@ static void t_config_ranges(void) {
     expect(BERTC_ERR_FORMAT, "layer_norm_eps 1e-60 out of range", "eps underflowing");
     config_edit("tiny-bert", "layer_norm_eps", "\"tiny\"");
     expect(BERTC_ERR_FORMAT, "layer_norm_eps \"tiny\" out of range", "eps a string");
+    config_edit("tiny-bert", "hidden_act", "\"swish\"");
+    expect(BERTC_ERR_UNSUPPORTED, "hidden_act \"swish\" is not supported", "activation unknown");
+    config_edit("tiny-bert", "hidden_act", "1"); /* not a name: refused, not read as the default gelu */
+    expect(BERTC_ERR_UNSUPPORTED, "hidden_act 1 is not supported", "activation a number");
+    config_edit("tiny-distilbert", "activation", "\"silu\"");
+    expect(BERTC_ERR_UNSUPPORTED, "activation \"silu\" is not supported", "DistilBERT activation unknown");
     config_edit("tiny-bert", "pad_token_id", "30522");
     expect(BERTC_ERR_FORMAT, "pad_token_id 30522 out of range for vocab_size 30522", "pad past the vocab");
     config_edit("tiny-bert", "pad_token_id", "null");

@@ -32,6 +32,35 @@ void cfg_show(const json_t *v, char *buf, size_t cap) {
                                  : json_is_array(v) ? "an array" : "an object");
 }
 
+bertc_status cfg_act(const cfg_reader *r, const char *k, bool tanh_ok, enum epilogue *out) {
+    const json_t *v = json_object_get(r->j, k);
+    const char *a = json_string_value(v);
+    if (!v || json_is_null(v) || (a && !strcmp(a, "gelu"))) *out = EPI_GELU;
+    else if (a && !strcmp(a, "relu")) *out = EPI_RELU;
+    else if (a && (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh"))) *out = EPI_GELU_TANH;
+    else if (a && tanh_ok && !strcmp(a, "tanh")) *out = EPI_TANH;
+    else {
+        char shown[64];
+        cfg_show(v, shown, sizeof shown);
+        return bertc_fail(r->err, BERTC_ERR_UNSUPPORTED, "%s: %s %s is not supported (supported: gelu, gelu_new, "
+                          "gelu_pytorch_tanh, relu%s)", r->what, k, shown, tanh_ok ? ", tanh" : "");
+    }
+    return BERTC_OK;
+}
+
+bertc_status cfg_ln_eps(const cfg_reader *r, float dflt, float *out) {
+    const json_t *eps = json_object_get(r->j, "layer_norm_eps");
+    double e = json_number_value(eps);
+    if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
+        char shown[64];
+        cfg_show(eps, shown, sizeof shown);
+        return bertc_fail(r->err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, "
+                          "above float32's smallest)", r->what, shown);
+    }
+    *out = eps ? (float)e : dflt;
+    return BERTC_OK;
+}
+
 bertc_status cfg_intv(const cfg_reader *r, const char *k, int dflt, int lo, int hi, bool null_ok, int *out) {
     const json_t *v = json_object_get(r->j, k);
     if (!v || (null_ok && json_is_null(v))) {

@@ -32,15 +32,6 @@ static bool bert_takes(const char *mt) {
     return !strcmp(mt, "distilbert") || !strcmp(mt, "bert") || !strcmp(mt, "roberta") || !strcmp(mt, "xlm-roberta");
 }
 
-static bertc_status parse_act(const char *a, enum epilogue *out, bertc_error *err) {
-    if (!a || !strcmp(a, "gelu")) *out = EPI_GELU;
-    else if (!strcmp(a, "relu")) *out = EPI_RELU;
-    else if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh")) *out = EPI_GELU_TANH;
-    else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "config.json: activation %.40s is not supported "
-                           "(supported: gelu, gelu_new, gelu_pytorch_tanh, relu)", a);
-    return BERTC_OK;
-}
-
 /* The family's fields of config.json (model_type, architectures, labels and problem_type are read by arch.c for
  * every architecture). */
 static bertc_status bert_config(model_config *c, const cfg_reader *r) {
@@ -60,7 +51,7 @@ static bertc_status bert_config(model_config *c, const cfg_reader *r) {
             return s;
         c->type_vocab_size = 0;
         c->ln_eps = 1e-12f;
-        if ((s = parse_act(jstr(j, "activation"), &c->act, err))) return s;
+        if ((s = cfg_act(r, "activation", false, &c->act))) return s;
     } else { /* bert, roberta, xlm-roberta: arch.c calls this only for what bert_takes accepts */
         /* XLM-RoBERTa is RoBERTa's architecture (transformers' XLMRobertaModel, base_model_prefix "roberta")
          * with a SentencePiece Unigram tokenizer */
@@ -75,17 +66,7 @@ static bertc_status bert_config(model_config *c, const cfg_reader *r) {
             (s = cfg_intv(r, "intermediate_size", 3072, 1, 1 << 20, false, &c->intermediate)) ||
             (s = cfg_intv(r, "type_vocab_size", 2, 1, 1024, false, &c->type_vocab_size)))
             return s;
-        const json_t *eps = json_object_get(j, "layer_norm_eps");
-        double e = json_number_value(eps);
-        if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
-            char shown[64];
-            cfg_show(eps, shown, sizeof shown);
-            s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, "
-                           "above float32's smallest)", what, shown);
-            return s;
-        }
-        c->ln_eps = eps ? (float)e : 1e-12f;
-        if ((s = parse_act(jstr(j, "hidden_act"), &c->act, err))) return s;
+        if ((s = cfg_ln_eps(r, 1e-12f, &c->ln_eps)) || (s = cfg_act(r, "hidden_act", false, &c->act))) return s;
         const char *pet = jstr(j, "position_embedding_type");
         if (pet && strcmp(pet, "absolute") != 0) {
             s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: position_embedding_type %.40s is not supported (absolute only)",

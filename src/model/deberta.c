@@ -46,16 +46,6 @@ enum {
 
 static bool deb_takes(const char *mt) { return !strcmp(mt, "deberta-v2") || !strcmp(mt, "deberta"); }
 
-static bertc_status deb_act(const char *field, const char *a, bool tanh_ok, enum epilogue *out, bertc_error *err) {
-    if (!a || !strcmp(a, "gelu")) *out = EPI_GELU;
-    else if (!strcmp(a, "relu")) *out = EPI_RELU;
-    else if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh")) *out = EPI_GELU_TANH;
-    else if (tanh_ok && !strcmp(a, "tanh")) *out = EPI_TANH;
-    else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "config.json: %s %.40s is not supported (supported: gelu, "
-                           "gelu_new, gelu_pytorch_tanh, relu%s)", field, a, tanh_ok ? ", tanh" : "");
-    return BERTC_OK;
-}
-
 /* "c2p|p2c" (split on |, lower-cased, stripped, as DebertaV2Config does) or ["c2p", "p2c"] */
 static bertc_status deb_pos_att(const json_t *v, const char *what, deberta_config *d, bertc_error *err) {
     char buf[128];
@@ -132,17 +122,8 @@ static bertc_status deb_config(model_config *c, const cfg_reader *r) {
     if (c->pad_token_id < -c->vocab_size || c->pad_token_id >= c->vocab_size)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pad_token_id %d out of range for vocab_size %d", what,
                           c->pad_token_id, c->vocab_size);
-    const json_t *eps = json_object_get(j, "layer_norm_eps");
-    double e = json_number_value(eps);
-    if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
-        char shown[64];
-        cfg_show(eps, shown, sizeof shown);
-        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, above "
-                          "float32's smallest)", what, shown);
-    }
-    c->ln_eps = eps ? (float)e : 1e-7f;
-    if ((s = deb_act("hidden_act", jstr(j, "hidden_act"), false, &c->act, err)) ||
-        (s = deb_act("pooler_hidden_act", jstr(j, "pooler_hidden_act"), true, &d->pooler_act, err)))
+    if ((s = cfg_ln_eps(r, 1e-7f, &c->ln_eps)) || (s = cfg_act(r, "hidden_act", false, &c->act)) ||
+        (s = cfg_act(r, "pooler_hidden_act", true, &d->pooler_act)))
         return s;
     d->relative_attention = jbool(j, "relative_attention", 0);
     d->position_biased_input = jbool(j, "position_biased_input", 1);

@@ -60,21 +60,7 @@ static bertc_status electra_config(model_config *c, const cfg_reader *r) {
         (s = cfg_intv(r, "pad_token_id", 0, -(1 << 24), 1 << 24, true, &c->pad_token_id)))
         return s;
     if (c->embedding_size == c->hidden) c->embedding_size = 0; /* no embeddings_project */
-    const json_t *eps = json_object_get(j, "layer_norm_eps");
-    double e = json_number_value(eps);
-    if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
-        char shown[64];
-        cfg_show(eps, shown, sizeof shown);
-        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, above "
-                          "float32's smallest)", what, shown);
-    }
-    c->ln_eps = eps ? (float)e : 1e-12f;
-    const char *a = jstr(j, "hidden_act");
-    if (!a || !strcmp(a, "gelu")) c->act = EPI_GELU;
-    else if (!strcmp(a, "relu")) c->act = EPI_RELU;
-    else if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh")) c->act = EPI_GELU_TANH;
-    else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "config.json: activation %.40s is not supported "
-                           "(supported: gelu, gelu_new, gelu_pytorch_tanh, relu)", a);
+    if ((s = cfg_ln_eps(r, 1e-12f, &c->ln_eps)) || (s = cfg_act(r, "hidden_act", false, &c->act))) return s;
     const char *pet = jstr(j, "position_embedding_type");
     if (pet && strcmp(pet, "absolute") != 0)
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: position_embedding_type %.40s is not supported (absolute only)",

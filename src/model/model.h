@@ -122,6 +122,11 @@ typedef struct cfg_reader {
 bertc_status cfg_intv(const cfg_reader *r, const char *k, int dflt, int lo, int hi, bool null_ok, int *out);
 /* A field's value as an error message shows it (32, 32.0, "32", null, an array ...). */
 void cfg_show(const struct json_t *v, char *buf, size_t cap);
+/* Activation field k as ACT2FN names it, one the kernels compute: gelu (also when absent or null), gelu_new /
+ * gelu_pytorch_tanh, relu, and tanh where tanh_ok; anything else refused by name. */
+bertc_status cfg_act(const cfg_reader *r, const char *k, bool tanh_ok, enum epilogue *out);
+/* layer_norm_eps (dflt when absent): a number between 0 and 1 that float32 holds as more than 0. */
+bertc_status cfg_ln_eps(const cfg_reader *r, float dflt, float *out);
 
 struct encoder_train;
 struct bertc_model;

@@ -44,23 +44,6 @@ static bool is_global(const mb_config *x, int l) { return (x->global[l >> 3] >> 
 
 static bool mb_takes(const char *mt) { return !strcmp(mt, "modernbert"); }
 
-/* ACT2FN's names that the kernels compute */
-static bertc_status mb_act(const cfg_reader *r, const char *k, enum epilogue *out) {
-    const json_t *v = json_object_get(r->j, k);
-    const char *a = json_string_value(v);
-    if (!v || json_is_null(v) || (a && !strcmp(a, "gelu"))) *out = EPI_GELU;
-    else if (a && !strcmp(a, "relu")) *out = EPI_RELU;
-    else if (a && !strcmp(a, "tanh")) *out = EPI_TANH;
-    else if (a && (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh"))) *out = EPI_GELU_TANH;
-    else {
-        char shown[64];
-        cfg_show(v, shown, sizeof shown);
-        return bertc_fail(r->err, BERTC_ERR_UNSUPPORTED, "%s: %s %s is not supported (supported: gelu, gelu_new, "
-                          "gelu_pytorch_tanh, relu, tanh)", r->what, k, shown);
-    }
-    return BERTC_OK;
-}
-
 static bertc_status mb_bool(const cfg_reader *r, const char *k, bool dflt, bool *out) {
     const json_t *v = json_object_get(r->j, k);
     if (!v) {
@@ -153,7 +136,7 @@ static bertc_status mb_config_read(model_config *c, const cfg_reader *r) {
     double e = 1e-5;
     if (eps && (s = mb_real(r, eps, "norm_eps", true, &e))) return s;
     c->ln_eps = (float)e;
-    if ((s = mb_act(r, "hidden_activation", &c->act)) || (s = mb_act(r, "classifier_activation", &x->cls_act)) ||
+    if ((s = cfg_act(r, "hidden_activation", true, &c->act)) || (s = cfg_act(r, "classifier_activation", true, &x->cls_act)) ||
         (s = mb_bool(r, "norm_bias", false, &x->norm_bias)) ||
         (s = mb_bool(r, "attention_bias", false, &x->attention_bias)) ||
         (s = mb_bool(r, "mlp_bias", false, &x->mlp_bias)) || (s = mb_bool(r, "decoder_bias", true, &x->decoder_bias)) ||

@@ -68,21 +68,9 @@ static bertc_status mpnet_config(model_config *c, const cfg_reader *r) {
     if (c->max_positions < 3 || c->vocab_size < 2)
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: max_position_embeddings %d / vocab_size %d leave no positions "
                           "after the padding index 1", what, c->max_positions, c->vocab_size);
-    const json_t *eps = json_object_get(j, "layer_norm_eps");
-    double e = json_number_value(eps);
-    if (eps && (!json_is_number(eps) || !(e > 0 && e < 1) || !((float)e > 0))) {
-        char shown[64];
-        cfg_show(eps, shown, sizeof shown);
-        return bertc_fail(err, BERTC_ERR_FORMAT, "%s: layer_norm_eps %s out of range (a number between 0 and 1, above "
-                          "float32's smallest)", what, shown);
-    }
-    c->ln_eps = eps ? (float)e : 1e-12f; /* MPNetConfig's default */
-    const char *a = jstr(j, "hidden_act");
-    if (!a || !strcmp(a, "gelu")) c->act = EPI_GELU;
-    else if (!strcmp(a, "relu")) c->act = EPI_RELU;
-    else if (!strcmp(a, "gelu_new") || !strcmp(a, "gelu_pytorch_tanh")) c->act = EPI_GELU_TANH;
-    else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "config.json: activation %.40s is not supported "
-                           "(supported: gelu, gelu_new, gelu_pytorch_tanh, relu)", a);
+    if ((s = cfg_ln_eps(r, 1e-12f, &c->ln_eps)) || /* MPNetConfig's default */
+        (s = cfg_act(r, "hidden_act", false, &c->act)))
+        return s;
     c->tie_word_embeddings = jbool(j, "tie_word_embeddings", 1);
     c->drop.hidden = (float)jnum(j, "hidden_dropout_prob", 0.1);
     c->drop.attention = (float)jnum(j, "attention_probs_dropout_prob", 0.1);
