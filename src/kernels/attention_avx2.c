@@ -8,15 +8,6 @@
 #include <math.h>
 #include <string.h>
 
-static inline float dot(const float *a, const float *b, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    float s = hsum(acc);
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 /* The four sums of a, b, c, d in one vector's lanes 0..3. */
 static inline __m128 hsum4(__m256 a, __m256 b, __m256 c, __m256 d) {
     __m256 ab = _mm256_hadd_ps(a, b), cd = _mm256_hadd_ps(c, d), abcd = _mm256_hadd_ps(ab, cd);
@@ -69,35 +60,7 @@ static inline __attribute__((always_inline)) void head_avx2(float *out, const fl
             for (; j < T; j++) sum += scratch[j];
         }
         float inv = 1.0f / sum;
-        float *o = out + (size_t)i * H + head * dh;
-        int d = 0;
-        for (; d + 32 <= dh; d += 32) {
-            __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-            for (j = 0; j < T; j++) {
-                const float *vj = v + (size_t)j * ld + d;
-                __m256 p = _mm256_broadcast_ss(scratch + j);
-                o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj), o0);
-                o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8), o1);
-                o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 16), o2);
-                o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 24), o3);
-            }
-            __m256 vi = _mm256_set1_ps(inv);
-            _mm256_storeu_ps(o + d, _mm256_mul_ps(o0, vi));
-            _mm256_storeu_ps(o + d + 8, _mm256_mul_ps(o1, vi));
-            _mm256_storeu_ps(o + d + 16, _mm256_mul_ps(o2, vi));
-            _mm256_storeu_ps(o + d + 24, _mm256_mul_ps(o3, vi));
-        }
-        for (; d + 8 <= dh; d += 8) {
-            __m256 acc = _mm256_setzero_ps();
-            for (j = 0; j < T; j++)
-                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(scratch + j), _mm256_loadu_ps(v + (size_t)j * ld + d), acc);
-            _mm256_storeu_ps(o + d, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
-        }
-        for (; d < dh; d++) {
-            float acc = 0.0f;
-            for (j = 0; j < T; j++) acc += scratch[j] * v[(size_t)j * ld + d];
-            o[d] = acc * inv;
-        }
+        pv_row(out + (size_t)i * H + head * dh, scratch, v, T, (size_t)ld, dh, inv);
     }
 }
 

@@ -12,15 +12,6 @@ void attention_window_avx2(float *out, int ldo, const float *q, const float *k, 
                            int w, int q0, int q1, float *scratch);
 void softmax_rows_avx2(float *S, int rows, int T, float scale);
 
-static inline float dot(const float *a, const float *b, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    float s = hsum(acc);
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 /* exp(s[j] - mx) in place over n values (the tail scalar); returns their sum */
 static float exp_sub_sum(float *s, int n, float mx) {
     __m256 vm = _mm256_set1_ps(mx), vs = _mm256_setzero_ps();
@@ -51,36 +42,7 @@ void attention_window_avx2(float *out, int ldo, const float *q, const float *k, 
             mx = s > mx ? s : mx;
         }
         const float inv = 1.0f / exp_sub_sum(scratch, n, mx);
-        float *o = out + (size_t)i * ldo;
-        const float *vb = v + (size_t)lo * ld;
-        int d = 0;
-        for (; d + 32 <= dh; d += 32) {
-            __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
-            for (int j = 0; j < n; j++) {
-                const float *vj = vb + (size_t)j * ld + d;
-                __m256 p = _mm256_broadcast_ss(scratch + j);
-                o0 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj), o0);
-                o1 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 8), o1);
-                o2 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 16), o2);
-                o3 = _mm256_fmadd_ps(p, _mm256_loadu_ps(vj + 24), o3);
-            }
-            __m256 vi = _mm256_set1_ps(inv);
-            _mm256_storeu_ps(o + d, _mm256_mul_ps(o0, vi));
-            _mm256_storeu_ps(o + d + 8, _mm256_mul_ps(o1, vi));
-            _mm256_storeu_ps(o + d + 16, _mm256_mul_ps(o2, vi));
-            _mm256_storeu_ps(o + d + 24, _mm256_mul_ps(o3, vi));
-        }
-        for (; d + 8 <= dh; d += 8) {
-            __m256 acc = _mm256_setzero_ps();
-            for (int j = 0; j < n; j++)
-                acc = _mm256_fmadd_ps(_mm256_broadcast_ss(scratch + j), _mm256_loadu_ps(vb + (size_t)j * ld + d), acc);
-            _mm256_storeu_ps(o + d, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
-        }
-        for (; d < dh; d++) {
-            float acc = 0.0f;
-            for (int j = 0; j < n; j++) acc += scratch[j] * vb[(size_t)j * ld + d];
-            o[d] = acc * inv;
-        }
+        pv_row(out + (size_t)i * ldo, scratch, v + (size_t)lo * ld, n, (size_t)ld, dh, inv);
     }
 }
 

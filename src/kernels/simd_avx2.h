@@ -1,7 +1,7 @@
 /*
  * simd_avx2.h — the AVX2 + FMA helpers several kernel files share (included only by *_avx2.c files, compiled with
- * -mavx2 -mfma): a horizontal sum, the Cephes exp of non-positive arguments and the Abramowitz & Stegun erf. Static
- * inline: each file gets the same operations, so the same bits.
+ * -mavx2 -mfma): a horizontal sum, a dot product, attention's probabilities times V, the Cephes exp of non-positive
+ * arguments and the Abramowitz & Stegun erf. Static inline: each file gets the same operations, so the same bits.
  */
 #ifndef BERTC_SIMD_AVX2_H
 #define BERTC_SIMD_AVX2_H
@@ -14,6 +14,49 @@ static inline float hsum(__m256 v) {
     lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
     lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
     return _mm_cvtss_f32(lo);
+}
+
+/* a . b over n floats */
+static inline float dot(const float *a, const float *b, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float s = hsum(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+/* o[d] = inv * sum over j < n of p[j] * v[j * ld + d], d < dh: attention probabilities times V's rows (32 outputs
+ * at a time, then 8, then one) */
+static inline void pv_row(float *o, const float *p, const float *v, int n, size_t ld, int dh, float inv) {
+    int d = 0;
+    for (; d + 32 <= dh; d += 32) {
+        __m256 o0 = _mm256_setzero_ps(), o1 = o0, o2 = o0, o3 = o0;
+        for (int j = 0; j < n; j++) {
+            const float *vj = v + (size_t)j * ld + d;
+            __m256 pj = _mm256_broadcast_ss(p + j);
+            o0 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj), o0);
+            o1 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8), o1);
+            o2 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 16), o2);
+            o3 = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 24), o3);
+        }
+        __m256 vi = _mm256_set1_ps(inv);
+        _mm256_storeu_ps(o + d, _mm256_mul_ps(o0, vi));
+        _mm256_storeu_ps(o + d + 8, _mm256_mul_ps(o1, vi));
+        _mm256_storeu_ps(o + d + 16, _mm256_mul_ps(o2, vi));
+        _mm256_storeu_ps(o + d + 24, _mm256_mul_ps(o3, vi));
+    }
+    for (; d + 8 <= dh; d += 8) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int j = 0; j < n; j++)
+            acc = _mm256_fmadd_ps(_mm256_broadcast_ss(p + j), _mm256_loadu_ps(v + (size_t)j * ld + d), acc);
+        _mm256_storeu_ps(o + d, _mm256_mul_ps(acc, _mm256_set1_ps(inv)));
+    }
+    for (; d < dh; d++) {
+        float acc = 0.0f;
+        for (int j = 0; j < n; j++) acc += p[j] * v[(size_t)j * ld + d];
+        o[d] = acc * inv;
+    }
 }
 
 /* exp(x) for x <= 0 (Cephes expf: x = n ln2 + r, degree-5 polynomial for e^r; about 1 ulp). */
