@@ -9,6 +9,7 @@
 #include "test.h"
 #include "model/model.h"
 #include "train/tmodel.h"
+#include "train_checks.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -386,45 +387,10 @@ static void t_refused(void) {
 /* `bertc train` a few steps on SST-2 dev; the saved folder loads for inference and for training again, and both give
  * the same logits (within 1e-4), which moved away from the starting checkpoint's */
 static void t_train(void) {
-    char dir[] = "/tmp/bertc-deb-train-XXXXXX", cmd[1024], out[8192], saved[600];
+    char dir[] = "/tmp/bertc-deb-train-XXXXXX", cmd[600], saved[600];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     snprintf(saved, sizeof saved, "%s/out", dir);
-    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-deberta --train " TD "sst2-dev.tsv --output %s --max-steps 4 "
-             "--batch-size 8 --learning-rate 1e-3 --warmup-steps 0 --no-shuffle --threads 2 --quiet 2>&1", saved);
-    int rc = run_cli(cmd, out, sizeof out);
-    CHECK(rc == 0, "train: %d %s", rc, out);
-    bertc_model *m = load_dt(saved, BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32), *m0 = load_dt(TD "tiny-deberta",
-                                                                                         BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32);
-    tmodel *t = NULL;
-    bertc_error err;
-    CHECK(tmodel_load(saved, NULL, 2, &t, NULL, &err) == BERTC_OK, "tmodel_load: %s", err.message);
-    if (m && m0 && t) {
-        static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
-                                            "the acting , costumes , music , cinematography and sound are all astounding .",
-                                            "it 's slow -- very , very slow .", "x"};
-        enum { N = sizeof texts / sizeof texts[0] };
-        bertc_encoding e[N];
-        for (int i = 0; i < N; i++)
-            bertc_tokenize(bertc_model_tokenizer(m), texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
-        const int L = m->cfg.n_labels;
-        float li[N * 8], l0[N * 8], lt[N * 8];
-        double loss = 0, worst = 0, moved = 0;
-        CHECK(L == 3 && L == t->cfg.n_labels, "labels %d %d", L, t->cfg.n_labels);
-        CHECK(model_forward(m, e, N, NULL, NULL, li, &err) == BERTC_OK, "forward: %s", err.message);
-        CHECK(model_forward(m0, e, N, NULL, NULL, l0, &err) == BERTC_OK, "forward: %s", err.message);
-        CHECK(tmodel_step(t, e, N, NULL, false, 0, 1.0f, lt, &loss, &err) == BERTC_OK, "step: %s", err.message);
-        for (int k = 0; k < N * L; k++) {
-            worst = fmax(worst, fabs(li[k] - lt[k]));
-            moved = fmax(moved, fabs(li[k] - l0[k]));
-        }
-        printf("  saved folder: inference vs trainer logits %.2e, moved from the start by %.3f\n", worst, moved);
-        CHECK(worst <= 1e-4, "saved folder: inference and trainer logits differ by %g", worst);
-        CHECK(moved > 1e-2, "training did not move the logits (%g)", moved);
-        for (int i = 0; i < N; i++) bertc_encoding_free(&e[i]);
-    }
-    tmodel_free(t);
-    bertc_model_free(m);
-    bertc_model_free(m0);
+    check_trained_folder(TD "tiny-deberta", saved, 3);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK(system(cmd) == 0, "rm");
 }
@@ -437,41 +403,9 @@ static void fd_case(const char *dir, const char *const *names, const int *idx, i
     CHECK(tmodel_load(dir, NULL, 2, &t, NULL, &err) == BERTC_OK, "%s: %s", dir, err.message);
     if (!t) return;
     t->drop.hidden = t->drop.attention = t->drop.classifier = 0.2f;
-    static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
-                                        "the acting , costumes , music , cinematography and sound are all astounding ."};
     bertc_encoding e[3];
-    for (int i = 0; i < 3; i++) bertc_tokenize(t->tok, texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
-    const int ids[3] = {2, 0, 1};
-    tbatch_labels lab = {ids, NULL};
-    float lg[32];
-    double loss = 0, lp, lm;
-    const uint64_t key = 0x5eed;
-    memset(t->g, 0, t->total * sizeof(float));
-    CHECK(tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &loss, &err) == BERTC_OK, "step: %s", err.message);
-    float *g0 = malloc(t->total * sizeof(float));
-    memcpy(g0, t->g, t->total * sizeof(float));
-    int checked = 0;
-    for (int k = 0; k < np; k++) {
-        int pi = tmodel_find(t, names[k]);
-        CHECK(pi >= 0, "%s: no parameter %s", dir, names[k]);
-        if (pi < 0) continue;
-        size_t o = t->p[pi].off + (size_t)idx[k] % t->p[pi].n;
-        const float w0 = t->w[o], eps = 2e-3f;
-        t->w[o] = w0 + eps;
-        tmodel_pack(t, &err);
-        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lp, &err);
-        t->w[o] = w0 - eps;
-        tmodel_pack(t, &err);
-        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lm, &err);
-        t->w[o] = w0;
-        double fd = (lp - lm) / (2.0 * eps), an = g0[o];
-        if (getenv("BERTC_TEST_VERBOSE")) printf("  %s %s[%d]: backward %.6g, central difference %.6g\n", dir, names[k], idx[k], an, fd);
-        CHECK(fabs(fd - an) <= 0.03 * fabs(an) + 3e-4 && fabs(an) > 1e-5, "%s: %s[%d]: backward %g, difference %g", dir,
-              names[k], idx[k], an, fd);
-        checked++;
-    }
-    CHECK(checked == np, "%s: %d of %d", dir, checked, np);
-    free(g0);
+    fd_encode(t, e);
+    check_central_differences(t, dir, e, names, idx, np);
     for (int i = 0; i < 3; i++) bertc_encoding_free(&e[i]);
     tmodel_free(t);
 }

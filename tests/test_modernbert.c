@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "formats/tensors.h"
 #include "train/tmodel.h"
+#include "train_checks.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -364,56 +365,15 @@ static void t_sentence_transformers(void) {
 /* `bertc train` a few steps on SST-2 dev from a classifier checkpoint (tiny-modernbert-mean: no biases, mean pooling)
  * and from a masked-LM one (tiny-mlm-modernbert: head.dense / head.norm kept, the classifier fresh); each saved folder
  * loads for inference and for training again, both give the same logits (within 1e-4), moved from the start */
-static void train_case(const char *src, const char *dir) {
-    char cmd[1024], out[8192], saved[600];
-    snprintf(saved, sizeof saved, "%s/out", dir);
-    snprintf(cmd, sizeof cmd, "@ train --model %s --train " TD "sst2-dev.tsv --output %s --max-steps 4 --batch-size 8 "
-             "--learning-rate 1e-3 --warmup-steps 0 --no-shuffle --threads 2 --quiet 2>&1", src, saved);
-    int rc = run_cli(cmd, out, sizeof out);
-    CHECK(rc == 0, "train %s: %d %s", src, rc, out);
-    bertc_model *m = mload(saved, NULL), *m0 = mload(src, NULL);
-    tmodel *t = NULL;
-    bertc_error err;
-    CHECK(tmodel_load(saved, NULL, 2, &t, NULL, &err) == BERTC_OK, "tmodel_load: %s", err.message);
-    if (m && m0 && t) {
-        static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
-                                            "the acting , costumes , music , cinematography and sound are all astounding .",
-                                            "it 's slow -- very , very slow .", "x"};
-        enum { N = sizeof texts / sizeof texts[0] };
-        bertc_encoding e[N];
-        for (int i = 0; i < N; i++)
-            bertc_tokenize(bertc_model_tokenizer(m), texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
-        const int L = m->cfg.n_labels;
-        float li[N * 8], l0[N * 8], lt[N * 8];
-        double loss = 0, worst = 0, moved = 0;
-        CHECK(L >= 2 && L <= 8 && L == t->cfg.n_labels, "labels %d %d", L, t->cfg.n_labels);
-        CHECK(model_forward(m, e, N, NULL, NULL, li, &err) == BERTC_OK, "forward: %s", err.message);
-        CHECK(tmodel_step(t, e, N, NULL, false, 0, 1.0f, lt, &loss, &err) == BERTC_OK, "step: %s", err.message);
-        bool same_head = m0->has_head && m0->cfg.n_labels == L;
-        if (same_head) CHECK(model_forward(m0, e, N, NULL, NULL, l0, &err) == BERTC_OK, "forward: %s", err.message);
-        for (int k = 0; k < N * L; k++) {
-            worst = fmax(worst, fabs(li[k] - lt[k]));
-            if (same_head) moved = fmax(moved, fabs(li[k] - l0[k]));
-        }
-        printf("  %s: saved folder: inference vs trainer logits %.2e, moved from the start by %.3f\n", src, worst, moved);
-        CHECK(worst <= 1e-4, "saved folder: inference and trainer logits differ by %g", worst);
-        if (same_head) CHECK(moved > 1e-2, "training did not move the logits (%g)", moved);
-        for (int i = 0; i < N; i++) bertc_encoding_free(&e[i]);
-    }
-    tmodel_free(t);
-    bertc_model_free(m);
-    bertc_model_free(m0);
-}
-
 static void t_train(void) {
-    char dir[] = "/tmp/bertc-mb-train-XXXXXX";
-    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
-    train_case(TD "tiny-modernbert-mean", dir);
-    rm_folder(dir);
-    char dir2[] = "/tmp/bertc-mb-train-XXXXXX";
-    CHECK(mkdtemp(dir2) != NULL, "mkdtemp");
-    train_case(TD "tiny-mlm-modernbert", dir2);
-    rm_folder(dir2);
+    static const char *const srcs[] = {TD "tiny-modernbert-mean", TD "tiny-mlm-modernbert"};
+    for (int i = 0; i < 2; i++) {
+        char dir[] = "/tmp/bertc-mb-train-XXXXXX", saved[600];
+        CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+        snprintf(saved, sizeof saved, "%s/out", dir);
+        check_trained_folder(srcs[i], saved, 0);
+        rm_folder(dir);
+    }
 }
 
 /* a bare encoder (ModernBertModel's tensors only): the head is fresh, head.norm's weight at ones as LayerNorm's
@@ -499,10 +459,8 @@ static void t_finite_diff(void) {
         return;
     }
     CHECK(t->drop.hidden == 0.2f && t->drop.attention == 0.2f && t->drop.classifier == 0.2f, "dropout from config.json");
-    static const char *const texts[] = {"a charming and often affecting journey .", "unflinchingly bleak and desperate",
-                                        "the acting , costumes , music , cinematography and sound are all astounding ."};
     bertc_encoding e[3];
-    for (int i = 0; i < 3; i++) bertc_tokenize(t->tok, texts[i], strlen(texts[i]), NULL, 0, NULL, &e[i], NULL);
+    fd_encode(t, e);
     const int H = t->cfg.hidden, I = t->cfg.intermediate;
     static const char *const names[] = {
         "model.embeddings.tok_embeddings.weight", "model.embeddings.norm.weight", "model.embeddings.norm.bias",
@@ -516,42 +474,15 @@ static void t_finite_diff(void) {
                        (H + 5) * H + 2, 40, 3, 6,
                        (I + 2) * H + 1, 3 * H + 2, 11, 4, 9, 6, 7};
     enum { NP = sizeof names / sizeof names[0] };
+    const double loss = check_central_differences(t, "tiny-modernbert", e, names, idx, NP);
     const int ids[3] = {2, 0, 1};
     tbatch_labels lab = {ids, NULL};
     float lg[32];
-    double loss = 0, lp, lm;
     const uint64_t key = 0x5eed;
-    memset(t->g, 0, t->total * sizeof(float));
-    CHECK(tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &loss, &err) == BERTC_OK, "step: %s", err.message);
-    float *g0 = malloc(t->total * sizeof(float));
-    memcpy(g0, t->g, t->total * sizeof(float));
-    int checked = 0;
-    for (int k = 0; k < NP; k++) {
-        int pi = tmodel_find(t, names[k]);
-        CHECK(pi >= 0, "no parameter %s", names[k]);
-        if (pi < 0) continue;
-        size_t o = t->p[pi].off + (size_t)idx[k] % t->p[pi].n;
-        const float w0 = t->w[o], eps = 2e-3f;
-        t->w[o] = w0 + eps;
-        tmodel_pack(t, &err);
-        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lp, &err);
-        t->w[o] = w0 - eps;
-        tmodel_pack(t, &err);
-        tmodel_step(t, e, 3, &lab, true, key, 1.0f, lg, &lm, &err);
-        t->w[o] = w0;
-        double fd = (lp - lm) / (2.0 * eps), an = g0[o];
-        if (getenv("BERTC_TEST_VERBOSE")) printf("  %s[%d]: backward %.6g, central difference %.6g\n", names[k], idx[k], an, fd);
-        CHECK(fabs(fd - an) <= 0.03 * fabs(an) + 3e-4 && fabs(an) > 1e-5, "%s[%d]: backward %g, difference %g", names[k],
-              idx[k], an, fd);
-        checked++;
-    }
-    tmodel_pack(t, &err);
-    CHECK(checked == NP, "%d of %d", checked, NP);
     /* dropout on changes the loss (every mask drawn), off gives the eval loss */
     double l_off = 0;
     CHECK(tmodel_step(t, e, 3, &lab, false, key, 1.0f, lg, &l_off, &err) == BERTC_OK, "eval step: %s", err.message);
     CHECK(fabs(l_off - loss) > 1e-4, "dropout did not change the loss (%g, %g)", l_off, loss);
-    free(g0);
     for (int i = 0; i < 3; i++) bertc_encoding_free(&e[i]);
     tmodel_free(t);
     rm_folder(dir);
