@@ -11,82 +11,18 @@ Made with torch 2.15.0 + transformers 5.25.0 (PyPI, /work/venv-torch):
   /work/venv-torch/bin/python tools/make_deberta_grads.py
 """
 import os
+import sys
 
 import torch
 import transformers
-from safetensors.torch import save_file
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-transformers.logging.set_verbosity_error()
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(ROOT, "tests", "data")
-OUT = os.path.join(DATA, "train")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from grad_refs import grad_case  # noqa: E402
+
 WORD = "deberta.embeddings.word_embeddings.weight"
-TEXTS = [
-    "a charming and often affecting journey .",
-    "unflinchingly bleak and desperate",
-    "it 's a charming and often affecting journey , and a wonderful film about the struggles of everyday people "
-    "whose lives are made richer .",
-    "the acting , costumes , music , cinematography and sound are all astounding given the production 's austere "
-    "locales .",
-]
-
-
-def c(t):
-    return t.detach().contiguous().clone()
-
-
-def case(index, fixture, name, problem):
-    L, P = {"single": (3, "single_label_classification"), "multi": (3, "multi_label_classification"),
-            "regression": (1, "regression")}[problem]
-    model = AutoModelForSequenceClassification.from_pretrained(
-        os.path.join(DATA, fixture), num_labels=L, problem_type=P, ignore_mismatched_sizes=True, dtype=torch.float32)
-    tok = AutoTokenizer.from_pretrained(os.path.join(DATA, fixture))
-    torch.manual_seed(2000 + index)
-    with torch.no_grad():
-        model.classifier.weight.normal_(0.0, 0.5)
-        model.classifier.bias.normal_(0.0, 0.1)
-    model.eval()
-    enc = tok(TEXTS, truncation=True, max_length=128, padding=True, return_tensors="pt")
-    am = enc["attention_mask"]
-    lengths = am.sum(1)
-    for i in range(len(TEXTS)):
-        assert am[i, : lengths[i]].all() and not am[i, lengths[i]:].any()
-    ids = torch.cat([enc["input_ids"][i, : lengths[i]] for i in range(len(TEXTS))]).to(torch.int32)
-    tts = torch.zeros_like(ids)
-    if problem == "single":
-        labels = torch.tensor([2, 0, 1, 2], dtype=torch.long)
-        store = labels.to(torch.int32)
-    elif problem == "multi":
-        labels = store = torch.tensor([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=torch.float32)
-    else:
-        labels = store = torch.tensor([0.7, -0.3, 1.5, 0.2], dtype=torch.float32)
-    model.zero_grad(set_to_none=True)
-    out = model(input_ids=enc["input_ids"], attention_mask=am, labels=labels)
-    assert model.config.problem_type == P
-    out.loss.backward()
-    t = {"input_ids": ids, "lengths": lengths.to(torch.int32), "token_type_ids": tts, "labels": c(store),
-         "loss": c(out.loss.reshape(1)), "logits": c(out.logits)}
-    for n, v in model.state_dict().items():
-        if n.startswith("classifier."):
-            t["init." + n] = c(v)
-    rows = torch.unique(ids.long())
-    t["grad_rows"] = rows.to(torch.int32)
-    for n, p in model.named_parameters():
-        g = p.grad if p.grad is not None else torch.zeros_like(p)
-        if n == WORD:
-            mask = torch.ones(g.shape[0], dtype=torch.bool)
-            mask[rows] = False
-            assert (g[mask] == 0).all()
-            g = g[rows]
-        t["grad." + n] = c(g)
-    path = os.path.join(OUT, f"grad-{name}-{problem}.safetensors")
-    save_file(t, path, metadata={"format": "pt"})
-    print(path, float(out.loss), sorted(k for k in t if k.startswith("grad."))[:3], len(t))
-
 
 if __name__ == "__main__":
     print("torch", torch.__version__, "transformers", transformers.__version__)
     for i, p in enumerate(["single", "multi", "regression"]):
-        case(i, "tiny-deberta", "deberta", p)
-    case(3, "tiny-deberta-nob", "deberta-nob", "single")
+        grad_case("tiny-deberta", "deberta", p, WORD, 2000 + i)
+    grad_case("tiny-deberta-nob", "deberta-nob", "single", WORD, 2003)
