@@ -26,24 +26,8 @@ import time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def log(*a):
-    print(*a, file=sys.stderr, flush=True)
-
-
-def loadavg():
-    try:
-        return open("/proc/loadavg").read().split()[0]
-    except OSError:
-        return "?"
-
-
-def read_tsv(path):
-    with open(path, encoding="utf-8") as f:
-        header = f.readline().rstrip("\n").split("\t")
-        col = header.index("sentence")
-        return [line.rstrip("\n").split("\t")[col] for line in f if line.strip()]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from st_compare import loadavg, log, read_tsv  # noqa: E402  (the same helpers as the MiniLM comparison)
 
 
 class BertcEngine:
