@@ -64,13 +64,6 @@ static void init_normal(float *w, size_t n, float std, uint64_t seed) {
 /* A tensor's place in the flat buffer, or NULL for a role the architecture does not name (SIZE_MAX). */
 static float *at(float *base, size_t off) { return off == SIZE_MAX ? NULL : base + off; }
 
-/* The first dimension of the parameter at offset off (ModernBERT's Wi: 2 x intermediate rows, input | gate), else
- * dflt. */
-static int rows_at(const tmodel *m, size_t off, int dflt) {
-    for (int i = 0; i < m->np; i++)
-        if (m->p[i].off == off) return (int)m->p[i].shape[0];
-    return dflt;
-}
 /* normal(0, std) truncated to [-cut std, cut std] as torch's trunc_normal_ draws it (ModernBERT's init), each value
  * drawn again (the next Box-Muller pair) until it falls inside. */
 static void init_trunc_normal(float *w, size_t n, float std, float cut, uint64_t seed) {
@@ -164,12 +157,15 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     for (int r = 0; r < WR_COUNT; r++) off[r] = SIZE_MAX; /* a role the architecture does not name */
     m->tr.type = SIZE_MAX;
     for (int r = WR_ARCH; r < WR_MAX; r++) m->tr.arch[r - WR_ARCH] = SIZE_MAX;
+    m->ffn1_rows = c->intermediate;
     for (int l = -1; l <= c->layers; l++) { /* -1: embeddings, layers: the head */
         int r0 = l < 0 ? WR_WORD : l < c->layers ? WR_LAYER_FIRST : WR_CLS_DENSE_W;
         int r1 = l < 0 ? WR_EMB_LN_B : l < c->layers ? WR_LAYER_LAST : WR_CLS_OUT_B;
         for (int r = r0; r <= r1; r++) {
             int64_t d0, d1;
-            if (weight_name(c, r, l, nl, n, sizeof n, &d0, &d1)) off[r] = add(&t, n, d0, d1, d1 != 0);
+            if (!weight_name(c, r, l, nl, n, sizeof n, &d0, &d1)) continue;
+            off[r] = add(&t, n, d0, d1, d1 != 0);
+            if (r == WR_FFN1_W) m->ffn1_rows = (int)d0;
         }
         if (l < 0) {
             m->tr.word = off[WR_WORD], m->tr.pos = off[WR_POS], m->tr.emb_g = off[WR_EMB_LN_G], m->tr.emb_b = off[WR_EMB_LN_B];
@@ -480,7 +476,7 @@ bertc_status tmodel_pack(tmodel *m, bertc_error *err) {
             const tlayer *L = &m->L[l];
             wo = k == 0 ? L->qkv_w : k == 1 ? L->out_w : k == 2 ? L->ffn1_w : L->ffn2_w;
             bo = k == 0 ? L->qkv_b : k == 1 ? L->out_b : k == 2 ? L->ffn1_b : L->ffn2_b;
-            N = k == 0 ? 3 * H : k == 2 ? rows_at(m, wo, I) : H;
+            N = k == 0 ? 3 * H : k == 2 ? m->ffn1_rows : H;
             K = k == 3 ? I : H;
             layer_w *lw = &m->enc.layer[l];
             fwd = k == 0 ? &lw->qkv : k == 1 ? &lw->out : k == 2 ? &lw->ffn1 : &lw->ffn2;

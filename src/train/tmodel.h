@@ -34,6 +34,7 @@ typedef struct tmodel {
     float *w, *g;     /* parameters and gradients, `total` floats each */
     size_t total;
     tlayer *L;        /* each layer's tensors in w / g */
+    int ffn1_rows;    /* the first FFN linear's outputs: intermediate_size, 2x for a gated one (ModernBERT's Wi) */
     dropout_cfg drop;
     float initializer_range;
     bool packed;
