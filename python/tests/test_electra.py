@@ -3,9 +3,7 @@ made by tools/make_tiny_electra.py with torch 2.15 / transformers 5.25), Electra
 discriminator as a token classifier (original / replaced), and the pipelines on the ELECTRA fixtures."""
 from __future__ import annotations
 
-import json
 import os
-import struct
 from typing import Any
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 
 import bertc
 import cases
+import stfile
 
 HEAD_TEXTS = ["John Smith works at Acme Corp in Paris.", "the quick brown fox jumps over the lazy dog",
               "naïve café — unaffable ☃ x", "a"]
@@ -21,17 +20,7 @@ QA_PAIRS = [("who works at acme?", "John Smith works at Acme Corp in Paris."),
 MLM_TEXTS = ["the quick brown [MASK] jumps over the lazy dog .", "paris is the [MASK] of [MASK] ."]
 
 
-def _safetensors(path: str) -> dict[str, Any]:
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        head = json.loads(f.read(n))
-        data = f.read()
-    dt = {"F32": np.float32, "I32": np.int32}
-    return {k: np.frombuffer(data[v["data_offsets"][0]:v["data_offsets"][1]], dt[v["dtype"]]).reshape(v["shape"])
-            for k, v in head.items() if k != "__metadata__"}
-
-
-REF = _safetensors(os.path.join(cases.DATA, "tiny-electra-heads.ref.safetensors"))
+REF = stfile.read(os.path.join(cases.DATA, "tiny-electra-heads.ref.safetensors"))
 
 
 def _batch(tok: Any, a: list[str], b: list[str] | None = None) -> Any:

@@ -7,43 +7,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import struct
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import bertc
 import cases
+import stfile
 
 with open(os.path.join(cases.DATA, "python", "family-dtypes.ref.json"), encoding="utf-8") as f:
     REFS = json.load(f)
-
-
-def read_safetensors(path: str) -> dict[str, np.ndarray]:
-    raw = Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    header.pop("__metadata__", None)
-    kinds = {"F32": np.float32, "I64": np.int64, "I32": np.int32}
-    out = {}
-    for k, v in header.items():
-        a, b = v["data_offsets"]
-        out[k] = np.frombuffer(raw[8 + n + a:8 + n + b], dtype=kinds[v["dtype"]]).reshape(v["shape"])
-    return out
-
-
-def write_safetensors(path: str, tensors: dict[str, tuple[str, np.ndarray]]) -> None:
-    header: dict[str, object] = {"__metadata__": {"format": "pt"}}
-    blobs, off = [], 0
-    for k, (dt, a) in tensors.items():
-        b = a.tobytes()
-        header[k] = {"dtype": dt, "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    Path(path).write_bytes(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
 def to_bf16(a: np.ndarray) -> np.ndarray:
@@ -60,14 +33,14 @@ def test_stored_half_precision(tmp_path, name, dtype):
         if f != "model.safetensors":
             shutil.copy(os.path.join(src, f), tmp_path)
     tensors: dict[str, tuple[str, np.ndarray]] = {}
-    for k, a in read_safetensors(os.path.join(src, "model.safetensors")).items():
+    for k, a in stfile.read(os.path.join(src, "model.safetensors")).items():
         if a.dtype != np.float32:
             tensors[k] = ("I64" if a.dtype == np.int64 else "I32", a)
         elif dtype == "float16":
             tensors[k] = ("F16", a.astype(np.float16))
         else:
             tensors[k] = ("BF16", to_bf16(a))
-    write_safetensors(str(tmp_path / "model.safetensors"), tensors)
+    stfile.write(str(tmp_path / "model.safetensors"), tensors)
     tok = bertc.AutoTokenizer.from_pretrained(str(tmp_path))
     head = bertc.AutoModelForSequenceClassification.from_pretrained(str(tmp_path))
     want = np.array(REFS["models"][name][dtype])
