@@ -372,6 +372,40 @@ static void t_refused(void) {
         CHECK(s != BERTC_OK && strstr(err.message, v[i].want), "%s: %d %s", v[i].edit, s, s ? err.message : "loaded");
         bertc_model_free(m);
     }
+    /* the same settings written at any length, as DebertaV2Config reads them (every entry of the split or the list,
+     * stripped and lower-cased): the fixture's logits */
+    static const char *const same[] = {
+        "\"pos_att_type\": \" C2P |c2p|c2p|c2p|c2p|c2p|c2p|c2p|c2p||p2c \"",
+        "\"pos_att_type\": [\"c2p\", \"c2p\", \"c2p\", \"c2p\", \"c2p\", \"c2p\", \"c2p\", \"c2p\", \"p2c\"]",
+        "\"norm_rel_ebd\": \"none|none|none|none|none|none|none|none|none|none|none|none|none|none|none|none|none|none|"
+        "none|none|none|none|none|none|none|none|none|none|LAYER_NORM\""};
+    bertc_model *m0 = load_dt(TD "tiny-deberta", BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32);
+    for (size_t i = 0; m0 && i < sizeof same / sizeof same[0]; i++) {
+        json_t *j = json_loads(base, 0, NULL), *e;
+        char buf[512];
+        snprintf(buf, sizeof buf, "{%s}", same[i]);
+        e = json_loads(buf, 0, NULL);
+        CHECK(e != NULL, "edit %zu", i);
+        json_object_update(j, e);
+        snprintf(path, sizeof path, "%s/config.json", dir);
+        json_dump_file(j, path, 0);
+        json_decref(j);
+        json_decref(e);
+        bertc_model *m = load_dt(dir, BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32);
+        static const char text[] = "a charming and often affecting journey .";
+        bertc_encoding enc;
+        float a[3], b[3];
+        CHECK(m && bertc_tokenize(bertc_model_tokenizer(m0), text, sizeof text - 1, NULL, 0, NULL, &enc, &err) == BERTC_OK,
+              "%s: %s", same[i], m ? err.message : "not loaded");
+        if (m) {
+            CHECK(model_forward(m, &enc, 1, NULL, NULL, a, &err) == BERTC_OK &&
+                      model_forward(m0, &enc, 1, NULL, NULL, b, &err) == BERTC_OK && !memcmp(a, b, sizeof a),
+                  "%s: not the fixture's logits", same[i]);
+            bertc_encoding_free(&enc);
+        }
+        bertc_model_free(m);
+    }
+    bertc_model_free(m0);
     /* training with embed_proj (embedding_size != hidden_size) is refused by name */
     char cmd[1024], out[4096];
     snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-deberta-var --train " TD "sst2-dev.tsv --output %s/out "

@@ -46,38 +46,49 @@ enum {
 
 static bool deb_takes(const char *mt) { return !strcmp(mt, "deberta-v2") || !strcmp(mt, "deberta"); }
 
-/* "c2p|p2c" (split on |, lower-cased, stripped, as DebertaV2Config does) or ["c2p", "p2c"] */
+/* The next "|"-separated entry of *s, lower-cased (ASCII) and stripped of whitespace as DebertaV2Config splits
+ * pos_att_type and norm_rel_ebd, into buf (cut to cap - 1 bytes: then no name bertc knows); *s moves past it, NULL
+ * after the last. Empty entries are skipped. false when none is left. */
+static bool next_entry(const char **s, char *buf, size_t cap) {
+    while (*s) {
+        const char *p = *s, *bar = strchr(p, '|'), *e = bar ? bar : p + strlen(p);
+        *s = bar ? bar + 1 : NULL;
+        while (p < e && (*p == ' ' || (*p >= '\t' && *p <= '\r'))) p++;
+        while (e > p && (e[-1] == ' ' || (e[-1] >= '\t' && e[-1] <= '\r'))) e--;
+        if (p == e) continue;
+        size_t n = (size_t)(e - p) < cap - 1 ? (size_t)(e - p) : cap - 1;
+        for (size_t i = 0; i < n; i++) buf[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+        buf[n] = 0;
+        return true;
+    }
+    return false;
+}
+
+static bertc_status deb_pos_att_one(const char *t, const char *what, deberta_config *d, bertc_error *err) {
+    if (!strcmp(t, "c2p")) d->c2p = true;
+    else if (!strcmp(t, "p2c")) d->p2c = true;
+    else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: pos_att_type entry \"%.40s\" is not supported (c2p, p2c)",
+                           what, t);
+    return BERTC_OK;
+}
+
+/* "c2p|p2c" (split on |, lower-cased, stripped, as DebertaV2Config does) or ["c2p", "p2c"]: every entry */
 static bertc_status deb_pos_att(const json_t *v, const char *what, deberta_config *d, bertc_error *err) {
-    char buf[128];
-    const char *items[8];
-    int n = 0;
+    bertc_status s = BERTC_OK;
     if (!v || json_is_null(v)) return BERTC_OK;
     if (json_is_string(v)) {
-        snprintf(buf, sizeof buf, "%s", json_string_value(v));
-        for (char *p = buf; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        char *save = NULL;
-        for (char *t = strtok_r(buf, "|", &save); t && n < 8; t = strtok_r(NULL, "|", &save)) {
-            while (*t == ' ' || *t == '\t') t++;
-            char *e = t + strlen(t);
-            while (e > t && (e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
-            items[n++] = t;
-        }
+        char t[64];
+        for (const char *p = json_string_value(v); !s && next_entry(&p, t, sizeof t);) s = deb_pos_att_one(t, what, d, err);
     } else if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v) && n < 8; i++) {
-            const char *s = json_string_value(json_array_get(v, i));
-            if (!s) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pos_att_type entry %zu is not a string", what, i);
-            items[n++] = s;
+        for (size_t i = 0; !s && i < json_array_size(v); i++) {
+            const char *t = json_string_value(json_array_get(v, i));
+            if (!t) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pos_att_type entry %zu is not a string", what, i);
+            s = deb_pos_att_one(t, what, d, err);
         }
     } else {
         return bertc_fail(err, BERTC_ERR_FORMAT, "%s: pos_att_type is not a string or a list", what);
     }
-    for (int i = 0; i < n; i++) {
-        if (!strcmp(items[i], "c2p")) d->c2p = true;
-        else if (!strcmp(items[i], "p2c")) d->p2c = true;
-        else return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: pos_att_type entry \"%.40s\" is not supported "
-                               "(c2p, p2c)", what, items[i]);
-    }
-    return BERTC_OK;
+    return s;
 }
 
 static bertc_status deb_config(model_config *c, const cfg_reader *r) {
@@ -134,13 +145,8 @@ static bertc_status deb_config(model_config *c, const cfg_reader *r) {
     const json_t *nre = json_object_get(j, "norm_rel_ebd");
     if (nre && !json_is_null(nre)) {
         if (!json_is_string(nre)) return bertc_fail(err, BERTC_ERR_FORMAT, "%s: norm_rel_ebd is not a string", what);
-        char buf[128], *save = NULL;
-        snprintf(buf, sizeof buf, "%s", json_string_value(nre));
-        for (char *p = buf; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-        for (char *t = strtok_r(buf, "|", &save); t; t = strtok_r(NULL, "|", &save)) {
-            while (*t == ' ') t++;
-            char *en = t + strlen(t);
-            while (en > t && en[-1] == ' ') *--en = 0;
+        char t[64];
+        for (const char *p = json_string_value(nre); next_entry(&p, t, sizeof t);) {
             if (!strcmp(t, "layer_norm")) d->norm_rel_ln = true;
             else if (strcmp(t, "none") != 0)
                 return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "%s: norm_rel_ebd entry \"%.40s\" is not supported "
