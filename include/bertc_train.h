@@ -32,6 +32,7 @@ typedef enum bertc_train_event_kind {
     BERTC_TRAIN_SAVE = 4,     /* a checkpoint was written (message: its folder) */
     BERTC_TRAIN_WARNING = 5,  /* message: overfitting gap, unseen labels, fresh weights, ... */
     BERTC_TRAIN_END = 6,      /* json: the final log entry (train_runtime, train_loss, ...) */
+    BERTC_TRAIN_TEACHER = 7,  /* bertc_distill: the teacher labelling rows; step = rows done, max_steps = rows to do */
 } bertc_train_event_kind;
 
 typedef struct bertc_train_event {
@@ -99,6 +100,47 @@ bertc_train_params bertc_train_default_params(void);
  * metric_for_best_model, else the last. BERTC_ERR_INTERRUPTED: stopped by *stop after saving a checkpoint;
  * BERTC_ERR_DIVERGED: a non-finite loss or gradient, the step named, the last good checkpoint kept. */
 bertc_status bertc_train(const bertc_train_params *p, bertc_error *err);
+
+/* ---- knowledge distillation (DistilBERT / Hinton) ---- */
+typedef struct bertc_distill_params {
+    bertc_train_params train;   /* the student's run, as bertc_train takes it: train.model is the student's folder (a
+                                   base model gets a new head), train.train the labelled rows, every recipe field,
+                                   validation, checkpoints, resume. Single-label classification only */
+    const char *teacher;        /* the teacher: a sequence classifier's folder. NULL: every row's logits must be in
+                                   teacher_cache already */
+    double temperature;         /* T (default 2): both sides' logits divided by T before the softmax */
+    double alpha;               /* weight of the hard-label cross-entropy (default 0.5); 1 - alpha weighs
+                                   T^2 * KL(teacher || student), as KLDivLoss(reduction="batchmean") */
+    const char *unlabeled;      /* a file of texts (TSV / CSV / JSON lines; its labels, if any, are not read) that the
+                                   teacher labels: each row's hard label is the teacher's argmax. NULL: none */
+    int augment;                /* variants generated per labelled training row (TinyBERT's augmentation; default 0) */
+    double augment_swap;        /* per word: the probability of a swap for one of its nearest words (0.3) */
+    double augment_delete;      /* per word: the probability of its deletion (0.1) */
+    double augment_mask;        /* per variant: the probability of one masked span of 1-3 words (0.3) */
+    int augment_neighbors;      /* a swap draws among this many nearest words (15), by the cosine of the teacher's
+                                   input embeddings, among its vocabulary's whole words */
+    const char *augmented_out;  /* when set, the generated variants are written there (TSV: sentence, label) */
+    const char *teacher_cache;  /* the teacher's logits by text (safetensors); NULL: OUTPUT_DIR.teacher-logits.safetensors.
+                                   Rows found there are not run again; written as labelling goes, so a killed run
+                                   loses at most a minute of it */
+    int teacher_max_length;     /* 0: train.max_length */
+    int teacher_batch_size;     /* 0: 64 */
+} bertc_distill_params;
+
+bertc_distill_params bertc_distill_default_params(void);
+
+/* Labels every training row with the teacher (cached), then trains the student on
+ * alpha * CE(student, label) + (1 - alpha) * T^2 * KL(softmax(teacher / T) || softmax(student / T)), the batch's mean.
+ * The label names are train.labels, else the student's head's, else the teacher's; the teacher's logits are taken
+ * in that order by name (by position when the teacher's are LABEL_i). Everything else is bertc_train's. */
+bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err);
+
+/* Writes a student made from a teacher folder by keeping `keep` of its layers (n_keep of them, in order; NULL:
+ * every k-th with k = layers / n_keep, starting with the first, as DistilBERT was initialised from BERT) into
+ * out_dir: config.json with the new layer count, model.safetensors with the kept layers renumbered (every other
+ * tensor, head included, as it is), the tokenizer files. */
+bertc_status bertc_student_from_teacher(const char *teacher_dir, const int *keep, int n_keep, const char *out_dir,
+                                        bertc_error *err);
 
 #ifdef __cplusplus
 }

@@ -39,6 +39,7 @@ void tests_task_metrics(void);
 void tests_taskeval(void);
 void tests_layout(void);
 void tests_mpnet(void);
+void tests_distill(void);
 void tests_electra(void);
 void tests_deberta(void);
 void tests_mpnet_real(void);
@@ -114,6 +115,7 @@ int main(int argc, char **argv) {
     tests_electra();
     tests_modernbert();
     tests_mpnet_real();
+    tests_distill();
     tests_errors();
     tests_cli();
     tests_cli_conventions();

@@ -428,7 +428,7 @@ static void t_train_bare(void) {
         bertc_encoding en[2];
         for (int i = 0; i < 2; i++) bertc_tokenize(b->tok, texts[i], strlen(texts[i]), NULL, 0, NULL, &en[i], NULL);
         const int ids[2] = {1, 0};
-        tbatch_labels lab = {ids, NULL};
+        tbatch_labels lab = {ids, NULL, NULL, 1, 1};
         float lg[16];
         double loss = 0;
         CHECK(tmodel_step(b, en, 2, &lab, true, 7, 1.0f, lg, &loss, &err) == BERTC_OK, "step: %s", err.message);
@@ -476,7 +476,7 @@ static void t_finite_diff(void) {
     enum { NP = sizeof names / sizeof names[0] };
     const double loss = check_central_differences(t, "tiny-modernbert", e, names, idx, NP);
     const int ids[3] = {2, 0, 1};
-    tbatch_labels lab = {ids, NULL};
+    tbatch_labels lab = {ids, NULL, NULL, 1, 1};
     float lg[32];
     const uint64_t key = 0x5eed;
     /* dropout on changes the loss (every mask drawn), off gives the eval loss */

@@ -120,7 +120,7 @@ static void grad_case(const char *arch, const char *problem, bool bf16) {
     bertc_encoding enc[8];
     int n = ref_encodings(&r, enc, 8);
     const tensor_info *lab = ref(&r, "labels");
-    tbatch_labels tl = {NULL, NULL};
+    tbatch_labels tl = {NULL, NULL, NULL, 1, 1};
     if (lab && pr == BERTC_PROBLEM_SINGLE_LABEL) tl.ids = (const int *)lab->data;
     else if (lab) tl.vals = (const float *)lab->data;
     float logits[64];
@@ -278,7 +278,7 @@ static void test_finite_differences(void) {
     CHECK(bertc_tokenize(m->tok, "a gorgeous , witty movie", 24, NULL, 0, &ep, &enc[0], &err) == BERTC_OK, "tok");
     CHECK(bertc_tokenize(m->tok, "bleak", 5, "and desperate", 13, &ep, &enc[1], &err) == BERTC_OK, "tok");
     int ids[2] = {1, 0};
-    tbatch_labels tl = {ids, NULL};
+    tbatch_labels tl = {ids, NULL, NULL, 1, 1};
     float lg[4];
     double loss;
     memset(m->g, 0, m->total * sizeof(float));
@@ -565,7 +565,7 @@ static void test_dropout_statistics(void) {
     bertc_encode_params ep = bertc_encode_default_params();
     bertc_tokenize(m->tok, "a charming and often affecting journey", 38, NULL, 0, &ep, &e, &err);
     int id = 1;
-    tbatch_labels tl = {&id, NULL};
+    tbatch_labels tl = {&id, NULL, NULL, 1, 1};
     float a[2], b[2], c[2], d[2], z[2];
     double l;
     tmodel_step(m, &e, 1, &tl, true, 11, 0.0f, a, &l, &err);

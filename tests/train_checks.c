@@ -65,7 +65,13 @@ void fd_encode(const tmodel *t, bertc_encoding e[3]) {
 double check_central_differences(tmodel *t, const char *what, const bertc_encoding e[3], const char *const *names,
                                  const int *idx, int np) {
     const int ids[3] = {2, 0, 1};
-    tbatch_labels lab = {ids, NULL};
+    tbatch_labels lab = {ids, NULL, NULL, 1, 1};
+    return check_central_differences_lab(t, what, e, &lab, names, idx, np);
+}
+
+double check_central_differences_lab(tmodel *t, const char *what, const bertc_encoding e[3], const tbatch_labels *labp,
+                                     const char *const *names, const int *idx, int np) {
+    const tbatch_labels lab = *labp;
     float lg[32];
     double loss = 0, lp, lm;
     const uint64_t key = 0x5eed;

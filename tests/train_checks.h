@@ -19,4 +19,8 @@ void fd_encode(const tmodel *t, bertc_encoding e[3]);
 double check_central_differences(tmodel *t, const char *what, const bertc_encoding e[3], const char *const *names,
                                  const int *idx, int np);
 
+/* The same with the given labels (e.g. a distillation batch: soft, temperature, alpha). */
+double check_central_differences_lab(tmodel *t, const char *what, const bertc_encoding e[3], const tbatch_labels *lab,
+                                     const char *const *names, const int *idx, int np);
+
 #endif

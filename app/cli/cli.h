@@ -106,6 +106,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_pull(int argc, char **argv);
 int cmd_cache(int argc, char **argv);
 int cmd_train(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 /* Monotonic clock in milliseconds. */
 double now_ms_cli(void);

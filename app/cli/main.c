@@ -31,6 +31,8 @@ static const char usage[] =
     "  bertc serve    [--model DIR] [--host 127.0.0.1] [--port 3000] [--auto-truncate] ... (bertc serve --help)\n"
     "  bertc train    --model DIR|ID --train FILE --output DIR [--validation FILE] [--epochs 3] [--learning-rate 1e-5]\n"
     "                 [--batch-size 32] [--warmup-steps 600] [--max-length 128] ... (bertc train --help)\n"
+    "  bertc distill  --teacher DIR|ID --student DIR|ID --train FILE --output DIR [--temperature 2] [--alpha 0.5]\n"
+    "                 [--unlabeled FILE] [--augment N] [--teacher-cache FILE] ... (bertc distill --help)\n"
     "\n"
     "  bertc pull     MODEL_ID [--revision R]      download into the Hugging Face cache\n"
     "  bertc cache    list | rm MODEL_ID\n"
@@ -79,6 +81,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "bias")) return cmd_bias(argc, argv);
     if (!strcmp(cmd, "compare")) return cmd_compare(argc, argv);
     if (!strcmp(cmd, "train")) return cmd_train(argc, argv);
+    if (!strcmp(cmd, "distill")) return cmd_distill(argc, argv);
     die_msg("unknown command %s (see bertc --help)", cmd);
     return EXIT_USAGE;
 }

@@ -115,6 +115,18 @@ static void on_event(const bertc_train_event *e, void *ctx) {
     case BERTC_TRAIN_SAVE:
         if (!c->quiet) fprintf(stderr, "%ssaved %s\n", c->tty ? "\r\033[K" : "", e->message);
         break;
+    case BERTC_TRAIN_TEACHER: {
+        if (c->quiet) break;
+        if (e->message) {
+            fprintf(stderr, "%sbertc distill: %s\n", c->tty ? "\r\033[K" : "", e->message);
+            break;
+        }
+        double t = wall_ms();
+        if (!c->tty || (t - c->last_draw < 100 && e->step != e->max_steps)) break;
+        c->last_draw = t;
+        fprintf(stderr, "\r\033[Kteacher %ld/%ld rows", e->step, e->max_steps);
+        break;
+    }
     }
 }
 
@@ -189,9 +201,26 @@ static bool num_arg(const char *v, double *out) {
     return e != v && !*e && isfinite(*out);
 }
 
-int cmd_train(int argc, char **argv) {
+static const char distill_usage[] =
+    "usage: bertc distill --teacher DIR|ID --student DIR|ID --train FILE --output DIR [--validation FILE]\n"
+    "                     [--temperature 2] [--alpha 0.5] [--unlabeled FILE] [--augment N] [--augment-swap 0.3]\n"
+    "                     [--augment-delete 0.1] [--augment-mask 0.3] [--augment-neighbors 15] [--augmented-out FILE]\n"
+    "                     [--teacher-cache FILE] [--teacher-max-length N] [--teacher-batch-size 64]\n"
+    "                     [--student-layers N] [every flag of bertc train]\n"
+    "Trains the student on alpha * CE(student, label) + (1 - alpha) * T^2 * KL(softmax(teacher/T) || softmax(student/T))\n"
+    "(DistilBERT's loss). The teacher labels each distinct text once; its logits are kept in --teacher-cache (default\n"
+    "OUTPUT.teacher-logits.safetensors), so a second run (a resume, another student recipe) runs no teacher; without\n"
+    "--teacher the cache must hold every row. --unlabeled texts and the --augment variants of each training row (nearest-\n"
+    "word swaps by the teacher's embeddings, deletions, a masked span; seeded) take the teacher's argmax as their label.\n"
+    "--student-layers N without --student: the student is the teacher with N of its layers (every k-th, the first kept),\n"
+    "written to OUTPUT.student-init, as DistilBERT was initialised from BERT.\n"
+    "Output, logs, checkpoints, resume and exit codes are bertc train's (bertc train --help).\n";
+
+static int train_main(int argc, char **argv, bool distill) {
+    bertc_distill_params dp = bertc_distill_default_params();
     bertc_train_params p = bertc_train_default_params();
-    const char *model = NULL, *revision = NULL, *report = NULL;
+    const char *model = NULL, *revision = NULL, *report = NULL, *teacher = NULL;
+    int student_layers = 0;
     bool quiet = false, warmup_given = false;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -214,9 +243,23 @@ int cmd_train(int argc, char **argv) {
         }                                                                                                             \
     } while (0)
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(train_usage, stdout);
+            fputs(distill ? distill_usage : train_usage, stdout);
             return EXIT_OK;
-        } else if (!strcmp(a, "--model")) { NEED(); model = v; }
+        } else if (!strcmp(a, "--model") || (distill && !strcmp(a, "--student"))) { NEED(); model = v; }
+        else if (distill && !strcmp(a, "--teacher")) { NEED(); teacher = v; }
+        else if (distill && !strcmp(a, "--temperature")) { NUM(); dp.temperature = d; }
+        else if (distill && !strcmp(a, "--alpha")) { NUM(); dp.alpha = d; }
+        else if (distill && !strcmp(a, "--unlabeled")) { NEED(); dp.unlabeled = v; }
+        else if (distill && !strcmp(a, "--augment")) { NUM(); dp.augment = (int)d; }
+        else if (distill && !strcmp(a, "--augment-swap")) { NUM(); dp.augment_swap = d; }
+        else if (distill && !strcmp(a, "--augment-delete")) { NUM(); dp.augment_delete = d; }
+        else if (distill && !strcmp(a, "--augment-mask")) { NUM(); dp.augment_mask = d; }
+        else if (distill && !strcmp(a, "--augment-neighbors")) { NUM(); dp.augment_neighbors = (int)d; }
+        else if (distill && !strcmp(a, "--augmented-out")) { NEED(); dp.augmented_out = v; }
+        else if (distill && !strcmp(a, "--teacher-cache")) { NEED(); dp.teacher_cache = v; }
+        else if (distill && !strcmp(a, "--teacher-max-length")) { NUM(); dp.teacher_max_length = (int)d; }
+        else if (distill && !strcmp(a, "--teacher-batch-size")) { NUM(); dp.teacher_batch_size = (int)d; }
+        else if (distill && !strcmp(a, "--student-layers")) { NUM(); student_layers = (int)d; }
         else if (!strcmp(a, "--revision")) { NEED(); revision = v; }
         else if (!strcmp(a, "--train")) { NEED(); p.train = v; }
         else if (!strcmp(a, "--validation")) { NEED(); p.validation = v; }
@@ -277,14 +320,19 @@ int cmd_train(int argc, char **argv) {
         else if (!strcmp(a, "--report")) { NEED(); report = v; }
         else if (!strcmp(a, "--quiet")) quiet = true;
         else {
-            die_msg("train: unknown option %s (bertc train --help)", a);
+            die_msg("%s: unknown option %s (bertc %s --help)", argv[1], a, argv[1]);
             return EXIT_USAGE;
         }
 #undef NEED
 #undef NUM
     }
-    if (!model || !p.train || !p.output_dir) {
-        fputs(train_usage, stderr);
+    if ((!model && !(distill && student_layers > 0 && teacher)) || !p.train || !p.output_dir ||
+        (distill && !teacher && !dp.teacher_cache)) {
+        fputs(distill ? distill_usage : train_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (distill && model && student_layers > 0) {
+        die_msg("distill: --student-layers makes the student from the teacher: give it or --student, not both");
         return EXIT_USAGE;
     }
     if (p.batch_size <= 0 || p.gradient_accumulation_steps <= 0 || p.max_length < 2 || p.epochs < 0 || p.learning_rate < 0) {
@@ -295,9 +343,25 @@ int cmd_train(int argc, char **argv) {
         die_msg("train: cannot write --report %s: %s", report, strerror(errno));
         return EXIT_OUTPUT;
     }
-    char dir[4096];
+    char dir[4096], tdir[4096];
     int code = 0;
-    if (p.resume_from_checkpoint) {
+    if (teacher) {
+        if (!resolve_model_dir(teacher, revision, tdir, sizeof tdir, &code)) return code;
+        dp.teacher = tdir;
+    }
+    if (!model) {
+        /* the student made from the teacher, beside the output folder */
+        size_t ol = strlen(p.output_dir);
+        while (ol > 1 && p.output_dir[ol - 1] == '/') ol--;
+        snprintf(dir, sizeof dir, "%.*s.student-init", (int)ol, p.output_dir);
+        bertc_error e2;
+        bertc_status s2 = bertc_student_from_teacher(tdir, NULL, student_layers, dir, &e2);
+        if (s2) {
+            die_msg("distill: %s", e2.message);
+            return s2 == BERTC_ERR_OUTPUT ? EXIT_OUTPUT : exit_code_for(s2);
+        }
+        model = dir;
+    } else if (p.resume_from_checkpoint) {
         /* the checkpoint holds the model; --model is only for the record */
         snprintf(dir, sizeof dir, "%s", model);
     } else if (!resolve_model_dir(model, revision, dir, sizeof dir, &code)) {
@@ -318,11 +382,15 @@ int cmd_train(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     bertc_error err;
-    bertc_status s = bertc_train(&p, &err);
+    bertc_status s;
+    if (distill) {
+        dp.train = p;
+        s = bertc_distill(&dp, &err);
+    } else s = bertc_train(&p, &err);
     if (c.tty && !quiet) fputs("\r\033[K", stderr);
     int rc = EXIT_OK;
     if (s) {
-        die_msg("train: %s", err.message);
+        die_msg("%s: %s", argv[1], err.message);
         rc = s == BERTC_ERR_OUTPUT ? EXIT_OUTPUT : exit_code_for(s);
     }
     if (report) {
@@ -355,3 +423,6 @@ int cmd_train(int argc, char **argv) {
     free(c.warnings);
     return rc;
 }
+
+int cmd_train(int argc, char **argv) { return train_main(argc, argv, false); }
+int cmd_distill(int argc, char **argv) { return train_main(argc, argv, true); }

@@ -17,6 +17,29 @@ void tmodel_acts_free(tmodel *m) {
     if (m) model_train_acts_free(&m->tr);
 }
 
+double distill_row(const float *z, const float *t, int nl, int y, double T, double alpha, float *dl, double n) {
+    double mx = z[0];
+    for (int k = 1; k < nl; k++) mx = z[k] > mx ? z[k] : mx;
+    double se = 0;
+    for (int k = 0; k < nl; k++) se += exp(z[k] - mx);
+    double zmx = mx / T, tmx = t[0] / T;
+    for (int k = 1; k < nl; k++) tmx = t[k] / T > tmx ? t[k] / T : tmx;
+    double zse = 0, tse = 0;
+    for (int k = 0; k < nl; k++) {
+        zse += exp(z[k] / T - zmx);
+        tse += exp(t[k] / T - tmx);
+    }
+    double lzs = log(zse) + zmx, lts = log(tse) + tmx, kl = 0;
+    for (int k = 0; k < nl; k++) {
+        double lp = t[k] / T - lts, lq = z[k] / T - lzs, p = exp(lp);
+        kl += p * (lp - lq);
+        double ce_g = exp(z[k] - mx) / se - (k == y);
+        dl[k] = (float)((alpha * ce_g + (1 - alpha) * T * (exp(lq) - p)) / n);
+    }
+    double ce = log(se) + mx - z[y];
+    return alpha * ce + (1 - alpha) * T * T * kl;
+}
+
 bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const tbatch_labels *lab, bool train,
                          uint64_t key, float grad_scale, float *logits, double *loss, bertc_error *err) {
     const model_config *c = &m->cfg;
@@ -42,8 +65,12 @@ bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const 
                 for (int k = 1; k < nl; k++) mx = z[k] > mx ? z[k] : mx;
                 double se = 0;
                 for (int k = 0; k < nl; k++) se += exp(z[k] - mx);
-                total += log(se) + mx - z[y0];
-                for (int k = 0; k < nl; k++) dl[i * nl + k] = (float)((exp(z[k] - mx) / se - (k == y0)) / (double)n);
+                if (!lab->soft) {
+                    total += log(se) + mx - z[y0];
+                    for (int k = 0; k < nl; k++) dl[i * nl + k] = (float)((exp(z[k] - mx) / se - (k == y0)) / (double)n);
+                } else {
+                    total += distill_row(z, lab->soft + i * nl, nl, y0, lab->temperature, lab->alpha, dl + i * nl, (double)n);
+                }
             }
             total /= (double)n;
         } else if (c->problem == BERTC_PROBLEM_MULTI_LABEL) {

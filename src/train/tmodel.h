@@ -13,6 +13,7 @@
 
 #include "model/layers.h"
 #include "model/model.h"
+#include "bertc_train.h"
 
 typedef struct tparam {
     char name[160];   /* the checkpoint's tensor name, e.g. "distilbert.transformer.layer.0.ffn.lin1.weight" */
@@ -92,17 +93,39 @@ bertc_status tmodel_save_tokenizer(const tmodel *m, const char *dir, bertc_error
 typedef struct tbatch_labels {
     const int *ids;     /* single label: n ids */
     const float *vals;  /* multi-label: n x L multi-hot; regression: n x L values */
+    /* distillation (single label): the teacher's logits, n x L; NULL: none. The loss of each row is then
+     * alpha * CE(z, y) + (1 - alpha) * T^2 * KL(softmax(t / T) || softmax(z / T)), the batch's mean (DistilBERT's /
+     * Hinton's: KLDivLoss(reduction="batchmean") on log_softmax(z / T) and softmax(t / T), times T^2) */
+    const float *soft;
+    double temperature, alpha;
 } tbatch_labels;
 
 /* One forward (dropout on when train, its masks drawn from key) and, when train, backward; the gradient of
  * loss * grad_scale is ADDED to m->g. logits (n x L) and the mean loss come back. */
 bertc_status tmodel_step(tmodel *m, const bertc_encoding *encs, size_t n, const tbatch_labels *lab, bool train,
                          uint64_t key, float grad_scale, float *logits, double *loss, bertc_error *err);
+/* One row's distillation loss (see tbatch_labels: student logits z, teacher logits t, label y, nl labels) and its
+ * gradient over z divided by n into dl: alpha (softmax(z) - onehot(y)) + (1 - alpha) T (softmax(z / T) -
+ * softmax(t / T)). In double throughout. */
+double distill_row(const float *z, const float *t, int nl, int y, double T, double alpha, float *dl, double n);
+
+/* The teacher cache's key of a text (and pair: NULL for none) as the teacher reads it at max_length. */
+uint64_t distill_text_key(const char *t, size_t n, const char *pair, size_t pn, int max_length);
+
+/* ---- distillation's way into the trainer (src/train/distill.c) ---- */
+typedef struct train_source {
+    const bertc_dataset *train; /* the training rows, read in place of p->train (labels as names or ids) */
+    const float *soft;          /* train->n x n_labels: the teacher's logits in p->labels' order (single label) */
+    double temperature, alpha;
+} train_source;
+/* bertc_train's loop over src's rows with the distillation loss (bertc_train is train_run(p, NULL)). */
+bertc_status train_run(const bertc_train_params *p, const train_source *src, bertc_error *err);
+
 /* The gradient's global L2 norm (double accumulation, in parameter order). */
 double tmodel_grad_norm(const tmodel *m);
 
 /* trainer.c, for fuzz/fuzz_train_labels.c: runs every label decision of bertc_train on a dataset. */
-#include "bertc_data.h"
+#include "bertc_train.h"
 size_t train_labels_probe(const bertc_dataset *d);
 
 #endif

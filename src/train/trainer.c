@@ -58,6 +58,7 @@ typedef struct tdata {
     bertc_encoding *enc;
     int *ids;    /* single label */
     float *vals; /* multi-label (n x L) or regression (n x L) */
+    float *soft; /* distillation: the teacher's logits (n x L) */
     long *line;
     size_t tokens;
 } tdata;
@@ -68,6 +69,7 @@ static void tdata_free(tdata *d) {
     free(d->enc);
     free(d->ids);
     free(d->vals);
+    free(d->soft);
     free(d->line);
     memset(d, 0, sizeof *d);
 }
@@ -255,8 +257,8 @@ static bertc_status labels_of(const bertc_dataset *d, bertc_problem prob, const 
 }
 
 static bertc_status load_split(const bertc_tokenizer *tok, const bertc_dataset *d, bertc_problem prob, const names *ns,
-                               bool strict, const char *why, int max_length, tdata *out, size_t *dropped, char *first_bad,
-                               size_t bad_cap, bertc_error *err) {
+                               bool strict, const char *why, int max_length, const float *soft, tdata *out, size_t *dropped,
+                               char *first_bad, size_t bad_cap, bertc_error *err) {
     memset(out, 0, sizeof *out);
     unsigned char *keep = malloc(d->n ? d->n : 1);
     if (!keep) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
@@ -264,7 +266,8 @@ static bertc_status load_split(const bertc_tokenizer *tok, const bertc_dataset *
     if (!s) {
         out->enc = calloc(d->n ? d->n : 1, sizeof *out->enc);
         out->line = calloc(d->n ? d->n : 1, sizeof *out->line);
-        if (!out->enc || !out->line) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        if (soft) out->soft = malloc((d->n ? d->n : 1) * (size_t)ns->n * sizeof(float));
+        if (!out->enc || !out->line || (soft && !out->soft)) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     }
     bertc_encode_params ep = bertc_encode_default_params();
     ep.max_length = max_length;
@@ -279,6 +282,7 @@ static bertc_status load_split(const bertc_tokenizer *tok, const bertc_dataset *
             break;
         }
         out->line[out->n] = e->line;
+        if (soft) memcpy(out->soft + out->n * (size_t)ns->n, soft + i * (size_t)ns->n, (size_t)ns->n * sizeof(float));
         out->tokens += out->enc[out->n].n;
         out->n++;
     }
@@ -518,7 +522,7 @@ static bertc_status evaluate(trainer *t, const tdata *d, eval_out *o, bertc_erro
     bertc_status s = BERTC_OK;
     for (size_t b = 0; b < d->n && !s; b += bs) {
         size_t e = b + bs < d->n ? b + bs : d->n;
-        tbatch_labels lab = {d->ids ? d->ids + b : NULL, d->vals ? d->vals + b * L : NULL};
+        tbatch_labels lab = {d->ids ? d->ids + b : NULL, d->vals ? d->vals + b * L : NULL, NULL, 1, 1};
         double l;
         s = tmodel_step(m, d->enc + b, e - b, &lab, false, 0, 1.0f, lg + b * L, &l, err);
         tot += l * (double)(e - b);
@@ -1040,8 +1044,10 @@ static bertc_status prepare_output(const bertc_train_params *p, bertc_error *err
     return s;
 }
 
-bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
-    if (!p || !p->model || !p->train || !p->output_dir)
+bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) { return train_run(p, NULL, err); }
+
+bertc_status train_run(const bertc_train_params *p, const train_source *src_rows, bertc_error *err) {
+    if (!p || !p->model || !(p->train || src_rows) || !p->output_dir)
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_train: model, train and output_dir are required");
     if (p->batch_size <= 0 || p->gradient_accumulation_steps <= 0 || !(p->learning_rate >= 0) || !(p->epochs > 0 || p->max_steps > 0) ||
         p->max_length <= 1 || !(p->adam_beta1 >= 0 && p->adam_beta1 < 1) || !(p->adam_beta2 >= 0 && p->adam_beta2 < 1) ||
@@ -1110,9 +1116,15 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
         src = resume_dir;
     }
     /* data */
-    if ((s = bertc_dataset_read(p->train, &p->data, &dtrain, err))) goto done;
+    if (src_rows) dtrain = (bertc_dataset *)src_rows->train; /* borrowed: not freed here */
+    else if ((s = bertc_dataset_read(p->train, &p->data, &dtrain, err))) goto done;
+    if (src_rows && (!dtrain || !src_rows->soft || !(src_rows->temperature > 0) || !(src_rows->alpha >= 0 && src_rows->alpha <= 1))) {
+        s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "distillation: rows, teacher logits, a temperature > 0 and an alpha in [0, 1] "
+                       "are required");
+        goto done;
+    }
     if (dtrain->n == 0) {
-        s = bertc_fail(err, BERTC_ERR_INPUT, "%s: the training set is empty", p->train);
+        s = bertc_fail(err, BERTC_ERR_INPUT, "%s: the training set is empty", dtrain->name ? dtrain->name : "training data");
         goto done;
     }
     if (p->validation && (s = bertc_dataset_read(p->validation, &p->data, &dval, err))) goto done;
@@ -1129,6 +1141,11 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
             listy = l && *l == '[';
         }
         prob = listy ? BERTC_PROBLEM_MULTI_LABEL : head_out == 1 ? BERTC_PROBLEM_REGRESSION : BERTC_PROBLEM_SINGLE_LABEL;
+    }
+    if (src_rows && prob != BERTC_PROBLEM_SINGLE_LABEL) {
+        s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "distillation trains single-label classifiers (the student's problem_type "
+                       "here is %s)", prob == BERTC_PROBLEM_MULTI_LABEL ? "multi_label_classification" : "regression");
+        goto done;
     }
     bool kept_head = head_out > 0;
     const char *why = "the labels";
@@ -1158,7 +1175,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
         why = "the training labels";
     }
     if (prob != BERTC_PROBLEM_REGRESSION && t->labels.n < 2 && prob == BERTC_PROBLEM_SINGLE_LABEL) {
-        s = bertc_fail(err, BERTC_ERR_INPUT, "%s: a classifier needs at least two labels (%d given)", p->train, t->labels.n);
+        s = bertc_fail(err, BERTC_ERR_INPUT, "%s: a classifier needs at least two labels (%d given)", dtrain->name, t->labels.n);
         goto done;
     }
     /* regression's outputs: one per --labels name, else the kept head's, else one */
@@ -1197,7 +1214,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
             if (strstr(m->p[i].name, "embeddings.")) m->p[i].frozen = true;
     size_t dropped = 0;
     char bad[128] = "";
-    if ((s = load_split(m->tok, dtrain, prob, &t->labels, true, why, p->max_length, &t->train, &dropped, bad, sizeof bad, err)))
+    if ((s = load_split(m->tok, dtrain, prob, &t->labels, true, why, p->max_length, src_rows ? src_rows->soft : NULL, &t->train, &dropped, bad, sizeof bad, err)))
         goto done;
     if (prob == BERTC_PROBLEM_SINGLE_LABEL) {
         int first = t->train.ids[0];
@@ -1205,12 +1222,12 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
         for (size_t i = 1; i < t->train.n && one; i++) one = t->train.ids[i] == first;
         if (one) {
             s = bertc_fail(err, BERTC_ERR_INPUT, "%s: every training row has the label %s: a classifier needs at least two "
-                           "classes in its training data", p->train, t->labels.v[first]);
+                           "classes in its training data", dtrain->name, t->labels.v[first]);
             goto done;
         }
     }
     if (dval) {
-        if ((s = load_split(m->tok, dval, prob, &t->labels, false, why, p->max_length, &t->val, &dropped, bad, sizeof bad, err)))
+        if ((s = load_split(m->tok, dval, prob, &t->labels, false, why, p->max_length, NULL, &t->val, &dropped, bad, sizeof bad, err)))
             goto done;
         if (dropped)
             warnf(t, "%s: %zu rows have labels that are not among %s (first: \"%s\"): they are left out of evaluation",
@@ -1301,7 +1318,9 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
     bertc_encoding *benc = malloc(bs * sizeof *benc);
     int *bids = malloc(bs * sizeof(int));
     float *bvals = malloc(bs * (size_t)L * sizeof(float));
-    if (!lg || !benc || !bids || !bvals) {
+    float *bsoft = t->train.soft ? malloc(bs * (size_t)L * sizeof(float)) : NULL;
+    if (!lg || !benc || !bids || !bvals || (t->train.soft && !bsoft)) {
+        free(bsoft);
         free(lg);
         free(benc);
         free(bids);
@@ -1324,9 +1343,11 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
                 benc[i] = t->train.enc[r];
                 if (t->train.ids) bids[i] = t->train.ids[r];
                 else memcpy(bvals + i * L, t->train.vals + r * L, (size_t)L * sizeof(float));
+                if (bsoft) memcpy(bsoft + i * L, t->train.soft + r * L, (size_t)L * sizeof(float));
                 t->tokens += (long)t->train.enc[r].n;
             }
-            tbatch_labels lab = {t->train.ids ? bids : NULL, t->train.vals ? bvals : NULL};
+            tbatch_labels lab = {t->train.ids ? bids : NULL, t->train.vals ? bvals : NULL, bsoft,
+                                 src_rows ? src_rows->temperature : 1, src_rows ? src_rows->alpha : 1};
             double loss;
             uint64_t key = mix64(p->seed ^ mix64(0x44524f50ull + (uint64_t)t->micro));
             s = tmodel_step(m, benc, nb, &lab, true, key, 1.0f / (float)GA, lg, &loss, err);
@@ -1404,6 +1425,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
     free(benc);
     free(bids);
     free(bvals);
+    free(bsoft);
     if (s) goto done;
     if (!saved_now && (s = checkpoint(t, err))) goto done;
     {
@@ -1454,7 +1476,7 @@ bertc_status bertc_train(const bertc_train_params *p, bertc_error *err) {
 done:
     free(fresh);
     model_config_free(&probe);
-    bertc_dataset_free(dtrain);
+    if (!src_rows) bertc_dataset_free(dtrain);
     bertc_dataset_free(dval);
     if (t->sample.enc) {
         free(t->sample.enc);
