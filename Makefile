@@ -143,7 +143,7 @@ killnine: all
 # ---- fuzzing: libFuzzer targets over every parser of outside input (clang) ----
 FUZZ_CC      ?= clang
 FUZZ_FLAGS   := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Isrc -Iapp -pthread -fsanitize=address,undefined
-FUZZ_TARGETS := safetensors torchbin config tokenizer_json tokenize regex dataset request hub_headers train_labels st_config predictions task_data pipelines
+FUZZ_TARGETS := safetensors torchbin config tokenizer_json tokenize regex dataset request hub_headers train_labels st_config predictions task_data pipelines teacher_cache
 FUZZ_SECONDS ?= 8
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 

@@ -283,7 +283,31 @@ static void t_errors(void) {
     cleanup();
 }
 
+/* the fuzzer's seeds: the valid one parses, each broken one is refused with its reason */
+static void t_cache_seeds(void) {
+    static const struct {
+        const char *file, *why;
+        size_t rows;
+    } seeds[] = {{"valid", NULL, 3}, {"empty", NULL, 0}, {"nan", "not finite", 0}, {"bad-info", "its info is not", 0},
+                 {"shape-mismatch", "not a teacher-logits cache", 0}};
+    for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++) {
+        char path[256];
+        snprintf(path, sizeof path, "fuzz/corpus/teacher_cache/%s.safetensors", seeds[i].file);
+        char *buf = NULL;
+        size_t len = 0, rows = 0;
+        int labels = 0;
+        bertc_error err;
+        CHECK(read_file(path, &buf, &len, &err) == BERTC_OK, "%s: %s", path, err.message);
+        if (!buf) continue;
+        bertc_status s = distill_cache_probe((const uint8_t *)buf, len, &rows, &labels, &err);
+        if (!seeds[i].why) CHECK(s == BERTC_OK && rows == seeds[i].rows && labels == 2, "%s: %d %s", path, s, s ? err.message : "");
+        else CHECK(s == BERTC_ERR_FORMAT && strstr(err.message, seeds[i].why), "%s: %d %s", path, s, s ? err.message : "");
+        free(buf);
+    }
+}
+
 void tests_distill(void) {
+    run_test("distill/cache_seeds", t_cache_seeds);
     run_test("distill/loss_torch", t_loss_torch);
     run_test("distill/backward_central_differences", t_backward);
     run_test("distill/alpha1_is_train", t_alpha1);

@@ -33,7 +33,7 @@ _WHERE = {
     "TokenClassificationPipeline": "_pipeline", "QuestionAnsweringPipeline": "_pipeline",
     "FillMaskPipeline": "_pipeline",
     "AutoTokenizer": "_tokenizer", "BatchEncoding": "_tokenizer", "BertcTokenizer": "_tokenizer",
-    "evaluate": "_eval", "train": "_train",
+    "evaluate": "_eval", "train": "_train", "distill": "_train",
     "cache_list": "_hub", "cache_remove": "_hub", "CachedModel": "_hub",
 }
 
@@ -50,7 +50,7 @@ if TYPE_CHECKING:
                             TextClassificationPipeline, TokenClassificationPipeline, ZeroShotClassificationPipeline,
                             pipeline)
     from ._tokenizer import AutoTokenizer, BatchEncoding, BertcTokenizer
-    from ._train import train
+    from ._train import distill, train
 
 
 def __getattr__(name: str) -> Any:

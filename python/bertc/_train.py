@@ -1,4 +1,5 @@
-"""bertc.train(): fine-tuning with transformers' Trainer arithmetic (libbertc's bertc_train)."""
+"""bertc.train(): fine-tuning with transformers' Trainer arithmetic (libbertc's bertc_train); bertc.distill():
+knowledge distillation on the same loop (bertc_distill)."""
 from __future__ import annotations
 
 import ctypes
@@ -12,7 +13,7 @@ from typing import Any, Callable
 from . import _lib
 from ._lib import lib
 
-__all__ = ["train", "DatasetParams"]
+__all__ = ["train", "distill", "DatasetParams"]
 
 
 class DatasetParams(Structure):
@@ -44,14 +45,28 @@ class TrainParams(Structure):
                 ("stop", POINTER(c_int)), ("callback", CALLBACK), ("callback_ctx", c_void_p), ("bf16", c_int)]
 
 
+class DistillParams(Structure):
+    _fields_ = [("train", TrainParams), ("teacher", c_char_p), ("temperature", c_double), ("alpha", c_double),
+                ("unlabeled", c_char_p), ("augment", c_int), ("augment_swap", c_double), ("augment_delete", c_double),
+                ("augment_mask", c_double), ("augment_neighbors", c_int), ("augmented_out", c_char_p),
+                ("teacher_cache", c_char_p), ("teacher_max_length", c_int), ("teacher_batch_size", c_int)]
+
+
 _lib.check_struct_sizes(lib, "bertc_struct_size", {"bertc_dataset_params": DatasetParams,
-                                                    "bertc_train_event": TrainEvent, "bertc_train_params": TrainParams})
+                                                    "bertc_train_event": TrainEvent, "bertc_train_params": TrainParams,
+                                                    "bertc_distill_params": DistillParams})
 lib.bertc_train_default_params.restype = TrainParams
 lib.bertc_train_default_params.argtypes = []
 lib.bertc_train.restype = c_int
 lib.bertc_train.argtypes = [POINTER(TrainParams), POINTER(_lib.Error)]
+lib.bertc_distill_default_params.restype = DistillParams
+lib.bertc_distill_default_params.argtypes = []
+lib.bertc_distill.restype = c_int
+lib.bertc_distill.argtypes = [POINTER(DistillParams), POINTER(_lib.Error)]
+lib.bertc_student_from_teacher.restype = c_int
+lib.bertc_student_from_teacher.argtypes = [c_char_p, POINTER(c_int), c_int, c_char_p, POINTER(_lib.Error)]
 
-_EVENTS = ("start", "progress", "log", "eval", "save", "warning", "end")
+_EVENTS = ("start", "progress", "log", "eval", "save", "warning", "end", "teacher")
 _SCHEDULERS = {"linear": 0, "constant": 1, "cosine": 2, "constant_with_warmup": 3}
 _PROBLEMS = {None: 0, "single_label_classification": 1, "multi_label_classification": 2, "regression": 3}
 _FORMATS = {None: 0, "auto": 0, "tsv": 1, "csv": 2, "jsonl": 3}
@@ -105,6 +120,17 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
     checkpoint and raises BertcInterrupted; a diverged run raises BertcValueError."""
     require_files(train, validation)
     p = lib.bertc_train_default_params()
+    _fill(p, model, train, output_dir, validation, labels, problem_type, text_column, pair_column, label_column,
+          data_format, shuffle, metric_for_best_model, resume_from_checkpoint, overwrite_output_dir, freeze_embeddings,
+          bf16, options, "train")
+    return _run(lambda err: lib.bertc_train(ctypes.byref(p), err), p, callback)
+
+
+def _fill(p: TrainParams, model: Any, train: Any, output_dir: Any, validation: Any, labels: str | list[str] | None,
+          problem_type: str | None, text_column: str | None, pair_column: str | None, label_column: str | None,
+          data_format: str | None, shuffle: bool, metric_for_best_model: str | None,
+          resume_from_checkpoint: str | bool | None, overwrite_output_dir: bool, freeze_embeddings: bool, bf16: bool,
+          options: dict[str, Any], fn: str) -> None:
     p.model, p.train, p.validation, p.output_dir = _path(model), _path(train), _path(validation), _path(output_dir)
     set_dataset_params(p.data, data_format, text_column, pair_column, label_column)
     if labels is not None:
@@ -128,8 +154,10 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
         elif field in _NUMERIC:
             setattr(p, field, type(getattr(p, field))(v))
         else:
-            raise TypeError(f"train() got an unexpected keyword argument {k!r}")
+            raise TypeError(f"{fn}() got an unexpected keyword argument {k!r}")
 
+
+def _run(call: Callable[[Any], int], p: TrainParams, callback: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
     history: list[Any] = []
     warnings: list[str] = []
     final: dict[str, Any] = {}
@@ -164,7 +192,7 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
         old = signal.signal(signal.SIGINT, lambda *_: setattr(stop, "value", 1))
     err = _lib.Error()
     try:
-        status = lib.bertc_train(ctypes.byref(p), ctypes.byref(err))
+        status = call(ctypes.byref(err))
     finally:
         if old is not None:
             signal.signal(signal.SIGINT, old)
@@ -174,3 +202,50 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
     final["log_history"] = history
     final["warnings"] = warnings
     return final
+
+
+def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[str] | None,
+            train: str | os.PathLike[str], output_dir: str | os.PathLike[str],
+            validation: str | os.PathLike[str] | None = None, *, temperature: float = 2.0, alpha: float = 0.5,
+            unlabeled: str | os.PathLike[str] | None = None, augment: int = 0, augment_swap: float = 0.3,
+            augment_delete: float = 0.1, augment_mask: float = 0.3, augment_neighbors: int = 15,
+            augmented_out: str | os.PathLike[str] | None = None, teacher_cache: str | os.PathLike[str] | None = None,
+            teacher_max_length: int = 0, teacher_batch_size: int = 0, student_layers: int | None = None,
+            labels: str | list[str] | None = None, text_column: str | None = None, pair_column: str | None = None,
+            label_column: str | None = None, data_format: str | None = None, shuffle: bool = True,
+            metric_for_best_model: str | None = None, resume_from_checkpoint: str | bool | None = None,
+            overwrite_output_dir: bool = False, freeze_embeddings: bool = False, bf16: bool = False,
+            callback: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> dict[str, Any]:
+    """Distils ``teacher`` (a fine-tuned sequence classifier's folder) into ``student`` (a folder; a base model gets a
+    new head) on ``train``, as ``bertc distill`` does: the loss is
+    ``alpha * CE(student, label) + (1 - alpha) * T**2 * KL(softmax(teacher / T) || softmax(student / T))``
+    (DistilBERT's; ``temperature`` is T). The teacher labels each distinct text once and its logits are kept in
+    ``teacher_cache`` (default ``output_dir + ".teacher-logits.safetensors"``); with ``teacher=None`` the cache must
+    hold every row. ``unlabeled`` texts and ``augment`` variants per training row (nearest-word swaps, deletions, a
+    masked span; seeded by ``seed``) take the teacher's argmax as their label. ``student=None`` with
+    ``student_layers=N`` makes the student from the teacher's layers (every k-th), written beside ``output_dir``.
+    Every other option, the result and the errors are :func:`train`'s."""
+    require_files(train, validation, unlabeled)
+    if teacher is None and teacher_cache is None:
+        raise ValueError("distill() needs a teacher, or a teacher_cache holding every row's logits")
+    if student is None:
+        if not student_layers or teacher is None:
+            raise ValueError("distill() needs a student folder, or student_layers with a teacher")
+        init = os.fspath(output_dir).rstrip("/") + ".student-init"
+        err = _lib.Error()
+        _lib.check(lib.bertc_student_from_teacher(_path(teacher), None, int(student_layers), _path(init),
+                                                  ctypes.byref(err)), err)
+        student = init
+    elif student_layers:
+        raise ValueError("distill(): student_layers makes the student from the teacher: give it or a student, not both")
+    d = lib.bertc_distill_default_params()
+    _fill(d.train, student, train, output_dir, validation, labels, None, text_column, pair_column, label_column,
+          data_format, shuffle, metric_for_best_model, resume_from_checkpoint, overwrite_output_dir, freeze_embeddings,
+          bf16, options, "distill")
+    d.teacher, d.unlabeled, d.augmented_out = _path(teacher), _path(unlabeled), _path(augmented_out)
+    d.teacher_cache = _path(teacher_cache)
+    d.temperature, d.alpha = float(temperature), float(alpha)
+    d.augment, d.augment_neighbors = int(augment), int(augment_neighbors)
+    d.augment_swap, d.augment_delete, d.augment_mask = float(augment_swap), float(augment_delete), float(augment_mask)
+    d.teacher_max_length, d.teacher_batch_size = int(teacher_max_length), int(teacher_batch_size)
+    return _run(lambda err: lib.bertc_distill(ctypes.byref(d), err), d.train, callback)

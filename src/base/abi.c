@@ -18,7 +18,7 @@ static const abi_size sizes[] = {
     S(bertc_embed_params), S(bertc_embedding), S(bertc_zero_shot_params), S(bertc_zero_shot_result),
     S(bertc_token_class_params), S(bertc_token_entity), S(bertc_token_class_result), S(bertc_qa_params),
     S(bertc_answer), S(bertc_qa_result), S(bertc_fill_mask_params), S(bertc_mask_candidate),
-    S(bertc_fill_mask_result), S(bertc_hub_params), S(bertc_hub_cached_model), S(bertc_train_event), S(bertc_train_params),
+    S(bertc_fill_mask_result), S(bertc_hub_params), S(bertc_hub_cached_model), S(bertc_train_event), S(bertc_train_params), S(bertc_distill_params),
     S(bertc_dataset_params), S(bertc_example), S(bertc_dataset), S(bertc_metrics_params), S(bertc_class_metrics), S(bertc_interval),
     S(bertc_curve_point), S(bertc_calibration_bin), S(bertc_threshold_point), S(bertc_metrics), S(bertc_mcnemar),
 };

@@ -194,8 +194,7 @@ static size_t tcache_find(const tcache *c, uint64_t k) {
 }
 
 /* Reads a cache file; absent: an empty cache (returns OK, c->n = 0). Malformed: BERTC_ERR_FORMAT naming it. */
-bertc_status distill_cache_parse(tcache *c, const uint8_t *data, size_t size, const char *path, bertc_error *err);
-bertc_status distill_cache_parse(tcache *c, const uint8_t *data, size_t size, const char *path, bertc_error *err) {
+static bertc_status distill_cache_parse(tcache *c, const uint8_t *data, size_t size, const char *path, bertc_error *err) {
     tensor_set ts;
     memset(&ts, 0, sizeof ts);
     bertc_status s = safetensors_parse(&ts, data, size, path, err);
@@ -252,6 +251,20 @@ bertc_status distill_cache_parse(tcache *c, const uint8_t *data, size_t size, co
 out:
     json_decref(j);
     tensor_set_free(&ts);
+    return s;
+}
+
+bertc_status distill_cache_probe(const uint8_t *data, size_t size, size_t *n_rows, int *labels, bertc_error *err) {
+    tcache c;
+    memset(&c, 0, sizeof c);
+    bertc_status s = distill_cache_parse(&c, data, size, "teacher cache", err);
+    if (!s) {
+        for (size_t i = 0; i < c.n; i++) /* every key is found where the index says */
+            if (c.key[tcache_find(&c, c.key[i])] != c.key[i]) s = bertc_fail(err, BERTC_ERR_FORMAT, "index");
+        *n_rows = c.n;
+        *labels = c.L;
+    }
+    tcache_free(&c);
     return s;
 }
 

@@ -112,6 +112,9 @@ double distill_row(const float *z, const float *t, int nl, int y, double T, doub
 /* The teacher cache's key of a text (and pair: NULL for none) as the teacher reads it at max_length. */
 uint64_t distill_text_key(const char *t, size_t n, const char *pair, size_t pn, int max_length);
 
+/* Parses a teacher cache image (the fuzzer's way in): its rows and labels. */
+bertc_status distill_cache_probe(const uint8_t *data, size_t size, size_t *rows, int *labels, bertc_error *err);
+
 /* ---- distillation's way into the trainer (src/train/distill.c) ---- */
 typedef struct train_source {
     const bertc_dataset *train; /* the training rows, read in place of p->train (labels as names or ids) */
