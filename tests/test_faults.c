@@ -316,6 +316,50 @@ static bertc_status run_train(path *p, bertc_error *err, bool *same) {
     return s;
 }
 
+/* bertc_distill: the teacher labels (augmented rows too) into a fresh cache, then one training step */
+static bertc_status run_distill(path *p, bertc_error *err, bool *same) {
+    char data[320], out[320], cache[320];
+    snprintf(data, sizeof data, "%s/train4.tsv", fdir);
+    snprintf(out, sizeof out, "%s/dout", fdir);
+    snprintf(cache, sizeof cache, "%s/cache.safetensors", fdir);
+    unlink(cache);
+    bertc_distill_params dp = bertc_distill_default_params();
+    dp.teacher = "models/sst2-small";
+    dp.teacher_cache = cache;
+    dp.augment = 1;
+    bertc_train_params *tp = &dp.train;
+    tp->model = p->dir;
+    tp->train = data;
+    tp->output_dir = out;
+    tp->batch_size = 4;
+    tp->max_steps = 1;
+    tp->warmup_steps = 0;
+    tp->learning_rate = 1e-3;
+    tp->train_sample = 0;
+    tp->n_threads = 1;
+    tp->overwrite_output_dir = 1;
+    tp->shuffle = 0;
+    bertc_status s = bertc_distill(&dp, err);
+    if (!s) {
+        bertc_model_params mp = one_thread();
+        bertc_model *m = NULL;
+        fi_suspend();
+        bertc_error e2;
+        *same = false;
+        if (!bertc_model_load(out, &mp, &m, &e2)) {
+            bertc_text in[1] = {{texts[0], strlen(texts[0]), NULL, 0}};
+            bertc_classify_params cp = bertc_classify_default_params();
+            bertc_classification c[1];
+            if (!bertc_classify(m, in, 1, &cp, c, &e2)) {
+                *same = same_floats(p, c[0].logits, c[0].n_labels);
+                bertc_classification_free(c, 1);
+            }
+            bertc_model_free(m);
+        }
+    }
+    return s;
+}
+
 static long sweep_size(void) {
     const char *e = getenv("BERTC_FAULT_SWEEP");
     return e ? atol(e) : 20;
@@ -433,6 +477,8 @@ static void t_train_step(void) {
     fclose(f);
     path p = {.name = "train-step", .run = run_train, .dir = TD "tiny-distilbert"};
     sweep(&p);
+    path d = {.name = "distill", .run = run_distill, .dir = TD "tiny-distilbert"};
+    sweep(&d);
     snprintf(cmd, sizeof cmd, "rm -rf %s", fdir);
     if (system(cmd) != 0) printf("  could not remove %s\n", fdir);
 }

@@ -652,7 +652,11 @@ static bertc_status student_labels(const bertc_distill_params *p, char ***names,
         while (*a) {
             const char *comma = strchr(a, ',');
             size_t l = comma ? (size_t)(comma - a) : strlen(a);
-            if (l) v[k++] = dup_n(a, l);
+            if (l && !(v[k++] = dup_n(a, l))) {
+                for (int i = 0; i < k; i++) free(v[i]);
+                free(v);
+                return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            }
             a = comma ? comma + 1 : a + l;
         }
         *names = v;
@@ -668,7 +672,13 @@ static bertc_status student_labels(const bertc_distill_params *p, char ***names,
     if (!s && head > 0 && !generic) { /* LABEL_i names: the teacher's, by position */
         char **v = calloc((size_t)probe.n_labels, sizeof *v);
         if (!v) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-        for (int i = 0; v && i < probe.n_labels; i++) v[i] = strdup(probe.labels[i]);
+        for (int i = 0; v && i < probe.n_labels; i++)
+            if (!(v[i] = strdup(probe.labels[i]))) {
+                for (int k = 0; k < i; k++) free(v[k]);
+                free(v);
+                v = NULL;
+                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            }
         *names = v;
         *n = v ? probe.n_labels : 0;
     }
@@ -873,8 +883,12 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
             s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
             goto done;
         }
-        for (int i = 0; i < C.L; i++) snames[i] = strdup(C.labels[i]);
         sn = C.L;
+        for (int i = 0; i < C.L; i++)
+            if (!(snames[i] = strdup(C.labels[i]))) {
+                s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+                goto done;
+            }
     }
     int map[4096];
     if (sn != C.L) {
