@@ -125,6 +125,8 @@ typedef struct bertc_distill_params {
                                    loses at most a minute of it */
     int teacher_max_length;     /* 0: train.max_length */
     int teacher_batch_size;     /* 0: 64 */
+    int label_only;             /* 1: the teacher labels the rows into teacher_cache (augmented_out written) and no
+                                   student is trained: train.output_dir may be NULL, teacher_cache may not */
 } bertc_distill_params;
 
 bertc_distill_params bertc_distill_default_params(void);

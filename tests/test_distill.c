@@ -210,6 +210,24 @@ static void t_augment(void) {
     cleanup();
 }
 
+/* --label-only fills the cache and writes the variants; given back as --unlabeled, with the cache and no teacher, they
+ * train the same student to the bit as the run that made them */
+static void t_label_only(void) {
+    setup();
+    char out[8192];
+    int rc = sh("@ distill --teacher models/sst2-small --student " TD "tiny-bert --train %s/train.tsv --augment 2 "
+                "--augmented-out %s/aug.tsv --teacher-cache %s/c.safetensors --label-only 2>&1 && test ! -e %s/o && "
+                "@ distill --teacher-cache %s/c.safetensors --student " TD "tiny-bert --train %s/train.tsv --unlabeled %s/aug.tsv "
+                "--epochs 1 --batch-size 8 --learning-rate 1e-3 --warmup-steps 0 --threads 2 --train-sample 0 --quiet --output %s/a "
+                ">/dev/null && " RUN "--augment 2 --output %s/b > /dev/null && cmp %s/a/model.safetensors %s/b/model.safetensors && "
+                "echo same", tmp, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "same") && strstr(out, "have their logits in"), "label-only: %d %s", rc, out);
+    rc = sh("@ distill --teacher models/sst2-small --student " TD "tiny-bert --train %s/train.tsv --label-only 2>&1", tmp, out,
+            sizeof out);
+    CHECK(rc == 2 && strstr(out, "usage"), "label-only without a cache: %d %s", rc, out);
+    cleanup();
+}
+
 /* A student from the teacher's layers: all of them gives the teacher's logits; a subset renumbers them. */
 static void t_from_teacher(void) {
     setup();
@@ -313,6 +331,7 @@ void tests_distill(void) {
     run_test("distill/alpha1_is_train", t_alpha1);
     run_test("distill/teacher_cache", t_cache);
     run_test("distill/augment_seeded", t_augment);
+    run_test("distill/label_only", t_label_only);
     run_test("distill/student_from_teacher", t_from_teacher);
     run_test("distill/errors", t_errors);
 }

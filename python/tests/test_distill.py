@@ -77,3 +77,17 @@ def test_student_layers_and_errors(tmp_path):
         bertc.distill(TEACHER, STUDENT, train, tmp_path / "x", no_such_option=1)
     with pytest.raises(FileNotFoundError):
         bertc.distill(TEACHER, STUDENT, str(tmp_path / "missing.tsv"), tmp_path / "x")
+
+
+def test_label_only_then_cache(tmp_path):
+    train, _ = _data(tmp_path)
+    cache, aug = str(tmp_path / "c.safetensors"), str(tmp_path / "aug.tsv")
+    events: list[str] = []
+    bertc.distill(TEACHER, STUDENT, train, None, augment=1, augmented_out=aug, teacher_cache=cache, label_only=True, seed=7,
+                  callback=lambda e: events.append(e["event"]))
+    assert "teacher" in events and os.path.isfile(cache) and os.path.isfile(aug)
+    a = bertc.distill(None, STUDENT, train, tmp_path / "a", unlabeled=aug, teacher_cache=cache, **COMMON)
+    b = bertc.distill(TEACHER, STUDENT, train, tmp_path / "b", augment=1, **COMMON)
+    assert a["train_loss"] == b["train_loss"]
+    with pytest.raises(ValueError, match="teacher_cache"):
+        bertc.distill(TEACHER, STUDENT, train, None, label_only=True)

@@ -687,9 +687,9 @@ static bertc_status student_labels(const bertc_distill_params *p, char ***names,
 }
 
 bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
-    if (!p || !p->train.model || !p->train.train || !p->train.output_dir)
+    if (!p || !p->train.model || !p->train.train || !(p->train.output_dir || (p->label_only && p->teacher_cache)))
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_distill: the student (train.model), the training data (train.train) "
-                          "and the output folder are required");
+                          "and the output folder (or, with label_only, the teacher cache) are required");
     if (!(p->temperature > 0 && p->temperature <= 1000) || !(p->alpha >= 0 && p->alpha <= 1) || p->augment < 0 ||
         p->augment > 1000 || !(p->augment_swap >= 0 && p->augment_delete >= 0 && p->augment_swap + p->augment_delete <= 1) ||
         !(p->augment_mask >= 0 && p->augment_mask <= 1) || p->augment_neighbors < 1 || p->augment_neighbors > 64 ||
@@ -832,7 +832,9 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
         }
     for (size_t i = 0; i < R.n; i++) {
         drow *d = &R.r[i];
-        d->key = distill_text_key(d->ttext ? d->ttext : d->text, d->ttext ? d->tlen : d->len, d->pair, d->pair_len, max_length);
+        /* keyed by the text the student reads: a variant written out (augmented_out) and given back as an unlabelled
+         * row finds its logits, teacher or not */
+        d->key = distill_text_key(d->text, d->len, d->pair, d->pair_len, max_length);
     }
     /* the cache */
     if ((s = tcache_read(&C, cache_path, err))) goto done;
@@ -873,6 +875,13 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
         goto done;
     }
     if ((s = label_missing(p, tm, &R, &C, cache_path, max_length, err))) goto done;
+    if (p->label_only) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%zu rows (%zu labelled, %zu augmented, %zu unlabelled) have their logits in %.300s", R.n,
+                 n_labelled, n_aug, du ? du->n : 0, cache_path);
+        teacher_event(p, -1, -1, msg);
+        goto done;
+    }
     bertc_model_free(tm);
     tm = NULL;
     /* the label order: the student's, mapped onto the teacher's logits by name (by position for LABEL_i) */
