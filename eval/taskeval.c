@@ -17,15 +17,6 @@
 #include <string.h>
 #include <strings.h>
 
-static char *dupn(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
 static bool ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
     return a >= b && !strcasecmp(s + a - b, suffix);
@@ -109,7 +100,7 @@ static bertc_status tag_of(ner_parser *ps, long line, size_t j, const json_t *v,
         if (n == 0) return bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:%ld: tag %zu is empty", ps->name, line, j);
         if (memchr(json_string_value(v), 0, n))
             return bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:%ld: tag %zu contains NUL", ps->name, line, j);
-        *out = dupn(json_string_value(v), n);
+        *out = mem_dup0(json_string_value(v), n);
     } else if (json_is_integer(v)) {
         json_int_t k = json_integer_value(v);
         if (ps->p->labels) {
@@ -161,7 +152,7 @@ static bertc_status ner_jsonl_line(ner_parser *ps, long line, const json_t *j) {
             st = bertc_fail(ps->err, BERTC_ERR_INPUT, "%s:%ld: token %zu contains NUL", ps->name, line, k);
             break;
         }
-        if (!(s.words[k] = dupn(json_string_value(x), json_string_length(x)))) st = nomem(ps->err);
+        if (!(s.words[k] = mem_dup0(json_string_value(x), json_string_length(x)))) st = nomem(ps->err);
         else st = tag_of(ps, line, k, json_array_get(t, k), &s.tags[k]);
     }
     if (st) {
@@ -247,8 +238,8 @@ static bertc_status ner_conll(ner_parser *ps, const char *data, size_t len) {
                 cap = nc;
             }
             if (!s.n) s.line = line;
-            s.words[s.n] = dupn(data + w0, w1 - w0);
-            s.tags[s.n] = dupn(data + t0, t1 - t0);
+            s.words[s.n] = mem_dup0(data + w0, w1 - w0);
+            s.tags[s.n] = mem_dup0(data + t0, t1 - t0);
             s.n++;
             if (!s.words[s.n - 1] || !s.tags[s.n - 1]) st = nomem(ps->err);
         }
@@ -356,7 +347,7 @@ static bertc_status qa_string(qa_parser *ps, const json_t *v, const char *what, 
         snprintf(why, sizeof why, "%s contains NUL", what);
         return qa_fail(ps, why);
     }
-    if (!(*out = dupn(json_string_value(v), n))) return nomem(ps->err);
+    if (!(*out = mem_dup0(json_string_value(v), n))) return nomem(ps->err);
     if (len) *len = n;
     return BERTC_OK;
 }

@@ -277,6 +277,25 @@ static void t_request(void) {
 
 static char fdir[256];
 
+/* The trained model's logits are a training path's output (checking them is not part of the sweep). */
+static void trained_same(path *p, const char *out, bool *same) {
+    bertc_model_params mp = one_thread();
+    bertc_model *m = NULL;
+    fi_suspend();
+    bertc_error e2;
+    *same = false;
+    if (!bertc_model_load(out, &mp, &m, &e2)) {
+        bertc_text in[1] = {{texts[0], strlen(texts[0]), NULL, 0}};
+        bertc_classify_params cp = bertc_classify_default_params();
+        bertc_classification c[1];
+        if (!bertc_classify(m, in, 1, &cp, c, &e2)) {
+            *same = same_floats(p, c[0].logits, c[0].n_labels);
+            bertc_classification_free(c, 1);
+        }
+        bertc_model_free(m);
+    }
+}
+
 static bertc_status run_train(path *p, bertc_error *err, bool *same) {
     char data[320], out[320];
     snprintf(data, sizeof data, "%s/train4.tsv", fdir);
@@ -294,25 +313,7 @@ static bertc_status run_train(path *p, bertc_error *err, bool *same) {
     tp.overwrite_output_dir = 1;
     tp.shuffle = 0;
     bertc_status s = bertc_train(&tp, err);
-    if (!s) {
-        /* the trained model's logits are the output */
-        bertc_model_params mp = one_thread();
-        bertc_model *m = NULL;
-        fi_suspend(); /* checking the result is not part of the sweep */
-        bertc_error e2;
-        bertc_status s2 = bertc_model_load(out, &mp, &m, &e2);
-        *same = false;
-        if (!s2) {
-            bertc_text in[1] = {{texts[0], strlen(texts[0]), NULL, 0}};
-            bertc_classify_params cp = bertc_classify_default_params();
-            bertc_classification c[1];
-            if (!bertc_classify(m, in, 1, &cp, c, &e2)) {
-                *same = same_floats(p, c[0].logits, c[0].n_labels);
-                bertc_classification_free(c, 1);
-            }
-            bertc_model_free(m);
-        }
-    }
+    if (!s) trained_same(p, out, same);
     return s;
 }
 
@@ -340,23 +341,7 @@ static bertc_status run_distill(path *p, bertc_error *err, bool *same) {
     tp->overwrite_output_dir = 1;
     tp->shuffle = 0;
     bertc_status s = bertc_distill(&dp, err);
-    if (!s) {
-        bertc_model_params mp = one_thread();
-        bertc_model *m = NULL;
-        fi_suspend();
-        bertc_error e2;
-        *same = false;
-        if (!bertc_model_load(out, &mp, &m, &e2)) {
-            bertc_text in[1] = {{texts[0], strlen(texts[0]), NULL, 0}};
-            bertc_classify_params cp = bertc_classify_default_params();
-            bertc_classification c[1];
-            if (!bertc_classify(m, in, 1, &cp, c, &e2)) {
-                *same = same_floats(p, c[0].logits, c[0].n_labels);
-                bertc_classification_free(c, 1);
-            }
-            bertc_model_free(m);
-        }
-    }
+    if (!s) trained_same(p, out, same);
     return s;
 }
 

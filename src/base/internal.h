@@ -81,6 +81,8 @@ bool path_join(char *buf, size_t cap, const char *dir, const char *name);
 
 /* UTF-8: validate, returning the byte offset of the first invalid sequence or len when valid. */
 size_t utf8_validate(const char *s, size_t len);
+/* A malloc'ed copy of n bytes (NUL bytes inside kept) plus a terminating NUL; NULL when out of memory. */
+char *mem_dup0(const char *s, size_t n);
 /* Decodes one code point at s (valid UTF-8 assumed); returns its length in bytes. */
 /* numpy's pairwise sum of float32 (add.reduce over a contiguous array): the same rounding as numpy's sums. */
 float np_sum_f32(const float *a, size_t n);

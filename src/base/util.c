@@ -247,6 +247,15 @@ bool path_join(char *buf, size_t cap, const char *dir, const char *name) {
     return n > 0 && (size_t)n < cap;
 }
 
+char *mem_dup0(const char *s, size_t n) {
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
 size_t utf8_validate(const char *str, size_t len) {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;

@@ -56,15 +56,6 @@ typedef struct parser {
     bertc_error *err;
 } parser;
 
-static char *dup_n(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
 static bertc_status check_utf8(parser *ps, long line, const char *what, const char *s, size_t len) {
     size_t bad = utf8_validate(s, len);
     if (bad < len)
@@ -95,10 +86,10 @@ static bertc_status add_example(parser *ps, long line, const char *text, size_t 
     bertc_example *e = &d->ex[d->n];
     memset(e, 0, sizeof *e);
     e->line = line;
-    e->text = dup_n(text, tl);
+    e->text = mem_dup0(text, tl);
     e->len = tl;
-    if (has_pair) e->pair = dup_n(pair, pl), e->pair_len = pl;
-    if (has_label) e->label = dup_n(label, ll);
+    if (has_pair) e->pair = mem_dup0(pair, pl), e->pair_len = pl;
+    if (has_label) e->label = mem_dup0(label, ll);
     d->n++;
     if (!e->text || (has_pair && !e->pair) || (has_label && !e->label))
         return bertc_fail(ps->err, BERTC_ERR_NOMEM, "out of memory");

@@ -77,15 +77,6 @@ static drow *rows_add(rows *R) {
     return d;
 }
 
-static char *dup_n(const char *s, size_t n) {
-    char *d = malloc(n + 1);
-    if (d) {
-        memcpy(d, s, n);
-        d[n] = 0;
-    }
-    return d;
-}
-
 /* FNV-1a over the bytes, then mixed: the text, a separator, the pair (if any), and the teacher's max length. */
 uint64_t distill_text_key(const char *t, size_t n, const char *pair, size_t pn, int max_length) {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -163,9 +154,10 @@ static bertc_status tcache_grow(tcache *c, size_t want, bertc_error *err) {
     return BERTC_OK;
 }
 
-static const uint64_t *sort_keys;
-static int cmp_by_key(const void *a, const void *b) {
-    uint64_t x = sort_keys[*(const size_t *)a], y = sort_keys[*(const size_t *)b];
+/* qsort_r comparators: indices ordered by the keys (or rows) ctx points to */
+static int cmp_by_key(const void *a, const void *b, void *ctx) {
+    const uint64_t *keys = ctx;
+    uint64_t x = keys[*(const size_t *)a], y = keys[*(const size_t *)b];
     return x < y ? -1 : x > y;
 }
 
@@ -174,8 +166,7 @@ static bertc_status tcache_index(tcache *c, bertc_error *err) {
     c->sorted = malloc((c->n ? c->n : 1) * sizeof *c->sorted);
     if (!c->sorted) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < c->n; i++) c->sorted[i] = i;
-    sort_keys = c->key;
-    qsort(c->sorted, c->n, sizeof *c->sorted, cmp_by_key);
+    qsort_r(c->sorted, c->n, sizeof *c->sorted, cmp_by_key, c->key);
     c->n_sorted = c->n;
     return BERTC_OK;
 }
@@ -528,9 +519,9 @@ static void teacher_event(const bertc_distill_params *p, long done, long total, 
     p->train.callback(&e, p->train.callback_ctx);
 }
 
-static const drow *sort_rows;
-static int cmp_tlen(const void *a, const void *b) {
-    const drow *x = &sort_rows[*(const size_t *)a], *y = &sort_rows[*(const size_t *)b];
+static int cmp_tlen(const void *a, const void *b, void *ctx) {
+    const drow *all_rows = ctx;
+    const drow *x = &all_rows[*(const size_t *)a], *y = &all_rows[*(const size_t *)b];
     size_t lx = (x->ttext ? x->tlen : x->len) + x->pair_len, ly = (y->ttext ? y->tlen : y->len) + y->pair_len;
     if (lx != ly) return lx < ly ? -1 : 1;
     return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
@@ -546,7 +537,6 @@ static bertc_status label_missing(const bertc_distill_params *p, const bertc_mod
         /* distinct missing keys */
         for (size_t i = 0; i < R->n; i++)
             if (tcache_find(c, R->r[i].key) == SIZE_MAX) todo[nt++] = i;
-        sort_keys = NULL;
     }
     /* drop duplicates among the missing (the same text twice): keep the first of each key */
     if (nt > 1) {
@@ -562,8 +552,7 @@ static bertc_status label_missing(const bertc_distill_params *p, const bertc_mod
             ks[i] = R->r[todo[i]].key;
             ix[i] = i;
         }
-        sort_keys = ks;
-        qsort(ix, nt, sizeof *ix, cmp_by_key);
+        qsort_r(ix, nt, sizeof *ix, cmp_by_key, ks);
         size_t w = 0;
         unsigned char *dup = calloc(nt, 1);
         for (size_t i = 1; dup && i < nt; i++)
@@ -584,8 +573,7 @@ static bertc_status label_missing(const bertc_distill_params *p, const bertc_mod
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "%zu rows have no logits in the teacher cache %s and no teacher was given "
                           "to label them", nt, cache_path);
     }
-    sort_rows = R->r;
-    qsort(todo, nt, sizeof *todo, cmp_tlen);
+    qsort_r(todo, nt, sizeof *todo, cmp_tlen, R->r);
     const int B = p->teacher_batch_size > 0 ? p->teacher_batch_size : 64;
     const int L = c->L;
     bertc_encoding *enc = calloc((size_t)B, sizeof *enc);
@@ -652,7 +640,7 @@ static bertc_status student_labels(const bertc_distill_params *p, char ***names,
         while (*a) {
             const char *comma = strchr(a, ',');
             size_t l = comma ? (size_t)(comma - a) : strlen(a);
-            if (l && !(v[k++] = dup_n(a, l))) {
+            if (l && !(v[k++] = mem_dup0(a, l))) {
                 for (int i = 0; i < k; i++) free(v[i]);
                 free(v);
                 return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
@@ -737,7 +725,7 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
     }
     for (size_t i = 0; i < dl->n; i++) {
         drow *d = rows_add(&R);
-        if (!d || !(d->text = dup_n(dl->ex[i].text, dl->ex[i].len))) {
+        if (!d || !(d->text = mem_dup0(dl->ex[i].text, dl->ex[i].len))) {
             s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
             goto done;
         }
@@ -821,7 +809,7 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
     if (du)
         for (size_t i = 0; i < du->n; i++) {
             drow *d = rows_add(&R);
-            if (!d || !(d->text = dup_n(du->ex[i].text, du->ex[i].len))) {
+            if (!d || !(d->text = mem_dup0(du->ex[i].text, du->ex[i].len))) {
                 s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
                 goto done;
             }
