@@ -119,7 +119,8 @@ typedef struct bertc_distill_params {
     double augment_mask;        /* per variant: the probability of one masked span of 1-3 words (0.3) */
     int augment_neighbors;      /* a swap draws among this many nearest words (15), by the cosine of the teacher's
                                    input embeddings, among its vocabulary's whole words */
-    const char *augmented_out;  /* when set, the generated variants are written there (TSV: sentence, label) */
+    int augment_min_words;      /* only rows of at least this many words are augmented (0: every row) */
+    const char *augmented_out;  /* when set, the generated variants are written there (TSV with one column, sentence) */
     const char *teacher_cache;  /* the teacher's logits by text (safetensors); NULL: OUTPUT_DIR.teacher-logits.safetensors.
                                    Rows found there are not run again; written as labelling goes, so a killed run
                                    loses at most a minute of it */

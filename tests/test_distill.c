@@ -207,6 +207,14 @@ static void t_augment(void) {
             "comm -12 - %s/t.txt | wc -l",
             tmp, out, sizeof out);
     CHECK(rc == 0 && atoi(out) == 0, "variants equal to rows: %s", out);
+    /* only rows of 12 words or more: fewer variants, each of them among the run's over every row */
+    rc = sh(RUN "--augment 3 --augment-min-words 12 --augmented-out %s/a4.tsv --max-steps 1 --output %s/o4 >/dev/null 2>&1 && "
+            "tail -n +2 %s/a4.tsv | sort > %s/a4s && tail -n +2 %s/a1.tsv | sort > %s/a1s && comm -23 %s/a4s %s/a1s | wc -l && "
+            "wc -l < %s/a4s && awk 'NF < 9' %s/a4s | wc -l", tmp, out, sizeof out);
+    int extra = -1, n4 = 0, short4 = -1;
+    CHECK(rc == 0 && sscanf(out, "%d %d %d", &extra, &n4, &short4) == 3, "min words: %d %s", rc, out);
+    CHECK(extra == 0 && n4 > 5 && n4 < lines - 1 && short4 == 0, "min words: %d new, %d variants of %d, %d short", extra, n4,
+          lines - 1, short4);
     cleanup();
 }
 

@@ -204,7 +204,8 @@ static bool num_arg(const char *v, double *out) {
 static const char distill_usage[] =
     "usage: bertc distill --teacher DIR|ID --student DIR|ID --train FILE --output DIR [--validation FILE]\n"
     "                     [--temperature 2] [--alpha 0.5] [--unlabeled FILE] [--augment N] [--augment-swap 0.3]\n"
-    "                     [--augment-delete 0.1] [--augment-mask 0.3] [--augment-neighbors 15] [--augmented-out FILE]\n"
+    "                     [--augment-delete 0.1] [--augment-mask 0.3] [--augment-neighbors 15] [--augment-min-words N]\n"
+    "                     [--augmented-out FILE]\n"
     "                     [--teacher-cache FILE] [--teacher-max-length N] [--teacher-batch-size 64]\n"
     "                     [--student-layers N] [--label-only] [every flag of bertc train]\n"
     "Trains the student on alpha * CE(student, label) + (1 - alpha) * T^2 * KL(softmax(teacher/T) || softmax(student/T))\n"
@@ -257,6 +258,7 @@ static int train_main(int argc, char **argv, bool distill) {
         else if (distill && !strcmp(a, "--augment-delete")) { NUM(); dp.augment_delete = d; }
         else if (distill && !strcmp(a, "--augment-mask")) { NUM(); dp.augment_mask = d; }
         else if (distill && !strcmp(a, "--augment-neighbors")) { NUM(); dp.augment_neighbors = (int)d; }
+        else if (distill && !strcmp(a, "--augment-min-words")) { NUM(); dp.augment_min_words = (int)d; }
         else if (distill && !strcmp(a, "--augmented-out")) { NEED(); dp.augmented_out = v; }
         else if (distill && !strcmp(a, "--teacher-cache")) { NEED(); dp.teacher_cache = v; }
         else if (distill && !strcmp(a, "--teacher-max-length")) { NUM(); dp.teacher_max_length = (int)d; }

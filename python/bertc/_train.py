@@ -48,7 +48,8 @@ class TrainParams(Structure):
 class DistillParams(Structure):
     _fields_ = [("train", TrainParams), ("teacher", c_char_p), ("temperature", c_double), ("alpha", c_double),
                 ("unlabeled", c_char_p), ("augment", c_int), ("augment_swap", c_double), ("augment_delete", c_double),
-                ("augment_mask", c_double), ("augment_neighbors", c_int), ("augmented_out", c_char_p),
+                ("augment_mask", c_double), ("augment_neighbors", c_int), ("augment_min_words", c_int),
+                ("augmented_out", c_char_p),
                 ("teacher_cache", c_char_p), ("teacher_max_length", c_int), ("teacher_batch_size", c_int),
                 ("label_only", c_int)]
 
@@ -210,6 +211,7 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
             validation: str | os.PathLike[str] | None = None, *, temperature: float = 2.0, alpha: float = 0.5,
             unlabeled: str | os.PathLike[str] | None = None, augment: int = 0, augment_swap: float = 0.3,
             augment_delete: float = 0.1, augment_mask: float = 0.3, augment_neighbors: int = 15,
+            augment_min_words: int = 0,
             augmented_out: str | os.PathLike[str] | None = None, teacher_cache: str | os.PathLike[str] | None = None,
             teacher_max_length: int = 0, teacher_batch_size: int = 0, student_layers: int | None = None,
             label_only: bool = False,
@@ -250,7 +252,7 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
     d.teacher, d.unlabeled, d.augmented_out = _path(teacher), _path(unlabeled), _path(augmented_out)
     d.teacher_cache = _path(teacher_cache)
     d.temperature, d.alpha = float(temperature), float(alpha)
-    d.augment, d.augment_neighbors = int(augment), int(augment_neighbors)
+    d.augment, d.augment_neighbors, d.augment_min_words = int(augment), int(augment_neighbors), int(augment_min_words)
     d.augment_swap, d.augment_delete, d.augment_mask = float(augment_swap), float(augment_delete), float(augment_mask)
     d.teacher_max_length, d.teacher_batch_size = int(teacher_max_length), int(teacher_batch_size)
     d.label_only = int(bool(label_only))

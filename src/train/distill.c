@@ -419,7 +419,7 @@ static bertc_status augment_row(const bertc_distill_params *p, nn_table *nt, con
     enum { MAXW = 512 };
     wspan w[MAXW];
     int nw = split_words(src->text, src->len, w, MAXW);
-    if (nw <= 0) return BERTC_OK;
+    if (nw <= 0 || nw < p->augment_min_words) return BERTC_OK;
     int32_t ids[MAXW];
     int need[MAXW], n_need = 0;
     for (int i = 0; i < nw; i++) {
@@ -681,7 +681,7 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
     if (!(p->temperature > 0 && p->temperature <= 1000) || !(p->alpha >= 0 && p->alpha <= 1) || p->augment < 0 ||
         p->augment > 1000 || !(p->augment_swap >= 0 && p->augment_delete >= 0 && p->augment_swap + p->augment_delete <= 1) ||
         !(p->augment_mask >= 0 && p->augment_mask <= 1) || p->augment_neighbors < 1 || p->augment_neighbors > 64 ||
-        p->teacher_max_length < 0 || p->teacher_batch_size < 0)
+        p->teacher_max_length < 0 || p->teacher_batch_size < 0 || p->augment_min_words < 0)
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_distill: temperature must be in (0, 1000], alpha in [0, 1], augment "
                           "in 0..1000, the swap and delete probabilities sum to at most 1, the mask probability in [0, 1], "
                           "the neighbours 1..64");
