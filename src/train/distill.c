@@ -295,9 +295,10 @@ typedef struct nn_table {
     int V;          /* teacher vocabulary size */
     int K;
     int32_t *nbr;   /* V x K neighbour token ids (-1: none), computed for the words asked for */
-    uint8_t *done;  /* per id: 0 not asked, 1 computed */
+    uint8_t *done;  /* per id: 0 not asked, 1 computed, 2 queued */
     int32_t *cand;  /* candidate ids (whole words) */
     int n_cand;
+    packed_linear pl; /* the candidates' unit embeddings, packed once (N = n_cand) */
 } nn_table;
 
 static bool whole_word(const char *t) {
@@ -327,62 +328,65 @@ static int word_id(const bertc_tokenizer *tok, const char *w, size_t n) {
 
 /* The K nearest whole words (cosine of the teacher's input embeddings) of every id in ids[0..n): one GEMM of the
  * asked words against all candidates. */
+/* dst[i] = E[ids[i]] / |E[ids[i]]| (rows of H floats) */
+static void unit_rows(float *dst, const float *E, const int32_t *ids, int n, int H) {
+    for (int i = 0; i < n; i++) {
+        const float *src = E + (size_t)ids[i] * H;
+        double ss = 0;
+        for (int k = 0; k < H; k++) ss += (double)src[k] * src[k];
+        float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0;
+        for (int k = 0; k < H; k++) dst[(size_t)i * H + k] = src[k] * inv;
+    }
+}
+
 static bertc_status nn_compute(nn_table *nt, const bertc_model *tm, const int32_t *ids, int n, bertc_error *err) {
     const int H = tm->cfg.embedding_size > 0 ? tm->cfg.embedding_size : tm->cfg.hidden;
     const float *E = tm->word;
-    float *cn = malloc((size_t)nt->n_cand * H * sizeof(float));
-    float *q = malloc((size_t)(n ? n : 1) * H * sizeof(float));
-    float *sc = malloc((size_t)(n ? n : 1) * nt->n_cand * sizeof(float));
-    packed_linear pl;
-    memset(&pl, 0, sizeof pl);
-    bertc_status s = BERTC_OK;
-    if (!cn || !q || !sc) {
-        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the nearest words");
-        goto out;
+    enum { CHUNK = 256 };
+    if (!nt->pl.N) {
+        float *cn = malloc((size_t)nt->n_cand * H * sizeof(float));
+        if (!cn) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the nearest words");
+        unit_rows(cn, E, nt->cand, nt->n_cand, H);
+        bool ok = linear_pack(&nt->pl, cn, NULL, nt->n_cand, H);
+        free(cn);
+        if (!ok) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the nearest words");
     }
-    for (int pass = 0; pass < 2; pass++) {
-        int nrows = pass ? n : nt->n_cand;
-        float *dst = pass ? q : cn;
-        for (int i = 0; i < nrows; i++) {
-            const float *src = E + (size_t)(pass ? ids[i] : nt->cand[i]) * H;
-            double ss = 0;
-            for (int k = 0; k < H; k++) ss += (double)src[k] * src[k];
-            float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0;
-            for (int k = 0; k < H; k++) dst[(size_t)i * H + k] = src[k] * inv;
-        }
+    float *q = malloc((size_t)CHUNK * H * sizeof(float));
+    float *sc = malloc((size_t)CHUNK * nt->n_cand * sizeof(float));
+    if (!q || !sc) {
+        free(q);
+        free(sc);
+        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the nearest words");
     }
-    if (!linear_pack(&pl, cn, NULL, nt->n_cand, H)) {
-        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory for the nearest words");
-        goto out;
-    }
-    linear_forward(tm->pool, sc, q, &pl, n, EPI_NONE, NULL);
-    for (int i = 0; i < n; i++) {
-        int32_t *out = nt->nbr + (size_t)ids[i] * nt->K;
-        float best[64];
-        int bi[64], have = 0, K = nt->K;
-        const float *row = sc + (size_t)i * nt->n_cand;
-        for (int c = 0; c < nt->n_cand; c++) {
-            if (nt->cand[c] == ids[i]) continue;
-            float v = row[c];
-            if (have == K && v <= best[K - 1]) continue;
-            int at = have < K ? have++ : K - 1;
-            while (at > 0 && best[at - 1] < v) {
-                best[at] = best[at - 1];
-                bi[at] = bi[at - 1];
-                at--;
+    for (int c0 = 0; c0 < n; c0 += CHUNK) {
+        int m = n - c0 < CHUNK ? n - c0 : CHUNK;
+        unit_rows(q, E, ids + c0, m, H);
+        linear_forward(tm->pool, sc, q, &nt->pl, m, EPI_NONE, NULL);
+        for (int i = 0; i < m; i++) {
+            int32_t id = ids[c0 + i], *out = nt->nbr + (size_t)id * nt->K;
+            float best[64];
+            int bi[64], have = 0, K = nt->K;
+            const float *row = sc + (size_t)i * nt->n_cand;
+            for (int c = 0; c < nt->n_cand; c++) {
+                if (nt->cand[c] == id) continue;
+                float v = row[c];
+                if (have == K && v <= best[K - 1]) continue;
+                int at = have < K ? have++ : K - 1;
+                while (at > 0 && best[at - 1] < v) {
+                    best[at] = best[at - 1];
+                    bi[at] = bi[at - 1];
+                    at--;
+                }
+                best[at] = v;
+                bi[at] = nt->cand[c];
             }
-            best[at] = v;
-            bi[at] = nt->cand[c];
+            for (int k = 0; k < K; k++) out[k] = k < have ? bi[k] : -1;
+            nt->done[id] = 1;
         }
-        for (int k = 0; k < K; k++) out[k] = k < have ? bi[k] : -1;
-        nt->done[ids[i]] = 1;
     }
-out:
-    linear_free(&pl);
-    free(cn);
     free(q);
     free(sc);
-    return s;
+    return BERTC_OK;
 }
 
 typedef struct span {
@@ -505,6 +509,39 @@ static bertc_status augment_row(const bertc_distill_params *p, nn_table *nt, con
         }
     }
     return BERTC_OK;
+}
+
+/* The nearest words of every word of the rows to augment, in one pass (the candidates packed once, the queries in
+ * chunks), before the variants are drawn. */
+static bertc_status nn_prepare(const bertc_distill_params *p, nn_table *nt, const bertc_model *tm, const rows *R, size_t n,
+                               bertc_error *err) {
+    enum { MAXW = 512 };
+    size_t cap = 4096, k = 0;
+    int32_t *q = malloc(cap * sizeof *q);
+    if (!q) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    for (size_t r = 0; r < n; r++) {
+        wspan w[MAXW];
+        int nw = split_words(R->r[r].text, R->r[r].len, w, MAXW);
+        if (nw <= 0 || nw < p->augment_min_words) continue;
+        for (int i = 0; i < nw; i++) {
+            int id = word_id(tm->tok, w[i].s, w[i].n);
+            if (id < 0 || nt->done[id]) continue;
+            if (k == cap) {
+                int32_t *nq = realloc(q, 2 * cap * sizeof *q);
+                if (!nq) {
+                    free(q);
+                    return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+                }
+                q = nq;
+                cap *= 2;
+            }
+            nt->done[id] = 2;
+            q[k++] = id;
+        }
+    }
+    bertc_status s = k ? nn_compute(nt, tm, q, (int)k, err) : BERTC_OK;
+    free(q);
+    return s;
 }
 
 /* ---- labelling ---- */
@@ -773,6 +810,7 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
             s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "the teacher's vocabulary has no whole words to swap in");
             goto done;
         }
+        if ((s = nn_prepare(p, &nt, tm, &R, n_labelled, err))) goto done;
         for (size_t i = 0; i < n_labelled && !s; i++) {
             drow src = R.r[i]; /* R.r moves as rows are added */
             s = augment_row(p, &nt, tm, stok, smask, tmask, &src, p->train.seed, i, &R, err);
@@ -985,6 +1023,7 @@ done:
     if (snames)
         for (int i = 0; i < sn; i++) free(snames[i]);
     free(snames);
+    linear_free(&nt.pl);
     free(nt.nbr);
     free(nt.done);
     free(nt.cand);
