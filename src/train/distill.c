@@ -417,15 +417,15 @@ static double unit(uint64_t key, uint64_t i) { return (double)(mix64(key ^ mix64
 /* The variants of one text: per word, a swap for one of its nearest words (p_swap, words the teacher's vocabulary
  * holds whole), else a deletion (p_delete); then, with p_mask, one span of 1-3 words masked (the student's and the
  * teacher's own mask tokens). A variant equal to the text, or empty, is not kept. */
-static bertc_status augment_row(const bertc_distill_params *p, nn_table *nt, const bertc_model *tm, const bertc_tokenizer *stok,
-                                const char *smask, const char *tmask, const drow *src, uint64_t seed, size_t row, rows *R,
-                                bertc_error *err) {
+static bertc_status augment_row(const bertc_distill_params *p, nn_table *nt, const bertc_model *tm, const char *smask,
+                                const char *tmask, const drow *src, uint64_t seed, size_t row, rows *R, bertc_error *err) {
     enum { MAXW = 512 };
     wspan w[MAXW];
     int nw = split_words(src->text, src->len, w, MAXW);
     if (nw <= 0 || nw < p->augment_min_words) return BERTC_OK;
     int32_t ids[MAXW];
-    int need[MAXW], n_need = 0;
+    int32_t need[MAXW];
+    int n_need = 0;
     for (int i = 0; i < nw; i++) {
         ids[i] = word_id(tm->tok, w[i].s, w[i].n);
         if (ids[i] >= 0 && !nt->done[ids[i]]) {
@@ -438,7 +438,6 @@ static bertc_status augment_row(const bertc_distill_params *p, nn_table *nt, con
         bertc_status s = nn_compute(nt, tm, need, n_need, err);
         if (s) return s;
     }
-    (void)stok;
     for (int v = 0; v < p->augment; v++) {
         uint64_t key = mix64(seed ^ mix64(0x41554700ull + row * 1009 + (uint64_t)v));
         const char *out_w[MAXW];
@@ -813,7 +812,7 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
         if ((s = nn_prepare(p, &nt, tm, &R, n_labelled, err))) goto done;
         for (size_t i = 0; i < n_labelled && !s; i++) {
             drow src = R.r[i]; /* R.r moves as rows are added */
-            s = augment_row(p, &nt, tm, stok, smask, tmask, &src, p->train.seed, i, &R, err);
+            s = augment_row(p, &nt, tm, smask, tmask, &src, p->train.seed, i, &R, err);
         }
         if (s) goto done;
         if (p->augmented_out) {
