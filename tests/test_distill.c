@@ -93,7 +93,7 @@ static void setup(void) {
     snprintf(tmp, sizeof tmp, "/tmp/bertc-distill-XXXXXX");
     CHECK(mkdtemp(tmp) != NULL, "mkdtemp");
     char out[1024];
-    sh("head -41 " TD "sst2-dev.tsv > %s/train.tsv && printf 'sentence\\nan unlabelled line\\nanother one , bleak\\n' > "
+    sh("head -41 " TD "sst2-dev.tsv > %s/train.tsv && printf 'sentence\\nan unlabelled line\\nanother one , bleak\\nan unlabelled line\\nan unlabelled line\\n' > "
        "%s/unl.tsv", tmp, out, sizeof out);
 }
 
@@ -139,6 +139,7 @@ static void t_cache(void) {
     tensor_set ts;
     read_cache(path, &ts);
     const tensor_info *tk = tensor_set_find(&ts, "keys"), *tl = tensor_set_find(&ts, "logits");
+    /* 40 training rows and 4 unlabelled ones, one of them three times: 42 texts, each labelled once */
     CHECK(tk && tl && tk->shape[0] == 42 && tl->shape[1] == 2, "cache: %lld rows", tk ? (long long)tk->shape[0] : -1LL);
     /* each row's logits are the teacher's own (the inference path, fp32) */
     bertc_model *m = NULL;

@@ -161,6 +161,11 @@ static int cmp_by_key(const void *a, const void *b, void *ctx) {
     return x < y ? -1 : x > y;
 }
 
+static int cmp_by_key_then_index(const void *a, const void *b, void *ctx) {
+    int k = cmp_by_key(a, b, ctx);
+    return k ? k : (*(const size_t *)a > *(const size_t *)b) - (*(const size_t *)a < *(const size_t *)b);
+}
+
 static bertc_status tcache_index(tcache *c, bertc_error *err) {
     free(c->sorted);
     c->sorted = malloc((c->n ? c->n : 1) * sizeof *c->sorted);
@@ -569,11 +574,8 @@ static bertc_status label_missing(const bertc_distill_params *p, const bertc_mod
                                   const char *cache_path, int max_length, bertc_error *err) {
     size_t *todo = malloc((R->n ? R->n : 1) * sizeof *todo), nt = 0;
     if (!todo) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    {
-        /* distinct missing keys */
-        for (size_t i = 0; i < R->n; i++)
-            if (tcache_find(c, R->r[i].key) == SIZE_MAX) todo[nt++] = i;
-    }
+    for (size_t i = 0; i < R->n; i++)
+        if (tcache_find(c, R->r[i].key) == SIZE_MAX) todo[nt++] = i;
     /* drop duplicates among the missing (the same text twice): keep the first of each key */
     if (nt > 1) {
         uint64_t *ks = malloc(nt * sizeof *ks);
@@ -588,11 +590,11 @@ static bertc_status label_missing(const bertc_distill_params *p, const bertc_mod
             ks[i] = R->r[todo[i]].key;
             ix[i] = i;
         }
-        qsort_r(ix, nt, sizeof *ix, cmp_by_key, ks);
+        qsort_r(ix, nt, sizeof *ix, cmp_by_key_then_index, ks);
         size_t w = 0;
         unsigned char *dup = calloc(nt, 1);
         for (size_t i = 1; dup && i < nt; i++)
-            if (ks[ix[i]] == ks[ix[i - 1]]) dup[ix[i] > ix[i - 1] ? ix[i] : ix[i - 1]] = 1;
+            if (ks[ix[i]] == ks[ix[i - 1]]) dup[ix[i]] = 1; /* equal keys in index order: all but the first */
         for (size_t i = 0; dup && i < nt; i++)
             if (!dup[i]) todo[w++] = todo[i];
         if (dup) nt = w;
