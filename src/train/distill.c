@@ -429,20 +429,7 @@ static bertc_status augment_row(const bertc_distill_params *p, nn_table *nt, con
     int nw = split_words(src->text, src->len, w, MAXW);
     if (nw <= 0 || nw < p->augment_min_words) return BERTC_OK;
     int32_t ids[MAXW];
-    int32_t need[MAXW];
-    int n_need = 0;
-    for (int i = 0; i < nw; i++) {
-        ids[i] = word_id(tm->tok, w[i].s, w[i].n);
-        if (ids[i] >= 0 && !nt->done[ids[i]]) {
-            bool dup = false;
-            for (int k = 0; k < n_need && !dup; k++) dup = need[k] == ids[i];
-            if (!dup) need[n_need++] = ids[i];
-        }
-    }
-    if (n_need) {
-        bertc_status s = nn_compute(nt, tm, need, n_need, err);
-        if (s) return s;
-    }
+    for (int i = 0; i < nw; i++) ids[i] = word_id(tm->tok, w[i].s, w[i].n); /* their neighbours: nn_prepare's */
     for (int v = 0; v < p->augment; v++) {
         uint64_t key = mix64(seed ^ mix64(0x41554700ull + row * 1009 + (uint64_t)v));
         const char *out_w[MAXW];
