@@ -6,12 +6,13 @@
 # max length 64 (the longest SST-2 train row is 66 MPNet tokens), seed 42, 2 threads: ~2 hours on 2 cores.
 # Then the teacher labels the training rows for the student (`bertc distill --label-only`, max length 128: no row is
 # cut): first the 65,349 rows, then AUGMENT variants of each row of MINWORDS words or more (24,413 rows of 10 or
-# more: the teacher's time goes to sentences, like dev's; seeded; written to OUT/augmented.tsv), into
+# more: the teacher's time goes to sentences, like dev's; seeded; written to OUT/augmented.tsv), then AUGMENT2
+# variants of each row of MINWORDS2 words or more (6 of each of the 14,287 rows of 15 or more: OUT/augmented2.tsv), into
 # OUT/teacher-logits.safetensors, keyed by the student's text (all-MiniLM-L6-v2's tokenizer gives the [MASK] of the
 # masked spans): with these two files a student is distilled without the teacher (tools/make_distilled_default.sh).
 # Resumable at every stage: run it again after an interruption and it continues from the newest whole checkpoint,
 # then from the rows already in the cache (written every minute).
-#   tools/make_teacher.sh                 OUT=build/distill/teacher THREADS=2 LR=2e-5 AUGMENT=1 MINWORDS=10
+#   tools/make_teacher.sh   OUT=build/distill/teacher THREADS=2 LR=2e-5 AUGMENT=1 MINWORDS=10 AUGMENT2=6 MINWORDS2=15
 # Writes OUT/model (the best checkpoint by held-out accuracy), OUT/log.jsonl (log_history), OUT/dev.json (SST-2 dev:
 # the teacher's figures on the card; dev picks nothing), OUT/teacher-logits.safetensors, OUT/augmented.tsv.
 set -euo pipefail
@@ -23,6 +24,8 @@ THREADS=${THREADS:-2}
 LR=${LR:-2e-5}
 AUGMENT=${AUGMENT:-1}
 MINWORDS=${MINWORDS:-10}
+AUGMENT2=${AUGMENT2:-6}
+MINWORDS2=${MINWORDS2:-15}
 BERTC=${BERTC:-build/bertc}
 [ -x "$BERTC" ] || make -j2 build/bertc >/dev/null
 mkdir -p build/distill "$OUT"
@@ -49,4 +52,5 @@ label=("$BERTC" distill --teacher "$OUT/model" --student "$MINILM" --train build
        --teacher-cache "$OUT/teacher-logits.safetensors" --threads "$THREADS" --label-only)
 "${label[@]}"
 [ "$AUGMENT" -gt 0 ] && "${label[@]}" --augment "$AUGMENT" --augment-min-words "$MINWORDS" --augmented-out "$OUT/augmented.tsv"
-ls -la "$OUT/teacher-logits.safetensors" "$OUT/augmented.tsv" 2>/dev/null || true
+[ "$AUGMENT2" -gt 0 ] && "${label[@]}" --augment "$AUGMENT2" --augment-min-words "$MINWORDS2" --augmented-out "$OUT/augmented2.tsv"
+ls -la "$OUT/teacher-logits.safetensors" "$OUT/augmented.tsv" "$OUT/augmented2.tsv" 2>/dev/null || true

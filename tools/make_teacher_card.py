@@ -2,7 +2,7 @@
 """The teacher's card and files for the distilled default (issue 26): from tools/make_teacher.sh's output folder
 (log.jsonl: the log_history of `bertc train`; dev.json: `bertc eval` on SST-2 dev; teacher-logits.safetensors;
 augmented.tsv) writes models/teacher-mpnet-sst2/ (README.md, dev.json, log.jsonl, teacher-logits.safetensors,
-augmented.tsv.gz). The teacher's weights (438 MB) are not committed.
+augmented.tsv.gz, augmented2.tsv.gz). The teacher's weights (438 MB) are not committed.
 
 usage: python3 tools/make_teacher_card.py [OUT=build/distill/teacher] [DEST=models/teacher-mpnet-sst2]
 """
@@ -31,12 +31,13 @@ def cache_rows(path):
 
 
 rows = cache_rows(f"{out}/teacher-logits.safetensors") if os.path.exists(f"{out}/teacher-logits.safetensors") else 0
-n_aug = 0
-if os.path.exists(f"{out}/augmented.tsv"):
-    with open(f"{out}/augmented.tsv", "rb") as f, gzip.GzipFile(f"{dest}/augmented.tsv.gz", "wb", mtime=0) as g:
-        data = f.read()
-        g.write(data)
-        n_aug = data.count(b"\n") - 1
+n_aug = {}
+for name in ("augmented", "augmented2"):
+    if os.path.exists(f"{out}/{name}.tsv"):
+        with open(f"{out}/{name}.tsv", "rb") as f, gzip.GzipFile(f"{dest}/{name}.tsv.gz", "wb", mtime=0) as g:
+            data = f.read()
+            g.write(data)
+            n_aug[name] = data.count(b"\n") - 1
 if rows:
     shutil.copyfile(f"{out}/teacher-logits.safetensors", f"{dest}/teacher-logits.safetensors")
 shutil.copyfile(f"{out}/dev.json", f"{dest}/dev.json")
@@ -60,7 +61,7 @@ lines = [
     "## Recipe",
     "",
     "```sh",
-    "tools/make_teacher.sh     # bertc train, then bertc eval on dev, then bertc distill --label-only twice",
+    "tools/make_teacher.sh     # bertc train, then bertc eval on dev, then bertc distill --label-only three times",
     "python3 tools/make_teacher_card.py",
     "```",
     "",
@@ -95,9 +96,13 @@ lines += [
     f"- `teacher-logits.safetensors`: the teacher's logits (fp32, NEGATIVE / POSITIVE) for {rows:,} distinct texts: "
     "the 65,349 training rows and their variants, keyed by the text the student reads at max length 128 "
     "(`bertc distill --teacher-cache`).",
-    f"- `augmented.tsv.gz`: {n_aug:,} variants of the training rows (`bertc distill --augment`, seed 42: nearest-word "
-    "swaps by the teacher's input embeddings, deletions, a masked span), given back with `--unlabeled`.",
+    f"- `augmented.tsv.gz`: {n_aug.get('augmented', 0):,} variants of the training rows of 10 words or more "
+    "(`bertc distill --augment 1 --augment-min-words 10`, seed 42: nearest-word swaps by the teacher's input "
+    "embeddings, deletions, a masked span), given back with `--unlabeled`.",
+    f"- `augmented2.tsv.gz`: {n_aug.get('augmented2', 0):,} variants of the training rows of 15 words or more "
+    "(`--augment 6 --augment-min-words 15`, seed 42: the first of each row's six is its variant in augmented.tsv.gz), "
+    "more sentences like dev's for the student.",
     "- `dev.json`: `bertc eval` on SST-2 dev; `log.jsonl`: the run's log_history.",
 ]
 open(f"{dest}/README.md", "w").write("\n".join(lines) + "\n")
-print(f"{dest}: dev accuracy {dev['accuracy']:.4f}, {rows} cached rows, {n_aug} variants")
+print(f"{dest}: dev accuracy {dev['accuracy']:.4f}, {rows} cached rows, variants {n_aug}")
