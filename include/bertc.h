@@ -395,9 +395,10 @@ bertc_status bertc_forward(const bertc_model *m, const bertc_encoding *encs, siz
  * truncated "only_first" (the hypothesis is never cut), and the model's logits turned into one score per label:
  *  - single-label (multi_label 0, two or more labels): the softmax of the entailment logits across the labels;
  *  - multi_label 1, or a single label: per label, the softmax over [contradiction, entailment] (the entailment part).
- * The entailment id is the first label of config.json whose name starts with "entail" (any case), else -1, that is
- * the last label, as transformers does after its warning; the contradiction id is 0, or the last label when entailment
- * is 0. Scores are computed in float32 as transformers' numpy does (exp / sum of exp, no max subtracted; the max is
+ * The entailment id is the first label of config.json whose name starts with "entail" (any case); a model without
+ * one is refused (BERTC_ERR_UNSUPPORTED, naming its labels: a sentiment model would return confident nonsense), unless
+ * entailment_id names it (transformers warns and takes the last label). The contradiction id is 0, or the last label
+ * when entailment is 0. Scores are computed in float32 as transformers' numpy does (exp / sum of exp, no max subtracted; the max is
  * subtracted only where an exp overflows, where numpy would give NaN). */
 typedef struct bertc_zero_shot_params {
     const char *hypothesis_template; /* NULL: "This example is {}." Python's str.format with one argument: "{}" or
@@ -405,6 +406,8 @@ typedef struct bertc_zero_shot_params {
     int multi_label;                 /* 0 (default) or 1 */
     bertc_classify_params classify;  /* encode (truncation_strategy defaults to only_first here) and batch_size;
                                         function is ignored (the logits are used) */
+    int entailment_id;               /* -1 (default): the label named "entail..."; 0..n_labels-1: that label, for an
+                                        NLI model whose config names no labels (LABEL_0, ...) */
 } bertc_zero_shot_params;
 
 bertc_zero_shot_params bertc_zero_shot_default_params(void);
@@ -416,13 +419,13 @@ typedef struct bertc_zero_shot_result {
     size_t *order;
     float *scores;       /* scores[i] belongs to labels[order[i]] */
     float *logits;       /* n_labels * the model's labels, in the caller's label order (the raw NLI logits) */
-    int entailment_id;   /* as resolved (-1: none found; the last label was used) */
+    int entailment_id;   /* as resolved */
     int contradiction_id; /* 0, or -1 (the last label) when entailment is 0 */
 } bertc_zero_shot_result;
 
 /* Scores text (len bytes of UTF-8) against n_labels candidate labels. Errors: BERTC_ERR_INVALID_ARG for NULL
- * arguments, no labels or a template without a "{}" field; BERTC_ERR_UNSUPPORTED for a model without a
- * classification head or with fewer than 2 labels; the tokenizer's errors (BERTC_ERR_INPUT) for bad UTF-8 or a
+ * arguments, no labels, a template without a "{}" field or an entailment_id out of range; BERTC_ERR_UNSUPPORTED for
+ * a model without a classification head, with fewer than 2 labels or without an entailment label; the tokenizer's errors (BERTC_ERR_INPUT) for bad UTF-8 or a
  * hypothesis too long to leave room for the text. On error nothing in out needs freeing. */
 bertc_status bertc_zero_shot(const bertc_model *m, const char *text, size_t len, const char *const *labels,
                              size_t n_labels, const bertc_zero_shot_params *p, bertc_zero_shot_result *out,

@@ -77,6 +77,7 @@ static void test_zero_shot_refs(void) {
         const json_t *t = json_object_get(c, "hypothesis_template");
         if (t) p.hypothesis_template = json_string_value(t);
         p.multi_label = json_is_true(json_object_get(c, "multi_label"));
+        if (mi == 2) p.entailment_id = 1; /* tiny-bert names no entailment label: transformers takes the last one */
         const json_t *seqs = json_object_get(c, "sequences"), *outs = json_object_get(c, "output");
         size_t ns = json_is_array(seqs) ? json_array_size(seqs) : 1;
         CHECK(json_is_array(seqs) == json_is_array(outs), "case %zu: a list gives a list", i);
@@ -91,7 +92,7 @@ static void test_zero_shot_refs(void) {
             char what[64];
             snprintf(what, sizeof what, "case %zu/%zu (%s)", i, s, mname);
             check_output(what, want, json_string_value(sq), labels, &r);
-            CHECK(r.entailment_id == (mi == 2 ? -1 : 2), "%s: entailment id %d", what, r.entailment_id);
+            CHECK(r.entailment_id == (mi == 2 ? 1 : 2), "%s: entailment id %d", what, r.entailment_id);
             bertc_zero_shot_result_free(&r);
             n_checked++;
         }
@@ -112,6 +113,13 @@ static void test_zero_shot_errors(void) {
     CHECK(strstr(err.message, "at least one"), "no labels: %s", err.message);
     CHECK(bertc_zero_shot(NULL, "x", 1, labels, 2, NULL, &r, &err) == BERTC_ERR_INVALID_ARG, "NULL model");
     CHECK(bertc_zero_shot(m, "x", 1, labels, 2, NULL, NULL, &err) == BERTC_ERR_INVALID_ARG, "NULL out");
+    {
+        bertc_zero_shot_params q = bertc_zero_shot_default_params();
+        q.entailment_id = 3;
+        CHECK(bertc_zero_shot(m, "x", 1, labels, 2, &q, &r, &err) == BERTC_ERR_INVALID_ARG, "entailment id 3 of 3 labels");
+        q.entailment_id = -2;
+        CHECK(bertc_zero_shot(m, "x", 1, labels, 2, &q, &r, &err) == BERTC_ERR_INVALID_ARG, "entailment id -2");
+    }
     bertc_zero_shot_params p = bertc_zero_shot_default_params();
     p.hypothesis_template = "This example is about labels.";
     CHECK(bertc_zero_shot(m, "x", 1, labels, 2, &p, &r, &err) == BERTC_ERR_INVALID_ARG, "template without {}");
@@ -174,6 +182,16 @@ static void test_zero_shot_cli(void) {
     CHECK(run_cli("@ zero-shot --model " TD "tiny-nli-bert --labels a --template nofield x 2>&1", out, sizeof out) == 2 &&
               strstr(out, "formatted"), "bad template: %s", out);
     CHECK(run_cli("@ --help", out, sizeof out) == 0 && strstr(out, "bertc zero-shot"), "main usage names zero-shot");
+    /* a sentiment model is no NLI model: refused, its labels named (exit 3, unsupported), unless told which is which */
+    rc = run_cli("@ zero-shot --labels sports,politics 'The match ended in a draw.' 2>&1", out, sizeof out);
+    CHECK(rc == 3 && strstr(out, "no entailment label") && strstr(out, "NEGATIVE, POSITIVE"), "sentiment model: rc %d: %s",
+          rc, out);
+    rc = run_cli("@ zero-shot --model " TD "tiny-bert --labels a,b x 2>&1", out, sizeof out);
+    CHECK(rc == 3 && strstr(out, "LABEL_0, LABEL_1)"), "LABEL_i model: rc %d: %s", rc, out);
+    rc = run_cli("@ zero-shot --model " TD "tiny-bert --entailment-id 1 --labels a,b x 2>&1", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "\"labels\": ["), "--entailment-id: rc %d: %s", rc, out);
+    CHECK(run_cli("@ zero-shot --model " TD "tiny-bert --entailment-id 2 --labels a,b x 2>&1", out, sizeof out) == 2,
+          "--entailment-id out of range: %s", out);
 }
 
 void tests_zeroshot(void) {

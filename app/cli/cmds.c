@@ -481,11 +481,13 @@ int cmd_info(int argc, char **argv) {
 
 static const char zero_shot_usage[] =
     "usage: bertc zero-shot --labels \"L1,L2,...\" [--template \"This example is {}.\"] [--multi-label]\n"
-    "                       [--model DIR] [--max-length N] [--batch-size N]\n"
+    "                       [--model DIR] [--entailment-id N] [--max-length N] [--batch-size N]\n"
     "                       [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
     "transformers' zero-shot-classification pipeline on an NLI *ForSequenceClassification model: each label fills the\n"
     "template's {} as the hypothesis of a (text, hypothesis) pair, truncated only_first; the entailment label is the\n"
-    "config's first label starting with \"entail\" (else the last). Scores: the softmax of the entailment logits across\n"
+    "config's first label starting with \"entail\". A model without one (a sentiment model, say) is refused with its\n"
+    "labels named (exit 3): --entailment-id N names it for an NLI model whose config has LABEL_0... names.\n"
+    "Scores: the softmax of the entailment logits across\n"
     "the labels; --multi-label (or a single label): each label's softmax over [contradiction, entailment].\n"
     "--labels is split on commas, each label stripped, empty ones dropped (as transformers splits a string).\n"
     "Output: one JSON object per input, in input order: {\"sequence\", \"labels\", \"scores\"}, sorted by score.\n"
@@ -493,7 +495,7 @@ static const char zero_shot_usage[] =
 
 typedef struct zero_shot_opts {
     const char *labels, *tmpl;
-    int multi_label;
+    int multi_label, entailment_id;
     int bad;
 } zero_shot_opts;
 
@@ -501,6 +503,14 @@ static bool zero_shot_own(void *ctx, int argc, char **argv, int *i) {
     zero_shot_opts *o = ctx;
     const char *a = argv[*i];
     if (!strcmp(a, "--multi-label")) return (o->multi_label = 1) != 0;
+    if (!strcmp(a, "--entailment-id")) {
+        char *end = NULL;
+        long v = *i + 1 < argc ? strtol(argv[*i + 1], &end, 10) : -1;
+        if (*i + 1 >= argc || !end || *end || end == argv[*i + 1] || v < 0 || v > 1000000) o->bad = 2;
+        else o->entailment_id = (int)v;
+        ++*i;
+        return true;
+    }
     if (!strcmp(a, "--labels") || !strcmp(a, "--template")) {
         if (*i + 1 >= argc) {
             o->bad = 1;
@@ -547,12 +557,13 @@ static size_t split_labels(const char *s, char ***out, char **buf) {
 int cmd_zero_shot(int argc, char **argv) {
     common c;
     common_init(&c);
-    zero_shot_opts o = {NULL, NULL, 0, 0};
+    zero_shot_opts o = {NULL, NULL, 0, -1, 0};
     int code = EXIT_OK;
     bertc_model *m = NULL;
     char **labels = NULL, *lbuf = NULL;
     if (!gather(&c, argc, argv, zero_shot_own, &o) || o.bad) {
-        if (o.bad) die_msg("--labels and --template need a value");
+        if (o.bad == 2) die_msg("--entailment-id needs a label index (0, 1, ...)");
+        else if (o.bad) die_msg("--labels and --template need a value");
         code = EXIT_USAGE;
         goto done;
     }
@@ -586,6 +597,7 @@ int cmd_zero_shot(int argc, char **argv) {
     bertc_zero_shot_params p = bertc_zero_shot_default_params();
     p.hypothesis_template = o.tmpl;
     p.multi_label = o.multi_label;
+    p.entailment_id = o.entailment_id;
     p.classify.encode.truncation = c.truncation;
     p.classify.encode.max_length = c.max_length;
     p.classify.batch_size = c.batch_size;

@@ -95,7 +95,8 @@ class EmbedParams(Structure):
 
 
 class ZeroShotParams(Structure):
-    _fields_ = [("hypothesis_template", c_char_p), ("multi_label", c_int), ("classify", ClassifyParams)]
+    _fields_ = [("hypothesis_template", c_char_p), ("multi_label", c_int), ("classify", ClassifyParams),
+                ("entailment_id", c_int)]
 
 
 class ZeroShotResult(Structure):

@@ -184,16 +184,35 @@ class ZeroShotClassificationPipeline(Pipeline):
     "labels", "scores"}`` sorted by score; a list of texts gives a list. Each label fills the template's ``{}`` as the
     hypothesis of a (text, hypothesis) pair truncated "only_first"; the scores are the softmax of the entailment
     logits across labels, or with ``multi_label`` (or one label) each label's softmax over [contradiction,
-    entailment], in float32 as transformers' numpy computes them (libbertc's bertc_zero_shot)."""
+    entailment], in float32 as transformers' numpy computes them (libbertc's bertc_zero_shot).
+
+    The entailment label is the first whose name starts with "entail"; a model without one (a sentiment model, say)
+    is refused here with its labels named, where transformers warns and returns confident nonsense. For an NLI model
+    whose config names no labels (LABEL_0, ...), give ``entailment_id=`` (bertc's own keyword)."""
 
     task = "zero-shot-classification"
 
+    def __init__(self, model: BertcModel, batch_size: int | None = None, **kwargs: Any) -> None:
+        super().__init__(model, batch_size, **kwargs)
+        labels = list(model.config.id2label.values())
+        ent = self._defaults.get("entailment_id")
+        if ent is None and not any(lb.lower().startswith("entail") for lb in labels):
+            raise ValueError(f"zero-shot classification needs an NLI model: {model.name_or_path} has no entailment "
+                             f"label (its labels: {', '.join(labels)}); for an NLI model whose config does not name "
+                             "its labels, pass entailment_id=")
+        if ent is not None and not 0 <= ent < len(labels):
+            raise ValueError(f"entailment_id={ent} is not one of the model's {len(labels)} labels")
+
     def _sanitize(self, candidate_labels: Any = None, hypothesis_template: str | None = None,
                   multi_label: bool | None = None, batch_size: int | None = None,
-                  **kwargs: Any) -> dict[str, Any]:
+                  entailment_id: int | None = None, **kwargs: Any) -> dict[str, Any]:
         if kwargs:
             raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
         out: dict[str, Any] = {}
+        if entailment_id is not None:
+            if isinstance(entailment_id, bool) or not isinstance(entailment_id, int):
+                raise TypeError(f"entailment_id must be an int, not {type(entailment_id).__name__}")
+            out["entailment_id"] = entailment_id
         if candidate_labels is not None:
             if isinstance(candidate_labels, str):
                 candidate_labels = [lb.strip() for lb in candidate_labels.split(",") if lb.strip()]
@@ -228,6 +247,7 @@ class ZeroShotClassificationPipeline(Pipeline):
         tb = template.encode("utf-8", "surrogatepass")
         p.hypothesis_template = tb
         p.multi_label = 1 if params.get("multi_label") else 0
+        p.entailment_id = int(params.get("entailment_id", -1))
         p.classify.batch_size = max(1, int(params.get("batch_size") or self.batch_size or 32))
         arr, enc = _strings(labels)
         a = text.encode("utf-8", "surrogatepass")

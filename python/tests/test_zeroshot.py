@@ -18,7 +18,9 @@ _PIPES: dict[str, object] = {}
 
 def pipe(name: str):
     if name not in _PIPES:
-        _PIPES[name] = bertc.pipeline("zero-shot-classification", model=cases.model_path(name))
+        # tiny-bert's config names no labels: transformers warns and takes the last as entailment; bertc is told so
+        kw = {"entailment_id": 1} if name == "tiny-bert" else {}
+        _PIPES[name] = bertc.pipeline("zero-shot-classification", model=cases.model_path(name), **kw)
     return _PIPES[name]
 
 
@@ -51,6 +53,17 @@ def test_positional_labels_and_defaults():
     multi = bertc.pipeline("zero-shot-classification", model=cases.model_path("tiny-nli-bert"), multi_label=True)
     same(multi(r1["sequences"], candidate_labels=r1["candidate_labels"]), r1["output"])
     assert isinstance(p, bertc.ZeroShotClassificationPipeline)
+
+
+def test_refuses_a_model_without_entailment():
+    with pytest.raises(ValueError, match=r"no entailment label \(its labels: NEGATIVE, POSITIVE\)"):
+        bertc.pipeline("zero-shot-classification", model=cases.DEFAULT_MODEL)
+    with pytest.raises(ValueError, match="LABEL_0, LABEL_1"):
+        bertc.pipeline("zero-shot-classification", model=cases.model_path("tiny-bert"))
+    with pytest.raises(ValueError, match="entailment_id=2 is not one of the model's 2 labels"):
+        bertc.pipeline("zero-shot-classification", model=cases.model_path("tiny-bert"), entailment_id=2)
+    with pytest.raises(TypeError, match="entailment_id must be an int"):
+        bertc.pipeline("zero-shot-classification", model=cases.model_path("tiny-bert"), entailment_id="1")
 
 
 def test_errors():

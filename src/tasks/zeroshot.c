@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 bertc_zero_shot_params bertc_zero_shot_default_params(void) {
@@ -17,6 +18,7 @@ bertc_zero_shot_params bertc_zero_shot_default_params(void) {
     p.classify = bertc_classify_default_params();
     p.classify.encode.truncation_strategy = BERTC_TRUNCATE_ONLY_FIRST;
     p.classify.function = BERTC_FUNCTION_NONE;
+    p.entailment_id = -1;
     return p;
 }
 
@@ -117,6 +119,24 @@ bertc_status bertc_zero_shot(const bertc_model *m, const char *text, size_t len,
     int ent = -1;
     for (int i = 0; i < L && ent < 0; i++)
         if (starts_with_entail(bertc_model_label(m, i))) ent = i;
+    if (p->entailment_id >= L || p->entailment_id < -1)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "zero-shot: entailment id %d is not one of the model's %d labels",
+                          p->entailment_id, L);
+    if (p->entailment_id >= 0) {
+        ent = p->entailment_id;
+    } else if (ent < 0) {
+        char names[512];
+        size_t at = 0;
+        names[0] = 0;
+        for (int i = 0; i < L && at + 8 < sizeof names; i++) {
+            int k = snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "", bertc_model_label(m, i));
+            if (k < 0) break;
+            at += (size_t)k < sizeof names - at ? (size_t)k : sizeof names - at - 1;
+        }
+        return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "zero-shot needs an NLI model: %s has no entailment label (its "
+                          "labels: %s); name the entailment label's index if its config does not (entailment id)",
+                          info.source ? info.source : "the model", names);
+    }
     int con = ent == 0 ? -1 : 0;
     int ent_col = ent < 0 ? L - 1 : ent, con_col = con < 0 ? L - 1 : con;
 
