@@ -52,6 +52,7 @@ void bertc_eval_report_free(bertc_eval_report *r) {
     free(r->model);
     free(r->data);
     free(r->train);
+    free(r->threshold_from);
     free(r);
 }
 
@@ -237,6 +238,67 @@ static bertc_status train_checks(bertc_eval_report *r, const bertc_model *m, con
     return s;
 }
 
+/* The positive label id of a binary task (label id 1 unless positive names one), or -1. */
+static int positive_id(char **labels, int L, const char *positive) {
+    if (L != 2) return -1;
+    return positive ? bertc_label_lookup(positive, (const char *const *)labels, L) : 1;
+}
+
+/* --threshold-from: the model over the validation file, and the threshold with the best F1 there. */
+static bertc_status threshold_from(const bertc_model *m, const bertc_eval_params *p, bertc_eval_report *r, int batch,
+                                   double *threshold, bertc_error *err) {
+    int L = r->n_labels;
+    if (!isnan(p->threshold))
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "--threshold and --threshold-from exclude each other");
+    int pos = positive_id(r->labels, L, p->positive_label);
+    if (pos < 0)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "--threshold-from needs a binary task (this one has %d labels)", L);
+    bertc_dataset *v = NULL;
+    bertc_status s = bertc_dataset_read(p->threshold_from, &p->dataset, &v, err);
+    if (s) return s;
+    int *gold = malloc((v->n ? v->n : 1) * sizeof *gold), *pred = malloc((v->n ? v->n : 1) * sizeof *pred);
+    double *sc = malloc((v->n ? v->n : 1) * 2 * sizeof *sc);
+    bertc_text *in = malloc((v->n ? v->n : 1) * sizeof *in);
+    bertc_metrics *vm = NULL;
+    if (!gold || !pred || !sc || !in) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((s = map_labels(v, r->labels, L, gold, err))) goto done;
+    for (size_t i = 0; i < v->n; i++) in[i] = (bertc_text){v->ex[i].text, v->ex[i].len, v->ex[i].pair, v->ex[i].pair_len};
+    if ((s = rpt_classify(m, in, v->n, batch, NULL, NULL, pred, sc, NULL, err))) goto done;
+    bertc_metrics_params mp = bertc_metrics_default_params();
+    mp.positive = pos;
+    mp.bootstrap = 0;
+    bertc_error e;
+    if ((s = bertc_metrics_compute(v->n, L, gold, pred, sc, (const char *const *)r->labels, &mp, &vm, &e))) {
+        s = bertc_fail(err, s == BERTC_ERR_NOMEM ? s : BERTC_ERR_INPUT, "%s: %s", p->threshold_from, e.message);
+        goto done;
+    }
+    if (isnan(vm->best_f1.threshold)) {
+        s = bertc_fail(err, BERTC_ERR_INPUT, "%s: no threshold to choose (it needs both classes among its labels)",
+                       p->threshold_from);
+        goto done;
+    }
+    *threshold = vm->best_f1.threshold;
+    r->threshold_from_f1 = vm->best_f1.f1;
+    r->threshold_from_n = v->n;
+    if (!(r->threshold_from = strdup(p->threshold_from))) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+done:
+    bertc_metrics_free(vm);
+    free(gold), free(pred), free(sc), free(in);
+    bertc_dataset_free(v);
+    return s;
+}
+
+/* Whether t is (to the 4 decimals reports print) a threshold this data's own sweep suggests. */
+static bool own_threshold(const bertc_metrics *m, double t) {
+    const bertc_threshold_point *tp[3] = {&m->best_f1, &m->for_precision, &m->for_recall};
+    for (int k = 0; k < 3; k++)
+        if (!isnan(tp[k]->threshold) && fabs(tp[k]->threshold - t) < 5e-5) return true;
+    return false;
+}
+
 /* The warnings that need a train set. */
 static void train_warnings(bertc_eval_report *r) {
     bertc_metrics *m = r->m;
@@ -312,7 +374,15 @@ static bertc_status eval_run(const bertc_model *m, const bertc_eval_params *p, c
     free(in);
     if (s) return s;
     bertc_metrics_params mp = p->metrics;
-    if ((s = finish(r, &mp, p->positive_label, p->threshold, err))) return s;
+    double threshold = p->threshold;
+    if (p->threshold_from && (s = threshold_from(m, p, r, batch, &threshold, err))) return s;
+    if ((s = finish(r, &mp, p->positive_label, threshold, err))) return s;
+    if (!isnan(p->threshold) && own_threshold(r->m, p->threshold)) {
+        r->threshold_is_own = true;
+        bertc_metrics_warn(r->m, "the threshold %.4f is one this data's own threshold sweep picks: chosen on the test "
+                           "set, the figures above are optimistic; choose it on a validation split with "
+                           "--threshold-from FILE", p->threshold);
+    }
     if (td && (s = train_checks(r, m, td, d, (size_t)p->train_sample, batch, &mp, p, stage, err))) return s;
     train_warnings(r);
     return BERTC_OK;

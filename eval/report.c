@@ -74,6 +74,10 @@ static json_t *report_json(const bertc_eval_report *r) {
     json_object_set_new(o, "labels", labels);
     json_object_set_new(o, "positive_label", m->positive >= 0 ? json_string(r->labels[m->positive]) : json_null());
     json_object_set_new(o, "threshold", num(r->threshold));
+    if (r->threshold_from)
+        json_object_set_new(o, "threshold_from", json_pack("{s:s,s:I,s:o}", "data", r->threshold_from, "n",
+                                                           (json_int_t)r->threshold_from_n, "best_f1",
+                                                           num(r->threshold_from_f1)));
     json_t *pc = json_object();
     for (int k = 0; k < r->n_labels; k++) {
         const bertc_class_metrics *c = &m->per_class[k];
@@ -85,9 +89,11 @@ static json_t *report_json(const bertc_eval_report *r) {
     json_object_set_new(o, "per_class", pc);
     if (m->positive >= 0 && !isnan(m->roc_auc)) {
         json_object_set_new(o, "thresholds",
-                            json_pack("{s:o,s:o,s:o}", "best_f1", threshold_point(&m->best_f1, NULL, 0),
+                            json_pack("{s:o,s:o,s:o,s:s}", "best_f1", threshold_point(&m->best_f1, NULL, 0),
                                       "for_precision", threshold_point(&m->for_precision, "min_precision", m->min_precision),
-                                      "for_recall", threshold_point(&m->for_recall, "min_recall", m->min_recall)));
+                                      "for_recall", threshold_point(&m->for_recall, "min_recall", m->min_recall),
+                                      "chosen_on", "this data: applying them here leaks the test set; choose them on a "
+                                      "validation split (--threshold-from)"));
     }
     if (m->n_calibration) {
         json_t *cal = json_array();
@@ -211,9 +217,17 @@ static void report_terminal(FILE *f, const bertc_eval_report *r) {
         for (int p = 0; p < r->n_labels; p++) fprintf(f, " %10ld", m->confusion[t * r->n_labels + p]);
         fputc('\n', f);
     }
+    if (!isnan(r->threshold) && m->positive >= 0) {
+        fprintf(f, "\npredicted %s where P(%s) >= %.4f", r->labels[m->positive], r->labels[m->positive], r->threshold);
+        if (r->threshold_from)
+            fprintf(f, ", chosen on %s (best F1 there %.4f, %zu examples)", r->threshold_from, r->threshold_from_f1,
+                    r->threshold_from_n);
+        fputc('\n', f);
+    }
     if (m->positive >= 0 && !isnan(m->best_f1.threshold)) {
-        fprintf(f, "\nthresholds on P(%s): best f1 %.4f at %.4f", r->labels[m->positive], m->best_f1.f1,
-                m->best_f1.threshold);
+        fprintf(f, "\nthresholds on P(%s) chosen on this data (to apply elsewhere; here they would leak the test set: "
+                "choose with --threshold-from VALIDATION)\n  best f1 %.4f at %.4f", r->labels[m->positive],
+                m->best_f1.f1, m->best_f1.threshold);
         if (!isnan(m->for_precision.threshold))
             fprintf(f, "; precision >= %.2f from %.4f (recall %.4f)", m->min_precision, m->for_precision.threshold,
                     m->for_precision.recall);
@@ -555,6 +569,11 @@ static void report_html(FILE *f, const bertc_eval_report *r) {
     fprintf(f, " — %zu examples, %d labels", m->n, r->n_labels);
     if (m->positive >= 0) fputs(", positive class ", f), rpt_html_escape(f, r->labels[m->positive]);
     if (!isnan(r->threshold)) fprintf(f, ", threshold %.4f", r->threshold);
+    if (r->threshold_from) {
+        fputs(" (chosen on ", f);
+        rpt_html_escape(f, r->threshold_from);
+        fprintf(f, ", best F1 there %.4f)", r->threshold_from_f1);
+    }
     fputs("</div>\n<div class=\"cards\">\n", f);
     card(f, "accuracy", m->accuracy, m->ci_accuracy);
     card(f, "majority baseline", m->majority_baseline_accuracy, none);
@@ -595,8 +614,10 @@ static void report_html(FILE *f, const bertc_eval_report *r) {
     fprintf(f, "<p>Cohen's kappa %s · Brier %s · ECE %s (%d bins) · micro F1 %.4f · weighted F1 %.4f</p>\n",
             f4(a, m->cohen_kappa), f4(b, m->brier), f4(c, m->ece), m->n_calibration, m->micro_f1, m->weighted_f1);
     if (m->positive >= 0 && !isnan(m->best_f1.threshold)) {
-        fputs("<h2>Thresholds</h2>\n<table><tr><th>choice</th><th>threshold</th><th>precision</th><th>recall</th>"
-              "<th>f1</th></tr>\n",
+        fputs("<h2>Thresholds</h2>\n<p>Chosen on this data: use them on other data. Applied here they leak the test "
+              "set (the figures would be optimistic); choose a threshold on a validation split with "
+              "<code>--threshold-from</code>.</p>\n<table><tr><th>choice</th><th>threshold</th><th>precision</th>"
+              "<th>recall</th><th>f1</th></tr>\n",
               f);
         const bertc_threshold_point *tp[3] = {&m->best_f1, &m->for_precision, &m->for_recall};
         char names[3][64];

@@ -25,6 +25,10 @@ struct bertc_eval_report {
     char **texts;     /* n (entries may be NULL), or NULL */
     char **pairs;     /* n (entries NULL without a pair), or NULL */
     double threshold; /* NaN: argmax */
+    char *threshold_from;     /* the validation file the threshold was chosen on (best F1 there), or NULL */
+    double threshold_from_f1; /* that F1, on threshold_from_n examples */
+    size_t threshold_from_n;
+    bool threshold_is_own;    /* a given threshold equal to one this data's own sweep picks (tuned on the test set?) */
     bertc_metrics *m;
     /* with train */
     char *train;

@@ -64,6 +64,10 @@ typedef struct bertc_eval_params {
     int train_sample;              /* train examples run for the train-vs-test gap (default 1000, as --train-sample) */
     bertc_eval_progress progress;  /* NULL: none (the CLI passes one that draws its progress bar on a terminal) */
     void *progress_ctx;
+    const char *threshold_from;    /* NULL: none; else a labeled validation file (same columns and format as data):
+                                      the threshold on P(positive) with the best F1 there is applied to data (a
+                                      binary task; not with threshold), as --threshold-from. The thresholds eval
+                                      suggests are chosen on data itself: tuning them there leaks the test set */
 } bertc_eval_params;
 
 bertc_eval_params bertc_eval_default_params(void);

@@ -287,6 +287,126 @@ static void t_eval_errors(void) {
     bertc_model_free(multi);
 }
 
+static bool has_warning(const bertc_metrics *m, const char *needle) {
+    for (int k = 0; m && k < m->n_warnings; k++)
+        if (strstr(m->warnings[k], needle)) return true;
+    return false;
+}
+
+/* Thresholds that cannot leak silently: the suggested ones say they were chosen on the data; --threshold-from picks
+ * the best-F1 threshold on a validation file and applies it; a given threshold equal to the data's own pick is
+ * flagged; an all-positive set does not call average precision undefined beside its value. */
+static void t_threshold_leak(void) {
+    bertc_model *m = load("models/sst2-small");
+    if (!m) return;
+    char val[64], test[64], pos[64];
+    snprintf(val, sizeof val, "/tmp/bertc-thr-val-%ld.tsv", (long)getpid());
+    snprintf(test, sizeof test, "/tmp/bertc-thr-test-%ld.tsv", (long)getpid());
+    snprintf(pos, sizeof pos, "/tmp/bertc-thr-pos-%ld.tsv", (long)getpid());
+    FILE *in = fopen(TD "sst2-dev.tsv", "r"), *fv = fopen(val, "w"), *ft = fopen(test, "w"), *fp = fopen(pos, "w");
+    CHECK(in && fv && ft && fp, "files");
+    if (!in || !fv || !ft || !fp) goto out;
+    char line[4096];
+    int k = 0, npos = 0;
+    while (fgets(line, sizeof line, in)) {
+        if (k == 0) fputs(line, fv), fputs(line, ft), fputs(line, fp);
+        else fputs(line, k % 2 ? fv : ft);
+        size_t n = strlen(line);
+        if (k && npos < 30 && n > 3 && !strcmp(line + n - 3, "\t1\n")) fputs(line, fp), npos++;
+        k++;
+    }
+    fclose(in), fclose(fv), fclose(ft), fclose(fp);
+    in = fv = ft = fp = NULL;
+    bertc_error err;
+    bertc_eval_params p = bertc_eval_default_params();
+    p.metrics.bootstrap = 0;
+    bertc_eval_report *rv = NULL, *rt = NULL, *rf = NULL, *rg = NULL, *ro = NULL, *rp = NULL;
+    p.data = val;
+    CHECK(bertc_eval_run(m, &p, &rv, &err) == BERTC_OK, "validation: %s", err.message);
+    p.data = test;
+    CHECK(bertc_eval_run(m, &p, &rt, &err) == BERTC_OK, "test: %s", err.message);
+    if (!rv || !rt) goto done;
+    const bertc_metrics *mv = bertc_eval_report_metrics(rv), *mt = bertc_eval_report_metrics(rt);
+    double tv = mv->best_f1.threshold, tt = mt->best_f1.threshold;
+    CHECK(!isnan(tv) && !isnan(tt) && fabs(tv - tt) > 1e-4, "the two halves pick different thresholds: %g %g", tv, tt);
+    char *txt = render(eval_render, rt, BERTC_REPORT_TERMINAL);
+    CHECK(txt && strstr(txt, "chosen on this data") && strstr(txt, "--threshold-from"), "text says where: %s",
+          txt ? txt : "");
+    free(txt);
+    char *js = render(eval_render, rt, BERTC_REPORT_JSON);
+    CHECK(js && strstr(js, "\"chosen_on\": \"this data"), "JSON says where");
+    free(js);
+    char *html = render(eval_render, rt, BERTC_REPORT_HTML);
+    CHECK(html && strstr(html, "Chosen on this data"), "HTML says where");
+    free(html);
+    /* --threshold-from: the validation half's threshold, applied to the test half, as --threshold would */
+    p.threshold_from = val;
+    CHECK(bertc_eval_run(m, &p, &rf, &err) == BERTC_OK, "--threshold-from: %s", err.message);
+    p.threshold_from = NULL;
+    p.threshold = tv;
+    CHECK(bertc_eval_run(m, &p, &rg, &err) == BERTC_OK, "--threshold tv: %s", err.message);
+    if (!rf || !rg) goto done;
+    const bertc_metrics *mf = bertc_eval_report_metrics(rf), *mg = bertc_eval_report_metrics(rg);
+    CHECK(!memcmp(mf->confusion, mg->confusion, 4 * sizeof *mf->confusion) && mf->f1 == mg->f1, "the same predictions");
+    CHECK(!has_warning(mg, "own threshold sweep") && !has_warning(mf, "own threshold sweep"), "another split's threshold");
+    js = render(eval_render, rf, BERTC_REPORT_JSON);
+    json_error_t je;
+    json_t *j = js ? json_loads(js, 0, &je) : NULL, *tf = j ? json_object_get(j, "threshold_from") : NULL;
+    CHECK(tf && !strcmp(json_string_value(json_object_get(tf, "data")), val) &&
+              json_integer_value(json_object_get(tf, "n")) == 436 &&
+              fabs(json_number_value(json_object_get(tf, "best_f1")) - mv->best_f1.f1) < 1e-12 &&
+              fabs(json_number_value(json_object_get(j, "threshold")) - tv) < 1e-12,
+          "threshold_from in JSON: %s", js ? js : "");
+    json_decref(j);
+    free(js);
+    txt = render(eval_render, rf, BERTC_REPORT_TERMINAL);
+    CHECK(txt && strstr(txt, ", chosen on /tmp/bertc-thr-val-"), "text names the validation file");
+    free(txt);
+    /* the test half's own pick, typed back as --threshold (4 decimals, as printed): flagged */
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.4f", tt);
+    p.threshold = strtod(buf, NULL);
+    CHECK(bertc_eval_run(m, &p, &ro, &err) == BERTC_OK, "--threshold tt: %s", err.message);
+    CHECK(ro && has_warning(bertc_eval_report_metrics(ro), "own threshold sweep picks: chosen on the test set"),
+          "tuned on the test set: warned");
+    p.threshold_from = val;
+    CHECK(bertc_eval_run(m, &p, &rp, &err) == BERTC_ERR_INVALID_ARG && !rp, "both: %s", err.message);
+    p.threshold = NAN;
+    p.threshold_from = "/nonexistent.tsv";
+    CHECK(bertc_eval_run(m, &p, &rp, &err) == BERTC_ERR_INPUT && strstr(err.message, "/nonexistent.tsv"), "missing: %s",
+          err.message);
+    /* all positive: ROC AUC undefined, average precision trivially 1 (scikit-learn's), said so */
+    p.threshold_from = NULL;
+    p.data = pos;
+    CHECK(bertc_eval_run(m, &p, &rp, &err) == BERTC_OK, "all positive: %s", err.message);
+    if (rp) {
+        const bertc_metrics *mp = bertc_eval_report_metrics(rp);
+        CHECK(isnan(mp->roc_auc) && fabs(mp->average_precision - 1) < 1e-12 &&
+                  has_warning(mp, "ROC AUC is undefined: every true label is the positive class") &&
+                  has_warning(mp, "average precision is then 1.0000 whatever the model scores") &&
+                  !has_warning(mp, "average precision are undefined"),
+              "all-positive warnings");
+    }
+    char cmd[256];
+    static char out[1 << 17];
+    snprintf(cmd, sizeof cmd, "@ eval --model models/sst2-small --data %s --threshold 0.5 --threshold-from %s 2>&1", test,
+             val);
+    CHECK(run_cli(cmd, out, sizeof out) == 2 && strstr(out, "exclude each other"), "CLI both: %s", out);
+    snprintf(cmd, sizeof cmd, "@ eval --model models/sst2-small --data %s --threshold-from %s --quiet --json - 2>&1",
+             test, val);
+    CHECK(run_cli(cmd, out, sizeof out) == 0 && strstr(out, "\"threshold_from\": {"), "CLI --threshold-from: %.300s", out);
+done:
+    bertc_eval_report_free(rv), bertc_eval_report_free(rt), bertc_eval_report_free(rf), bertc_eval_report_free(rg);
+    bertc_eval_report_free(ro), bertc_eval_report_free(rp);
+out:
+    if (in) fclose(in);
+    if (fv) fclose(fv);
+    if (ft) fclose(ft);
+    if (fp) fclose(fp);
+    unlink(val), unlink(test), unlink(pos);
+    bertc_model_free(m);
+}
+
 /* A predictions file: exactly scikit-learn's numbers; from memory, its errors name the line. */
 static void t_predictions(void) {
     bertc_predictions_params p = bertc_predictions_default_params();
@@ -514,6 +634,7 @@ void tests_evalrun(void) {
     run_test("evalrun/eval_run_reports", t_eval_run);
     run_test("evalrun/eval_train_leakage", t_eval_train);
     run_test("evalrun/eval_errors", t_eval_errors);
+    run_test("evalrun/threshold_leak", t_threshold_leak);
     run_test("evalrun/predictions", t_predictions);
     run_test("evalrun/bias", t_bias);
     run_test("evalrun/compare", t_compare);

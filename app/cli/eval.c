@@ -191,7 +191,7 @@ typedef struct task_opts {
     int doc_stride, max_seq_len, max_question_len, max_answer_len; /* QA: 0, the pipeline's defaults */
     bool ner_only, qa_only; /* which task the given options belong to */
     /* from cmd_eval */
-    const char *data, *train;
+    const char *data, *train, *threshold_from;
     bertc_dataset_params dp;
     int batch;
     const out_opts *out;
@@ -249,6 +249,7 @@ static bool task_opts_fit(const task_opts *t, int h) {
     }
     const out_opts *o = t->out;
     if (t->train) why = "--train";
+    else if (t->threshold_from) why = "--threshold-from";
     else if (t->dp.pair_column) why = "--pair-column";
     else if (o->positive) why = "--positive-label";
     else if (!isnan(o->threshold)) why = "--threshold";
@@ -423,12 +424,14 @@ done:
 
 static const char eval_usage[] =
     "usage: bertc eval [--model DIR] --data FILE [--text-column C] [--label-column C] [--pair-column C]\n"
-    "                  [--format tsv|csv|jsonl|conll|squad] [--positive-label L] [--threshold T] [--train FILE]\n"
-    "                  [--train-sample N] [--json OUT] [--report OUT.html] [--markdown OUT.md]\n"
+    "                  [--format tsv|csv|jsonl|conll|squad] [--positive-label L] [--threshold T | --threshold-from VALID]\n"
+    "                  [--train FILE]"
+    " [--train-sample N] [--json OUT] [--report OUT.html] [--markdown OUT.md]\n"
     "                  [--predictions OUT.jsonl] [--bootstrap N] [--seed S] [--min-precision P] [--min-recall R]\n"
     "                  [--batch-size N] [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--quiet]\n"
     "The task follows the model's head. Sequence classification: FILE is TSV, CSV or JSON lines with a text\n"
-    "(+ pair) and a label column. Token classification (NER): FILE is JSON lines {\"tokens\": [...],\n"
+    "(+ pair) and a label column. The thresholds eval suggests are chosen on FILE itself: applied to FILE they leak\n"
+    "it; --threshold-from VALID picks the best-F1 threshold on another labeled file and applies it to FILE. Token classification (NER): FILE is JSON lines {\"tokens\": [...],\n"
     "\"ner_tags\": [...]} (tags as names or label ids; --text-column / --label-column rename the two) or CoNLL\n"
     "(--format conll: \"TOKEN ... TAG\" per line, blank or -DOCSTART- lines between sentences); each word takes\n"
     "its first sub-token's label, seqeval scores the entities ([--max-length N] tokens per sentence).\n"
@@ -443,7 +446,7 @@ int cmd_eval(int argc, char **argv) {
     out_opts o;
     out_init(&o);
     bertc_dataset_params dp = bertc_dataset_default_params();
-    const char *data = NULL, *train = NULL;
+    const char *data = NULL, *train = NULL, *threshold_from = NULL;
     int batch = 32;
     long sample = 1000;
     task_opts to;
@@ -465,7 +468,7 @@ int cmd_eval(int argc, char **argv) {
         if (tr) continue;
         static const char *const own[] = {"--data",        "--text-column", "--label-column", "--pair-column",
                                           "--train",       "--predictions", "--batch-size",   "--train-sample",
-                                          "--format"};
+                                          "--format",      "--threshold-from"};
         size_t k = 0;
         while (k < sizeof own / sizeof *own && strcmp(a, own[k])) k++;
         if (k == sizeof own / sizeof *own) {
@@ -510,7 +513,12 @@ int cmd_eval(int argc, char **argv) {
             if (dp.format == BERTC_DATA_JSONL) to.format = BERTC_TASK_DATA_JSONL;
             if (dp.format == BERTC_DATA_TSV || dp.format == BERTC_DATA_CSV) to.format_opt = "--format tsv/csv";
             break;
+        case 9: threshold_from = v; break;
         }
+    }
+    if (threshold_from && !isnan(o.threshold)) {
+        die_msg("--threshold and --threshold-from exclude each other");
+        return EXIT_USAGE;
     }
     if (!data) {
         die_msg("--data FILE is required");
@@ -529,6 +537,7 @@ int cmd_eval(int argc, char **argv) {
     to.data = data;
     to.dp = dp;
     to.train = train;
+    to.threshold_from = threshold_from;
     to.batch = batch;
     to.out = &o;
     if (hint == BERTC_HEAD_TOKEN_CLASSIFICATION || hint == BERTC_HEAD_QUESTION_ANSWERING)
@@ -577,6 +586,7 @@ int cmd_eval(int argc, char **argv) {
     ep.metrics = o.mp;
     ep.positive_label = o.positive;
     ep.threshold = o.threshold;
+    ep.threshold_from = threshold_from;
     ep.batch_size = batch;
     ep.train_sample = (int)sample;
     ep.progress = ui.draw ? eval_progress : NULL;

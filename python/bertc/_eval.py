@@ -25,7 +25,8 @@ class MetricsParams(Structure):
 class EvalParams(Structure):
     _fields_ = [("data", c_char_p), ("train", c_char_p), ("dataset", DatasetParams), ("metrics", MetricsParams),
                 ("positive_label", c_char_p), ("threshold", c_double), ("batch_size", c_int),
-                ("train_sample", c_int), ("progress", c_void_p), ("progress_ctx", c_void_p)]
+                ("train_sample", c_int), ("progress", c_void_p), ("progress_ctx", c_void_p),
+                ("threshold_from", c_char_p)]
 
 
 _lib.check_struct_sizes(lib, "bertc_struct_size", {"bertc_metrics_params": MetricsParams})
@@ -61,7 +62,8 @@ def _write(path: str | os.PathLike[str], text: str) -> None:
 def evaluate(model: str | os.PathLike[str] | BertcModel | None = None, data: str | os.PathLike[str] | None = None,
              *, train: str | os.PathLike[str] | None = None, text_column: str | None = None,
              pair_column: str | None = None, label_column: str | None = None, data_format: str | None = None,
-             positive_label: str | int | None = None, threshold: float | None = None, batch_size: int | None = None,
+             positive_label: str | int | None = None, threshold: float | None = None,
+             threshold_from: str | os.PathLike[str] | None = None, batch_size: int | None = None,
              train_sample: int | None = None, bootstrap: int | None = None, seed: int | None = None,
              min_precision: float | None = None, min_recall: float | None = None, ece_bins: int | None = None,
              json_path: str | os.PathLike[str] | None = None, report: str | os.PathLike[str] | None = None,
@@ -72,10 +74,16 @@ def evaluate(model: str | os.PathLike[str] | BertcModel | None = None, data: str
     averaged precision / recall / F1 as scikit-learn computes them, MCC, ROC AUC, calibration, bootstrap
     intervals, and ``warnings`` (accuracy paradox, zero division, leakage and the train-vs-test gap with
     ``train``). ``json_path`` / ``report`` (HTML) / ``markdown`` / ``predictions`` also write those files, as the
-    CLI's options of the same names do."""
+    CLI's options of the same names do. The suggested ``thresholds`` are chosen on ``data`` itself (applied to it
+    they leak the test set); ``threshold_from`` (a labeled validation file) picks the best-F1 threshold there and
+    applies it to ``data``."""
     if data is None:
         raise ValueError("evaluate() needs data: a labeled dataset file")
+    if threshold is not None and threshold_from is not None:
+        raise ValueError("threshold and threshold_from exclude each other")
     require_files(data, train)
+    if threshold_from is not None:
+        require_files(threshold_from)
     m = model if isinstance(model, BertcModel) else load_model(model, dtype, threads)
     p = eval_lib.bertc_eval_default_params()
     p.data = os.fsencode(data)
@@ -84,6 +92,7 @@ def evaluate(model: str | os.PathLike[str] | BertcModel | None = None, data: str
     if positive_label is not None:
         p.positive_label = str(positive_label).encode()
     p.threshold = math.nan if threshold is None else float(threshold)
+    p.threshold_from = os.fsencode(threshold_from) if threshold_from is not None else None
     for name, v in (("batch_size", batch_size), ("train_sample", train_sample)):
         if v is not None:
             setattr(p, name, int(v))

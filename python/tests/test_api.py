@@ -210,6 +210,25 @@ def test_evaluate_equals_cli(tmp_path):
         bertc.evaluate(data=tmp_path / "missing.tsv")
 
 
+def test_evaluate_threshold_from(tmp_path):
+    """threshold_from: the best-F1 threshold of a validation file, applied to the test file (as --threshold would);
+    the suggested thresholds say they were chosen on the data they came from."""
+    lines = open(os.path.join(cases.DATA, "sst2-dev.tsv"), encoding="utf-8").read().splitlines()
+    (tmp_path / "val.tsv").write_text("\n".join([lines[0]] + lines[1::2][1:]) + "\n", encoding="utf-8")
+    (tmp_path / "test.tsv").write_text("\n".join([lines[0]] + lines[2::2]) + "\n", encoding="utf-8")
+    small = os.path.join(cases.ROOT, "models", "sst2-small")
+    val = bertc.evaluate(small, tmp_path / "val.tsv", bootstrap=0)
+    assert val["thresholds"]["chosen_on"].startswith("this data")
+    t = val["thresholds"]["best_f1"]["threshold"]
+    got = bertc.evaluate(small, tmp_path / "test.tsv", threshold_from=tmp_path / "val.tsv", bootstrap=0)
+    want = bertc.evaluate(small, tmp_path / "test.tsv", threshold=t, bootstrap=0)
+    assert got["threshold"] == t and got["threshold_from"] == {"data": str(tmp_path / "val.tsv"), "n": val["n"],
+                                                               "best_f1": val["thresholds"]["best_f1"]["f1"]}
+    assert got["confusion_matrix"] == want["confusion_matrix"] and got["f1"] == want["f1"]
+    with pytest.raises(ValueError, match="exclude each other"):
+        bertc.evaluate(small, tmp_path / "test.tsv", threshold=0.5, threshold_from=tmp_path / "val.tsv")
+
+
 def test_kernel_tiers_amx_emulated():
     """bf16 compute and int8 on the AMX tier's code through the tile model (BERTC_AMX=emulate), in a fresh process:
     int8 logits equal this process's int8 tier's to the bit, bf16 within 0.05 of fp32."""

@@ -524,9 +524,13 @@ bertc_status bertc_metrics_compute(size_t n, int L, const int *gold, const int *
             if (auc_n == L) m->roc_auc = auc_sum / L;
             if (ap_n == L) m->average_precision = ap_sum / L;
         }
-        if (ok && isnan(m->roc_auc))
+        if (ok && isnan(m->roc_auc) && isnan(m->average_precision))
             ok &= bertc_metrics_warn(m, "ROC AUC and average precision are undefined: %s",
                                      "some class has no true examples (or no others), so there is nothing to rank");
+        else if (ok && isnan(m->roc_auc))
+            ok &= bertc_metrics_warn(m, "ROC AUC is undefined: every true label is the positive class, so there is "
+                                     "nothing to rank; average precision is then %.4f whatever the model scores "
+                                     "(scikit-learn's figure, meaningless here)", m->average_precision);
     }
     ok = ok && trap_warnings(m, names);
     if (ok && p.bootstrap > 0)
