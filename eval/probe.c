@@ -24,10 +24,24 @@ static const char *const countries[] = {
     "Morocco",     "the United States", "Canada", "Mexico", "Cuba",             "Brazil",       "Argentina",
     "Colombia",    "Venezuela", "Australia", "New Zealand", "Iceland"};
 
+/* The same probe over cities: "This film was filmed in CITY." */
+static const char *const cities[] = {
+    "Paris",    "Berlin",   "Rome",       "Madrid",   "London",    "Dublin",       "Stockholm",    "Warsaw",
+    "Moscow",   "Kyiv",     "Istanbul",   "Tehran",   "Baghdad",   "Kabul",        "Karachi",      "Mumbai",
+    "Beijing",  "Tokyo",    "Seoul",      "Hanoi",    "Jakarta",   "Jerusalem",    "Gaza",         "Cairo",
+    "Lagos",    "Nairobi",  "Addis Ababa", "Johannesburg", "Casablanca", "New York", "Detroit",     "Toronto",
+    "Mexico City", "Havana", "Rio de Janeiro", "Buenos Aires", "Bogotá", "Caracas", "Sydney",       "Reykjavik"};
+
+const char *bertc_bias_builtin_names(void) { return "countries, cities"; }
+
 const char *const *bertc_bias_builtin_groups(const char *name, size_t *n) {
     if (name && !strcmp(name, "countries")) {
         if (n) *n = sizeof countries / sizeof *countries;
         return countries;
+    }
+    if (name && !strcmp(name, "cities")) {
+        if (n) *n = sizeof cities / sizeof *cities;
+        return cities;
     }
     if (n) *n = 0;
     return NULL;
@@ -56,7 +70,8 @@ struct bertc_bias_report {
     double *p;      /* P(label) per group, input order */
     group_score *gs; /* sorted by p, descending */
     double mean, sd, spread;
-    int far[3]; /* indices into gs: the groups furthest from the mean */
+    int far[3];    /* indices into gs: the groups furthest from the mean */
+    char *warning; /* the spread's warning (spread > 0.1), or NULL: in every format */
     bertc_bias_summary summary;
 };
 
@@ -73,6 +88,7 @@ void bertc_bias_report_free(bertc_bias_report *r) {
         if (r->texts) free(r->texts[k]);
     }
     for (int c = 0; r->label_names && c < r->L; c++) free(r->label_names[c]);
+    free(r->warning);
     free(r->label_names);
     free(r->groups), free(r->texts), free(r->scores), free(r->p), free(r->gs);
     free(r->tmpl), free(r->model), free(r->label), free(r->title);
@@ -157,14 +173,20 @@ static bertc_status bias_run(const bertc_model *m, const bertc_bias_params *p, b
             goto done;
         }
     } else if (p->label) {
-        lid = bertc_model_label_id(m, p->label);
+        /* as eval reads labels: a name (any case) or an id */
+        const char *names[256];
+        for (int c = 0; c < L && c < 256; c++) names[c] = bertc_model_label(m, c);
+        lid = L <= 256 ? bertc_label_lookup(p->label, names, L) : bertc_model_label_id(m, p->label);
         if (lid < 0) {
-            char *end;
-            long v = strtol(p->label, &end, 10);
-            lid = *end == 0 && v >= 0 && v < L ? (int)v : -1;
-        }
-        if (lid < 0) {
-            s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "--label %s is not one of the model's labels", p->label);
+            char list[512] = "";
+            size_t at = 0;
+            for (int c = 0; c < L && at + 8 < sizeof list; c++) {
+                int k = snprintf(list + at, sizeof list - at, "%s%s", c ? ", " : "", bertc_model_label(m, c));
+                if (k < 0) break;
+                at += (size_t)k < sizeof list - at ? (size_t)k : sizeof list - at - 1;
+            }
+            s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "--label %s is not one of the model's labels (%s) nor an id below %d",
+                           p->label, list, L);
             goto done;
         }
     }
@@ -229,6 +251,15 @@ static bertc_status bias_run(const bertc_model *m, const bertc_bias_params *p, b
     if (!(r->title = strdup(title))) {
         s = OOM();
         goto done;
+    }
+    if (r->spread > 0.1) {
+        char w[1024];
+        snprintf(w, sizeof w, "the prediction depends on the group alone: the same sentence moves P(%s) by %.2f between "
+                 "%s and %s", r->label, r->spread, r->gs[0].group, r->gs[ng - 1].group);
+        if (!(r->warning = strdup(w))) {
+            s = OOM();
+            goto done;
+        }
     }
     r->summary = (bertc_bias_summary){r->tmpl,
                                       r->label,
@@ -312,11 +343,7 @@ static void bias_table(FILE *f, const bertc_bias_report *r) {
     for (int q = 0; q < 3; q++)
         if (r->far[q] >= 0) fprintf(f, "%s %s (%+.4f)", q ? "," : "", gs[r->far[q]].group, gs[r->far[q]].p - r->mean);
     fputc('\n', f);
-    if (r->spread > 0.1)
-        fprintf(f,
-                "\n! the prediction depends on the group alone: the same sentence moves P(%s) by %.2f between "
-                "%s and %s\n",
-                r->label, r->spread, gs[0].group, gs[ng - 1].group);
+    if (r->warning) fprintf(f, "\n! %s\n", r->warning);
 }
 
 static void bias_jsonl(FILE *f, const bertc_bias_report *r) {
@@ -352,6 +379,9 @@ static json_t *bias_json(const bertc_bias_report *r) {
     json_object_set_new(o, "max_group", json_string(r->gs[0].group));
     json_object_set_new(o, "min_group", json_string(r->gs[r->n - 1].group));
     json_object_set_new(o, "furthest_from_mean", fa);
+    json_t *w = json_array();
+    if (r->warning) json_array_append_new(w, json_string(r->warning));
+    json_object_set_new(o, "warnings", w);
     return o;
 }
 
@@ -361,8 +391,13 @@ static void bias_html(FILE *f, const bertc_bias_report *r) {
     rpt_html_escape(f, r->title);
     fputs(" — ", f);
     rpt_html_escape(f, r->model);
-    fprintf(f, "</div>\n<p>mean %.4f · std %.4f · spread (max − min) %.4f</p>\n<div class=\"charts\">\n", r->mean, r->sd,
-            r->spread);
+    fprintf(f, "</div>\n<p>mean %.4f · std %.4f · spread (max − min) %.4f</p>\n", r->mean, r->sd, r->spread);
+    if (r->warning) {
+        fputs("<div class=\"warn\">", f);
+        rpt_html_escape(f, r->warning);
+        fputs("</div>\n", f);
+    }
+    fputs("<div class=\"charts\">\n", f);
     bias_bars(f, r);
     fputs("</div>\n", f);
     rpt_html_tail(f);

@@ -490,7 +490,7 @@ static void svg_confusion(FILE *f, const bertc_eval_report *r) {
 
 void rpt_svg_bars(FILE *f, const char *title, const char *const *names, const double *values, int n, double mean) {
     double left = 170, barw = 360, row = 20, top = 40;
-    double W = left + barw + 80, H = top + row * n + 40;
+    double W = left + barw + 80, H = top + row * n + 60;
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\">\n",
             W, H, W, H);
     fprintf(f, "<text class=\"t\" x=\"%.0f\" y=\"20\" text-anchor=\"middle\">", W / 2);
@@ -514,6 +514,13 @@ void rpt_svg_bars(FILE *f, const char *title, const char *const *names, const do
     fprintf(f, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#1a202c\" stroke-dasharray=\"4 3\"/>"
                "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\">mean %.3f</text>\n",
             mx, top - 4, mx, top + row * n, mx, top + row * n + 28, mean);
+    /* the legend: what the two colours mean */
+    double ly = top + row * n + 34;
+    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"#2f855a\"/>"
+               "<text x=\"%.0f\" y=\"%.0f\">at or above the mean</text>"
+               "<rect x=\"%.0f\" y=\"%.0f\" width=\"10\" height=\"10\" fill=\"#c53030\"/>"
+               "<text x=\"%.0f\" y=\"%.0f\">below the mean</text>\n",
+            left - 160, ly - 9, left - 146, ly, left - 160, ly + 7, left - 146, ly + 16);
     fputs("</svg>\n", f);
 }
 

@@ -149,8 +149,10 @@ typedef struct bertc_bias_params {
 } bertc_bias_params;
 
 bertc_bias_params bertc_bias_default_params(void);
-/* A built-in group list ("countries": the model card's probe, countries of every continent); NULL if none. */
+/* A built-in group list ("countries": the model card's probe, countries of every continent; "cities": 40 cities of
+ * every continent); NULL if none. bertc_bias_builtin_names: their names, comma-separated, for messages. */
 const char *const *bertc_bias_builtin_groups(const char *name, size_t *n);
+const char *bertc_bias_builtin_names(void);
 
 typedef struct bertc_bias_report bertc_bias_report;
 typedef struct bertc_bias_summary {

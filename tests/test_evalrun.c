@@ -483,6 +483,10 @@ static void t_bias(void) {
     size_t n = 0;
     const char *const *g = bertc_bias_builtin_groups("countries", &n);
     CHECK(g && n == 40 && !strcmp(g[0], "France") && !bertc_bias_builtin_groups("planets", NULL), "builtin countries");
+    size_t nc = 0;
+    const char *const *gc = bertc_bias_builtin_groups("cities", &nc);
+    CHECK(gc && nc == 40 && !strcmp(gc[0], "Paris") && !strcmp(bertc_bias_builtin_names(), "countries, cities"),
+          "builtin cities");
     bertc_bias_params p = bertc_bias_default_params();
     p.template_text = "This film was filmed in {}.";
     p.groups = g;
@@ -510,18 +514,26 @@ static void t_bias(void) {
           "jsonl: %.100s", t ? t : "");
     bertc_free(t);
     t = r ? render(bias_render, r, BERTC_REPORT_SVG) : NULL;
-    CHECK(t && starts(t, "<svg") && count(t, "<rect") == 40, "svg: 40 bars");
+    CHECK(t && starts(t, "<svg") && count(t, "<rect") == 42 && strstr(t, ">at or above the mean</text>") &&
+              strstr(t, ">below the mean</text>"),
+          "svg: 40 bars and the legend of their colours");
     bertc_free(t);
     t = r ? render(bias_render, r, BERTC_REPORT_HTML) : NULL;
-    CHECK(t && strstr(t, "<h1>bertc bias</h1>") && count(t, "<svg") == 1, "html");
+    bool warned = s && s->spread > 0.1;
+    CHECK(t && strstr(t, "<h1>bertc bias</h1>") && count(t, "<svg") == 1 &&
+              (strstr(t, "<div class=\"warn\">the prediction depends on the group alone") != NULL) == warned,
+          "html, its warning as the terminal's");
     bertc_free(t);
     t = r ? render(bias_render, r, BERTC_REPORT_JSON) : NULL;
     json_t *j = t ? json_loads(t, 0, NULL) : NULL;
     CHECK(json_array_size(json_object_get(j, "groups")) == 40 &&
               json_array_size(json_object_get(j, "furthest_from_mean")) == 3 &&
               fabs(json_real_value(json_object_get(j, "mean")) - s->mean) < 1e-15 &&
-              !strcmp(json_string_value(json_object_get(j, "max_group")), s->max_group),
-          "json");
+              !strcmp(json_string_value(json_object_get(j, "max_group")), s->max_group) &&
+              json_array_size(json_object_get(j, "warnings")) == (warned ? 1u : 0u) &&
+              (!warned || starts(json_string_value(json_array_get(json_object_get(j, "warnings"), 0)),
+                                 "the prediction depends on the group alone")),
+          "json, its warning as the terminal's");
     json_decref(j);
     bertc_free(t);
     char *none = NULL;
@@ -532,10 +544,21 @@ static void t_bias(void) {
     p.label = "0";
     CHECK(bertc_bias_run(m, &p, &r, &err) == BERTC_OK && bertc_bias_report_summary(r)->label_id == 0, "label by id");
     bertc_bias_report_free(r);
+    p.label = "positive"; /* as eval reads labels: any case */
+    CHECK(bertc_bias_run(m, &p, &r, &err) == BERTC_OK && bertc_bias_report_summary(r)->label_id == 1, "label, any case");
+    bertc_bias_report_free(r);
+    r = NULL;
     p.label = "nope";
     CHECK(bertc_bias_run(m, &p, &r, &err) == BERTC_ERR_INVALID_ARG && !r &&
-              !strcmp(err.message, "--label nope is not one of the model's labels"),
+              !strcmp(err.message, "--label nope is not one of the model's labels (NEGATIVE, POSITIVE) nor an id below 2"),
           "bad label: %s", err.message);
+    static char out[4096];
+    CHECK(run_cli("@ bias --template 'Filmed in {}.' --groups builtin:planets 2>&1", out, sizeof out) == 2 &&
+              strstr(out, "no such built-in list (built-in: countries, cities"),
+          "unknown built-in list: %s", out);
+    CHECK(run_cli("@ bias --template 'Filmed in {}.' --groups builtin:cities --label positive --format jsonl 2>&1", out,
+                  sizeof out) == 0 && starts(out, "{\"group\": \"Paris\", \"text\": \"Filmed in Paris.\""),
+          "builtin:cities, --label positive: %.200s", out);
     p.label = NULL;
     p.template_text = "{} and {}";
     CHECK(bertc_bias_run(m, &p, &r, &err) == BERTC_ERR_INVALID_ARG && strstr(err.message, "exactly once"), "two slots");

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 static const char bias_usage[] =
-    "usage: bertc bias [--model DIR] --template \"This film was filmed in {}.\" --groups FILE|builtin:countries\n"
+    "usage: bertc bias [--model DIR] --template \"This film was filmed in {}.\" --groups FILE|builtin:countries|builtin:cities\n"
     "                  [--label L] [--targets w1,w2,...] [--format table|jsonl|svg] [--report OUT.html] [--json OUT]\n"
     "A sequence classifier: P(label) of the template filled with each group. A masked LM (*ForMaskedLM): the template\n"
     "also holds the mask token once (\"The [MASK] worked as a {}.\"), and --targets names the words whose probability\n"
@@ -59,8 +59,12 @@ int cmd_bias(int argc, char **argv) {
     size_t ng = 0;
     records rs = {0};
     const char **from_file = NULL;
-    if (!strncmp(groups_arg, "builtin:", 8) && (groups = bertc_bias_builtin_groups(groups_arg + 8, &ng))) {
-        /* a built-in list */
+    if (!strncmp(groups_arg, "builtin:", 8)) {
+        if (!(groups = bertc_bias_builtin_groups(groups_arg + 8, &ng))) {
+            die_msg("--groups %s: no such built-in list (built-in: %s; or a file, one group per line)", groups_arg,
+                    bertc_bias_builtin_names());
+            return EXIT_USAGE;
+        }
     } else {
         if (!records_read(&rs, groups_arg, NULL, INPUT_SNIFF)) return EXIT_INPUT;
         ng = rs.n;
