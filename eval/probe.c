@@ -695,7 +695,94 @@ static void compare_markdown(FILE *f, const bertc_compare *c) {
     MROW("throughput", "%.1f texts/s", r->texts_per_s);
     MROW("accuracy [95% CI]", "%.4f [%.4f, %.4f]", r->m->accuracy, r->m->ci_accuracy.lo, r->m->ci_accuracy.hi);
     MROW("F1 [95% CI]", "%.4f [%.4f, %.4f]", r->m->f1, r->m->ci_f1.lo, r->m->ci_f1.hi);
+    MROW("MCC", "%.4f", r->m->mcc);
 #undef MROW
+    if (nm > 1) {
+        fprintf(f, "\nMcNemar's test against %s:\n\n| model | only %s right | only it right | test | p |\n"
+                   "|---|---:|---:|---|---:|\n", rows[0].source, rows[0].source);
+        for (int k = 1; k < nm; k++) {
+            bertc_mcnemar t = bertc_mcnemar_test(c->d->n, c->gold, rows[0].pred, rows[k].pred);
+            fprintf(f, "| %s | %ld | %ld | %s | %.4g |\n", rows[k].source, t.b, t.c,
+                    t.exact ? "exact binomial" : "chi-square", t.p_value);
+        }
+    }
+}
+
+/* One self-contained page: the table (every row the terminal shows), accuracy with its interval drawn per model,
+ * McNemar's test against the first model. */
+static void compare_html(FILE *f, const bertc_compare *c) {
+    int nm = c->n_rows;
+    const model_row *rows = c->rows;
+    rpt_html_head(f, "bertc compare");
+    fputs("<h1>bertc compare</h1>\n<div class=\"sub\">", f);
+    rpt_html_escape(f, c->data);
+    fprintf(f, " — %zu examples</div>\n<table><tr><th></th>", c->d->n);
+    for (int k = 0; k < nm; k++) {
+        fputs("<th>", f);
+        rpt_html_escape(f, rows[k].source);
+        fputs("</th>", f);
+    }
+    fputs("</tr>\n", f);
+#define HROW(label, fmt, ...)                                                                                          \
+    do {                                                                                                               \
+        fprintf(f, "<tr><td>%s</td>", label);                                                                          \
+        for (int k = 0; k < nm; k++) {                                                                                 \
+            const model_row *r = &rows[k];                                                                             \
+            fprintf(f, "<td>" fmt "</td>", __VA_ARGS__);                                                               \
+        }                                                                                                              \
+        fputs("</tr>\n", f);                                                                                           \
+    } while (0)
+    HROW("architecture", "%s", r->model_type);
+    HROW("parameters", "%.1f M", r->n_params / 1e6);
+    HROW("file bytes", "%.1f MB", r->weight_bytes / 1e6);
+    HROW("load time", "%.0f ms", r->load_ms);
+    HROW("latency p50 / p95 (batch 1)", "%.2f / %.2f ms", r->p50, r->p95);
+    HROW("throughput", "%.1f texts/s (%.0f tokens/s)", r->texts_per_s, r->tokens_per_s);
+    HROW("accuracy [95% CI]", "%.4f [%.4f, %.4f]", r->m->accuracy, r->m->ci_accuracy.lo, r->m->ci_accuracy.hi);
+    HROW(c->L0 == 2 ? "F1 (positive) [95% CI]" : "F1 (macro) [95% CI]", "%.4f [%.4f, %.4f]", r->m->f1, r->m->ci_f1.lo,
+         r->m->ci_f1.hi);
+    HROW("MCC", "%.4f", r->m->mcc);
+#undef HROW
+    fputs("</table>\n", f);
+    /* accuracy and its interval per model, on one axis from the lowest interval to the highest */
+    double lo = 1, hi = 0;
+    for (int k = 0; k < nm; k++) lo = fmin(lo, rows[k].m->ci_accuracy.lo), hi = fmax(hi, rows[k].m->ci_accuracy.hi);
+    if (!(lo < hi)) lo = 0, hi = 1;
+    lo = fmax(0, lo - 0.02), hi = fmin(1, hi + 0.02);
+    double left = 200, width = 400, row = 26, top = 34, H = top + row * nm + 30, W = left + width + 60;
+    fprintf(f, "<div class=\"charts\"><svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\">\n"
+               "<text class=\"t\" x=\"%.0f\" y=\"18\" text-anchor=\"middle\">accuracy (dot) and its 95%% interval "
+               "(bar)</text>\n", W, H, W / 2);
+    for (int t = 0; t <= 4; t++) {
+        double v = lo + (hi - lo) * t / 4, x = left + width * t / 4;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.0f\" x2=\"%.1f\" y2=\"%.0f\" stroke=\"#edf2f7\"/><text x=\"%.1f\" "
+                   "y=\"%.0f\" text-anchor=\"middle\">%.3f</text>\n", x, top - 6, x, top + row * nm, x, top + row * nm + 16, v);
+    }
+    for (int k = 0; k < nm; k++) {
+        const bertc_metrics *m = rows[k].m;
+        double y = top + row * k + row / 2, x0 = left + width * (m->ci_accuracy.lo - lo) / (hi - lo),
+               x1 = left + width * (m->ci_accuracy.hi - lo) / (hi - lo), xa = left + width * (m->accuracy - lo) / (hi - lo);
+        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">", left - 8, y + 4);
+        rpt_html_escape(f, rows[k].source);
+        fprintf(f, "</text><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#3182ce\" stroke-width=\"6\" "
+                   "stroke-opacity=\"0.4\"/><circle cx=\"%.1f\" cy=\"%.1f\" r=\"5\" fill=\"#2b6cb0\"/>\n",
+                x0, y, x1, y, xa, y);
+    }
+    fputs("</svg></div>\n", f);
+    if (nm > 1) {
+        fputs("<h2>McNemar's test against the first model</h2>\n<table><tr><th>model</th><th>only the first right</th>"
+              "<th>only it right</th><th>test</th><th>p</th><th></th></tr>\n", f);
+        for (int k = 1; k < nm; k++) {
+            bertc_mcnemar t = bertc_mcnemar_test(c->d->n, c->gold, rows[0].pred, rows[k].pred);
+            fputs("<tr><td>", f);
+            rpt_html_escape(f, rows[k].source);
+            fprintf(f, "</td><td>%ld</td><td>%ld</td><td>%s</td><td>%.4g</td><td>%s</td></tr>\n", t.b, t.c,
+                    t.exact ? "exact binomial" : "chi-square", t.p_value,
+                    t.p_value < 0.05 ? "significant at 5%" : "no significant difference at 5%");
+        }
+        fputs("</table>\n", f);
+    }
+    rpt_html_tail(f);
 }
 
 bertc_status bertc_compare_render(const bertc_compare *c, bertc_report_format fmt, char **out, size_t *len,
@@ -708,12 +795,13 @@ bertc_status bertc_compare_render(const bertc_compare *c, bertc_report_format fm
         unsigned jf = jalloc_failures();
         return rpt_json(compare_json(c), jf, out, len, err);
     }
-    if (fmt != BERTC_REPORT_TERMINAL && fmt != BERTC_REPORT_MARKDOWN)
-        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "a comparison renders as terminal, JSON or Markdown");
+    if (fmt != BERTC_REPORT_TERMINAL && fmt != BERTC_REPORT_MARKDOWN && fmt != BERTC_REPORT_HTML)
+        return bertc_fail(err, BERTC_ERR_INVALID_ARG, "a comparison renders as terminal, JSON, Markdown or HTML");
     rpt_buf b;
     bertc_status s = rpt_open(&b, err);
     if (s) return s;
     if (fmt == BERTC_REPORT_TERMINAL) compare_table(b.f, c);
+    else if (fmt == BERTC_REPORT_HTML) compare_html(b.f, c);
     else compare_markdown(b.f, c);
     return rpt_close(&b, out, len, err);
 }

@@ -613,6 +613,16 @@ static void t_compare(void) {
     t = cmp ? render(compare_render, cmp, BERTC_REPORT_MARKDOWN) : NULL;
     CHECK(t && starts(t, "# bertc compare on /tmp/bertc-cmp-") && strstr(t, "| accuracy [95% CI] | 0.7500 [0.6900, 0.8100] |"),
           "markdown");
+    /* every figure the terminal shows: MCC and McNemar too */
+    CHECK(t && strstr(t, "| MCC | ") && strstr(t, "McNemar's test against models/sst2-small:") &&
+              strstr(t, "| model | only models/sst2-small right | only it right | test | p |"),
+          "markdown has MCC and McNemar: %s", t ? t : "");
+    bertc_free(t);
+    t = cmp ? render(compare_render, cmp, BERTC_REPORT_HTML) : NULL;
+    CHECK(t && starts(t, "<!DOCTYPE html>") && strstr(t, "<h1>bertc compare</h1>") && strstr(t, "<td>MCC</td>") &&
+              strstr(t, "<td>0.7500 [0.6900, 0.8100]</td>") && strstr(t, "McNemar's test against the first model") &&
+              count(t, "<circle") == 2 && !strstr(t, "<script"),
+          "html: %.300s", t ? t : "");
     bertc_free(t);
     t = cmp ? render(compare_render, cmp, BERTC_REPORT_JSON) : NULL;
     json_t *j = t ? json_loads(t, 0, NULL) : NULL, *ms = json_object_get(j, "models");
@@ -624,6 +634,13 @@ static void t_compare(void) {
     json_decref(j);
     bertc_free(t);
     bertc_compare_free(cmp);
+    char cmd2[512], html[64];
+    static char out[8192];
+    snprintf(html, sizeof html, "/tmp/bertc-cmp-%ld.html", (long)getpid());
+    snprintf(cmd2, sizeof cmd2, "@ compare --model models/sst2-small --model embedded --data %s --latency-samples 2 "
+             "--report %s --markdown - > /dev/null 2>&1 && head -c 15 %s", path, html, html);
+    CHECK(run_cli(cmd2, out, sizeof out) == 0 && starts(out, "<!DOCTYPE html>"), "CLI --report: %s", out);
+    unlink(html);
     unlink(path);
     p.data = "/nonexistent.tsv";
     cmp = NULL;

@@ -187,11 +187,12 @@ static void compare_stage(bertc_eval_stage stage, size_t n, size_t of, void *ctx
 static const char compare_usage[] =
     "usage: bertc compare --model A --model B [--model C ...] --data FILE [--latency-samples N] [--batch-size N]\n"
     "                     [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--json OUT]\n"
-    "                     [--markdown OUT.md] [--seed S]\n"
-    "--model embedded is the built-in minilm-sst2.\n";
+    "                     [--markdown OUT.md] [--report OUT.html] [--seed S]\n"
+    "--model embedded is the built-in minilm-sst2. The table on stdout; --json, --markdown and --report (one\n"
+    "self-contained HTML page: the table, accuracy intervals drawn, McNemar's test) write the same comparison.\n";
 
 int cmd_compare(int argc, char **argv) {
-    const char *dirs[16], *data = NULL, *json = NULL, *markdown = NULL;
+    const char *dirs[16], *data = NULL, *json = NULL, *markdown = NULL, *report = NULL;
     int nm = 0, threads = 0, batch = 32, lat_n = 50;
     uint64_t seed = 0;
     bertc_dtype dtype = BERTC_DTYPE_FP32;
@@ -215,6 +216,7 @@ int cmd_compare(int argc, char **argv) {
         } else if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--json")) json = v;
         else if (!strcmp(a, "--markdown")) markdown = v;
+        else if (!strcmp(a, "--report")) report = v;
         else if (!strcmp(a, "--dtype") && parse_dtype(v, &dtype)) continue;
         else if (!strcmp(a, "--compute") && parse_compute(v, &compute)) continue;
         else if (!strcmp(a, "--text-column")) dp.text_column = v;
@@ -275,12 +277,15 @@ int cmd_compare(int argc, char **argv) {
             goto done;
         }
     }
-    /* the table on stdout, then --json (may be stdout too), then --markdown */
+    /* the table on stdout, then --json (may be stdout too), then --markdown, then --report */
     const struct {
         const char *path;
         bertc_report_format f;
-    } outs[3] = {{"-", BERTC_REPORT_TERMINAL}, {json, BERTC_REPORT_JSON}, {markdown, BERTC_REPORT_MARKDOWN}};
-    for (int k = 0; k < 3; k++) {
+    } outs[4] = {{"-", BERTC_REPORT_TERMINAL},
+                 {json, BERTC_REPORT_JSON},
+                 {markdown, BERTC_REPORT_MARKDOWN},
+                 {report, BERTC_REPORT_HTML}};
+    for (int k = 0; k < 4; k++) {
         if (!outs[k].path) continue;
         char *text;
         size_t len;
