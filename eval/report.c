@@ -434,12 +434,27 @@ static void svg_calibration(FILE *f, const bertc_metrics *m) {
         fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#e2e8f0\"/>\n", PX(cb->lo) + 1,
                 PY(hh), bw - 2, PY(0) - PY(hh));
         if (!cb->count) continue;
-        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2b6cb0\" fill-opacity=\"0.75\">"
+        /* a bin of 4 examples is not drawn as solid as one of 775: opacity follows the count, which is written on top */
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#2b6cb0\" fill-opacity=\"%.2f\">"
                    "<title>%.2f–%.2f: %ld examples, accuracy %.3f, confidence %.3f</title></rect>\n",
-                PX(cb->lo) + 2, PY(cb->accuracy), bw - 4, PY(0) - PY(cb->accuracy), cb->lo, cb->hi, cb->count,
-                cb->accuracy, cb->confidence);
+                PX(cb->lo) + 2, PY(cb->accuracy), bw - 4, PY(0) - PY(cb->accuracy),
+                0.15 + 0.7 * (double)cb->count / (double)maxc, cb->lo, cb->hi, cb->count, cb->accuracy, cb->confidence);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" font-size=\"9\">%ld</text>\n",
+                PX(cb->lo) + bw / 2, PY(cb->accuracy) - 3, cb->count);
         fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#c05621\"/>\n", PX(cb->confidence), PY(cb->confidence));
     }
+    /* the legend, inside the frame's upper left where confidence is low and no bin usually is */
+    double lx = PX(0) + 6, ly = PY(1) + 12;
+    fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"8\" fill=\"#2b6cb0\" fill-opacity=\"0.75\"/>"
+               "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">accuracy per bin (number above: examples)</text>\n"
+               "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#c05621\"/>"
+               "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">mean confidence in the bin</text>\n"
+               "<rect x=\"%.1f\" y=\"%.1f\" width=\"10\" height=\"8\" fill=\"#e2e8f0\"/>"
+               "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">share of examples (histogram)</text>\n"
+               "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#a0aec0\" stroke-dasharray=\"4 4\"/>"
+               "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\">perfect calibration</text>\n",
+            lx, ly - 8, lx + 14, ly, lx + 5, ly + 10, lx + 14, ly + 14, lx, ly + 20, lx + 14, ly + 28, lx, ly + 38, lx + 10,
+            ly + 38, lx + 14, ly + 42);
     fputs("</svg>\n", f);
 }
 

@@ -36,10 +36,20 @@ static void series_free(series *s) {
     free(s->y);
 }
 
-/* A line chart of several series over steps, axes scaled to the data. */
+/* A tick step of 1, 2 or 5 times a power of ten giving at most `most` intervals over [0, span] (steps 0, 50, 100,
+ * 150 for 189 steps, not 38, 76, 113). */
+static double nice_step(double span, int most) {
+    if (!(span > 0)) return 1;
+    double raw = span / most, p = pow(10, floor(log10(raw)));
+    double m = raw / p;
+    return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+/* A line chart of several series over steps, axes scaled to the data; the legend two entries a row, below. */
 static void svg_lines(FILE *f, const char *title, const char *ylabel, series *ss, const char *const *labels,
                       const char *const *colors, int n, double xmax, bool zero_based) {
-    const double W = 520, H = 300, x0 = 60, y0 = 30, w = W - 80, h = H - 80;
+    const int legend_rows = (n + 1) / 2;
+    const double W = 520, H = 284 + 16.0 * legend_rows, x0 = 60, y0 = 30, w = W - 80, h = 220;
     double lo = INFINITY, hi = -INFINITY;
     for (int k = 0; k < n; k++)
         for (int i = 0; i < ss[k].n; i++) {
@@ -59,15 +69,20 @@ static void svg_lines(FILE *f, const char *title, const char *ylabel, series *ss
     fprintf(f, "<text class=\"t\" x=\"%.0f\" y=\"18\" text-anchor=\"middle\">", W / 2);
     rpt_html_escape(f, title);
     fputs("</text>\n", f);
-    for (int k = 0; k <= 5; k++) {
-        double gx = x0 + w * k / 5, gy = y0 + h - h * k / 5;
+    double xs = nice_step(xmax, 6);
+    for (double v = 0; v <= xmax * (1 + 1e-9); v += xs) {
+        double gx = x0 + w * v / xmax;
         fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#edf2f7\"/>", gx, y0, gx, y0 + h);
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#edf2f7\"/>\n", x0, gy, x0 + w, gy);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>", gx, y0 + h + 15, xmax * k / 5);
-        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", x0 - 5, gy + 4, lo + (hi - lo) * k / 5);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.0f</text>\n", gx, y0 + h + 15, v);
+    }
+    double ys = nice_step(hi - lo, 5);
+    for (double v = ceil(lo / ys) * ys; v <= hi + ys * 1e-9; v += ys) {
+        double gy = y0 + h - h * (v - lo) / (hi - lo);
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#edf2f7\"/>", x0, gy, x0 + w, gy);
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", x0 - 5, gy + 4, fabs(v) < ys * 1e-9 ? 0 : v);
     }
     fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"none\" stroke=\"#a0aec0\"/>\n", x0, y0, w, h);
-    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">step</text>\n", x0 + w / 2, H - 30);
+    fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">step</text>\n", x0 + w / 2, y0 + h + 30);
     fprintf(f, "<text transform=\"translate(14 %.1f) rotate(-90)\" text-anchor=\"middle\">", y0 + h / 2);
     rpt_html_escape(f, ylabel);
     fputs("</text>\n", f);
@@ -82,8 +97,9 @@ static void svg_lines(FILE *f, const char *title, const char *ylabel, series *ss
             if (isfinite(ss[k].y[i]))
                 fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", x0 + w * ss[k].x[i] / xmax,
                         y0 + h - h * (ss[k].y[i] - lo) / (hi - lo), colors[k]);
-        fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"4\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">", x0 + 10 + 130.0 * k,
-                H - 12, colors[k], x0 + 26 + 130.0 * k, H - 8);
+        double lx = x0 + 10 + 220.0 * (k % 2), ly = y0 + h + 46 + 16.0 * (k / 2);
+        fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"12\" height=\"4\" fill=\"%s\"/><text x=\"%.0f\" y=\"%.0f\">", lx,
+                ly - 4, colors[k], lx + 16, ly);
         rpt_html_escape(f, labels[k]);
         fputs("</text>\n", f);
     }

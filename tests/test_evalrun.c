@@ -154,6 +154,11 @@ static void t_eval_run(void) {
     CHECK(t && starts(t, "<!DOCTYPE html>") && count(t, "<svg") == 4 && strstr(t, "Most confident mistakes") &&
               strstr(t, "</html>\n"),
           "html: 4 charts");
+    /* the calibration chart says what it draws, and how many examples each bin holds */
+    CHECK(t && strstr(t, ">accuracy per bin (number above: examples)</text>") && strstr(t, ">perfect calibration</text>") &&
+              strstr(t, "font-size=\"9\">755</text>") && strstr(t, "font-size=\"9\">3</text>") &&
+              strstr(t, "<title>0.93–1.00: 755 examples"),
+          "calibration legend and counts");
     bertc_free(t);
     t = render(eval_render, r, BERTC_REPORT_PREDICTIONS);
     CHECK(t && count(t, "\n") == 872 &&
@@ -663,6 +668,10 @@ static void t_train_report(void) {
               strstr(t, "the &lt;validation&gt; set is small") && count(t, "<svg") == 3 &&
               strstr(t, "<tr><td>10</td><td>0.50</td><td>0.5000</td><td>0.8000</td><td>0.6000</td><td>0.7000</td>"),
           "page");
+    /* steps on round ticks (0, 5, ..., 20 for 20 steps, not 4, 8, 12), the legend two a row inside the chart */
+    CHECK(t && strstr(t, "text-anchor=\"middle\">15</text>") && !strstr(t, "text-anchor=\"middle\">12</text>") &&
+              strstr(t, ">validation F1</text>") && !strstr(t, "x=\"476\""),
+          "ticks and legend");
     bertc_free(t);
     t = NULL;
     CHECK(bertc_train_report_render("{\"not\": \"a list\"}", "m", "o", "", NULL, 0, &t, NULL, &err) == BERTC_ERR_INPUT &&
