@@ -159,4 +159,13 @@ bertc_mcnemar bertc_mcnemar_test(size_t n, const int *gold, const int *pred_a, c
 }
 #endif
 
+/* ---- leakage -------------------------------------------------------------------------------------------- */
+
+/* Test examples whose text (with pair) also appears in train: exactly (byte for byte) or after normalization
+ * (Unicode case folding, accents kept, punctuation dropped, whitespace collapsed). flags[i] is 0 (clean),
+ * 1 (exact duplicate) or 2 (normalized duplicate only). `bertc eval --train` reports them; `bertc train` warns
+ * about validation rows that are training rows. */
+bertc_status bertc_find_leakage(const bertc_dataset *train, const bertc_dataset *test, unsigned char *flags,
+                                size_t *n_exact, size_t *n_normalized, bertc_error *err);
+
 #endif

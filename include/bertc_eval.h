@@ -23,15 +23,6 @@ extern "C" {
  * none (bertc_struct_size for libbertc's). */
 size_t bertc_eval_struct_size(const char *name);
 
-/* ---- leakage -------------------------------------------------------------------------------------------- */
-
-/* Test examples whose text (with pair) also appears in train: exactly (byte for byte) or after normalization
- * (Unicode case folding, accents kept, punctuation dropped, whitespace collapsed). flags[i] is 0 (clean),
- * 1 (exact duplicate) or 2 (normalized duplicate only). */
-bertc_status bertc_find_leakage(const bertc_dataset *train, const bertc_dataset *test, unsigned char *flags,
-                                size_t *n_exact, size_t *n_normalized, bertc_error *err);
-
-
 /* ---- evaluation runs and their reports ------------------------------------------------------------------ */
 /*
  * What `bertc eval`, `metrics`, `bias` and `compare` compute and show, as calls: a run returns an opaque report,

@@ -412,13 +412,17 @@ static void fixture_copy(const char *src, const char *dst, double p) {
     free(txt);
 }
 
-static void first_rows(const char *src, const char *dst, int n) {
+/* The header and rows skip+1 .. skip+n of src. */
+static void rows_from(const char *src, const char *dst, int skip, int n) {
     FILE *in = fopen(src, "r"), *out = fopen(dst, "w");
     char line[4096];
-    for (int i = 0; i <= n && fgets(line, sizeof line, in); i++) fputs(line, out);
+    for (int i = 0; i <= skip + n && fgets(line, sizeof line, in); i++)
+        if (i == 0 || i > skip) fputs(line, out);
     fclose(in);
     fclose(out);
 }
+
+static void first_rows(const char *src, const char *dst, int n) { rows_from(src, dst, 0, n); }
 
 typedef struct collected {
     int logs, evals, saves, warnings;
@@ -729,6 +733,46 @@ static void test_saved_folder(void) {
     free(ref_txt);
 }
 
+/* The guard rails a newcomer needs: a warm-up longer than the run, validation rows that are training rows (all: refused;
+ * some: warned), and the closing line naming the checkpoint that became the output, its metric, the ties, the disk. */
+static void test_guard_rails(void) {
+    char dir[300], f[500], val[500], out[400], cmd[2048];
+    static char o[1 << 16];
+    snprintf(dir, sizeof dir, "%s/guard", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(f, sizeof f, "%s/t.tsv", dir);
+    write_text(f, "sentence\tlabel\na great film\t1\nawful , just awful\t0\nloved it\t1\nboring\t0\nfine work\t1\nbad\t0\n");
+    /* the card's recipe on a tiny set: warm-up 600 of 2 steps */
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s --max-steps 2 --batch-size 4 "
+             "--learning-rate 1e-4 --warmup-steps 600 2>&1 >/dev/null", f, out);
+    int rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 0 && strstr(o, "the warm-up (600 steps) is not shorter than the training (2 steps): the learning rate "
+                               "peaks at 3.33e-07, 0% of the 0.0001 asked for") && strstr(o, "--warmup-ratio"),
+          "warm-up warning: rc %d %s", rc, o);
+    CHECK(strstr(o, "output = checkpoint-2 (the last step: no validation chose one); ") && strstr(o, " MB\n"),
+          "closing line without validation: %s", o);
+    /* validation = train: refused */
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --validation %s --output %s --max-steps 1 "
+             "--overwrite-output-dir 2>&1", f, f, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 4 && strstr(o, "every validation row is also a training row (6 exactly, 0 after normalizing"),
+          "validation = train: rc %d %s", rc, o);
+    /* two of three validation rows are training rows, one after normalization: warned; the ties kept the earliest */
+    snprintf(val, sizeof val, "%s/v.tsv", dir);
+    write_text(val, "sentence\tlabel\na great film\t1\nAwful, just awful!\t0\nnot my kind of film\t0\n");
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --validation %s --output %s --max-steps 3 "
+             "--batch-size 2 --eval-steps 1 --save-steps 1 --learning-rate 1e-9 --overwrite-output-dir 2>&1 >/dev/null",
+             f, val, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 0 && strstr(o, "2 of 3 validation rows are also training rows (1 exactly, 1 after normalizing case, "
+                               "punctuation and spaces): validation figures are optimistic"),
+          "partial overlap: rc %d %s", rc, o);
+    CHECK(strstr(o, "output = checkpoint-1 (best eval_loss "), "closing line names the best checkpoint: %s", o);
+    CHECK(strstr(o, "at step 1; 2 later evaluations tied it, the earliest is kept); ") && strstr(o, " MB\n"),
+          "ties said: %s", o);
+}
+
 static void test_errors(void) {
     char dir[300], f[500], out[400], o[4096], cmd[2048];
     snprintf(dir, sizeof dir, "%s/err", tmpdir);
@@ -812,7 +856,7 @@ static void test_cli_and_report(void) {
     snprintf(data, sizeof data, "%s/train40.tsv", tmpdir);
     first_rows(TD "sst2-dev.tsv", data, 40);
     snprintf(val, sizeof val, "%s/val.tsv", tmpdir);
-    first_rows(TD "sst2-dev.tsv", val, 30);
+    rows_from(TD "sst2-dev.tsv", val, 40, 30); /* held out: validation rows that are training rows are refused */
     snprintf(out, sizeof out, "%s/cli", tmpdir);
     snprintf(rep, sizeof rep, "%s/report.html", tmpdir);
     snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-bert --train %s --validation %s --output %s --epochs 3 "
@@ -881,6 +925,7 @@ void tests_train(void) {
     run_test("train/dropout statistics", test_dropout_statistics);
     run_test("train/determinism and resume", test_determinism_and_resume);
     run_test("train/errors", test_errors);
+    run_test("train/guard rails", test_guard_rails);
     run_test("train/cli and report", test_cli_and_report);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

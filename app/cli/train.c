@@ -107,6 +107,7 @@ static void on_event(const bertc_train_event *e, void *ctx) {
         fflush(stdout);
         json_t *j = json_loads(e->json, 0, NULL);
         if (j) json_array_append_new(c->entries, j);
+        if (e->kind == BERTC_TRAIN_END && e->message && !c->quiet) fprintf(stderr, "%s\n", e->message);
         if (e->kind == BERTC_TRAIN_EVAL && !c->quiet && e->metrics)
             fprintf(stderr, "eval at step %ld (epoch %.2f): loss %.4f accuracy %.4f f1 %.4f mcc %.4f\n", e->step, e->epoch,
                     json_real_value(json_object_get(j, "eval_loss")), e->metrics->accuracy, e->metrics->f1, e->metrics->mcc);

@@ -353,6 +353,8 @@ typedef struct trainer {
     json_t *history;
     double best_metric;
     bool have_best;
+    long best_step;  /* the step of best_ckpt */
+    int best_ties;   /* later evaluations that equalled the best (the earliest is kept, as transformers keeps it) */
     char best_ckpt[4200];
     int bad_evals;
     names labels;
@@ -363,12 +365,31 @@ typedef struct trainer {
     char out[4096];
     bool greater_is_better;
     const char *metric;
-    long tokens_at_start;
+    long tokens_at_start, step_at_start;
     double time_at_start;
     struct adam_piece *pieces;
     int n_pieces;
     unsigned json_failures; /* jansson's allocation failures when the run began: any since, and no JSON is written */
 } trainer;
+
+/* Bytes under dir (files, recursively; symlinks not followed), for the disk a run takes. */
+static unsigned long long dir_bytes(const char *dir, int depth) {
+    DIR *d = depth < 8 ? opendir(dir) : NULL;
+    if (!d) return 0;
+    unsigned long long sum = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char path[8800];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat st;
+        if (lstat(path, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) sum += dir_bytes(path, depth + 1);
+        else if (S_ISREG(st.st_mode)) sum += (unsigned long long)st.st_size;
+    }
+    closedir(d);
+    return sum;
+}
 
 static void emit(trainer *t, bertc_train_event_kind k, const char *msg, const char *json, const bertc_metrics *vm,
                  const bertc_metrics *tm) {
@@ -387,7 +408,7 @@ static void emit(trainer *t, bertc_train_event_kind k, const char *msg, const ch
     e.elapsed_seconds = (now_ms() - t->t0) / 1000.0;
     double run = (now_ms() - t->time_at_start) / 1000.0;
     e.tokens_per_second = run > 0 ? (double)(t->tokens - t->tokens_at_start) / run : 0;
-    long done = t->step - (t->max_steps ? 0 : 0);
+    long done = t->step - t->step_at_start; /* this process's steps: after a resume the earlier ones took no time here */
     e.eta_seconds = done > 0 && run > 0 ? run / (double)done * (double)(t->max_steps - t->step) : NAN;
     e.message = msg;
     e.json = json;
@@ -943,6 +964,8 @@ static bertc_status load_resume_state(trainer *t, const char *dir, bertc_error *
         t->best_metric = json_number_value(bm);
         const char *bc = json_string_value(json_object_get(st, "best_model_checkpoint"));
         snprintf(t->best_ckpt, sizeof t->best_ckpt, "%s", bc ? bc : "");
+        const char *dash = bc ? strrchr(bc, '-') : NULL;
+        t->best_step = dash ? strtol(dash + 1, NULL, 10) : 0;
     }
     json_decref(st);
     return load_optimizer(t, dir, err);
@@ -1001,9 +1024,12 @@ static bertc_status run_eval(trainer *t, bool *stop_early, bertc_error *err) {
             improved = true;
             t->best_metric = v;
             t->have_best = true;
+            t->best_step = t->step;
+            t->best_ties = 0;
             snprintf(t->best_ckpt, sizeof t->best_ckpt, "%s/checkpoint-%ld", t->out, t->step);
             t->bad_evals = 0;
         } else {
+            if (isfinite(v) && t->have_best && v == t->best_metric) t->best_ties++;
             t->bad_evals++;
         }
         if (t->p->early_stopping_patience > 0 && t->bad_evals >= t->p->early_stopping_patience) *stop_early = true;
@@ -1244,6 +1270,28 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
             free(seen);
         }
         if (t->val.n == 0) warnf(t, "%s: no validation rows left", p->validation);
+        /* validation rows that are training rows: the figures that choose the checkpoint would reward memory */
+        unsigned char *flags = malloc(dval->n ? dval->n : 1);
+        size_t n_exact = 0, n_norm = 0;
+        bertc_error le;
+        if (!flags) {
+            s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        if (bertc_find_leakage(dtrain, dval, flags, &n_exact, &n_norm, &le) == BERTC_OK && n_exact + n_norm > 0) {
+            if (n_exact + n_norm == dval->n) {
+                free(flags);
+                s = bertc_fail(err, BERTC_ERR_INPUT, "%s: every validation row is also a training row (%zu exactly, %zu "
+                               "after normalizing case, punctuation and spaces): validation would measure memory, not "
+                               "the task; hold rows out of the training data (a split of it) to validate on",
+                               p->validation, n_exact, n_norm);
+                goto done;
+            }
+            warnf(t, "%s: %zu of %zu validation rows are also training rows (%zu exactly, %zu after normalizing case, "
+                  "punctuation and spaces): validation figures are optimistic, and the checkpoint they choose with them",
+                  p->validation, n_exact + n_norm, dval->n, n_exact, n_norm);
+        }
+        free(flags);
     }
     /* the seeded train sample for the train-vs-validation gap */
     t->order = malloc(t->train.n * sizeof *t->order);
@@ -1285,6 +1333,12 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
     if (t->updates_per_epoch < 1) t->updates_per_epoch = 1;
     t->max_steps = p->max_steps > 0 ? p->max_steps : (long)ceil(p->epochs * (double)t->updates_per_epoch);
     t->warmup = p->warmup_steps > 0 ? p->warmup_steps : (long)ceil(p->warmup_ratio * (double)t->max_steps);
+    if (t->warmup >= t->max_steps && p->lr_scheduler != BERTC_LR_CONSTANT && t->max_steps > 0)
+        warnf(t, "the warm-up (%ld steps) is not shorter than the training (%ld steps): the learning rate peaks at %.3g, "
+              "%.0f%% of the %g asked for, and the model may learn nothing; give --warmup-ratio (0.06 or 0.1, a share "
+              "of the steps) instead of --warmup-steps",
+              t->warmup, t->max_steps, p->learning_rate * lr_lambda(p, t->max_steps, t->warmup, t->max_steps),
+              100.0 * lr_lambda(p, t->max_steps, t->warmup, t->max_steps), p->learning_rate);
     t->am = aligned_alloc(64, m->total * sizeof(float));
     t->av = aligned_alloc(64, m->total * sizeof(float));
     if (!t->am || !t->av) {
@@ -1329,6 +1383,7 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
         goto done;
     }
     t->tokens_at_start = t->tokens;
+    t->step_at_start = t->step;
     t->time_at_start = now_ms();
     bool finished = t->step >= t->max_steps, stop_early = false;
     bool saved_now = false;
@@ -1470,7 +1525,25 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
             s = train_write_json(path, st, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15), t->json_failures, err);
             json_decref(st);
         }
-        if (!s) emit(t, BERTC_TRAIN_END, from, txt, NULL, NULL);
+        if (!s) {
+            char summary[9400];
+            const char *base = strrchr(from, '/');
+            base = base ? base + 1 : from;
+            unsigned long long bytes = dir_bytes(t->out, 0);
+            if (t->have_best && t->best_ckpt[0]) {
+                char ties[96] = "";
+                if (t->best_ties)
+                    snprintf(ties, sizeof ties, "; %d later evaluation%s tied it, the earliest is kept", t->best_ties,
+                             t->best_ties == 1 ? "" : "s");
+                snprintf(summary, sizeof summary, "output = %s (best %s%s %.4f at step %ld%s); %s holds %.1f MB",
+                         base, strncmp(t->metric, "eval_", 5) ? "eval_" : "", t->metric, t->best_metric, t->best_step,
+                         ties, t->out, (double)bytes / 1e6);
+            } else {
+                snprintf(summary, sizeof summary, "output = %s (the last step: no validation chose one); %s holds %.1f MB",
+                         base, t->out, (double)bytes / 1e6);
+            }
+            emit(t, BERTC_TRAIN_END, summary, txt, NULL, NULL);
+        }
         free(txt);
     }
 done:

@@ -2,7 +2,7 @@
  * leakage.c — test examples that also appear in train, exactly or after normalization (NFKC, case folding,
  * punctuation dropped, whitespace collapsed): "Great movie!" and "great  movie" are the same review.
  */
-#include "bertc_eval.h"
+#include "bertc_data.h"
 #include "base/internal.h"
 
 #include <stdlib.h>
