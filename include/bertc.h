@@ -111,7 +111,9 @@ typedef struct bertc_encoding {
     uint8_t *sequence; /* 0 for the first text, 1 for text_pair, 255 for special tokens */
 } bertc_encoding;
 
-/* Encodes text (and text_pair when not NULL; an empty pair counts as none, as in transformers). Invalid UTF-8 is an error (BERTC_ERR_INPUT), never replaced. */
+/* Encodes text (and text_pair when not NULL: an empty one is a pair, "[CLS] A [SEP] [SEP]", as the tokenizers crate
+ * and transformers' batched calls encode it; a single transformers call treats text_pair="" as none, so pass NULL
+ * to mirror it). Invalid UTF-8 is an error (BERTC_ERR_INPUT), never replaced. */
 bertc_status bertc_tokenize(const bertc_tokenizer *tok, const char *text, size_t text_len, const char *pair,
                             size_t pair_len, const bertc_encode_params *p, bertc_encoding *out,
                             bertc_error *err);

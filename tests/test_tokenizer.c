@@ -78,6 +78,8 @@ static void t_tokref_pairs(void) {
     while (f && bt && rt && fgets(line, sizeof line, f)) {
         json_t *j = json_loads(line, 0, NULL);
         json_t *a = json_object_get(j, "text"), *b = json_object_get(j, "text_pair");
+        /* the references are transformers' single calls, tokenizer(text, text_pair): "" is falsy there, no pair */
+        if (json_string_length(b) == 0) b = NULL;
         bertc_encoding e;
         CHECK(bertc_tokenize(bt, json_string_value(a), json_string_length(a), json_string_value(b), json_string_length(b),
                              NULL, &e, NULL) == 0, "pair %d", n);
@@ -465,6 +467,39 @@ static void t_threads_share_cache(void) {
 }
 
 /* BPEDecoder as tokenizers 0.23.3 decodes tok-bpe-chars (skip_special_tokens true, then false). */
+/* An empty (or blank) pair is a pair, as the tokenizers crate encodes it (tokenizers 0.23.3: encode("hello world", "")
+ * gives [101, 7592, 2088, 102, 102], type ids 0 0 0 0 1); NULL is none. bertc tokenize reads {"text_pair": ""} as that
+ * pair; classify, as transformers' pipeline (one call, "" falsy), as no pair. */
+static void t_empty_pair(void) {
+    bertc_tokenizer *t = load_tok(TD "tiny-bert");
+    if (!t) return;
+    static const int32_t want[] = {101, 7592, 2088, 102, 102};
+    static const char *const blanks[] = {"", "  ", "\t\n"};
+    for (int k = 0; k < 3; k++) {
+        bertc_encoding e;
+        bertc_error err;
+        CHECK(!bertc_tokenize(t, "hello world", 11, blanks[k], strlen(blanks[k]), NULL, &e, &err), "tokenize: %s",
+              err.message);
+        bool same = e.n == 5;
+        for (size_t i = 0; same && i < 5; i++) same = e.ids[i] == want[i] && e.type_ids[i] == (i == 4);
+        CHECK(same, "pair %d: %zu ids", k, e.n);
+        bertc_encoding_free(&e);
+    }
+    bertc_encoding e;
+    CHECK(!bertc_tokenize(t, "hello world", 11, NULL, 0, NULL, &e, NULL) && e.n == 4 && e.ids[3] == 102, "no pair");
+    bertc_encoding_free(&e);
+    bertc_tokenizer_free(t);
+    static char out[4096];
+    CHECK(run_cli("echo '{\"text\": \"hello world\", \"text_pair\": \"\"}' | @ tokenize --model " TD "tiny-bert --input - "
+                  "--input-format jsonl 2>&1", out, sizeof out) == 0 && strstr(out, "[101, 7592, 2088, 102, 102]"),
+          "tokenize: %s", out);
+    static char a[4096], b[4096];
+    int ra = run_cli("echo '{\"text\": \"hello world\", \"text_pair\": \"\"}' | @ classify --model " TD "tiny-bert --logits "
+                     "--input - --input-format jsonl 2>&1", a, sizeof a);
+    int rb = run_cli("@ classify --model " TD "tiny-bert --logits 'hello world' 2>&1", b, sizeof b);
+    CHECK(ra == 0 && rb == 0 && !strcmp(a, b), "classify: text_pair \"\" is no pair, as the pipeline: %s vs %s", a, b);
+}
+
 static void t_decode_bpe_suffix(void) {
     bertc_tokenizer *t = load_tok(TD "tok-bpe-chars");
     if (!t) return;
@@ -481,6 +516,7 @@ static void t_decode_bpe_suffix(void) {
 
 void tests_tokenizer(void) {
     run_test("tokenizer/decode_bpe_suffix", t_decode_bpe_suffix);
+    run_test("tokenizer/empty_pair", t_empty_pair);
     run_test("tokenizer/threads_share_bpe_cache", t_threads_share_cache);
     run_test("tokenizer/truncation_section", t_truncation_section);
     run_test("tokenizer/decode_metaspace", t_decode_metaspace);

@@ -209,6 +209,9 @@ int cmd_classify(int argc, char **argv) {
         code = EXIT_INTERNAL;
         goto done;
     }
+    /* the text-classification pipeline tokenizes one input at a time: text_pair "" is falsy there, no pair */
+    for (size_t i = 0; i < c.rs.n; i++)
+        if (in[i].pair && !in[i].pair_len) in[i].pair = NULL;
     bertc_classify_params p = bertc_classify_default_params();
     p.encode = encode_params(&c);
     p.function = o.fn;

@@ -43,7 +43,8 @@ def _split(x: Any) -> tuple[str, str | None]:
     if isinstance(x, dict):
         if "text" not in x or set(x) - {"text", "text_pair"}:
             raise ValueError('a dict input must have the keys "text" and optionally "text_pair"')
-        return x["text"], x.get("text_pair")
+        # the pipeline tokenizes one input at a time: text_pair "" is falsy there, no pair
+        return x["text"], x.get("text_pair") or None
     raise ValueError('The pipeline received invalid inputs, if you are trying to send text pairs, you can try to send '
                      'a dictionary `{"text": "My text", "text_pair": "My pair"}` in order to send a text pair.')
 

@@ -179,7 +179,8 @@ class BertcTokenizer:
         else:
             if isinstance(text_pair, str) == batched:
                 raise ValueError("text and text_pair must both be str or both be lists")
-            pairs = list(text_pair) if batched else [text_pair]  # type: ignore[list-item]
+            # transformers: a single call's text_pair "" is falsy (no pair); a batch's "" is an empty pair
+            pairs = list(text_pair) if batched else [text_pair or None]  # type: ignore[list-item]
             if len(pairs) != len(texts):
                 raise ValueError(f"{len(texts)} texts but {len(pairs)} text_pairs")
         pad: str | None = "longest" if padding is True else (None if padding in (False, None, "do_not_pad")
@@ -257,7 +258,7 @@ class BertcTokenizer:
         """The token ids of one text (or pair)."""
         if truncation is None and max_length is not None:
             truncation = "longest_first"
-        enc = self._encode(text, text_pair, self._params(add_special_tokens, truncation, max_length))
+        enc = self._encode(text, text_pair or None, self._params(add_special_tokens, truncation, max_length))
         try:
             return list(enc.ids[:enc.n])
         finally:

@@ -93,6 +93,19 @@ def test_dict_and_positional_forms() -> None:
     assert len(fm("Paris is the [MASK] of France.", top_k=2)) == 2
 
 
+def test_empty_text_pair() -> None:
+    """transformers 5.25: a single call's text_pair "" is falsy (no pair), a batch's "" an empty pair ([CLS] A [SEP]
+    [SEP], as the tokenizers crate encodes it); the text-classification pipeline tokenizes one input at a time."""
+    tok = bertc.AutoTokenizer.from_pretrained(cases.model_path("tiny-bert"))
+    assert tok("hello world", "")["input_ids"] == [101, 7592, 2088, 102]
+    assert tok(["hello world"], [""])["input_ids"] == [[101, 7592, 2088, 102, 102]]
+    assert tok(["hello world"], [""])["token_type_ids"] == [[0, 0, 0, 0, 1]]
+    assert tok.encode("hello world", "") == [101, 7592, 2088, 102]
+    p = bertc.pipeline("text-classification", model=cases.model_path("tiny-bert"))
+    assert p({"text": "hello world", "text_pair": ""}) == p("hello world")[0]
+    assert p({"text": "hello world", "text_pair": "x"}) != p("hello world")[0]
+
+
 def test_wrong_head() -> None:
     with pytest.raises(ValueError, match="token-classification head"):
         bertc.pipeline("ner", model=cases.model_path("tiny-qa-bert"))

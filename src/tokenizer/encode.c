@@ -942,8 +942,9 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
     bertc_encode_params dp = bertc_encode_default_params();
     if (!p) p = &dp;
     if (!text) text = "";
-    /* transformers treats an empty text_pair as no pair at all (a falsy argument) */
-    if (pair && pair_len == 0) pair = NULL;
+    /* an empty pair is a pair, as the tokenizers crate encodes it ([CLS] A [SEP] [SEP]) and transformers' batched
+     * calls do; a single call to transformers' tokenizer with text_pair="" (falsy) has none: its callers (the
+     * pipelines, the Python tokenizer's single call) pass NULL for it */
     toklist A = {0}, B = {0};
     enc_scratch sc;
     memset(&sc, 0, sizeof sc);

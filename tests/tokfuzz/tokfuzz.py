@@ -230,6 +230,14 @@ def piece(r: random.Random, specials: list[str]) -> str:
     return "".join(r.choice("abcİé日") for _ in range(r.randint(90, 110)))
 
 
+BLANK = ["", " ", "  ", "\t", "\n", " \u00a0 ", "\u3000"]
+
+
+def member(r: random.Random, specials: list[str]) -> str:
+    """A pair member: now and then empty or whitespace only (an empty pair is still a pair: [CLS] A [SEP] [SEP])."""
+    return r.choice(BLANK) if r.random() < 0.06 else text(r, specials)
+
+
 def text(r: random.Random, specials: list[str]) -> str:
     n = r.randint(1, 12) if r.random() < 0.9 else r.randint(40, 250)
     sep = r.choice(["", " ", " ", "\u00a0"])
@@ -357,8 +365,8 @@ def run_config(name: str, binary: str, n: int, seed: int, workdir: str, show: in
             hf.enable_truncation(maxlen, direction="left" if left else "right")
         recs = []
         while len(recs) < m:
-            a = text(r, specials)
-            b = text(r, specials) if r.random() < 0.3 else None
+            b = member(r, specials) if r.random() < 0.3 else None
+            a = text(r, specials) if b is None else member(r, specials)
             # tokenizers keeps every overflowing window of a truncated pair, the product of both sides': a long
             # truncated pair costs it gigabytes, so truncated pairs stay short (long ones run untruncated)
             if maxlen and b is not None and len(a) + len(b) > 400:
