@@ -247,6 +247,8 @@ typedef struct bertc_model_info {
                                    "avx2" or "portable"; for int8 "amx", "avx512", "avx2" or "portable";
                                    "amx-emulated" under BERTC_AMX=emulate */
     bertc_head head;            /* the task head that was loaded */
+    int max_tokens;             /* the most tokens one input can hold: the position embeddings usable (512 for BERT
+                                   and for RoBERTa's 514 positions past its padding offset) */
 } bertc_model_info;
 
 void bertc_model_get_info(const bertc_model *m, bertc_model_info *info);

@@ -69,6 +69,26 @@ static void t_exit_codes(void) {
     CHECK(rc == 4 && strstr(out, "/nonexistent"), "missing input file: %d %s", rc, out);
     rc = sh("@ classify --max-length 4 'one two three four five' 2>&1", out, sizeof out);
     CHECK(rc == 0, "truncation by default: %d %s", rc, out);
+    /* the edges a newcomer meets: a Latin-1 file named FILE:LINE, a --max-length past the positions, a pipe without
+     * --input -, a training run's folder before its end */
+    rc = sh("printf 'fine\ncaf\351\n' > /tmp/bertc-l1-$$.txt && @ classify --input /tmp/bertc-l1-$$.txt 2>&1; "
+            "r=$?; rm -f /tmp/bertc-l1-$$.txt; exit $r", out, sizeof out);
+    CHECK(rc == 4 && strstr(out, ".txt:2: invalid UTF-8 at byte 4 of the line (0xE9)") && strstr(out, "iconv"),
+          "Latin-1 file: %d %s", rc, out);
+    rc = sh("@ classify --max-length 99999 x 2>&1", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "--max-length 99999 is more than embedded:minilm-sst2 takes: 512 tokens"),
+          "--max-length past the positions: %d %s", rc, out);
+    rc = sh("@ classify --model " TD "tiny-roberta --max-length 513 x 2>&1", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "512 tokens"), "RoBERTa's 514 positions hold 512 tokens: %d %s", rc, out);
+    CHECK(sh("@ classify --model " TD "tiny-roberta --max-length 512 x 2>&1", out, sizeof out) == 0, "512 fits");
+    rc = sh("echo hello | @ classify 2>&1", out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "standard input is not read unless asked: --input -"), "a pipe: %d %s", rc, out);
+    rc = sh("d=/tmp/bertc-ck-$$; mkdir -p $d/checkpoint-46 $d/checkpoint-9 && cp " TD "tiny-bert/config.json "
+            "$d/checkpoint-46/ && cp " TD "tiny-bert/config.json $d/checkpoint-9/ && @ classify --model $d x 2>&1; r=$?; "
+            "rm -rf $d; exit $r", out, sizeof out);
+    CHECK(rc == 3 && strstr(out, "no config.json, but it holds checkpoint-46") &&
+              strstr(out, "--resume-from-checkpoint latest"),
+          "an unfinished run's folder: %d %s", rc, out);
 }
 
 void tests_cli(void) {

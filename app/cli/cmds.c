@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct common {
     model_opts mo;
@@ -105,6 +106,24 @@ static bertc_encode_params encode_params(const common *c) {
     return ep;
 }
 
+/* load_model, and --max-length checked against what the model takes: a length past its positions would only fail
+ * later, input by input. */
+static bertc_model *load_for(common *c, int *code) {
+    bertc_model *m = load_model(&c->mo, code);
+    if (!m || !c->max_length) return m;
+    bertc_model_info info;
+    bertc_model_get_info(m, &info);
+    int most = info.max_tokens;
+    if (most > 0 && c->max_length > most) {
+        die_msg("--max-length %d is more than %s takes: %d tokens (its position embeddings); longer inputs are "
+                "truncated to that by default", c->max_length, info.source, most);
+        *code = EXIT_USAGE;
+        bertc_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 /* Reads --input after the positional texts; errors set *code. An empty --input file is no error: no output. */
 static bool finish_inputs(common *c, int *code) {
     if (c->input && !records_read(&c->rs, c->input, c->pair, c->input_format)) {
@@ -112,7 +131,10 @@ static bool finish_inputs(common *c, int *code) {
         return false;
     }
     if (c->rs.n == 0 && !c->input) {
-        die_msg("no input: give TEXT arguments or --input FILE|-");
+        if (!isatty(0))
+            die_msg("no input: give TEXT arguments or --input FILE; standard input is not read unless asked: --input -");
+        else
+            die_msg("no input: give TEXT arguments or --input FILE|-");
         *code = EXIT_USAGE;
         return false;
     }
@@ -200,7 +222,7 @@ int cmd_classify(int argc, char **argv) {
         goto done;
     }
     if (!finish_inputs(&c, &code)) goto done;
-    if (!(m = load_model(&c.mo, &code))) goto done;
+    if (!(m = load_for(&c, &code))) goto done;
     if (c.rs.n == 0) goto done; /* an empty --input: no output */
     in = records_texts(&c.rs);
     out = xcalloc(c.rs.n, sizeof *out);
@@ -322,7 +344,7 @@ int cmd_embed(int argc, char **argv) {
         goto done;
     }
     if (!finish_inputs(&c, &code)) goto done;
-    if (!(m = load_model(&c.mo, &code))) goto done;
+    if (!(m = load_for(&c, &code))) goto done;
     o.p.encode = encode_params(&c);
     const bertc_st_config *st = bertc_model_st_config(m);
     int normalized = o.p.normalize >= 0 ? o.p.normalize : st->present && st->normalize;
@@ -400,7 +422,7 @@ int cmd_tokenize(int argc, char **argv) {
         t = tok_only;
     } else {
         if (code != EXIT_OK) goto done;
-        if (!(m = load_model(&c.mo, &code))) goto done;
+        if (!(m = load_for(&c, &code))) goto done;
         t = bertc_model_tokenizer(m);
     }
     bertc_encode_params ep = encode_params(&c);
@@ -596,7 +618,7 @@ int cmd_zero_shot(int argc, char **argv) {
         goto done;
     }
     if (!finish_inputs(&c, &code)) goto done;
-    if (!(m = load_model(&c.mo, &code))) goto done;
+    if (!(m = load_for(&c, &code))) goto done;
     bertc_zero_shot_params p = bertc_zero_shot_default_params();
     p.hypothesis_template = o.tmpl;
     p.multi_label = o.multi_label;
@@ -794,7 +816,7 @@ int cmd_ner(int argc, char **argv) {
         p.ignore_labels = (const char *const *)ign;
     }
     if (!finish_inputs(&c, &code)) goto done;
-    if (!(m = load_model(&c.mo, &code))) goto done;
+    if (!(m = load_for(&c, &code))) goto done;
     p.encode = encode_params(&c);
     p.stride = o.stride;
     for (size_t i = 0; i < c.rs.n; i++) {
@@ -858,7 +880,7 @@ int cmd_qa(int argc, char **argv) {
             code = EXIT_INPUT;
             goto done;
         }
-    if (!(m = load_model(&c.mo, &code))) goto done;
+    if (!(m = load_for(&c, &code))) goto done;
     bertc_qa_params p = bertc_qa_default_params();
     if (o.top_k) p.top_k = o.top_k;
     if (o.doc_stride) p.doc_stride = o.doc_stride;
@@ -924,7 +946,7 @@ int cmd_fill_mask(int argc, char **argv) {
         p.targets = (const char *const *)tg;
     }
     if (!finish_inputs(&c, &code)) goto done;
-    if (!(m = load_model(&c.mo, &code))) goto done;
+    if (!(m = load_for(&c, &code))) goto done;
     p.encode = encode_params(&c);
     for (size_t i = 0; i < c.rs.n; i++) {
         bertc_fill_mask_result r;

@@ -73,7 +73,7 @@ class ModelInfo(Structure):
                 ("intermediate", c_int), ("vocab_size", c_int), ("max_positions", c_int), ("max_length", c_int),
                 ("n_params", c_uint64), ("weight_bytes", c_uint64), ("dtype", c_char_p), ("compute", c_int),
                 ("load_ms", c_double), ("source", c_char_p), ("isa", c_char_p), ("compute_mode", c_int),
-                ("compute_isa", c_char_p), ("head", c_int)]
+                ("compute_isa", c_char_p), ("head", c_int), ("max_tokens", c_int)]
 
 
 class ClassifyParams(Structure):

@@ -7,6 +7,7 @@
  */
 #include "model.h"
 
+#include <dirent.h>
 #include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -402,11 +403,36 @@ void bertc_model_free(bertc_model *m) {
     free(m);
 }
 
+/* The highest N of DIR/checkpoint-N holding a config.json, or -1: a training run's output folder before its end. */
+static long newest_checkpoint(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    long best = -1;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char *end;
+        if (strncmp(de->d_name, "checkpoint-", 11)) continue;
+        long n = strtol(de->d_name + 11, &end, 10);
+        char p[4096];
+        if (*end || n < 0 || n <= best || (size_t)snprintf(p, sizeof p, "%s/%s/config.json", dir, de->d_name) >= sizeof p)
+            continue;
+        if (file_exists(p)) best = n;
+    }
+    closedir(d);
+    return best;
+}
+
 bertc_status model_config_load(const char *dir, model_config *c, char **text, bertc_error *err) {
     char path[4096], *txt = NULL;
     if (!path_join(path, sizeof path, dir, "config.json")) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long");
-    if (!file_exists(path))
+    if (!file_exists(path)) {
+        long ck = newest_checkpoint(dir);
+        if (ck >= 0)
+            return bertc_fail(err, BERTC_ERR_IO, "%s: no config.json, but it holds checkpoint-%ld: a training run that did "
+                              "not finish (stopped or interrupted)? Load %s/checkpoint-%ld, or finish the run with bertc "
+                              "train --resume-from-checkpoint latest", dir, ck, dir, ck);
         return bertc_fail(err, BERTC_ERR_IO, "%s: no config.json (is this a Hugging Face checkpoint folder?)", dir);
+    }
     bertc_status s = read_file(path, &txt, NULL, err);
     if (s) return s;
     s = model_config_parse(c, txt, path, err);
@@ -527,6 +553,7 @@ void bertc_model_get_info(const bertc_model *m, bertc_model_info *info) {
     info->compute_mode = m->compute_mode;
     info->compute_isa = m->compute_isa;
     info->head = m->head == BERTC_HEAD_MASKED_LM && !m->has_mlm ? BERTC_HEAD_NONE : m->head;
+    info->max_tokens = model_position_cap(&m->cfg);
     if (info->head == BERTC_HEAD_TOKEN_CLASSIFICATION) info->n_labels = m->cfg.n_labels;
 }
 
