@@ -109,6 +109,12 @@ static void t_routes(void) {
     st = http(s.port, "GET", "/health", NULL, &b);
     CHECK(st == 200, "health %d", st);
     free(b);
+    /* OpenAI's models.list: the one model */
+    st = http(s.port, "GET", "/v1/models", NULL, &b);
+    CHECK(st == 200 && !strncmp(b, "{\"object\":\"list\",\"data\":[{\"id\":\"", 31) &&
+              strstr(b, "\"object\":\"model\",\"created\":0,\"owned_by\":\"bertc\"}]}"),
+          "/v1/models: %d %s", st, b);
+    free(b);
     /* errors: TEI's statuses and error types */
     char big[40000] = "{\"inputs\": \"";
     for (int i = 0; i < 600; i++) strcat(big, "word ");
@@ -407,7 +413,8 @@ static void t_tei_routes(void) {
     json_t *paths = json_object_get(doc, "paths");
     static const char *const routes[] = {"/", "/predict", "/embed", "/embed_all", "/rerank", "/similarity", "/tokenize",
                                          "/decode", "/v1/embeddings", "/info", "/health", "/metrics", "/ner",
-                                         "/token-classification", "/qa", "/question-answering", "/fill-mask"};
+                                         "/token-classification", "/qa", "/question-answering", "/fill-mask",
+                                         "/v1/models"};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         CHECK(json_object_get(paths, routes[i]), "openapi.json lacks %s", routes[i]);
     json_decref(doc);

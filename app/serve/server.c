@@ -19,14 +19,14 @@
 enum {
     R_PREDICT, R_EMBED, R_TOKENIZE, R_ROOT, R_RERANK, R_SIMILARITY, R_EMBED_ALL, R_DECODE, R_OPENAI, /* POST */
     R_NER, R_QA, R_FILL_MASK,                                      /* POST: bertc's own (transformers' pipelines) */
-    R_INFO, R_HEALTH, R_METRICS, R_OPENAPI, R_DOCS,                                                 /* GET */
+    R_INFO, R_HEALTH, R_METRICS, R_OPENAPI, R_DOCS, R_MODELS,                                       /* GET */
     R_OTHER, N_ROUTES
 };
 #define LAST_POST R_FILL_MASK
 static const char *const route_names[N_ROUTES] = {"/predict", "/embed", "/tokenize", "/", "/rerank", "/similarity",
                                                   "/embed_all", "/decode", "/v1/embeddings", "/ner", "/qa",
                                                   "/fill-mask", "/info", "/health", "/metrics", "/openapi.json",
-                                                  "/docs", "other"};
+                                                  "/docs", "/v1/models", "other"};
 
 /* K_NER, K_QA and K_FILL_MASK (the pipelines: their own parameters per request) run one job per batch, one library
  * call per input, in the batcher thread like the others: the same queue, limits and metrics. */
@@ -1032,6 +1032,7 @@ static int route_of(const char *path) {
         if (!strcmp(path, route_names[k])) return k;
     if (!strcmp(path, "/invocations")) return R_ROOT;        /* TEI's SageMaker alias */
     if (!strcmp(path, "/embeddings")) return R_OPENAI;
+    if (!strcmp(path, "/models")) return R_MODELS; /* OpenAI clients with a base URL without /v1 */
     if (!strcmp(path, "/api-doc/openapi.json")) return R_OPENAPI; /* where TEI serves it */
     if (!strcmp(path, "/ping")) return R_HEALTH;
     if (!strcmp(path, "/token-classification")) return R_NER; /* the pipelines' task names */
@@ -1809,7 +1810,8 @@ int server_begin(server *s, const char *method, const char *path, size_t len, se
     pthread_mutex_unlock(&s->mu);
     if (route == R_OTHER) {
         reply_error(&r, 404, "Validation", "no route %s (routes: POST / /predict /embed /embed_all /rerank /similarity "
-                    "/tokenize /decode /v1/embeddings /ner /qa /fill-mask, GET /info /health /metrics /openapi.json /docs)",
+                    "/tokenize /decode /v1/embeddings /ner /qa /fill-mask, GET /info /health /metrics /openapi.json /docs "
+                    "/v1/models)",
                     path);
     } else if ((route <= LAST_POST && !post) || (route > LAST_POST && !get)) {
         reply_error(&r, 405, "Validation", "%s takes %s, not %s", path, route <= LAST_POST ? "POST" : "GET", method);
@@ -1817,6 +1819,9 @@ int server_begin(server *s, const char *method, const char *path, size_t len, se
         handle_openapi(s, &r, route == R_DOCS);
     } else if (route == R_INFO) {
         handle_info(s, &r);
+    } else if (route == R_MODELS) { /* OpenAI's models.list: the one model served */
+        reply_json(&r, 200, json_pack("{s:s,s:[{s:s,s:s,s:i,s:s}]}", "object", "list", "data", "id", s->model_id, "object",
+                                      "model", "created", 0, "owned_by", "bertc"));
     } else if (route == R_METRICS) {
         handle_metrics(s, &r);
     } else if (route == R_HEALTH && (draining || (failed && full))) {

@@ -184,6 +184,7 @@ def run_openai(url, kind, full, timeout):
         out.update(summarize_matrix(vecs, full))
         return out
 
+    call("openai", v, "models.list", "", {}, lambda: {"ids": [m.id for m in c.models.list()]})
     call("openai", v, "embeddings.create", "float", {"input": TEXTS[0], "encoding_format": "float"},
          lambda: emb(input=TEXTS[0], encoding_format="float"))
     call("openai", v, "embeddings.create", "default(base64)", {"input": TEXTS[0]}, lambda: emb(input=TEXTS[0]))
