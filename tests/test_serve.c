@@ -408,6 +408,20 @@ static void t_tei_routes(void) {
           "POST / on a classifier = [/predict]: %s vs %s", b, p);
     free(b);
     free(p);
+    /* the Inference API's parameters name the task asked for: another task's refused (424), unknown ones named (422) */
+    st = http(s.port, "POST", "/", "{\"inputs\": \"hello\", \"parameters\": {\"candidate_labels\": [\"a\", \"b\"]}}", &b);
+    CHECK(st == 424 && strstr(b, "zero-shot-classification is not this model's task") &&
+              strstr(b, "\"error_type\":\"Backend\""),
+          "zero-shot on a sentiment model: %d %s", st, b);
+    free(b);
+    st = http(s.port, "POST", "/", "{\"inputs\": \"hello\", \"parameters\": {\"top_k\": 2, \"bogus\": 1, \"zap\": 0}}", &b);
+    CHECK(st == 422 && strstr(b, "unknown parameters for text-classification") && strstr(b, "`bogus`, `zap`") &&
+              strstr(b, "it takes top_k, function_to_apply"),
+          "unknown parameters: %d %s", st, b);
+    free(b);
+    st = http(s.port, "POST", "/", "{\"inputs\": \"hello\", \"parameters\": {\"top_k\": 1, \"function_to_apply\": null}}", &b);
+    CHECK(st == 200, "known parameters: %d %s", st, b);
+    free(b);
     st = http(s.port, "GET", "/openapi.json", NULL, &b);
     json_t *doc = st == 200 ? json_loads(b, 0, NULL) : NULL;
     json_t *paths = json_object_get(doc, "paths");

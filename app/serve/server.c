@@ -1776,8 +1776,60 @@ static void handle_openapi(server *s, reply *r, bool html) {
 /* POST /: what TEI answers there for the model's type (classifier: /predict; re-ranker: /rerank when the body has a
  * query, else /predict; embedding model: /embed, or /similarity for {"inputs": {"source_sentence", ...}}); a
  * token-classification, question-answering or masked-LM model: /ner, /qa or /fill-mask. */
+/* POST /: the Inference API's `parameters` name the task the client asked for. Parameters of a task this model has
+ * no head for are refused (424, as TEI refuses a route its model cannot serve), and parameters no task of the
+ * model takes are refused by name (422), rather than answering another task silently. true: go on. */
+static bool root_params_ok(server *s, json_t *req, reply *r) {
+    json_t *p = json_object_get(req, "parameters");
+    if (!p || json_is_null(p)) return true;
+    if (!json_is_object(p)) {
+        reply_error(r, 422, "Validation", "`parameters` must be an object");
+        return false;
+    }
+    static const char *const zero_shot[] = {"candidate_labels", "hypothesis_template", "multi_label", NULL};
+    static const char *const classify[] = {"top_k", "function_to_apply", NULL};
+    static const char *const ner[] = {"aggregation_strategy", "ignore_labels", "stride", NULL};
+    static const char *const qa[] = {"top_k", "doc_stride", "max_answer_len", "max_seq_len", "max_question_len",
+                                     "handle_impossible_answer", "align_to_words", NULL};
+    static const char *const fill[] = {"top_k", "targets", NULL};
+    static const char *const embed[] = {"normalize", "prompt_name", "truncate", "truncation_direction", NULL};
+    const char *const *mine;
+    const char *task;
+    bertc_head h = s->info.head;
+    if (h == BERTC_HEAD_TOKEN_CLASSIFICATION) mine = ner, task = "token-classification";
+    else if (h == BERTC_HEAD_QUESTION_ANSWERING) mine = qa, task = "question-answering";
+    else if (h == BERTC_HEAD_MASKED_LM && !bertc_model_st_config(s->m)->present) mine = fill, task = "fill-mask";
+    else if (s->info.problem != BERTC_PROBLEM_NONE && s->info.n_labels > 0) mine = classify, task = "text-classification";
+    else mine = embed, task = "feature-extraction";
+    char unknown[512] = "";
+    size_t at = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach(p, key, v) {
+        bool ok = false;
+        for (int k = 0; mine[k] && !ok; k++) ok = !strcmp(key, mine[k]);
+        if (ok || json_is_null(v)) continue;
+        for (int k = 0; zero_shot[k]; k++)
+            if (!strcmp(key, zero_shot[k])) {
+                reply_error(r, 424, "Backend", "zero-shot-classification is not this model's task: %s is served for %s "
+                            "(zero-shot needs an NLI model with an entailment label; `bertc zero-shot` runs one)",
+                            s->model_id, task);
+                return false;
+            }
+        int n = snprintf(unknown + at, sizeof unknown - at, "%s`%s`", at ? ", " : "", key);
+        if (n > 0 && (size_t)n < sizeof unknown - at) at += (size_t)n;
+    }
+    if (at) {
+        reply_error(r, 422, "Validation", "unknown parameters for %s (the task of %s): %s; it takes %s%s%s%s", task,
+                    s->model_id, unknown, mine[0], mine[1] ? ", " : "", mine[1] ? mine[1] : "", mine[2] ? ", ..." : "");
+        return false;
+    }
+    return true;
+}
+
 static void handle_root(server *s, json_t *req, reply *r) {
     json_t *in = json_object_get(req, "inputs");
+    if (!root_params_ok(s, req, r)) return;
     /* a task head: its pipeline, as the Inference API answers for the model's task (a masked LM that is a
        sentence-transformers folder stays an embedding model) */
     if (s->info.head == BERTC_HEAD_TOKEN_CLASSIFICATION) handle_ner(s, req, r);
