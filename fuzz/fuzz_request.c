@@ -13,6 +13,7 @@ static server *start(const char *dir) {
     bertc_model *m = NULL;
     if (bertc_model_load(dir, &mp, &m, NULL)) abort(); /* small: many executions per second */
     server_config c = server_default_config();
+    c.log_format = 0; /* no access log in the test's output */
     c.max_client_batch = 8;
     c.max_batch_tokens = 2048;
     server *s = server_new(m, &c, NULL);

@@ -219,6 +219,7 @@ static bertc_status run_request(path *p, bertc_error *err, bool *same) {
     bertc_status st = bertc_model_load(TD "tiny-distilbert", &mp, &m, err);
     if (st) return st;
     server_config c = server_default_config();
+    c.log_format = 0; /* no access log in the test's output */
     server *s = server_new(m, &c, err);
     if (!s) { /* the model stays the caller's when the server could not start */
         bertc_model_free(m);

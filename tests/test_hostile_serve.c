@@ -304,6 +304,7 @@ static void t_oom_health_and_decode(void) {
         return;
     }
     server_config c = server_default_config();
+    c.log_format = 0; /* no access log in the test's output */
     server *s = server_new(m, &c, &err);
     CHECK(s != NULL, "server_new");
     if (!s) return;

@@ -1073,6 +1073,40 @@ static void t_families(void) {
     }
 }
 
+/* The access log: a line per request on stderr (time, method, route, status, inputs, tokens, ms), text or JSON. */
+static void t_access_log(void) {
+    const char *fmts[2] = {"text", "json"};
+    for (int k = 0; k < 2; k++) {
+        srv s;
+        char args[128];
+        snprintf(args, sizeof args, "--model models/sst2-small --threads 1 --log-format %s", fmts[k]);
+        if (!srv_start(&s, args)) {
+            CHECK(0, "server did not start");
+            return;
+        }
+        char *b = NULL;
+        int st = http(s.port, "POST", "/predict", "{\"inputs\": [[\"a fine film\"], [\"bad\"]]}", &b);
+        free(b);
+        st += http(s.port, "GET", "/nope", NULL, &b);
+        free(b);
+        srv_stop(&s);
+        char path[64], *log = NULL;
+        snprintf(path, sizeof path, "build/t-serve-%d.err", (int)getpid());
+        bertc_error err;
+        CHECK(st == 200 + 404 && !read_file(path, &log, NULL, &err), "requests and the log");
+        if (!log) continue;
+        if (k == 0)
+            CHECK(strstr(log, "Z POST /predict 200 inputs=2 tokens=8 ") && strstr(log, " ms\n") &&
+                      strstr(log, "Z GET /nope 404 inputs=0 tokens=0 "),
+                  "text log: %s", log);
+        else
+            CHECK(strstr(log, "\"method\":\"POST\",\"route\":\"/predict\",\"status\":200,\"inputs\":2,\"tokens\":8,") &&
+                      strstr(log, "\"method\":\"GET\",\"route\":\"/nope\",\"status\":404"),
+                  "json log: %s", log);
+        free(log);
+    }
+}
+
 void tests_serve(void) {
     run_test("serve/routes_and_errors", t_routes);
     run_test("serve/concurrency_and_faults", t_concurrency_limits);
@@ -1084,4 +1118,5 @@ void tests_serve(void) {
     run_test("serve/ner", t_ner_route);
     run_test("serve/qa", t_qa_route);
     run_test("serve/fill_mask", t_fill_mask_route);
+    run_test("serve/access_log", t_access_log);
 }

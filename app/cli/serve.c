@@ -173,11 +173,14 @@ static const char serve_usage[] =
     "usage: bertc serve [--model DIR] [--host 127.0.0.1] [--port 3000] [--max-batch-tokens 16384]\n"
     "                   [--max-concurrent-requests 512] [--max-client-batch-size 32] [--auto-truncate]\n"
     "                   [--payload-limit 2000000] [--client-timeout 30] [--pooling mean|cls|max|lasttoken|weightedmean|mean_sqrt_len] [--model-id NAME]\n"
+    "                   [--log-format text|json|none]\n"
     "                   [--threads N] [--dtype fp32|fp16|bf16|int8] [--compute fp32|bf16] [--shutdown-grace 5]\n"
     "Routes as text-embeddings-inference: POST / (the Inference API: the model's task), /predict (classify),\n"
     "/embed, /embed_all (per token), /rerank, /similarity, /tokenize, /decode, /v1/embeddings (OpenAI);\n"
     "GET /info, /health, /metrics (Prometheus), /openapi.json, /docs, /v1/models (OpenAI's models.list).\n"
     "The pipelines of the other heads: POST /ner (token classification), /qa (question answering), /fill-mask.\n"
+    "Access log on stderr, a line per request: time, method, route, status, inputs, tokens, milliseconds\n"
+    "(--log-format text, the default; json: one object per line; none).\n"
     "--host: an IPv4 or IPv6 address (0.0.0.0 or :: for every interface).\n"
     "--port 0 picks a free port; the address is printed on stderr (\"listening on http://HOST:PORT\").\n"
     "--threads N: CPU for everything a request costs (parsing, tokenization, the model). --client-timeout S: a\n"
@@ -211,6 +214,16 @@ int cmd_serve(int argc, char **argv) {
         }
         if (!strcmp(a, "--model-id")) {
             cfg.model_id = v;
+            continue;
+        }
+        if (!strcmp(a, "--log-format")) {
+            if (!strcmp(v, "text")) cfg.log_format = 1;
+            else if (!strcmp(v, "json")) cfg.log_format = 2;
+            else if (!strcmp(v, "none")) cfg.log_format = 0;
+            else {
+                die_msg("--log-format must be text, json or none");
+                return EXIT_USAGE;
+            }
             continue;
         }
         if (!strcmp(a, "--pooling")) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 #include <unistd.h>
 
@@ -60,6 +61,7 @@ typedef struct job {
 /* A request admitted by server_begin, waiting for a worker or being handled by one. */
 struct server_req {
     int route;
+    char method[8];
     char *body;
     size_t len;
     double t0;
@@ -111,7 +113,7 @@ struct server {
 };
 
 server_config server_default_config(void) {
-    server_config c = {NULL, 16384, 512, 32, 0, 2000000, BERTC_POOL_DEFAULT, 0};
+    server_config c = {NULL, 16384, 512, 32, 0, 2000000, BERTC_POOL_DEFAULT, 0, 1};
     return c;
 }
 
@@ -465,6 +467,8 @@ typedef struct reply {
     int nest;   /* POST /: a single input's predictions as [[...]], the Inference API's shape the clients read */
     int track;  /* jf below is set: an answer built across a failed jansson allocation is out of memory */
     unsigned jf;
+    size_t inputs; /* for the access log: the inputs and tokens the request brought */
+    long tokens;
 } reply;
 
 static void reply_error(reply *r, int status, const char *type, const char *fmt, ...) BERTC_PRINTF(4, 5);
@@ -873,6 +877,8 @@ static void handle_infer(server *s, int route, json_t *req, reply *r) {
     j.n = l.n;
     j.in = l.in;
     j.tokens = tokens;
+    r->inputs = l.n;
+    r->tokens = (long)tokens;
     if (!submit(s, &j, r)) goto done;
     if (route == R_PREDICT) {
         /* POST / (the Inference API the clients speak): parameters.top_k and parameters.function_to_apply */
@@ -1053,22 +1059,50 @@ static void record(server *s, int route, int status, double seconds) {
     pthread_mutex_unlock(&s->mu);
 }
 
-static void finish(server *s, reply *r, int route, double t0, int *status, char **body_out, size_t *body_len,
-                   const char **content_type) {
+/* One access-log line on stderr (one write: lines of concurrent requests do not interleave). */
+static void access_log(server *s, const char *method, int route, const char *path, int status, const reply *r,
+                       double ms) {
+    if (!s->cfg.log_format) return;
+    char when[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    const char *rt = route == R_OTHER && path ? path : route_names[route];
+    char line[1024];
+    if (s->cfg.log_format == 2) {
+        json_t *j = json_pack("{s:s,s:s,s:s,s:i,s:I,s:I,s:f}", "time", when, "method", method, "route", rt, "status",
+                              status, "inputs", (json_int_t)r->inputs, "tokens", (json_int_t)r->tokens, "ms", ms);
+        char *t = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6)) : NULL;
+        json_decref(j);
+        if (!t) return;
+        snprintf(line, sizeof line, "%s\n", t);
+        free(t);
+    } else {
+        snprintf(line, sizeof line, "%s %s %.200s %d inputs=%zu tokens=%ld %.1f ms\n", when, method, rt, status,
+                 r->inputs, r->tokens, ms);
+    }
+    fputs(line, stderr);
+}
+
+static void finish(server *s, reply *r, const char *method, int route, const char *path, double t0, int *status,
+                   char **body_out, size_t *body_len, const char **content_type) {
     if (!r->body) reply_error(r, 424, "Backend", "out of memory");
     *status = r->status;
     *body_out = r->body ? r->body : strdup("");
     *body_len = *body_out ? strlen(*body_out) : 0;
     *content_type = r->type;
-    record(s, route, r->status, (now_ms() - t0) / 1000);
+    double ms = now_ms() - t0;
+    record(s, route, r->status, ms / 1000);
+    access_log(s, method, route, path, r->status, r, ms);
 }
 
 void server_too_large(server *s, const char *path, int *status, char **body_out, size_t *body_len,
                       const char **content_type) {
-    reply r = {0, NULL, NULL, 0, 0, 0, 0};
+    reply r = {0, NULL, NULL, 0, 0, 0, 0, 0, 0};
     reply_error(&r, 413, "Validation", "Input validation error: the request body is larger than the %zu-byte limit",
                 s->cfg.payload_limit);
-    finish(s, &r, route_of(path), now_ms(), status, body_out, body_len, content_type);
+    finish(s, &r, "POST", route_of(path), path, now_ms(), status, body_out, body_len, content_type);
 }
 
 /* ---- TEI's other routes ---- */
@@ -1682,6 +1716,8 @@ static void handle_qa(server *s, json_t *req, reply *r) {
     j.n = l.n;
     j.in = l.in;
     j.tokens = tokens;
+    r->inputs = l.n;
+    r->tokens = (long)tokens;
     if (!submit(s, &j, r)) goto done;
     {
         const bertc_qa_result *res = j.task;
@@ -1853,7 +1889,7 @@ static int route_for(const char *method, const char *path) {
 int server_begin(server *s, const char *method, const char *path, size_t len, server_req **rq, int *status,
                  char **body_out, size_t *body_len, const char **content_type) {
     double t0 = now_ms();
-    reply r = {0, NULL, NULL, 0, 0, 0, 0};
+    reply r = {0, NULL, NULL, 0, 0, 0, 0, 0, 0};
     int route = route_for(method, path);
     bool post = !strcmp(method, "POST"), get = !strcmp(method, "GET");
     *rq = NULL;
@@ -1896,6 +1932,7 @@ int server_begin(server *s, const char *method, const char *path, size_t len, se
             reply_error(&r, 424, "Backend", "out of memory");
         } else {
             q->route = route;
+            snprintf(q->method, sizeof q->method, "%s", method);
             q->t0 = t0;
             pthread_mutex_lock(&s->mu);
             s->in_flight++;
@@ -1904,7 +1941,7 @@ int server_begin(server *s, const char *method, const char *path, size_t len, se
             return 0;
         }
     }
-    finish(s, &r, route, t0, status, body_out, body_len, content_type);
+    finish(s, &r, method, route, path, t0, status, body_out, body_len, content_type);
     return 1;
 }
 
@@ -1947,7 +1984,7 @@ static void process(server *s, server_req *q, const char *body, size_t len, repl
 /* Answers q (finish) and forgets it. */
 static void end_request(server *s, server_req *q, reply *r, int *status, char **body_out, size_t *body_len,
                         const char **content_type) {
-    finish(s, r, q->route, q->t0, status, body_out, body_len, content_type);
+    finish(s, r, q->method, q->route, NULL, q->t0, status, body_out, body_len, content_type);
     pthread_mutex_lock(&s->mu);
     s->in_flight--;
     pthread_mutex_unlock(&s->mu);
@@ -1966,7 +2003,7 @@ static void *worker_main(void *arg) {
         if (!s->pending) s->pending_tail = NULL;
         s->idle_workers--;
         pthread_mutex_unlock(&s->mu);
-        reply r = {0, NULL, NULL, 0, 0, 0, 0};
+        reply r = {0, NULL, NULL, 0, 0, 0, 0, 0, 0};
         process(s, q, q->body, q->len, &r);
         server_done_fn done = q->done;
         void *done_arg = q->arg;
@@ -2008,7 +2045,7 @@ void server_enqueue(server *s, server_req *q, char *body, size_t len, server_don
     bool none = s->n_workers == 0;
     pthread_mutex_unlock(&s->mu);
     if (none) { /* not even one thread could start: answer here */
-        reply r = {0, NULL, NULL, 0, 0, 0, 0};
+        reply r = {0, NULL, NULL, 0, 0, 0, 0, 0, 0};
         reply_error(&r, 503, "Unhealthy", "cannot start a worker thread");
         pthread_mutex_lock(&s->mu);
         if (s->pending == q) s->pending = s->pending_tail = NULL;
@@ -2026,7 +2063,7 @@ void server_handle(server *s, const char *method, const char *path, const char *
                    char **body_out, size_t *body_len, const char **content_type) {
     server_req *q;
     if (server_begin(s, method, path, len, &q, status, body_out, body_len, content_type)) return;
-    reply r = {0, NULL, NULL, 0, 0, 0, 0};
+    reply r = {0, NULL, NULL, 0, 0, 0, 0, 0, 0};
     process(s, q, body, len, &r);
     end_request(s, q, &r, status, body_out, body_len, content_type);
 }

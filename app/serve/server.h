@@ -31,6 +31,7 @@ typedef struct server_config {
     size_t payload_limit;     /* request body bytes before 413 (default 2,000,000, TEI's) */
     bertc_pooling pooling;    /* /embed pooling (default: the folder's sentence-transformers pooling, else mean) */
     int threads;              /* CPU slots for request work and batches (0: the online CPUs), as the model's --threads */
+    int log_format;           /* the access log on stderr, a line per request: 0 none, 1 text (default), 2 JSON */
 } server_config;
 
 typedef struct server_req server_req;
