@@ -122,6 +122,23 @@ w("**SST-2 dev (872 sentences): accuracy %s [%s, %s], F1 %s, MCC %s.** The seed 
   % (fmt(dev["accuracy"]), fmt(ci["accuracy"][0]), fmt(ci["accuracy"][1]), fmt(dev["f1"]), fmt(dev["mcc"]),
      fmt(cmp_["models"][0]["accuracy"]), fmt(teacher_dev["accuracy"])))
 w("")
+base = os.path.join(ROOT, "ft-lr5e-5-e1")
+if os.path.exists(os.path.join(base, "valsent.json")):
+    w("**Why it replaced the previous default:** on the 600 held-out whole sentences it scores %s; the previous "
+      "default's recipe (plain fine-tuning on the gold labels, `tools/make_sentence_baseline.sh`) on the same training "
+      "rows and for as long scores %s. (The previous default itself cannot be compared there: it trained on those "
+      "sentences, and scores %s on them.) Dev chose nothing." % (
+          fmt(valsent["accuracy"]), fmt(load(os.path.join(base, "valsent.json"))["accuracy"]),
+          fmt(load(os.path.join(CARD, "valsent-previous.json"))["accuracy"]) if os.path.exists(
+              os.path.join(CARD, "valsent-previous.json")) else "—"))
+    w("")
+if dev["accuracy"] < 0.913:
+    w("**Below the 0.913 it was meant to reach** (the seed card's figure, at a third of its size): the student closes "
+      "%.0f%% of the gap between its plain fine-tuning (%s) and the teacher (%s) on dev. What is left to try is in "
+      "\"Limitations\" below." % (100 * (dev["accuracy"] - cmp_["models"][0]["accuracy"]) /
+                                   max(1e-9, teacher_dev["accuracy"] - cmp_["models"][0]["accuracy"]),
+                                   fmt(cmp_["models"][0]["accuracy"]), fmt(teacher_dev["accuracy"])))
+    w("")
 w("## Data")
 w("")
 w("GLUE SST-2 train only (67,349 rows: ~6,900 sentences of Rotten Tomatoes reviews and every phrase of them, "
@@ -254,6 +271,11 @@ w("")
 w("English movie-review sentiment, binary; trained on phrases and sentences of SST-2 and variants of them only. "
   "Inputs are truncated at 128 tokens in training (512 at inference). The country probe above shows the kind of bias "
   "to expect.")
+w("")
+w("Not tried yet, each resumable with the scripts above: more epochs over the variants (the held-out curve was still "
+  "rising at the end of the one epoch run), more variants per sentence (TinyBERT draws 20), soft targets alone "
+  "(`--alpha 0`) or a higher temperature, and the intermediate-layer losses TinyBERT adds (they need the teacher at "
+  "every step, which the logit cache exists to avoid).")
 with open(os.path.join(DEST, "README.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
 print(os.path.join(DEST, "README.md"), "written")

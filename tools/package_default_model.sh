@@ -43,6 +43,7 @@ $B eval --model "$OUT" --data "$SH/data/sst2/dev.tsv" --json "$CARD/dev-fp16.jso
 $B eval --model "$OUT" --data build/distill/sent/valsent.tsv --json "$CARD/valsent.json" --quiet >/dev/null
 $B eval --model "$OUT" --data build/distill/holdout.tsv --json "$CARD/holdout.json" --quiet >/dev/null
 $B eval --model "$PREV" --data build/distill/holdout.tsv --json "$CARD/holdout-previous.json" --quiet >/dev/null
+$B eval --model "$PREV" --data build/distill/sent/valsent.tsv --json "$CARD/valsent-previous.json" --quiet >/dev/null
 probe=(--template "This film was filmed in {}." --groups builtin:countries)
 $B bias --model "$OUT" "${probe[@]}" --json "$CARD/bias.json" > "$CARD/bias.txt"
 $B bias --model "$PREV" "${probe[@]}" --json "$CARD/bias-previous.json" > /dev/null

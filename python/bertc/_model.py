@@ -198,6 +198,7 @@ class BertcModel:
 
     def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None,
                 **kwargs: Any) -> ModelOutput:
+        _check_forward_kwargs(kwargs)
         import numpy as np
         encs, _keep, lens = self._encodings(input_ids, attention_mask, token_type_ids)
         B = len(lens)
@@ -296,6 +297,44 @@ class BertcModel:
             lib.bertc_embedding_free(outs, n)
 
 
+# What transformers' from_pretrained and forward take that bertc does not do: a TypeError naming them, at the call,
+# rather than accepted and ignored (or failing later with an AttributeError).
+_LOAD_HARMLESS = {"trust_remote_code", "local_files_only", "low_cpu_mem_usage", "use_safetensors", "device_map",
+                  "cache_dir", "force_download", "token"}
+
+
+def _check_load_kwargs(m: Any, kwargs: dict[str, Any], head: bool = True) -> None:
+    kwargs = {k: v for k, v in kwargs.items() if k not in _LOAD_HARMLESS and v is not None}
+    n = kwargs.pop("num_labels", None)
+    if head and n is not None and int(n) != int(m.config.num_labels):
+        raise ValueError(f"{m.name_or_path}: its head has {m.config.num_labels} labels, not num_labels={n}; bertc does "
+                         "not put a new random head on a trained one (transformers' ignore_mismatched_sizes): train "
+                         "one with bertc.train(model, ..., labels=[...])")
+    given = kwargs.pop("id2label", None)
+    if head and given is not None and {int(a): b for a, b in dict(given).items()} != m.config.id2label:
+        raise ValueError(f"{m.name_or_path}: id2label={given} differs from the checkpoint's {m.config.id2label}; bertc "
+                         "loads the labels the checkpoint was trained with")
+    given = kwargs.pop("label2id", None)
+    if head and given is not None and dict(given) != m.config.label2id:
+        raise ValueError(f"{m.name_or_path}: label2id={given} differs from the checkpoint's {m.config.label2id}")
+    if kwargs:
+        raise TypeError(f"from_pretrained() got keyword arguments bertc does not support: {', '.join(sorted(kwargs))}")
+
+
+_FORWARD_UNSUPPORTED = {"labels": "the loss (train with bertc.train)",
+                        "output_hidden_states": "every layer's hidden states",
+                        "output_attentions": "attention weights", "position_ids": "position ids",
+                        "head_mask": "head masks", "inputs_embeds": "input embeddings"}
+
+
+def _check_forward_kwargs(kwargs: dict[str, Any]) -> None:
+    bad = [k for k, v in kwargs.items() if v is not None and v is not False and
+           not (k == "return_dict" and v is True)]
+    if bad:
+        what = "; ".join(f"{k} ({_FORWARD_UNSUPPORTED[k]})" if k in _FORWARD_UNSUPPORTED else k for k in sorted(bad))
+        raise TypeError(f"forward() got arguments bertc does not compute: {what}")
+
+
 def load_model(model: str | os.PathLike[str] | None, dtype: Any = None, threads: int | None = None,
                revision: str | None = None, arch: str | None = None, compute: str | None = None) -> BertcModel:
     path = os.fspath(model) if model is not None and os.fspath(model) != "" else None
@@ -313,6 +352,7 @@ class _TokenHeadModel(BertcModel):
 
     def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None,
                 **kwargs: Any) -> ModelOutput:
+        _check_forward_kwargs(kwargs)
         import numpy as np
         encs, _keep, lens = self._encodings(input_ids, attention_mask, token_type_ids)
         B, T = len(lens), int(np.asarray(input_ids).shape[-1])
@@ -338,6 +378,7 @@ class _MaskedLMModel(BertcModel):
 
     def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None,
                 **kwargs: Any) -> ModelOutput:
+        _check_forward_kwargs(kwargs)
         import numpy as np
         encs, _keep, lens = self._encodings(input_ids, attention_mask, token_type_ids)
         B, T = len(lens), int(np.asarray(input_ids).shape[-1])
@@ -373,6 +414,7 @@ def _with_head(head: str, cls: type[BertcModel], what: str) -> Any:
         if m.head != head:
             raise _lib.BertcValueError(f"{m.name_or_path}: the checkpoint has no {head} head (it has: {m.head}); "
                                        f"{what} does not add random weights", "architecture mismatch", 5)
+        _check_load_kwargs(m, kwargs)
         m.__class__ = cls
         return m
     return staticmethod(from_pretrained)
@@ -402,6 +444,7 @@ class _ElectraDiscriminatorModel(_TokenHeadModel):
 
     def forward(self, input_ids: Any, attention_mask: Any = None, token_type_ids: Any = None,
                 **kwargs: Any) -> ModelOutput:
+        _check_forward_kwargs(kwargs)
         out = super().forward(input_ids, attention_mask, token_type_ids)  # [B, T, 2]: 0, logit
         out["logits"] = out["logits"][..., 1].copy()
         return out
@@ -449,8 +492,10 @@ class AutoModel:
     def from_pretrained(pretrained_model_name_or_path: str | os.PathLike[str] | None = None, *, dtype: Any = None,
                         torch_dtype: Any = None, threads: int | None = None, revision: str | None = None,
                         compute: str | None = None, **kwargs: Any) -> BertcModel:
-        return load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads,
-                          revision, compute=compute)
+        m = load_model(pretrained_model_name_or_path, dtype if dtype is not None else torch_dtype, threads,
+                       revision, compute=compute)
+        _check_load_kwargs(m, kwargs, head=False)
+        return m
 
 
 class AutoModelForSequenceClassification:
@@ -470,5 +515,6 @@ class AutoModelForSequenceClassification:
         if not m.has_head:
             raise _lib.BertcValueError(f"{m.name_or_path}: the checkpoint has no sequence-classification head "
                                        "(load it with AutoModel)", "architecture mismatch", 5)
+        _check_load_kwargs(m, kwargs)
         m.__class__ = _HeadModel
         return m

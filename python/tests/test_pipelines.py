@@ -143,3 +143,23 @@ def test_auto_models_match_raw_logits() -> None:
                     np.testing.assert_allclose(out.logits[0, mk["index"], :50], np.array(mk["logits_0_49"]), atol=1e-4)
     with pytest.raises(ValueError, match="no masked-lm head"):
         bertc.AutoModelForMaskedLM.from_pretrained(cases.model_path("tiny-ner-bert"))
+
+
+def test_transformers_arguments_bertc_does_not_do() -> None:
+    """What transformers' from_pretrained / forward take and bertc does not do is refused at the call, by name,
+    not accepted and ignored (num_labels=3 on a 2-label head once loaded 2 labels silently)."""
+    path = cases.model_path("tiny-bert")
+    with pytest.raises(ValueError, match=r"its head has 2 labels, not num_labels=3"):
+        bertc.AutoModelForSequenceClassification.from_pretrained(path, num_labels=3)
+    m = bertc.AutoModelForSequenceClassification.from_pretrained(path, num_labels=2, local_files_only=True)
+    with pytest.raises(TypeError, match="bertc does not support: frobnicate"):
+        bertc.AutoModelForSequenceClassification.from_pretrained(path, frobnicate=1)
+    assert bertc.AutoModel.from_pretrained(path, num_labels=5) is not None  # the encoder: labels do not apply
+    tok = bertc.AutoTokenizer.from_pretrained(path)
+    enc = tok(["a fine film"], return_tensors="np")
+    assert m(**enc, return_dict=True)["logits"].shape == (1, 2)
+    with pytest.raises(TypeError, match=r"labels \(the loss"):
+        m(**enc, labels=[1])
+    with pytest.raises(TypeError, match="output_hidden_states"):
+        m(**enc, output_hidden_states=True)
+    assert m(**enc, output_hidden_states=False)["logits"].shape == (1, 2)
