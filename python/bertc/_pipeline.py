@@ -63,6 +63,9 @@ class TextClassificationPipeline(Pipeline):
     def _sanitize(self, function_to_apply: str | None = None, top_k: Any = "", truncation: Any = None,
                   max_length: int | None = None, padding: Any = None, batch_size: int | None = None,
                   **kwargs: Any) -> dict[str, Any]:
+        if "return_all_scores" in kwargs:
+            raise TypeError("return_all_scores was removed in transformers 5 (and is not taken here): top_k=None gives "
+                            "every label's score, sorted; top_k=1 the best")
         if kwargs:
             raise TypeError(f"unexpected keyword arguments: {', '.join(sorted(kwargs))}")
         out: dict[str, Any] = {}
@@ -517,10 +520,20 @@ def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel
     or "bf16" (matmul inputs rounded to bf16, fp32 sums); ``threads``: compute threads (default: all
     cores). Other keyword arguments are the task's call parameters, as defaults (``top_k``,
     ``function_to_apply``, ``truncation``, ``max_length``, ...)."""
+    if task is not None and not isinstance(task, str):
+        raise TypeError(f"pipeline(task=...) takes a task name such as \"sentiment-analysis\", not "
+                        f"{type(task).__name__}; the model goes in model=")
+    if model is not None and not isinstance(model, (str, os.PathLike, BertcModel)):
+        raise TypeError(f"pipeline(model=...) takes a folder, a model id or a loaded model, not {type(model).__name__}")
     if device not in (None, "cpu", -1):
         raise ValueError(f"device {device!r}: bertc runs on the CPU")
     if tokenizer is not None and not isinstance(tokenizer, str) and tokenizer is not getattr(model, "tokenizer", None):
-        raise ValueError("bertc pipelines use the model folder's own tokenizer")
+        # a tokenizer loaded apart from the same folder is the one the model has; another one is refused
+        where = os.path.realpath(str(getattr(tokenizer, "name_or_path", "") or "x"))
+        mine = os.path.realpath(str(model if not isinstance(model, BertcModel) else model.name_or_path or "y"))
+        if where != mine:
+            raise ValueError("bertc pipelines use the model folder's own tokenizer: this tokenizer comes from "
+                             f"{getattr(tokenizer, 'name_or_path', '?')}, the model from {mine}")
     m = model if isinstance(model, BertcModel) else load_model(
         model, dtype if dtype is not None else torch_dtype, threads, revision, compute=compute)
     if task is None:

@@ -163,3 +163,20 @@ def test_transformers_arguments_bertc_does_not_do() -> None:
     with pytest.raises(TypeError, match="output_hidden_states"):
         m(**enc, output_hidden_states=True)
     assert m(**enc, output_hidden_states=False)["logits"].shape == (1, 2)
+
+
+def test_pipeline_arguments_worded_for_python() -> None:
+    path = cases.model_path("tiny-bert")
+    with pytest.raises(TypeError, match="takes a task name"):
+        bertc.pipeline(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="takes a folder, a model id or a loaded model, not int"):
+        bertc.pipeline("text-classification", model=42)  # type: ignore[arg-type]
+    m = bertc.AutoModelForSequenceClassification.from_pretrained(path)
+    tok = bertc.AutoTokenizer.from_pretrained(path)
+    p = bertc.pipeline("text-classification", model=m, tokenizer=tok)  # the same folder's tokenizer: fine
+    assert p("a fine film")[0]["label"] in ("LABEL_0", "LABEL_1")
+    with pytest.raises(ValueError, match="own tokenizer"):
+        bertc.pipeline("text-classification", model=m,
+                       tokenizer=bertc.AutoTokenizer.from_pretrained(cases.model_path("tiny-roberta")))
+    with pytest.raises(TypeError, match="return_all_scores was removed in transformers 5"):
+        p("a fine film", return_all_scores=True)
