@@ -277,8 +277,16 @@ check_struct_sizes(lib, "bertc_struct_size", {
     "bertc_fill_mask_result": FillMaskResult})
 
 
+def python_words(msg: str) -> str:
+    """libbertc's messages name the command line's flags (--text-column); in Python they are keyword arguments
+    (text_column=)."""
+    import re
+    return re.sub(r"(?<![\w-])--([a-z][a-z0-9]*(?:-[a-z0-9]+)*)\b(?!=)",
+                  lambda mo: mo.group(1).replace("-", "_") + "=", msg)
+
+
 def raise_error(status: int, err: Error) -> NoReturn:
-    msg = err.message.decode("utf-8", "replace")
+    msg = python_words(err.message.decode("utf-8", "replace"))
     name = (lib.bertc_status_str(status) or b"error").decode()
     cls: type[BertcError] = BertcValueError
     if status in (BERTC_ERR_IO, BERTC_ERR_OUTPUT):

@@ -257,3 +257,14 @@ def test_kernel_tiers_amx_emulated():
         ref = {r["label"]: r["score"] for r in ref_row}
         for r in got_row:
             assert abs(r["score"] - ref[r["label"]]) < 0.05
+
+
+def test_errors_in_python_words(tmp_path):
+    """libbertc's messages name command-line flags; raised in Python they name the keyword arguments."""
+    f = tmp_path / "odd.tsv"
+    f.write_text("review\tstars\ngood\t1\nbad\t0\n", encoding="utf-8")
+    with pytest.raises(bertc.BertcValueError) as e:
+        bertc.evaluate(os.path.join(cases.ROOT, "models", "sst2-small"), f, bootstrap=0)
+    assert "(name it with label_column=)" in str(e.value) and "--" not in str(e.value)
+    assert bertc.evaluate(os.path.join(cases.ROOT, "models", "sst2-small"), f, label_column="stars",
+                          bootstrap=0)["n"] == 2
