@@ -226,6 +226,11 @@ void bertc_set_default_model(const bertc_model_files *files);
 
 /* libbertc-default's one call (not in libbertc): minilm-sst2, for bertc_set_default_model. */
 const bertc_model_files *bertc_default_model_files(void);
+/* Writes the default model (the registered one, else libbertc-default's) as a checkpoint folder: config.json,
+ * model.safetensors, tokenizer.json (+ tokenizer_config.json), each file atomic, the folder created; what training
+ * starts from (`bertc train --model embedded`). A folder already holding the same files is left as it is.
+ * BERTC_ERR_IO without a default model, BERTC_ERR_OUTPUT when the folder cannot be written. */
+bertc_status bertc_default_model_save(const char *dir, bertc_error *err);
 void bertc_model_free(bertc_model *m);
 
 typedef struct bertc_model_info {

@@ -736,7 +736,7 @@ static void test_saved_folder(void) {
 /* The guard rails a newcomer needs: a warm-up longer than the run, validation rows that are training rows (all: refused;
  * some: warned), and the closing line naming the checkpoint that became the output, its metric, the ties, the disk. */
 static void test_guard_rails(void) {
-    char dir[300], f[500], val[500], out[400], cmd[2048];
+    char dir[300], f[500], val[500], out[400], cmd[4096];
     static char o[1 << 16];
     snprintf(dir, sizeof dir, "%s/guard", tmpdir);
     mkdir(dir, 0755);
@@ -771,6 +771,14 @@ static void test_guard_rails(void) {
     CHECK(strstr(o, "output = checkpoint-1 (best eval_loss "), "closing line names the best checkpoint: %s", o);
     CHECK(strstr(o, "at step 1; 2 later evaluations tied it, the earliest is kept); ") && strstr(o, " MB\n"),
           "ties said: %s", o);
+    /* --model embedded trains from the built-in model, offline: written once under the cache as a folder */
+    snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s/xdg @ train --model embedded --train %s --output %s --max-steps 1 "
+             "--batch-size 4 --overwrite-output-dir --quiet 2>&1 && ls %s/xdg/bertc/embedded/minilm-sst2 && "
+             "@ classify --model %s 'a great film' && @ classify --model embedded 'a great film'", dir, f, out, dir, out);
+    rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 0 && strstr(o, "config.json\nmodel.safetensors\ntokenizer.json\ntokenizer_config.json\n") &&
+              strstr(o, "{\"label\": \"POSITIVE\""),
+          "--model embedded: rc %d %s", rc, o);
 }
 
 static void test_errors(void) {

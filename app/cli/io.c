@@ -317,7 +317,7 @@ bertc_model *load_model(const model_opts *o, int *code) {
     bertc_model *m = NULL;
     bertc_error err;
     char dir[4096];
-    bool named = o->model && *o->model;
+    bool named = o->model && *o->model && strcmp(o->model, "embedded"); /* "embedded": the built-in model */
     if (named && !model_arg_ok(o->model, o->revision, code)) return NULL;
     hub_bar b = {0, ""};
     bertc_hub_params hp = cli_hub_params(o->revision, &b);

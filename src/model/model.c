@@ -6,8 +6,10 @@
  * buffer through the same lookup, shape check and widening). Linear weights are packed for the GEMM once, here.
  */
 #include "model.h"
+#include "base/durable.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +40,38 @@ static const bertc_model_files *default_model(bertc_error *err) {
     bertc_fail(err, BERTC_ERR_IO, "no default model in this program: pass a checkpoint folder or model id, or install "
                "libbertc-default.so (minilm-sst2), or register one with bertc_set_default_model");
     return NULL;
+}
+
+bertc_status bertc_default_model_save(const char *dir, bertc_error *err) {
+    const bertc_model_files *f = default_model(err);
+    if (!f) return BERTC_ERR_IO;
+    if (!dir || !*dir) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_default_model_save: no folder");
+    if (!dio_mkdirs(dir)) return bertc_fail(err, BERTC_ERR_OUTPUT, "cannot create %s: %s", dir, strerror(errno));
+    const struct {
+        const char *name;
+        const void *data;
+        size_t len;
+    } files[4] = {{"model.safetensors", f->weights, f->weights_len},
+                  {"tokenizer.json", f->tokenizer_json, f->tokenizer_json ? strlen(f->tokenizer_json) : 0},
+                  {"tokenizer_config.json", f->tokenizer_config_json,
+                   f->tokenizer_config_json ? strlen(f->tokenizer_config_json) : 0},
+                  {"config.json", f->config_json, strlen(f->config_json)}}; /* config.json last: then it is a model */
+    for (int k = 0; k < 4; k++) {
+        if (!files[k].data) continue;
+        char path[4096];
+        if (!path_join(path, sizeof path, dir, files[k].name))
+            return bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long");
+        /* the same bytes already there: nothing to write */
+        char *have = NULL;
+        size_t hl = 0;
+        bool same = file_exists(path) && read_file(path, &have, &hl, NULL) == BERTC_OK && hl == files[k].len &&
+                    !memcmp(have, files[k].data, hl);
+        free(have);
+        if (same) continue;
+        bertc_status s = bertc_write_file(path, files[k].data, files[k].len, err);
+        if (s) return s;
+    }
+    return BERTC_OK;
 }
 
 bertc_model_params bertc_model_default_params(void) {
