@@ -74,7 +74,8 @@ typedef struct bertc_train_params {
     int logging_steps;           /* 50 */
     int eval_steps;              /* 0: evaluate at the end of each epoch */
     int save_steps;              /* 0: save at each evaluation (or each epoch without validation) */
-    int save_total_limit;        /* 0: keep all checkpoints */
+    int save_total_limit;        /* checkpoints kept (default 2: the best, kept whatever its age, and the last);
+                                    0: keep all */
     const char *metric_for_best_model; /* accuracy | f1 | macro_f1 | mcc | loss (default loss, as Trainer) */
     int early_stopping_patience; /* 0: off */
     const char *resume_from_checkpoint; /* a checkpoint folder or "latest"; NULL: start fresh */

@@ -771,6 +771,9 @@ static void test_guard_rails(void) {
     CHECK(strstr(o, "output = checkpoint-1 (best eval_loss "), "closing line names the best checkpoint: %s", o);
     CHECK(strstr(o, "at step 1; 2 later evaluations tied it, the earliest is kept); ") && strstr(o, " MB\n"),
           "ties said: %s", o);
+    /* by default the best and the last checkpoints are kept (3 saved) */
+    snprintf(cmd, sizeof cmd, "cd %s && ls -d checkpoint-*", out);
+    CHECK(run(cmd, o, sizeof o) == 0 && !strcmp(o, "checkpoint-1\ncheckpoint-3\n"), "kept: %s", o);
     /* --model embedded trains from the built-in model, offline: written once under the cache as a folder */
     snprintf(cmd, sizeof cmd, "XDG_CACHE_HOME=%s/xdg @ train --model embedded --train %s --output %s --max-steps 1 "
              "--batch-size 4 --overwrite-output-dir --quiet 2>&1 && ls %s/xdg/bertc/embedded/minilm-sst2 && "

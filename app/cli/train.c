@@ -35,7 +35,7 @@ static const char train_usage[] =
     "                   [--epochs 3] [--learning-rate 1e-5] [--batch-size 32] [--warmup-steps 600 | --warmup-ratio R]\n"
     "                   [--max-length 128] [--weight-decay 0] [--adam-beta1 0.9] [--adam-beta2 0.999] [--adam-epsilon 1e-8]\n"
     "                   [--max-grad-norm 1.0] [--gradient-accumulation-steps 1] [--lr-scheduler linear|constant|cosine|constant_with_warmup]\n"
-    "                   [--seed 42] [--no-shuffle] [--logging-steps 50] [--eval-steps N] [--save-steps N] [--save-total-limit N]\n"
+    "                   [--seed 42] [--no-shuffle] [--logging-steps 50] [--eval-steps N] [--save-steps N] [--save-total-limit 2]\n"
     "                   [--metric-for-best-model accuracy|f1|macro_f1|mcc|loss] [--early-stopping-patience N]\n"
     "                   [--resume-from-checkpoint DIR|latest] [--overwrite-output-dir] [--freeze-embeddings] [--threads N]\n"
     "                   [--max-steps N] [--train-sample N] [--bf16] [--report OUT.html] [--quiet]\n"

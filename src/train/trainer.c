@@ -47,6 +47,7 @@ bertc_train_params bertc_train_default_params(void) {
     p.seed = 42;
     p.shuffle = 1;
     p.logging_steps = 50;
+    p.save_total_limit = 2; /* the best and the last (a checkpoint is ~6x the fp16 model: weights + Adam moments) */
     p.train_sample = 1000;
     p.overfit_gap = 0.05;
     return p;
