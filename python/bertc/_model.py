@@ -136,6 +136,41 @@ class BertcModel:
             _free_fn(self._h)
             self._h = 0
 
+    # ---- what transformers' PreTrainedModel users call -----------------------------------------------------------
+    def eval(self) -> BertcModel:
+        """Inference is all a loaded model does (dropout is never on): returns the model, as torch's does."""
+        return self
+
+    def to(self, device: Any) -> BertcModel:
+        """``.to("cpu")`` (or a torch CPU device) returns the model; bertc runs on the CPU only."""
+        if str(device).split(":")[0] != "cpu":
+            raise ValueError(f"device {device!r}: bertc runs on the CPU")
+        return self
+
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """The parameters of the checkpoint's tensors bertc uses (transformers' count for the same model)."""
+        if exclude_embeddings:
+            raise NotImplementedError("num_parameters(exclude_embeddings=True) is not counted by bertc")
+        return int(self.info.n_params)
+
+    def save_pretrained(self, save_directory: str | os.PathLike[str], **kwargs: Any) -> None:
+        """Writes the checkpoint folder this model was loaded from (config.json, the weights as stored, the
+        tokenizer files) into save_directory, each file whole or not at all, so that ``from_pretrained`` (bertc's or
+        transformers') loads it. The embedded default is written as its folder."""
+        if kwargs:
+            raise TypeError(f"save_pretrained() got keyword arguments bertc does not support: "
+                            f"{', '.join(sorted(kwargs))}")
+        dest = os.fspath(save_directory)
+        src = self.name_or_path if self.name_or_path and os.path.isdir(self.name_or_path) else None
+        if src is None:
+            err = _lib.Error()
+            _lib.check(lib.bertc_default_model_save(os.fsencode(dest), ctypes.byref(err)), err)
+            return
+        _copy_folder_files(src, dest, ["model.safetensors", "pytorch_model.bin", "config.json", "tokenizer.json",
+                                       "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "merges.txt",
+                                       "vocab.json", "sentencepiece.bpe.model", "spm.model", "modules.json",
+                                       "sentence_bert_config.json", "config_sentence_transformers.json"])
+
     def __repr__(self) -> str:
         return (f"BertcModel({self.name_or_path!r}, {self.config.model_type}, {self.config.num_hidden_layers}x"
                 f"{self.config.hidden_size}, labels={list(self.config.id2label.values())})")
@@ -301,6 +336,30 @@ class BertcModel:
 # rather than accepted and ignored (or failing later with an AttributeError).
 _LOAD_HARMLESS = {"trust_remote_code", "local_files_only", "low_cpu_mem_usage", "use_safetensors", "device_map",
                   "cache_dir", "force_download", "token"}
+
+
+def _copy_folder_files(src: str, dest: str, names: list[str]) -> None:
+    """Copies the named files of src that exist into dest (created), each through a temporary name and a rename
+    (a reader never sees half a file), config.json last: until it is there the folder is no model."""
+    import shutil
+    import tempfile
+    os.makedirs(dest, exist_ok=True)
+    have = [n for n in names if os.path.isfile(os.path.join(src, n))]
+    have.sort(key=lambda n: n == "config.json")
+    for n in have:
+        if os.path.realpath(os.path.join(src, n)) == os.path.realpath(os.path.join(dest, n)):
+            continue
+        fd, tmp = tempfile.mkstemp(prefix=f".{n}.", dir=dest)
+        try:
+            with os.fdopen(fd, "wb") as out, open(os.path.join(src, n), "rb") as f:
+                shutil.copyfileobj(f, out, 1 << 20)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, os.path.join(dest, n))
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
 
 
 def _check_load_kwargs(m: Any, kwargs: dict[str, Any], head: bool = True) -> None:

@@ -253,6 +253,37 @@ class BertcTokenizer:
             out = {k: v[0] for k, v in out.items()}
         return BatchEncoding(out, tokens, batched)
 
+    def encode_plus(self, text: str, text_pair: str | None = None, **kwargs: Any) -> BatchEncoding:
+        """One text (or pair), as ``tokenizer(text, text_pair, ...)`` gives it (transformers' older name)."""
+        if not isinstance(text, str):
+            raise TypeError("encode_plus takes one text (str); a list goes to tokenizer(...) or batch_encode_plus")
+        return self(text, text_pair, **kwargs)
+
+    def batch_encode_plus(self, batch_text_or_text_pairs: list[Any], **kwargs: Any) -> BatchEncoding:
+        """A batch of texts or (text, pair) tuples, as ``tokenizer([...], [...])`` gives it."""
+        items = list(batch_text_or_text_pairs)
+        if items and all(isinstance(x, (tuple, list)) for x in items):
+            return self([x[0] for x in items], [x[1] for x in items], **kwargs)
+        return self(items, **kwargs)
+
+    def save_pretrained(self, save_directory: str | os.PathLike[str], **kwargs: Any) -> tuple[str, ...]:
+        """Writes the tokenizer files of the folder it was loaded from into save_directory (each whole or not at
+        all); returns their paths, as transformers does."""
+        from ._model import _copy_folder_files
+        if kwargs:
+            raise TypeError(f"save_pretrained() got keyword arguments bertc does not support: "
+                            f"{', '.join(sorted(kwargs))}")
+        src = getattr(self, "name_or_path", None)
+        names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "merges.txt",
+                 "vocab.json", "sentencepiece.bpe.model", "spm.model"]
+        dest = os.fspath(save_directory)
+        if src and os.path.isdir(src):
+            _copy_folder_files(src, dest, names)
+        else:  # the embedded default: its folder holds the tokenizer
+            err = _lib.Error()
+            _lib.check(lib.bertc_default_model_save(os.fsencode(dest), ctypes.byref(err)), err)
+        return tuple(os.path.join(dest, n) for n in names if os.path.isfile(os.path.join(dest, n)))
+
     def encode(self, text: str, text_pair: str | None = None, add_special_tokens: bool = True,
                truncation: bool | str | None = None, max_length: int | None = None, **kwargs: Any) -> list[int]:
         """The token ids of one text (or pair)."""

@@ -180,3 +180,31 @@ def test_pipeline_arguments_worded_for_python() -> None:
                        tokenizer=bertc.AutoTokenizer.from_pretrained(cases.model_path("tiny-roberta")))
     with pytest.raises(TypeError, match="return_all_scores was removed in transformers 5"):
         p("a fine film", return_all_scores=True)
+
+
+def test_transformers_model_and_tokenizer_methods(tmp_path) -> None:
+    """eval(), to("cpu"), num_parameters(), save_pretrained (model and tokenizer: the folder reloads to the same
+    logits and ids), encode_plus / batch_encode_plus."""
+    import numpy as np
+    path = cases.model_path("tiny-bert")
+    m = bertc.AutoModelForSequenceClassification.from_pretrained(path)
+    assert m.eval() is m and m.to("cpu") is m
+    with pytest.raises(ValueError, match="runs on the CPU"):
+        m.to("cuda:0")
+    assert m.num_parameters() == int(m.info.n_params) > 100000
+    tok = bertc.AutoTokenizer.from_pretrained(path)
+    enc = tok(["a fine film", "bad"], padding=True, return_tensors="np")
+    m.save_pretrained(tmp_path / "m")
+    m2 = bertc.AutoModelForSequenceClassification.from_pretrained(tmp_path / "m")
+    assert np.array_equal(m(**enc)["logits"], m2(**enc)["logits"])
+    saved = tok.save_pretrained(tmp_path / "t")
+    assert any(s.endswith("tokenizer.json") for s in saved)
+    tok2 = bertc.AutoTokenizer.from_pretrained(tmp_path / "t")
+    assert tok2("a fine film")["input_ids"] == tok("a fine film")["input_ids"]
+    assert tok.encode_plus("a fine film", "bad")["input_ids"] == tok("a fine film", "bad")["input_ids"]
+    assert tok.batch_encode_plus([("a", "b"), ("c", "d")])["input_ids"] == tok(["a", "c"], ["b", "d"])["input_ids"]
+    d = bertc.pipeline().model  # the embedded default
+    d.save_pretrained(tmp_path / "d")
+    assert sorted(os.listdir(tmp_path / "d")) == ["config.json", "model.safetensors", "tokenizer.json",
+                                                  "tokenizer_config.json"]
+    assert bertc.pipeline(model=str(tmp_path / "d"))("I loved it") == bertc.pipeline()("I loved it")
