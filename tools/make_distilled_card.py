@@ -184,7 +184,11 @@ for run in [chosen] + others:
         if e["step"] in seen:
             continue
         seen.add(e["step"])
-        w("| %s | `%s` | %d | %.2f | %s | | |" % (run, flags, e["step"], e["epoch"], fmt(e["eval_accuracy"])))
+        older = "older split" in flags  # validated on the random held-out rows
+        cell = "`%s`" % flags if flags and not seen - {e["step"]} else ""
+        w("| %s | %s | %d | %.2f | %s | %s | |" % (run, cell, e["step"], e["epoch"],
+                                                 "" if older else fmt(e["eval_accuracy"]),
+                                                 fmt(e["eval_accuracy"]) if older else ""))
     vs, ho, dv = (acc_of(os.path.join(ROOT, run, f)) for f in ("valsent.json", "holdout.json", "dev.json"))
     w("| %s | best checkpoint | | | %s | %s | %s |" % (run, fmt(vs) if vs else "—", fmt(ho) if ho else "—",
                                                         fmt(dv) if dv else "—"))
