@@ -561,8 +561,10 @@ static void t_bias(void) {
     CHECK(run_cli("@ bias --template 'Filmed in {}.' --groups builtin:planets 2>&1", out, sizeof out) == 2 &&
               strstr(out, "no such built-in list (built-in: countries, cities"),
           "unknown built-in list: %s", out);
-    CHECK(run_cli("@ bias --template 'Filmed in {}.' --groups builtin:cities --label positive --format jsonl 2>&1", out,
-                  sizeof out) == 0 && starts(out, "{\"group\": \"Paris\", \"text\": \"Filmed in Paris.\""),
+    CHECK(run_cli("@ bias --template 'Filmed in {}.' --groups builtin:cities --label positive --format jsonl "
+                  "> /tmp/bertc-cities.jsonl 2>&1 && wc -l < /tmp/bertc-cities.jsonl && head -1 /tmp/bertc-cities.jsonl; "
+                  "r=$?; rm -f /tmp/bertc-cities.jsonl; exit $r", out, sizeof out) == 0 &&
+              starts(out, "40\n{\"group\": \"Paris\", \"text\": \"Filmed in Paris.\""),
           "builtin:cities, --label positive: %.200s", out);
     p.label = NULL;
     p.template_text = "{} and {}";
