@@ -91,8 +91,21 @@ static void t_exit_codes(void) {
           "an unfinished run's folder: %d %s", rc, out);
 }
 
+/* docs/TUTORIAL.md, every command of it, as a newcomer runs it (tests/tutorial.sh checks what the page says each step
+ * shows). Not under the sanitizers: it trains a 22.7 M-parameter model for 20 steps, which the plain pass covers. */
+static void t_tutorial(void) {
+    if (suite_sanitized()) {
+        printf("  skipped under the sanitizers (the plain pass runs it)\n");
+        return;
+    }
+    static char out[1 << 16];
+    int rc = sh("bash tests/tutorial.sh 2>&1 | tail -40", out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "tutorial: 11 blocks ok"), "tutorial: rc %d %s", rc, out);
+}
+
 void tests_cli(void) {
     run_test("cli/classify_contract", t_classify_contract);
     run_test("cli/tokenize_embed", t_tokenize_embed);
     run_test("cli/exit_codes", t_exit_codes);
+    run_test("cli/tutorial (docs/TUTORIAL.md, every command)", t_tutorial);
 }
