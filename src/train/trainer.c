@@ -1527,7 +1527,7 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
             json_decref(st);
         }
         if (!s) {
-            char summary[9400];
+            char summary[16384];
             const char *base = strrchr(from, '/');
             base = base ? base + 1 : from;
             unsigned long long bytes = dir_bytes(t->out, 0);
@@ -1536,11 +1536,11 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
                 if (t->best_ties)
                     snprintf(ties, sizeof ties, "; %d later evaluation%s tied it, the earliest is kept", t->best_ties,
                              t->best_ties == 1 ? "" : "s");
-                snprintf(summary, sizeof summary, "output = %s (best %s%s %.4f at step %ld%s); %s holds %.1f MB",
+                snprintf(summary, sizeof summary, "output = %.300s (best %s%.100s %.4f at step %ld%s); %s holds %.1f MB",
                          base, strncmp(t->metric, "eval_", 5) ? "eval_" : "", t->metric, t->best_metric, t->best_step,
                          ties, t->out, (double)bytes / 1e6);
             } else {
-                snprintf(summary, sizeof summary, "output = %s (the last step: no validation chose one); %s holds %.1f MB",
+                snprintf(summary, sizeof summary, "output = %.300s (the last step: no validation chose one); %s holds %.1f MB",
                          base, t->out, (double)bytes / 1e6);
             }
             emit(t, BERTC_TRAIN_END, summary, txt, NULL, NULL);
