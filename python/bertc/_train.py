@@ -109,7 +109,8 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
           label_column: str | None = None, data_format: str | None = None, shuffle: bool = True,
           metric_for_best_model: str | None = None, resume_from_checkpoint: str | bool | None = None,
           overwrite_output_dir: bool = False, freeze_embeddings: bool = False, bf16: bool = False,
-          callback: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> dict[str, Any]:
+          callback: Callable[[dict[str, Any]], None] | None = None, disable_tqdm: bool | None = None,
+          **options: Any) -> dict[str, Any]:
     """Fine-tunes a checkpoint folder on a dataset file (TSV, CSV or JSON lines) and writes ``output_dir`` as
     ``save_pretrained`` does, as ``bertc train`` does. Options take TrainingArguments' names
     (``num_train_epochs``, ``learning_rate``, ``per_device_train_batch_size``, ``warmup_steps``,
@@ -118,14 +119,16 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
     is TrainingArguments' bf16 mixed precision.
 
     Returns the final entry ``bertc train`` prints (train_runtime, train_loss, ...) with ``log_history`` (every
-    log and evaluation entry) and ``warnings``. ``callback`` receives each event as a dict. Ctrl-C saves a
-    checkpoint and raises BertcInterrupted; a diverged run raises BertcValueError."""
+    log and evaluation entry) and ``warnings``. ``callback`` receives each event as a dict. A progress bar goes to
+    stderr when it is a terminal (``disable_tqdm``, TrainingArguments' name: True never, False always), ending with
+    the line naming the checkpoint that became the output. Ctrl-C saves a checkpoint and raises BertcInterrupted; a
+    diverged run raises BertcValueError."""
     require_files(train, validation)
     p = lib.bertc_train_default_params()
     _fill(p, model, train, output_dir, validation, labels, problem_type, text_column, pair_column, label_column,
           data_format, shuffle, metric_for_best_model, resume_from_checkpoint, overwrite_output_dir, freeze_embeddings,
           bf16, options, "train")
-    return _run(lambda err: lib.bertc_train(ctypes.byref(p), err), p, callback)
+    return _run(lambda err: lib.bertc_train(ctypes.byref(p), err), p, callback, disable_tqdm)
 
 
 def _fill(p: TrainParams, model: Any, train: Any, output_dir: Any, validation: Any, labels: str | list[str] | None,
@@ -159,7 +162,48 @@ def _fill(p: TrainParams, model: Any, train: Any, output_dir: Any, validation: A
             raise TypeError(f"{fn}() got an unexpected keyword argument {k!r}")
 
 
-def _run(call: Callable[[Any], int], p: TrainParams, callback: Callable[[dict[str, Any]], None] | None) -> dict[str, Any]:
+class _Bar:
+    """A tqdm-style line on stderr: steps, a bar, loss, learning rate, elapsed and left; the closing line after."""
+
+    def __init__(self) -> None:
+        import time
+        self.t0 = self.last = time.monotonic()
+        self.first_step: int | None = None
+
+    def progress(self, step: int, total: int, loss: float, lr: float) -> None:
+        import sys
+        import time
+        now = time.monotonic()
+        if self.first_step is None:
+            self.first_step, self.t0 = step - 1, now  # a resume: time only this process's steps
+        if now - self.last < 0.2 and step < total:
+            return
+        self.last = now
+        done = max(step - (self.first_step or 0), 1)
+        left = (now - self.t0) / done * max(total - step, 0)
+        width = 30
+        fill = int(width * step / total) if total else 0
+        loss_s = f" loss {loss:.4f}" if loss == loss else ""
+        sys.stderr.write(f"\r{step}/{total} [{'#' * fill}{'.' * (width - fill)}]{loss_s} lr {lr:.3g} "
+                         f"{_clock(now - self.t0)}<{_clock(left)}")
+        sys.stderr.flush()
+
+    def end(self, msg: str | None) -> None:
+        import sys
+        sys.stderr.write("\n" + (msg + "\n" if msg else ""))
+        sys.stderr.flush()
+
+
+def _clock(s: float) -> str:
+    s = int(s)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
+
+
+def _run(call: Callable[[Any], int], p: TrainParams, callback: Callable[[dict[str, Any]], None] | None,
+         disable_tqdm: bool | None = None) -> dict[str, Any]:
+    import sys
+    show = not disable_tqdm if disable_tqdm is not None else sys.stderr.isatty()
+    bar = _Bar() if show else None
     history: list[Any] = []
     warnings: list[str] = []
     final: dict[str, Any] = {}
@@ -176,6 +220,10 @@ def _run(call: Callable[[Any], int], p: TrainParams, callback: Callable[[dict[st
             warnings.append(msg)
         elif kind == "end" and entry is not None:
             final.update(entry)
+        if bar is not None and kind == "progress":
+            bar.progress(int(e.step), int(e.max_steps), float(e.loss), float(e.learning_rate))
+        elif bar is not None and kind == "end":
+            bar.end(msg)
         if callback is not None and not failure:
             try:
                 callback({"event": kind, "step": e.step, "max_steps": e.max_steps, "epoch": e.epoch,
@@ -219,7 +267,8 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
             label_column: str | None = None, data_format: str | None = None, shuffle: bool = True,
             metric_for_best_model: str | None = None, resume_from_checkpoint: str | bool | None = None,
             overwrite_output_dir: bool = False, freeze_embeddings: bool = False, bf16: bool = False,
-            callback: Callable[[dict[str, Any]], None] | None = None, **options: Any) -> dict[str, Any]:
+            callback: Callable[[dict[str, Any]], None] | None = None, disable_tqdm: bool | None = None,
+            **options: Any) -> dict[str, Any]:
     """Distils ``teacher`` (a fine-tuned sequence classifier's folder) into ``student`` (a folder; a base model gets a
     new head) on ``train``, as ``bertc distill`` does: the loss is
     ``alpha * CE(student, label) + (1 - alpha) * T**2 * KL(softmax(teacher / T) || softmax(student / T))``
@@ -258,4 +307,4 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
     d.label_only = int(bool(label_only))
     if label_only and teacher_cache is None:
         raise ValueError("distill(label_only=True) needs a teacher_cache to fill")
-    return _run(lambda err: lib.bertc_distill(ctypes.byref(d), err), d.train, callback)
+    return _run(lambda err: lib.bertc_distill(ctypes.byref(d), err), d.train, callback, disable_tqdm)

@@ -157,6 +157,18 @@ def test_pipeline_equals_cli(tmp_path):
 
 
 @pytest.mark.skipif(not os.access(BIN, os.X_OK), reason="build/bertc not built")
+def test_train_progress_bar(tmp_path, capfd):
+    """bertc.train shows a progress bar on stderr (a terminal's, or forced with disable_tqdm=False), ending with the
+    line naming the checkpoint that became the output; disable_tqdm=True, nothing."""
+    data = os.path.join(cases.DATA, "sst2-dev.tsv")
+    common = dict(max_steps=3, per_device_train_batch_size=8, warmup_steps=1, threads=1)
+    bertc.train(TINY, data, tmp_path / "a", disable_tqdm=False, **common)
+    err = capfd.readouterr().err
+    assert "3/3 [##############################] loss " in err and "output = checkpoint-3 (the last step" in err
+    bertc.train(TINY, data, tmp_path / "b", disable_tqdm=True, **common)
+    assert capfd.readouterr().err == ""
+
+
 def test_train_equals_cli(tmp_path):
     data = os.path.join(cases.DATA, "sst2-dev.tsv")
     common = dict(max_steps=4, per_device_train_batch_size=8, logging_steps=2, warmup_steps=1, seed=7)
