@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import Any, Iterable, Union
+from typing import Any, Iterable, Literal, Union, overload
 
 from ._lib import lib
 from ._model import BertcModel, load_model
@@ -31,6 +31,10 @@ class Pipeline:
         self._defaults = self._sanitize(**kwargs)
 
     def _sanitize(self, **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Runs the task on the inputs (each task's own signature: see its class)."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -510,10 +514,59 @@ _TASK_HEAD = {TokenClassificationPipeline: "token-classification", QuestionAnswe
               FillMaskPipeline: "masked-lm"}
 
 
+@overload
+def pipeline(task: Literal["text-classification", "sentiment-analysis"], model: str | os.PathLike[str] | BertcModel | None = None,
+             tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
+             batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
+             compute: str | None = None, **kwargs: Any) -> TextClassificationPipeline: ...
+
+
+@overload
+def pipeline(task: Literal["feature-extraction"], model: str | os.PathLike[str] | BertcModel | None = None,
+             tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
+             batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
+             compute: str | None = None, **kwargs: Any) -> FeatureExtractionPipeline: ...
+
+
+@overload
+def pipeline(task: Literal["zero-shot-classification"], model: str | os.PathLike[str] | BertcModel | None = None,
+             tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
+             batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
+             compute: str | None = None, **kwargs: Any) -> ZeroShotClassificationPipeline: ...
+
+
+@overload
+def pipeline(task: Literal["token-classification", "ner"], model: str | os.PathLike[str] | BertcModel | None = None,
+             tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
+             batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
+             compute: str | None = None, **kwargs: Any) -> TokenClassificationPipeline: ...
+
+
+@overload
+def pipeline(task: Literal["question-answering"], model: str | os.PathLike[str] | BertcModel | None = None,
+             tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
+             batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
+             compute: str | None = None, **kwargs: Any) -> QuestionAnsweringPipeline: ...
+
+
+@overload
+def pipeline(task: Literal["fill-mask"], model: str | os.PathLike[str] | BertcModel | None = None,
+             tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
+             batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
+             compute: str | None = None, **kwargs: Any) -> FillMaskPipeline: ...
+
+
+@overload
 def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel | None = None,
              tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
              batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
-             compute: str | None = None, **kwargs: Any) -> Any:
+             compute: str | None = None, **kwargs: Any) -> Pipeline: ...
+
+
+def pipeline(task: str | None = None, model: str | os.PathLike[str] | BertcModel | None = None,
+             tokenizer: Any = None, dtype: Any = None, threads: int | None = None, device: Any = None,
+             batch_size: int | None = None, revision: str | None = None, torch_dtype: Any = None,
+             compute: str | None = None, **kwargs: Any) -> Pipeline:
     """transformers' ``pipeline(task, model=...)`` on bertc. ``model``: a folder, a Hugging Face model id (from
     the cache, downloaded when missing), a loaded model, or None for the embedded default sentiment model.
     ``dtype``: "float32" (default), "float16", "bfloat16" or "int8" (weight storage); ``compute``: "fp32" (default)
