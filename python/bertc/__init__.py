@@ -25,6 +25,7 @@ _WHERE = {
     "BertcError": "_lib", "BertcInterrupted": "_lib", "BertcMemoryError": "_lib", "BertcOSError": "_lib",
     "BertcValueError": "_lib",
     "AutoModel": "_model", "AutoModelForSequenceClassification": "_model", "BertcConfig": "_model",
+    "AutoConfig": "_model",
     "AutoModelForTokenClassification": "_model", "AutoModelForQuestionAnswering": "_model",
     "AutoModelForMaskedLM": "_model", "ElectraForPreTraining": "_model",
     "BertcModel": "_model", "ModelOutput": "_model",
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from ._eval import evaluate
     from ._hub import CachedModel, cache_list, cache_remove
     from ._lib import BertcError, BertcInterrupted, BertcMemoryError, BertcOSError, BertcValueError
-    from ._model import (AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering,
+    from ._model import (AutoConfig, AutoModel, AutoModelForMaskedLM, AutoModelForQuestionAnswering,
                          AutoModelForSequenceClassification, AutoModelForTokenClassification, BertcConfig, BertcModel,
                          ElectraForPreTraining, ModelOutput)
     from ._pipeline import (FeatureExtractionPipeline, FillMaskPipeline, Pipeline, QuestionAnsweringPipeline,

@@ -75,6 +75,28 @@ class BertcConfig:
         self.max_position_embeddings: int = int(info.max_positions)
         self._raw = raw
 
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> BertcConfig:
+        """From config.json alone (DistilBERT's names, dim / n_layers / n_heads / hidden_dim, read as the others')."""
+        c = cls.__new__(cls)
+        c.model_type = str(raw.get("model_type", ""))
+        c.architectures = list(raw.get("architectures") or [])
+        i2l = raw.get("id2label")
+        labels = [str(i2l[k]) for k in sorted(i2l, key=int)] if isinstance(i2l, dict) and i2l else \
+            [f"LABEL_{i}" for i in range(int(raw.get("num_labels", 2)))]
+        c.num_labels = len(labels)
+        c.id2label = dict(enumerate(labels))
+        c.label2id = {v: k for k, v in c.id2label.items()}
+        c.problem_type = raw.get("problem_type")
+        c.hidden_size = int(raw.get("hidden_size", raw.get("dim", 0)))
+        c.num_hidden_layers = int(raw.get("num_hidden_layers", raw.get("n_layers", 0)))
+        c.num_attention_heads = int(raw.get("num_attention_heads", raw.get("n_heads", 0)))
+        c.intermediate_size = int(raw.get("intermediate_size", raw.get("hidden_dim", 0)))
+        c.vocab_size = int(raw.get("vocab_size", 0))
+        c.max_position_embeddings = int(raw.get("max_position_embeddings", 0))
+        c._raw = raw
+        return c
+
     def to_dict(self) -> dict[str, Any]:
         d = dict(self._raw)
         d.update({k: v for k, v in vars(self).items() if not k.startswith("_")})
@@ -82,6 +104,29 @@ class BertcConfig:
 
     def __repr__(self) -> str:
         return f"BertcConfig(model_type={self.model_type!r}, num_labels={self.num_labels}, id2label={self.id2label})"
+
+
+class AutoConfig:
+    """``AutoConfig.from_pretrained(folder_or_id)``: a checkpoint's config.json as a BertcConfig, without loading the
+    weights (None or "embedded": the built-in model's)."""
+
+    def __init__(self) -> None:
+        raise OSError("AutoConfig is designed to be instantiated with AutoConfig.from_pretrained(...)")
+
+    @staticmethod
+    def from_pretrained(pretrained_model_name_or_path: str | os.PathLike[str] | None = None,
+                        **kwargs: Any) -> BertcConfig:
+        if kwargs:
+            raise TypeError(f"from_pretrained() got keyword arguments bertc does not support: "
+                            f"{', '.join(sorted(kwargs))}")
+        name = pretrained_model_name_or_path
+        if name is None or str(name) == "embedded":
+            return load_model(None).config
+        from ._tokenizer import _resolve
+        raw = _read_json(os.path.join(_resolve(name), "config.json"))
+        if not raw:
+            raise OSError(f"{name}: no config.json")
+        return BertcConfig.from_json(raw)
 
 
 class BertcModel:

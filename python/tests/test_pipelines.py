@@ -208,3 +208,16 @@ def test_transformers_model_and_tokenizer_methods(tmp_path) -> None:
     assert sorted(os.listdir(tmp_path / "d")) == ["config.json", "model.safetensors", "tokenizer.json",
                                                   "tokenizer_config.json"]
     assert bertc.pipeline(model=str(tmp_path / "d"))("I loved it") == bertc.pipeline()("I loved it")
+
+
+def test_auto_config() -> None:
+    """AutoConfig reads config.json alone, the same fields the loaded model's config has (DistilBERT's names too)."""
+    for name in ("tiny-bert", "tiny-distilbert", "tiny-roberta"):
+        path = cases.model_path(name)
+        c = bertc.AutoConfig.from_pretrained(path)
+        m = bertc.AutoModel.from_pretrained(path).config
+        for k in ("model_type", "num_labels", "id2label", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                  "intermediate_size", "vocab_size"):
+            assert getattr(c, k) == getattr(m, k), (name, k)
+    d = bertc.AutoConfig.from_pretrained()
+    assert d.id2label == {0: "NEGATIVE", 1: "POSITIVE"} and d.hidden_size == 384
