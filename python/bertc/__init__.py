@@ -35,6 +35,7 @@ _WHERE = {
     "FillMaskPipeline": "_pipeline",
     "AutoTokenizer": "_tokenizer", "BatchEncoding": "_tokenizer", "BertcTokenizer": "_tokenizer",
     "evaluate": "_eval", "train": "_train", "distill": "_train",
+    "Trainer": "_trainer", "TrainingArguments": "_trainer",
     "cache_list": "_hub", "cache_remove": "_hub", "CachedModel": "_hub",
 }
 
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
                             pipeline)
     from ._tokenizer import AutoTokenizer, BatchEncoding, BertcTokenizer
     from ._train import distill, train
+    from ._trainer import Trainer, TrainingArguments
 
 
 def __getattr__(name: str) -> Any:

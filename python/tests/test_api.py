@@ -280,3 +280,27 @@ def test_errors_in_python_words(tmp_path):
     assert "(name it with label_column=)" in str(e.value) and "--" not in str(e.value)
     assert bertc.evaluate(os.path.join(cases.ROOT, "models", "sst2-small"), f, label_column="stars",
                           bootstrap=0)["n"] == 2
+
+
+def test_trainer_and_training_arguments(tmp_path):
+    """Trainer / TrainingArguments over bertc.train: the same run as bertc.train with those fields (model bytes
+    equal); a list of dicts as a dataset; fields bertc does not implement refused by name."""
+    data = os.path.join(cases.DATA, "sst2-dev.tsv")
+    args = bertc.TrainingArguments(output_dir=str(tmp_path / "t"), max_steps=3, per_device_train_batch_size=8,
+                                   learning_rate=1e-4, warmup_steps=1, seed=7, logging_steps=1, threads=1,
+                                   disable_tqdm=True)
+    res = bertc.Trainer(model=TINY, args=args, train_dataset=data).train()
+    ref = bertc.train(TINY, data, tmp_path / "r", max_steps=3, per_device_train_batch_size=8, learning_rate=1e-4,
+                      warmup_steps=1, seed=7, logging_steps=1, threads=1, disable_tqdm=True, num_train_epochs=3,
+                      lr_scheduler_type="linear", save_steps=500)
+    assert res["train_loss"] == ref["train_loss"]
+    assert (tmp_path / "t" / "model.safetensors").read_bytes() == (tmp_path / "r" / "model.safetensors").read_bytes()
+    rows = [{"sentence": "a fine film", "label": 1}, {"sentence": "dull", "label": 0}] * 4
+    t = bertc.Trainer(model=TINY, args=bertc.TrainingArguments(output_dir=str(tmp_path / "l"), max_steps=1,
+                                                               threads=1, disable_tqdm=True),
+                      train_dataset=rows, eval_dataset=rows[:2] + [{"text": "great", "label": 1}])
+    assert t.train()["step"] == 1 and t.evaluate()["n"] == 3
+    with pytest.raises(TypeError, match="does not implement: fp16, report_to"):
+        bertc.TrainingArguments(output_dir="x", fp16=True, report_to="wandb")
+    with pytest.raises(TypeError, match="Trainer arguments bertc does not implement: compute_metrics"):
+        bertc.Trainer(model=TINY, args=args, train_dataset=data, compute_metrics=lambda p: {})
