@@ -131,11 +131,23 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
     return _run(lambda err: lib.bertc_train(ctypes.byref(p), err), p, callback, disable_tqdm)
 
 
+def _embedded_folder() -> str:
+    """The built-in model as a folder to train from, written once under the cache (as `bertc train --model
+    embedded` writes it)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "bertc", "embedded", "minilm-sst2")
+    err = _lib.Error()
+    _lib.check(lib.bertc_default_model_save(os.fsencode(folder), ctypes.byref(err)), err)
+    return folder
+
+
 def _fill(p: TrainParams, model: Any, train: Any, output_dir: Any, validation: Any, labels: str | list[str] | None,
           problem_type: str | None, text_column: str | None, pair_column: str | None, label_column: str | None,
           data_format: str | None, shuffle: bool, metric_for_best_model: str | None,
           resume_from_checkpoint: str | bool | None, overwrite_output_dir: bool, freeze_embeddings: bool, bf16: bool,
           options: dict[str, Any], fn: str) -> None:
+    if model is None or (isinstance(model, str) and model == "embedded"):
+        model = _embedded_folder()
     p.model, p.train, p.validation, p.output_dir = _path(model), _path(train), _path(validation), _path(output_dir)
     set_dataset_params(p.data, data_format, text_column, pair_column, label_column)
     if labels is not None:

@@ -300,6 +300,9 @@ def test_trainer_and_training_arguments(tmp_path):
                                                                threads=1, disable_tqdm=True),
                       train_dataset=rows, eval_dataset=rows[:2] + [{"text": "great", "label": 1}])
     assert t.train()["step"] == 1 and t.evaluate()["n"] == 3
+    emb = bertc.train("embedded", data, tmp_path / "e", max_steps=1, per_device_train_batch_size=4, threads=1,
+                      disable_tqdm=True)  # the built-in model, written under the cache once
+    assert emb["step"] == 1 and (tmp_path / "e" / "config.json").exists()
     with pytest.raises(TypeError, match="does not implement: fp16, report_to"):
         bertc.TrainingArguments(output_dir="x", fp16=True, report_to="wandb")
     with pytest.raises(TypeError, match="Trainer arguments bertc does not implement: compute_metrics"):
