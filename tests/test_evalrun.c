@@ -645,7 +645,7 @@ static void t_compare(void) {
     static char out[8192];
     snprintf(html, sizeof html, "/tmp/bertc-cmp-%ld.html", (long)getpid());
     snprintf(cmd2, sizeof cmd2, "@ compare --model models/sst2-small --model embedded --data %s --latency-samples 2 "
-             "--report %s --markdown - > /dev/null 2>&1 && head -c 15 %s", path, html, html);
+             "--report %s > /dev/null 2>&1 && head -c 15 %s", path, html, html);
     CHECK(run_cli(cmd2, out, sizeof out) == 0 && starts(out, "<!DOCTYPE html>"), "CLI --report: %s", out);
     unlink(html);
     unlink(path);
