@@ -2,6 +2,7 @@
  * io.c — the CLI's input records and JSON output helpers.
  */
 #include "cli.h"
+#include "base/internal.h" /* utf8_validate */
 
 #include <jansson.h>
 #include <errno.h>
@@ -128,23 +129,6 @@ static input_format format_of(const char *path, input_format fmt) {
     return INPUT_SNIFF;
 }
 
-/* The offset of the first byte of s that is not well-formed UTF-8 (RFC 3629: no overlongs, surrogates or code
- * points past U+10FFFF), or n when all of it is. */
-static size_t utf8_bad(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-        if (!k || i + k > n) return i;
-        for (size_t j = 1; j < k; j++)
-            if ((s[i + j] & 0xC0) != 0x80) return i;
-        if (k == 3 && ((c == 0xE0 && s[i + 1] < 0xA0) || (c == 0xED && s[i + 1] >= 0xA0))) return i;
-        if (k == 4 && ((c == 0xF0 && s[i + 1] < 0x90) || (c == 0xF4 && s[i + 1] >= 0x90))) return i;
-        i += k;
-    }
-    return n;
-}
-
 bool records_read(records *rs, const char *path, const char *pair_default, input_format fmt) {
     fmt = format_of(path, fmt);
     FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
@@ -165,7 +149,7 @@ bool records_read(records *rs, const char *path, const char *pair_default, input
             ok = false;
             break;
         }
-        size_t bad = utf8_bad((const unsigned char *)line, (size_t)len);
+        size_t bad = utf8_validate(line, (size_t)len);
         if (bad != (size_t)len) {
             die_msg("%s:%ld: invalid UTF-8 at byte %zu of the line (0x%02X): bertc reads UTF-8 text; a Latin-1 or "
                     "Windows-1252 file converts with iconv -f latin1 -t utf-8",
