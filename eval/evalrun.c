@@ -138,11 +138,8 @@ static bertc_status map_labels(const bertc_dataset *d, char **names, int L, int 
     for (size_t i = 0; i < d->n; i++) {
         ids[i] = bertc_label_lookup(d->ex[i].label, (const char *const *)names, L);
         if (ids[i] < 0) {
-            char list[512] = "";
-            for (int k = 0; k < L && strlen(list) < 400; k++) {
-                if (k) strcat(list, ", ");
-                strncat(list, names[k], 100);
-            }
+            char list[512];
+            names_join(list, sizeof list, (const char *const *)names, L);
             return bertc_fail(err, BERTC_ERR_INPUT,
                               "%s:%ld: label \"%s\" is not one of the model's labels (%s) nor an id below %d", d->name,
                               d->ex[i].line, d->ex[i].label, list, L);

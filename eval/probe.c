@@ -178,13 +178,8 @@ static bertc_status bias_run(const bertc_model *m, const bertc_bias_params *p, b
         for (int c = 0; c < L && c < 256; c++) names[c] = bertc_model_label(m, c);
         lid = L <= 256 ? bertc_label_lookup(p->label, names, L) : bertc_model_label_id(m, p->label);
         if (lid < 0) {
-            char list[512] = "";
-            size_t at = 0;
-            for (int c = 0; c < L && at + 8 < sizeof list; c++) {
-                int k = snprintf(list + at, sizeof list - at, "%s%s", c ? ", " : "", bertc_model_label(m, c));
-                if (k < 0) break;
-                at += (size_t)k < sizeof list - at ? (size_t)k : sizeof list - at - 1;
-            }
+            char list[512];
+            names_join(list, sizeof list, names, L < 256 ? L : 256);
             s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "--label %s is not one of the model's labels (%s) nor an id below %d",
                            p->label, list, L);
             goto done;

@@ -81,6 +81,9 @@ bool path_join(char *buf, size_t cap, const char *dir, const char *name);
 
 /* UTF-8: validate, returning the byte offset of the first invalid sequence or len when valid. */
 size_t utf8_validate(const char *s, size_t len);
+/* names[0..n) joined with ", " into buf for messages ("NEGATIVE, POSITIVE"): each name cut at 100 bytes, no name
+ * added once the list has passed cap - 112 bytes (cap at least 128). */
+void names_join(char *buf, size_t cap, const char *const *names, int n);
 /* A malloc'ed copy of n bytes (NUL bytes inside kept) plus a terminating NUL; NULL when out of memory. */
 char *mem_dup0(const char *s, size_t n);
 /* Decodes one code point at s (valid UTF-8 assumed); returns its length in bytes. */

@@ -247,6 +247,14 @@ bool path_join(char *buf, size_t cap, const char *dir, const char *name) {
     return n > 0 && (size_t)n < cap;
 }
 
+void names_join(char *buf, size_t cap, const char *const *names, int n) {
+    buf[0] = 0;
+    for (int k = 0; k < n && strlen(buf) < cap - 112; k++) {
+        if (k) strcat(buf, ", ");
+        strncat(buf, names[k] ? names[k] : "", 100);
+    }
+}
+
 char *mem_dup0(const char *s, size_t n) {
     char *d = malloc(n + 1);
     if (d) {

@@ -7,7 +7,6 @@
 
 #include <math.h>
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 
 bertc_zero_shot_params bertc_zero_shot_default_params(void) {
@@ -125,14 +124,10 @@ bertc_status bertc_zero_shot(const bertc_model *m, const char *text, size_t len,
     if (p->entailment_id >= 0) {
         ent = p->entailment_id;
     } else if (ent < 0) {
+        const char *label[64];
         char names[512];
-        size_t at = 0;
-        names[0] = 0;
-        for (int i = 0; i < L && at + 8 < sizeof names; i++) {
-            int k = snprintf(names + at, sizeof names - at, "%s%s", i ? ", " : "", bertc_model_label(m, i));
-            if (k < 0) break;
-            at += (size_t)k < sizeof names - at ? (size_t)k : sizeof names - at - 1;
-        }
+        for (int i = 0; i < L && i < 64; i++) label[i] = bertc_model_label(m, i);
+        names_join(names, sizeof names, label, L < 64 ? L : 64);
         return bertc_fail(err, BERTC_ERR_UNSUPPORTED, "zero-shot needs an NLI model: %s has no entailment label (its "
                           "labels: %s); name the entailment label's index if its config does not (entailment id)",
                           info.source ? info.source : "the model", names);
