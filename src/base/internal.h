@@ -74,6 +74,8 @@ void unmap_file(mapped_file *f);
 /* Reads a whole small file into a NUL-terminated malloc'ed buffer. */
 bertc_status read_file(const char *path, char **out, size_t *len, bertc_error *err);
 bool file_exists(const char *path);
+/* Bytes of the regular files under path, recursively (symlinks not followed; 0 when it cannot be read). */
+uint64_t path_bytes(const char *path);
 /* mkdir -p: creates path and its missing parents (mode 0755); false with errno set when it cannot. */
 bool make_dirs(const char *path);
 /* dir + "/" + name into buf; false when it does not fit. */

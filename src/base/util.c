@@ -4,6 +4,7 @@
 #include "base/internal.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <math.h>
@@ -226,6 +227,26 @@ bool file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
+
+static uint64_t tree_bytes(const char *dir, int depth) {
+    DIR *d = depth < 32 ? opendir(dir) : NULL;
+    if (!d) return 0;
+    uint64_t sum = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+        char path[4608];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= sizeof path) continue;
+        struct stat st;
+        if (lstat(path, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) sum += tree_bytes(path, depth + 1);
+        else if (S_ISREG(st.st_mode)) sum += (uint64_t)st.st_size;
+    }
+    closedir(d);
+    return sum;
+}
+
+uint64_t path_bytes(const char *path) { return tree_bytes(path, 0); }
 
 bool make_dirs(const char *path) {
     char tmp[4096];

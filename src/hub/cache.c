@@ -8,7 +8,6 @@
 #include "base/internal.h"
 
 #include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,12 +29,6 @@ static bool is_temporary(const char *name) {
     for (const char *q = dot + 5; *q; q++)
         if (*q < '0' || *q > '9') return false;
     return true;
-}
-
-static _Thread_local uint64_t du_total;
-static int du_cb(const char *path, const struct stat *sb, int type, struct FTW *ftw) {
-    if (type == FTW_F) du_total += (uint64_t)sb->st_size;
-    return 0;
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -115,9 +108,7 @@ bertc_status bertc_hub_cache_list(const bertc_hub_params *p, bertc_hub_cached_mo
         snprintf(path, sizeof path, "%s/%s", root, e->d_name);
         snprintf(blobs, sizeof blobs, "%s/blobs", path);
         if (!(m->repo_id = strdup(id)) || !(m->path = strdup(path))) goto oom;
-        du_total = 0;
-        nftw(blobs, du_cb, 16, FTW_PHYS);
-        m->size_on_disk = du_total;
+        m->size_on_disk = path_bytes(blobs);
         if (!read_refs(path, m)) goto oom;
     }
     closedir(d);

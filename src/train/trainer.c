@@ -373,25 +373,6 @@ typedef struct trainer {
     unsigned json_failures; /* jansson's allocation failures when the run began: any since, and no JSON is written */
 } trainer;
 
-/* Bytes under dir (files, recursively; symlinks not followed), for the disk a run takes. */
-static unsigned long long dir_bytes(const char *dir, int depth) {
-    DIR *d = depth < 8 ? opendir(dir) : NULL;
-    if (!d) return 0;
-    unsigned long long sum = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-        char path[8800];
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        struct stat st;
-        if (lstat(path, &st) != 0) continue;
-        if (S_ISDIR(st.st_mode)) sum += dir_bytes(path, depth + 1);
-        else if (S_ISREG(st.st_mode)) sum += (unsigned long long)st.st_size;
-    }
-    closedir(d);
-    return sum;
-}
-
 static void emit(trainer *t, bertc_train_event_kind k, const char *msg, const char *json, const bertc_metrics *vm,
                  const bertc_metrics *tm) {
     if (!t->p->callback) return;
@@ -1530,7 +1511,7 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
             char summary[16384];
             const char *base = strrchr(from, '/');
             base = base ? base + 1 : from;
-            unsigned long long bytes = dir_bytes(t->out, 0);
+            uint64_t bytes = path_bytes(t->out);
             if (t->have_best && t->best_ckpt[0]) {
                 char ties[96] = "";
                 if (t->best_ties)
