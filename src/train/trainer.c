@@ -354,7 +354,6 @@ typedef struct trainer {
     json_t *history;
     double best_metric;
     bool have_best;
-    long best_step;  /* the step of best_ckpt */
     int best_ties;   /* later evaluations that equalled the best (the earliest is kept, as transformers keeps it) */
     char best_ckpt[4200];
     int bad_evals;
@@ -946,8 +945,6 @@ static bertc_status load_resume_state(trainer *t, const char *dir, bertc_error *
         t->best_metric = json_number_value(bm);
         const char *bc = json_string_value(json_object_get(st, "best_model_checkpoint"));
         snprintf(t->best_ckpt, sizeof t->best_ckpt, "%s", bc ? bc : "");
-        const char *dash = bc ? strrchr(bc, '-') : NULL;
-        t->best_step = dash ? strtol(dash + 1, NULL, 10) : 0;
     }
     json_decref(st);
     return load_optimizer(t, dir, err);
@@ -1006,7 +1003,6 @@ static bertc_status run_eval(trainer *t, bool *stop_early, bertc_error *err) {
             improved = true;
             t->best_metric = v;
             t->have_best = true;
-            t->best_step = t->step;
             t->best_ties = 0;
             snprintf(t->best_ckpt, sizeof t->best_ckpt, "%s/checkpoint-%ld", t->out, t->step);
             t->bad_evals = 0;
@@ -1513,12 +1509,14 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
             base = base ? base + 1 : from;
             uint64_t bytes = path_bytes(t->out);
             if (t->have_best && t->best_ckpt[0]) {
+                const char *dash = strrchr(base, '-'); /* base: checkpoint-N, the best's folder */
+                long best_step = dash ? strtol(dash + 1, NULL, 10) : 0;
                 char ties[96] = "";
                 if (t->best_ties)
                     snprintf(ties, sizeof ties, "; %d later evaluation%s tied it, the earliest is kept", t->best_ties,
                              t->best_ties == 1 ? "" : "s");
                 snprintf(summary, sizeof summary, "output = %.300s (best %s%.100s %.4f at step %ld%s); %s holds %.1f MB",
-                         base, strncmp(t->metric, "eval_", 5) ? "eval_" : "", t->metric, t->best_metric, t->best_step,
+                         base, strncmp(t->metric, "eval_", 5) ? "eval_" : "", t->metric, t->best_metric, best_step,
                          ties, t->out, (double)bytes / 1e6);
             } else {
                 snprintf(summary, sizeof summary, "output = %.300s (the last step: no validation chose one); %s holds %.1f MB",
