@@ -231,6 +231,10 @@ const bertc_model_files *bertc_default_model_files(void);
  * starts from (`bertc train --model embedded`). A folder already holding the same files is left as it is.
  * BERTC_ERR_IO without a default model, BERTC_ERR_OUTPUT when the folder cannot be written. */
 bertc_status bertc_default_model_save(const char *dir, bertc_error *err);
+/* The default model's folder under the user's cache, written there by bertc_default_model_save when missing or
+ * different: ${XDG_CACHE_HOME:-$HOME/.cache}/bertc/embedded/NAME, into dir (cap bytes). What the CLI's and
+ * Python's `--model embedded` / model="embedded" train from. */
+bertc_status bertc_default_model_folder(char *dir, size_t cap, bertc_error *err);
 void bertc_model_free(bertc_model *m);
 
 typedef struct bertc_model_info {

@@ -373,11 +373,8 @@ static int train_main(int argc, char **argv, bool distill) {
         snprintf(dir, sizeof dir, "%s", model);
     } else if (!strcmp(model, "embedded")) {
         /* the built-in model, written once as a folder under the cache to train from (offline) */
-        const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-        if (xdg && *xdg) snprintf(dir, sizeof dir, "%s/bertc/embedded/minilm-sst2", xdg);
-        else snprintf(dir, sizeof dir, "%s/.cache/bertc/embedded/minilm-sst2", home && *home ? home : ".");
         bertc_error e3;
-        bertc_status s3 = bertc_default_model_save(dir, &e3);
+        bertc_status s3 = bertc_default_model_folder(dir, sizeof dir, &e3);
         if (s3) {
             die_msg("train: the embedded model: %s", e3.message);
             return s3 == BERTC_ERR_OUTPUT ? EXIT_OUTPUT : exit_code_for(s3);

@@ -1,5 +1,5 @@
 /*
- * default_model.c — minilm-sst2 (models/minilm-sst2, all-MiniLM-L6-v2 fine-tuned on SST-2) as a
+ * default_model.c — minilm-sst2 (models/minilm-sst2, all-MiniLM-L6-v2 distilled for SST-2) as a
  * bertc_model_files: linked into the bertc command and the suite, and built alone as libbertc-default.so for
  * the Python wheel and installed programs (libbertc finds it when bertc_model_load(NULL) is called). The files
  * themselves are in embedded.S.

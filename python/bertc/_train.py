@@ -132,13 +132,12 @@ def train(model: str | os.PathLike[str], train: str | os.PathLike[str], output_d
 
 
 def _embedded_folder() -> str:
-    """The built-in model as a folder to train from, written once under the cache (as `bertc train --model
-    embedded` writes it)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = os.path.join(base, "bertc", "embedded", "minilm-sst2")
+    """The built-in model as a folder to train from, written once under the cache (libbertc's
+    bertc_default_model_folder, as `bertc train --model embedded`)."""
+    buf = ctypes.create_string_buffer(4096)
     err = _lib.Error()
-    _lib.check(lib.bertc_default_model_save(os.fsencode(folder), ctypes.byref(err)), err)
-    return folder
+    _lib.check(lib.bertc_default_model_folder(buf, len(buf), ctypes.byref(err)), err)
+    return os.fsdecode(buf.value)
 
 
 def _fill(p: TrainParams, model: Any, train: Any, output_dir: Any, validation: Any, labels: str | list[str] | None,

@@ -74,6 +74,17 @@ bertc_status bertc_default_model_save(const char *dir, bertc_error *err) {
     return BERTC_OK;
 }
 
+bertc_status bertc_default_model_folder(char *dir, size_t cap, bertc_error *err) {
+    const bertc_model_files *f = default_model(err);
+    if (!f) return BERTC_ERR_IO;
+    if (!dir || cap == 0) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_default_model_folder: no buffer");
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    int n = xdg && *xdg ? snprintf(dir, cap, "%s/bertc/embedded/%s", xdg, f->name)
+                        : snprintf(dir, cap, "%s/.cache/bertc/embedded/%s", home && *home ? home : ".", f->name);
+    if (n < 0 || (size_t)n >= cap) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long");
+    return bertc_default_model_save(dir, err);
+}
+
 bertc_model_params bertc_model_default_params(void) {
     bertc_model_params p = {BERTC_ARCH_AUTO, 0, BERTC_DTYPE_FP32, BERTC_COMPUTE_FP32};
     return p;
