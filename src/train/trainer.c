@@ -1251,12 +1251,15 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
         /* validation rows that are training rows: the figures that choose the checkpoint would reward memory */
         unsigned char *flags = malloc(dval->n ? dval->n : 1);
         size_t n_exact = 0, n_norm = 0;
-        bertc_error le;
         if (!flags) {
             s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
             goto done;
         }
-        if (bertc_find_leakage(dtrain, dval, flags, &n_exact, &n_norm, &le) == BERTC_OK && n_exact + n_norm > 0) {
+        if ((s = bertc_find_leakage(dtrain, dval, flags, &n_exact, &n_norm, err))) { /* out of memory: not skipped */
+            free(flags);
+            goto done;
+        }
+        if (n_exact + n_norm > 0) {
             if (n_exact + n_norm == dval->n) {
                 free(flags);
                 s = bertc_fail(err, BERTC_ERR_INPUT, "%s: every validation row is also a training row (%zu exactly, %zu "
