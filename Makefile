@@ -184,10 +184,24 @@ fuzz-long: fuzz
 	  echo "fuzz $$t: $$(grep -h 'stat::number_of_executed_units' build-fuzz/long_$$t.log | awk '{print $$2}') executions in $$(( $$(date +%s) - s )) s"; \
 	done
 
-# The whole suite, as CI runs it: warnings as errors, ASan+UBSan build and tests, fuzz smoke, plain tests last.
-# The HTML report test needs Debian's chromium here (elsewhere it says it skipped).
-check: export BERTC_REQUIRE_CHROMIUM = 1
-check:
+# The whole suite, as CI runs it (.ci/run is apt-get's non-interactive setup and then this): .ci/deps.sh installs
+# what the suite needs (Debian packages through sudo, the venvs in build/, the npm client), then check-suite runs all
+# of it with every part required (a part whose tool is missing fails instead of skipping).
+# `make check-suite` alone runs the same steps with what is installed, saying which it skipped.
+SUITE_REQUIRE = BERTC_REQUIRE_CHROMIUM=1 BERTC_REQUIRE_STRACE=1 \
+  BERTC_CLIENTS_PYTHON=$(CURDIR)/build/venv-clients/bin/python BERTC_REQUIRE_CLIENTS=1 \
+  TOKFUZZ_PYTHON=$(CURDIR)/build/venv-clients/bin/python TOKFUZZ_REQUIRE=1 \
+  PYTEST_PYTHON=$(CURDIR)/build/venv-clients/bin/python PYTEST_REQUIRE=1 PYINSTALL=1 \
+  SPARK_PYTHON=$(CURDIR)/build/venv-spark/bin/python TORCH_PYTHON=$(CURDIR)/build/venv-torch-debian/bin/python
+.PHONY: check check-suite deps
+deps:
+	.ci/deps.sh
+check: deps
+	$(SUITE_REQUIRE) $(MAKE) check-suite
+
+# The suite's steps: warnings as errors, ASan+UBSan build and tests, fuzz smoke, tokenizer differential fuzzing, the
+# Python package's tests (source tree and installed), Spark, the live transformers test, install, plain tests last.
+check-suite:
 	$(MAKE) WERROR=1 all
 	$(MAKE) SAN=1 WERROR=1 all
 	BERTC_BIN=build-san/bertc ASAN_OPTIONS=detect_leaks=1 build-san/test_bertc
@@ -245,6 +259,8 @@ install-check: $(BUILD)/bertc $(SHARED)
 	     pkg-config --cflags --libs bertc)
 	test "$$(LD_LIBRARY_PATH=$(BUILD)/inst/usr/lib $(BUILD)/inst/example)" = "POSITIVE 0.9960"
 	test -f $(BUILD)/inst/usr/share/man/man1/bertc.1 -a -x $(BUILD)/inst/usr/bin/bertc
+	test -f $(BUILD)/inst/usr/share/doc/bertc/README.md -a -f $(BUILD)/inst/usr/share/doc/bertc/commands.md
+	grep -q '/usr/share/doc/bertc/' $(BUILD)/inst/usr/share/man/man1/bertc.1
 	@echo "install-check: ok"
 
 $(BUILD)/bench_%: bench/bench_%.c $(STATIC_LIBS)
@@ -291,6 +307,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 LIBDIR  ?= $(PREFIX)/lib
 HEADERS := $(wildcard include/bertc*.h)
+DOCS := $(wildcard docs/*.md)
 LIBNAMES := libbertc libbertc-eval libbertc-default
 $(BUILD)/bertc.pc: bertc.pc.in include/bertc.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' \
@@ -300,7 +317,7 @@ $(BUILD)/bertc-eval.pc: bertc-eval.pc.in include/bertc.h
 	    -e 's|@LIBS_PRIVATE@|$(LIBS_EVAL)|' $< > $@
 install: $(BUILD)/bertc $(STATIC_LIBS) $(SHARED) $(BUILD)/bertc.pc $(BUILD)/bertc-eval.pc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/include \
-	  $(DESTDIR)$(PREFIX)/share/man/man1
+	  $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/bertc
 	install -m 755 $(BUILD)/bertc $(DESTDIR)$(PREFIX)/bin/bertc
 	for l in $(LIBNAMES); do \
 	  install -m 644 $(BUILD)/$$l.a $(DESTDIR)$(LIBDIR)/$$l.a && \
@@ -309,11 +326,14 @@ install: $(BUILD)/bertc $(STATIC_LIBS) $(SHARED) $(BUILD)/bertc.pc $(BUILD)/bert
 	  ln -sf $$l.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$$l.so || exit 1; done
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(BUILD)/bertc.pc $(BUILD)/bertc-eval.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
-	install -m 644 docs/bertc.1 $(DESTDIR)$(PREFIX)/share/man/man1/bertc.1
+	sed 's|/usr/share/doc/bertc/|$(PREFIX)/share/doc/bertc/|' docs/bertc.1 > $(DESTDIR)$(PREFIX)/share/man/man1/bertc.1
+	install -m 644 README.md $(DOCS) $(DESTDIR)$(PREFIX)/share/doc/bertc/
+	install -m 644 models/minilm-sst2/README.md $(DESTDIR)$(PREFIX)/share/doc/bertc/minilm-sst2.md
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/bertc $(foreach l,$(LIBNAMES),$(DESTDIR)$(LIBDIR)/$(l).a $(DESTDIR)$(LIBDIR)/$(l).so*) \
 	  $(DESTDIR)$(LIBDIR)/pkgconfig/bertc.pc $(DESTDIR)$(LIBDIR)/pkgconfig/bertc-eval.pc \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/bertc.1 $(addprefix $(DESTDIR)$(PREFIX)/include/,$(notdir $(HEADERS)))
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/bertc
 
 clean:
 	rm -rf build build-san build-fuzz

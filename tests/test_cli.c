@@ -103,9 +103,56 @@ static void t_tutorial(void) {
     CHECK(rc == 0 && strstr(out, "tutorial: 11 blocks ok"), "tutorial: rc %d %s", rc, out);
 }
 
+/* The man page has every command's options (issue 27): each --flag that `bertc CMD --help` names is in the man
+ * page's section for CMD (tools/make_man.py writes those sections from --help; this fails when one drifts). */
+static void t_man_page_options(void) {
+    static const char *cmds[] = {"classify", "zero-shot", "ner",   "qa",      "fill-mask", "embed",
+                                 "tokenize", "info",      "eval",  "metrics", "bias",      "compare",
+                                 "serve",    "train",     "distill", "pull",  "cache"};
+    FILE *f = fopen("docs/bertc.1", "rb");
+    CHECK(f, "docs/bertc.1 not readable");
+    if (!f) return;
+    static char page[1 << 18], help[1 << 16], sect[1 << 16];
+    size_t n = fread(page, 1, sizeof page - 1, f);
+    fclose(f);
+    page[n] = 0;
+    for (size_t c = 0; c < sizeof cmds / sizeof *cmds; c++) {
+        char cmd[96], head[64];
+        snprintf(cmd, sizeof cmd, "@ %s --help", cmds[c]);
+        int rc = sh(cmd, help, sizeof help);
+        CHECK(rc == 0 && strlen(help) > 20, "%s --help: rc %d", cmds[c], rc);
+        snprintf(head, sizeof head, "\n.SS %s\n", cmds[c]);
+        const char *at = strstr(page, head);
+        CHECK(at, "docs/bertc.1 has no section for %s (python3 tools/make_man.py)", cmds[c]);
+        if (!at) continue;
+        at += strlen(head);
+        size_t k = 0; /* the section, unescaped: \- is -, \e is a backslash */
+        for (const char *p = at; *p && k + 1 < sizeof sect; p++) {
+            if (p[0] == '\n' && p[1] == '.' && (p[2] == 'S' || !strncmp(p + 1, ".\\\" END", 6))) break;
+            if (p[0] == '\\' && p[1] == '-') sect[k++] = '-', p++;
+            else if (p[0] == '\\' && p[1] == 'e') sect[k++] = '\\', p++;
+            else sect[k++] = *p;
+        }
+        sect[k] = 0;
+        int missing = 0;
+        for (const char *p = help; (p = strstr(p, "--")); ) {
+            const char *e = p + 2;
+            while ((*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9') || *e == '-') e++;
+            if (e - p > 2 && (p == help || p[-1] != '-')) {
+                char flag[64];
+                snprintf(flag, sizeof flag, "%.*s", (int)(e - p), p);
+                if (!strstr(sect, flag) && missing++ < 5)
+                    CHECK(0, "docs/bertc.1's %s section lacks %s (python3 tools/make_man.py)", cmds[c], flag);
+            }
+            p = e;
+        }
+    }
+}
+
 void tests_cli(void) {
     run_test("cli/classify_contract", t_classify_contract);
     run_test("cli/tokenize_embed", t_tokenize_embed);
     run_test("cli/exit_codes", t_exit_codes);
     run_test("cli/tutorial (docs/TUTORIAL.md, every command)", t_tutorial);
+    run_test("cli/man_page_options", t_man_page_options);
 }
