@@ -109,6 +109,9 @@ typedef struct bertc_encoding {
     int32_t *offsets; /* 2*n: start, end */
     uint8_t *special;
     uint8_t *sequence; /* 0 for the first text, 1 for text_pair, 255 for special tokens */
+    int32_t *word_ids; /* n: the word of each token, numbered from 0 in each sequence (the pre-tokenizer's splits, an
+                        * added token its own), -1 for the special tokens the post-processor adds: tokenizers'
+                        * Encoding::word_ids, transformers' BatchEncoding.word_ids() */
 } bertc_encoding;
 
 /* Encodes text (and text_pair when not NULL: an empty one is a pair, "[CLS] A [SEP] [SEP]", as the tokenizers crate

@@ -37,7 +37,8 @@ static void t_classify_contract(void) {
 static void t_tokenize_embed(void) {
     char out[1 << 16];
     int rc = sh("@ tokenize --model " TD "tiny-roberta Hello", out, sizeof out);
-    CHECK(rc == 0 && strstr(out, "\"input_ids\": [0, 31414, 2]") && strstr(out, "\"tokens\": [\"<s>\", \"Hello\", \"</s>\"]"),
+    CHECK(rc == 0 && strstr(out, "\"input_ids\": [0, 31414, 2]") && strstr(out, "\"tokens\": [\"<s>\", \"Hello\", \"</s>\"]") &&
+              strstr(out, "\"word_ids\": [null, 0, null]"),
           "tokenize: %s", out);
     rc = sh("@ tokenize --pair 'A cat was sitting.' 'The cat sat.'", out, sizeof out);
     CHECK(rc == 0 && strstr(out, "\"input_ids\": [101, 1996, 4937, 2938, 1012, 102, 1037, 4937, 2001, 3564, 1012, 102]") &&

@@ -75,6 +75,7 @@ static double cosine(const float *a, const float *b, size_t n, double *maxabs) {
 
 /* An encoding made of reference ids (one sequence between <s> ... </s>). */
 static void encoding_of(json_t *ids, bertc_encoding *e) {
+    memset(e, 0, sizeof *e);
     size_t n = json_array_size(ids);
     e->n = n;
     e->ids = calloc(n, sizeof *e->ids);

@@ -500,6 +500,41 @@ static void t_empty_pair(void) {
     CHECK(ra == 0 && rb == 0 && !strcmp(a, b), "classify: text_pair \"\" is no pair, as the pipeline: %s vs %s", a, b);
 }
 
+/* Encoding::word_ids (transformers' BatchEncoding.word_ids()): the values tokenizers 0.23.3 gives for the same
+ * tokenizer.json, a pair and a left-truncated single text, for WordPiece, byte-level BPE and Unigram (the
+ * differential fuzzer compares them on every configuration). */
+static void t_word_ids(void) {
+    static const char *dirs[] = {TD "tok-bert", TD "tok-roberta", TD "tok-xlmr"};
+    static const int32_t pair_want[3][22] = {
+        {-1, 0, 1, 2, 3, 4, 4, 4, 5, 6, -1, 0, 1, -1},
+        {-1, 0, 1, 2, 3, 4, 4, 5, 6, 6, 7, 8, -1, -1, 0, 1, 2, -1},
+        {-1, 0, 0, 0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3, 4, -1, -1, 0, 1, -1}};
+    static const size_t pair_n[3] = {14, 18, 22};
+    static const int32_t left_want[3][7] = {
+        {-1, 4, 4, 4, 5, 6, -1}, {-1, 5, 6, 6, 7, 8, -1}, {-1, 3, 3, 3, 3, 4, -1}};
+    const char *a = "Hello, world! unaffable [MASK] x", *b = "second  pair";
+    for (int d = 0; d < 3; d++) {
+        bertc_tokenizer *t = load_tok(dirs[d]);
+        if (!t) continue;
+        bertc_encoding e;
+        bertc_error err;
+        CHECK(!bertc_tokenize(t, a, strlen(a), b, strlen(b), NULL, &e, &err), "%s: %s", dirs[d], err.message);
+        bool same = e.n == pair_n[d] && e.word_ids;
+        for (size_t i = 0; same && i < e.n; i++) same = e.word_ids[i] == pair_want[d][i];
+        CHECK(same, "%s: pair word ids (n %zu, first %d)", dirs[d], e.n, e.n && e.word_ids ? e.word_ids[1] : -9);
+        bertc_encoding_free(&e);
+        bertc_encode_params p = bertc_encode_default_params();
+        p.max_length = 7;
+        p.truncate_left = 1;
+        CHECK(!bertc_tokenize(t, a, strlen(a), NULL, 0, &p, &e, &err), "%s: %s", dirs[d], err.message);
+        same = e.n == 7;
+        for (size_t i = 0; same && i < e.n; i++) same = e.word_ids[i] == left_want[d][i];
+        CHECK(same, "%s: left-truncated word ids (n %zu)", dirs[d], e.n);
+        bertc_encoding_free(&e);
+        bertc_tokenizer_free(t);
+    }
+}
+
 static void t_decode_bpe_suffix(void) {
     bertc_tokenizer *t = load_tok(TD "tok-bpe-chars");
     if (!t) return;
@@ -517,6 +552,7 @@ static void t_decode_bpe_suffix(void) {
 void tests_tokenizer(void) {
     run_test("tokenizer/decode_bpe_suffix", t_decode_bpe_suffix);
     run_test("tokenizer/empty_pair", t_empty_pair);
+    run_test("tokenizer/word_ids", t_word_ids);
     run_test("tokenizer/threads_share_bpe_cache", t_threads_share_cache);
     run_test("tokenizer/truncation_section", t_truncation_section);
     run_test("tokenizer/decode_metaspace", t_decode_metaspace);

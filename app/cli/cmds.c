@@ -169,7 +169,8 @@ static const char tokenize_usage[] =
     "usage: bertc tokenize [--model DIR] [--pair TEXT] [--max-length N] [--no-truncation]\n"
     "                      [--input FILE|-] [--input-format auto|jsonl|text] [TEXT ...]\n"
     "Output: one JSON object per input, in input order: {\"input_ids\", \"token_type_ids\", \"attention_mask\",\n"
-    "\"tokens\", \"offsets\"}; DIR may hold only tokenizer files.\n" INPUT_HELP;
+    "\"tokens\", \"offsets\", \"word_ids\"} (word_ids: each token's word, null for special tokens, as\n"
+    "transformers' BatchEncoding.word_ids()); DIR may hold only tokenizer files.\n" INPUT_HELP;
 
 static const char info_usage[] =
     "usage: bertc info [--model DIR|ORG/NAME] [--revision R] [--arch auto|distilbert|bert|roberta]\n"
@@ -449,6 +450,12 @@ int cmd_tokenize(int argc, char **argv) {
         }
         fputs("], \"offsets\": [", stdout);
         for (size_t k = 0; k < e.n; k++) printf(k ? ", [%d, %d]" : "[%d, %d]", e.offsets[2 * k], e.offsets[2 * k + 1]);
+        fputs("], \"word_ids\": [", stdout);
+        for (size_t k = 0; k < e.n; k++) {
+            if (k) fputs(", ", stdout);
+            if (e.word_ids[k] < 0) fputs("null", stdout);
+            else printf("%d", e.word_ids[k]);
+        }
         fputs("]}\n", stdout);
         bertc_encoding_free(&e);
     }

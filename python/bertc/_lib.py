@@ -56,7 +56,7 @@ class EncodeParams(Structure):
 class Encoding(Structure):
     _fields_ = [("n", c_size_t), ("ids", POINTER(c_int32)), ("type_ids", POINTER(c_int32)),
                 ("attention_mask", POINTER(c_int32)), ("offsets", POINTER(c_int32)), ("special", POINTER(c_uint8)),
-                ("sequence", POINTER(c_uint8))]
+                ("sequence", POINTER(c_uint8)), ("word_ids", POINTER(c_int32))]
 
 
 class Text(Structure):

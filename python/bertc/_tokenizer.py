@@ -25,10 +25,47 @@ class BatchEncoding(dict):  # type: ignore[type-arg]
     """The tokenizer's output: a dict of ``input_ids``, ``token_type_ids``, ``attention_mask`` (and the optional
     ``offset_mapping``, ``special_tokens_mask``, ``length``), with attribute access like transformers'."""
 
-    def __init__(self, data: dict[str, Any], tokens: list[list[str]] | None = None, batched: bool = True) -> None:
+    def __init__(self, data: dict[str, Any], tokens: list[list[str]] | None = None, batched: bool = True,
+                 words: list[list[int | None]] | None = None, sequences: list[list[int | None]] | None = None) -> None:
         super().__init__(data)
         self._tokens = tokens
         self._batched = batched
+        self._words = words
+        self._sequences = sequences
+
+    def _row(self, rows: list[list[int | None]] | None, what: str, batch_index: int) -> list[int | None]:
+        if rows is None:
+            raise ValueError(f"{what}() is not available for this encoding")
+        if not -len(rows) <= batch_index < len(rows):
+            raise IndexError(f"batch_index {batch_index} is out of range for a batch of {len(rows)}")
+        return list(rows[batch_index])
+
+    def word_ids(self, batch_index: int = 0) -> list[int | None]:
+        """The word each token comes from (``None`` for special and padding tokens), numbered from 0 in each
+        sequence of a pair, as transformers' fast tokenizers give it: the pre-tokenizer's words (BERT: runs of
+        letters and digits, each punctuation mark its own; byte-level BPE: the GPT-2 pattern's pieces)."""
+        return self._row(self._words, "word_ids", batch_index)
+
+    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
+        """0 for the tokens of the first text, 1 for the pair's, ``None`` for special and padding tokens."""
+        return self._row(self._sequences, "sequence_ids", batch_index)
+
+    def _token_index(self, batch_or_token_index: int, token_index: int | None) -> tuple[int, int]:
+        if token_index is None:
+            batch_index, token_index = 0, batch_or_token_index
+        else:
+            batch_index = batch_or_token_index
+        return batch_index, token_index
+
+    def token_to_word(self, batch_or_token_index: int, token_index: int | None = None) -> int | None:
+        """The word of one token (``token_to_word(i)`` in a single input, ``token_to_word(b, i)`` in a batch)."""
+        b, i = self._token_index(batch_or_token_index, token_index)
+        return self.word_ids(b)[i]
+
+    def token_to_sequence(self, batch_or_token_index: int, token_index: int | None = None) -> int | None:
+        """Which text of a pair one token comes from (0 or 1; ``None`` for special tokens)."""
+        b, i = self._token_index(batch_or_token_index, token_index)
+        return self.sequence_ids(b)[i]
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -197,6 +234,8 @@ class BertcTokenizer:
         rows: dict[str, list[Any]] = {"input_ids": [], "token_type_ids": [], "attention_mask": [],
                                       "special_tokens_mask": [], "offset_mapping": []}
         tokens: list[list[str]] = []
+        words: list[list[int | None]] = []
+        sequences: list[list[int | None]] = []
         for t, q in zip(texts, pairs):
             enc = self._encode(t, q, p)
             try:
@@ -209,6 +248,8 @@ class BertcTokenizer:
                 off = enc.offsets[:2 * n]
                 rows["offset_mapping"].append([(off[2 * i], off[2 * i + 1]) for i in range(n)])
                 tokens.append([self._id_to_token(i) or "" for i in ids])
+                words.append([w if w >= 0 else None for w in enc.word_ids[:n]])
+                sequences.append([q if q != 255 else None for q in enc.sequence[:n]])
             finally:
                 lib.bertc_encoding_free(ctypes.byref(enc))
         if pad is not None and rows["input_ids"]:
@@ -225,6 +266,11 @@ class BertcTokenizer:
                     if len(s) < target:
                         fill = [pads[k]] * (target - len(s))
                         seqs[i] = fill + s if self.padding_side == "left" else s + fill
+            for extra in (words, sequences):
+                for i, r in enumerate(extra):
+                    if len(r) < target:
+                        none: list[int | None] = [None] * (target - len(r))
+                        extra[i] = none + r if self.padding_side == "left" else r + none
             for i in range(len(tokens)):
                 if len(tokens[i]) < target and self.pad_token:
                     fill_t = [self.pad_token] * (target - len(tokens[i]))
@@ -251,7 +297,7 @@ class BertcTokenizer:
                     out[k] = out[k].reshape(len(texts), 0, 2)
         elif not batched:
             out = {k: v[0] for k, v in out.items()}
-        return BatchEncoding(out, tokens, batched)
+        return BatchEncoding(out, tokens, batched, words, sequences)
 
     def encode_plus(self, text: str, text_pair: str | None = None, **kwargs: Any) -> BatchEncoding:
         """One text (or pair), as ``tokenizer(text, text_pair, ...)`` gives it (transformers' older name)."""

@@ -124,6 +124,49 @@ def test_gil_released_while_computing():
     assert t1 - t0 > 0.1 and len(inside) > 5, (t1 - t0, len(inside))
 
 
+# BatchEncoding.word_ids() / sequence_ids(): tokenizers 0.23.3's Encoding.word_ids for the same tokenizer.json (what
+# transformers' fast tokenizers return), a pair, and a padded batch (padding gets None, as tokenizers pads).
+WORD_IDS = {
+    "tok-bert": [None, 0, 1, 2, 3, 4, 4, 4, 5, 6, None, 0, 1, None],
+    "tok-roberta": [None, 0, 1, 2, 3, 4, 4, 5, 6, 6, 7, 8, None, None, 0, 1, 2, None],
+    "tok-xlmr": [None, 0, 0, 0, 0, 0, 1, 1, 2, 3, 3, 3, 3, 3, 3, 3, 4, None, None, 0, 1, None],
+}
+
+
+@pytest.mark.parametrize("name", sorted(WORD_IDS))
+def test_word_ids(name):
+    tok = bertc.AutoTokenizer.from_pretrained(cases.model_path(name))
+    enc = tok("Hello, world! unaffable [MASK] x", "second  pair")
+    assert enc.word_ids() == WORD_IDS[name]
+    seq = enc.sequence_ids()
+    assert [w is None for w in seq] == [w is None for w in WORD_IDS[name]]
+    first = [i for i, q in enumerate(seq) if q == 0]
+    assert first and all(seq[i] == 0 for i in first) and seq[first[-1] + 2:].count(1) == seq.count(1)
+    assert enc.token_to_word(1) == 0 and enc.token_to_word(0) is None and enc.token_to_sequence(-2) == 1
+    batch = tok(["Hello, world!", "x"], padding=True)
+    assert batch.word_ids(1)[-1] is None and batch.token_to_word(1, 1) == 0
+    assert len(batch.word_ids(1)) == len(batch["input_ids"][1])
+    with pytest.raises(IndexError):
+        batch.word_ids(2)
+
+
+def test_word_ids_match_rust_tokenizers():
+    """Against the Rust crate itself where it is installed (CI's clients venv; the literal values above elsewhere)."""
+    tokenizers = pytest.importorskip("tokenizers")
+    for name in cases.TOKENIZERS:
+        path = os.path.join(cases.model_path(name), "tokenizer.json")
+        if not os.path.exists(path):
+            continue
+        hf = tokenizers.Tokenizer.from_file(path)
+        hf.no_truncation()
+        hf.no_padding()
+        tok = bertc.AutoTokenizer.from_pretrained(cases.model_path(name))
+        for a in cases.TOKENIZE_TEXTS:
+            for b in (None, "a second text, here"):
+                want = (hf.encode(a) if b is None else hf.encode(a, b)).word_ids
+                assert tok(a, b).word_ids() == want, (name, a, b)
+
+
 def test_batch_encoding_and_tokenizer_api():
     tok = bertc.AutoTokenizer.from_pretrained(TINY)
     enc = tok(["hello world", "hi"], padding=True, return_tensors="np")

@@ -18,6 +18,8 @@
 
 typedef struct toklist {
     int32_t *ids, *start, *end; /* byte offsets into the sequence's own text (characters once chars is set) */
+    int32_t *words;             /* the word (pre-tokenizer split) of each token, as tokenizers' Encoding::word_ids */
+    int32_t word;               /* the next split's index: tokenizers numbers the non-empty splits of a sequence */
     size_t n, cap;
     bool chars;
 } toklist;
@@ -30,6 +32,7 @@ static void tl_keep(toklist *l, size_t n, bool left) {
         memmove(l->ids, l->ids + drop, n * sizeof *l->ids);
         memmove(l->start, l->start + drop, n * sizeof *l->start);
         memmove(l->end, l->end + drop, n * sizeof *l->end);
+        memmove(l->words, l->words + drop, n * sizeof *l->words);
     }
     l->n = n;
 }
@@ -46,11 +49,15 @@ static bool tl_push(toklist *l, int32_t id, size_t s, size_t e) {
         a = realloc(l->end, nc * sizeof *a);
         if (!a) return false;
         l->end = a;
+        a = realloc(l->words, nc * sizeof *a);
+        if (!a) return false;
+        l->words = a;
         l->cap = nc;
     }
     l->ids[l->n] = id;
     l->start[l->n] = (int32_t)s;
     l->end[l->n] = (int32_t)e;
+    l->words[l->n] = l->word;
     l->n++;
     return true;
 }
@@ -58,6 +65,7 @@ static bool tl_push(toklist *l, int32_t id, size_t s, size_t e) {
 static void tl_free(toklist *l) {
     free(l->ids);
     free(l->start);
+    free(l->words);
     free(l->end);
 }
 
@@ -214,6 +222,7 @@ static bool wp_flush(wp_state *w) {
     }
     w->wlen = 0;
     w->nchars = 0;
+    w->out->word++;
     return true;
 }
 
@@ -646,6 +655,7 @@ static bool bpe_segment(const bertc_tokenizer *t, bpe_scratch *sc, const unsigne
     for (size_t i = 0, j; i < A->n; i = j) {
         j = gpt2_match_end(A->cp, A->n, i);
         if (!bpe_piece(t, sc, i, j, out)) return false;
+        out->word++;
     }
     return true;
 }
@@ -698,6 +708,7 @@ static bool model_pieces(const bertc_tokenizer *t, enc_scratch *sc, size_t a, si
     const pieces *p = &sc->pcs;
     for (size_t k = 0; k < p->n; k++) {
         size_t ps = p->start[k], pe = p->start[k + 1];
+        if (ps == pe) continue; /* tokenizers drops empty splits */
         if (t->kind == TOK_WORDPIECE) {
             sc->wp.t = t;
             sc->wp.out = out;
@@ -727,6 +738,7 @@ static bool model_pieces(const bertc_tokenizer *t, enc_scratch *sc, size_t a, si
             }
             return false;
         }
+        if (t->kind != TOK_WORDPIECE) out->word++; /* the next split (wp_flush counts WordPiece's words) */
     }
     return true;
 }
@@ -772,6 +784,7 @@ static bool generic_segment(const bertc_tokenizer *t, enc_scratch *sc, const uns
             while (me < g->n && (props(g->cp[me]) & UP_RS)) me++;
         if (!model_pieces(t, sc, gap, ms, out)) return false;
         if (!tl_push(out, at->id, (size_t)g->os[ms], (size_t)g->oe[me - 1])) return false;
+        out->word++;
         gap = pos = me;
     }
     return model_pieces(t, sc, gap, g->n, out);
@@ -847,6 +860,7 @@ static bertc_status encode_one(const bertc_tokenizer *t, enc_scratch *sc, const 
         }
         if (!model_segment(t, sc, s, seg, ms, out)) return segment_failure(t, sc, err);
         if (!tl_push(out, at->id, ms, me)) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
+        out->word++;
         seg = i = me;
     }
     if (!model_segment(t, sc, s, seg, len, out)) return segment_failure(t, sc, err);
@@ -866,6 +880,7 @@ void bertc_encoding_free(bertc_encoding *e) {
     free(e->offsets);
     free(e->special);
     free(e->sequence);
+    free(e->word_ids);
     memset(e, 0, sizeof *e);
 }
 
@@ -1021,16 +1036,19 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
     out->offsets = malloc((n ? n : 1) * 2 * sizeof *out->offsets);
     out->special = malloc(n ? n : 1);
     out->sequence = malloc(n ? n : 1);
+    out->word_ids = malloc((n ? n : 1) * sizeof *out->word_ids);
     ctA = char_index_table(text, text_len);
     ctB = pair ? char_index_table(pair, pair_len) : NULL;
-    if (!out->ids || !out->type_ids || !out->attention_mask || !out->offsets || !out->special || !out->sequence || !ctA ||
+    if (!out->ids || !out->type_ids || !out->attention_mask || !out->offsets || !out->special || !out->sequence ||
+        !out->word_ids || !ctA ||
         (pair && !ctB)) {
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory while tokenizing");
         goto done;
     }
     size_t k = 0;
-#define EMIT(id_, type_, s_, e_, sp_, seq_)                                                                           \
+#define EMIT(id_, type_, s_, e_, sp_, seq_, word_)                                                                    \
     do {                                                                                                             \
+        out->word_ids[k] = (word_);                                                                                  \
         out->ids[k] = (id_);                                                                                         \
         out->type_ids[k] = (type_);                                                                                  \
         out->attention_mask[k] = 1;                                                                                  \
@@ -1054,17 +1072,17 @@ bertc_status bertc_tokenize(const bertc_tokenizer *t, const char *text, size_t t
             const tmpl_item *it = &tm[q];
             if (it->seq < 0) {
                 if (specials)
-                    for (int j = 0; j < it->n_ids; j++) EMIT(it->ids[j], it->type_id, 0, 0, 1, 255);
+                    for (int j = 0; j < it->n_ids; j++) EMIT(it->ids[j], it->type_id, 0, 0, 1, 255, -1);
             } else if (it->seq == 0) {
-                for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], it->type_id, CHR(A, ctA, start), CHR(A, ctA, end), 0, 0);
+                for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], it->type_id, CHR(A, ctA, start), CHR(A, ctA, end), 0, 0, A.words[i]);
             } else if (pair) {
-                for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], it->type_id, CHR(B, ctB, start), CHR(B, ctB, end), 0, 1);
+                for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], it->type_id, CHR(B, ctB, start), CHR(B, ctB, end), 0, 1, B.words[i]);
             }
         }
     } else {
-        for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], 0, CHR(A, ctA, start), CHR(A, ctA, end), 0, 0);
+        for (size_t i = 0; i < A.n; i++) EMIT(A.ids[i], 0, CHR(A, ctA, start), CHR(A, ctA, end), 0, 0, A.words[i]);
         if (pair)
-            for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], 1, CHR(B, ctB, start), CHR(B, ctB, end), 0, 1);
+            for (size_t i = 0; i < B.n; i++) EMIT(B.ids[i], 1, CHR(B, ctB, start), CHR(B, ctB, end), 0, 1, B.words[i]);
     }
 #undef EMIT
 #undef CHR
@@ -1131,7 +1149,9 @@ bertc_status tokenizer_emit_window(const bertc_tokenizer *t, bool specials, cons
     out->offsets = malloc((n ? n : 1) * 2 * sizeof *out->offsets);
     out->special = malloc(n ? n : 1);
     out->sequence = malloc(n ? n : 1);
-    if (!out->ids || !out->type_ids || !out->attention_mask || !out->offsets || !out->special || !out->sequence) {
+    out->word_ids = malloc((n ? n : 1) * sizeof *out->word_ids);
+    if (!out->ids || !out->type_ids || !out->attention_mask || !out->offsets || !out->special || !out->sequence ||
+        !out->word_ids) {
         bertc_encoding_free(out);
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     }
@@ -1140,6 +1160,7 @@ bertc_status tokenizer_emit_window(const bertc_tokenizer *t, bool specials, cons
     do {                                                                                                             \
         out->ids[k] = (e_)->ids[i_], out->type_ids[k] = (type_), out->attention_mask[k] = 1;                         \
         out->offsets[2 * k] = (e_)->offsets[2 * (i_)], out->offsets[2 * k + 1] = (e_)->offsets[2 * (i_) + 1];        \
+        out->word_ids[k] = (e_)->word_ids ? (e_)->word_ids[i_] : -1;                                                 \
         out->special[k] = (e_)->special[i_], out->sequence[k] = (seq_), k++;                                         \
     } while (0)
     if (n_tm) {
@@ -1147,7 +1168,8 @@ bertc_status tokenizer_emit_window(const bertc_tokenizer *t, bool specials, cons
             if (tm[it].seq < 0) {
                 for (int j = 0; j < tm[it].n_ids; j++) {
                     out->ids[k] = tm[it].ids[j], out->type_ids[k] = tm[it].type_id, out->attention_mask[k] = 1;
-                    out->offsets[2 * k] = out->offsets[2 * k + 1] = 0, out->special[k] = 1, out->sequence[k] = 255, k++;
+                    out->offsets[2 * k] = out->offsets[2 * k + 1] = 0, out->special[k] = 1, out->sequence[k] = 255;
+                    out->word_ids[k++] = -1;
                 }
             } else if (tm[it].seq == 0) {
                 for (size_t i = a0; i < a1; i++) EMIT_FROM(a, i, tm[it].type_id, 0);

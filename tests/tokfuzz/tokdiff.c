@@ -3,7 +3,8 @@
  * folder, then reads records from stdin and answers one line each, in order:
  *   record: u32 flags (1: pair present, 2: truncate left, 4: also decode), u32 max_length (0: no truncation),
  *           u32 text length, text bytes, u32 pair length, pair bytes (little-endian)
- *   answer: "ids;type_ids;offsets" as space-separated integers (offsets start end start end ...), then with
+ *   answer: "ids;type_ids;offsets;word_ids" as space-separated integers (offsets start end start end ..., word ids
+ *           -1 for the post-processor's special tokens), then with
  *           flag 4 ";" and the hex of bertc_decode(ids, skip_special) (or "ERR"), or "ERR <message>".
  */
 #include "bertc.h"
@@ -60,6 +61,8 @@ int main(int argc, char **argv) {
             for (size_t k = 0; k < e.n; k++) printf(k ? " %d" : "%d", e.type_ids[k]);
             putchar(';');
             for (size_t k = 0; k < e.n; k++) printf(k ? " %d %d" : "%d %d", e.offsets[2 * k], e.offsets[2 * k + 1]);
+            putchar(';');
+            for (size_t k = 0; k < e.n; k++) printf(k ? " %d" : "%d", e.word_ids[k]);
             if (flags & 4) {
                 char *d = NULL;
                 size_t dl = 0;

@@ -4,7 +4,7 @@
 Seeded random texts from every plane and category (unassigned code points, noncharacters, marks in random
 order, CJK and its compatibility ideographs, every kind of space, contractions, special-token strings), singles
 and pairs, long inputs truncated from either side. Both tokenizers read the same tokenizer.json; ids, type ids
-and offsets must be identical. Prints one line per configuration and exits 1 on any mismatch, after showing the
+offsets and word ids must be identical. Prints one line per configuration and exits 1 on any mismatch, after showing the
 first few (with the text as a Python literal, so a case can be pasted into a test).
 
     python3 tests/tokfuzz/tokfuzz.py --bin build/tokdiff -n 20000            # every configuration
@@ -257,7 +257,8 @@ def pack(a: str, b: str | None, maxlen: int, left: bool) -> bytes:
 
 def hf_line(e, hf=None) -> str:
     line = (" ".join(map(str, e.ids)) + ";" + " ".join(map(str, e.type_ids)) + ";" +
-            " ".join(f"{s} {t}" for s, t in e.offsets))
+            " ".join(f"{s} {t}" for s, t in e.offsets) + ";" +
+            " ".join(str(-1 if w is None else w) for w in e.word_ids))
     if DECODE and hf is not None:
         try:
             line += ";" + hf.decode(e.ids, skip_special_tokens=True).encode().hex()
