@@ -8,6 +8,7 @@
 #include "test.h"
 
 #include "formats/tensors.h"
+#include "kernels/tiers.h"
 #include "train/tmodel.h"
 #include "bertc_train.h"
 
@@ -784,6 +785,66 @@ static void test_guard_rails(void) {
           "--model embedded: rc %d %s", rc, o);
 }
 
+/* The output's weights in the source's dtype (issue 27: a 45 MB fp16 model trained into a 45 MB one, as
+ * transformers 5's from_pretrained keeps an fp16 checkpoint fp16 and save_pretrained writes it so): each tensor of
+ * the output is the chosen checkpoint's fp32 value rounded to fp16, nearest even; checkpoints stay fp32 for resuming
+ * and name float16 in config.json, so a resumed run saves fp16 too; an fp32 source gives an fp32 output. */
+static void test_saved_dtype(void) {
+    char dir[300], f[500], out[400], cmd[4096], a[600];
+    static char o[1 << 16];
+    snprintf(dir, sizeof dir, "%s/dtype", tmpdir);
+    mkdir(dir, 0755);
+    snprintf(out, sizeof out, "%s/out", dir);
+    snprintf(f, sizeof f, "%s/t.tsv", dir);
+    write_text(f, "sentence\tlabel\na great film\t1\nawful , just awful\t0\nloved it\t1\nboring\t0\n");
+    for (int resume = 0; resume < 2; resume++) {
+        if (resume)
+            snprintf(cmd, sizeof cmd, "rm -rf %s/checkpoint-4 %s/model.safetensors && @ train --model " TD
+                     "tiny-distilbert-fp16 --train %s --output %s --max-steps 4 --batch-size 2 --save-steps 2 --quiet "
+                     "--resume-from-checkpoint latest 2>&1", out, out, f, out);
+        else
+            snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert-fp16 --train %s --output %s --max-steps 4 "
+                     "--batch-size 2 --save-steps 2 --quiet 2>&1", f, out);
+        int rc = run_cli(cmd, o, sizeof o);
+        CHECK(rc == 0, "train from fp16 (resume %d): rc %d %s", resume, rc, o);
+        snprintf(a, sizeof a, "%s/checkpoint-4", out);
+        tensor_set ck = {0}, fin = {0};
+        bertc_error err;
+        CHECK(!tensors_load_dir(&ck, a, &err) && !tensors_load_dir(&fin, out, &err), "load: %s", err.message);
+        int n16 = 0, bad = 0;
+        for (int i = 0; i < fin.n; i++) {
+            const tensor_info *x = &fin.t[i], *y = tensor_set_find(&ck, x->name);
+            if (!y || x->dtype != DT_F16 || y->dtype != DT_F32 || x->nbytes * 2 != y->nbytes) {
+                bad++;
+                continue;
+            }
+            n16++;
+            for (size_t k = 0; k < x->nbytes / 2; k++) {
+                float v;
+                uint16_t h;
+                memcpy(&v, y->data + 4 * k, 4);
+                memcpy(&h, x->data + 2 * k, 2);
+                if (float_to_half(v, WEIGHT_F16) != h) {
+                    bad++;
+                    break;
+                }
+            }
+        }
+        CHECK(n16 > 10 && bad == 0 && n16 == ck.n, "fp16 output = the checkpoint rounded (resume %d): %d tensors, %d bad",
+              resume, n16, bad);
+        tensor_set_free(&ck);
+        tensor_set_free(&fin);
+        snprintf(cmd, sizeof cmd, "grep -h '\"dtype\"' %s/config.json %s/config.json", out, a);
+        CHECK(run_cli(cmd, o, sizeof o) == 0 && !strcmp(o, "  \"dtype\": \"float16\",\n  \"dtype\": \"float16\",\n"),
+              "config dtype: %s", o);
+    }
+    /* an fp32 source: fp32 output, the checkpoint's file as is */
+    snprintf(cmd, sizeof cmd, "@ train --model " TD "tiny-distilbert --train %s --output %s --max-steps 2 --batch-size 2 "
+             "--overwrite-output-dir --quiet 2>&1 && cmp %s/model.safetensors %s/checkpoint-2/model.safetensors && "
+             "grep -h 'dtype' %s/config.json", f, out, out, out, out);
+    CHECK(run_cli(cmd, o, sizeof o) == 0 && strstr(o, "\"float32\""), "fp32 source: %s", o);
+}
+
 static void test_errors(void) {
     char dir[300], f[500], out[400], o[4096], cmd[2048];
     snprintf(dir, sizeof dir, "%s/err", tmpdir);
@@ -937,6 +998,7 @@ void tests_train(void) {
     run_test("train/determinism and resume", test_determinism_and_resume);
     run_test("train/errors", test_errors);
     run_test("train/guard rails", test_guard_rails);
+    run_test("train/output in the source's dtype", test_saved_dtype);
     run_test("train/cli and report", test_cli_and_report);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -5,6 +5,7 @@
  */
 #include "tmodel.h"
 #include "base/json.h"
+#include "kernels/tiers.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -106,6 +107,25 @@ static void bind_encoder(tmodel *m) {
     e->has_head = true;
     e->head_act = model_head_act(&m->cfg, e->head);
     e->train = tr;
+}
+
+static const char *const dtype_names[] = {"float32", "float16", "bfloat16"}; /* by enum st_dtype */
+
+/* config.json's "dtype" (transformers 5) or "torch_dtype" (4.x) as DT_F32 / DT_F16 / DT_BF16; -1 when neither
+ * names one of them (absent, "auto", unparsable). */
+static int config_dtype(const char *config_json) {
+    json_error_t je;
+    int oom = 0;
+    json_t *j = config_json ? jload(config_json, strlen(config_json), 0, &je, &oom) : NULL;
+    int r = -1;
+    const char *keys[] = {"dtype", "torch_dtype"};
+    for (int k = 0; k < 2 && r < 0; k++) {
+        const char *v = json_string_value(json_object_get(j, keys[k]));
+        for (int d = 0; v && d < 3; d++)
+            if (!strcmp(v, dtype_names[d])) r = d;
+    }
+    json_decref(j);
+    return r;
 }
 
 bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads, tmodel **out, char **fresh_names,
@@ -220,6 +240,11 @@ bertc_status tmodel_load(const char *dir, const tmodel_head *head, int n_threads
     memset(m->w, 0, m->total * sizeof(float));
     memset(m->g, 0, m->total * sizeof(float));
     m->p[0].is_embedding_rows = true;
+    m->save_dtype = config_dtype(m->config_json);
+    if (m->save_dtype < 0) {
+        const tensor_info *wt = weight_lookup(&ts, m->p[0].name, prefix);
+        m->save_dtype = wt && (wt->dtype == DT_F16 || wt->dtype == DT_BF16) ? (int)wt->dtype : DT_F32;
+    }
     uint64_t seed = head ? head->seed : 42;
     for (int i = 0; i < m->np; i++) {
         tparam *p = &m->p[i];
@@ -556,11 +581,60 @@ bertc_status tmodel_save(const tmodel *m, const char *dir, bertc_error *err) {
     json_object_set_new(j, "id2label", id2);
     json_object_set_new(j, "label2id", l2);
     json_object_set_new(j, "problem_type", json_string(problem_name(m->cfg.problem)));
+    /* the dtype the model is saved in (tmodel.h), under the key the source used (transformers 4's torch_dtype when
+     * it had neither) */
+    bool has_new = json_object_get(j, "dtype") != NULL, has_old = json_object_get(j, "torch_dtype") != NULL;
+    if (has_new) json_object_set_new(j, "dtype", json_string(dtype_names[m->save_dtype]));
+    if (has_old || !has_new) json_object_set_new(j, "torch_dtype", json_string(dtype_names[m->save_dtype]));
     snprintf(path, sizeof path, "%s/config.json", dir);
     s = train_write_json(path, j, JSON_SORT_KEYS | JSON_REAL_PRECISION(15), jf, err);
     json_decref(j);
     if (s) return s;
     return tmodel_save_tokenizer(m, dir, err);
+}
+
+bertc_status tmodel_export_weights(const char *src, const char *dst, int dtype, bertc_error *err) {
+    if (dtype != DT_F16 && dtype != DT_BF16) return copy_file_atomic(src, dst, err);
+    tensor_set ts = {0};
+    mapped_file f = {0};
+    st_entry *e = NULL;
+    uint16_t *buf = NULL;
+    bertc_status s = map_file(src, &f, err);
+    if (!s) s = safetensors_parse(&ts, f.data, f.size, src, err);
+    if (s) goto done;
+    size_t halves = 0;
+    for (int i = 0; i < ts.n; i++)
+        if (ts.t[i].dtype == DT_F32) halves += ts.t[i].nbytes / 4;
+    e = calloc(ts.n > 0 ? (size_t)ts.n : 1, sizeof *e);
+    buf = malloc((halves ? halves : 1) * sizeof *buf);
+    if (!e || !buf) {
+        s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    size_t at = 0;
+    for (int i = 0; i < ts.n; i++) {
+        const tensor_info *ti = &ts.t[i];
+        e[i] = (st_entry){ti->name, ti->dtype_name, ti->ndim, {0, 0, 0, 0}, ti->data, ti->nbytes};
+        for (int d = 0; d < ti->ndim && d < 4; d++) e[i].shape[d] = ti->shape[d];
+        if (ti->dtype != DT_F32) continue;
+        size_t n = ti->nbytes / 4;
+        for (size_t k = 0; k < n; k++) {
+            float v;
+            memcpy(&v, ti->data + 4 * k, 4);
+            buf[at + k] = float_to_half(v, dtype == DT_BF16 ? WEIGHT_BF16 : WEIGHT_F16);
+        }
+        e[i].dtype = dtype == DT_BF16 ? "BF16" : "F16";
+        e[i].data = buf + at;
+        e[i].nbytes = n * sizeof *buf;
+        at += n;
+    }
+    s = safetensors_write(dst, e, ts.n, err);
+done:
+    free(e);
+    free(buf);
+    tensor_set_free(&ts);
+    unmap_file(&f);
+    return s;
 }
 
 bertc_status tmodel_save_tokenizer(const tmodel *m, const char *dir, bertc_error *err) {

@@ -53,6 +53,11 @@ typedef struct tmodel {
     } tokfiles[6];
     int n_tokfiles;
     int n_fresh;
+    /* The dtype the trained model is saved in (its output folder's weights; checkpoints stay fp32 for resuming):
+     * the source's, as transformers' from_pretrained(dtype="auto") keeps it and save_pretrained writes it: config.json's
+     * dtype (torch_dtype) when it names float32, float16 or bfloat16, else the word embeddings' stored type. Saved
+     * checkpoints' config.json name it, so a resumed run keeps it. */
+    int save_dtype; /* DT_F32, DT_F16 or DT_BF16 */
 } tmodel;
 
 /* How the head is set up when loading. */
@@ -88,6 +93,9 @@ struct json_t;
 bertc_status train_write_json(const char *path, struct json_t *j, size_t flags, unsigned since, bertc_error *err);
 /* Only the tokenizer files (as read at load). */
 bertc_status tmodel_save_tokenizer(const tmodel *m, const char *dir, bertc_error *err);
+/* dst = the fp32 safetensors file src with its F32 tensors rounded to dtype (DT_F16 or DT_BF16: round to nearest
+ * even, as torch's .to(dtype)), written whole then renamed; DT_F32 copies it. */
+bertc_status tmodel_export_weights(const char *src, const char *dst, int dtype, bertc_error *err);
 
 /* ---- a step: the encoder's forward and backward passes (src/model/bert.c) around the loss (step.c) ---- */
 typedef struct tbatch_labels {

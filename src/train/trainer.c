@@ -1496,7 +1496,8 @@ bertc_status train_run(const bertc_train_params *p, const train_source *src_rows
             char a[8800], b2[4400];
             snprintf(a, sizeof a, "%s/%s", from, files[i]);
             snprintf(b2, sizeof b2, "%s/%s", t->out, files[i]);
-            s = copy_file_atomic(a, b2, err);
+            /* the weights in the dtype the model is saved in (the source's: tmodel.h), the checkpoints' fp32 rounded */
+            s = i == 0 ? tmodel_export_weights(a, b2, t->m->save_dtype, err) : copy_file_atomic(a, b2, err);
             if (!s && i == 0) s = tmodel_save_tokenizer(t->m, t->out, err);
         }
         if (!s) {
