@@ -39,8 +39,8 @@ CLI_SRC := $(wildcard app/cli/*.c) $(SERVE_SRC)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 BASE_OBJ := $(BASE_SRC:%.c=$(BUILD)/%.o)
 EVAL_OBJ := $(EVAL_SRC:%.c=$(BUILD)/%.o)
-SERVE_OBJ := $(SERVE_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+SERVE_OBJ := $(SERVE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/app/serve/docs_assets.o
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/app/serve/docs_assets.o
 DEFAULT_OBJ := $(BUILD)/app/default/embedded.o $(BUILD)/app/default/default_model.o
 TEST_SRC := $(wildcard tests/*.c)
 EMBED   := models/minilm-sst2/config.json models/minilm-sst2/model.safetensors models/minilm-sst2/tokenizer.json \
@@ -120,6 +120,16 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# Swagger UI for GET /docs (third_party/swagger-ui, kept gzipped): decompressed once into build/swagger-ui (whatever
+# the build folder) and linked into the server by app/serve/docs_assets.S.
+SWAGGER := build/swagger-ui/swagger-ui-bundle.js build/swagger-ui/swagger-ui.css
+build/swagger-ui/%: third_party/swagger-ui/%.gz
+	@mkdir -p $(dir $@)
+	gzip -dc $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/app/serve/docs_assets.o: app/serve/docs_assets.S $(SWAGGER)
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ app/serve/docs_assets.S
+
 $(BUILD)/app/default/embedded.o: app/default/embedded.S $(EMBED)
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ app/default/embedded.S
@@ -148,12 +158,13 @@ FUZZ_SECONDS ?= 8
 fuzz: $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 
 FUZZ_SRC := $(LIB_SRC) $(EVAL_SRC) $(SERVE_SRC) app/default/default_model.c
-build-fuzz/libbertc.a: $(FUZZ_SRC) app/default/embedded.S $(EMBED)
+build-fuzz/libbertc.a: $(FUZZ_SRC) app/default/embedded.S $(EMBED) app/serve/docs_assets.S $(SWAGGER)
 	@mkdir -p build-fuzz/obj
 	@for f in $(FUZZ_SRC); do \
 	  x=""; case $$f in *_avx2.c) x="-mavx2 -mfma -mf16c";; *_avx512.c) x="$(AVX512_FLAGS)";; *_avx512bf16.c) x="$(AVX512BF16_FLAGS)";; *_amx.c) x="$(AMX_FLAGS)";; esac; \
 	  $(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link $$x -c $$f -o build-fuzz/obj/$$(echo $$f | tr / _).o || exit 1; done
 	$(FUZZ_CC) -c -o build-fuzz/obj/embedded.o app/default/embedded.S
+	$(FUZZ_CC) -c -o build-fuzz/obj/docs_assets.o app/serve/docs_assets.S
 	$(AR) rcs $@ build-fuzz/obj/*.o
 
 build-fuzz/fuzz_%: fuzz/fuzz_%.c build-fuzz/libbertc.a

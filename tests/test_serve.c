@@ -354,6 +354,42 @@ static double jnum_at(const json_t *a, int i) {
     return v ? json_number_value(v) : NAN;
 }
 
+/* GET /docs: Swagger UI over /openapi.json, as TEI serves it, its script and stylesheet from the binary (the vendored
+ * files byte for byte); rendered by headless Chromium, it lists every route of openapi.json (BERTC_REQUIRE_CHROMIUM=1,
+ * make check: Chromium must be there; elsewhere that part says it skipped). */
+static void docs_page(int port, size_t n_routes) {
+    char *b = NULL;
+    int st = http(port, "GET", "/docs", NULL, &b);
+    CHECK(st == 200 && strstr(b, "SwaggerUIBundle({url: \"openapi.json\"") && strstr(b, "src=\"docs/swagger-ui-bundle.js\""),
+          "/docs: %d %.300s", st, b);
+    free(b);
+    static const char *const assets[][2] = {{"/docs/swagger-ui-bundle.js", "build/swagger-ui/swagger-ui-bundle.js"},
+                                            {"/docs/swagger-ui.css", "build/swagger-ui/swagger-ui.css"}};
+    for (int i = 0; i < 2; i++) {
+        st = http(port, "GET", assets[i][0], NULL, &b);
+        char *want = NULL;
+        size_t wl = 0;
+        bertc_error err;
+        CHECK(!read_file(assets[i][1], &want, &wl, &err), "%s: %s", assets[i][1], err.message);
+        CHECK(st == 200 && want && wl > 100000 && strlen(b) == wl && !memcmp(b, want, wl), "%s: %d, %zu bytes of %zu",
+              assets[i][0], st, b ? strlen(b) : 0, wl);
+        free(want);
+        free(b);
+    }
+    char out[1 << 14], cmd[512];
+    const char *req = getenv("BERTC_REQUIRE_CHROMIUM");
+    if (run_cli("command -v chromium", out, sizeof out) != 0) {
+        CHECK(!(req && *req == '1'), "chromium not found (apt-get install chromium)");
+        printf("  skipped the rendering of /docs: no chromium on PATH\n");
+        return;
+    }
+    snprintf(cmd, sizeof cmd, "timeout 120 chromium --headless --no-sandbox --disable-gpu --virtual-time-budget=10000 "
+             "--dump-dom http://127.0.0.1:%d/docs 2>/dev/null | grep -o 'class=\"opblock-summary-path\" data-path=\"[^\"]*\"' "
+             "| wc -l", port);
+    int rc = run_cli(cmd, out, sizeof out);
+    CHECK(rc == 0 && (size_t)atoi(out) >= n_routes, "Swagger UI rendered %d operations of %zu routes", atoi(out), n_routes);
+}
+
 /* TEI's other routes give the native routes' values: /rerank = /predict on the pairs, sorted; /similarity = cosine of
  * /embed; /v1/embeddings = /embed (float and base64); /embed_all = every token; /decode inverts /tokenize; POST /
  * dispatches by model type; /openapi.json lists the routes. */
@@ -433,6 +469,7 @@ static void t_tei_routes(void) {
         CHECK(json_object_get(paths, routes[i]), "openapi.json lacks %s", routes[i]);
     json_decref(doc);
     free(b);
+    docs_page(s.port, sizeof routes / sizeof routes[0]);
     srv_stop(&s);
     /* an embedding model */
     if (!srv_start(&s, "--model build/t-base")) {

@@ -1040,6 +1040,8 @@ static int route_of(const char *path) {
     if (!strcmp(path, "/embeddings")) return R_OPENAI;
     if (!strcmp(path, "/models")) return R_MODELS; /* OpenAI clients with a base URL without /v1 */
     if (!strcmp(path, "/api-doc/openapi.json")) return R_OPENAPI; /* where TEI serves it */
+    if (!strcmp(path, "/docs/") || !strcmp(path, "/docs/swagger-ui-bundle.js") || !strcmp(path, "/docs/swagger-ui.css"))
+        return R_DOCS;
     if (!strcmp(path, "/ping")) return R_HEALTH;
     if (!strcmp(path, "/token-classification")) return R_NER; /* the pipelines' task names */
     if (!strcmp(path, "/question-answering")) return R_QA;
@@ -1793,20 +1795,48 @@ done:
 
 #include "openapi.inc"
 
-static void handle_openapi(server *s, reply *r, bool html) {
+/* Swagger UI (app/serve/docs_assets.S) */
+extern const char bertc_swagger_js[], bertc_swagger_js_end[], bertc_swagger_css[], bertc_swagger_css_end[];
+
+static char *copy_asset(const char *a, const char *b) {
+    size_t n = (size_t)(b - a);
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, a, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+/* GET /openapi.json; GET /docs: Swagger UI over it, as TEI serves it, with its script and stylesheet from the binary
+ * (/docs/swagger-ui-bundle.js, /docs/swagger-ui.css; relative URLs, so it works behind a path prefix too). */
+static void handle_openapi(server *s, reply *r, const char *path) {
     (void)s;
     r->status = 200;
-    if (html) {
+    if (!strcmp(path, "/docs/swagger-ui-bundle.js")) {
+        r->type = "application/javascript; charset=utf-8";
+        r->body = copy_asset(bertc_swagger_js, bertc_swagger_js_end);
+    } else if (!strcmp(path, "/docs/swagger-ui.css")) {
+        r->type = "text/css; charset=utf-8";
+        r->body = copy_asset(bertc_swagger_css, bertc_swagger_css_end);
+    } else if (!strcmp(path, "/docs") || !strcmp(path, "/docs/")) {
+        const char *up = path[5] ? "../" : ""; /* /docs/ is one folder deeper than /docs */
+        char page[2048];
+        snprintf(page, sizeof page,
+                 "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+                 "<title>bertc serve: API</title><link rel=\"stylesheet\" href=\"%sdocs/swagger-ui.css\"></head>\n"
+                 "<body><div id=\"swagger-ui\"></div>\n<script src=\"%sdocs/swagger-ui-bundle.js\"></script>\n"
+                 "<script>window.ui = SwaggerUIBundle({url: \"%sopenapi.json\", dom_id: \"#swagger-ui\", "
+                 "deepLinking: true});</script>\n</body></html>\n",
+                 up, up, up);
         r->type = "text/html; charset=utf-8";
-        r->body = strdup("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>bertc serve API</title></head><body>"
-                         "<h1>bertc serve</h1><p>text-embeddings-inference's API: POST / /predict /embed /embed_all "
-                         "/rerank /similarity /tokenize /decode /v1/embeddings; GET /info /health /metrics. bertc's own "
-                         "(transformers' pipelines): POST /ner /qa /fill-mask. The OpenAPI "
-                         "document: <a href=\"/openapi.json\">/openapi.json</a>.</p></body></html>\n");
+        r->body = strdup(page);
     } else {
         r->type = "application/json";
         r->body = strdup(openapi_json);
     }
+    if (!r->body) reply_error(r, 424, "Backend", "out of memory");
 }
 
 /* POST /: what TEI answers there for the model's type (classifier: /predict; re-ranker: /rerank when the body has a
@@ -1904,7 +1934,7 @@ int server_begin(server *s, const char *method, const char *path, size_t len, se
     } else if ((route <= LAST_POST && !post) || (route > LAST_POST && !get)) {
         reply_error(&r, 405, "Validation", "%s takes %s, not %s", path, route <= LAST_POST ? "POST" : "GET", method);
     } else if (route == R_OPENAPI || route == R_DOCS) {
-        handle_openapi(s, &r, route == R_DOCS);
+        handle_openapi(s, &r, route == R_DOCS ? path : "/openapi.json");
     } else if (route == R_INFO) {
         handle_info(s, &r);
     } else if (route == R_MODELS) { /* OpenAI's models.list: the one model served */
