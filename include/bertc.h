@@ -234,6 +234,11 @@ const bertc_model_files *bertc_default_model_files(void);
  * starts from (`bertc train --model embedded`). A folder already holding the same files is left as it is.
  * BERTC_ERR_IO without a default model, BERTC_ERR_OUTPUT when the folder cannot be written. */
 bertc_status bertc_default_model_save(const char *dir, bertc_error *err);
+/* Copies a checkpoint folder's files (what bertc and transformers read: config.json, the weights as stored, the
+ * tokenizer and sentence-transformers files present in src) into dst (created): each file whole through a temporary
+ * name and a rename, fsync'ed, config.json last (until it is there dst is no model). tokenizer_only: the tokenizer
+ * files alone. A file that is already dst's own (src = dst) is left. What Python's save_pretrained calls. */
+bertc_status bertc_checkpoint_copy(const char *src, const char *dst, int tokenizer_only, bertc_error *err);
 /* The default model's folder under the user's cache, written there by bertc_default_model_save when missing or
  * different: ${XDG_CACHE_HOME:-$HOME/.cache}/bertc/embedded/NAME, into dir (cap bytes). What the CLI's and
  * Python's `--model embedded` / model="embedded" train from. */

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct refset {
     json_t **rows;
@@ -540,6 +541,28 @@ done:
     bertc_model_free(m);
 }
 
+/* bertc_checkpoint_copy (Python's save_pretrained): the folder's files byte for byte, the tokenizer's alone when
+ * asked, a copy onto itself a no-op, an unwritable destination an output error. */
+static void t_checkpoint_copy(void) {
+    char root[64], dir[96], tdir[96], cmd[1024];
+    static char o[8192];
+    snprintf(root, sizeof root, "/tmp/bertc-ckcopy-%d", (int)getpid());
+    snprintf(dir, sizeof dir, "%s/m", root);
+    snprintf(tdir, sizeof tdir, "%s/t", root);
+    bertc_error err;
+    CHECK(!bertc_checkpoint_copy(TD "tiny-bert", dir, 0, &err), "copy: %s", err.message);
+    CHECK(!bertc_checkpoint_copy(TD "tiny-bert", tdir, 1, &err), "tokenizer copy: %s", err.message);
+    CHECK(!bertc_checkpoint_copy(dir, dir, 0, &err), "onto itself: %s", err.message);
+    snprintf(cmd, sizeof cmd, "cd " TD "tiny-bert && for f in *; do cmp $f %s/$f || exit 1; done && ls %s", dir, tdir);
+    int rc = run_cli(cmd, o, sizeof o);
+    CHECK(rc == 0 && !strcmp(o, "tokenizer.json\ntokenizer_config.json\n"), "copied (and the tokenizer alone): rc %d %s",
+          rc, o);
+    bertc_status st = bertc_checkpoint_copy(TD "tiny-bert", "/proc/bertc-no/x", 0, &err);
+    CHECK(st == BERTC_ERR_OUTPUT, "unwritable: %d %s", st, err.message);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+    run_cli(cmd, o, sizeof o);
+}
+
 void tests_model(void) {
     run_test("model/sharded_safetensors", t_sharded);
     run_test("model/tiny_distilbert", t_tiny_distilbert);
@@ -564,4 +587,5 @@ void tests_model(void) {
     run_test("model/embed_pooling", t_embed_pooling);
     run_test("model/sentence_transformers_folders", t_sentence_transformers);
     run_test("model/embedded_default_minilm_sst2", t_embedded_default);
+    run_test("model/checkpoint_copy", t_checkpoint_copy);
 }

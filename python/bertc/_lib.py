@@ -181,6 +181,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bertc_model_load": (c_int, [c_char_p, P(ModelParams), P(c_void_p), P(Error)]),
         "bertc_model_free": (None, [c_void_p]),
         "bertc_default_model_save": (c_int, [c_char_p, P(Error)]),
+        "bertc_checkpoint_copy": (c_int, [c_char_p, c_char_p, c_int, P(Error)]),
         "bertc_default_model_folder": (c_int, [c_char_p, c_size_t, P(Error)]),
         "bertc_model_get_info": (None, [c_void_p, P(ModelInfo)]),
         "bertc_model_tokenizer": (c_void_p, [c_void_p]),

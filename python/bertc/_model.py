@@ -211,10 +211,8 @@ class BertcModel:
             err = _lib.Error()
             _lib.check(lib.bertc_default_model_save(os.fsencode(dest), ctypes.byref(err)), err)
             return
-        _copy_folder_files(src, dest, ["model.safetensors", "pytorch_model.bin", "config.json", "tokenizer.json",
-                                       "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "merges.txt",
-                                       "vocab.json", "sentencepiece.bpe.model", "spm.model", "modules.json",
-                                       "sentence_bert_config.json", "config_sentence_transformers.json"])
+        err = _lib.Error()
+        _lib.check(lib.bertc_checkpoint_copy(os.fsencode(src), os.fsencode(dest), 0, ctypes.byref(err)), err)
 
     def __repr__(self) -> str:
         return (f"BertcModel({self.name_or_path!r}, {self.config.model_type}, {self.config.num_hidden_layers}x"
@@ -381,30 +379,6 @@ class BertcModel:
 # rather than accepted and ignored (or failing later with an AttributeError).
 _LOAD_HARMLESS = {"trust_remote_code", "local_files_only", "low_cpu_mem_usage", "use_safetensors", "device_map",
                   "cache_dir", "force_download", "token"}
-
-
-def _copy_folder_files(src: str, dest: str, names: list[str]) -> None:
-    """Copies the named files of src that exist into dest (created), each through a temporary name and a rename
-    (a reader never sees half a file), config.json last: until it is there the folder is no model."""
-    import shutil
-    import tempfile
-    os.makedirs(dest, exist_ok=True)
-    have = [n for n in names if os.path.isfile(os.path.join(src, n))]
-    have.sort(key=lambda n: n == "config.json")
-    for n in have:
-        if os.path.realpath(os.path.join(src, n)) == os.path.realpath(os.path.join(dest, n)):
-            continue
-        fd, tmp = tempfile.mkstemp(prefix=f".{n}.", dir=dest)
-        try:
-            with os.fdopen(fd, "wb") as out, open(os.path.join(src, n), "rb") as f:
-                shutil.copyfileobj(f, out, 1 << 20)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, os.path.join(dest, n))
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
 
 
 def _check_load_kwargs(m: Any, kwargs: dict[str, Any], head: bool = True) -> None:

@@ -315,7 +315,6 @@ class BertcTokenizer:
     def save_pretrained(self, save_directory: str | os.PathLike[str], **kwargs: Any) -> tuple[str, ...]:
         """Writes the tokenizer files of the folder it was loaded from into save_directory (each whole or not at
         all); returns their paths, as transformers does."""
-        from ._model import _copy_folder_files
         if kwargs:
             raise TypeError(f"save_pretrained() got keyword arguments bertc does not support: "
                             f"{', '.join(sorted(kwargs))}")
@@ -323,10 +322,10 @@ class BertcTokenizer:
         names = ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "merges.txt",
                  "vocab.json", "sentencepiece.bpe.model", "spm.model"]
         dest = os.fspath(save_directory)
+        err = _lib.Error()
         if src and os.path.isdir(src):
-            _copy_folder_files(src, dest, names)
+            _lib.check(lib.bertc_checkpoint_copy(os.fsencode(src), os.fsencode(dest), 1, ctypes.byref(err)), err)
         else:  # the embedded default: its folder holds the tokenizer
-            err = _lib.Error()
             _lib.check(lib.bertc_default_model_save(os.fsencode(dest), ctypes.byref(err)), err)
         return tuple(os.path.join(dest, n) for n in names if os.path.isfile(os.path.join(dest, n)))
 

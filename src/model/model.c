@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -69,6 +70,35 @@ bertc_status bertc_default_model_save(const char *dir, bertc_error *err) {
         free(have);
         if (same) continue;
         bertc_status s = bertc_write_file(path, files[k].data, files[k].len, err);
+        if (s) return s;
+    }
+    return BERTC_OK;
+}
+
+bertc_status bertc_checkpoint_copy(const char *src, const char *dst, int tokenizer_only, bertc_error *err) {
+    static const char *const tok_files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                            "vocab.txt", "merges.txt", "vocab.json", "sentencepiece.bpe.model",
+                                            "spm.model"};
+    static const char *const model_files[] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                              "modules.json", "sentence_bert_config.json",
+                                              "config_sentence_transformers.json"};
+    if (!src || !*src || !dst || !*dst) return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_checkpoint_copy: no folder");
+    if (!dio_mkdirs(dst)) return bertc_fail(err, BERTC_ERR_OUTPUT, "cannot create %s: %s", dst, strerror(errno));
+    size_t nt = sizeof tok_files / sizeof *tok_files, nm = tokenizer_only ? 0 : sizeof model_files / sizeof *model_files;
+    for (size_t k = 0; k < nm + nt + !tokenizer_only; k++) { /* the weights, the tokenizer, config.json last */
+        const char *name = k < nm ? model_files[k] : k < nm + nt ? tok_files[k - nm] : "config.json";
+        char a[4096], b[4096];
+        if (!path_join(a, sizeof a, src, name) || !path_join(b, sizeof b, dst, name))
+            return bertc_fail(err, BERTC_ERR_INVALID_ARG, "path too long");
+        if (!file_exists(a)) continue;
+        struct stat sa, sb;
+        if (stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino) continue;
+        mapped_file f;
+        bertc_status s = map_file(a, &f, err);
+        if (!s) {
+            s = bertc_write_file(b, f.data, f.size, err);
+            unmap_file(&f);
+        }
         if (s) return s;
     }
     return BERTC_OK;
