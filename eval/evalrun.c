@@ -148,6 +148,22 @@ static bertc_status map_labels(const bertc_dataset *d, char **names, int L, int 
     return BERTC_OK;
 }
 
+/* The model's predictions for n examples of d: all of them in order (idx NULL), or d->ex[idx[i]]. What eval's test
+ * set, its train sample and --threshold-from's validation file each go through. */
+static bertc_status dataset_predict(const bertc_model *m, const bertc_dataset *d, const size_t *idx, size_t n,
+                                    int batch, const bertc_eval_params *p, int *pred, double *scores, bertc_error *err) {
+    bertc_text *in = malloc((n ? n : 1) * sizeof *in);
+    if (!in) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const bertc_example *e = &d->ex[idx ? idx[i] : i];
+        in[i] = (bertc_text){e->text, e->len, e->pair, e->pair_len};
+    }
+    bertc_status s = rpt_classify(m, in, n, batch, p ? p->progress : NULL, p ? p->progress_ctx : NULL, pred, scores,
+                                  NULL, err);
+    free(in);
+    return s;
+}
+
 /* With train: leakage, labels unseen in train, and the train-vs-test gap on a seeded sample of train. */
 static bertc_status train_checks(bertc_eval_report *r, const bertc_model *m, const bertc_dataset *train,
                                  const bertc_dataset *test, size_t sample, int batch, const bertc_metrics_params *mp0,
@@ -202,11 +218,10 @@ static bertc_status train_checks(bertc_eval_report *r, const bertc_model *m, con
     }
     /* train sample: the same model on train examples (seeded partial Fisher-Yates) */
     if (sample > train->n) sample = train->n;
-    size_t *idx = malloc(train->n * sizeof *idx);
-    bertc_text *in = malloc((sample ? sample : 1) * sizeof *in);
+    size_t *idx = malloc((train->n ? train->n : 1) * sizeof *idx);
     int *g = malloc((sample ? sample : 1) * sizeof *g), *pr = malloc((sample ? sample : 1) * sizeof *pr);
     double *sc = malloc((sample ? sample : 1) * (size_t)L * sizeof *sc);
-    if (!idx || !in || !g || !pr || !sc) {
+    if (!idx || !g || !pr || !sc) {
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     } else if (sample) {
         for (size_t i = 0; i < train->n; i++) idx[i] = i;
@@ -216,12 +231,10 @@ static bertc_status train_checks(bertc_eval_report *r, const bertc_model *m, con
             size_t j = i + (size_t)(x % (train->n - i));
             size_t t = idx[i];
             idx[i] = idx[j], idx[j] = t;
-            const bertc_example *e = &train->ex[idx[i]];
-            in[i] = (bertc_text){e->text, e->len, e->pair, e->pair_len};
             g[i] = tr_gold[idx[i]];
         }
         if (stage) stage(BERTC_EVAL_STAGE_TRAIN_SAMPLE, sample, train->n, p->progress_ctx);
-        s = rpt_classify(m, in, sample, batch, p->progress, p->progress_ctx, pr, sc, NULL, err);
+        s = dataset_predict(m, train, idx, sample, batch, p, pr, sc, err);
         if (!s) {
             bertc_metrics_params mp = *mp0;
             mp.bootstrap = 0;
@@ -231,7 +244,7 @@ static bertc_status train_checks(bertc_eval_report *r, const bertc_model *m, con
             bertc_metrics_compute(sample, L, g, pr, sc, (const char *const *)r->labels, &mp, &r->m_train, NULL);
         }
     }
-    free(idx), free(in), free(g), free(pr), free(sc), free(flags), free(tr_gold);
+    free(idx), free(g), free(pr), free(sc), free(flags), free(tr_gold);
     return s;
 }
 
@@ -255,15 +268,13 @@ static bertc_status threshold_from(const bertc_model *m, const bertc_eval_params
     if (s) return s;
     int *gold = malloc((v->n ? v->n : 1) * sizeof *gold), *pred = malloc((v->n ? v->n : 1) * sizeof *pred);
     double *sc = malloc((v->n ? v->n : 1) * 2 * sizeof *sc);
-    bertc_text *in = malloc((v->n ? v->n : 1) * sizeof *in);
     bertc_metrics *vm = NULL;
-    if (!gold || !pred || !sc || !in) {
+    if (!gold || !pred || !sc) {
         s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((s = map_labels(v, r->labels, L, gold, err))) goto done;
-    for (size_t i = 0; i < v->n; i++) in[i] = (bertc_text){v->ex[i].text, v->ex[i].len, v->ex[i].pair, v->ex[i].pair_len};
-    if ((s = rpt_classify(m, in, v->n, batch, NULL, NULL, pred, sc, NULL, err))) goto done;
+    if ((s = map_labels(v, r->labels, L, gold, err)) || (s = dataset_predict(m, v, NULL, v->n, batch, NULL, pred, sc, err)))
+        goto done;
     bertc_metrics_params mp = bertc_metrics_default_params();
     mp.positive = pos;
     mp.bootstrap = 0;
@@ -283,7 +294,7 @@ static bertc_status threshold_from(const bertc_model *m, const bertc_eval_params
     if (!(r->threshold_from = strdup(p->threshold_from))) s = bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
 done:
     bertc_metrics_free(vm);
-    free(gold), free(pred), free(sc), free(in);
+    free(gold), free(pred), free(sc);
     bertc_dataset_free(v);
     return s;
 }
@@ -344,31 +355,23 @@ static bertc_status eval_run(const bertc_model *m, const bertc_eval_params *p, c
     r->scores = malloc(d->n * (size_t)L * sizeof *r->scores);
     r->texts = calloc(d->n, sizeof *r->texts);
     r->pairs = calloc(d->n, sizeof *r->pairs);
-    bertc_text *in = malloc((d->n ? d->n : 1) * sizeof *in);
-    if (!r->labels || !r->gold || !r->pred || !r->scores || !r->texts || !r->pairs || !in) {
-        free(in);
+    if (!r->labels || !r->gold || !r->pred || !r->scores || !r->texts || !r->pairs)
         return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    }
     bool ok = true;
     for (int k = 0; k < L; k++) ok &= (r->labels[k] = strdup(bertc_model_label(m, k))) != NULL;
     for (size_t i = 0; i < d->n; i++) {
         const bertc_example *e = &d->ex[i];
-        in[i] = (bertc_text){e->text, e->len, e->pair, e->pair_len};
         ok &= (r->texts[i] = strdup(e->text)) != NULL;
         if (e->pair) ok &= (r->pairs[i] = strdup(e->pair)) != NULL;
     }
-    if (!ok) {
-        free(in);
-        return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
-    }
+    if (!ok) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
     bertc_status s = map_labels(d, r->labels, L, r->gold, err);
     if (!s) {
         if (stage) stage(BERTC_EVAL_STAGE_DATA, d->n, d->n, p->progress_ctx);
         double t0 = now_ms();
-        s = rpt_classify(m, in, d->n, batch, p->progress, p->progress_ctx, r->pred, r->scores, NULL, err);
+        s = dataset_predict(m, d, NULL, d->n, batch, p, r->pred, r->scores, err);
         r->seconds = (now_ms() - t0) / 1000;
     }
-    free(in);
     if (s) return s;
     bertc_metrics_params mp = p->metrics;
     double threshold = p->threshold;
