@@ -13,6 +13,8 @@
 # Resumable at every stage: run it again after an interruption and it continues from the newest whole checkpoint,
 # then from the rows already in the cache (written every minute).
 #   tools/make_teacher.sh   OUT=build/distill/teacher THREADS=2 LR=2e-5 AUGMENT=1 MINWORDS=10 AUGMENT2=6 MINWORDS2=15
+#                           TRAIN_FLAGS="--bf16" (more bertc train flags: bf16 mixed precision on an AMX Xeon)
+# The MPNet folder comes from tools/get_mpnet.sh (run here when $BERTC_MPNET_DIR lacks it).
 # Writes OUT/model (the best checkpoint by held-out accuracy), OUT/log.jsonl (log_history), OUT/dev.json (SST-2 dev:
 # the teacher's figures on the card; dev picks nothing), OUT/teacher-logits.safetensors, OUT/augmented.tsv.
 set -euo pipefail
@@ -27,6 +29,8 @@ MINWORDS=${MINWORDS:-10}
 AUGMENT2=${AUGMENT2:-6}
 MINWORDS2=${MINWORDS2:-15}
 BERTC=${BERTC:-build/bertc}
+TRAIN_FLAGS=${TRAIN_FLAGS:-}
+[ -f "$MODEL/model.safetensors" ] || MODEL=$(tools/get_mpnet.sh "$MODEL")
 [ -x "$BERTC" ] || make -j2 build/bertc >/dev/null
 mkdir -p build/distill "$OUT"
 [ -f build/distill/fit.tsv ] || python3 tools/split_holdout.py "$SH/data/sst2/train.tsv" build/distill/fit.tsv \
@@ -35,7 +39,7 @@ if [ ! -f "$OUT/dev.json" ]; then
 args=(train --model "$MODEL" --train build/distill/fit.tsv --validation build/distill/holdout.tsv --output "$OUT/model"
       --labels NEGATIVE,POSITIVE --epochs 1 --batch-size 32 --max-length 64 --learning-rate "$LR" --warmup-ratio 0.06
       --weight-decay 0.01 --seed 42 --logging-steps 50 --eval-steps 500 --save-steps 250 --save-total-limit 2
-      --metric-for-best-model accuracy --train-sample 0 --threads "$THREADS" --quiet)
+      --metric-for-best-model accuracy --train-sample 0 --threads "$THREADS" --quiet $TRAIN_FLAGS)
 if compgen -G "$OUT/model/checkpoint-*" >/dev/null; then
   args+=(--resume-from-checkpoint latest)
 elif [ -e "$OUT/model" ]; then
