@@ -129,6 +129,10 @@ typedef struct bertc_distill_params {
     int teacher_batch_size;     /* 0: 64 */
     int label_only;             /* 1: the teacher labels the rows into teacher_cache (augmented_out written) and no
                                    student is trained: train.output_dir may be NULL, teacher_cache may not */
+    bertc_compute teacher_compute; /* the teacher's matmuls when it labels rows (bertc_model_params.compute): FP32
+                                   (default) or BF16 (on the tile unit of an AMX Xeon, several times faster; logits
+                                   within about 1e-2 of fp32's). Kept in the cache's info ("compute"); a teacher never
+                                   adds rows to a cache made at the other compute (BERTC_ERR_INVALID_ARG) */
 } bertc_distill_params;
 
 bertc_distill_params bertc_distill_default_params(void);

@@ -237,6 +237,69 @@ static void t_label_only(void) {
     cleanup();
 }
 
+/* --teacher-compute bf16: the cache holds the teacher's bf16-compute logits and says so; a teacher at the other
+ * compute never adds to it; without a teacher it serves as any cache. */
+static void t_teacher_compute(void) {
+    setup();
+    char out[8192], path[256];
+    int rc = sh("@ distill --teacher models/sst2-small --student " TD "tiny-bert --train %s/train.tsv --teacher-compute bf16 "
+                "--teacher-cache %s/c.safetensors --label-only 2>&1", tmp, out, sizeof out);
+    CHECK(rc == 0, "label-only bf16: %d %s", rc, out);
+    snprintf(path, sizeof path, "%s/c.safetensors", tmp);
+    tensor_set ts;
+    read_cache(path, &ts);
+    const tensor_info *tk = tensor_set_find(&ts, "keys"), *tl = tensor_set_find(&ts, "logits"),
+                      *ti = tensor_set_find(&ts, "info");
+    CHECK(ti && memmem(ti->data, ti->nbytes, "\"compute\":\"bf16\"", 16) != NULL, "info: %.*s", ti ? (int)ti->nbytes : 0,
+          ti ? (const char *)ti->data : "");
+    bertc_model *mb = NULL, *mf = NULL;
+    bertc_error err;
+    bertc_model_params mp = bertc_model_default_params();
+    mp.n_threads = 1;
+    CHECK(bertc_model_load("models/sst2-small", &mp, &mf, &err) == BERTC_OK, "teacher: %s", err.message);
+    mp.compute = BERTC_COMPUTE_BF16;
+    CHECK(bertc_model_load("models/sst2-small", &mp, &mb, &err) == BERTC_OK, "teacher bf16: %s", err.message);
+    static const char *const texts[] = {"it 's a charming and often affecting journey . ", "unflinchingly bleak and desperate "};
+    double worst_b = 0, least_f = 1e9;
+    int found = 0;
+    for (int i = 0; mb && mf && tk && tl && i < 2; i++) {
+        uint64_t k = distill_text_key(texts[i], strlen(texts[i]), NULL, 0, 128);
+        bertc_encoding e;
+        float lb[2], lf[2];
+        bertc_tokenize(bertc_model_tokenizer(mb), texts[i], strlen(texts[i]), NULL, 0, NULL, &e, NULL);
+        bertc_forward(mb, &e, 1, NULL, lb, &err);
+        bertc_forward(mf, &e, 1, NULL, lf, &err);
+        bertc_encoding_free(&e);
+        for (int r = 0; r < tk->shape[0]; r++) {
+            uint64_t kr;
+            memcpy(&kr, tk->data + 8 * (size_t)r, 8);
+            if (kr != k) continue;
+            found++;
+            float c[2];
+            memcpy(c, tl->data + 8 * (size_t)r, 8);
+            worst_b = fmax(worst_b, fmax(fabs(c[0] - lb[0]), fabs(c[1] - lb[1])));
+            least_f = fmin(least_f, fmax(fabs(c[0] - lf[0]), fabs(c[1] - lf[1])));
+        }
+    }
+    /* the bf16 model's own logits, not the fp32 model's */
+    CHECK(found == 2 && worst_b <= 1e-5 && least_f > 1e-5, "bf16 logits: %d found, off the bf16 forward by %g, the fp32 one by %g",
+          found, worst_b, least_f);
+    bertc_model_free(mb);
+    bertc_model_free(mf);
+    tensor_set_free(&ts);
+    rc = sh("echo 'a new row\t1' >> %s/train.tsv && @ distill --teacher models/sst2-small --student " TD "tiny-bert --train "
+            "%s/train.tsv --teacher-cache %s/c.safetensors --label-only 2>&1", tmp, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "holds bf16 logits") && strstr(out, "--teacher-compute"), "mixed compute: %d %s", rc, out);
+    rc = sh("sed -i '$d' %s/train.tsv && @ distill --teacher-cache %s/c.safetensors --student " TD "tiny-bert --train %s/train.tsv "
+            "--max-steps 1 --batch-size 8 --threads 2 --train-sample 0 --quiet --output %s/o > /dev/null 2>&1 && echo ok",
+            tmp, out, sizeof out);
+    CHECK(rc == 0 && strstr(out, "ok"), "bf16 cache without a teacher: %d %s", rc, out);
+    rc = sh("@ distill --teacher models/sst2-small --student " TD "tiny-bert --train %s/train.tsv --teacher-compute int8 "
+            "--teacher-cache %s/d.safetensors --label-only 2>&1", tmp, out, sizeof out);
+    CHECK(rc == 2 && strstr(out, "use fp32 or bf16"), "--teacher-compute int8: %d %s", rc, out);
+    cleanup();
+}
+
 /* A student from the teacher's layers: all of them gives the teacher's logits; a subset renumbers them. */
 static void t_from_teacher(void) {
     setup();
@@ -394,6 +457,7 @@ void tests_distill(void) {
     run_test("distill/teacher_cache", t_cache);
     run_test("distill/augment_seeded", t_augment);
     run_test("distill/label_only", t_label_only);
+    run_test("distill/teacher_compute", t_teacher_compute);
     run_test("distill/student_from_teacher", t_from_teacher);
     run_test("distill/errors", t_errors);
     if (suite_sanitized() && suite_whole())

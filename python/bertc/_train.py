@@ -51,7 +51,7 @@ class DistillParams(Structure):
                 ("augment_mask", c_double), ("augment_neighbors", c_int), ("augment_min_words", c_int),
                 ("augmented_out", c_char_p),
                 ("teacher_cache", c_char_p), ("teacher_max_length", c_int), ("teacher_batch_size", c_int),
-                ("label_only", c_int)]
+                ("label_only", c_int), ("teacher_compute", c_int)]
 
 
 _lib.check_struct_sizes(lib, "bertc_struct_size", {"bertc_dataset_params": DatasetParams,
@@ -273,7 +273,7 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
             augment_min_words: int = 0,
             augmented_out: str | os.PathLike[str] | None = None, teacher_cache: str | os.PathLike[str] | None = None,
             teacher_max_length: int = 0, teacher_batch_size: int = 0, student_layers: int | None = None,
-            label_only: bool = False,
+            label_only: bool = False, teacher_compute: str = "fp32",
             labels: str | list[str] | None = None, text_column: str | None = None, pair_column: str | None = None,
             label_column: str | None = None, data_format: str | None = None, shuffle: bool = True,
             metric_for_best_model: str | None = None, resume_from_checkpoint: str | bool | None = None,
@@ -289,7 +289,8 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
     masked span; seeded by ``seed``) take the teacher's argmax as their label. ``student=None`` with
     ``student_layers=N`` makes the student from the teacher's layers (every k-th), written beside ``output_dir``.
     ``label_only=True`` (with ``teacher_cache``; ``output_dir`` may be None) only fills the cache and writes
-    ``augmented_out``. Every other option, the result and the errors are :func:`train`'s."""
+    ``augmented_out``. ``teacher_compute="bf16"`` runs the teacher in bf16 arithmetic (the tile unit of an AMX Xeon;
+    logits within about 1e-2 of fp32's; a cache keeps one compute). Every other option, the result and the errors are :func:`train`'s."""
     require_files(train, validation, unlabeled)
     if teacher is None and teacher_cache is None:
         raise ValueError("distill() needs a teacher, or a teacher_cache holding every row's logits")
@@ -316,6 +317,9 @@ def distill(teacher: str | os.PathLike[str] | None, student: str | os.PathLike[s
     d.augment_swap, d.augment_delete, d.augment_mask = float(augment_swap), float(augment_delete), float(augment_mask)
     d.teacher_max_length, d.teacher_batch_size = int(teacher_max_length), int(teacher_batch_size)
     d.label_only = int(bool(label_only))
+    if teacher_compute not in ("fp32", "bf16"):
+        raise ValueError(f"distill(teacher_compute={teacher_compute!r}): use 'fp32' or 'bf16'")
+    d.teacher_compute = 1 if teacher_compute == "bf16" else 0
     if label_only and teacher_cache is None:
         raise ValueError("distill(label_only=True) needs a teacher_cache to fill")
     return _run(lambda err: lib.bertc_distill(ctypes.byref(d), err), d.train, callback, disable_tqdm)

@@ -91,3 +91,21 @@ def test_label_only_then_cache(tmp_path):
     assert a["train_loss"] == b["train_loss"]
     with pytest.raises(ValueError, match="teacher_cache"):
         bertc.distill(TEACHER, STUDENT, train, None, label_only=True)
+
+
+def test_teacher_compute_bf16_is_the_clis(tmp_path):
+    """teacher_compute="bf16" fills the same cache, byte for byte, as `bertc distill --teacher-compute bf16`; the cache
+    says which compute made it, and a teacher at the other compute is refused."""
+    train, _ = _data(tmp_path)
+    py, cli = str(tmp_path / "py.safetensors"), str(tmp_path / "cli.safetensors")
+    bertc.distill(TEACHER, STUDENT, train, None, teacher_cache=py, label_only=True, teacher_compute="bf16")
+    subprocess.run([BIN, "distill", "--teacher", TEACHER, "--student", STUDENT, "--train", train, "--teacher-cache", cli,
+                    "--teacher-compute", "bf16", "--label-only"], check=True, capture_output=True)
+    assert open(py, "rb").read() == open(cli, "rb").read()
+    assert b'"compute":"bf16"' in open(py, "rb").read()
+    with pytest.raises(bertc.BertcError, match="holds bf16 logits"):
+        with open(train, "a", encoding="utf-8") as f:
+            f.write("a row the cache lacks\t1\n")
+        bertc.distill(TEACHER, STUDENT, train, None, teacher_cache=py, label_only=True)
+    with pytest.raises(ValueError, match="teacher_compute"):
+        bertc.distill(TEACHER, STUDENT, train, None, teacher_cache=py, label_only=True, teacher_compute="int8")

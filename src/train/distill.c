@@ -117,7 +117,7 @@ static bertc_status teacher_digest(const char *dir, char hex[65], bertc_error *e
 }
 
 /* ---- the cache: keys (I64 [N]), logits (F32 [N, L]), info (U8: JSON {"teacher_sha256", "labels", "max_length",
- * "teacher"}) ---- */
+ * "teacher", "compute"}; a cache without "compute" was made in fp32) ---- */
 typedef struct tcache {
     uint64_t *key;
     float *logit;
@@ -127,6 +127,7 @@ typedef struct tcache {
     char **labels;
     int max_length;
     char teacher[1024];
+    char compute[8]; /* "fp32" or "bf16" */
     size_t *sorted; /* indices by key, for lookup */
     size_t n_sorted;
 } tcache;
@@ -233,6 +234,12 @@ static bertc_status distill_cache_parse(tcache *c, const uint8_t *data, size_t s
     c->max_length = (int)json_integer_value(jm);
     snprintf(c->sha, sizeof c->sha, "%s", json_string_value(jsha));
     snprintf(c->teacher, sizeof c->teacher, "%s", json_is_string(jt) ? json_string_value(jt) : "");
+    json_t *jc = json_object_get(j, "compute");
+    if (jc && (!json_is_string(jc) || (strcmp(json_string_value(jc), "fp32") && strcmp(json_string_value(jc), "bf16")))) {
+        s = bertc_fail(err, BERTC_ERR_FORMAT, "%s: its info's compute is not \"fp32\" or \"bf16\"", path);
+        goto out;
+    }
+    snprintf(c->compute, sizeof c->compute, "%s", jc ? json_string_value(jc) : "fp32");
     size_t n = (size_t)tk->shape[0];
     if ((s = tcache_grow(c, n ? n : 1, err))) goto out;
     memcpy(c->key, tk->data, n * sizeof(uint64_t));
@@ -282,6 +289,7 @@ static bertc_status tcache_write(const tcache *c, const char *path, bertc_error 
     json_object_set_new(j, "labels", jl);
     json_object_set_new(j, "max_length", json_integer(c->max_length));
     json_object_set_new(j, "teacher", json_string(c->teacher));
+    json_object_set_new(j, "compute", json_string(c->compute[0] ? c->compute : "fp32"));
     char *info = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(j);
     if (!info) return bertc_fail(err, BERTC_ERR_NOMEM, "out of memory");
@@ -706,10 +714,11 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
     if (!(p->temperature > 0 && p->temperature <= 1000) || !(p->alpha >= 0 && p->alpha <= 1) || p->augment < 0 ||
         p->augment > 1000 || !(p->augment_swap >= 0 && p->augment_delete >= 0 && p->augment_swap + p->augment_delete <= 1) ||
         !(p->augment_mask >= 0 && p->augment_mask <= 1) || p->augment_neighbors < 1 || p->augment_neighbors > 64 ||
-        p->teacher_max_length < 0 || p->teacher_batch_size < 0 || p->augment_min_words < 0)
+        p->teacher_max_length < 0 || p->teacher_batch_size < 0 || p->augment_min_words < 0 ||
+        (p->teacher_compute != BERTC_COMPUTE_FP32 && p->teacher_compute != BERTC_COMPUTE_BF16))
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_distill: temperature must be in (0, 1000], alpha in [0, 1], augment "
                           "in 0..1000, the swap and delete probabilities sum to at most 1, the mask probability in [0, 1], "
-                          "the neighbours 1..64");
+                          "the neighbours 1..64, the teacher's compute fp32 or bf16");
     if (!p->teacher && !p->teacher_cache)
         return bertc_fail(err, BERTC_ERR_INVALID_ARG, "bertc_distill: a teacher folder, or a teacher cache holding every row's "
                           "logits, is required");
@@ -766,6 +775,7 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
     if (p->teacher) {
         bertc_model_params mp = bertc_model_default_params();
         mp.n_threads = p->train.n_threads;
+        mp.compute = p->teacher_compute;
         if ((s = bertc_model_load(p->teacher, &mp, &tm, err))) goto done;
         if (!tm->has_head || tm->head != BERTC_HEAD_SEQUENCE_CLASSIFICATION || tm->cfg.n_labels < 2) {
             s = bertc_fail(err, BERTC_ERR_UNSUPPORTED, "the teacher %s is not a sequence classifier with 2 or more labels "
@@ -851,11 +861,18 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
         d->key = distill_text_key(d->text, d->len, d->pair, d->pair_len, max_length);
     }
     /* the cache */
+    const char *tcompute = p->teacher_compute == BERTC_COMPUTE_BF16 ? "bf16" : "fp32";
     if ((s = tcache_read(&C, cache_path, err))) goto done;
     if (C.n) {
         if (tm && strcmp(C.sha, sha)) {
             s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "the teacher cache %s holds another teacher's logits (%s, sha256 %.12s..., "
                            "this teacher's %.12s...): give another --teacher-cache, or remove it", cache_path, C.teacher, C.sha, sha);
+            goto done;
+        }
+        if (tm && strcmp(C.compute, tcompute)) {
+            s = bertc_fail(err, BERTC_ERR_INVALID_ARG, "the teacher cache %s holds %s logits, this run's teacher computes in %s "
+                           "(--teacher-compute): give another --teacher-cache, or the same compute", cache_path, C.compute,
+                           tcompute);
             goto done;
         }
         if (C.max_length != max_length) {
@@ -883,6 +900,7 @@ bertc_status bertc_distill(const bertc_distill_params *p, bertc_error *err) {
         C.max_length = max_length;
         snprintf(C.sha, sizeof C.sha, "%s", sha);
         snprintf(C.teacher, sizeof C.teacher, "%s", p->teacher);
+        snprintf(C.compute, sizeof C.compute, "%s", tcompute);
         if ((s = tcache_index(&C, err))) goto done;
     } else {
         s = bertc_fail(err, BERTC_ERR_IO, "the teacher cache %s is absent or empty, and no teacher was given", cache_path);
