@@ -28,7 +28,7 @@ tiers_int8="avx2 avx512 amx"
 have() { grep -qw "$1" /proc/cpuinfo; }
 run() { # label env... -- bench_model args
   local label=$1; shift
-  env "$@" build/bench_model "$CKPT" "$DEV" 32 "$THREADS" $EXTRA | sed "s/^/$label /"
+  env "$@" build/bench_model "$CKPT" "$DEV" 32 "$THREADS" $EXTRA | sed "s|^|$label |"
 }
 if [ -d "$CKPT" ]; then
   for round in 1 2 3; do

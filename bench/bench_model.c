@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
            "\"seconds\": %.3f, \"load_s\": %.3f, \"sentences_per_s\": %.2f, \"tokens_per_s\": %.0f, "
            "\"p50_batch_ms\": %.2f, \"p95_batch_ms\": %.2f, \"gflops\": %.1f, \"peak_rss_mb\": %.0f, \"file_mb\": %.0f}\n",
            mp.dtype || mp.compute ? " " : "", mp.compute ? "bf16 compute" : mp.dtype ? dtypes[mp.dtype] : "",
-           mp.compute ? info.compute_isa : info.isa, strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1], bs, th, n, tokens, dt, load, n / dt, tokens / dt,
+           mp.compute || mp.dtype == BERTC_DTYPE_INT8 ? info.compute_isa : info.isa, strrchr(argv[1], '/') ? strrchr(argv[1], '/') + 1 : argv[1], bs, th, n, tokens, dt, load, n / dt, tokens / dt,
            lat[nb / 2], lat[(size_t)(0.95 * (double)(nb - 1) + 0.5)], flop / dt / 1e9, ru.ru_maxrss / 1024.0,
            info.weight_bytes / 1e6);
     bertc_model_free(m);
