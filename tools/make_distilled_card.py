@@ -12,6 +12,8 @@ import random
 import struct
 import sys
 
+SENT = os.environ.get("SENT", "build/distill/sent")  # the split tools/make_distilled_default.sh used
+
 ROOT = "build/distill/runs"
 CARD = "build/distill/card"
 DEST = "models/minilm-sst2"
@@ -174,12 +176,12 @@ w("- Of the other 65,349, **600 whole sentences held out with all %d of their ph
   "(`tools/split_sentences.py`, seed 42): every choice below (run, checkpoint) was made on them. A row held out at "
   "random mostly has its parent sentence or its own phrases in training (294 of the 442 held-out rows of 15 words or "
   "more are substrings of a training row), so accuracy on such rows rewards memory and does not follow dev's; on "
-  "whole sentences none of whose parts were seen, it does." % (65349 - 600 - sum(1 for _ in open("build/distill/sent/train.tsv")) + 1))
+  "whole sentences none of whose parts were seen, it does." % (65349 - 600 - sum(1 for _ in open(SENT + "/train.tsv")) + 1))
 w("- Student training rows: the remaining %s rows with their gold labels, plus %s augmented variants "
   "(`bertc distill --augment`, seed 42: nearest-word swaps by the teacher's input embeddings, deletions, masked "
   "spans; one of each row of 10+ words, six of each of 15+ words) labelled by the teacher alone." % (
-      format(sum(1 for _ in open("build/distill/sent/train.tsv")) - 1, ","),
-      format(sum(1 for _ in open("build/distill/sent/unlabeled.tsv")) - 1, ",")))
+      format(sum(1 for _ in open(SENT + "/train.tsv")) - 1, ","),
+      format(sum(1 for _ in open(SENT + "/unlabeled.tsv")) - 1, ",")))
 w("")
 w("## Training procedure")
 w("")

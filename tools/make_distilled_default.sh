@@ -24,12 +24,19 @@ make -j2 build/bertc >/dev/null
 mkdir -p build/distill/runs
 [ -f build/distill/fit.tsv ] || python3 tools/split_holdout.py "$SH/data/sst2/train.tsv" build/distill/fit.tsv \
     build/distill/holdout.tsv 2000 42
-for f in augmented augmented2; do
-  [ -f build/distill/$f.tsv ] || gzip -dc "$TEACHER_DIR/$f.tsv.gz" > build/distill/$f.tsv
-done
+# the teacher's variants (TEACHER_DIR/augmented*.tsv.gz, in name order); the split in build/distill/sent, or
+# build/distill/sent-NAME for another teacher folder (its train.tsv and valsent.tsv are the same, its variants not)
 S=build/distill/sent
-[ -f $S/unlabeled.tsv ] || python3 tools/split_sentences.py build/distill/fit.tsv $S 600 42 \
-    build/distill/augmented.tsv build/distill/augmented2.tsv
+[ "$TEACHER_DIR" = models/teacher-mpnet-sst2 ] || S=build/distill/sent-$(basename "$TEACHER_DIR")
+S=${SENT:-$S}
+mkdir -p "$S"
+aug=()
+for g in "$TEACHER_DIR"/augmented*.tsv.gz; do
+  f=$S/$(basename "$g" .gz)
+  [ -f "$f" ] || { gzip -dc "$g" > "$f.part" && mv "$f.part" "$f"; }
+  aug+=("$f")
+done
+[ -f $S/unlabeled.tsv ] || python3 tools/split_sentences.py build/distill/fit.tsv $S 600 42 "${aug[@]}"
 OUT=build/distill/runs/$NAME
 mkdir -p "$OUT"
 [ -f "$OUT/flags.txt" ] || echo "$*" > "$OUT/flags.txt"

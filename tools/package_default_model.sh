@@ -40,10 +40,10 @@ B=build/bertc
 $B eval --model "$BEST" --data "$SH/data/sst2/dev.tsv" --json "$CARD/dev-fp32.json" --quiet >/dev/null
 $B eval --model "$OUT" --data "$SH/data/sst2/dev.tsv" --json "$CARD/dev-fp16.json" --markdown "$CARD/dev-fp16.md" \
     --predictions "$CARD/dev-fp16.pred.jsonl" --quiet >/dev/null
-$B eval --model "$OUT" --data build/distill/sent/valsent.tsv --json "$CARD/valsent.json" --quiet >/dev/null
+$B eval --model "$OUT" --data "${SENT:-build/distill/sent}"/valsent.tsv --json "$CARD/valsent.json" --quiet >/dev/null
 $B eval --model "$OUT" --data build/distill/holdout.tsv --json "$CARD/holdout.json" --quiet >/dev/null
 $B eval --model "$PREV" --data build/distill/holdout.tsv --json "$CARD/holdout-previous.json" --quiet >/dev/null
-$B eval --model "$PREV" --data build/distill/sent/valsent.tsv --json "$CARD/valsent-previous.json" --quiet >/dev/null
+$B eval --model "$PREV" --data "${SENT:-build/distill/sent}"/valsent.tsv --json "$CARD/valsent-previous.json" --quiet >/dev/null
 probe=(--template "This film was filmed in {}." --groups builtin:countries)
 $B bias --model "$OUT" "${probe[@]}" --json "$CARD/bias.json" > "$CARD/bias.txt"
 $B bias --model "$PREV" "${probe[@]}" --json "$CARD/bias-previous.json" > /dev/null
