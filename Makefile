@@ -268,7 +268,7 @@ install-check: $(BUILD)/bertc $(SHARED)
 	$(CC) -o $(BUILD)/inst/example tests/install/example.c \
 	  $$(PKG_CONFIG_SYSROOT_DIR=$(CURDIR)/$(BUILD)/inst PKG_CONFIG_LIBDIR=$(CURDIR)/$(BUILD)/inst/usr/lib/pkgconfig \
 	     pkg-config --cflags --libs bertc)
-	test "$$(LD_LIBRARY_PATH=$(BUILD)/inst/usr/lib $(BUILD)/inst/example)" = "POSITIVE 0.9960"
+	test "$$(LD_LIBRARY_PATH=$(BUILD)/inst/usr/lib $(BUILD)/inst/example)" = "POSITIVE 0.9962"
 	test -f $(BUILD)/inst/usr/share/man/man1/bertc.1 -a -x $(BUILD)/inst/usr/bin/bertc
 	test -f $(BUILD)/inst/usr/share/doc/bertc/README.md -a -f $(BUILD)/inst/usr/share/doc/bertc/commands.md
 	grep -q '/usr/share/doc/bertc/' $(BUILD)/inst/usr/share/man/man1/bertc.1
