@@ -130,6 +130,21 @@ static void read_cache(const char *path, tensor_set *ts) {
           "%s: %s", path, err.message);
 }
 
+/* The cache's logits for text (2 labels, max length 128): the number of rows keyed by it (one when all is well), the
+ * last one's logits in c. */
+static int cached_logits(const tensor_info *tk, const tensor_info *tl, const char *text, float c[2]) {
+    uint64_t k = distill_text_key(text, strlen(text), NULL, 0, 128);
+    int found = 0;
+    for (int r = 0; tk && tl && r < tk->shape[0]; r++) {
+        uint64_t kr;
+        memcpy(&kr, tk->data + 8 * (size_t)r, 8);
+        if (kr != k) continue;
+        found++;
+        memcpy(c, tl->data + 8 * (size_t)r, 8);
+    }
+    return found;
+}
+
 static void t_cache(void) {
     setup();
     char out[16384], path[256];
@@ -151,21 +166,14 @@ static void t_cache(void) {
     double worst = 0;
     int found = 0;
     for (int i = 0; m && tk && tl && i < 2; i++) {
-        uint64_t k = distill_text_key(texts[i], strlen(texts[i]), NULL, 0, 128);
         bertc_encoding e;
-        float lg[2];
+        float lg[2], c[2];
         bertc_tokenize(bertc_model_tokenizer(m), texts[i], strlen(texts[i]), NULL, 0, NULL, &e, NULL);
         bertc_forward(m, &e, 1, NULL, lg, &err);
         bertc_encoding_free(&e);
-        for (int r = 0; r < tk->shape[0]; r++) {
-            uint64_t kr;
-            memcpy(&kr, tk->data + 8 * (size_t)r, 8);
-            if (kr != k) continue;
-            found++;
-            float c[2];
-            memcpy(c, tl->data + 8 * (size_t)r, 8);
-            worst = fmax(worst, fmax(fabs(c[0] - lg[0]), fabs(c[1] - lg[1])));
-        }
+        int n = cached_logits(tk, tl, texts[i], c);
+        found += n;
+        if (n) worst = fmax(worst, fmax(fabs(c[0] - lg[0]), fabs(c[1] - lg[1])));
     }
     CHECK(found == 2 && worst <= 1e-5, "cached logits: %d found, off by %g", found, worst);
     bertc_model_free(m);
@@ -263,20 +271,15 @@ static void t_teacher_compute(void) {
     double worst_b = 0, least_f = 1e9;
     int found = 0;
     for (int i = 0; mb && mf && tk && tl && i < 2; i++) {
-        uint64_t k = distill_text_key(texts[i], strlen(texts[i]), NULL, 0, 128);
         bertc_encoding e;
-        float lb[2], lf[2];
+        float lb[2], lf[2], c[2];
         bertc_tokenize(bertc_model_tokenizer(mb), texts[i], strlen(texts[i]), NULL, 0, NULL, &e, NULL);
         bertc_forward(mb, &e, 1, NULL, lb, &err);
         bertc_forward(mf, &e, 1, NULL, lf, &err);
         bertc_encoding_free(&e);
-        for (int r = 0; r < tk->shape[0]; r++) {
-            uint64_t kr;
-            memcpy(&kr, tk->data + 8 * (size_t)r, 8);
-            if (kr != k) continue;
-            found++;
-            float c[2];
-            memcpy(c, tl->data + 8 * (size_t)r, 8);
+        int n = cached_logits(tk, tl, texts[i], c);
+        found += n;
+        if (n) {
             worst_b = fmax(worst_b, fmax(fabs(c[0] - lb[0]), fabs(c[1] - lb[1])));
             least_f = fmin(least_f, fmax(fabs(c[0] - lf[0]), fabs(c[1] - lf[1])));
         }
