@@ -14,6 +14,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs="build-essential pkg-config clang libutf8proc-dev libjansson-dev libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
 zlib1g-dev chromium strace curl openjdk-17-jre-headless python3-venv nodejs npm"
+# clang's sanitizer runtimes (the fuzz targets link them): a separate package that --no-install-recommends leaves out
+# on Debian 12 (libclang-rt-14-dev); named when this archive has it
+apt-cache show libclang-rt-14-dev >/dev/null 2>&1 && pkgs="$pkgs libclang-rt-14-dev"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
