@@ -50,6 +50,9 @@ bf16_train = "--bf16" in os.environ.get("TRAIN_FLAGS", "")
 compute = os.environ.get("TEACHER_COMPUTE", "fp32")
 aug3 = int(os.environ.get("AUGMENT3", "0"))
 minwords3, seed3 = int(os.environ.get("MINWORDS3", "10")), int(os.environ.get("SEED3", "43"))
+# what make_teacher.sh was given, as the recipe's commands repeat it
+env_given = [f"{k}={v!r}" if " " in v else f"{k}={v}" for k in ("TRAIN_FLAGS", "TEACHER_COMPUTE", "AUGMENT3", "MINWORDS3",
+             "SEED3") if (v := os.environ.get(k))]
 rows = cache_rows(f"{out}/teacher-logits.safetensors") if os.path.exists(f"{out}/teacher-logits.safetensors") else 0
 n_aug = {}
 for name in ("augmented", "augmented2", "augmented3"):
@@ -82,12 +85,8 @@ lines = [
     "## Recipe",
     "",
     "```sh",
-    " ".join([f"{k}={v!r}" if " " in v else f"{k}={v}" for k in ("TRAIN_FLAGS", "TEACHER_COMPUTE", "AUGMENT3",
-              "MINWORDS3", "SEED3") if (v := os.environ.get(k))] + ["tools/make_teacher.sh"]) +
-    "     # bertc train, bertc eval on dev, then bertc distill --label-only",
-    " ".join([f"{k}={v!r}" if " " in v else f"{k}={v}" for k in ("TRAIN_FLAGS", "TEACHER_COMPUTE", "AUGMENT3",
-              "MINWORDS3", "SEED3") if (v := os.environ.get(k))] + ["python3 tools/make_teacher_card.py"] +
-             ([out, dest] if dest != "models/teacher-mpnet-sst2" else [])),
+    " ".join(env_given + ["tools/make_teacher.sh"]) + "     # bertc train, bertc eval on dev, then bertc distill --label-only",
+    " ".join(env_given + ["python3 tools/make_teacher_card.py"] + ([out, dest] if dest != "models/teacher-mpnet-sst2" else [])),
     "```",
     "",
     "65,349 rows of SST-2 train (`tools/split_holdout.py`, seed 42; the other 2,000 held out for validation), one "
